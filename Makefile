@@ -1,0 +1,167 @@
+# coffer: a plain GNU Makefile.  `make help` lists the targets.
+#
+#   make            build ./coffer
+#   make demo       install missing build packages, build, run the demo
+#   make check      install missing packages, build, run every test
+#   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
+#   make coverage   tests with gcov, summary by gcovr
+#   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
+
+PREFIX    ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/coffer
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WERROR    ?= -Werror
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifeq ($(SANITIZE),1)
+BUILD     := build/san
+MODEFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+else ifeq ($(COVERAGE),1)
+BUILD     := build/cov
+MODEFLAGS := --coverage -O0
+else
+BUILD     := build/rel
+MODEFLAGS :=
+endif
+
+PKGS      := libarchive libzstd libssh2 libcrypto inih jansson sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wmissing-prototypes \
+             -Wstrict-prototypes -Wconversion
+ALL_CFLAGS := -std=c11 $(WARN) $(WERROR) $(CFLAGS) $(MODEFLAGS) -MMD -MP
+ALL_CPPFLAGS := -D_GNU_SOURCE -DCOFFER_VERSION='"$(VERSION)"' -Ilib -I. \
+             $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_LDFLAGS := $(MODEFLAGS) $(LDFLAGS)
+LIBS      := $(PKG_LIBS) -lpthread
+
+# Everything but main() goes into one archive that the binary and the
+# unit tests link against.
+CORE_SRC  := $(sort $(shell find lib snapshot replicate restore scheduler cli \
+               -name '*.c' ! -path cli/main.c 2>/dev/null))
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ  := $(BUILD)/cli/main.o
+
+UNIT_SRC  := $(sort $(shell find tests/unit tests/harness -name '*.c' 2>/dev/null))
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+# libc calls that tests/harness/fault.c can make fail on demand.
+WRAP      := $(shell cat tests/harness/wrap.list 2>/dev/null)
+WRAP_LDFLAGS := $(foreach f,$(WRAP),-Wl,--wrap=$(f))
+
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+
+MAN_PAGES := $(wildcard man/*.[1-8])
+
+.PHONY: all help deps deps-build deps-test demo check unit e2e lint-man \
+        tools coverage install uninstall format format-check clean
+
+all: coffer
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+coffer: $(BUILD)/coffer
+	@if [ "$(BUILD)" = build/rel ]; then cp -f $(BUILD)/coffer coffer; fi
+
+$(BUILD)/coffer: $(MAIN_OBJ) $(BUILD)/libcoffer.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(BUILD)/libcoffer.a $(LIBS)
+
+$(BUILD)/libcoffer.a: $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $(CORE_OBJ)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c $(BUILD)/tests/suites.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -I$(BUILD)/tests -Itests/harness $(CHECK_CFLAGS) \
+	    $(ALL_CFLAGS) -c -o $@ $<
+
+# The runner calls every Suite *NAME_suite(void) found in tests/unit.
+$(BUILD)/tests/suites.h: $(UNIT_SRC)
+	@mkdir -p $(@D)
+	@grep -ho '^[a-z0-9_]*_suite(void)' $(UNIT_SRC) /dev/null | \
+	    sed 's/(void)//' | sort -u | sed 's/.*/SUITE(&)/' > $@.tmp
+	@mv $@.tmp $@
+
+$(BUILD)/tests/unit-runner: $(UNIT_OBJ) $(BUILD)/libcoffer.a
+	$(CC) $(ALL_LDFLAGS) $(WRAP_LDFLAGS) -o $@ $(UNIT_OBJ) \
+	    $(BUILD)/libcoffer.a $(CHECK_LIBS) $(LIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcoffer.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(BUILD)/libcoffer.a $(LIBS)
+
+tools: $(TOOLS)
+
+deps: deps-test
+
+deps-build:
+	@sh scripts/deps.sh build
+
+deps-test:
+	@sh scripts/deps.sh test
+
+demo: deps-build
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh ./coffer
+
+unit: $(BUILD)/tests/unit-runner
+	$(BUILD)/tests/unit-runner
+
+e2e: $(BUILD)/coffer tools
+	@COFFER=$(abspath $(BUILD)/coffer) TOOLS=$(abspath $(BUILD)/tests/tools) \
+	    sh tests/e2e/run
+
+lint-man:
+	@mandoc -Tlint -Wwarning $(MAN_PAGES) && echo "man pages: mandoc -Tlint clean"
+
+check: deps-test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint-man unit e2e
+
+coverage:
+	@$(MAKE) --no-print-directory COVERAGE=1 unit e2e
+	gcovr --root . --object-directory build/cov --filter 'lib/' --print-summary \
+	    --txt build/cov/coverage.txt
+	@echo "per-file report: build/cov/coverage.txt"
+
+install: coffer
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)
+	install -m 755 coffer $(DESTDIR)$(BINDIR)/coffer
+	for m in man/*.1; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	install -m 644 etc/coffer.conf.sample $(DESTDIR)$(DOCDIR)/coffer.conf.sample
+	install -d -m 700 $(DESTDIR)$(SYSCONFDIR)/coffer
+	install -m 600 etc/coffer.conf.sample $(DESTDIR)$(SYSCONFDIR)/coffer/coffer.conf.sample
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/coffer $(DESTDIR)$(DOCDIR)/coffer.conf.sample
+	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
+	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build coffer
+
+-include $(shell find build -name '*.d' 2>/dev/null)

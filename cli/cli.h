@@ -1,0 +1,94 @@
+/*
+ * The command-line layer: the context every subcommand gets, the command
+ * table, and the option handling all subcommands share.
+ */
+#ifndef COFFER_CLI_H
+#define COFFER_CLI_H
+
+#include <getopt.h>
+#include <signal.h>
+
+#include "err.h"
+#include "log.h"
+
+/* Settings common to every subcommand; filled from the command line. */
+struct cli_ctx {
+	const char *config_path;      /* -c FILE, or NULL for the default */
+	int config_explicit;	      /* -c given: a missing file is an error */
+	struct log *log;
+	int json;		      /* --json: machine output on stdout */
+	int quiet;		      /* -q: errors only */
+	int verbose;		      /* -v: debug detail */
+	const char *password_file;    /* --password-file */
+	const char *password_command; /* --password-command */
+	volatile sig_atomic_t *interrupted; /* set by SIGINT/SIGTERM */
+};
+
+#define CLI_DEFAULT_CONFIG "/etc/coffer/coffer.conf"
+
+struct cli_cmd {
+	const char *name;
+	const char *summary; /* one line, for `coffer help` */
+	const char *usage;   /* the full text of `coffer help NAME` */
+	/* Runs the command; argv[0] is its name.  Returns an exit status. */
+	int (*run)(struct cli_ctx *, int argc, char **argv);
+};
+
+/* Long-option values above any character. */
+enum {
+	CLI_OPT_JSON = 256,
+	CLI_OPT_LOG,
+	CLI_OPT_PASSWORD_FILE,
+	CLI_OPT_PASSWORD_COMMAND,
+	CLI_OPT_PASSWORD,
+	CLI_OPT_VERSION,
+	CLI_OPT_CMD_BASE = 512 /* first value a command may use */
+};
+
+/* Options every subcommand accepts, before or after its name. */
+#define CLI_COMMON_SHORT "c:qvh"
+#define CLI_COMMON_LONG                                                    \
+	{ "config", required_argument, NULL, 'c' },                        \
+	    { "quiet", no_argument, NULL, 'q' },                           \
+	    { "verbose", no_argument, NULL, 'v' },                         \
+	    { "help", no_argument, NULL, 'h' },                            \
+	    { "json", no_argument, NULL, CLI_OPT_JSON },                   \
+	    { "log", required_argument, NULL, CLI_OPT_LOG },               \
+	    { "password-file", required_argument, NULL,                    \
+		CLI_OPT_PASSWORD_FILE },                                   \
+	    { "password-command", required_argument, NULL,                 \
+		CLI_OPT_PASSWORD_COMMAND },                                \
+	{                                                                  \
+		"password", optional_argument, NULL, CLI_OPT_PASSWORD      \
+	}
+
+/*
+ * getopt_long for a subcommand: handles the common options itself and
+ * returns only the command's own, -1 at the end, or '?' after printing a
+ * one-line usage error (the caller then returns EXIT_USAGE).  -h prints the
+ * command's help and exits 0.  shortopts must start with CLI_COMMON_SHORT.
+ */
+int cli_getopt(struct cli_ctx *, const struct cli_cmd *, int argc,
+    char **argv, const char *shortopts, const struct option *longopts);
+
+/* Apply one common option; 0 if handled, -1 (message printed) if bad. */
+int cli_common_option(struct cli_ctx *, const char *cmdname, int opt,
+    const char *arg);
+
+/* Print "coffer CMD: message" and a hint to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const struct cli_cmd *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print an error at the top level and return its exit status. */
+int cli_report(struct cli_ctx *, const struct err *);
+
+/* The command table, and lookup by name. */
+extern const struct cli_cmd cli_commands[];
+const struct cli_cmd *cli_find(const char *name);
+
+/* Subcommand entry points (cli/cmd_*.c). */
+int cmd_help(struct cli_ctx *, int, char **);
+int cmd_version(struct cli_ctx *, int, char **);
+int cmd_config(struct cli_ctx *, int, char **);
+
+#endif

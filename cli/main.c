@@ -1,0 +1,209 @@
+/*
+ * coffer: the subcommand table, global options, signals and exit codes.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static volatile sig_atomic_t interrupted;
+
+const struct cli_cmd cli_commands[] = {
+	{ "config", "check a configuration file and print what it resolves to",
+	    "usage: coffer config check [-c FILE] [--json]\n"
+	    "\n"
+	    "Parse and validate the configuration file (default "
+	    CLI_DEFAULT_CONFIG ")\n"
+	    "and print every section with its resolved settings.  Errors name\n"
+	    "FILE:LINE and the key.  Password files named by repositories are\n"
+	    "checked for existence and safe permissions; no secret is printed.\n"
+	    "\n"
+	    "  -c, --config FILE   the configuration file\n"
+	    "      --json          print the resolved settings as JSON\n",
+	    cmd_config },
+	{ "help", "list the commands, or show one command's help",
+	    "usage: coffer help [COMMAND]\n"
+	    "\n"
+	    "Without COMMAND, list every command with one line each.  With\n"
+	    "COMMAND, print the same text as 'coffer COMMAND --help'.  The\n"
+	    "manual pages are coffer(1), coffer-COMMAND(1), coffer.conf(5).\n",
+	    cmd_help },
+	{ "version", "print the version of coffer and of its libraries",
+	    "usage: coffer version [-v]\n"
+	    "\n"
+	    "Print coffer's version; the same as 'coffer --version'.\n",
+	    cmd_version },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static const char main_usage[] =
+    "usage: coffer [-qv] [-c FILE] [--json] [--log stderr|syslog] COMMAND "
+    "[ARGS]\n"
+    "       coffer help [COMMAND]\n"
+    "       coffer --version\n";
+
+const struct cli_cmd *
+cli_find(const char *name)
+{
+	for (const struct cli_cmd *c = cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return (c);
+	return (NULL);
+}
+
+int
+cmd_help(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_cmd *c;
+
+	(void)ctx;
+	if (argc > 2) {
+		fprintf(stderr, "coffer help: too many arguments\n");
+		return (EXIT_USAGE);
+	}
+	if (argc == 2) {
+		if ((c = cli_find(argv[1])) == NULL) {
+			fprintf(stderr,
+			    "coffer help: no command '%s' (run 'coffer help' "
+			    "for the list)\n",
+			    argv[1]);
+			return (EXIT_USAGE);
+		}
+		fputs(c->usage, stdout);
+		return (EXIT_OK);
+	}
+	fputs(main_usage, stdout);
+	fputs("\ncommands:\n", stdout);
+	for (c = cli_commands; c->name != NULL; c++)
+		printf("  %-12s %s\n", c->name, c->summary);
+	fputs("\nglobal options (also accepted after COMMAND):\n"
+	      "  -c, --config FILE        configuration file (default "
+	      CLI_DEFAULT_CONFIG ")\n"
+	      "  -q, --quiet              print errors only\n"
+	      "  -v, --verbose            print debug detail\n"
+	      "      --json               machine-readable output on stdout\n"
+	      "      --log stderr|syslog  where log lines go\n"
+	      "      --password-file FILE read the passphrase from FILE\n"
+	      "      --password-command CMD  run CMD, read the passphrase from "
+	      "its stdout\n"
+	      "\nSee coffer(1) for exit statuses and coffer.conf(5) for the "
+	      "configuration.\n",
+	    stdout);
+	return (EXIT_OK);
+}
+
+int
+cmd_version(struct cli_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "coffer version: takes no arguments\n");
+		return (EXIT_USAGE);
+	}
+	printf("coffer %s\n", COFFER_VERSION);
+	return (EXIT_OK);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed pipe (| head) is an EPIPE error, handled where it occurs. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		{ "version", no_argument, NULL, CLI_OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_ctx ctx;
+	const struct cli_cmd *cmd;
+	int ch, rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.interrupted = &interrupted;
+	ctx.log = log_new("coffer", LOGL_INFO, LOG_SINK_STDERR);
+	setup_signals();
+
+	/* Global options stop at the command name ("+"). */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+" CLI_COMMON_SHORT, longopts,
+		    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			rc = cmd_help(&ctx, 1, argv);
+			goto out;
+		case CLI_OPT_VERSION:
+			rc = cmd_version(&ctx, 1, argv);
+			goto out;
+		case '?':
+		case ':':
+			if (optopt == CLI_OPT_PASSWORD)
+				(void)cli_common_option(&ctx, NULL, optopt,
+				    NULL);
+			else
+				fprintf(stderr,
+				    "coffer: %s %s\n%s",
+				    ch == ':' ? "missing value for"
+					      : "unknown option",
+				    argv[optind - 1], main_usage);
+			rc = EXIT_USAGE;
+			goto out;
+		default:
+			if (cli_common_option(&ctx, NULL, ch, optarg) == -1) {
+				rc = EXIT_USAGE;
+				goto out;
+			}
+		}
+	}
+	if (optind >= argc) {
+		fputs(main_usage, stderr);
+		fputs("Run 'coffer help' for the list of commands.\n", stderr);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if ((cmd = cli_find(argv[optind])) == NULL) {
+		fprintf(stderr,
+		    "coffer: unknown command '%s' (run 'coffer help' for the "
+		    "list)\n",
+		    argv[optind]);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 1; /* the command parses its own options afresh */
+	rc = cmd->run(&ctx, argc, argv);
+	if (rc == EXIT_OK && interrupted)
+		rc = EXIT_INTERRUPTED;
+out:
+	if (fflush(stdout) == EOF && rc == EXIT_OK) {
+		/* Output lost (full disk, closed pipe) is a failure. */
+		perror("coffer: stdout");
+		rc = EXIT_ERROR;
+	}
+	log_free(ctx.log);
+	return (rc);
+}
