@@ -1,0 +1,78 @@
+/*
+ * Pack files: sealed blobs back to back, then a sealed header listing them,
+ * then a fixed trailer.  This module lays out bytes and parses them; sealing
+ * (encryption) is the caller's, so the layout can be tested on its own.
+ *
+ *   blob 0 | blob 1 | ... | sealed header | u32 sealed header length | "CFPK"
+ *
+ * The header plaintext is defined in doc/FORMAT.md ("Packs").
+ */
+#ifndef COFFER_PACK_H
+#define COFFER_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "repo/idx.h"
+
+#define PACK_TRAILER_LEN  8
+#define PACK_HDR_ENTRY_LEN 41 /* type, id, length, raw length */
+#define PACK_HDR_FIXED	  12 /* magic, version, reserved, count */
+
+/* One blob as listed in a pack header; offsets follow from the lengths. */
+struct pack_blob {
+	uint8_t id[IDX_ID_LEN];
+	uint8_t type; /* enum idx_blob_type */
+	uint32_t offset;
+	uint32_t length;     /* sealed length */
+	uint32_t raw_length; /* plaintext length */
+};
+
+struct pack_writer;
+
+/* A writer that holds the pack in memory; it grows to the pack's size. */
+struct pack_writer *pack_writer_new(void);
+void pack_writer_free(struct pack_writer *);
+
+/*
+ * Append a sealed blob.  Fails (ERR_INTERNAL) if the pack would pass
+ * 4 GiB, which a caller flushing at its target size never reaches.
+ */
+int pack_writer_add(struct pack_writer *, const uint8_t id[IDX_ID_LEN],
+    uint8_t type, const uint8_t *sealed, size_t len, uint32_t raw_length,
+    struct err *);
+
+/* Bytes of blob data so far, and the number of blobs. */
+size_t pack_writer_size(const struct pack_writer *);
+size_t pack_writer_count(const struct pack_writer *);
+const struct pack_blob *pack_writer_blobs(const struct pack_writer *);
+
+/* The header plaintext for the blobs added so far (caller frees). */
+void pack_writer_header(const struct pack_writer *, uint8_t **out,
+    size_t *len);
+
+/*
+ * Append the sealed header and the trailer and hand over the whole pack.
+ * The writer is empty afterwards and may be reused; the blob list is kept
+ * until the next add (so the caller can index it under the pack's name).
+ */
+int pack_writer_finish(struct pack_writer *, const uint8_t *sealed_hdr,
+    size_t hdr_len, uint8_t **pack, size_t *pack_len, struct err *);
+
+/*
+ * From the last PACK_TRAILER_LEN bytes of a pack of pack_len bytes: where
+ * the sealed header starts and how long it is.  ERR_CORRUPT if the trailer
+ * is malformed or points outside the pack.
+ */
+int pack_trailer_parse(const uint8_t trailer[PACK_TRAILER_LEN],
+    uint64_t pack_len, uint64_t *hdr_off, uint32_t *hdr_len, struct err *);
+
+/*
+ * Decode a header plaintext of a pack whose blobs occupy [0, data_len).
+ * Blobs must tile that range exactly.  *blobs is allocated (free()).
+ */
+int pack_header_decode(const uint8_t *p, size_t len, uint64_t data_len,
+    struct pack_blob **blobs, size_t *nblobs, struct err *);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * Pack layout: writer output parses back; hostile trailers and headers are
+ * refused.  Sealing is identity here: layout is what is under test.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "repo/pack.h"
+
+static uint8_t *
+build(size_t nblobs, size_t *len, size_t *data_len)
+{
+	struct pack_writer *w = pack_writer_new();
+	uint8_t blob[3000], id[IDX_ID_LEN], *hdr, *pack;
+	size_t hlen;
+	struct err e;
+
+	*data_len = 0;
+	for (size_t i = 0; i < nblobs; i++) {
+		size_t n = 100 + i * 7;
+
+		memset(blob, (int)i, n);
+		memset(id, (int)(i * 3 + 1), sizeof(id));
+		ck_assert_int_eq(pack_writer_add(w, id,
+		    i % 2 ? IDX_BLOB_TREE : IDX_BLOB_DATA, blob, n,
+		    (uint32_t)(n * 2), &e), 0);
+		*data_len += n;
+	}
+	ck_assert_uint_eq(pack_writer_size(w), *data_len);
+	ck_assert_uint_eq(pack_writer_count(w), nblobs);
+	pack_writer_header(w, &hdr, &hlen);
+	ck_assert_uint_eq(hlen, PACK_HDR_FIXED + nblobs * PACK_HDR_ENTRY_LEN);
+	ck_assert_int_eq(pack_writer_finish(w, hdr, hlen, &pack, len, &e), 0);
+	ck_assert_uint_eq(*len, *data_len + hlen + PACK_TRAILER_LEN);
+	free(hdr);
+	pack_writer_free(w);
+	return (pack);
+}
+
+START_TEST(test_round_trip)
+{
+	size_t len, data_len, n;
+	uint8_t *pack = build(50, &len, &data_len);
+	struct pack_blob *bl;
+	uint64_t hoff;
+	uint32_t hlen;
+	struct err e;
+
+	ck_assert_int_eq(pack_trailer_parse(pack + len - PACK_TRAILER_LEN,
+	    len, &hoff, &hlen, &e), 0);
+	ck_assert_uint_eq(hoff, data_len);
+	ck_assert_int_eq(pack_header_decode(pack + hoff, hlen, hoff, &bl, &n,
+	    &e), 0);
+	ck_assert_uint_eq(n, 50);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(bl[i].length, 100 + i * 7);
+		ck_assert_uint_eq(bl[i].raw_length, 2 * (100 + i * 7));
+		ck_assert_uint_eq(bl[i].type,
+		    i % 2 ? IDX_BLOB_TREE : IDX_BLOB_DATA);
+		ck_assert_uint_eq(pack[bl[i].offset], (uint8_t)i);
+		ck_assert_uint_eq(pack[bl[i].offset + bl[i].length - 1],
+		    (uint8_t)i);
+		ck_assert_uint_eq(bl[i].id[0], (uint8_t)(i * 3 + 1));
+	}
+	free(bl);
+	free(pack);
+}
+END_TEST
+
+START_TEST(test_writer_reuse_after_finish)
+{
+	struct pack_writer *w = pack_writer_new();
+	uint8_t id[IDX_ID_LEN] = { 1 }, data[10] = { 0 }, *hdr, *pack;
+	size_t hlen, len;
+	struct err e;
+
+	ck_assert_int_eq(pack_writer_add(w, id, 0, data, 10, 10, &e), 0);
+	pack_writer_header(w, &hdr, &hlen);
+	ck_assert_int_eq(pack_writer_finish(w, hdr, hlen, &pack, &len, &e), 0);
+	free(hdr);
+	free(pack);
+	/* The finished pack's list stays readable until the next add. */
+	ck_assert_uint_eq(pack_writer_count(w), 1);
+	ck_assert_uint_eq(pack_writer_size(w), 0);
+	ck_assert_int_eq(pack_writer_add(w, id, 0, data, 5, 5, &e), 0);
+	ck_assert_uint_eq(pack_writer_count(w), 1);
+	ck_assert_uint_eq(pack_writer_blobs(w)[0].offset, 0);
+	ck_assert_uint_eq(pack_writer_size(w), 5);
+	pack_writer_free(w);
+}
+END_TEST
+
+START_TEST(test_trailer_refusals)
+{
+	uint8_t t[PACK_TRAILER_LEN] = { 0xff, 0xff, 0, 0, 'C', 'F', 'P', 'K' };
+	uint64_t off;
+	uint32_t hl;
+	struct err e;
+
+	ck_assert_int_eq(pack_trailer_parse(t, 100, &off, &hl, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_int_eq(pack_trailer_parse(t, 4, &off, &hl, &e), -1);
+	ck_assert_int_eq(pack_trailer_parse(t, 65535 + 8, &off, &hl, &e), 0);
+	ck_assert_uint_eq(off, 0);
+	t[7] = 'X';
+	ck_assert_int_eq(pack_trailer_parse(t, 1 << 20, &off, &hl, &e), -1);
+	ck_assert(strstr(e.msg, "not a pack") != NULL);
+}
+END_TEST
+
+START_TEST(test_header_refusals)
+{
+	size_t len, data_len, n;
+	uint8_t *pack = build(4, &len, &data_len), *h;
+	struct pack_blob *bl;
+	size_t hlen = PACK_HDR_FIXED + 4 * PACK_HDR_ENTRY_LEN;
+	struct err e;
+
+	h = pack + data_len;
+	/* Blobs must tile the data exactly: one byte more or less fails. */
+	ck_assert_int_eq(pack_header_decode(h, hlen, data_len + 1, &bl, &n,
+	    &e), -1);
+	ck_assert_int_eq(pack_header_decode(h, hlen, data_len - 1, &bl, &n,
+	    &e), -1);
+	ck_assert_ptr_null(bl);
+	for (size_t cut = 0; cut < hlen; cut++)
+		ck_assert_int_eq(pack_header_decode(h, cut, data_len, &bl, &n,
+		    &e), -1);
+	h[8] = 200; /* count beyond the bytes */
+	ck_assert_int_eq(pack_header_decode(h, hlen, data_len, &bl, &n, &e),
+	    -1);
+	h[8] = 4;
+	h[PACK_HDR_FIXED] = 7; /* unknown type */
+	ck_assert_int_eq(pack_header_decode(h, hlen, data_len, &bl, &n, &e),
+	    -1);
+	ck_assert(strstr(e.msg, "type 7") != NULL);
+	h[PACK_HDR_FIXED] = 0;
+	h[PACK_HDR_FIXED + 1 + IDX_ID_LEN + 3] = 0xff; /* huge length */
+	ck_assert_int_eq(pack_header_decode(h, hlen, data_len, &bl, &n, &e),
+	    -1);
+	ck_assert(strstr(e.msg, "run past") != NULL);
+	free(pack);
+}
+END_TEST
+
+Suite *pack_suite(void);
+
+Suite *
+pack_suite(void)
+{
+	Suite *s = suite_create("pack");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_writer_reuse_after_finish);
+	tcase_add_test(tc, test_trailer_refusals);
+	tcase_add_test(tc, test_header_refusals);
+	suite_add_tcase(s, tc);
+	return (s);
+}
