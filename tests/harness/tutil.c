@@ -20,18 +20,46 @@
 
 #include "xmalloc.h"
 
-char *
-tutil_mkdtemp(void)
-{
-	const char *base = getenv("TMPDIR");
-	char *dir;
+/* Test-only state, set in the runner before the children fork. */
+static char *scratch;
 
-	if (base == NULL || *base == '\0')
-		base = "/tmp";
-	dir = xasprintf("%s/coffer-unit-XXXXXX", base);
+static char *
+tutil_mkdtemp_in(const char *base)
+{
+	char *dir = xasprintf("%s/coffer-unit-XXXXXX", base);
+
 	if (mkdtemp(dir) == NULL)
 		ck_abort_msg("mkdtemp %s: %s", dir, strerror(errno));
 	return (dir);
+}
+
+static const char *
+tutil_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	return (base == NULL || *base == '\0' ? "/tmp" : base);
+}
+
+void
+tutil_scratch_setup(void)
+{
+	if (scratch == NULL)
+		scratch = tutil_mkdtemp_in(tutil_tmpdir());
+}
+
+void
+tutil_scratch_teardown(void)
+{
+	tutil_rmtree(scratch);
+	free(scratch);
+	scratch = NULL;
+}
+
+char *
+tutil_mkdtemp(void)
+{
+	return (tutil_mkdtemp_in(scratch != NULL ? scratch : tutil_tmpdir()));
 }
 
 static int
@@ -122,8 +150,10 @@ tutil_read_file(const char *path, size_t *lenp)
 	return (buf);
 }
 
-int
-tutil_count_entries(const char *dir, const char *needle)
+/* Visit the entries of dir whose name contains needle; stop at first if
+ * firstp is given, storing "dir/NAME" there. */
+static int
+tutil_scan(const char *dir, const char *needle, char **firstp)
 {
 	struct dirent *de;
 	DIR *d;
@@ -131,13 +161,34 @@ tutil_count_entries(const char *dir, const char *needle)
 
 	if ((d = opendir(dir)) == NULL)
 		ck_abort_msg("opendir %s: %s", dir, strerror(errno));
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0 &&
-		    strstr(de->d_name, needle) != NULL)
-			n++;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strstr(de->d_name, needle) == NULL)
+			continue;
+		n++;
+		if (firstp != NULL) {
+			*firstp = tutil_path(dir, de->d_name);
+			break;
+		}
+	}
 	closedir(d);
 	return (n);
+}
+
+int
+tutil_count_entries(const char *dir, const char *needle)
+{
+	return (tutil_scan(dir, needle, NULL));
+}
+
+char *
+tutil_find_entry(const char *dir, const char *needle)
+{
+	char *first = NULL;
+
+	(void)tutil_scan(dir, needle, &first);
+	return (first);
 }
 
 struct tutil_capture {

@@ -10,7 +10,18 @@
 
 #include <stddef.h>
 
-/* A new empty directory under $TMPDIR (or /tmp); free() the result. */
+/*
+ * Unchecked fixtures (they run in the runner, around a whole TCase): make
+ * and remove one scratch directory under $TMPDIR (or /tmp) that
+ * tutil_mkdtemp uses, so a failed test leaves nothing behind.
+ */
+void tutil_scratch_setup(void);
+void tutil_scratch_teardown(void);
+
+/*
+ * A new empty directory in the scratch directory (or $TMPDIR without the
+ * fixture); free() the result.
+ */
 char *tutil_mkdtemp(void);
 
 /* Remove dir and everything below it; NULL is fine. */
@@ -31,6 +42,9 @@ char *tutil_read_file(const char *path, size_t *lenp);
 
 /* Number of entries in dir whose name contains needle. */
 int tutil_count_entries(const char *dir, const char *needle);
+
+/* "dir/NAME" for the first entry whose NAME contains needle, or NULL. */
+char *tutil_find_entry(const char *dir, const char *needle);
 
 /*
  * Redirect fd (e.g. 2) into a fresh temporary file until tutil_capture_end,
