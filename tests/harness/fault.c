@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include <errno.h>
@@ -33,6 +34,7 @@ int __real_unlink(const char *);
 int __real_unlinkat(int, const char *, int);
 ssize_t __real_getrandom(void *, size_t, unsigned int);
 void __real_free(void *);
+int __real_munmap(void *, size_t);
 
 ssize_t __wrap_read(int, void *, size_t);
 ssize_t __wrap_write(int, const void *, size_t);
@@ -51,6 +53,7 @@ int __wrap_unlink(const char *);
 int __wrap_unlinkat(int, const char *, int);
 ssize_t __wrap_getrandom(void *, size_t, unsigned int);
 void __wrap_free(void *);
+int __wrap_munmap(void *, size_t);
 
 /*
  * Test-only state: the harness lives in the runner, never in libcoffer,
@@ -133,7 +136,7 @@ fault_injected(enum fault_op op)
 }
 
 void
-fault_watch_free(const void *p, size_t n)
+fault_watch_release(const void *p, size_t n)
 {
 	watch.p = p;
 	watch.n = n;
@@ -141,7 +144,7 @@ fault_watch_free(const void *p, size_t n)
 }
 
 int
-fault_watched_free_result(void)
+fault_watch_result(void)
 {
 	return (watch.result);
 }
@@ -324,18 +327,32 @@ __wrap_getrandom(void *buf, size_t n, unsigned int flags)
 	return (__real_getrandom(buf, n, flags));
 }
 
+/* The watch: note whether the watched block is all zeros as it goes. */
+static void
+fault_check_release(const void *p)
+{
+	const unsigned char *b = p;
+	int zero = 1;
+
+	if (p == NULL || p != watch.p)
+		return;
+	for (size_t i = 0; i < watch.n; i++)
+		if (b[i] != 0)
+			zero = 0;
+	watch.result = zero;
+	watch.p = NULL;
+}
+
 void
 __wrap_free(void *p)
 {
-	if (p != NULL && p == watch.p) {
-		const unsigned char *b = p;
-		int zero = 1;
-
-		for (size_t i = 0; i < watch.n; i++)
-			if (b[i] != 0)
-				zero = 0;
-		watch.result = zero;
-		watch.p = NULL;
-	}
+	fault_check_release(p);
 	__real_free(p);
+}
+
+int
+__wrap_munmap(void *p, size_t n)
+{
+	fault_check_release(p);
+	return (__real_munmap(p, n));
 }

@@ -59,13 +59,14 @@ unsigned fault_calls(enum fault_op op);
 unsigned fault_injected(enum fault_op op);
 
 /*
- * Watch for free(p): when it happens, record whether the n bytes at p were
- * all zero just before.  Proves that a secret was wiped before its memory
- * went back to the allocator.  One watch at a time; fault_reset clears it.
+ * Watch for free(p) or munmap(p, ...): when it happens, record whether the
+ * n bytes at p were all zero just before.  Proves that a secret was wiped
+ * before its memory went back to the allocator or the kernel.  One watch at
+ * a time; fault_reset clears it.
  */
-void fault_watch_free(const void *p, size_t n);
+void fault_watch_release(const void *p, size_t n);
 
-/* -1: not freed yet; 0: freed with a non-zero byte left; 1: freed wiped. */
-int fault_watched_free_result(void);
+/* -1: not released yet; 0: released with a non-zero byte; 1: wiped. */
+int fault_watch_result(void);
 
 #endif

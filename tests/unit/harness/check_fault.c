@@ -5,6 +5,8 @@
  */
 #include <sys/types.h>
 
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -124,17 +126,24 @@ END_TEST
 
 START_TEST(test_watch_free)
 {
-	char *a = malloc(8), *b = malloc(8);
+	char *a = malloc(8), *b = malloc(8), *p;
 
 	memset(a, 'x', 8);
 	memset(b, 0, 8);
-	fault_watch_free(a, 8);
-	ck_assert_int_eq(fault_watched_free_result(), -1);
+	fault_watch_release(a, 8);
+	ck_assert_int_eq(fault_watch_result(), -1);
 	free(a);
-	ck_assert_int_eq(fault_watched_free_result(), 0);
-	fault_watch_free(b, 8);
+	ck_assert_int_eq(fault_watch_result(), 0);
+	fault_watch_release(b, 8);
 	free(b);
-	ck_assert_int_eq(fault_watched_free_result(), 1);
+	ck_assert_int_eq(fault_watch_result(), 1);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	p[10] = 1;
+	fault_watch_release(p, 4096);
+	ck_assert_int_eq(munmap(p, 4096), 0);
+	ck_assert_int_eq(fault_watch_result(), 0);
 }
 END_TEST
 
