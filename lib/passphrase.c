@@ -330,11 +330,13 @@ pass_is_job_control(int sig)
 
 /*
  * Show prompt on the terminal fd and read one line without echo.  Our
- * signals are blocked except while waiting in ppoll (so none slips in
- * between a check and the wait) and while changing the terminal (so that a
- * background job is stopped by SIGTTOU rather than allowed to meddle).
- * Cleanup runs with them blocked, then a caught signal is re-raised for
- * the caller's own disposition; after a stop we prompt again.
+ * handlers only set pass_caught.  Each wait checks it with our signals
+ * blocked and then lets ppoll unblock them atomically, so none slips in
+ * between the check and the wait.  Changing the terminal runs unblocked,
+ * so a background job is stopped by SIGTTOU rather than allowed to meddle;
+ * cleanup runs blocked, so the terminal is restored whatever arrives.
+ * Then a caught signal is re-raised for the caller's own disposition, and
+ * after a job-control stop we prompt again.
  */
 static int
 pass_prompt(int fd, const char *prompt, struct secret **out, struct err *e)
