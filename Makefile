@@ -96,7 +96,8 @@ $(BUILD)/tests/suites.h: $(UNIT_SRC)
 	    sed 's/(void)//' | sort -u | sed 's/.*/SUITE(&)/' > $@.tmp
 	@mv $@.tmp $@
 
-$(BUILD)/tests/unit-runner: $(UNIT_OBJ) $(BUILD)/libcoffer.a
+$(BUILD)/tests/unit-runner: $(UNIT_OBJ) $(BUILD)/libcoffer.a \
+    $(wildcard tests/harness/wrap.list)
 	$(CC) $(ALL_LDFLAGS) $(WRAP_LDFLAGS) -o $@ $(UNIT_OBJ) \
 	    $(BUILD)/libcoffer.a $(CHECK_LIBS) $(LIBS)
 
