@@ -62,6 +62,15 @@ TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 MAN_PAGES := $(wildcard man/*.[1-8])
 
+# `make V=1` shows the full compiler command lines.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
 .PHONY: all help deps deps-build deps-test demo check unit e2e lint-man \
         tools coverage install uninstall format format-check clean
 
@@ -74,19 +83,23 @@ coffer: $(BUILD)/coffer
 	@if [ "$(BUILD)" = build/rel ]; then cp -f $(BUILD)/coffer coffer; fi
 
 $(BUILD)/coffer: $(MAIN_OBJ) $(BUILD)/libcoffer.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(BUILD)/libcoffer.a $(LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(BUILD)/libcoffer.a $(LIBS)
 
 $(BUILD)/libcoffer.a: $(CORE_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $(CORE_OBJ)
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $(CORE_OBJ)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%.o: tests/%.c $(BUILD)/tests/suites.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) -I$(BUILD)/tests -Itests/harness $(CHECK_CFLAGS) \
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CPPFLAGS) -I$(BUILD)/tests -Itests/harness $(CHECK_CFLAGS) \
 	    $(ALL_CFLAGS) -c -o $@ $<
 
 # The runner calls every Suite *NAME_suite(void) found in tests/unit.
@@ -98,12 +111,14 @@ $(BUILD)/tests/suites.h: $(UNIT_SRC)
 
 $(BUILD)/tests/unit-runner: $(UNIT_OBJ) $(BUILD)/libcoffer.a \
     $(wildcard tests/harness/wrap.list)
-	$(CC) $(ALL_LDFLAGS) $(WRAP_LDFLAGS) -o $@ $(UNIT_OBJ) \
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $(WRAP_LDFLAGS) -o $@ $(UNIT_OBJ) \
 	    $(BUILD)/libcoffer.a $(CHECK_LIBS) $(LIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcoffer.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(call say,TOOL,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 	    $(BUILD)/libcoffer.a $(LIBS)
 
 tools: $(TOOLS)

@@ -8,6 +8,17 @@
 
 #include "err.h"
 
+/* Append sep and tail to the n-byte string in buf, truncating. */
+static void
+append(char *buf, size_t size, size_t n, const char *sep, const char *tail)
+{
+	for (const char *parts[] = { sep, tail }, **q = parts; q < parts + 2;
+	     q++)
+		for (const char *c = *q; *c != '\0' && n + 1 < size; c++)
+			buf[n++] = *c;
+	buf[n] = '\0';
+}
+
 void
 err_clear(struct err *e)
 {
@@ -42,8 +53,7 @@ err_sys(struct err *e, enum err_class c, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	n = strlen(e->msg);
-	if (n < sizeof(e->msg))
-		snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(saved));
+	append(e->msg, sizeof(e->msg), n, ": ", strerror(saved));
 	errno = saved;
 	return (-1);
 }
@@ -60,8 +70,8 @@ err_wrap(struct err *e, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	n = strlen(e->msg);
-	if (old[0] != '\0' && n < sizeof(e->msg))
-		snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", old);
+	if (old[0] != '\0')
+		append(e->msg, sizeof(e->msg), n, ": ", old);
 	if (e->class == ERR_NONE)
 		e->class = ERR_INTERNAL;
 	return (-1);

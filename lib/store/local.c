@@ -1,0 +1,308 @@
+/*
+ * The local-directory backend.  Files are published with lib/afile (temp,
+ * fsync, rename, fsync dir); new directories are fsynced into their parent
+ * so a crash cannot lose a published file's directory entry.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "afile.h"
+#include "store/store_impl.h"
+#include "xmalloc.h"
+
+struct local {
+	char *root;
+};
+
+static char *
+path_of(struct stor *st, const char *name)
+{
+	struct local *l = st->impl;
+
+	return (xasprintf("%s/%s", l->root, name));
+}
+
+static int
+read_fully(int fd, uint8_t *buf, size_t len, uint64_t off, const char *path,
+    struct err *e)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done,
+		    (off_t)(off + done));
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return (err_sys(e, ERR_IO, "read %s", path));
+		if (n == 0)
+			return (err_set(e, ERR_CORRUPT,
+			    "%s is shorter than expected (%llu bytes wanted "
+			    "at offset %llu)",
+			    path, (unsigned long long)len,
+			    (unsigned long long)off));
+		done += (size_t)n;
+	}
+	return (0);
+}
+
+static int
+local_get(struct stor *st, const char *name, size_t max, uint8_t **data,
+    size_t *len, struct err *e)
+{
+	char *path = path_of(st, name);
+	uint8_t *buf = NULL;
+	struct stat sb;
+	int fd = -1, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		err_sys(e, ERR_IO, "open %s", path);
+		goto out;
+	}
+	if (fstat(fd, &sb) == -1) {
+		err_sys(e, ERR_IO, "stat %s", path);
+		goto out;
+	}
+	if ((uint64_t)sb.st_size > max) {
+		err_set(e, ERR_CORRUPT, "%s is %lld bytes, more than the %zu "
+		    "expected", path, (long long)sb.st_size, max);
+		goto out;
+	}
+	buf = xmalloc((size_t)sb.st_size);
+	if (read_fully(fd, buf, (size_t)sb.st_size, 0, path, e) == -1)
+		goto out;
+	*data = buf;
+	*len = (size_t)sb.st_size;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return (rc);
+}
+
+static int
+local_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
+    uint8_t *buf, struct err *e)
+{
+	char *path = path_of(st, name);
+	int fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		err_sys(e, ERR_IO, "open %s", path);
+	else {
+		rc = read_fully(fd, buf, len, off, path, e);
+		close(fd);
+	}
+	free(path);
+	return (rc);
+}
+
+/* mkdir -p for the parents of name, each new directory made durable. */
+static int
+make_parents(struct stor *st, const char *name, struct err *e)
+{
+	struct local *l = st->impl;
+	char *path = xasprintf("%s/%s", l->root, name);
+	size_t rootlen = strlen(l->root);
+	int rc = -1;
+
+	for (char *p = path + rootlen + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0700) == 0) {
+			char *slash = strrchr(path, '/');
+
+			*slash = '\0';
+			if (afile_fsync_dir(path, e) == -1)
+				goto out;
+			*slash = '/';
+		} else if (errno != EEXIST) {
+			err_sys(e, ERR_IO, "mkdir %s", path);
+			goto out;
+		}
+		*p = '/';
+	}
+	rc = 0;
+out:
+	free(path);
+	return (rc);
+}
+
+static int
+local_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
+    int flags, struct err *e)
+{
+	char *path = NULL;
+	int rc = -1;
+
+	if (strchr(name, '/') != NULL && make_parents(st, name, e) == -1)
+		goto out;
+	path = path_of(st, name);
+	if (afile_write_all(path, data, len, 0600,
+		(flags & STOR_NOREPLACE) ? AFILE_NOREPLACE : 0, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(path);
+	return (rc);
+}
+
+static int
+local_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
+{
+	char *path = path_of(st, name);
+	struct stat sb;
+	int rc;
+
+	if (stat(path, &sb) == 0) {
+		*size = (uint64_t)sb.st_size;
+		rc = 0;
+	} else if (errno == ENOENT)
+		rc = 1;
+	else
+		rc = err_sys(e, ERR_IO, "stat %s", path);
+	free(path);
+	return (rc);
+}
+
+static int
+list_dir(const char *root, const char *rel,
+    int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
+{
+	char *path = xasprintf("%s/%s", root, rel);
+	DIR *d = NULL;
+	struct dirent *de;
+	int rc = -1;
+
+	if ((d = opendir(path)) == NULL) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			err_sys(e, ERR_IO, "list %s", path);
+		goto out;
+	}
+	for (;;) {
+		struct stat sb;
+		char *child;
+		int r;
+
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				err_sys(e, ERR_IO, "list %s", path);
+				goto out;
+			}
+			break;
+		}
+		if (de->d_name[0] == '.') /* ., .., and temp files */
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1) {
+			if (errno == ENOENT)
+				continue; /* removed meanwhile */
+			err_sys(e, ERR_IO, "stat %s/%s", path, de->d_name);
+			goto out;
+		}
+		child = xasprintf("%s/%s", rel, de->d_name);
+		if (S_ISDIR(sb.st_mode))
+			r = list_dir(root, child, fn, arg, e);
+		else if (S_ISREG(sb.st_mode))
+			r = fn(arg, child, (uint64_t)sb.st_size);
+		else
+			r = 0;
+		free(child);
+		if (r != 0) {
+			rc = r;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	free(path);
+	return (rc);
+}
+
+static int
+local_list(struct stor *st, const char *dir,
+    int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
+{
+	struct local *l = st->impl;
+
+	return (list_dir(l->root, dir, fn, arg, e));
+}
+
+static int
+local_remove(struct stor *st, const char *name, struct err *e)
+{
+	char *path = path_of(st, name);
+	int rc = 0;
+
+	if (unlink(path) == -1 && errno != ENOENT)
+		rc = err_sys(e, ERR_IO, "remove %s", path);
+	free(path);
+	return (rc);
+}
+
+static void
+local_close(struct stor *st)
+{
+	struct local *l = st->impl;
+
+	free(l->root);
+	free(l);
+}
+
+static const struct stor_ops local_ops = {
+	.get = local_get,
+	.get_range = local_get_range,
+	.put = local_put,
+	.stat = local_stat,
+	.list = local_list,
+	.remove = local_remove,
+	.close = local_close,
+};
+
+int
+stor_local_open(const char *path, int create, struct stor **out,
+    struct err *e)
+{
+	struct stor *st;
+	struct local *l;
+	struct stat sb;
+	size_t n = strlen(path);
+
+	*out = NULL;
+	if (n == 0)
+		return (err_set(e, ERR_USAGE, "empty repository path"));
+	if (stat(path, &sb) == -1) {
+		if (errno != ENOENT || !create)
+			return (err_sys(e, errno == ENOENT ? ERR_NOREPO : ERR_IO,
+			    "repository %s", path));
+		if (mkdir(path, 0700) == -1)
+			return (err_sys(e, ERR_IO, "create %s", path));
+	} else if (!S_ISDIR(sb.st_mode))
+		return (err_set(e, ERR_NOREPO, "repository %s is not a "
+		    "directory", path));
+	l = xcalloc(1, sizeof(*l));
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	l->root = xstrndup(path, n);
+	st = xcalloc(1, sizeof(*st));
+	st->ops = &local_ops;
+	st->location = xstrdup(path);
+	st->impl = l;
+	*out = st;
+	return (0);
+}

@@ -1,0 +1,117 @@
+/*
+ * The backend-independent half of the store: dispatch and name checks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_impl.h"
+#include "xmalloc.h"
+
+int
+stor_open(const char *location, int create, struct stor **out, struct err *e)
+{
+	*out = NULL;
+	if (strncmp(location, "sftp://", 7) == 0)
+		return (err_set(e, ERR_USAGE,
+		    "%s: sftp:// repositories are not supported by this build "
+		    "yet",
+		    location));
+	if (strstr(location, "://") != NULL)
+		return (err_set(e, ERR_USAGE,
+		    "%s: unknown repository scheme (use a path or sftp://)",
+		    location));
+	return (stor_local_open(location, create, out, e));
+}
+
+void
+stor_close(struct stor *st)
+{
+	if (st == NULL)
+		return;
+	st->ops->close(st);
+	free(st->location);
+	free(st);
+}
+
+const char *
+stor_location(const struct stor *st)
+{
+	return (st->location);
+}
+
+int
+stor_name_valid(const char *name)
+{
+	const char *p = name;
+
+	if (*p == '\0')
+		return (0);
+	for (;;) {
+		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz0123456789._-");
+
+		if (n == 0 || p[0] == '.')
+			return (0);
+		p += n;
+		if (*p == '\0')
+			return (1);
+		if (*p != '/')
+			return (0);
+		p++;
+	}
+}
+
+#define CHECK_NAME(name, e)                                              \
+	do {                                                             \
+		if (!stor_name_valid(name))                              \
+			return (err_set((e), ERR_INTERNAL,               \
+			    "invalid repository file name '%s'", (name))); \
+	} while (0)
+
+int
+stor_get(struct stor *st, const char *name, size_t max, uint8_t **data,
+    size_t *len, struct err *e)
+{
+	*data = NULL;
+	*len = 0;
+	CHECK_NAME(name, e);
+	return (st->ops->get(st, name, max, data, len, e));
+}
+
+int
+stor_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
+    uint8_t *buf, struct err *e)
+{
+	CHECK_NAME(name, e);
+	return (st->ops->get_range(st, name, off, len, buf, e));
+}
+
+int
+stor_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
+    int flags, struct err *e)
+{
+	CHECK_NAME(name, e);
+	return (st->ops->put(st, name, data, len, flags, e));
+}
+
+int
+stor_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
+{
+	CHECK_NAME(name, e);
+	return (st->ops->stat(st, name, size, e));
+}
+
+int
+stor_list(struct stor *st, const char *dir,
+    int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
+{
+	CHECK_NAME(dir, e);
+	return (st->ops->list(st, dir, fn, arg, e));
+}
+
+int
+stor_remove(struct stor *st, const char *name, struct err *e)
+{
+	CHECK_NAME(name, e);
+	return (st->ops->remove(st, name, e));
+}

@@ -1,0 +1,73 @@
+/*
+ * Storage backends behind one interface: a repository is a set of named,
+ * immutable files ("config", "keys/ID", "data/ab/ID", ...) that can be put
+ * atomically, read whole or in ranges, listed, and (by prune only) removed.
+ * Backends: a local directory (store/local.c), sftp:// (store/sftp.c).
+ */
+#ifndef COFFER_STORE_H
+#define COFFER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct stor;
+
+/* stor_put flags */
+#define STOR_NOREPLACE 0x1 /* fail (sys_errno EEXIST) if the name exists */
+
+/*
+ * Open the store at location: a local path, or sftp://[user@]host[:port]/path
+ * once that backend is built in.  The location need not hold a repository
+ * yet; with create, a missing local directory is made (mode 0700).
+ */
+int stor_open(const char *location, int create, struct stor **out,
+    struct err *);
+void stor_close(struct stor *);
+
+/* The location as given to stor_open, for messages. */
+const char *stor_location(const struct stor *);
+
+/*
+ * Read a whole file of at most max bytes.  A missing file fails with
+ * sys_errno ENOENT; a larger one with ERR_CORRUPT.  *data is allocated.
+ */
+int stor_get(struct stor *, const char *name, size_t max, uint8_t **data,
+    size_t *len, struct err *);
+
+/* Read exactly len bytes at off; a file too short is ERR_CORRUPT. */
+int stor_get_range(struct stor *, const char *name, uint64_t off,
+    size_t len, uint8_t *buf, struct err *);
+
+/*
+ * Publish a file atomically and durably: it appears complete under its
+ * name or not at all, whatever moment a crash hits.  Missing parent
+ * directories are created.
+ */
+int stor_put(struct stor *, const char *name, const uint8_t *data,
+    size_t len, int flags, struct err *);
+
+/* 0 and *size if the file exists, 1 if it does not, -1 on error. */
+int stor_stat(struct stor *, const char *name, uint64_t *size, struct err *);
+
+/*
+ * Call fn for every file below dir (recursively), with names relative to
+ * the store's root, in no particular order; temp files are skipped.  A
+ * missing dir lists nothing.  Stops at fn's first non-zero result and
+ * returns it.
+ */
+int stor_list(struct stor *, const char *dir,
+    int (*fn)(void *, const char *name, uint64_t size), void *arg,
+    struct err *);
+
+/* Remove a file; a missing file is not an error. */
+int stor_remove(struct stor *, const char *name, struct err *);
+
+/*
+ * True if name is a valid repository file name: relative, components of
+ * [A-Za-z0-9._-] not starting with '.', separated by single '/'.
+ */
+int stor_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * The local store backend: atomic puts, ranges, listing, names.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "store/store.h"
+
+static char root[64];
+
+static void
+setup(void)
+{
+	strcpy(root, "/tmp/coffer-store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_put_get_range_stat)
+{
+	struct stor *st;
+	struct err e;
+	uint8_t data[5000], *got, part[10];
+	size_t len;
+	uint64_t size;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(stor_open(root, 0, &st, &e), 0);
+	ck_assert_int_eq(stor_put(st, "data/ab/abcdef", data, sizeof(data),
+	    STOR_NOREPLACE, &e), 0);
+	ck_assert_int_eq(stor_get(st, "data/ab/abcdef", 1 << 20, &got, &len,
+	    &e), 0);
+	ck_assert_uint_eq(len, sizeof(data));
+	ck_assert_mem_eq(got, data, len);
+	free(got);
+	ck_assert_int_eq(stor_get_range(st, "data/ab/abcdef", 4990, 10, part,
+	    &e), 0);
+	ck_assert_mem_eq(part, data + 4990, 10);
+	ck_assert_int_eq(stor_get_range(st, "data/ab/abcdef", 4995, 10, part,
+	    &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_int_eq(stor_stat(st, "data/ab/abcdef", &size, &e), 0);
+	ck_assert_uint_eq(size, sizeof(data));
+	ck_assert_int_eq(stor_stat(st, "data/ab/nothere", &size, &e), 1);
+	/* Bigger than the caller's bound: refused, not allocated. */
+	ck_assert_int_eq(stor_get(st, "data/ab/abcdef", 100, &got, &len, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_int_eq(stor_get(st, "nothere", 100, &got, &len, &e), -1);
+	ck_assert_int_eq(e.sys_errno, ENOENT);
+	stor_close(st);
+}
+END_TEST
+
+START_TEST(test_noreplace_keeps_existing)
+{
+	struct stor *st;
+	struct err e;
+	uint8_t *got;
+	size_t len;
+
+	ck_assert_int_eq(stor_open(root, 0, &st, &e), 0);
+	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"one", 3,
+	    STOR_NOREPLACE, &e), 0);
+	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"two", 3,
+	    STOR_NOREPLACE, &e), -1);
+	ck_assert_int_eq(e.sys_errno, EEXIST);
+	ck_assert_int_eq(stor_get(st, "config", 10, &got, &len, &e), 0);
+	ck_assert_mem_eq(got, "one", 3);
+	free(got);
+	/* Without the flag a put replaces atomically. */
+	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"three", 5, 0,
+	    &e), 0);
+	ck_assert_int_eq(stor_get(st, "config", 10, &got, &len, &e), 0);
+	ck_assert_uint_eq(len, 5);
+	free(got);
+	stor_close(st);
+}
+END_TEST
+
+struct seen {
+	char names[16][64];
+	uint64_t sizes[16];
+	int n;
+};
+
+static int
+collect(void *arg, const char *name, uint64_t size)
+{
+	struct seen *s = arg;
+
+	ck_assert_int_lt(s->n, 16);
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+	s->sizes[s->n++] = size;
+	return (0);
+}
+
+static int
+stop_at_first(void *arg, const char *name, uint64_t size)
+{
+	(void)arg;
+	(void)name;
+	(void)size;
+	return (42);
+}
+
+START_TEST(test_list_skips_temp_and_recurses)
+{
+	struct stor *st;
+	struct err e;
+	struct seen s;
+	char path[128];
+	FILE *f;
+
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(stor_open(root, 0, &st, &e), 0);
+	ck_assert_int_eq(stor_put(st, "data/00/aa", (const uint8_t *)"x", 1, 0,
+	    &e), 0);
+	ck_assert_int_eq(stor_put(st, "data/ff/bb", (const uint8_t *)"yy", 2,
+	    0, &e), 0);
+	ck_assert_int_eq(stor_put(st, "index/cc", (const uint8_t *)"z", 1, 0,
+	    &e), 0);
+	/* A temp file a crashed writer left behind is not listed. */
+	snprintf(path, sizeof(path), "%s/data/00/.aa.tmp.XXXX", root);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fclose(f);
+	ck_assert_int_eq(stor_list(st, "data", collect, &s, &e), 0);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert(strcmp(s.names[0], "data/00/aa") == 0 ||
+	    strcmp(s.names[1], "data/00/aa") == 0);
+	ck_assert(strcmp(s.names[0], "data/ff/bb") == 0 ||
+	    strcmp(s.names[1], "data/ff/bb") == 0);
+	ck_assert_int_eq(stor_list(st, "snapshots", collect, &s, &e), 0);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_int_eq(stor_list(st, "data", stop_at_first, NULL, &e), 42);
+	ck_assert_int_eq(stor_remove(st, "index/cc", &e), 0);
+	ck_assert_int_eq(stor_remove(st, "index/cc", &e), 0);
+	ck_assert_int_eq(stor_list(st, "index", collect, &s, &e), 0);
+	ck_assert_int_eq(s.n, 2);
+	stor_close(st);
+}
+END_TEST
+
+START_TEST(test_names_and_open)
+{
+	struct stor *st;
+	struct err e;
+	char missing[128];
+
+	ck_assert(stor_name_valid("data/ab/0123"));
+	ck_assert(stor_name_valid("config"));
+	ck_assert(!stor_name_valid(""));
+	ck_assert(!stor_name_valid("/etc/passwd"));
+	ck_assert(!stor_name_valid("data/../x"));
+	ck_assert(!stor_name_valid("data//x"));
+	ck_assert(!stor_name_valid("data/"));
+	ck_assert(!stor_name_valid(".hidden"));
+	ck_assert(!stor_name_valid("a b"));
+	ck_assert_int_eq(stor_open(root, 0, &st, &e), 0);
+	ck_assert_int_eq(stor_put(st, "../escape", (const uint8_t *)"x", 1, 0,
+	    &e), -1);
+	stor_close(st);
+	snprintf(missing, sizeof(missing), "%s/none", root);
+	ck_assert_int_eq(stor_open(missing, 0, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_NOREPO);
+	ck_assert_int_eq(stor_open(missing, 1, &st, &e), 0);
+	stor_close(st);
+	ck_assert_int_eq(access(missing, F_OK), 0);
+	ck_assert_int_eq(stor_open("sftp://h/x", 0, &st, &e), -1);
+	ck_assert_int_eq(stor_open("s3://b/x", 0, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+}
+END_TEST
+
+Suite *store_suite(void);
+
+Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("local");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_put_get_range_stat);
+	tcase_add_test(tc, test_noreplace_keeps_existing);
+	tcase_add_test(tc, test_list_skips_temp_and_recurses);
+	tcase_add_test(tc, test_names_and_open);
+	suite_add_tcase(s, tc);
+	return (s);
+}
