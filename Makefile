@@ -6,6 +6,7 @@
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
 #   make coverage   tests with gcov, summary by gcovr
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
+#   make bench-chunker   chunker speed and chunk sizes on 1 GiB in memory
 
 PREFIX    ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -179,5 +180,17 @@ format-check:
 
 clean:
 	rm -rf build coffer
+
+# Chunker throughput: always the optimized build, whatever SANITIZE says.
+.PHONY: bench-chunker
+bench-chunker:
+	@$(MAKE) --no-print-directory SANITIZE= COVERAGE= \
+	    build/rel/bench/chunker-speed
+	build/rel/bench/chunker-speed $(BENCH_ARGS)
+
+build/rel/bench/chunker-speed: bench/chunker-speed.c build/rel/libcoffer.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    build/rel/libcoffer.a $(LIBS) -lm
 
 -include $(shell find build -name '*.d' 2>/dev/null)
