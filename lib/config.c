@@ -1450,6 +1450,14 @@ handler(void *user, const char *section, const char *name, const char *value)
 			pfail_internal(p);
 			return (1);
 		}
+		if (value[0] == '[' && value[strlen(value) - 1] == ']') {
+			pfail(p, p->line,
+			    "indented, so read as more of '%s' (line %d); "
+			    "start the section header at the beginning of the "
+			    "line",
+			    k->name, k->line);
+			return (1);
+		}
 		if (looks_like_key(p->cur->type, value, kn, sizeof(kn))) {
 			pfail(p, p->line,
 			    "indented, so read as more of '%s' (line %d); "

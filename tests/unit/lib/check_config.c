@@ -583,6 +583,14 @@ START_TEST(test_indented_key_is_not_swallowed)
 	    3,
 	    "indented, so read as more of 'path' (line 2); start "
 	    "'compression' at the beginning of the line");
+	/* A header too: "target = /srv [job x]" would pass unnoticed. */
+	expect_err("[drill d]\n"
+	           "repository = r\n"
+	           "target = /srv\n"
+	           "\t[job x]\n",
+	    4,
+	    "indented, so read as more of 'target' (line 3); start the "
+	    "section header at the beginning of the line");
 	/* The first key of a section may be indented. */
 	config_free(load_ok("[repository r]\n  path = /x\n"));
 }
