@@ -194,7 +194,12 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	optind = 1; /* the command parses its own options afresh */
+	/*
+	 * The command parses its own options afresh.  0, not 1: only then
+	 * does glibc forget the "+" (stop at the first non-option) given
+	 * above, so that "coffer config check -c FILE" works.
+	 */
+	optind = 0;
 	rc = cmd->run(&ctx, argc, argv);
 	if (rc == EXIT_OK && interrupted)
 		rc = EXIT_INTERRUPTED;

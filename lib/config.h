@@ -1,0 +1,212 @@
+/*
+ * The configuration file (coffer.conf(5)): INI sections [global],
+ * [repository NAME], [source NAME], [job NAME] and [drill NAME], checked
+ * against a schema when loaded, so that every later read is of a valid
+ * value with its default applied.  Sections and keys keep their line for
+ * messages ("FILE:LINE: ...").  The parse helpers are shared with command
+ * line options that take the same kinds of value.
+ */
+#ifndef COFFER_CONFIG_H
+#define COFFER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct config;
+struct config_section;
+
+enum config_type {
+	CONFIG_ANY = 0, /* iteration only: every type */
+	CONFIG_GLOBAL,
+	CONFIG_REPOSITORY,
+	CONFIG_SOURCE,
+	CONFIG_JOB,
+	CONFIG_DRILL,
+};
+
+/* The kinds of value a key holds; the getter to use is in brackets. */
+enum config_vtype {
+	CONFIG_V_STRING,   /* any non-empty text [str] */
+	CONFIG_V_COMMAND,  /* a shell command line [str] */
+	CONFIG_V_PATH,     /* an absolute path [str] */
+	CONFIG_V_NAME,     /* letters, digits, '_', '.', '-' [str] */
+	CONFIG_V_ENUM,     /* one word of a fixed set [str] */
+	CONFIG_V_URL,      /* sftp://[user@]host[:port]/path [str] */
+	CONFIG_V_REF,      /* the NAME of another section [str] */
+	CONFIG_V_BOOL,     /* [bool] */
+	CONFIG_V_INT,      /* a decimal integer in a range [int] */
+	CONFIG_V_SIZE,     /* bytes, binary suffixes [size] */
+	CONFIG_V_DURATION, /* seconds [duration] */
+	CONFIG_V_PERCENT,  /* 0% to 100% [percent] */
+	CONFIG_V_LIST,     /* words [list] */
+	CONFIG_V_PATHS,    /* absolute paths [list] */
+	CONFIG_V_REFS,     /* NAMEs of other sections [list] */
+};
+
+/*
+ * Read and check the file at path.  On success *cfgp is the config (free
+ * with config_free) and 0 is returned.  On failure *cfgp is NULL, -1 is
+ * returned and e holds one line of class ERR_CONFIG: "PATH:LINE: ..." for
+ * the first problem in the file (by line), or "config file PATH: ..." when
+ * it cannot be opened or read, or is writable by group or others or owned
+ * by someone other than the caller or root (the message names the fix).
+ */
+int config_load(const char *path, struct config **cfgp, struct err *e);
+
+/* Free a config and everything read from it; NULL is fine. */
+void config_free(struct config *);
+
+/* The path the config was loaded from, as given to config_load. */
+const char *config_file(const struct config *);
+
+/*
+ * Sections in file order: the first after prev (the first of all when prev
+ * is NULL) whose type is t, or any type for CONFIG_ANY; NULL at the end.
+ * Yields [global] only when the file has one.
+ */
+const struct config_section *config_next(const struct config *,
+    const struct config_section *prev, enum config_type t);
+
+/* The section [t name], or NULL.  For CONFIG_GLOBAL use config_global. */
+const struct config_section *config_section_find(const struct config *,
+    enum config_type t, const char *name);
+
+/*
+ * The [global] section: never NULL.  When the file has none, a section
+ * with line 0 holding only defaults.
+ */
+const struct config_section *config_global(const struct config *);
+
+enum config_type config_section_type(const struct config_section *);
+
+/* The NAME of [TYPE NAME]; NULL for [global]. */
+const char *config_section_name(const struct config_section *);
+
+/* The line of the section header; 0 for an implicit [global]. */
+int config_section_line(const struct config_section *);
+
+/* "repository", "source", ...; "any" for CONFIG_ANY. */
+const char *config_type_name(enum config_type);
+
+/*
+ * Getters.  Each returns the value from the file or, when the key is not
+ * set there, the schema's default.  key must be a key of the section's
+ * schema whose type suits the getter (asserted: a wrong name is a bug).
+ * A key that does not apply to the section (database for type = files) or
+ * is unset without a default has no value.
+ */
+
+/* STRING, COMMAND, PATH, NAME, ENUM, URL, REF: the text, or NULL. */
+const char *config_get_str(const struct config_section *, const char *key);
+
+/* 0 with *out set, or -1 when there is no value (*out untouched). */
+int config_get_bool(const struct config_section *, const char *key, int *out);
+int config_get_int(const struct config_section *, const char *key,
+    int64_t *out);
+int config_get_size(const struct config_section *, const char *key,
+    uint64_t *bytes);
+int config_get_duration(const struct config_section *, const char *key,
+    uint64_t *seconds);
+int config_get_percent(const struct config_section *, const char *key,
+    double *out);
+
+/*
+ * LIST, PATHS, REFS: the number of items, with *items pointing at an array
+ * owned by the config (valid until config_free).  0 and *items = NULL
+ * when there is no value.
+ */
+size_t config_get_list(const struct config_section *, const char *key,
+    const char *const **items);
+
+/* The line where key is set; 0 when it comes from the default or is unset. */
+int config_key_line(const struct config_section *, const char *key);
+
+/*
+ * For problems found after loading (a password file that is missing, a
+ * schedule that does not parse): set e to class ERR_CONFIG with the message
+ * "FILE:LINE: " + fmt, LINE being that of key, or of the section header
+ * when key is NULL or not in the file.  Returns -1.
+ */
+int config_err(struct err *e, const struct config_section *, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* One key of a section's schema, resolved, for printing. */
+struct config_setting {
+	const char *key;
+	enum config_vtype vtype;
+	const char *value; /* as written, or the default; NULL: no value */
+	int line;          /* 0 when from the default or unset */
+	int is_default;    /* value is the schema's default */
+};
+
+/*
+ * Iterate over every key of the section's schema that applies to it (for a
+ * source, to its type), in schema order, set or not.  *iter starts at 0.
+ * Returns 1 with *out filled, or 0 at the end.  out->key and out->value
+ * are owned by the config.
+ */
+int config_setting_next(const struct config_section *, size_t *iter,
+    struct config_setting *out);
+
+/*
+ * Parsers for values written in the config or on the command line.  Each
+ * takes the whole string (no surrounding space), returns 0 with *out set,
+ * or -1 (*out untouched) for anything else, including overflow.
+ */
+
+/* yes/no, true/false, on/off, 1/0, any case. */
+int config_parse_bool(const char *s, int *out);
+
+/* A decimal integer with an optional sign, within int64_t. */
+int config_parse_int(const char *s, int64_t *out);
+
+/*
+ * Bytes: digits with an optional suffix K, M, G or T (powers of 1024; any
+ * case; KiB, MiB, GiB, TiB also accepted): "512", "64K", "2GiB".
+ */
+int config_parse_size(const char *s, uint64_t *bytes);
+
+/*
+ * Seconds: plain digits ("90"), or one or more numbers with a unit s, m,
+ * h, d or w (week): "30s", "5m", "1h30m", "7d".
+ */
+int config_parse_duration(const char *s, uint64_t *seconds);
+
+/* "5%", "0.5%", "100%": a number from 0 to 100 followed by '%'. */
+int config_parse_percent(const char *s, double *out);
+
+/*
+ * Split a list: items separated by commas and/or white space; an item in
+ * double quotes may hold either ("/srv/My Files").  On success *itemsp is
+ * a new array of *np new strings (NULL and 0 for an empty list), freed
+ * with config_list_free.  -1 for an unterminated quote, an empty "" item or
+ * a quote inside a word.
+ */
+int config_parse_list(const char *s, char ***itemsp, size_t *np);
+void config_list_free(char **items, size_t n);
+
+/*
+ * A section name: 1 to CONFIG_NAME_MAX of [A-Za-z0-9_.-], not starting
+ * with '.' or '-' (names become file names and appear next to options).
+ */
+#define CONFIG_NAME_MAX 64
+int config_name_valid(const char *s);
+
+/* The parts of sftp://[user@]host[:port]/path. */
+struct config_url {
+	char user[256]; /* "" when absent */
+	char host[256]; /* a host name, an IPv4 address, or an IPv6 one
+	                   without its brackets */
+	int port;       /* 0 when absent */
+	char path[4096];
+};
+
+/*
+ * Split an sftp URL into *out.  -1 with e (ERR_CONFIG) saying what is
+ * wrong, starting with the URL in quotes; a password in the URL is refused.
+ */
+int config_parse_url(const char *s, struct config_url *out, struct err *e);
+
+#endif

@@ -1,0 +1,175 @@
+#!/bin/sh
+# coffer config check, end to end: a valid config prints every section with
+# its resolved settings; each kind of bad or unsafe config exits 2 with one
+# line that names FILE:LINE or the fix; a passphrase in a password file
+# never shows in any output.  Ends comparing the text output byte for byte.
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck disable=SC1091 # provided by the e2e harness
+. "$here/lib.sh"
+
+: "${COFFER:?COFFER must name the coffer binary}"
+sample="$here/../../etc/coffer.conf.sample"
+secret='correct horse battery staple 7f3a9e'
+umask 022
+cd "$T" || fail "cannot cd to $T"
+
+# The passphrase must not appear in what the last command printed.
+no_secret() {
+	if grep -qF "$secret" "$T/out" "$T/err"; then
+		fail "$1: the passphrase appears in the output"
+	fi
+}
+
+# stderr is exactly one line and contains $1 (a fixed string); no stdout.
+one_line_with() {
+	n=$(wc -l <"$T/err")
+	[ "$n" -eq 1 ] || fail "stderr has $n lines, want 1: $(cat "$T/err")"
+	grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(cat "$T/err")"
+	[ ! -s "$T/out" ] || fail "stdout not empty on error: $(cat "$T/out")"
+}
+
+mkdir keys
+(umask 077 && printf '%s\n' "$secret" >keys/local.key)
+
+cat >coffer.conf <<EOF
+[repository local]
+path = /var/backups/coffer
+password_file = $T/keys/local.key   # a machine key
+
+[repository offsite]
+url = sftp://backup@dr.example.net:22/srv/coffer/gas
+password_file = $T/keys/local.key
+transfers = 4
+
+[source gasdb]
+type = postgres
+database = gas
+
+[job nightly]
+schedule = daily 02:30
+sources = gasdb
+repository = local
+replicate = offsite
+EOF
+
+# 1. Valid: exit 0, every section shown, nothing on stderr.
+expect_status 0 "$COFFER" config check -c coffer.conf
+for h in '[global]' '[repository local]' '[repository offsite]' \
+	'[source gasdb]' '[job nightly]'; do
+	grep -qF "$h" "$T/out" || fail "output lacks $h"
+done
+[ ! -s "$T/err" ] || fail "stderr on success: $(cat "$T/err")"
+no_secret "config check"
+
+# The same with options in any order, as JSON, and quiet.
+expect_status 0 "$COFFER" -c coffer.conf config check
+expect_status 0 "$COFFER" config -c coffer.conf check
+expect_status 0 "$COFFER" config check --json -c coffer.conf
+no_secret "config check --json"
+grep -q '"valid": true' "$T/out" || fail "--json lacks \"valid\": true"
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = {(x["type"], x["name"]): x for x in d["sections"]}
+off = s[("repository", "offsite")]["settings"]
+assert off["transfers"] == {"value": 4, "default": False, "line": 8}, off
+assert off["io_timeout"] == {"value": 60, "default": True, "line": None}
+assert s[("job", "nightly")]["settings"]["sources"]["value"] == ["gasdb"]
+' "$T/out" || fail "--json output is not what was expected"
+fi
+expect_status 0 "$COFFER" -q config check -c coffer.conf
+[ ! -s "$T/out" ] || fail "-q printed on success"
+
+# 2. Unknown key: exit 2, one line with FILE:LINE and the key.
+sed 's/^transfers = 4$/tranfsers = 4/' coffer.conf >typo.conf
+expect_status 2 "$COFFER" config check -c typo.conf
+one_line_with "typo.conf:8: unknown key 'tranfsers' in [repository offsite]"
+
+# 3. Missing file: exit 2, one line naming it.
+expect_status 2 "$COFFER" config check -c "$T/nope.conf"
+one_line_with "$T/nope.conf: No such file or directory"
+
+# 4. A config others can write could make us run anything: refused.
+cp coffer.conf gw.conf
+chmod 664 gw.conf
+expect_status 2 "$COFFER" config check -c gw.conf
+one_line_with "run: chmod go-w gw.conf"
+
+# 5. A password file others can read: refused at its key's line, and the
+# passphrase is never printed, whatever the output mode.
+chmod 644 keys/local.key
+expect_status 2 "$COFFER" config check -c coffer.conf
+one_line_with "coffer.conf:3: password file $T/keys/local.key is readable"
+grep -qF "chmod 600 $T/keys/local.key" "$T/err" || fail "no chmod 600 hint"
+no_secret "config check, 0644 key"
+expect_status 2 "$COFFER" -v config check --json -c coffer.conf
+no_secret "config check --json -v, 0644 key"
+chmod 600 keys/local.key
+
+rm keys/local.key
+expect_status 2 "$COFFER" config check -c coffer.conf
+one_line_with "coffer.conf:3: password file $T/keys/local.key: No such file"
+
+# 6. Usage errors.
+expect_status 2 "$COFFER" config
+expect_status 2 "$COFFER" config frobnicate -c coffer.conf
+expect_status 2 "$COFFER" config check extra -c coffer.conf
+
+# 7. The shipped sample passes once its password file exists.
+mkdir sample
+sed "s|/etc/coffer/|$T/sample/|g" "$sample" >sample.conf
+expect_status 2 "$COFFER" config check -c sample.conf
+one_line_with "password file $T/sample/local.key: No such file"
+(umask 077 && printf 'x\n' >sample/local.key)
+expect_status 0 "$COFFER" config check -c sample.conf
+for h in '[repository offsite]' '[source ldap]' '[job hourly]' \
+	'[drill weekly]'; do
+	grep -qF "$h" "$T/out" || fail "sample output lacks $h"
+done
+
+# 8. The text output, byte for byte.  Without the password files: their
+# paths under $T vary in length, and so would the alignment.
+grep -v '^password_file' coffer.conf >plain.conf
+expect_status 0 "$COFFER" config check -c plain.conf
+cat >text.want <<'END'
+# plain.conf: valid, 4 sections
+
+[global]  # not in the file: defaults
+log              = stderr             # default
+cache_dir        = /var/cache/coffer  # default
+state_dir        = /var/lib/coffer    # default
+lock_stale_after = 30m                # default
+
+[repository local]  # plain.conf:1
+path        = /var/backups/coffer  # line 2
+compression = 3                    # default
+
+[repository offsite]  # plain.conf:4
+url             = sftp://backup@dr.example.net:22/srv/coffer/gas  # line 5
+connect_timeout = 10s  # default
+io_timeout      = 60s  # default
+keepalive       = 15s  # default
+retries         = 5    # default
+transfers       = 4    # line 6
+limit_upload    = 0    # default
+limit_download  = 0    # default
+compression     = 3    # default
+
+[source gasdb]  # plain.conf:8
+type         = postgres  # line 9
+database     = gas       # line 10
+globals      = no        # default
+method       = dump      # default
+hook_timeout = 5m        # default
+
+[job nightly]  # plain.conf:12
+sources    = gasdb        # line 14
+repository = local        # line 15
+schedule   = daily 02:30  # line 13
+replicate  = offsite      # line 16
+END
+cmp text.want "$T/out" || {
+	diff -u text.want "$T/out" >&2 || :
+	fail "config check text output differs"
+}
