@@ -66,7 +66,8 @@ enum {
  * getopt_long for a subcommand: handles the common options itself and
  * returns only the command's own, -1 at the end, or '?' after printing a
  * one-line usage error (the caller then returns EXIT_USAGE).  -h prints the
- * command's help and exits 0.  shortopts must start with CLI_COMMON_SHORT.
+ * command's help and exits 0.  shortopts must start with CLI_COMMON_SHORT
+ * (a leading ':' is added when missing).
  */
 int cli_getopt(struct cli_ctx *, const struct cli_cmd *, int argc,
     char **argv, const char *shortopts, const struct option *longopts);

@@ -78,11 +78,16 @@ int
 cli_getopt(struct cli_ctx *ctx, const struct cli_cmd *cmd, int argc,
     char **argv, const char *shortopts, const struct option *longopts)
 {
+	char opts[128];
 	int ch;
 
+	/* A leading ':' makes getopt tell a missing value from an unknown
+	 * option; commands need not remember it. */
+	snprintf(opts, sizeof(opts), "%s%s", shortopts[0] == ':' ? "" : ":",
+	    shortopts);
 	opterr = 0;
 	for (;;) {
-		ch = getopt_long(argc, argv, shortopts, longopts, NULL);
+		ch = getopt_long(argc, argv, opts, longopts, NULL);
 		switch (ch) {
 		case -1:
 			return (-1);

@@ -149,7 +149,7 @@ main(int argc, char **argv)
 
 	/* Global options stop at the command name ("+"). */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+" CLI_COMMON_SHORT, longopts,
+	while ((ch = getopt_long(argc, argv, "+:" CLI_COMMON_SHORT, longopts,
 		    NULL)) != -1) {
 		switch (ch) {
 		case 'h':
