@@ -13,12 +13,12 @@
 
 /* Settings common to every subcommand; filled from the command line. */
 struct cli_ctx {
-	const char *config_path;      /* -c FILE, or NULL for the default */
-	int config_explicit;	      /* -c given: a missing file is an error */
+	const char *config_path; /* -c FILE, or NULL for the default */
+	int config_explicit;     /* -c given: a missing file is an error */
 	struct log *log;
-	int json;		      /* --json: machine output on stdout */
-	int quiet;		      /* -q: errors only */
-	int verbose;		      /* -v: debug detail */
+	int json;                     /* --json: machine output on stdout */
+	int quiet;                    /* -q: errors only */
+	int verbose;                  /* -v: debug detail */
 	const char *password_file;    /* --password-file */
 	const char *password_command; /* --password-command */
 	volatile sig_atomic_t *interrupted; /* set by SIGINT/SIGTERM */
@@ -47,19 +47,19 @@ enum {
 
 /* Options every subcommand accepts, before or after its name. */
 #define CLI_COMMON_SHORT "c:qvh"
-#define CLI_COMMON_LONG                                                    \
-	{ "config", required_argument, NULL, 'c' },                        \
-	    { "quiet", no_argument, NULL, 'q' },                           \
-	    { "verbose", no_argument, NULL, 'v' },                         \
-	    { "help", no_argument, NULL, 'h' },                            \
-	    { "json", no_argument, NULL, CLI_OPT_JSON },                   \
-	    { "log", required_argument, NULL, CLI_OPT_LOG },               \
-	    { "password-file", required_argument, NULL,                    \
-		CLI_OPT_PASSWORD_FILE },                                   \
-	    { "password-command", required_argument, NULL,                 \
-		CLI_OPT_PASSWORD_COMMAND },                                \
-	{                                                                  \
-		"password", optional_argument, NULL, CLI_OPT_PASSWORD      \
+#define CLI_COMMON_LONG                                                        \
+	{ "config", required_argument, NULL, 'c' },                            \
+	    { "quiet", no_argument, NULL, 'q' },                               \
+	    { "verbose", no_argument, NULL, 'v' },                             \
+	    { "help", no_argument, NULL, 'h' },                                \
+	    { "json", no_argument, NULL, CLI_OPT_JSON },                       \
+	    { "log", required_argument, NULL, CLI_OPT_LOG },                   \
+	    { "password-file", required_argument, NULL,                        \
+		    CLI_OPT_PASSWORD_FILE },                                   \
+	    { "password-command", required_argument, NULL,                     \
+		    CLI_OPT_PASSWORD_COMMAND },                                \
+	{                                                                      \
+		"password", optional_argument, NULL, CLI_OPT_PASSWORD          \
 	}
 
 /*
@@ -69,8 +69,8 @@ enum {
  * command's help and exits 0.  shortopts must start with CLI_COMMON_SHORT
  * (a leading ':' is added when missing).
  */
-int cli_getopt(struct cli_ctx *, const struct cli_cmd *, int argc,
-    char **argv, const char *shortopts, const struct option *longopts);
+int cli_getopt(struct cli_ctx *, const struct cli_cmd *, int argc, char **argv,
+    const char *shortopts, const struct option *longopts);
 
 /* Apply one common option; 0 if handled, -1 (message printed) if bad. */
 int cli_common_option(struct cli_ctx *, const char *cmdname, int opt,

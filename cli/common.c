@@ -102,12 +102,12 @@ cli_getopt(struct cli_ctx *ctx, const struct cli_cmd *cmd, int argc,
 			else if (optopt != 0 && optopt < 256)
 				cli_usage_error(cmd, "%s -%c",
 				    ch == ':' ? "missing value for"
-					      : "unknown option",
+				              : "unknown option",
 				    optopt);
 			else
 				cli_usage_error(cmd, "%s %s",
 				    ch == ':' ? "missing value for"
-					      : "unknown or ambiguous option",
+				              : "unknown or ambiguous option",
 				    argv[optind - 1]);
 			return ('?');
 		case 'c':

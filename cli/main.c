@@ -15,11 +15,12 @@ const struct cli_cmd cli_commands[] = {
 	{ "config", "check a configuration file and print what it resolves to",
 	    "usage: coffer config check [-c FILE] [--json]\n"
 	    "\n"
-	    "Parse and validate the configuration file (default "
-	    CLI_DEFAULT_CONFIG ")\n"
+	    "Parse and validate the configuration file "
+	    "(default " CLI_DEFAULT_CONFIG ")\n"
 	    "and print every section with its resolved settings.  Errors name\n"
 	    "FILE:LINE and the key.  Password files named by repositories are\n"
-	    "checked for existence and safe permissions; no secret is printed.\n"
+	    "checked for existence and safe permissions; no secret is "
+	    "printed.\n"
 	    "\n"
 	    "  -c, --config FILE   the configuration file\n"
 	    "      --json          print the resolved settings as JSON\n",
@@ -80,8 +81,8 @@ cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 	for (c = cli_commands; c->name != NULL; c++)
 		printf("  %-12s %s\n", c->name, c->summary);
 	fputs("\nglobal options (also accepted after COMMAND):\n"
-	      "  -c, --config FILE        configuration file (default "
-	      CLI_DEFAULT_CONFIG ")\n"
+	      "  -c, --config FILE        configuration file "
+	      "(default " CLI_DEFAULT_CONFIG ")\n"
 	      "  -q, --quiet              print errors only\n"
 	      "  -v, --verbose            print debug detail\n"
 	      "      --json               machine-readable output on stdout\n"
@@ -150,7 +151,7 @@ main(int argc, char **argv)
 	/* Global options stop at the command name ("+"). */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:" CLI_COMMON_SHORT, longopts,
-		    NULL)) != -1) {
+	            NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			rc = cmd_help(&ctx, 1, argv);
@@ -164,10 +165,9 @@ main(int argc, char **argv)
 				(void)cli_common_option(&ctx, NULL, optopt,
 				    NULL);
 			else
-				fprintf(stderr,
-				    "coffer: %s %s\n%s",
+				fprintf(stderr, "coffer: %s %s\n%s",
 				    ch == ':' ? "missing value for"
-					      : "unknown option",
+				              : "unknown option",
 				    argv[optind - 1], main_usage);
 			rc = EXIT_USAGE;
 			goto out;

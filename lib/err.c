@@ -1,12 +1,12 @@
 /*
  * Error values: formatting into a fixed buffer, class to exit status.
  */
+#include "err.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "err.h"
 
 /* Append sep and tail to the n-byte string in buf, truncating. */
 static void

@@ -11,40 +11,40 @@
 
 enum err_class {
 	ERR_NONE = 0,
-	ERR_INTERNAL,	 /* a bug or an impossible state */
-	ERR_USAGE,	 /* bad command line */
-	ERR_CONFIG,	 /* bad or unsafe configuration file */
-	ERR_IO,		 /* local file system or process failure */
-	ERR_NOSPACE,	 /* ENOSPC / EDQUOT, local or remote */
-	ERR_NET,	 /* network fault: retried with backoff */
-	ERR_HOSTKEY,	 /* SSH host key unknown or changed */
-	ERR_AUTH,	 /* SSH authentication refused */
-	ERR_NOREPO,	 /* no repository at that location */
-	ERR_LOCKED,	 /* repository locked by another process */
-	ERR_KEY,	 /* wrong passphrase or key */
-	ERR_CORRUPT,	 /* data failed authentication or is malformed */
+	ERR_INTERNAL,    /* a bug or an impossible state */
+	ERR_USAGE,       /* bad command line */
+	ERR_CONFIG,      /* bad or unsafe configuration file */
+	ERR_IO,          /* local file system or process failure */
+	ERR_NOSPACE,     /* ENOSPC / EDQUOT, local or remote */
+	ERR_NET,         /* network fault: retried with backoff */
+	ERR_HOSTKEY,     /* SSH host key unknown or changed */
+	ERR_AUTH,        /* SSH authentication refused */
+	ERR_NOREPO,      /* no repository at that location */
+	ERR_LOCKED,      /* repository locked by another process */
+	ERR_KEY,         /* wrong passphrase or key */
+	ERR_CORRUPT,     /* data failed authentication or is malformed */
 	ERR_INTERRUPTED, /* SIGINT/SIGTERM received */
 };
 
 /* Exit statuses; the table is documented in coffer(1) and README.md. */
-#define EXIT_OK		 0
-#define EXIT_ERROR	 1
-#define EXIT_USAGE	 2
-#define EXIT_PARTIAL	 3
-#define EXIT_CORRUPT	 4
-#define EXIT_NET	 5
-#define EXIT_HOSTKEY	 6
-#define EXIT_AUTH	 7
-#define EXIT_NOREPO	 10
-#define EXIT_LOCKED	 11
-#define EXIT_KEY	 12
+#define EXIT_OK          0
+#define EXIT_ERROR       1
+#define EXIT_USAGE       2
+#define EXIT_PARTIAL     3
+#define EXIT_CORRUPT     4
+#define EXIT_NET         5
+#define EXIT_HOSTKEY     6
+#define EXIT_AUTH        7
+#define EXIT_NOREPO      10
+#define EXIT_LOCKED      11
+#define EXIT_KEY         12
 #define EXIT_INTERRUPTED 130
 
 #define ERR_MSG_MAX 512
 
 struct err {
 	enum err_class class;
-	int sys_errno; /* errno at the failure, or 0 */
+	int sys_errno;         /* errno at the failure, or 0 */
 	char msg[ERR_MSG_MAX]; /* reporting never allocates */
 };
 

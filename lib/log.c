@@ -2,13 +2,14 @@
  * Logging: one line per message, to stderr ("coffer: warning: ...") or to
  * syslog with the matching priority.
  */
+#include "log.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
-#include "log.h"
 #include "xmalloc.h"
 
 struct log {

@@ -1,11 +1,11 @@
 /*
  * Ownership and mode checks in the spirit of OpenSSH's for private keys.
  */
+#include "secfile.h"
+
 #include <sys/stat.h>
 
 #include <unistd.h>
-
-#include "secfile.h"
 
 static int
 check(int fd, const char *path, const char *what, mode_t forbidden,
@@ -36,15 +36,13 @@ check(int fd, const char *path, const char *what, mode_t forbidden,
 }
 
 int
-secfile_check_secret(int fd, const char *path, const char *what,
-    struct err *e)
+secfile_check_secret(int fd, const char *path, const char *what, struct err *e)
 {
 	return (check(fd, path, what, 0077, "600", e));
 }
 
 int
-secfile_check_trusted(int fd, const char *path, const char *what,
-    struct err *e)
+secfile_check_trusted(int fd, const char *path, const char *what, struct err *e)
 {
 	return (check(fd, path, what, 0022, "go-w", e));
 }

@@ -1,16 +1,15 @@
 /*
  * Aborting allocators and secret wiping.
  */
+#include "xmalloc.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmalloc.h"
-
-static void __attribute__((noreturn))
-oom(size_t n)
+static void __attribute__((noreturn)) oom(size_t n)
 {
 	fprintf(stderr, "coffer: out of memory allocating %zu bytes\n", n);
 	abort();

@@ -3,22 +3,23 @@
  * positions into it.  Blob ids are keyed hashes, so their first eight bytes
  * are already uniformly distributed and need no further hashing.
  */
+#include "idx.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "idx.h"
 #include "xmalloc.h"
 
-#define IDX_MAGIC	"CFIX"
-#define IDX_VERSION	1
-#define IDX_HDR_LEN	8  /* magic, version, 3 reserved zero bytes */
-#define IDX_PACK_HDR	36 /* pack id, blob count */
-#define IDX_ENTRY_LEN	45 /* type, id, offset, length, raw length */
+#define IDX_MAGIC     "CFIX"
+#define IDX_VERSION   1
+#define IDX_HDR_LEN   8  /* magic, version, 3 reserved zero bytes */
+#define IDX_PACK_HDR  36 /* pack id, blob count */
+#define IDX_ENTRY_LEN 45 /* type, id, offset, length, raw length */
 
 struct idx {
 	struct idx_entry *ents;
 	size_t nents, ents_cap;
-	uint32_t *table; /* entry position + 1; 0 = empty */
+	uint32_t *table;  /* entry position + 1; 0 = empty */
 	size_t table_cap; /* a power of two */
 	uint8_t (*packs)[IDX_ID_LEN];
 	uint32_t npacks, packs_cap;
@@ -78,8 +79,7 @@ probe(const uint32_t *table, size_t cap, const uint8_t *id, const void *base,
 }
 
 static void
-rehash(uint32_t **table, size_t *cap, size_t n, const void *base,
-    size_t stride)
+rehash(uint32_t **table, size_t *cap, size_t n, const void *base, size_t stride)
 {
 	size_t newcap = *cap * 2;
 	uint32_t *t = xcalloc(newcap, sizeof(*t));
@@ -142,8 +142,7 @@ idx_add(struct idx *x, const struct idx_entry *e)
 	x->ents[x->nents++] = *e;
 	x->table[slot] = (uint32_t)x->nents;
 	if (x->nents * 10 > x->table_cap * 7)
-		rehash(&x->table, &x->table_cap, x->nents, x->ents,
-		    sizeof(*e));
+		rehash(&x->table, &x->table_cap, x->nents, x->ents, sizeof(*e));
 	return (0);
 }
 
@@ -219,8 +218,8 @@ idx_encode(const struct idx *x, uint32_t from, uint32_t to, uint8_t **out,
 		if (x->ents[i].pack >= from && x->ents[i].pack < to)
 			order[start[x->ents[i].pack - from]++] = (uint32_t)i;
 
-	*outlen = IDX_HDR_LEN + (size_t)npk * IDX_PACK_HDR +
-	    nsel * IDX_ENTRY_LEN;
+	*outlen =
+	    IDX_HDR_LEN + (size_t)npk * IDX_PACK_HDR + nsel * IDX_ENTRY_LEN;
 	p = buf = xmalloc(*outlen);
 	memcpy(p, IDX_MAGIC, 4);
 	p[4] = IDX_VERSION;

@@ -21,11 +21,11 @@ enum idx_blob_type {
 
 struct idx_entry {
 	uint8_t id[IDX_ID_LEN]; /* keyed hash of the plaintext */
-	uint32_t pack;		/* pack number within this struct idx */
-	uint32_t offset;	/* byte offset of the sealed blob in the pack */
-	uint32_t length;	/* sealed length in the pack */
-	uint32_t raw_length;	/* plaintext length */
-	uint8_t type;		/* enum idx_blob_type */
+	uint32_t pack;          /* pack number within this struct idx */
+	uint32_t offset;        /* byte offset of the sealed blob in the pack */
+	uint32_t length;        /* sealed length in the pack */
+	uint32_t raw_length;    /* plaintext length */
+	uint8_t type;           /* enum idx_blob_type */
 };
 
 struct idx;
@@ -49,11 +49,13 @@ const uint8_t *idx_pack_id(const struct idx *, uint32_t pack);
 int idx_add(struct idx *, const struct idx_entry *e);
 
 /* The location of a blob, or NULL.  Valid until the next idx_add. */
-const struct idx_entry *idx_find(const struct idx *, const uint8_t id[IDX_ID_LEN]);
+const struct idx_entry *idx_find(const struct idx *,
+    const uint8_t id[IDX_ID_LEN]);
 
 size_t idx_count(const struct idx *);
 
-/* Calls fn for each entry in insertion order; stops at and returns its first non-zero result. */
+/* Calls fn for each entry in insertion order; stops at and returns its first
+ * non-zero result. */
 int idx_foreach(const struct idx *, int (*fn)(void *, const struct idx_entry *),
     void *arg);
 

@@ -1,10 +1,11 @@
 /*
  * Pack layout: blobs, sealed header, trailer.
  */
+#include "repo/pack.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "repo/pack.h"
 #include "xmalloc.h"
 
 #define PACK_MAGIC     "CFPK"
@@ -81,8 +82,8 @@ pack_writer_add(struct pack_writer *w, const uint8_t id[IDX_ID_LEN],
 	memcpy(w->buf + w->len, sealed, len);
 	if (w->nblobs == w->blobs_cap) {
 		w->blobs_cap = w->blobs_cap ? w->blobs_cap * 2 : 256;
-		w->blobs = xreallocarray(w->blobs, w->blobs_cap,
-		    sizeof(*w->blobs));
+		w->blobs =
+		    xreallocarray(w->blobs, w->blobs_cap, sizeof(*w->blobs));
 	}
 	b = &w->blobs[w->nblobs++];
 	memcpy(b->id, id, IDX_ID_LEN);

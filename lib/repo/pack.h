@@ -16,9 +16,9 @@
 #include "err.h"
 #include "repo/idx.h"
 
-#define PACK_TRAILER_LEN  8
+#define PACK_TRAILER_LEN   8
 #define PACK_HDR_ENTRY_LEN 41 /* type, id, length, raw length */
-#define PACK_HDR_FIXED	  12 /* magic, version, reserved, count */
+#define PACK_HDR_FIXED     12 /* magic, version, reserved, count */
 
 /* One blob as listed in a pack header; offsets follow from the lengths. */
 struct pack_blob {
@@ -49,8 +49,7 @@ size_t pack_writer_count(const struct pack_writer *);
 const struct pack_blob *pack_writer_blobs(const struct pack_writer *);
 
 /* The header plaintext for the blobs added so far (caller frees). */
-void pack_writer_header(const struct pack_writer *, uint8_t **out,
-    size_t *len);
+void pack_writer_header(const struct pack_writer *, uint8_t **out, size_t *len);
 
 /*
  * Append the sealed header and the trailer and hand over the whole pack.

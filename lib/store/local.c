@@ -3,8 +3,9 @@
  * fsync, rename, fsync dir); new directories are fsynced into their parent
  * so a crash cannot lose a published file's directory entry.
  */
-#include <sys/stat.h>
 #include <sys/types.h>
+
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,8 +37,8 @@ read_fully(int fd, uint8_t *buf, size_t len, uint64_t off, const char *path,
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done,
-		    (off_t)(off + done));
+		ssize_t n =
+		    pread(fd, buf + done, len - done, (off_t)(off + done));
 
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -72,8 +73,10 @@ local_get(struct stor *st, const char *name, size_t max, uint8_t **data,
 		goto out;
 	}
 	if ((uint64_t)sb.st_size > max) {
-		err_set(e, ERR_CORRUPT, "%s is %lld bytes, more than the %zu "
-		    "expected", path, (long long)sb.st_size, max);
+		err_set(e, ERR_CORRUPT,
+		    "%s is %lld bytes, more than the %zu "
+		    "expected",
+		    path, (long long)sb.st_size, max);
 		goto out;
 	}
 	buf = xmalloc((size_t)sb.st_size);
@@ -149,7 +152,7 @@ local_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
 		goto out;
 	path = path_of(st, name);
 	if (afile_write_all(path, data, len, 0600,
-		(flags & STOR_NOREPLACE) ? AFILE_NOREPLACE : 0, e) == -1)
+	        (flags & STOR_NOREPLACE) ? AFILE_NOREPLACE : 0, e) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -275,8 +278,7 @@ static const struct stor_ops local_ops = {
 };
 
 int
-stor_local_open(const char *path, int create, struct stor **out,
-    struct err *e)
+stor_local_open(const char *path, int create, struct stor **out, struct err *e)
 {
 	struct stor *st;
 	struct local *l;
@@ -288,13 +290,16 @@ stor_local_open(const char *path, int create, struct stor **out,
 		return (err_set(e, ERR_USAGE, "empty repository path"));
 	if (stat(path, &sb) == -1) {
 		if (errno != ENOENT || !create)
-			return (err_sys(e, errno == ENOENT ? ERR_NOREPO : ERR_IO,
-			    "repository %s", path));
+			return (
+			    err_sys(e, errno == ENOENT ? ERR_NOREPO : ERR_IO,
+			        "repository %s", path));
 		if (mkdir(path, 0700) == -1)
 			return (err_sys(e, ERR_IO, "create %s", path));
 	} else if (!S_ISDIR(sb.st_mode))
-		return (err_set(e, ERR_NOREPO, "repository %s is not a "
-		    "directory", path));
+		return (err_set(e, ERR_NOREPO,
+		    "repository %s is not a "
+		    "directory",
+		    path));
 	l = xcalloc(1, sizeof(*l));
 	while (n > 1 && path[n - 1] == '/')
 		n--;

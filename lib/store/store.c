@@ -47,8 +47,9 @@ stor_name_valid(const char *name)
 	if (*p == '\0')
 		return (0);
 	for (;;) {
-		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "abcdefghijklmnopqrstuvwxyz0123456789._-");
+		size_t n = strspn(p,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789._-");
 
 		if (n == 0 || p[0] == '.')
 			return (0);
@@ -61,11 +62,11 @@ stor_name_valid(const char *name)
 	}
 }
 
-#define CHECK_NAME(name, e)                                              \
-	do {                                                             \
-		if (!stor_name_valid(name))                              \
-			return (err_set((e), ERR_INTERNAL,               \
-			    "invalid repository file name '%s'", (name))); \
+#define CHECK_NAME(name, e)                                                    \
+	do {                                                                   \
+		if (!stor_name_valid(name))                                    \
+			return (err_set((e), ERR_INTERNAL,                     \
+			    "invalid repository file name '%s'", (name)));     \
 	} while (0)
 
 int

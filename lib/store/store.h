@@ -37,16 +37,16 @@ int stor_get(struct stor *, const char *name, size_t max, uint8_t **data,
     size_t *len, struct err *);
 
 /* Read exactly len bytes at off; a file too short is ERR_CORRUPT. */
-int stor_get_range(struct stor *, const char *name, uint64_t off,
-    size_t len, uint8_t *buf, struct err *);
+int stor_get_range(struct stor *, const char *name, uint64_t off, size_t len,
+    uint8_t *buf, struct err *);
 
 /*
  * Publish a file atomically and durably: it appears complete under its
  * name or not at all, whatever moment a crash hits.  Missing parent
  * directories are created.
  */
-int stor_put(struct stor *, const char *name, const uint8_t *data,
-    size_t len, int flags, struct err *);
+int stor_put(struct stor *, const char *name, const uint8_t *data, size_t len,
+    int flags, struct err *);
 
 /* 0 and *size if the file exists, 1 if it does not, -1 on error. */
 int stor_stat(struct stor *, const char *name, uint64_t *size, struct err *);

@@ -137,9 +137,8 @@ same_entry(void *arg, const struct idx_entry *e)
 	const struct idx *other = arg;
 	const struct idx_entry *o = idx_find(other, e->id);
 
-	return (o == NULL || o->offset != e->offset ||
-	    o->length != e->length || o->raw_length != e->raw_length ||
-	    o->type != e->type);
+	return (o == NULL || o->offset != e->offset || o->length != e->length ||
+	    o->raw_length != e->raw_length || o->type != e->type);
 }
 
 START_TEST(test_encode_decode_round_trip)
@@ -182,7 +181,8 @@ START_TEST(test_decode_refuses_hostile_input)
 	size_t len;
 
 	idx_encode(x, 0, 2, &buf, &len);
-	/* Every truncation is refused or yields a valid prefix, never a crash. */
+	/* Every truncation is refused or yields a valid prefix, never a crash.
+	 */
 	for (size_t cut = 0; cut < len; cut++) {
 		y = idx_new();
 		if (idx_decode(y, buf, cut, &e) == 0)
@@ -236,7 +236,8 @@ START_TEST(test_random_mutations_never_crash)
 
 		memcpy(m, buf, len);
 		for (int k = 0; k < 4; k++)
-			m[(size_t)rand_r(&seed) % mlen] = (uint8_t)rand_r(&seed);
+			m[(size_t)rand_r(&seed) % mlen] =
+			    (uint8_t)rand_r(&seed);
 		y = idx_new();
 		(void)idx_decode(y, m, mlen, &e);
 		idx_free(y);

@@ -24,8 +24,9 @@ build(size_t nblobs, size_t *len, size_t *data_len)
 		memset(blob, (int)i, n);
 		memset(id, (int)(i * 3 + 1), sizeof(id));
 		ck_assert_int_eq(pack_writer_add(w, id,
-		    i % 2 ? IDX_BLOB_TREE : IDX_BLOB_DATA, blob, n,
-		    (uint32_t)(n * 2), &e), 0);
+		                     i % 2 ? IDX_BLOB_TREE : IDX_BLOB_DATA,
+		                     blob, n, (uint32_t)(n * 2), &e),
+		    0);
 		*data_len += n;
 	}
 	ck_assert_uint_eq(pack_writer_size(w), *data_len);
@@ -48,11 +49,13 @@ START_TEST(test_round_trip)
 	uint32_t hlen;
 	struct err e;
 
-	ck_assert_int_eq(pack_trailer_parse(pack + len - PACK_TRAILER_LEN,
-	    len, &hoff, &hlen, &e), 0);
+	ck_assert_int_eq(pack_trailer_parse(pack + len - PACK_TRAILER_LEN, len,
+	                     &hoff, &hlen, &e),
+	    0);
 	ck_assert_uint_eq(hoff, data_len);
 	ck_assert_int_eq(pack_header_decode(pack + hoff, hlen, hoff, &bl, &n,
-	    &e), 0);
+	                     &e),
+	    0);
 	ck_assert_uint_eq(n, 50);
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_uint_eq(bl[i].length, 100 + i * 7);
@@ -120,14 +123,15 @@ START_TEST(test_header_refusals)
 
 	h = pack + data_len;
 	/* Blobs must tile the data exactly: one byte more or less fails. */
-	ck_assert_int_eq(pack_header_decode(h, hlen, data_len + 1, &bl, &n,
-	    &e), -1);
-	ck_assert_int_eq(pack_header_decode(h, hlen, data_len - 1, &bl, &n,
-	    &e), -1);
+	ck_assert_int_eq(pack_header_decode(h, hlen, data_len + 1, &bl, &n, &e),
+	    -1);
+	ck_assert_int_eq(pack_header_decode(h, hlen, data_len - 1, &bl, &n, &e),
+	    -1);
 	ck_assert_ptr_null(bl);
 	for (size_t cut = 0; cut < hlen; cut++)
 		ck_assert_int_eq(pack_header_decode(h, cut, data_len, &bl, &n,
-		    &e), -1);
+		                     &e),
+		    -1);
 	h[8] = 200; /* count beyond the bytes */
 	ck_assert_int_eq(pack_header_decode(h, hlen, data_len, &bl, &n, &e),
 	    -1);

@@ -43,17 +43,21 @@ START_TEST(test_put_get_range_stat)
 		data[i] = (uint8_t)(i * 7);
 	ck_assert_int_eq(stor_open(root, 0, &st, &e), 0);
 	ck_assert_int_eq(stor_put(st, "data/ab/abcdef", data, sizeof(data),
-	    STOR_NOREPLACE, &e), 0);
+	                     STOR_NOREPLACE, &e),
+	    0);
 	ck_assert_int_eq(stor_get(st, "data/ab/abcdef", 1 << 20, &got, &len,
-	    &e), 0);
+	                     &e),
+	    0);
 	ck_assert_uint_eq(len, sizeof(data));
 	ck_assert_mem_eq(got, data, len);
 	free(got);
 	ck_assert_int_eq(stor_get_range(st, "data/ab/abcdef", 4990, 10, part,
-	    &e), 0);
+	                     &e),
+	    0);
 	ck_assert_mem_eq(part, data + 4990, 10);
 	ck_assert_int_eq(stor_get_range(st, "data/ab/abcdef", 4995, 10, part,
-	    &e), -1);
+	                     &e),
+	    -1);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
 	ck_assert_int_eq(stor_stat(st, "data/ab/abcdef", &size, &e), 0);
 	ck_assert_uint_eq(size, sizeof(data));
@@ -77,16 +81,19 @@ START_TEST(test_noreplace_keeps_existing)
 
 	ck_assert_int_eq(stor_open(root, 0, &st, &e), 0);
 	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"one", 3,
-	    STOR_NOREPLACE, &e), 0);
+	                     STOR_NOREPLACE, &e),
+	    0);
 	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"two", 3,
-	    STOR_NOREPLACE, &e), -1);
+	                     STOR_NOREPLACE, &e),
+	    -1);
 	ck_assert_int_eq(e.sys_errno, EEXIST);
 	ck_assert_int_eq(stor_get(st, "config", 10, &got, &len, &e), 0);
 	ck_assert_mem_eq(got, "one", 3);
 	free(got);
 	/* Without the flag a put replaces atomically. */
 	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"three", 5, 0,
-	    &e), 0);
+	                     &e),
+	    0);
 	ck_assert_int_eq(stor_get(st, "config", 10, &got, &len, &e), 0);
 	ck_assert_uint_eq(len, 5);
 	free(got);
@@ -131,11 +138,14 @@ START_TEST(test_list_skips_temp_and_recurses)
 	memset(&s, 0, sizeof(s));
 	ck_assert_int_eq(stor_open(root, 0, &st, &e), 0);
 	ck_assert_int_eq(stor_put(st, "data/00/aa", (const uint8_t *)"x", 1, 0,
-	    &e), 0);
-	ck_assert_int_eq(stor_put(st, "data/ff/bb", (const uint8_t *)"yy", 2,
-	    0, &e), 0);
+	                     &e),
+	    0);
+	ck_assert_int_eq(stor_put(st, "data/ff/bb", (const uint8_t *)"yy", 2, 0,
+	                     &e),
+	    0);
 	ck_assert_int_eq(stor_put(st, "index/cc", (const uint8_t *)"z", 1, 0,
-	    &e), 0);
+	                     &e),
+	    0);
 	/* A temp file a crashed writer left behind is not listed. */
 	snprintf(path, sizeof(path), "%s/data/00/.aa.tmp.XXXX", root);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
@@ -174,7 +184,8 @@ START_TEST(test_names_and_open)
 	ck_assert(!stor_name_valid("a b"));
 	ck_assert_int_eq(stor_open(root, 0, &st, &e), 0);
 	ck_assert_int_eq(stor_put(st, "../escape", (const uint8_t *)"x", 1, 0,
-	    &e), -1);
+	                     &e),
+	    -1);
 	stor_close(st);
 	snprintf(missing, sizeof(missing), "%s/none", root);
 	ck_assert_int_eq(stor_open(missing, 0, &st, &e), -1);
