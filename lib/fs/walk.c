@@ -165,7 +165,8 @@ list_dir(struct frame *f)
 		f->names[f->nnames++] = xstrdup(d->d_name);
 	}
 	closedir(dir);
-	qsort(f->names, f->nnames, sizeof(char *), cmp_str);
+	if (f->nnames > 1)
+		qsort(f->names, f->nnames, sizeof(char *), cmp_str);
 }
 
 static void
