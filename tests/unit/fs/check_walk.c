@@ -965,6 +965,134 @@ START_TEST(test_walk_warnings_excludes_changes)
 }
 END_TEST
 
+START_TEST(test_paths_past_path_max)
+{
+	const char *root;
+	struct recs r;
+	struct fs_extract *x;
+	struct err e;
+	char *lr, *ls;
+	size_t refused = 0, restored = 0;
+	int dfd, fd;
+
+	make_base();
+	root = at("src");
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	ck_assert_int_eq(mkdir(at("src/deep"), 0755), 0);
+	memset(long_name, 'L', LONG_NAMELEN);
+	dfd = open(at("src/deep"), O_PATH | O_DIRECTORY);
+	for (int i = 0; i < 22; i++) {
+		int next;
+
+		ck_assert_int_eq(mkdirat(dfd, long_name, 0755), 0);
+		next = openat(dfd, long_name, O_PATH | O_DIRECTORY);
+		close(dfd);
+		dfd = next;
+	}
+	fd = openat(dfd, "leaf", O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_eq(write(fd, "deeper", 6), 6);
+	close(fd);
+	close(dfd);
+
+	/* The walk reaches any depth (its paths go through descriptors). */
+	walk_all(root, NULL, &r);
+	lr = long_rel(22, "leaf");
+	ck_assert_uint_gt(strlen(lr), PATH_MAX);
+	ck_assert_uint_eq(find(&r, lr)->len, 6);
+	ck_assert(memcmp(find(&r, lr)->data, "deeper", 6) == 0);
+
+	/* Extraction refuses what libarchive cannot restore safely. */
+	ck_assert_int_eq(fs_extract_open(at("dst"), 0, &x, &e), 0);
+	qsort(r.v, r.n, sizeof(*r.v), by_depth);
+	for (size_t i = 0; i < r.n; i++) {
+		struct rec *c = &r.v[i];
+		int want;
+
+		if (c->depth == 0)
+			continue;
+		want = fs_extract_begin(x, c->dir, &c->node, &e);
+		if (strlen(c->relpath) >= PATH_MAX) {
+			ck_assert_int_eq(want, -1);
+			ck_assert_int_eq(e.class, ERR_IO);
+			ck_assert(strstr(e.msg, "too long") != NULL);
+			refused++;
+			continue;
+		}
+		ck_assert_int_eq(want, 0);
+		ck_assert_int_eq(fs_extract_end(x, &e), 0);
+		restored++;
+	}
+	ck_assert_int_eq(fs_extract_close(x, &e), 0);
+	ck_assert_uint_gt(refused, 0);
+	ck_assert_uint_gt(restored, 0);
+	{
+		char cmd[PATH_MAX];
+
+		snprintf(cmd, sizeof(cmd), "ls -A '%s'", at("dst"));
+		ls = run(cmd);
+		ck_assert_str_eq(ls, "deep\n");
+		free(ls);
+	}
+	free(lr);
+	recs_free(&r);
+	remove_base();
+}
+END_TEST
+
+/* Walk /dev; how many entries lie below shm/ and whether mine is seen. */
+static int
+walk_dev(int one_fs, const char *mine, int *saw_shm, int *saw_mine)
+{
+	const char *roots[] = { "/dev" };
+	struct fs_walk_opts o;
+	struct fs_walk *w;
+	struct fs_walk_ent ent;
+	struct err e;
+	int rc, below = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.one_file_system = one_fs;
+	*saw_shm = *saw_mine = 0;
+	ck_assert_int_eq(fs_walk_open(roots, 1, &o, &w, &e), 0);
+	while ((rc = fs_walk_next(w, &ent, &e)) != FS_WALK_END) {
+		if (rc != FS_WALK_ENTRY)
+			continue;
+		if (strcmp(ent.relpath, "shm") == 0) {
+			*saw_shm = 1;
+			ck_assert_int_eq(ent.node->type, FS_DIR);
+		}
+		if (strncmp(ent.relpath, "shm/", 4) == 0)
+			below++;
+		if (strcmp(ent.relpath, mine) == 0)
+			*saw_mine = 1;
+	}
+	fs_walk_close(w);
+	return (below);
+}
+
+START_TEST(test_one_file_system)
+{
+	struct stat a, b;
+	char mine[64], path[80];
+	int saw_shm, saw_mine, fd;
+
+	/* /dev/shm is a tmpfs mount on /dev where there is one. */
+	if (stat("/dev", &a) == -1 || stat("/dev/shm", &b) == -1 ||
+	    a.st_dev == b.st_dev)
+		return;
+	snprintf(mine, sizeof(mine), "shm/coffer-ofs-%ld", (long)getpid());
+	snprintf(path, sizeof(path), "/dev/%s", mine);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
+		return;
+	close(fd);
+	ck_assert_int_gt(walk_dev(0, mine, &saw_shm, &saw_mine), 0);
+	ck_assert(saw_shm && saw_mine);
+	ck_assert_int_eq(walk_dev(1, mine, &saw_shm, &saw_mine), 0);
+	ck_assert(saw_shm && !saw_mine);
+	unlink(path);
+}
+END_TEST
+
 Suite *walk_suite(void);
 
 Suite *
@@ -978,6 +1106,8 @@ walk_suite(void)
 	tcase_add_test(tc, test_round_trip_through_tar);
 	tcase_add_test(tc, test_hostile_paths_refused);
 	tcase_add_test(tc, test_walk_warnings_excludes_changes);
+	tcase_add_test(tc, test_paths_past_path_max);
+	tcase_add_test(tc, test_one_file_system);
 	suite_add_tcase(s, tc);
 	return (s);
 }
