@@ -63,7 +63,7 @@ int fs_tar_open(int fd, unsigned flags, struct fs_extract **out, struct err *e);
  * ERR_INTERNAL).  A bad dir is ERR_USAGE, a bad name or an entry that would
  * be reached through a symlink is ERR_CORRUPT.
  *
- * Hard links: a non-directory with nlink > 1 whose (dev, ino) matches a node
+ * Hard links: a regular file with nlink > 1 whose (dev, ino) matches a node
  * already restored through this handle becomes a hard link to that first
  * path and wants no data; if the first was not restored (in this run) its
  * data is written and it becomes the first.  Directories get their times

@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,30 @@ set_mtime(const char *path, time_t sec, long nsec, int flags)
 	struct timespec t[2] = { { sec - 100, 5 }, { sec, nsec } };
 
 	ck_assert_int_eq(utimensat(AT_FDCWD, path, t, flags), 0);
+}
+
+/* File flags (chattr): set, or read back. */
+static void
+set_flags(const char *path, int flags)
+{
+	int fd = open(path, O_RDONLY), cur = 0;
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(ioctl(fd, FS_IOC_GETFLAGS, &cur), 0);
+	cur |= flags;
+	ck_assert_int_eq(ioctl(fd, FS_IOC_SETFLAGS, &cur), 0);
+	close(fd);
+}
+
+static int
+get_flags(const char *path)
+{
+	int fd = open(path, O_RDONLY), cur = 0;
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(ioctl(fd, FS_IOC_GETFLAGS, &cur), 0);
+	close(fd);
+	return (cur);
 }
 
 static char long_name[LONG_NAMELEN + 1];
@@ -212,6 +238,8 @@ build_tree(const char *src)
 	sh("setfacl -m u:12345:rwx -m d:u:12345:r-x -m d:g:54321:rwx "
 	   "'%s/acl_d'",
 	    src);
+	put(P("nodump"), "flagged", 7, 0644);
+	set_flags(P("nodump"), FS_NODUMP_FL);
 	ck_assert_int_eq(mkdir(P("ro"), 0755), 0);
 	put(P("ro/inside"), "inside a 0500 dir", 17, 0644);
 	ck_assert_int_eq(chmod(P("ro"), 0500), 0);
@@ -606,7 +634,7 @@ remove_base(void)
 
 START_TEST(test_round_trip_to_directory)
 {
-	const char *src, *dst;
+	char src[256], dst[256];
 	struct recs r;
 	struct fs_extract *x;
 	struct err e;
@@ -616,8 +644,9 @@ START_TEST(test_round_trip_to_directory)
 	char *acl_src, *acl_dst, *lr;
 
 	make_base();
-	src = at("src");
-	dst = at("dst");
+	/* at() reuses its buffers: keep copies. */
+	snprintf(src, sizeof(src), "%s", at("src"));
+	snprintf(dst, sizeof(dst), "%s", at("dst"));
 	build_tree(src);
 	walk_all(src, NULL, &r);
 	check_order(&r);
@@ -657,6 +686,8 @@ START_TEST(test_round_trip_to_directory)
 	ck_assert_uint_eq(c->node.gid, 54321);
 	ck_assert_ptr_null(c->node.user);
 	ck_assert_str_eq(find(&r, "small")->node.user, "root");
+	ck_assert_str_eq(find(&r, "nodump")->node.fflags, "nodump");
+	ck_assert_ptr_null(find(&r, "small")->node.fflags);
 	c = find(&r, "setuid");
 	ck_assert_uint_eq(c->node.mode, 04755);
 	ck_assert_str_eq(r.v[r.n - 1].node.name, strrchr(src, '/') + 1);
@@ -676,6 +707,8 @@ START_TEST(test_round_trip_to_directory)
 			compare(src, dst, &r.v[i], 1);
 	ck_assert_int_eq(lstat(at("dst/sock"), &a), -1);
 
+	ck_assert(get_flags(at("dst/nodump")) & FS_NODUMP_FL);
+	ck_assert(!(get_flags(at("dst/small")) & FS_NODUMP_FL));
 	/* Hard link identity. */
 	ck_assert_int_eq(stat(at("dst/d1/hl_a"), &a), 0);
 	ck_assert_int_eq(stat(at("dst/d2/hl_b"), &b), 0);
@@ -713,7 +746,7 @@ END_TEST
 
 START_TEST(test_round_trip_through_tar)
 {
-	const char *src;
+	char src[256];
 	char cmd[PATH_MAX];
 	struct recs r;
 	struct fs_extract *x;
@@ -722,7 +755,7 @@ START_TEST(test_round_trip_through_tar)
 	char *out;
 
 	make_base();
-	src = at("src");
+	snprintf(src, sizeof(src), "%s", at("src"));
 	build_tree(src);
 	walk_all(src, NULL, &r);
 	fd = open(at("out.tar"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -967,7 +1000,7 @@ END_TEST
 
 START_TEST(test_paths_past_path_max)
 {
-	const char *root;
+	char root[256];
 	struct recs r;
 	struct fs_extract *x;
 	struct err e;
@@ -976,7 +1009,7 @@ START_TEST(test_paths_past_path_max)
 	int dfd, fd;
 
 	make_base();
-	root = at("src");
+	snprintf(root, sizeof(root), "%s", at("src"));
 	ck_assert_int_eq(mkdir(root, 0755), 0);
 	ck_assert_int_eq(mkdir(at("src/deep"), 0755), 0);
 	memset(long_name, 'L', LONG_NAMELEN);
