@@ -888,7 +888,38 @@ START_TEST(test_hostile_paths_refused)
 	ck_assert_int_eq(fs_extract_write(x, "x", 1, 5, &e), -1);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
 	ck_assert_int_eq(fs_extract_end(x, &e), 0);
+
+	/*
+	 * Hard links: the first name of an inode gets the data, later ones
+	 * link to it; an inode whose first name was not restored in this run
+	 * (here: never seen) gets its data.
+	 */
+	n.nlink = 2;
+	n.dev = 9;
+	n.ino = 77;
+	n.name = "first";
+	ck_assert_int_eq(fs_extract_begin(x, "real", &n, &e), 1);
+	ck_assert_int_eq(fs_extract_write(x, "12345", 5, 0, &e), 0);
+	ck_assert_int_eq(fs_extract_end(x, &e), 0);
+	n.name = "second";
+	ck_assert_int_eq(fs_extract_begin(x, "", &n, &e), 0);
+	ck_assert_int_eq(fs_extract_end(x, &e), 0);
+	n.ino = 78;
+	n.name = "other";
+	ck_assert_int_eq(fs_extract_begin(x, "", &n, &e), 1);
+	ck_assert_int_eq(fs_extract_write(x, "abcde", 5, 0, &e), 0);
+	ck_assert_int_eq(fs_extract_end(x, &e), 0);
 	ck_assert_int_eq(fs_extract_close(x, &e), 0);
+	{
+		struct stat s1, s2, s3;
+
+		ck_assert_int_eq(stat(at("dst/real/first"), &s1), 0);
+		ck_assert_int_eq(stat(at("dst/second"), &s2), 0);
+		ck_assert_int_eq(stat(at("dst/other"), &s3), 0);
+		ck_assert(s1.st_ino == s2.st_ino);
+		ck_assert(s1.st_ino != s3.st_ino);
+		ck_assert_int_eq(s3.st_size, 5);
+	}
 
 	/* Nothing outside the target changed. */
 	{
