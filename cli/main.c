@@ -55,22 +55,43 @@ cli_find(const char *name)
 	return (NULL);
 }
 
+static int
+plain_options(struct cli_ctx *ctx, const char *name, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find(name);
+	int ch;
+
+	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT,
+	            longopts)) != -1)
+		if (ch == '?')
+			return (-1);
+	return (optind);
+}
+
 int
 cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const struct cli_cmd *c;
+	int first;
 
-	(void)ctx;
-	if (argc > 2) {
+	if ((first = plain_options(ctx, "help", argc, argv)) == -1)
+		return (EXIT_USAGE);
+	argc -= first;
+	argv += first;
+	if (argc > 1) {
 		fprintf(stderr, "coffer help: too many arguments\n");
 		return (EXIT_USAGE);
 	}
-	if (argc == 2) {
-		if ((c = cli_find(argv[1])) == NULL) {
+	if (argc == 1) {
+		if ((c = cli_find(argv[0])) == NULL) {
 			fprintf(stderr,
 			    "coffer help: no command '%s' (run 'coffer help' "
 			    "for the list)\n",
-			    argv[1]);
+			    argv[0]);
 			return (EXIT_USAGE);
 		}
 		fputs(c->usage, stdout);
@@ -99,9 +120,11 @@ cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_version(struct cli_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	(void)argv;
-	if (argc > 1) {
+	int first;
+
+	if ((first = plain_options(ctx, "version", argc, argv)) == -1)
+		return (EXIT_USAGE);
+	if (argc > first) {
 		fprintf(stderr, "coffer version: takes no arguments\n");
 		return (EXIT_USAGE);
 	}
@@ -141,6 +164,7 @@ main(int argc, char **argv)
 	};
 	struct cli_ctx ctx;
 	const struct cli_cmd *cmd;
+	char *fake[2] = { NULL, NULL };
 	int ch, rc;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -154,10 +178,14 @@ main(int argc, char **argv)
 	            NULL)) != -1) {
 		switch (ch) {
 		case 'h':
-			rc = cmd_help(&ctx, 1, argv);
+			fake[0] = "help";
+			optind = 0;
+			rc = cmd_help(&ctx, 1, fake);
 			goto out;
 		case CLI_OPT_VERSION:
-			rc = cmd_version(&ctx, 1, argv);
+			fake[0] = "version";
+			optind = 0;
+			rc = cmd_version(&ctx, 1, fake);
 			goto out;
 		case '?':
 		case ':':
