@@ -80,9 +80,9 @@ void crypto_hmac_final(struct crypto_hmac *, uint8_t out[CRYPTO_HASH_LEN]);
 
 /*
  * HKDF-SHA256 (RFC 5869, extract then expand): outlen bytes (at most
- * 255 * 32) from input keying material, an optional salt (saltlen 0: the
- * RFC's default of 32 zero bytes) and an optional info label.  Fails with
- * ERR_INTERNAL only on a bad outlen or a broken OpenSSL.
+ * 255 * 32) from input keying material, an optional salt (saltlen 0:
+ * the RFC's default of 32 zero bytes) and an optional info label.  Fails
+ * with ERR_INTERNAL only on a bad outlen or a broken OpenSSL.
  */
 int crypto_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt,
     size_t saltlen, const void *info, size_t infolen, uint8_t *out,

@@ -256,6 +256,12 @@ START_TEST(test_hkdf_refuses_bad_lengths)
 	ck_assert_int_eq(crypto_hkdf_sha256("k", 1, NULL, 0, NULL, 0, okm,
 	                     255 * 32 + 1, &e),
 	    -1);
+	/* Empty keying material is still keying material (the value is
+	 * Python cryptography's). */
+	ck_assert_int_eq(crypto_hkdf_sha256(NULL, 0, NULL, 0, NULL, 0, okm,
+	                     sizeof(okm), &e),
+	    0);
+	assert_hex(okm, sizeof(okm), "eb70f01dede9afaf");
 }
 END_TEST
 
@@ -268,6 +274,11 @@ START_TEST(test_scrypt_rfc7914)
 	assert_hex(dk, 64,
 	    "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3fede21442"
 	    "fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628cf35e20c38d18906");
+	/* NULL with length 0 is the empty string. */
+	memset(dk, 0, sizeof(dk));
+	ck_assert_int_eq(crypto_scrypt(NULL, 0, NULL, 0, 16, 1, 1, dk, 64, &e),
+	    0);
+	assert_hex(dk, 8, "77d6576238657b20");
 	ck_assert_int_eq(crypto_scrypt("password", 8, "NaCl", 4, 1024, 8, 16,
 	                     dk, 64, &e),
 	    0);
@@ -305,6 +316,15 @@ START_TEST(test_scrypt_refuses_bad_parameters)
 	ck_assert_int_eq(crypto_scrypt("p", 1, "s", 1, (uint64_t)1 << 63, 1, 1,
 	                     dk, 32, &e),
 	    -1);
+	/* Within our bounds but not OpenSSL's (N < 2^(16 r)): its reason
+	 * is passed on, and the output wiped. */
+	memset(dk, 0xee, sizeof(dk));
+	ck_assert_int_eq(crypto_scrypt("p", 1, "s", 1, (uint64_t)1 << 17, 1, 1,
+	                     dk, 32, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_INTERNAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "SCRYPT failed: "));
+	ck_assert_uint_eq(dk[0], 0);
 }
 END_TEST
 

@@ -265,6 +265,19 @@ START_TEST(test_fixtures_open)
 	ck_assert_int_eq(info.kind, KEY_KIND_MACHINE);
 	ck_assert_uint_eq(info.scrypt.n, 0);
 	ck_assert_int_eq(info.created, 0);
+	/* Listing applies every rule that needs no secret. */
+	ck_assert_int_eq(key_file_info("{}", 2, &info, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	weak_off();
+	ck_assert_int_eq(key_file_info(fixture_weak, strlen(fixture_weak),
+	                     &info, &e),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "weaker than the minimum"));
+	weak_on();
+	ck_assert_int_eq(key_file_info(fixture_machine, strlen(fixture_machine),
+	                     &info, &e),
+	    0);
+	ck_assert_int_eq(info.created, 0);
 	ck_assert_str_eq(info.host, "cron-host");
 	ck_assert_str_eq(info.user, "backup");
 }
