@@ -19,10 +19,10 @@
 #include "repo/key.h"
 
 /*
- * Key files written by a Python script following doc/FORMAT.md alone
- * (hashlib.scrypt, cryptography's HKDF and AESGCM) for the master secret
- * 00 01 .. 1f, salt 64 65 .. 83, nonce c8 c9 .. d3.  They pin the format:
- * every later coffer must open them.
+ * Key files written by tests/fixtures/key-files.py, which follows
+ * doc/FORMAT.md alone (hashlib.scrypt, cryptography's HKDF and AESGCM), for
+ * the master secret 00 01 .. 1f, salt 64 65 .. 83, nonce c8 c9 .. d3.  They
+ * pin the format: every later coffer must open them.
  */
 static const char fixture_weak[] =
     "{\n"
