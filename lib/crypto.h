@@ -5,12 +5,13 @@
  * comparison, and the hex and base64 encodings keys travel in.
  *
  * Contexts (struct crypto_*) belong to one thread at a time: make one per
- * worker.  Operations on a context that was made without error (hashing,
- * MAC-ing) cannot fail short of memory exhaustion or a broken OpenSSL
- * installation; like xmalloc, they then abort with a message instead of
- * giving every caller an error path that can never be taken.  Everything
- * that can fail for a reason the caller could act on (entropy, input that
- * fails authentication or decoding) returns -1 and fills a struct err.
+ * worker.  Hashing and MAC-ing (one-shot, or on a context made without
+ * error), the cipher work of seal and open, and the gear table cannot fail
+ * short of memory exhaustion or a broken OpenSSL installation; like
+ * xmalloc, they then abort with a message instead of giving every caller
+ * an error path that can never be taken.  Everything that can fail for a
+ * reason the caller could act on (entropy, input that fails
+ * authentication or decoding) returns -1 and fills a struct err.
  */
 #ifndef COFFER_CRYPTO_H
 #define COFFER_CRYPTO_H
