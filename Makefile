@@ -5,6 +5,7 @@
 #   make check      install missing packages, build, run every test
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
 #   make coverage   tests with gcov, summary by gcovr
+#   make bench-crypto   MB/s of HMAC, SHA-256, AES-GCM, zstd; scrypt time
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
 #   make bench-chunker   chunker speed and chunk sizes on 1 GiB in memory
 
@@ -170,6 +171,16 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/coffer $(DESTDIR)$(DOCDIR)/coffer.conf.sample
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
 	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
+
+# Micro-benchmark of the per-blob primitives; not part of check.
+.PHONY: bench-crypto
+bench-crypto: $(BUILD)/bench/crypto-speed
+	$(BUILD)/bench/crypto-speed
+
+$(BUILD)/bench/crypto-speed: bench/crypto-speed.c $(BUILD)/libcoffer.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(BUILD)/libcoffer.a $(LIBS)
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
