@@ -1,0 +1,421 @@
+/*
+ * Snapshot manifests as JSON sealed under the file key.
+ */
+#include "repo/manifest.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "xmalloc.h"
+
+#define MANIFEST_VERSION 1
+
+void
+manifest_init(struct manifest *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+strv_add(char ***v, size_t *n, const char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(char *));
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+void
+manifest_clear(struct manifest *m)
+{
+	free(m->host);
+	free(m->user);
+	free(m->program);
+	strv_free(m->tags, m->ntags);
+	strv_free(m->paths, m->npaths);
+	strv_free(m->inconsistent, m->ninconsistent);
+	for (size_t i = 0; i < m->nskipped; i++) {
+		free(m->skipped[i].path);
+		free(m->skipped[i].error);
+	}
+	free(m->skipped);
+	manifest_init(m);
+}
+
+void
+manifest_add_tag(struct manifest *m, const char *s)
+{
+	strv_add(&m->tags, &m->ntags, s);
+}
+
+void
+manifest_add_path(struct manifest *m, const char *s)
+{
+	strv_add(&m->paths, &m->npaths, s);
+}
+
+void
+manifest_add_inconsistent(struct manifest *m, const char *s)
+{
+	strv_add(&m->inconsistent, &m->ninconsistent, s);
+}
+
+void
+manifest_add_skipped(struct manifest *m, const char *path, const char *error)
+{
+	m->skipped =
+	    xreallocarray(m->skipped, m->nskipped + 1, sizeof(*m->skipped));
+	m->skipped[m->nskipped].path = xstrdup(path);
+	m->skipped[m->nskipped].error = xstrdup(error);
+	m->nskipped++;
+}
+
+static json_t *
+strv_json(char **v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		/* Paths may be any bytes: keep what is not UTF-8 visible
+		 * rather than failing the snapshot. */
+		json_array_append_new(a,
+		    json_stringn_nocheck(v[i], strlen(v[i])));
+	return (a);
+}
+
+static void
+ts_format(const struct timespec *ts, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t t = ts->tv_sec;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts->tv_nsec);
+}
+
+static int
+ts_parse(const char *s, struct timespec *ts)
+{
+	struct tm tm;
+	long ns;
+	int n = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%9ldZ%n", &tm.tm_year,
+	        &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	        &ns, &n) != 7 ||
+	    s[n] != '\0' || ns < 0 || ns > 999999999 || tm.tm_mon < 1 ||
+	    tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31)
+		return (-1);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	ts->tv_sec = timegm(&tm);
+	ts->tv_nsec = ns;
+	return (0);
+}
+
+char *
+manifest_encode(const struct manifest *m)
+{
+	char when[64], tree[REPO_HEX_LEN + 1], *s;
+	json_t *j, *sk = json_array();
+
+	ts_format(&m->time, when, sizeof(when));
+	crypto_hex_encode(m->tree, IDX_ID_LEN, tree);
+	for (size_t i = 0; i < m->nskipped; i++)
+		json_array_append_new(sk,
+		    json_pack("{s:s%, s:s}", "path", m->skipped[i].path,
+		        strlen(m->skipped[i].path), "error",
+		        m->skipped[i].error));
+	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s*, "
+	              "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}, "
+	              "s:o, s:o}",
+	    "version", MANIFEST_VERSION, "time", when, "host",
+	    m->host ? m->host : "", "user", m->user ? m->user : "", "program",
+	    m->program ? m->program : "", "tags", strv_json(m->tags, m->ntags),
+	    "paths", strv_json(m->paths, m->npaths), "tree", tree, "parent",
+	    m->parent[0] ? m->parent : NULL, "summary", "files",
+	    (json_int_t)m->files, "dirs", (json_int_t)m->dirs, "others",
+	    (json_int_t)m->others, "bytes", (json_int_t)m->bytes, "bytes_read",
+	    (json_int_t)m->bytes_read, "blobs_new", (json_int_t)m->blobs_new,
+	    "raw_new", (json_int_t)m->raw_new, "stored_new",
+	    (json_int_t)m->stored_new, "duration", m->duration, "inconsistent",
+	    strv_json(m->inconsistent, m->ninconsistent), "skipped", sk);
+	if (j == NULL || (s = json_dumps(j, JSON_COMPACT)) == NULL) {
+		fprintf(stderr, "coffer: cannot encode a snapshot manifest\n");
+		abort();
+	}
+	json_decref(j);
+	return (s);
+}
+
+static int
+strv_from(json_t *a, char ***v, size_t *n, const char *what, struct err *e)
+{
+	size_t i;
+	json_t *x;
+
+	if (!json_is_array(a))
+		return (err_set(e, ERR_CORRUPT, "snapshot: %s is not a list",
+		    what));
+	json_array_foreach(a, i, x)
+	{
+		if (!json_is_string(x))
+			return (err_set(e, ERR_CORRUPT,
+			    "snapshot: %s holds a non-string", what));
+		strv_add(v, n, json_string_value(x));
+	}
+	return (0);
+}
+
+int
+manifest_decode(const char *text, size_t len, struct manifest *m, struct err *e)
+{
+	json_t *j, *tags, *paths, *inc, *sk, *x;
+	json_error_t je;
+	json_int_t ver, files, dirs, others, bytes, bread, bnew, rnew, snew;
+	const char *when, *host, *user, *prog, *tree, *parent = NULL;
+	double dur;
+	size_t i;
+	int rc = -1;
+
+	manifest_init(m);
+	if ((j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+	         &je)) == NULL)
+		return (err_set(e, ERR_CORRUPT, "snapshot: %s", je.text));
+	if (json_unpack_ex(j, &je, 0,
+	        "{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s?s, "
+	        "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:F}, s:o, s:o}",
+	        "version", &ver, "time", &when, "host", &host, "user", &user,
+	        "program", &prog, "tags", &tags, "paths", &paths, "tree", &tree,
+	        "parent", &parent, "summary", "files", &files, "dirs", &dirs,
+	        "others", &others, "bytes", &bytes, "bytes_read", &bread,
+	        "blobs_new", &bnew, "raw_new", &rnew, "stored_new", &snew,
+	        "duration", &dur, "inconsistent", &inc, "skipped", &sk) == -1) {
+		err_set(e, ERR_CORRUPT, "snapshot: %s", je.text);
+		goto out;
+	}
+	if (ver != MANIFEST_VERSION) {
+		err_set(e, ERR_CORRUPT,
+		    "snapshot: format version %lld is not supported",
+		    (long long)ver);
+		goto out;
+	}
+	if (ts_parse(when, &m->time) == -1) {
+		err_set(e, ERR_CORRUPT, "snapshot: bad time '%s'", when);
+		goto out;
+	}
+	if (strlen(tree) != REPO_HEX_LEN ||
+	    crypto_hex_decode(tree, REPO_HEX_LEN, m->tree, IDX_ID_LEN, e) ==
+	        -1 ||
+	    (parent != NULL && strlen(parent) != REPO_HEX_LEN)) {
+		err_set(e, ERR_CORRUPT, "snapshot: bad tree or parent id");
+		goto out;
+	}
+	if (parent != NULL)
+		memcpy(m->parent, parent, REPO_HEX_LEN + 1);
+	m->host = xstrdup(host);
+	m->user = xstrdup(user);
+	m->program = xstrdup(prog);
+	if (strv_from(tags, &m->tags, &m->ntags, "tags", e) == -1 ||
+	    strv_from(paths, &m->paths, &m->npaths, "paths", e) == -1 ||
+	    strv_from(inc, &m->inconsistent, &m->ninconsistent, "inconsistent",
+	        e) == -1)
+		goto out;
+	if (!json_is_array(sk)) {
+		err_set(e, ERR_CORRUPT, "snapshot: skipped is not a list");
+		goto out;
+	}
+	json_array_foreach(sk, i, x)
+	{
+		const char *p, *msg;
+
+		if (json_unpack(x, "{s:s, s:s}", "path", &p, "error", &msg) ==
+		    -1) {
+			err_set(e, ERR_CORRUPT, "snapshot: bad skipped entry");
+			goto out;
+		}
+		manifest_add_skipped(m, p, msg);
+	}
+	if (files < 0 || dirs < 0 || others < 0 || bytes < 0 || bread < 0 ||
+	    bnew < 0 || rnew < 0 || snew < 0) {
+		err_set(e, ERR_CORRUPT, "snapshot: negative count");
+		goto out;
+	}
+	m->files = (uint64_t)files;
+	m->dirs = (uint64_t)dirs;
+	m->others = (uint64_t)others;
+	m->bytes = (uint64_t)bytes;
+	m->bytes_read = (uint64_t)bread;
+	m->blobs_new = (uint64_t)bnew;
+	m->raw_new = (uint64_t)rnew;
+	m->stored_new = (uint64_t)snew;
+	m->duration = dur;
+	rc = 0;
+out:
+	if (rc == -1)
+		manifest_clear(m);
+	json_decref(j);
+	return (rc);
+}
+
+int
+manifest_save(struct repo *r, struct manifest *m, struct err *e)
+{
+	char *json = manifest_encode(m);
+	int rc;
+
+	rc = repo_file_put(r, "snapshots", (const uint8_t *)json, strlen(json),
+	    m->id, e);
+	free(json);
+	return (rc);
+}
+
+int
+manifest_load(struct repo *r, const char *id, struct manifest *m, struct err *e)
+{
+	uint8_t *plain;
+	size_t n;
+	int rc;
+
+	manifest_init(m);
+	if (repo_file_get(r, "snapshots", id, &plain, &n, e) == -1)
+		return (-1);
+	rc = manifest_decode((const char *)plain, n, m, e);
+	free(plain);
+	if (rc == -1)
+		return (err_wrap(e, "snapshot %.8s", id));
+	memcpy(m->id, id, REPO_HEX_LEN);
+	m->id[REPO_HEX_LEN] = '\0';
+	return (0);
+}
+
+struct list_ctx {
+	struct repo *r;
+	struct manifest *v;
+	size_t n;
+	int skip_bad;
+	size_t bad;
+	struct err *e;
+};
+
+static int
+list_one(void *arg, const char *name, uint64_t size)
+{
+	struct list_ctx *c = arg;
+	const char *base = name + strlen("snapshots/");
+	struct manifest m;
+	struct err le;
+
+	(void)size;
+	if (strlen(base) != REPO_HEX_LEN)
+		return (0); /* not a snapshot file */
+	if (manifest_load(c->r, base, &m, &le) == -1) {
+		if (!c->skip_bad) {
+			*c->e = le;
+			return (-1);
+		}
+		c->bad++;
+		return (0);
+	}
+	c->v = xreallocarray(c->v, c->n + 1, sizeof(*c->v));
+	c->v[c->n++] = m;
+	return (0);
+}
+
+static int
+by_time(const void *a, const void *b)
+{
+	const struct manifest *x = a, *y = b;
+
+	if (x->time.tv_sec != y->time.tv_sec)
+		return (x->time.tv_sec < y->time.tv_sec ? -1 : 1);
+	if (x->time.tv_nsec != y->time.tv_nsec)
+		return (x->time.tv_nsec < y->time.tv_nsec ? -1 : 1);
+	return (strcmp(x->id, y->id));
+}
+
+int
+manifest_list(struct repo *r, int skip_bad, struct manifest **out, size_t *n,
+    size_t *nbad, struct err *e)
+{
+	struct list_ctx c = { r, NULL, 0, skip_bad, 0, e };
+
+	*out = NULL;
+	*n = 0;
+	if (nbad != NULL)
+		*nbad = 0;
+	if (stor_list(repo_store(r), "snapshots", list_one, &c, e) != 0) {
+		manifest_list_free(c.v, c.n);
+		return (-1);
+	}
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof(*c.v), by_time);
+	*out = c.v;
+	*n = c.n;
+	if (nbad != NULL)
+		*nbad = c.bad;
+	return (0);
+}
+
+void
+manifest_list_free(struct manifest *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		manifest_clear(&v[i]);
+	free(v);
+}
+
+int
+manifest_resolve(const struct manifest *list, size_t n, const char *sel,
+    size_t *index, struct err *e)
+{
+	size_t len = strlen(sel), found = 0, at = 0;
+
+	if (strcmp(sel, "latest") == 0) {
+		if (n == 0)
+			return (err_set(e, ERR_USAGE,
+			    "the repository has no snapshots yet"));
+		*index = n - 1;
+		return (0);
+	}
+	if (len < 4 || len > REPO_HEX_LEN ||
+	    strspn(sel, "0123456789abcdef") != len)
+		return (err_set(e, ERR_USAGE,
+		    "'%s' is not a snapshot id: use 'latest' or at least 4 "
+		    "hex digits of an id from 'coffer snapshots'",
+		    sel));
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(list[i].id, sel, len) == 0) {
+			found++;
+			at = i;
+		}
+	if (found == 0)
+		return (err_set(e, ERR_USAGE, "no snapshot %s", sel));
+	if (found > 1)
+		return (err_set(e, ERR_USAGE,
+		    "%s matches %zu snapshots; give more digits", sel, found));
+	*index = at;
+	return (0);
+}
+
+void
+manifest_time_str(const struct manifest *m, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t t = m->time.tv_sec;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}

@@ -1,0 +1,86 @@
+/*
+ * Snapshot manifests: the sealed JSON file under snapshots/ that names a
+ * snapshot's root tree and says when, where and from what it was taken.
+ * Listing, and resolving "latest" or an id prefix to one snapshot.
+ * doc/FORMAT.md, "Snapshots".
+ */
+#ifndef COFFER_MANIFEST_H
+#define COFFER_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+#include "repo/repo.h"
+
+struct manifest_skip {
+	char *path;
+	char *error;
+};
+
+struct manifest {
+	char id[REPO_HEX_LEN + 1]; /* file name; empty until saved/loaded */
+	struct timespec time;      /* when the snapshot started (UTC) */
+	char *host, *user, *program;
+	char **tags;
+	size_t ntags;
+	char **paths; /* what was snapshotted, as given (absolute) */
+	size_t npaths;
+	uint8_t tree[IDX_ID_LEN];      /* root tree blob */
+	char parent[REPO_HEX_LEN + 1]; /* empty: none */
+	/* summary */
+	uint64_t files, dirs, others;
+	uint64_t bytes;      /* logical size of all files */
+	uint64_t bytes_read; /* bytes actually read (cache misses) */
+	uint64_t blobs_new, raw_new, stored_new;
+	double duration;     /* seconds */
+	char **inconsistent; /* files that changed while read */
+	size_t ninconsistent;
+	struct manifest_skip *skipped; /* entries that could not be read */
+	size_t nskipped;
+};
+
+void manifest_init(struct manifest *);
+void manifest_clear(struct manifest *); /* frees the members */
+
+/* Helpers that copy their string arguments. */
+void manifest_add_tag(struct manifest *, const char *);
+void manifest_add_path(struct manifest *, const char *);
+void manifest_add_inconsistent(struct manifest *, const char *);
+void manifest_add_skipped(struct manifest *, const char *path,
+    const char *error);
+
+/* JSON text (free()) and back; decode refuses malformed input. */
+char *manifest_encode(const struct manifest *);
+int manifest_decode(const char *json, size_t len, struct manifest *,
+    struct err *);
+
+/* Seal and store; fills m->id. */
+int manifest_save(struct repo *, struct manifest *, struct err *);
+
+/* Load one by its full id. */
+int manifest_load(struct repo *, const char *id, struct manifest *,
+    struct err *);
+
+/*
+ * Every snapshot, oldest first (by time, then id).  A snapshot file that
+ * cannot be read fails the whole listing unless skip_bad is set; then it is
+ * counted in *nbad and left out.
+ */
+int manifest_list(struct repo *, int skip_bad, struct manifest **out, size_t *n,
+    size_t *nbad, struct err *);
+void manifest_list_free(struct manifest *, size_t n);
+
+/*
+ * The index in list (oldest first) of the snapshot sel names: "latest", or
+ * a unique prefix of an id (at least 4 hex digits).  ERR_USAGE naming the
+ * problem when none or several match.
+ */
+int manifest_resolve(const struct manifest *list, size_t n, const char *sel,
+    size_t *index, struct err *);
+
+/* "2026-11-27 10:00:03" in UTC, for listings. */
+void manifest_time_str(const struct manifest *, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,890 @@
+/*
+ * The repository: opening with a key, the config, blobs in and out of
+ * packs, index files, and whole sealed files.
+ */
+#include "repo/repo.h"
+
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "repo/compress.h"
+#include "repo/pack.h"
+#include "xmalloc.h"
+
+#define CONFIG_VERSION 1
+#define PACK_HDR_AAD   "coffer pack header 1"
+#define BLOB_MAX       (64u << 20)
+
+struct repo {
+	struct stor *st;
+	struct key_master *master;
+	char id[REPO_HEX_LEN + 1];
+	char key_id[REPO_HEX_LEN + 1];
+	struct chunker_params cp;
+	uint64_t gear[CHUNKER_GEAR_SIZE];
+	int level;
+	uint32_t pack_size;
+	int verify;
+
+	struct crypto_hmac *idmac;
+	struct crypto_aead *blob_aead, *file_aead;
+	struct compress *cz;
+
+	struct idx *idx;     /* every blob in a written pack */
+	struct idx *pending; /* blobs in the pack being filled */
+	uint32_t unindexed;  /* first pack number not yet in an index file */
+	struct pack_writer *pw;
+
+	uint8_t *scratch, *vbuf; /* sealing and verification buffers */
+	size_t scratch_cap, vbuf_cap;
+	struct repo_stats stats;
+};
+
+static const char *
+file_aad(const char *dir, char *buf, size_t size)
+{
+	snprintf(buf, size, "coffer %s 1", dir);
+	return (buf);
+}
+
+void
+repo_pack_name(const uint8_t id[IDX_ID_LEN], char *out, size_t size)
+{
+	char hex[REPO_HEX_LEN + 1];
+
+	crypto_hex_encode(id, IDX_ID_LEN, hex);
+	snprintf(out, size, "data/%.2s/%s", hex, hex);
+}
+
+static void
+grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (*cap >= need)
+		return;
+	*cap = need + need / 4;
+	free(*buf);
+	*buf = xmalloc(*cap);
+}
+
+/* Subkeys, contexts and gear table from the master key. */
+static int
+setup_crypto(struct repo *r, struct err *e)
+{
+	if ((r->idmac = crypto_hmac_new(key_master_id_key(r->master),
+	         KEY_SECRET_LEN, e)) == NULL ||
+	    (r->blob_aead = crypto_aead_new(key_master_blob_key(r->master),
+	         e)) == NULL ||
+	    (r->file_aead =
+	            crypto_aead_new(key_master_file_key(r->master), e)) == NULL)
+		return (-1);
+	crypto_gear_table(key_master_gear_key(r->master), r->gear);
+	return (0);
+}
+
+static struct repo *
+repo_alloc(void)
+{
+	struct repo *r = xcalloc(1, sizeof(*r));
+
+	r->verify = 1;
+	r->idx = idx_new();
+	r->pending = idx_new();
+	r->pw = pack_writer_new();
+	return (r);
+}
+
+void
+repo_close(struct repo *r)
+{
+	if (r == NULL)
+		return;
+	stor_close(r->st);
+	key_master_free(r->master);
+	crypto_hmac_free(r->idmac);
+	crypto_aead_free(r->blob_aead);
+	crypto_aead_free(r->file_aead);
+	compress_free(r->cz);
+	idx_free(r->idx);
+	idx_free(r->pending);
+	pack_writer_free(r->pw);
+	free(r->scratch);
+	free(r->vbuf);
+	wipe(r->gear, sizeof(r->gear));
+	free(r);
+}
+
+/* Seal plain under the file key with the label's associated data. */
+static int
+seal_file(struct repo *r, const char *label, const uint8_t *plain, size_t n,
+    uint8_t **box, size_t *boxlen, struct err *e)
+{
+	char aad[64];
+
+	*box = xmalloc(n + CRYPTO_AEAD_OVERHEAD);
+	*boxlen = n + CRYPTO_AEAD_OVERHEAD;
+	file_aad(label, aad, sizeof(aad));
+	if (crypto_aead_seal(r->file_aead, plain, n, aad, strlen(aad), *box,
+	        e) == -1) {
+		free(*box);
+		*box = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+unseal_file(struct repo *r, const char *label, const char *what,
+    const uint8_t *box, size_t len, uint8_t **plain, size_t *n, struct err *e)
+{
+	char aad[64];
+	uint8_t *out;
+
+	*plain = NULL;
+	if (len < CRYPTO_AEAD_OVERHEAD)
+		return (err_set(e, ERR_CORRUPT, "%s: too short", what));
+	out = xmalloc(len - CRYPTO_AEAD_OVERHEAD + 1);
+	file_aad(label, aad, sizeof(aad));
+	if (crypto_aead_open(r->file_aead, box, len, aad, strlen(aad), out,
+	        e) == -1) {
+		free(out);
+		return (err_wrap(e, "%s", what));
+	}
+	*n = len - CRYPTO_AEAD_OVERHEAD;
+	out[*n] = '\0'; /* convenient for JSON */
+	*plain = out;
+	return (0);
+}
+
+static int
+put_config(struct repo *r, const char *json, struct err *e)
+{
+	uint8_t *box;
+	size_t len;
+	int rc;
+
+	if (seal_file(r, "config", (const uint8_t *)json, strlen(json), &box,
+	        &len, e) == -1)
+		return (-1);
+	rc = stor_put(r->st, "config", box, len, STOR_NOREPLACE, e);
+	free(box);
+	return (rc);
+}
+
+static char *
+config_encode(const struct repo *r)
+{
+	json_t *j;
+	char *s;
+
+	j = json_pack("{s:i, s:s, s:{s:I, s:I, s:I, s:I}, s:i, s:I}", "version",
+	    CONFIG_VERSION, "id", r->id, "chunker", "min",
+	    (json_int_t)r->cp.min_size, "avg", (json_int_t)r->cp.avg_size,
+	    "max", (json_int_t)r->cp.max_size, "norm",
+	    (json_int_t)r->cp.norm_level, "compression", r->level, "pack_size",
+	    (json_int_t)r->pack_size);
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	if (s == NULL) {
+		fprintf(stderr, "coffer: out of memory encoding JSON\n");
+		abort();
+	}
+	return (s);
+}
+
+static int
+config_decode(struct repo *r, const char *text, size_t len, struct err *e)
+{
+	json_t *j;
+	json_error_t je;
+	json_int_t ver, mn, avg, mx, norm, pack;
+	int level;
+	const char *id;
+	int rc = -1;
+
+	if ((j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return (err_set(e, ERR_CORRUPT, "config: %s", je.text));
+	if (json_unpack_ex(j, &je, JSON_STRICT,
+	        "{s:I, s:s, s:{s:I, s:I, s:I, s:I}, s:i, s:I}", "version", &ver,
+	        "id", &id, "chunker", "min", &mn, "avg", &avg, "max", &mx,
+	        "norm", &norm, "compression", &level, "pack_size",
+	        &pack) == -1) {
+		err_set(e, ERR_CORRUPT, "config: %s", je.text);
+		goto out;
+	}
+	if (ver != CONFIG_VERSION) {
+		err_set(e, ERR_CORRUPT,
+		    "config: format version %lld is not supported (this coffer "
+		    "reads %d)",
+		    (long long)ver, CONFIG_VERSION);
+		goto out;
+	}
+	if (strlen(id) != REPO_HEX_LEN || mn < 0 || mn > UINT32_MAX ||
+	    avg < 0 || avg > UINT32_MAX || mx < 0 || mx > UINT32_MAX ||
+	    norm < 0 || norm > UINT32_MAX || pack < (1 << 20) ||
+	    pack > (1 << 30) || level < -7 || level > COMPRESS_LEVEL_MAX) {
+		err_set(e, ERR_CORRUPT, "config: a value is out of range");
+		goto out;
+	}
+	memcpy(r->id, id, sizeof(r->id));
+	r->cp.min_size = (uint32_t)mn;
+	r->cp.avg_size = (uint32_t)avg;
+	r->cp.max_size = (uint32_t)mx;
+	r->cp.norm_level = (uint32_t)norm;
+	if (chunker_params_check(&r->cp, e) == -1) {
+		e->class = ERR_CORRUPT;
+		err_wrap(e, "config");
+		goto out;
+	}
+	r->level = level;
+	r->pack_size = (uint32_t)pack;
+	rc = 0;
+out:
+	json_decref(j);
+	return (rc);
+}
+
+static int
+put_key_file(struct repo *r, const void *secret, size_t secretlen,
+    enum key_kind kind, const struct key_scrypt *params,
+    const struct key_file_meta *meta, char idout[REPO_HEX_LEN + 1],
+    struct err *e)
+{
+	uint8_t hash[CRYPTO_HASH_LEN];
+	char *json = NULL, hex[REPO_HEX_LEN + 1], *path = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (key_file_create(r->master, secret, secretlen, kind, params, meta,
+	        &json, &len, e) == -1)
+		goto out;
+	crypto_sha256(json, len, hash);
+	crypto_hex_encode(hash, sizeof(hash), hex);
+	path = xasprintf("keys/%s", hex);
+	if (stor_put(r->st, path, (const uint8_t *)json, len, STOR_NOREPLACE,
+	        e) == -1)
+		goto out;
+	if (idout != NULL)
+		memcpy(idout, hex, sizeof(hex));
+	rc = 0;
+out:
+	free(path);
+	free(json);
+	return (rc);
+}
+
+static int
+count_entry(void *arg, const char *name, uint64_t size)
+{
+	(void)name;
+	(void)size;
+	(*(size_t *)arg)++;
+	return (0);
+}
+
+int
+repo_init(const char *location, const struct repo_init_opts *o,
+    const void *secret, size_t secretlen, enum key_kind kind, struct err *e)
+{
+	struct repo *r = repo_alloc();
+	uint8_t rid[REPO_ID_LEN];
+	char *cfg = NULL;
+	uint64_t size;
+	size_t nfiles = 0;
+	int rc = -1;
+
+	if (stor_open(location, 1, &r->st, e) == -1)
+		goto out;
+	switch (stor_stat(r->st, "config", &size, e)) {
+	case -1:
+		goto out;
+	case 0:
+		err_set(e, ERR_USAGE, "a repository already exists at %s",
+		    location);
+		goto out;
+	}
+	/* Refuse to scatter a repository among someone else's files. */
+	if (stor_list(r->st, "keys", count_entry, &nfiles, e) == -1 ||
+	    stor_list(r->st, "data", count_entry, &nfiles, e) == -1)
+		goto out;
+	if (nfiles > 0) {
+		err_set(e, ERR_USAGE,
+		    "%s holds repository files but no config (an interrupted "
+		    "init?); remove it or choose another location",
+		    location);
+		goto out;
+	}
+	if (o->chunker.avg_size == 0)
+		chunker_params_default(&r->cp);
+	else
+		r->cp = o->chunker;
+	if (chunker_params_check(&r->cp, e) == -1)
+		goto out;
+	r->level = o->compression ? o->compression : COMPRESS_LEVEL_DEFAULT;
+	if ((r->cz = compress_new(r->level, e)) == NULL)
+		goto out;
+	r->pack_size = o->pack_size ? o->pack_size : REPO_PACK_SIZE_DEFAULT;
+	if (r->pack_size < (1u << 20) || r->pack_size > (1u << 30)) {
+		err_set(e, ERR_USAGE, "pack size must be 1 MiB to 1 GiB");
+		goto out;
+	}
+	if (crypto_random(rid, sizeof(rid), e) == -1)
+		goto out;
+	crypto_hex_encode(rid, sizeof(rid), r->id);
+	if ((r->master = key_master_new(e)) == NULL || setup_crypto(r, e) == -1)
+		goto out;
+	/* Key first, config last: the config is what makes a repository. */
+	if (put_key_file(r, secret, secretlen, kind, o->scrypt, &o->meta,
+	        r->key_id, e) == -1)
+		goto out;
+	cfg = config_encode(r);
+	if (put_config(r, cfg, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(cfg);
+	if (rc == -1)
+		err_wrap(e, "init %s", location);
+	repo_close(r);
+	return (rc);
+}
+
+int
+repo_file_put(struct repo *r, const char *dir, const uint8_t *plain, size_t n,
+    char name[REPO_HEX_LEN + 1], struct err *e)
+{
+	uint8_t *box = NULL, hash[CRYPTO_HASH_LEN];
+	char *path = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (seal_file(r, dir, plain, n, &box, &len, e) == -1)
+		goto out;
+	crypto_sha256(box, len, hash);
+	crypto_hex_encode(hash, sizeof(hash), name);
+	path = xasprintf("%s/%s", dir, name);
+	if (stor_put(r->st, path, box, len, STOR_NOREPLACE, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(path);
+	free(box);
+	return (rc);
+}
+
+int
+repo_file_get(struct repo *r, const char *dir, const char *name,
+    uint8_t **plain, size_t *n, struct err *e)
+{
+	uint8_t *box = NULL, hash[CRYPTO_HASH_LEN];
+	char hex[REPO_HEX_LEN + 1], *path;
+	size_t len;
+	int rc = -1;
+
+	*plain = NULL;
+	*n = 0;
+	path = xasprintf("%s/%s", dir, name);
+	if (stor_get(r->st, path, REPO_FILE_MAX, &box, &len, e) == -1)
+		goto out;
+	/* The name is the hash of the bytes: a check that needs no key. */
+	crypto_sha256(box, len, hash);
+	crypto_hex_encode(hash, sizeof(hash), hex);
+	if (strcmp(hex, name) != 0) {
+		err_set(e, ERR_CORRUPT, "%s: content does not match its name",
+		    path);
+		goto out;
+	}
+	rc = unseal_file(r, dir, path, box, len, plain, n, e);
+out:
+	free(box);
+	free(path);
+	return (rc);
+}
+
+/* A 64-hex-digit secret may be a machine key: those files cost no KDF. */
+static int
+looks_machine(const void *secret, size_t len)
+{
+	const char *s = secret;
+
+	if (len != KEY_MACHINE_HEXLEN)
+		return (0);
+	for (size_t i = 0; i < len; i++)
+		if (strchr("0123456789abcdefABCDEF", s[i]) == NULL ||
+		    s[i] == '\0')
+			return (0);
+	return (1);
+}
+
+struct name_list {
+	char **names;
+	size_t n, cap;
+};
+
+static int
+collect_name(void *arg, const char *name, uint64_t size)
+{
+	struct name_list *l = arg;
+
+	(void)size;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->names = xreallocarray(l->names, l->cap, sizeof(char *));
+	}
+	l->names[l->n++] = xstrdup(name);
+	return (0);
+}
+
+static void
+name_list_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	l->names = NULL;
+	l->n = l->cap = 0;
+}
+
+static int
+open_key(struct repo *r, const void *secret, size_t secretlen, struct err *e)
+{
+	struct name_list keys = { NULL, 0, 0 };
+	int machine = looks_machine(secret, secretlen), rc = -1;
+	size_t bad = 0, tried = 0;
+	struct err ke;
+
+	if (stor_list(r->st, "keys", collect_name, &keys, e) == -1)
+		goto out;
+	if (keys.n == 0) {
+		err_set(e, ERR_CORRUPT, "repository %s has no key files",
+		    stor_location(r->st));
+		goto out;
+	}
+	/* Pass 0: machine-kind files (cheap); pass 1: passphrase files. */
+	for (int pass = machine ? 0 : 1; pass < 2 && r->master == NULL;
+	     pass++) {
+		for (size_t i = 0; i < keys.n && r->master == NULL; i++) {
+			struct key_file_info info;
+			uint8_t *json = NULL;
+			size_t len;
+
+			if (stor_get(r->st, keys.names[i], KEY_FILE_MAX, &json,
+			        &len, &ke) == -1 ||
+			    key_file_info(json, len, &info, &ke) == -1) {
+				if (pass == 1)
+					bad++;
+				free(json);
+				continue;
+			}
+			if ((pass == 0) != (info.kind == KEY_KIND_MACHINE)) {
+				free(json);
+				continue;
+			}
+			tried++;
+			if (key_file_open(json, len, secret, secretlen,
+			        &r->master, &ke) == 0)
+				snprintf(r->key_id, sizeof(r->key_id), "%s",
+				    keys.names[i] + strlen("keys/"));
+			else if (ke.class != ERR_KEY)
+				bad++;
+			free(json);
+		}
+	}
+	if (r->master == NULL) {
+		if (bad > 0)
+			err_set(e, ERR_KEY,
+			    "wrong passphrase or key for %s (%zu key files "
+			    "tried, %zu more damaged: run coffer check)",
+			    stor_location(r->st), tried, bad);
+		else
+			err_set(e, ERR_KEY, "wrong passphrase or key for %s",
+			    stor_location(r->st));
+		goto out;
+	}
+	rc = 0;
+out:
+	name_list_free(&keys);
+	return (rc);
+}
+
+static int
+load_indexes(struct repo *r, struct err *e)
+{
+	struct name_list files = { NULL, 0, 0 };
+	int rc = -1;
+
+	if (stor_list(r->st, "index", collect_name, &files, e) == -1)
+		goto out;
+	for (size_t i = 0; i < files.n; i++) {
+		const char *base = files.names[i] + strlen("index/");
+		uint8_t *plain;
+		size_t n;
+
+		if (repo_file_get(r, "index", base, &plain, &n, e) == -1)
+			goto out;
+		if (idx_decode(r->idx, plain, n, e) == -1) {
+			free(plain);
+			err_wrap(e, "%s", files.names[i]);
+			goto out;
+		}
+		free(plain);
+	}
+	r->unindexed = idx_pack_count(r->idx);
+	rc = 0;
+out:
+	name_list_free(&files);
+	return (rc);
+}
+
+int
+repo_open(const char *location, const void *secret, size_t secretlen,
+    struct repo **out, struct err *e)
+{
+	struct repo *r = repo_alloc();
+	uint8_t *box = NULL, *cfg = NULL;
+	size_t len, n;
+	uint64_t size;
+	int rc = -1;
+
+	*out = NULL;
+	if (stor_open(location, 0, &r->st, e) == -1)
+		goto out;
+	switch (stor_stat(r->st, "config", &size, e)) {
+	case -1:
+		goto out;
+	case 1:
+		err_set(e, ERR_NOREPO, "no repository at %s (no config file)",
+		    location);
+		goto out;
+	}
+	if (open_key(r, secret, secretlen, e) == -1 || setup_crypto(r, e) == -1)
+		goto out;
+	if (stor_get(r->st, "config", 1 << 16, &box, &len, e) == -1 ||
+	    unseal_file(r, "config", "config", box, len, &cfg, &n, e) == -1 ||
+	    config_decode(r, (const char *)cfg, n, e) == -1)
+		goto out;
+	if ((r->cz = compress_new(r->level, e)) == NULL)
+		goto out;
+	if (load_indexes(r, e) == -1)
+		goto out;
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	free(box);
+	free(cfg);
+	repo_close(r);
+	return (rc);
+}
+
+struct stor *
+repo_store(struct repo *r)
+{
+	return (r->st);
+}
+
+const char *
+repo_location(const struct repo *r)
+{
+	return (stor_location(r->st));
+}
+
+const char *
+repo_id(const struct repo *r)
+{
+	return (r->id);
+}
+
+const char *
+repo_key_id(const struct repo *r)
+{
+	return (r->key_id);
+}
+
+const struct key_master *
+repo_master(const struct repo *r)
+{
+	return (r->master);
+}
+
+const struct chunker_params *
+repo_chunker_params(const struct repo *r)
+{
+	return (&r->cp);
+}
+
+const uint64_t *
+repo_gear(const struct repo *r)
+{
+	return (r->gear);
+}
+
+void
+repo_set_verify_before_write(struct repo *r, int on)
+{
+	r->verify = on;
+}
+
+const struct idx *
+repo_index(const struct repo *r)
+{
+	return (r->idx);
+}
+
+void
+repo_get_stats(const struct repo *r, struct repo_stats *s)
+{
+	*s = r->stats;
+}
+
+int
+repo_blob_known(struct repo *r, const uint8_t id[IDX_ID_LEN])
+{
+	return (
+	    idx_find(r->idx, id) != NULL || idx_find(r->pending, id) != NULL);
+}
+
+/*
+ * Open a sealed blob in buf (len bytes) and return its plaintext, checked
+ * against id, type and raw length.  buf is used as scratch.
+ */
+static int
+open_blob(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
+    uint32_t raw_length, uint8_t *buf, size_t len, uint8_t **out,
+    size_t *outlen, struct err *e)
+{
+	uint8_t *payload = buf + CRYPTO_NONCE_LEN, *plain = NULL;
+	uint8_t mac[CRYPTO_HASH_LEN];
+	size_t plen, n;
+	unsigned method, btype;
+
+	*out = NULL;
+	if (len < CRYPTO_AEAD_OVERHEAD + 1)
+		return (err_set(e, ERR_CORRUPT, "sealed blob too short"));
+	if (crypto_aead_open(r->blob_aead, buf, len, id, IDX_ID_LEN, payload,
+	        e) == -1)
+		return (-1);
+	plen = len - CRYPTO_AEAD_OVERHEAD;
+	method = payload[0] & 0x0f;
+	btype = payload[0] >> 4;
+	if (btype != type)
+		return (err_set(e, ERR_CORRUPT, "blob type %u, expected %u",
+		    btype, type));
+	if (method == COMPRESS_RAW) {
+		n = plen - 1;
+		if (n != raw_length)
+			return (err_set(e, ERR_CORRUPT,
+			    "blob holds %zu bytes, index says %u", n,
+			    raw_length));
+		plain = xmalloc(n ? n : 1);
+		memcpy(plain, payload + 1, n);
+	} else if (method == COMPRESS_ZSTD) {
+		if (compress_decode_alloc(r->cz, payload + 1, plen - 1,
+		        raw_length, &plain, &n, e) == -1)
+			return (-1);
+		if (n != raw_length) {
+			free(plain);
+			return (err_set(e, ERR_CORRUPT,
+			    "blob decompresses to %zu bytes, index says %u", n,
+			    raw_length));
+		}
+	} else
+		return (err_set(e, ERR_CORRUPT,
+		    "blob uses unknown compression %u", method));
+	crypto_hmac_digest(r->idmac, plain, n, mac);
+	if (!crypto_equal(mac, id, IDX_ID_LEN)) {
+		free(plain);
+		return (err_set(e, ERR_CORRUPT,
+		    "blob content does not match its id"));
+	}
+	*out = plain;
+	*outlen = n;
+	return (0);
+}
+
+static int
+write_pack(struct repo *r, struct err *e)
+{
+	const struct pack_blob *bl;
+	uint8_t *hdr = NULL, *box = NULL, *pack = NULL, pid[CRYPTO_HASH_LEN];
+	size_t hlen, plen, nb;
+	char name[128];
+	uint32_t pn;
+	int rc = -1;
+
+	if (pack_writer_size(r->pw) == 0)
+		return (0);
+	pack_writer_header(r->pw, &hdr, &hlen);
+	box = xmalloc(hlen + CRYPTO_AEAD_OVERHEAD);
+	if (crypto_aead_seal(r->blob_aead, hdr, hlen, PACK_HDR_AAD,
+	        strlen(PACK_HDR_AAD), box, e) == -1)
+		goto out;
+	if (pack_writer_finish(r->pw, box, hlen + CRYPTO_AEAD_OVERHEAD, &pack,
+	        &plen, e) == -1)
+		goto out;
+	crypto_sha256(pack, plen, pid);
+	repo_pack_name(pid, name, sizeof(name));
+	if (stor_put(r->st, name, pack, plen, STOR_NOREPLACE, e) == -1 &&
+	    e->sys_errno != EEXIST)
+		goto out;
+	pn = idx_pack_add(r->idx, pid);
+	bl = pack_writer_blobs(r->pw);
+	nb = pack_writer_count(r->pw);
+	for (size_t i = 0; i < nb; i++) {
+		struct idx_entry ent;
+
+		memcpy(ent.id, bl[i].id, IDX_ID_LEN);
+		ent.pack = pn;
+		ent.offset = bl[i].offset;
+		ent.length = bl[i].length;
+		ent.raw_length = bl[i].raw_length;
+		ent.type = bl[i].type;
+		(void)idx_add(r->idx, &ent);
+	}
+	idx_free(r->pending);
+	r->pending = idx_new();
+	r->stats.packs_written++;
+	r->stats.pack_bytes_written += plen;
+	rc = 0;
+out:
+	if (rc == -1)
+		err_wrap(e, "write pack");
+	free(hdr);
+	free(box);
+	free(pack);
+	return (rc);
+}
+
+int
+repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
+    size_t n, uint8_t id[IDX_ID_LEN], int *added, struct err *e)
+{
+	enum compress_method method;
+	struct idx_entry pend;
+	size_t clen, sealed;
+	uint8_t *body;
+
+	*added = 0;
+	if (n > BLOB_MAX)
+		return (err_set(e, ERR_INTERNAL,
+		    "blob of %zu bytes is too "
+		    "large",
+		    n));
+	crypto_hmac_digest(r->idmac, p, n, id);
+	if (repo_blob_known(r, id)) {
+		r->stats.blobs_known++;
+		return (0);
+	}
+	/* Layout for sealing in place: nonce | header byte | body | tag. */
+	grow(&r->scratch, &r->scratch_cap, n + 1 + CRYPTO_AEAD_OVERHEAD);
+	body = r->scratch + CRYPTO_NONCE_LEN + 1;
+	if (compress_encode(r->cz, p, n, body, &clen, &method, e) == -1)
+		return (-1);
+	if (method == COMPRESS_RAW) {
+		memcpy(body, p, n);
+		clen = n;
+	}
+	body[-1] = (uint8_t)(method | (unsigned)type << 4);
+	if (crypto_aead_seal(r->blob_aead, body - 1, clen + 1, id, IDX_ID_LEN,
+	        r->scratch, e) == -1)
+		return (-1);
+	sealed = clen + 1 + CRYPTO_AEAD_OVERHEAD;
+	if (r->verify) {
+		uint8_t *check;
+		size_t cn;
+
+		grow(&r->vbuf, &r->vbuf_cap, sealed);
+		memcpy(r->vbuf, r->scratch, sealed);
+		if (open_blob(r, id, (uint8_t)type, (uint32_t)n, r->vbuf,
+		        sealed, &check, &cn, e) == -1)
+			return (err_wrap(e,
+			    "verify before write failed (memory or "
+			    "compressor fault?)"));
+		free(check);
+	}
+	if (pack_writer_add(r->pw, id, (uint8_t)type, r->scratch, sealed,
+	        (uint32_t)n, e) == -1)
+		return (-1);
+	memset(&pend, 0, sizeof(pend));
+	memcpy(pend.id, id, IDX_ID_LEN);
+	(void)idx_add(r->pending, &pend);
+	*added = 1;
+	r->stats.blobs_new++;
+	r->stats.raw_new += n;
+	r->stats.stored_new += sealed;
+	if (pack_writer_size(r->pw) >= r->pack_size)
+		return (write_pack(r, e));
+	return (0);
+}
+
+int
+repo_blob_get(struct repo *r, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type type, uint8_t **out, size_t *n, struct err *e)
+{
+	const struct idx_entry *ent = idx_find(r->idx, id);
+	char name[128], hex[REPO_HEX_LEN + 1];
+	uint8_t *buf;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	crypto_hex_encode(id, IDX_ID_LEN, hex);
+	if (ent == NULL)
+		return (err_set(e, ERR_CORRUPT,
+		    "blob %.16s is not in the index (missing pack?)", hex));
+	if (ent->type != type)
+		return (err_set(e, ERR_CORRUPT,
+		    "blob %.16s is indexed as type %u, expected %u", hex,
+		    ent->type, type));
+	repo_pack_name(idx_pack_id(r->idx, ent->pack), name, sizeof(name));
+	buf = xmalloc(ent->length);
+	if (stor_get_range(r->st, name, ent->offset, ent->length, buf, e) == -1)
+		goto out;
+	if (open_blob(r, id, ent->type, ent->raw_length, buf, ent->length, out,
+	        n, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		err_wrap(e, "blob %.16s in %s", hex, name);
+	free(buf);
+	return (rc);
+}
+
+int
+repo_flush(struct repo *r, struct err *e)
+{
+	uint8_t *plain;
+	size_t n;
+	char name[REPO_HEX_LEN + 1];
+	uint32_t to;
+	int rc;
+
+	if (write_pack(r, e) == -1)
+		return (-1);
+	to = idx_pack_count(r->idx);
+	if (to == r->unindexed)
+		return (0);
+	idx_encode(r->idx, r->unindexed, to, &plain, &n);
+	rc = repo_file_put(r, "index", plain, n, name, e);
+	free(plain);
+	if (rc == -1)
+		return (err_wrap(e, "write index"));
+	r->unindexed = to;
+	return (0);
+}
+
+int
+repo_key_add(struct repo *r, const void *secret, size_t secretlen,
+    enum key_kind kind, const struct key_scrypt *params,
+    const struct key_file_meta *meta, char id[REPO_HEX_LEN + 1], struct err *e)
+{
+	return (put_key_file(r, secret, secretlen, kind, params, meta, id, e));
+}

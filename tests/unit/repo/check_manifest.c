@@ -1,0 +1,128 @@
+/*
+ * Snapshot manifests: JSON round trip, refusal of bad input, selection.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "repo/manifest.h"
+
+static void
+sample(struct manifest *m)
+{
+	manifest_init(m);
+	m->time.tv_sec = 1795000000;
+	m->time.tv_nsec = 123456789;
+	m->host = strdup("db1");
+	m->user = strdup("root");
+	m->program = strdup("coffer 0.1.0");
+	manifest_add_tag(m, "nightly");
+	manifest_add_path(m, "/etc");
+	manifest_add_path(m, "/opt/app/conf");
+	memset(m->tree, 0xab, sizeof(m->tree));
+	m->files = 3000;
+	m->bytes = 1234567;
+	m->duration = 1.5;
+	manifest_add_inconsistent(m, "/etc/mtab");
+	manifest_add_skipped(m, "/etc/shadow-", "Permission denied");
+}
+
+START_TEST(test_round_trip)
+{
+	struct manifest m, d;
+	struct err e;
+	char *json;
+
+	sample(&m);
+	json = manifest_encode(&m);
+	ck_assert_int_eq(manifest_decode(json, strlen(json), &d, &e), 0);
+	ck_assert_int_eq(d.time.tv_sec, m.time.tv_sec);
+	ck_assert_int_eq(d.time.tv_nsec, m.time.tv_nsec);
+	ck_assert_str_eq(d.host, "db1");
+	ck_assert_uint_eq(d.npaths, 2);
+	ck_assert_str_eq(d.paths[1], "/opt/app/conf");
+	ck_assert_str_eq(d.tags[0], "nightly");
+	ck_assert_mem_eq(d.tree, m.tree, sizeof(m.tree));
+	ck_assert_uint_eq(d.files, 3000);
+	ck_assert_uint_eq(d.bytes, 1234567);
+	ck_assert_str_eq(d.inconsistent[0], "/etc/mtab");
+	ck_assert_str_eq(d.skipped[0].error, "Permission denied");
+	ck_assert_str_eq(d.parent, "");
+	free(json);
+	manifest_clear(&d);
+	manifest_clear(&m);
+}
+END_TEST
+
+START_TEST(test_refuses_bad_input)
+{
+	static const char *bad[] = {
+		"",
+		"[]",
+		"{\"version\":2}",
+		"{\"version\":1,\"version\":1}",
+	};
+	struct manifest m, d;
+	struct err e;
+	char *json, *p;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(manifest_decode(bad[i], strlen(bad[i]), &d,
+		                     &e),
+		    -1);
+		ck_assert_int_eq(e.class, ERR_CORRUPT);
+	}
+	sample(&m);
+	json = manifest_encode(&m);
+	/* A bad time and a short tree id are refused. */
+	p = strstr(json, "T");
+	*p = 'X';
+	ck_assert_int_eq(manifest_decode(json, strlen(json), &d, &e), -1);
+	*p = 'T';
+	p = strstr(json, "abababab");
+	memmove(p, p + 2, strlen(p + 2) + 1);
+	ck_assert_int_eq(manifest_decode(json, strlen(json), &d, &e), -1);
+	free(json);
+	manifest_clear(&m);
+}
+END_TEST
+
+START_TEST(test_resolve)
+{
+	struct manifest v[3];
+	struct err e;
+	size_t at;
+
+	memset(v, 0, sizeof(v));
+	strcpy(v[0].id, "aaaa1111");
+	strcpy(v[1].id, "aaaa2222");
+	strcpy(v[2].id, "bbbb3333");
+	ck_assert_int_eq(manifest_resolve(v, 3, "latest", &at, &e), 0);
+	ck_assert_uint_eq(at, 2);
+	ck_assert_int_eq(manifest_resolve(v, 3, "aaaa2", &at, &e), 0);
+	ck_assert_uint_eq(at, 1);
+	ck_assert_int_eq(manifest_resolve(v, 3, "aaaa", &at, &e), -1);
+	ck_assert(strstr(e.msg, "matches 2") != NULL);
+	ck_assert_int_eq(manifest_resolve(v, 3, "cccc", &at, &e), -1);
+	ck_assert_int_eq(manifest_resolve(v, 3, "ab", &at, &e), -1);
+	ck_assert_int_eq(manifest_resolve(v, 3, "ZZZZ", &at, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	ck_assert_int_eq(manifest_resolve(v, 0, "latest", &at, &e), -1);
+}
+END_TEST
+
+Suite *manifest_suite(void);
+
+Suite *
+manifest_suite(void)
+{
+	Suite *s = suite_create("manifest");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_refuses_bad_input);
+	tcase_add_test(tc, test_resolve);
+	suite_add_tcase(s, tc);
+	return (s);
+}
