@@ -91,5 +91,6 @@ const struct cli_cmd *cli_find(const char *name);
 int cmd_help(struct cli_ctx *, int, char **);
 int cmd_version(struct cli_ctx *, int, char **);
 int cmd_config(struct cli_ctx *, int, char **);
+int cmd_init(struct cli_ctx *, int, char **);
 
 #endif

@@ -32,6 +32,31 @@ const struct cli_cmd cli_commands[] = {
 	    "COMMAND, print the same text as 'coffer COMMAND --help'.  The\n"
 	    "manual pages are coffer(1), coffer-COMMAND(1), coffer.conf(5).\n",
 	    cmd_help },
+	{ "init", "create a repository",
+	    "usage: coffer init -r REPO [--machine-key FILE] [--compression "
+	    "N]\n"
+	    "                   [--chunk-size SIZE] [--pack-size SIZE]\n"
+	    "\n"
+	    "Create a repository at REPO (a path, or the NAME of a "
+	    "[repository\n"
+	    "NAME] section) with its first key.  The passphrase is asked "
+	    "twice\n"
+	    "on the terminal, or read from "
+	    "--password-file/--password-command/\n"
+	    "COFFER_PASSWORD_FILE or the section's password_file.\n"
+	    "\n"
+	    "  -r, --repo REPO       where to create it\n"
+	    "      --machine-key FILE  key the repository with a random "
+	    "machine\n"
+	    "                        key in FILE (made, mode 0600, if "
+	    "missing)\n"
+	    "                        instead of a passphrase: for cron jobs\n"
+	    "      --compression N   zstd level for new data, 1-19 (default "
+	    "3)\n"
+	    "      --chunk-size SIZE average chunk size (default 1M)\n"
+	    "      --pack-size SIZE  target pack file size (default 16M)\n"
+	    "      --json            print id and location as JSON\n",
+	    cmd_init },
 	{ "version", "print the version of coffer and of its libraries",
 	    "usage: coffer version [-v]\n"
 	    "\n"

@@ -291,10 +291,14 @@ count_entry(void *arg, const char *name, uint64_t size)
 
 int
 repo_init(const char *location, const struct repo_init_opts *o,
-    const void *secret, size_t secretlen, enum key_kind kind, struct err *e)
+    const void *secret, size_t secretlen, enum key_kind kind, struct repo **out,
+    struct err *e)
 {
 	struct repo *r = repo_alloc();
 	uint8_t rid[REPO_ID_LEN];
+
+	if (out != NULL)
+		*out = NULL;
 	char *cfg = NULL;
 	uint64_t size;
 	size_t nfiles = 0;
@@ -347,6 +351,11 @@ repo_init(const char *location, const struct repo_init_opts *o,
 	cfg = config_encode(r);
 	if (put_config(r, cfg, e) == -1)
 		goto out;
+	r->unindexed = idx_pack_count(r->idx);
+	if (out != NULL) {
+		*out = r;
+		r = NULL;
+	}
 	rc = 0;
 out:
 	free(cfg);

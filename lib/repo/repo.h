@@ -38,9 +38,11 @@ struct repo_init_opts {
  * Create a repository at location (made if missing; an existing config
  * there fails with ERR_USAGE) with one key file for secret, which is a
  * passphrase (KEY_KIND_PASSPHRASE) or a machine key's 64 hex digits.
+ * With out, the new repository is handed over open (saving a KDF run).
  */
 int repo_init(const char *location, const struct repo_init_opts *,
-    const void *secret, size_t secretlen, enum key_kind, struct err *);
+    const void *secret, size_t secretlen, enum key_kind, struct repo **out,
+    struct err *);
 
 /*
  * Open the repository at location with a passphrase or machine key: try

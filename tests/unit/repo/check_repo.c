@@ -37,7 +37,7 @@ setup(void)
 	o.meta.host = "testhost";
 	o.meta.user = "tester";
 	ck_assert_msg(repo_init(loc, &o, pass, strlen(pass),
-	                  KEY_KIND_PASSPHRASE, &e) == 0,
+	                  KEY_KIND_PASSPHRASE, NULL, &e) == 0,
 	    "%s", e.msg);
 }
 
@@ -84,7 +84,7 @@ START_TEST(test_init_refuses_existing_and_open_errors)
 	memset(&o, 0, sizeof(o));
 	o.scrypt = &key_scrypt_test_weak;
 	ck_assert_int_eq(repo_init(loc, &o, pass, strlen(pass),
-	                     KEY_KIND_PASSPHRASE, &e),
+	                     KEY_KIND_PASSPHRASE, NULL, &e),
 	    -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
 	ck_assert(strstr(e.msg, "already exists") != NULL);

@@ -1,0 +1,137 @@
+/*
+ * Repository resolution, passphrases and opening, shared by commands.
+ */
+#include "repo_opts.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+cli_load_config(struct cli_ctx *ctx, struct config **out, struct err *e)
+{
+	const char *path =
+	    ctx->config_path ? ctx->config_path : CLI_DEFAULT_CONFIG;
+	struct stat st;
+
+	*out = NULL;
+	if (!ctx->config_explicit && stat(path, &st) == -1 && errno == ENOENT)
+		return (0);
+	return (config_load(path, out, e));
+}
+
+int
+cli_resolve_repo(const char *arg, const struct config *cfg,
+    const char **location, const struct config_section **sec, struct err *e)
+{
+	const struct config_section *s;
+	const char *loc;
+
+	*sec = NULL;
+	*location = NULL;
+	if (arg == NULL && (arg = getenv("COFFER_REPOSITORY")) == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "no repository: give -r PATH, -r sftp://..., or -r NAME of "
+		    "a [repository NAME] section"));
+	if (arg[0] == '\0')
+		return (err_set(e, ERR_USAGE, "empty repository name"));
+	if (strchr(arg, '/') != NULL || strcmp(arg, ".") == 0) {
+		*location = arg;
+		return (0);
+	}
+	if (cfg == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "no repository named '%s': there is no configuration file "
+		    "(give -c FILE, or a path)",
+		    arg));
+	if ((s = config_section_find(cfg, CONFIG_REPOSITORY, arg)) == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "%s has no [repository %s] (use ./%s for a directory "
+		    "here)",
+		    config_file(cfg), arg, arg));
+	if ((loc = config_get_str(s, "path")) == NULL)
+		loc = config_get_str(s, "url");
+	*location = loc;
+	*sec = s;
+	return (0);
+}
+
+int
+cli_passphrase(struct cli_ctx *ctx, const struct config_section *sec,
+    const char *purpose, int confirm, struct secret **out, struct err *e)
+{
+	struct pass_opts o;
+
+	memset(&o, 0, sizeof(o));
+	if (ctx->password_command != NULL || ctx->password_file != NULL) {
+		o.password_command = ctx->password_command;
+		o.password_file = ctx->password_file;
+	} else if (sec != NULL) {
+		o.password_command = config_get_str(sec, "password_command");
+		o.password_file = config_get_str(sec, "password_file");
+	}
+	o.use_environment = 1;
+	o.allow_prompt = 1;
+	return (pass_get(&o, purpose, confirm, out, e));
+}
+
+const struct key_scrypt *
+cli_scrypt_params(void)
+{
+	const char *v = getenv(KEY_TEST_WEAK_ENV);
+
+	return (v != NULL && strcmp(v, "1") == 0 ? &key_scrypt_test_weak
+	                                         : &key_scrypt_default);
+}
+
+int
+cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
+    struct repo **out, struct err *e)
+{
+	const struct config_section *sec;
+	struct config *cfg = NULL;
+	struct secret *pw = NULL;
+	const char *loc;
+	int rc = -1;
+
+	*out = NULL;
+	if (cfgp != NULL)
+		*cfgp = NULL;
+	if (cli_load_config(ctx, &cfg, e) == -1 ||
+	    cli_resolve_repo(arg, cfg, &loc, &sec, e) == -1)
+		goto out;
+	if (cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, e) == -1)
+		goto out;
+	if (repo_open(loc, secret_data(pw), secret_len(pw), out, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	secret_free(pw);
+	if (cfgp != NULL && rc == 0)
+		*cfgp = cfg;
+	else
+		config_free(cfg);
+	return (rc);
+}
+
+void
+cli_key_meta(struct key_file_meta *m)
+{
+	static char host[256], user[256];
+	struct passwd *pw;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	pw = getpwuid(geteuid());
+	snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "");
+	m->created = (int64_t)time(NULL);
+	m->host = host;
+	m->user = user;
+}

@@ -1,0 +1,56 @@
+/*
+ * What every repository command shares: finding the config, resolving
+ * -r to a location and its [repository] section, getting the passphrase,
+ * opening the repository.
+ */
+#ifndef COFFER_CLI_REPO_OPTS_H
+#define COFFER_CLI_REPO_OPTS_H
+
+#include "cli.h"
+#include "config.h"
+#include "passphrase.h"
+#include "repo/repo.h"
+
+/* -r/--repo, for a command's option table. */
+#define CLI_REPO_LONG                                                          \
+	{                                                                      \
+		"repo", required_argument, NULL, 'r'                           \
+	}
+
+/*
+ * The config, if there is one: the -c file (which must exist), else the
+ * default file when it exists, else *out = NULL and 0.
+ */
+int cli_load_config(struct cli_ctx *, struct config **out, struct err *);
+
+/*
+ * Resolve a -r value: a path or sftp:// URL is used as is; a bare NAME is
+ * the [repository NAME] section of cfg (*sec set), whose path or url is
+ * the location.  arg NULL: COFFER_REPOSITORY from the environment, else a
+ * usage error.
+ */
+int cli_resolve_repo(const char *arg, const struct config *cfg,
+    const char **location, const struct config_section **sec, struct err *);
+
+/*
+ * The passphrase for a repository: the command line's --password-command
+ * or --password-file, else the section's, else COFFER_PASSWORD_FILE, else
+ * a prompt (confirmed twice when confirm is set).
+ */
+int cli_passphrase(struct cli_ctx *, const struct config_section *sec,
+    const char *purpose, int confirm, struct secret **out, struct err *);
+
+/* Is the KDF-weakening test switch on (COFFER_TEST_WEAK_KDF=1)? */
+const struct key_scrypt *cli_scrypt_params(void);
+
+/*
+ * All of the above, then repo_open.  *location_out (may be NULL) gets the
+ * resolved location, valid while cfg lives; *cfgp (may be NULL) the config.
+ */
+int cli_open_repo(struct cli_ctx *, const char *arg, struct config **cfgp,
+    struct repo **out, struct err *);
+
+/* Fill meta (host, user, now) for a new key file; strings are static. */
+void cli_key_meta(struct key_file_meta *);
+
+#endif
