@@ -61,7 +61,8 @@ struct lock {
 	struct env env;
 	enum lock_mode mode;
 	char *name; /* the file holding the lock; NULL when not held */
-	char *old;  /* an earlier file whose removal failed, or NULL */
+	char **old; /* earlier files of ours whose removal failed */
+	size_t nold;
 	time_t created;
 	time_t refreshed;
 };
@@ -991,16 +992,23 @@ lock_refresh_due(const struct lock *lk)
 	    lk->env.now() - lk->refreshed >= refresh_every(lk));
 }
 
-/* Remove an earlier file of ours that could not be removed before. */
-static void
-remove_old(struct lock *lk)
+/*
+ * Try again to remove earlier files of ours; keep those that stay.  -1
+ * and the last failure in e if any stay.
+ */
+static int
+remove_old(struct lock *lk, struct err *e)
 {
-	struct err e2;
+	size_t kept = 0;
 
-	if (lk->old != NULL && stor_remove(lk->env.st, lk->old, &e2) == 0) {
-		free(lk->old);
-		lk->old = NULL;
+	for (size_t i = 0; i < lk->nold; i++) {
+		if (stor_remove(lk->env.st, lk->old[i], e) == 0)
+			free(lk->old[i]);
+		else
+			lk->old[kept++] = lk->old[i];
 	}
+	lk->nold = kept;
+	return (kept == 0 ? 0 : -1);
 }
 
 int
@@ -1045,14 +1053,15 @@ lock_refresh(struct lock *lk, struct err *e)
 		lk->refreshed = prev; /* the old file still holds the lock */
 		goto out;
 	}
-	remove_old(lk);
+	(void)remove_old(lk, &e2);
 	if (stor_remove(lk->env.st, lk->name, &e2) == -1) {
 		say(&lk->env,
 		    "could not remove old lock file %s (%s); it counts as dead "
 		    "once this process ends",
 		    lk->name, e2.msg);
-		free(lk->old);
-		lk->old = lk->name;
+		lk->old =
+		    xreallocarray(lk->old, lk->nold + 1, sizeof(*lk->old));
+		lk->old[lk->nold++] = lk->name;
 	} else
 		free(lk->name);
 	lk->name = name;
@@ -1070,13 +1079,14 @@ lock_release(struct lock *lk, struct err *e)
 		return (err_set(e, ERR_INTERNAL,
 		    "release of a lock held by process %ld, not this one",
 		    lk->env.me.pid));
-	remove_old(lk);
-	if (lk->name == NULL)
-		return (0);
-	if (stor_remove(lk->env.st, lk->name, e) == -1)
-		return (err_wrap(e, "release lock"));
-	free(lk->name);
-	lk->name = NULL;
+	if (lk->name != NULL) {
+		if (stor_remove(lk->env.st, lk->name, e) == -1)
+			return (err_wrap(e, "release lock"));
+		free(lk->name);
+		lk->name = NULL;
+	}
+	if (remove_old(lk, e) == -1)
+		return (err_wrap(e, "release lock: earlier file"));
 	return (0);
 }
 
@@ -1090,6 +1100,8 @@ lock_free(struct lock *lk)
 	if (lk->env.st != NULL && owner(lk))
 		(void)lock_release(lk, &e);
 	free(lk->name);
+	for (size_t i = 0; i < lk->nold; i++)
+		free(lk->old[i]);
 	free(lk->old);
 	env_free(&lk->env);
 	free(lk);

@@ -111,8 +111,9 @@ int lock_refresh_due(const struct lock *);
 int lock_refresh(struct lock *, struct err *);
 
 /*
- * Remove our lock file.  After success the lock is no longer held (but
- * still owes lock_free).  A failure leaves it held; lock_free retries.
+ * Remove our lock file (and any earlier one a refresh could not remove).
+ * After success the lock is no longer held (but still owes lock_free).
+ * On failure, what could not be removed is kept; lock_free retries.
  */
 int lock_release(struct lock *, struct err *);
 
