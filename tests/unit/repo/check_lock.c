@@ -19,6 +19,7 @@
 
 #include <check.h>
 
+#include "fault.h"
 #include "repo/lock.h"
 #include "store/store.h"
 #include "tutil.h"
@@ -939,6 +940,184 @@ START_TEST(test_bad_options_are_refused)
 }
 END_TEST
 
+START_TEST(test_failures_while_taking_leave_nothing_behind)
+{
+	struct lock_opts o = opts("prune"), s = opts("snapshot");
+	struct lock *x, *lk;
+	struct err e;
+	char *dead;
+	int r;
+
+	fault_arm(FAULT_GETRANDOM, 0, EIO);
+	r = lock_acquire(st, LOCK_SHARED, &s, &lk, &e);
+	fault_reset();
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(e.class, ERR_IO);
+	fault_arm(FAULT_WRITE, 0, ENOSPC);
+	r = lock_acquire(st, LOCK_SHARED, &s, &lk, &e);
+	fault_reset();
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(e.class, ERR_NOSPACE);
+	ck_assert_int_eq(nlocks(), 0);
+
+	/* A dead lock that cannot be removed is still ignored. */
+	dead = put_lock(1, "exclusive", HOST, gone_pid(), 1, fake, 1800, "");
+	fault_arm(FAULT_UNLINK, 0, EACCES);
+	r = lock_acquire(st, LOCK_SHARED, &s, &lk, &e);
+	fault_reset();
+	ck_assert_int_eq(r, 0);
+	ck_assert_ptr_nonnull(strstr(notes, "could not remove it"));
+	ck_assert(exists(dead));
+	lock_free(lk);
+	free(dead);
+
+	/* Losing, and then unable to take our file back: give up at once. */
+	ck_assert_int_eq(lock_acquire(st, LOCK_EXCLUSIVE, &o, &x, &e), 0);
+	s.wait = 60;
+	fault_arm(FAULT_UNLINK, 0, EIO);
+	r = lock_acquire(st, LOCK_SHARED, &s, &lk, &e);
+	fault_reset();
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(e.class, ERR_IO);
+	ck_assert_ptr_nonnull(
+	    strstr(e.msg, "remove own lock after a conflict"));
+	lock_free(x);
+}
+END_TEST
+
+START_TEST(test_failures_while_holding_keep_the_lock)
+{
+	struct lock_opts o = opts("snapshot");
+	struct lock *lk;
+	struct err e;
+	char *name;
+	int r;
+
+	o.stale_after = 30;
+	ck_assert_int_eq(lock_acquire(st, LOCK_SHARED, &o, &lk, &e), 0);
+	name = xstrdup(lock_name(lk));
+
+	/* The new file cannot be written: the old one still holds. */
+	fake += 10;
+	fault_arm(FAULT_WRITE, 0, ENOSPC);
+	r = lock_refresh(lk, &e);
+	fault_reset();
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(e.class, ERR_NOSPACE);
+	ck_assert_str_eq(lock_name(lk), name);
+	ck_assert(exists(name));
+	ck_assert(lock_refresh_due(lk));
+	ck_assert_int_eq(lock_refresh(lk, &e), 0);
+	ck_assert_int_eq(nlocks(), 1);
+
+	/* The old file cannot be removed: kept, and removed later. */
+	fake += 10;
+	fault_arm(FAULT_UNLINK, 0, EIO);
+	r = lock_refresh(lk, &e);
+	fault_reset();
+	ck_assert_int_eq(r, 0);
+	ck_assert_ptr_nonnull(strstr(notes, "could not remove old lock file"));
+	ck_assert_int_eq(nlocks(), 2);
+	fake += 10;
+	ck_assert_int_eq(lock_refresh(lk, &e), 0);
+	ck_assert_int_eq(nlocks(), 1);
+	/* Twice in a row: every leftover is remembered. */
+	for (int i = 0; i < 2; i++) {
+		fake += 10;
+		fault_arm(FAULT_UNLINK, 0, EIO);
+		r = lock_refresh(lk, &e);
+		fault_reset();
+		ck_assert_int_eq(r, 0);
+	}
+	ck_assert_int_eq(nlocks(), 3);
+
+	/* Release fails: still held, and lock_free tries again. */
+	fault_arm(FAULT_UNLINK, 0, EIO);
+	r = lock_release(lk, &e);
+	fault_reset();
+	ck_assert_int_eq(r, -1);
+	ck_assert_ptr_nonnull(lock_name(lk));
+	fault_arm_once(FAULT_UNLINK, 1,
+	    EIO); /* the current goes, an old stays */
+	r = lock_release(lk, &e);
+	fault_reset();
+	ck_assert_int_eq(r, -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "earlier file"));
+	ck_assert_ptr_null(lock_name(lk));
+	ck_assert_int_eq(nlocks(), 1);
+	lock_free(lk);
+	ck_assert_int_eq(nlocks(), 0);
+	free(name);
+}
+END_TEST
+
+START_TEST(test_many_conflicts_and_old_ones)
+{
+	struct lock_opts o = opts("snapshot");
+	struct lock *lk;
+	struct err e;
+	unsigned removed;
+	int r;
+
+	free(put_lock(1, "exclusive", "otherhost", 5, 1, fake - 3 * 86400, 1800,
+	    ""));
+	free(put_lock(2, "exclusive", "thirdhost", 6, 1, fake - 4 * 86400, 1800,
+	    ""));
+	free(put_lock(3, "shared", "otherhost", 7, 1, fake, 1800, ""));
+	ck_assert_int_eq(lock_acquire(st, LOCK_EXCLUSIVE, &o, &lk, &e), -1);
+	/* The live one is named: removing the stale ones would not help. */
+	ck_assert_ptr_nonnull(
+	    strstr(e.msg, "shared lock of 'snapshot' (pid 7"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "(and 2 more conflicting locks)"));
+	ck_assert_ptr_null(strstr(e.msg, "stale"));
+	ck_assert_int_eq(lock_acquire(st, LOCK_SHARED, &o, &lk, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "stale"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "(and 1 more conflicting lock)"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "last refresh 3 d 0 h ago"));
+
+	fault_arm(FAULT_UNLINK, 0, EACCES);
+	r = lock_remove_stale(st, &o, &removed, &e);
+	fault_reset();
+	ck_assert_int_eq(r, -1);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "remove stale lock"));
+	ck_assert_int_eq(nlocks(), 3);
+}
+END_TEST
+
+static volatile sig_atomic_t alarmed;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	alarmed = 1;
+}
+
+START_TEST(test_a_signal_ends_the_wait)
+{
+	struct lock_opts o = opts("prune"), s = opts("snapshot");
+	struct sigaction sa;
+	struct lock *x, *lk;
+	struct err e;
+	time_t t0 = time(NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART, like cli/main.c */
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ck_assert_int_eq(lock_acquire(st, LOCK_EXCLUSIVE, &o, &x, &e), 0);
+	s.wait = 60;
+	s.interrupted = &alarmed;
+	alarm(1);
+	ck_assert_int_eq(lock_acquire(st, LOCK_SHARED, &s, &lk, &e), -1);
+	ck_assert_int_eq(e.class, ERR_INTERRUPTED);
+	ck_assert_int_le(time(NULL) - t0, 10);
+	ck_assert_int_eq(nlocks(), 1);
+	lock_free(x);
+}
+END_TEST
+
 Suite *lock_suite(void);
 
 Suite *
@@ -951,6 +1130,7 @@ lock_suite(void)
 	tcase_add_unchecked_fixture(tc, tutil_scratch_setup,
 	    tutil_scratch_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, fault_reset, fault_reset);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_shared_locks_coexist_and_say_who);
 	tcase_add_test(tc, test_exclusive_excludes_both_ways);
@@ -970,6 +1150,10 @@ lock_suite(void)
 	tcase_add_test(tc, test_wait_gives_up_or_is_interrupted);
 	tcase_add_test(tc, test_wait_until_the_holder_leaves);
 	tcase_add_test(tc, test_bad_options_are_refused);
+	tcase_add_test(tc, test_failures_while_taking_leave_nothing_behind);
+	tcase_add_test(tc, test_failures_while_holding_keep_the_lock);
+	tcase_add_test(tc, test_many_conflicts_and_old_ones);
+	tcase_add_test(tc, test_a_signal_ends_the_wait);
 	suite_add_tcase(s, tc);
 
 	tcase_add_unchecked_fixture(race_tc, tutil_scratch_setup,
