@@ -590,6 +590,16 @@ judge(const struct env *v, const struct rec *r, time_t now, const char **why)
 			return (pid_running(r->pid, r->start, why) ? LOCK_LIVE
 			                                           : LOCK_DEAD);
 	}
+	/*
+	 * A time further ahead than one deadline comes from a wrong clock,
+	 * so the deadline means nothing; without this, such a lock would
+	 * count for ever and even unlock --remove-stale could not clear it.
+	 */
+	if (r->refreshed > (long long)now + r->stale_after) {
+		*why = "written by a clock ahead of ours by more than its "
+		       "deadline";
+		return (LOCK_STALE);
+	}
 	if ((long long)now > r->refreshed + r->stale_after) {
 		*why = other_ns ? "not refreshed in time, and in another PID "
 		                  "namespace on this host"
@@ -755,10 +765,14 @@ check_one(void *arg, struct env *v, const char *name, enum lock_state state,
 			fmt_dur(age, (long long)now - r->refreshed);
 			fmt_dur(late,
 			    (long long)now - r->refreshed - r->stale_after);
-			snprintf(desc + k, sizeof(desc) - k,
-			    ", stale: %s (last refresh %s ago, deadline "
-			    "passed %s ago)",
-			    why, age, late);
+			if (r->refreshed > (long long)now)
+				snprintf(desc + k, sizeof(desc) - k,
+				    ", stale: %s", why);
+			else
+				snprintf(desc + k, sizeof(desc) - k,
+				    ", stale: %s (last refresh %s ago, "
+				    "deadline passed %s ago)",
+				    why, age, late);
 		}
 		rank = state == LOCK_LIVE ? 3 : 2;
 		break;

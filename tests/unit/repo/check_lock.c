@@ -444,6 +444,35 @@ START_TEST(test_other_host_blocks_until_deadline_then_says_stale)
 }
 END_TEST
 
+START_TEST(test_a_clock_far_ahead_makes_a_lock_stale)
+{
+	struct lock_opts o = opts("snapshot");
+	struct lock *lk;
+	struct err e;
+	unsigned removed;
+	char *near, *far;
+
+	/* A little ahead is clock skew: live. */
+	near = put_lock(1, "shared", "otherhost", 5, 1, fake + 600, 1800, "");
+	ck_assert_int_eq(lock_acquire(st, LOCK_EXCLUSIVE, &o, &lk, &e), -1);
+	ck_assert_ptr_null(strstr(e.msg, "stale"));
+	/* More than a deadline ahead: the deadline means nothing. */
+	far = put_lock(2, "exclusive", "otherhost", 6, 1, fake + 86400 * 365,
+	    1800, "");
+	ck_assert_int_eq(lock_acquire(st, LOCK_SHARED, &o, &lk, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "stale: written by a clock ahead"));
+	ck_assert_ptr_null(strstr(e.msg, "last refresh"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "--remove-stale"));
+	ck_assert(exists(far));
+	ck_assert_int_eq(lock_remove_stale(st, &o, &removed, &e), 0);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!exists(far));
+	ck_assert(exists(near));
+	free(near);
+	free(far);
+}
+END_TEST
+
 START_TEST(test_other_host_shared_excludes_only_exclusive)
 {
 	struct lock_opts o = opts("snapshot");
@@ -1141,6 +1170,7 @@ lock_suite(void)
 	tcase_add_test(tc,
 	    test_other_host_blocks_until_deadline_then_says_stale);
 	tcase_add_test(tc, test_other_host_shared_excludes_only_exclusive);
+	tcase_add_test(tc, test_a_clock_far_ahead_makes_a_lock_stale);
 	tcase_add_test(tc, test_list_and_remove_stale);
 	tcase_add_test(tc, test_refresh_replaces_the_file_when_due);
 	tcase_add_test(tc, test_refresh_notices_a_broken_lock);
