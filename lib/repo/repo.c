@@ -1110,12 +1110,15 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 		r->stats.blobs_known++;
 		return (0);
 	}
-	memset(&pend, 0, sizeof(pend));
-	memcpy(pend.id, id, IDX_ID_LEN);
-	(void)idx_add(r->pending, &pend);
 	*added = 1;
 	r->stats.blobs_new++;
 	r->stats.raw_new += n;
+	/*
+	 * Known from here on.  Added after pool_submit's draining, which may
+	 * write a pack and so reset the pending set.
+	 */
+	memset(&pend, 0, sizeof(pend));
+	memcpy(pend.id, id, IDX_ID_LEN);
 	if (r->pool == NULL && r->inline_sealer == NULL) {
 		size_t nth =
 		    r->nworkers < 0 ? default_workers() : (size_t)r->nworkers;
@@ -1124,9 +1127,12 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 		            : (r->inline_sealer = sealer_new(r, e)) == NULL)
 			return (-1);
 	}
-	if (r->pool != NULL)
-		return (pool_submit(r, id, (uint8_t)type, p, n, e));
-	else {
+	if (r->pool != NULL) {
+		if (pool_submit(r, id, (uint8_t)type, p, n, e) == -1)
+			return (-1);
+		(void)idx_add(r->pending, &pend);
+		return (0);
+	} else {
 		struct job j;
 		int rc;
 
@@ -1136,6 +1142,7 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 		j.verify = r->verify;
 		j.in = (uint8_t *)(uintptr_t)p; /* read only: not freed */
 		j.n = n;
+		(void)idx_add(r->pending, &pend);
 		j.failed = seal_job(r->inline_sealer, &j, &j.err) == -1;
 		rc = retire(r, &j, e);
 		free(j.out);
