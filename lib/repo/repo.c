@@ -18,6 +18,7 @@
 
 #include "crypto.h"
 #include "repo/compress.h"
+#include "repo/lock.h"
 #include "repo/pack.h"
 #include "xmalloc.h"
 
@@ -45,6 +46,7 @@ struct repo {
 	uint32_t unindexed;  /* first pack number not yet in an index file */
 	struct pack_writer *pw;
 
+	struct lock *lock;            /* NULL when opened without one */
 	struct sealer *inline_sealer; /* used when there are no workers */
 	struct pool *pool;            /* compress+seal+verify workers */
 	int nworkers;                 /* -1: as many as CPUs */
@@ -323,6 +325,9 @@ repo_close(struct repo *r)
 {
 	if (r == NULL)
 		return;
+	pool_free(r->pool);
+	r->pool = NULL;
+	lock_free(r->lock);
 	stor_close(r->st);
 	key_master_free(r->master);
 	crypto_hmac_free(r->idmac);
@@ -332,7 +337,6 @@ repo_close(struct repo *r)
 	idx_free(r->idx);
 	idx_free(r->pending);
 	pack_writer_free(r->pw);
-	pool_free(r->pool);
 	sealer_free(r->inline_sealer);
 	wipe(r->gear, sizeof(r->gear));
 	free(r);
@@ -773,6 +777,15 @@ int
 repo_open(const char *location, const void *secret, size_t secretlen,
     struct repo **out, struct err *e)
 {
+	return (repo_open_locked(location, secret, secretlen, REPO_LOCK_NONE,
+	    NULL, out, e));
+}
+
+int
+repo_open_locked(const char *location, const void *secret, size_t secretlen,
+    enum repo_lock_mode mode, const struct lock_opts *lo, struct repo **out,
+    struct err *e)
+{
 	struct repo *r = repo_alloc();
 	uint8_t *box = NULL, *cfg = NULL;
 	size_t len, n;
@@ -797,6 +810,12 @@ repo_open(const char *location, const void *secret, size_t secretlen,
 	    config_decode(r, (const char *)cfg, n, e) == -1)
 		goto out;
 	if ((r->cz = compress_new(r->level, e)) == NULL)
+		goto out;
+	/* Locked before the index is read: prune rewrites it. */
+	if (mode != REPO_LOCK_NONE &&
+	    lock_acquire(r->st,
+	        mode == REPO_LOCK_EXCLUSIVE ? LOCK_EXCLUSIVE : LOCK_SHARED, lo,
+	        &r->lock, e) == -1)
 		goto out;
 	if (load_indexes(r, e) == -1)
 		goto out;
@@ -988,6 +1007,9 @@ write_pack(struct repo *r, struct err *e)
 	}
 	r->stats.packs_written++;
 	r->stats.pack_bytes_written += plen;
+	/* Long runs keep their lock fresh; a lost lock stops the run. */
+	if (r->lock != NULL && lock_refresh(r->lock, e) == -1)
+		goto out;
 	rc = 0;
 out:
 	if (rc == -1)

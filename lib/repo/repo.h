@@ -54,7 +54,25 @@ int repo_init(const char *location, const struct repo_init_opts *,
 int repo_open(const char *location, const void *secret, size_t secretlen,
     struct repo **out, struct err *);
 
-/* Close without flushing: blobs not yet in a written pack are dropped. */
+enum repo_lock_mode {
+	REPO_LOCK_NONE = 0,
+	REPO_LOCK_SHARED,    /* snapshot, restore, check, listing */
+	REPO_LOCK_EXCLUSIVE, /* key changes, prune */
+};
+
+struct lock_opts;
+
+/*
+ * repo_open, taking a repository lock (lib/repo/lock.h; lo may be NULL)
+ * after the key is checked and before the index is read.  The lock is
+ * refreshed as packs are written and released by repo_close.
+ */
+int repo_open_locked(const char *location, const void *secret, size_t secretlen,
+    enum repo_lock_mode, const struct lock_opts *lo, struct repo **out,
+    struct err *);
+
+/* Close without flushing: blobs not yet in a written pack are dropped;
+ * releases the lock. */
 void repo_close(struct repo *);
 
 struct stor *repo_store(struct repo *);
