@@ -54,7 +54,25 @@ int repo_init(const char *location, const struct repo_init_opts *,
 int repo_open(const char *location, const void *secret, size_t secretlen,
     struct repo **out, struct err *);
 
-/* Close without flushing: blobs not yet in a written pack are dropped. */
+enum repo_lock_mode {
+	REPO_LOCK_NONE = 0,
+	REPO_LOCK_SHARED,    /* snapshot, restore, check, listing */
+	REPO_LOCK_EXCLUSIVE, /* key changes, prune */
+};
+
+struct lock_opts;
+
+/*
+ * repo_open, taking a repository lock (lib/repo/lock.h; lo may be NULL)
+ * after the key is checked and before the index is read.  The lock is
+ * refreshed as packs are written and released by repo_close.
+ */
+int repo_open_locked(const char *location, const void *secret, size_t secretlen,
+    enum repo_lock_mode, const struct lock_opts *lo, struct repo **out,
+    struct err *);
+
+/* Close without flushing: blobs not yet in a written pack are dropped;
+ * releases the lock. */
 void repo_close(struct repo *);
 
 struct stor *repo_store(struct repo *);
@@ -74,6 +92,13 @@ const uint64_t *repo_gear(const struct repo *);
  * reach the repository).  Off only for benchmarks.
  */
 void repo_set_verify_before_write(struct repo *, int on);
+
+/*
+ * How many threads compress, seal and verify new blobs: -1 (default) one
+ * per CPU when there are several, 0 none (all in the calling thread).
+ * Takes effect before the first repo_blob_put.
+ */
+void repo_set_workers(struct repo *, int n);
 
 /*
  * Store a blob unless one with the same id exists: computes the id, and
