@@ -101,6 +101,9 @@ int cmd_version(struct cli_ctx *, int, char **);
 int cmd_config(struct cli_ctx *, int, char **);
 int cmd_init(struct cli_ctx *, int, char **);
 int cmd_snapshot(struct cli_ctx *, int, char **);
+int cmd_snapshots(struct cli_ctx *, int, char **);
+int cmd_ls(struct cli_ctx *, int, char **);
+int cmd_diff(struct cli_ctx *, int, char **);
 int cmd_unlock(struct cli_ctx *, int, char **);
 
 #endif

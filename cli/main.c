@@ -25,6 +25,21 @@ const struct cli_cmd cli_commands[] = {
 	    "  -c, --config FILE   the configuration file\n"
 	    "      --json          print the resolved settings as JSON\n",
 	    cmd_config },
+	{ "diff", "show what changed between two snapshots",
+	    "usage: coffer diff -r REPO [--metadata] [--json] SNAP1 SNAP2\n"
+	    "\n"
+	    "List the paths added (+), removed (-) and modified (M: other\n"
+	    "content, size or type) from SNAP1 to SNAP2, in tree order, then\n"
+	    "one line of counts.  Directories end in '/'.  Directories that\n"
+	    "are the same in both are not read.  A snapshot is 'latest' or\n"
+	    "at least 4 hex digits of its id.\n"
+	    "\n"
+	    "  -r, --repo REPO   the repository\n"
+	    "      --metadata    also list entries whose mode, owner, mtime,\n"
+	    "                    xattrs, ACLs or flags changed (m)\n"
+	    "      --json        print {\"changes\": [...], \"added\": N, "
+	    "...}\n",
+	    cmd_diff },
 	{ "help", "list the commands, or show one command's help",
 	    "usage: coffer help [COMMAND]\n"
 	    "\n"
@@ -57,6 +72,21 @@ const struct cli_cmd cli_commands[] = {
 	    "      --pack-size SIZE  target pack file size (default 16M)\n"
 	    "      --json            print id and location as JSON\n",
 	    cmd_init },
+	{ "ls", "list the files in a snapshot",
+	    "usage: coffer ls -r REPO [-lR] [--json] SNAP [PATH]\n"
+	    "\n"
+	    "List the directory PATH (default: the top) of snapshot SNAP, by\n"
+	    "name, like ls(1); a PATH that is not a directory lists itself.\n"
+	    "SNAP is 'latest' or at least 4 hex digits of an id.  Names are\n"
+	    "printed with C escapes (\\n, \\xHH) where they hold control\n"
+	    "characters or bytes that are not UTF-8.\n"
+	    "\n"
+	    "  -r, --repo REPO   the repository\n"
+	    "  -l, --long        mode, owner, group, size, mtime (UTC), name,\n"
+	    "                    and '-> target' for symlinks\n"
+	    "  -R, --recursive   everything below PATH, as full paths\n"
+	    "      --json        an array of objects, one per entry\n",
+	    cmd_ls },
 	{ "snapshot", "snapshot file trees into a repository",
 	    "usage: coffer snapshot -r REPO [--tag TAG] [--exclude PATTERN]\n"
 	    "                       [--one-file-system] [--no-cache] PATH...\n"
@@ -81,6 +111,24 @@ const struct cli_cmd cli_commands[] = {
 	    "      --cache-dir DIR     where the files cache lives\n"
 	    "      --json              print the saved snapshot as JSON\n",
 	    cmd_snapshot },
+	{ "snapshots", "list the snapshots in a repository",
+	    "usage: coffer snapshots -r REPO [--json] [--tag T[,T...]] "
+	    "[--host H]\n"
+	    "                        [--path P]\n"
+	    "\n"
+	    "List the snapshots, oldest first: id, time (UTC), host, tags,\n"
+	    "paths, files, size, the bytes the snapshot added to the\n"
+	    "repository, and how many files changed while read or were\n"
+	    "skipped.  The options may be repeated.\n"
+	    "\n"
+	    "  -r, --repo REPO   the repository\n"
+	    "      --tag T[,T]   only snapshots with all of these tags (with\n"
+	    "                    several --tag: with all of one of them)\n"
+	    "      --host H      only snapshots taken on H (or another "
+	    "--host)\n"
+	    "      --path P      only snapshots of P (and every other --path)\n"
+	    "      --json        an array with every field of each snapshot\n",
+	    cmd_snapshots },
 	{ "unlock", "show repository locks, remove those whose holder is gone",
 	    "usage: coffer unlock -r REPO [--remove-stale] [--json]\n"
 	    "\n"

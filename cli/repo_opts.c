@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "repo/manifest.h"
 #include "repo/lock.h"
 
 int
@@ -151,4 +152,21 @@ cli_key_meta(struct key_file_meta *m)
 	m->created = (int64_t)time(NULL);
 	m->host = host;
 	m->user = user;
+}
+
+int
+cli_snapshot_list(struct cli_ctx *ctx, struct repo *r, struct manifest **out,
+    size_t *n, struct err *e)
+{
+	size_t nbad;
+
+	if (manifest_list(r, 1, out, n, &nbad, e) == -1)
+		return (-1);
+	if (nbad > 0)
+		log_warn(ctx->log,
+		    "warning: %zu snapshot file%s could not be read and %s "
+		    "left out (so 'latest' may not be the newest); run "
+		    "'coffer check'",
+		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "is" : "are");
+	return (0);
 }

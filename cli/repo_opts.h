@@ -52,6 +52,16 @@ const struct key_scrypt *cli_scrypt_params(void);
 int cli_open_repo(struct cli_ctx *, const char *arg, struct config **cfgp,
     struct repo **out, struct err *);
 
+/*
+ * Every readable snapshot of r, oldest first, for resolving SNAP arguments
+ * (manifest_resolve).  Snapshot files that cannot be read are left out
+ * with a warning, so that one damaged file does not hide the others; the
+ * warning says that "latest" may then not be the newest.
+ */
+struct manifest;
+int cli_snapshot_list(struct cli_ctx *, struct repo *, struct manifest **out,
+    size_t *n, struct err *);
+
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);
 
