@@ -92,5 +92,7 @@ int cmd_help(struct cli_ctx *, int, char **);
 int cmd_version(struct cli_ctx *, int, char **);
 int cmd_config(struct cli_ctx *, int, char **);
 int cmd_init(struct cli_ctx *, int, char **);
+int cmd_check(struct cli_ctx *, int, char **);
+int cmd_key(struct cli_ctx *, int, char **);
 
 #endif

@@ -12,6 +12,38 @@
 static volatile sig_atomic_t interrupted;
 
 const struct cli_cmd cli_commands[] = {
+	{ "check",
+	    "verify a repository: structure, and with --read-data every byte",
+	    "usage: coffer check -r REPO [--read-data | --read-data-subset "
+	    "N%|K/N] [--json]\n"
+	    "\n"
+	    "Check that the repository's key files, index files, packs and "
+	    "snapshots\n"
+	    "are all there and intact, and that every tree of every snapshot "
+	    "loads\n"
+	    "and names only blobs the index holds.  With --read-data, also "
+	    "read\n"
+	    "every pack and verify every byte: its hash, its header against "
+	    "the\n"
+	    "index, and each blob's authentication and id.  Each problem is "
+	    "one\n"
+	    "line naming the file, what is wrong and what to do; the check "
+	    "goes on\n"
+	    "to the end.  Exit status 0 when no errors were found (warnings "
+	    "are\n"
+	    "fine), 4 when the repository is damaged.\n"
+	    "\n"
+	    "  -r, --repo REPO           the repository (path, sftp:// URL or "
+	    "NAME)\n"
+	    "      --read-data           read and verify every pack\n"
+	    "      --read-data-subset N% read N percent of the packs, chosen "
+	    "at random\n"
+	    "      --read-data-subset K/N  read slice K of N (by pack id; the "
+	    "N slices\n"
+	    "                            together cover every pack once)\n"
+	    "      --json                print the problems and figures as "
+	    "JSON\n",
+	    cmd_check },
 	{ "config", "check a configuration file and print what it resolves to",
 	    "usage: coffer config check [-c FILE] [--json]\n"
 	    "\n"

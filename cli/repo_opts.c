@@ -94,6 +94,13 @@ int
 cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
     struct repo **out, struct err *e)
 {
+	return (cli_open_repo_flags(ctx, arg, 0, cfgp, out, e));
+}
+
+int
+cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
+    struct config **cfgp, struct repo **out, struct err *e)
+{
 	const struct config_section *sec;
 	struct config *cfg = NULL;
 	struct secret *pw = NULL;
@@ -108,7 +115,8 @@ cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
 		goto out;
 	if (cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, e) == -1)
 		goto out;
-	if (repo_open(loc, secret_data(pw), secret_len(pw), out, e) == -1)
+	if (repo_open_flags(loc, secret_data(pw), secret_len(pw), flags, out,
+	        e) == -1)
 		goto out;
 	rc = 0;
 out:

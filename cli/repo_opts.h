@@ -50,6 +50,10 @@ const struct key_scrypt *cli_scrypt_params(void);
 int cli_open_repo(struct cli_ctx *, const char *arg, struct config **cfgp,
     struct repo **out, struct err *);
 
+/* cli_open_repo with repo_open_flags (REPO_OPEN_*). */
+int cli_open_repo_flags(struct cli_ctx *, const char *arg, int flags,
+    struct config **cfgp, struct repo **out, struct err *);
+
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);
 

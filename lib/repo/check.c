@@ -349,11 +349,15 @@ collect_pack(void *arg, const char *name, uint64_t size)
 	return (0);
 }
 
-/* The least size of a pack holding n blobs that end at end. */
+/*
+ * The least size of a pack whose indexed blobs end at end: those bytes, a
+ * sealed header listing at least one blob, the trailer.  (Not one header
+ * entry per index entry: a wrong index is not a short pack.)
+ */
 static uint64_t
 pack_min_size(uint64_t end, uint64_t n)
 {
-	return (end + PACK_HDR_FIXED + n * PACK_HDR_ENTRY_LEN +
+	return (end + PACK_HDR_FIXED + (n > 0 ? PACK_HDR_ENTRY_LEN : 0) +
 	    CRYPTO_AEAD_OVERHEAD + PACK_TRAILER_LEN);
 }
 
