@@ -94,5 +94,6 @@ int cmd_config(struct cli_ctx *, int, char **);
 int cmd_init(struct cli_ctx *, int, char **);
 int cmd_check(struct cli_ctx *, int, char **);
 int cmd_key(struct cli_ctx *, int, char **);
+int cmd_snapshot(struct cli_ctx *, int, char **);
 
 #endif
