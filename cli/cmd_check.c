@@ -16,8 +16,18 @@ enum { OPT_READ_DATA = CLI_OPT_CMD_BASE, OPT_SUBSET };
 
 struct out {
 	struct cli_ctx *ctx;
+	struct lock *lock;
 	int progress; /* a progress line may be on stderr */
 };
+
+/* Between packs: keep the shared lock fresh, or stop if it was lost. */
+static int
+refresh(void *arg, struct err *e)
+{
+	struct out *out = arg;
+
+	return (lock_refresh(out->lock, e));
+}
 
 /* Each problem as it is found: one log line, file first. */
 static void
@@ -145,7 +155,7 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("check");
 	struct check_report *rep = NULL;
 	struct check_opts o;
-	struct out out;
+	struct out out = { NULL, NULL, 0 };
 	struct progress *prog = NULL;
 	struct config *cfg = NULL;
 	struct repo *r = NULL;
@@ -190,10 +200,14 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 			    "repository)");
 		goto out;
 	}
+	/* Shared: prune (exclusive) must not remove packs under us. */
+	if (cli_lock_repo(ctx, r, LOCK_SHARED, "check", &out.lock, &e) == -1)
+		goto out;
 	out.ctx = ctx;
 	out.progress = o.data != CHECK_DATA_NONE && isatty(STDERR_FILENO) &&
 	    !ctx->quiet && !ctx->json;
 	o.on_problem = print_problem;
+	o.tick = refresh;
 	o.arg = &out;
 	o.interrupted = ctx->interrupted;
 	if (out.progress)
@@ -209,6 +223,7 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	err_clear(&e);
 out:
 	progress_free(prog);
+	lock_free(out.lock);
 	if (e.class != ERR_NONE)
 		rc = cli_report(ctx, &e);
 	check_report_free(rep);

@@ -219,6 +219,7 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	struct config *cfg = NULL;
 	struct secret *pw = NULL, *ns = NULL;
 	struct repo *r = NULL;
+	struct lock *lock = NULL;
 	struct key_args a;
 	const char *sub, *loc;
 	enum key_kind kind;
@@ -276,6 +277,10 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	if (repo_open_flags(loc, secret_data(pw), secret_len(pw),
 	        REPO_OPEN_SKIP_BAD_INDEX, &r, &e) == -1)
 		goto out;
+	/* Key changes exclude everything else; a listing needs no lock. */
+	if (strcmp(sub, "list") != 0 &&
+	    cli_lock_repo(ctx, r, LOCK_EXCLUSIVE, "key", &lock, &e) == -1)
+		goto out;
 	if (strcmp(sub, "list") == 0) {
 		if (key_list(ctx, r, &e) == -1)
 			goto out;
@@ -300,6 +305,7 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 out:
 	if (rc != EXIT_OK)
 		rc = cli_report(ctx, &e);
+	lock_free(lock);
 	repo_close(r);
 	secret_free(ns);
 	secret_free(pw);

@@ -124,6 +124,28 @@ out:
 	return (rc);
 }
 
+static void
+lock_notice(void *arg, const char *msg)
+{
+	struct cli_ctx *ctx = arg;
+
+	log_info(ctx->log, "%s", msg);
+}
+
+int
+cli_lock_repo(struct cli_ctx *ctx, struct repo *r, enum lock_mode mode,
+    const char *command, struct lock **out, struct err *e)
+{
+	struct lock_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.command = command;
+	o.notice = lock_notice;
+	o.notice_arg = ctx;
+	o.interrupted = ctx->interrupted;
+	return (lock_acquire(repo_store(r), mode, &o, out, e));
+}
+
 void
 cli_key_meta(struct key_file_meta *m)
 {

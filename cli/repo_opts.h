@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "config.h"
 #include "passphrase.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 /* -r/--repo, for a command's option table. */
@@ -26,8 +27,8 @@ int cli_load_config(struct cli_ctx *, struct config **out, struct err *);
 /*
  * Resolve a -r value: a path or sftp:// URL is used as is; a bare NAME is
  * the [repository NAME] section of cfg (*sec set), whose path or url is
- * the location, or with no config at all a directory of that name.  arg NULL: COFFER_REPOSITORY from the environment, else a
- * usage error.
+ * the location, or with no config at all a directory of that name.  arg NULL:
+ * COFFER_REPOSITORY from the environment, else a usage error.
  */
 int cli_resolve_repo(const char *arg, const struct config *cfg,
     const char **location, const struct config_section **sec, struct err *);
@@ -53,6 +54,15 @@ int cli_open_repo(struct cli_ctx *, const char *arg, struct config **cfgp,
 /* cli_open_repo with repo_open_flags (REPO_OPEN_*). */
 int cli_open_repo_flags(struct cli_ctx *, const char *arg, int flags,
     struct config **cfgp, struct repo **out, struct err *);
+
+/*
+ * Take a lock on r's repository for command ("check", "key"): fails at
+ * once with ERR_LOCKED naming the holder when it conflicts.  Notices
+ * (a dead lock removed) go to the log.  Free with lock_free before
+ * repo_close.
+ */
+int cli_lock_repo(struct cli_ctx *, struct repo *r, enum lock_mode,
+    const char *command, struct lock **out, struct err *);
 
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);
