@@ -193,11 +193,15 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	rc = EXIT_ERROR;
 	if (cli_open_repo_flags(ctx, arg, REPO_OPEN_SKIP_BAD_INDEX, &cfg, &r,
 	        &e) == -1) {
-		if (e.class == ERR_CORRUPT)
-			err_wrap(&e,
-			    "the repository cannot be opened (put back an "
-			    "intact copy of the file from another copy of the "
-			    "repository)");
+		if (e.class == ERR_CORRUPT) {
+			struct err why = e;
+
+			err_set(&e, ERR_CORRUPT,
+			    "%s; the repository cannot be opened: put back an "
+			    "intact copy of that file from another copy of the "
+			    "repository",
+			    why.msg);
+		}
 		goto out;
 	}
 	/* Shared: prune (exclusive) must not remove packs under us. */

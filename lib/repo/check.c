@@ -72,6 +72,7 @@ struct pk {
 	uint64_t end;  /* end of the last of those blobs */
 	uint64_t size; /* bytes on disk */
 	int short_;    /* too short for what the index says: not read */
+	int lost;      /* missing or short: its blobs cannot be read */
 };
 
 struct ck {
@@ -87,6 +88,8 @@ struct ck {
 	struct pk *disk; /* pack files present, by id */
 	size_t ndisk;
 	uint64_t ntrees;
+	/* The snapshot being walked: what needs blobs from lost packs. */
+	uint64_t lost_trees, lost_files;
 	/* The pack being read. */
 	unsigned detail, detail_over;
 	int damaged;
@@ -395,6 +398,7 @@ check_packs(struct ck *c)
 		if (cmp < 0) {
 			repo_pack_name(sorted[i].id, name, sizeof(name));
 			s->packs_missing++;
+			c->byidx[sorted[i].num].lost = 1;
 			problem(c, sorted[i].nent ? CHECK_ERROR : CHECK_WARN,
 			    ERR_CORRUPT, name, FIX_PACK_MISSING,
 			    "missing: the index places %u blobs in it",
@@ -417,6 +421,7 @@ check_packs(struct ck *c)
 			if (d->size < need) {
 				repo_pack_name(d->id, name, sizeof(name));
 				d->short_ = 1;
+				c->byidx[d->num].lost = 1;
 				s->packs_short++;
 				problem(c, CHECK_ERROR, ERR_CORRUPT, name,
 				    FIX_PACK_DAMAGED,
@@ -492,7 +497,7 @@ check_file(struct ck *c, const char *snap, const char *dir,
 {
 	uint64_t sum = 0;
 	char *path = NULL, hex[REPO_HEX_LEN + 1];
-	int bad = 0;
+	int bad = 0, lost = 0;
 
 	for (size_t i = 0; i < n->nchunks; i++) {
 		const struct idx_entry *ent = idx_find(c->idx, n->chunks[i]);
@@ -500,6 +505,9 @@ check_file(struct ck *c, const char *snap, const char *dir,
 		c->rep->stats.data_refs++;
 		if (ent != NULL && ent->type == IDX_BLOB_DATA) {
 			sum += ent->raw_length;
+			/* Its pack has its own line; the snapshot counts it. */
+			if (c->byidx[ent->pack].lost)
+				lost = 1;
 			continue;
 		}
 		bad = 1;
@@ -530,7 +538,9 @@ check_file(struct ck *c, const char *snap, const char *dir,
 		    (unsigned long long)fs_node_data_len(n));
 	}
 	free(path);
-	return (bad);
+	if (lost)
+		c->lost_files++;
+	return (bad || lost);
 }
 
 /*
@@ -561,6 +571,10 @@ open_frame(struct ck *c, const char *snap, const uint8_t id[IDX_ID_LEN],
 	if (ent->type != IDX_BLOB_TREE) {
 		problem(c, CHECK_ERROR, ERR_CORRUPT, snap, FIX_TREE,
 		    "%s: tree %.16s is indexed as a data blob", path, hex);
+		goto bad;
+	}
+	if (c->byidx[ent->pack].lost) {
+		c->lost_trees++;
 		goto bad;
 	}
 	if (repo_blob_get(c->r, id, IDX_BLOB_TREE, &plain, &len, &le) == -1 ||
@@ -729,16 +743,28 @@ check_snapshots(struct ck *c)
 			problem_err(c, l.v[i], FIX_SNAPSHOT, &le);
 			continue;
 		}
+		c->lost_trees = c->lost_files = 0;
 		w = walk(c, l.v[i], m.tree);
 		if (w == 1) {
+			char lost[160] = "";
+
+			if (c->lost_trees + c->lost_files > 0)
+				snprintf(lost, sizeof(lost),
+				    "; blobs of %llu director%s and %llu "
+				    "file%s are in packs that are missing or "
+				    "truncated",
+				    (unsigned long long)c->lost_trees,
+				    c->lost_trees == 1 ? "y" : "ies",
+				    (unsigned long long)c->lost_files,
+				    c->lost_files == 1 ? "" : "s");
 			s->snapshots_damaged++;
 			manifest_time_str(&m, when, sizeof(when));
 			problem(c, CHECK_ERROR, ERR_CORRUPT, l.v[i],
 			    FIX_INCOMPLETE,
 			    "snapshot of %s UTC from %s is incomplete: trees "
 			    "or data it needs are missing or damaged (see "
-			    "above)",
-			    when, m.host ? m.host : "?");
+			    "above)%s",
+			    when, m.host ? m.host : "?", lost);
 		}
 		manifest_clear(&m);
 		if (w == -1)
