@@ -26,6 +26,14 @@ check() {
 	"$COFFER" check -r "$R" --password-file "$T/mk" "$@"
 }
 
+# coffer help NAME and NAME --help print the same text.
+for c in check key; do
+	expect_status 0 "$COFFER" help "$c"
+	cp "$T/out" "$T/help1"
+	expect_status 0 "$COFFER" "$c" --help
+	expect_same "$T/help1" "$T/out"
+done
+
 expect_status 0 "$COFFER" init -r "$R" --machine-key "$T/mk"
 expect_status 0 check
 expect_grep '^no problems found$' "$T/out"
