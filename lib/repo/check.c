@@ -1065,8 +1065,7 @@ select_packs(struct ck *c, size_t *n)
 	size_t k = 0;
 
 	switch (o->data) {
-	case CHECK_DATA_NONE:
-		break;
+	case CHECK_DATA_NONE: /* not called */
 	case CHECK_DATA_ALL:
 		k = c->ndisk;
 		break;

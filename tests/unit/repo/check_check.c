@@ -640,7 +640,7 @@ START_TEST(test_index_disagreeing_with_pack_header)
 	 * and places a blob there that is not in it. */
 	ent = idx_find(repo_index(r), B.chunk[0]);
 	pn = idx_pack_add(x, idx_pack_id(repo_index(r), ent->pack));
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 3; i++) {
 		const struct idx_entry *c = idx_find(repo_index(r), B.chunk[i]);
 		struct idx_entry ne = *c;
 
@@ -673,6 +673,9 @@ START_TEST(test_index_disagreeing_with_pack_header)
 	find(rep, CHECK_ERROR, name, "does not list it there");
 	/* The wrong raw length shows in the tree check as well. */
 	find(rep, CHECK_ERROR, "snapshots/", "/a: its chunks hold 15001 bytes");
+	/* And chunk 3, left out of the index, is missed twice over. */
+	find(rep, CHECK_WARN, name, "1 of its blobs are in no index file");
+	find(rep, CHECK_ERROR, "snapshots/", "/sub/b: data blob ");
 	ck_assert_int_eq(check_report_exit_status(rep), EXIT_CORRUPT);
 	check_report_free(rep);
 }
@@ -891,6 +894,151 @@ START_TEST(test_unreadable_pack_is_not_damage)
 }
 END_TEST
 
+/* A directory node named name whose tree is id. */
+static void
+dir_node(struct fs_node *n, const char *name, const uint8_t id[IDX_ID_LEN])
+{
+	memset(n, 0, sizeof(*n));
+	n->name = strdup(name);
+	n->type = FS_DIR;
+	n->mode = 0755;
+	n->flags = FS_NODE_HAS_SUBTREE;
+	memcpy(n->subtree, id, IDX_ID_LEN);
+}
+
+START_TEST(test_deep_and_shared_trees)
+{
+	struct repo *r = open_repo(0);
+	struct check_report *rep;
+	struct fs_node nodes[2];
+	uint8_t id[IDX_ID_LEN], top[IDX_ID_LEN], root3[IDX_ID_LEN];
+	char snap[REPO_HEX_LEN + 1], name[16];
+	struct err e;
+
+	/* 600 directories, each in the one before: the walk's stack and
+	 * the set of seen trees both have to grow. */
+	memcpy(id, B.sub, IDX_ID_LEN);
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		dir_node(&nodes[0], name, id);
+		file_node(&nodes[1], "f", 5000);
+		fs_node_add_chunk(&nodes[1], B.chunk[i % 3]);
+		put_tree(r, nodes, 2, id);
+	}
+	memcpy(top, id, IDX_ID_LEN);
+	save_snapshot(r, top, snap);
+	/* The same root again, and a root that holds the chain. */
+	save_snapshot(r, top, snap);
+	dir_node(&nodes[0], "chain", top);
+	put_tree(r, nodes, 1, root3);
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	save_snapshot(r, root3, snap);
+	repo_close(r);
+	rep = run(0, CHECK_DATA_ALL);
+	ck_assert_msg(rep->nproblems == 0, "%s", dump(rep));
+	ck_assert_uint_eq(rep->stats.snapshots, 4);
+	/* Every distinct tree once: 2 + 600 + 1. */
+	ck_assert_uint_eq(rep->stats.trees, 603);
+	ck_assert_uint_eq(rep->stats.data_refs, 4 + 600);
+	check_report_free(rep);
+}
+END_TEST
+
+START_TEST(test_blobs_of_the_wrong_type)
+{
+	struct repo *r = open_repo(0);
+	struct check_report *rep;
+	struct fs_node nodes[3];
+	uint8_t root[IDX_ID_LEN], ghost[IDX_ID_LEN];
+	char snap[REPO_HEX_LEN + 1];
+	struct err e;
+
+	/* A file whose chunk is a tree, a directory whose tree is data,
+	 * and a name with a newline in it. */
+	file_node(&nodes[0], "f", 100);
+	fs_node_add_chunk(&nodes[0], B.sub);
+	dir_node(&nodes[1], "d", B.chunk[0]);
+	memset(ghost, 0x3c, sizeof(ghost));
+	file_node(&nodes[2], "new\nline", 1);
+	fs_node_add_chunk(&nodes[2], ghost);
+	put_tree(r, nodes, 3, root);
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	save_snapshot(r, root, snap);
+	repo_close(r);
+	rep = run(0, CHECK_DATA_NONE);
+	find(rep, CHECK_ERROR, "snapshots/", "/f: chunk 0 (");
+	find(rep, CHECK_ERROR, "snapshots/", "is indexed as a tree, not data");
+	find(rep, CHECK_ERROR, "snapshots/", "/d: tree ");
+	find(rep, CHECK_ERROR, "snapshots/", "is indexed as a data blob");
+	find(rep, CHECK_ERROR, "snapshots/", "/new?line: data blob 3c3c");
+	find(rep, CHECK_ERROR, "snapshots/", "incomplete");
+	ck_assert_msg(rep->stats.errors == 4, "%s", dump(rep));
+	check_report_free(rep);
+}
+END_TEST
+
+START_TEST(test_blobs_across_the_read_window)
+{
+	struct repo *r = open_repo(0);
+	struct check_report *rep;
+	const size_t big = (4u << 20) + 12345;
+	uint8_t *buf = malloc(big), a[IDX_ID_LEN], b[IDX_ID_LEN];
+	char name[128];
+	uint32_t off, len;
+	struct err e;
+
+	/* One pack: a small blob, then one longer than the window, so the
+	 * reader keeps what it has and reads on. */
+	fill(buf, 600000, 501);
+	put(r, IDX_BLOB_DATA, buf, 600000, a);
+	fill(buf, big, 502);
+	put(r, IDX_BLOB_DATA, buf, big, b);
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	repo_close(r);
+	free(buf);
+	rep = run(0, CHECK_DATA_ALL);
+	ck_assert_msg(rep->nproblems == 0, "%s", dump(rep));
+	ck_assert_uint_eq(rep->stats.blobs_read, 8);
+	ck_assert_uint_eq(rep->stats.pack_bytes_read, pack_bytes());
+	check_report_free(rep);
+	pack_of(b, name, sizeof(name), &off, &len);
+	flip(name, off + len - 100);
+	rep = run(0, CHECK_DATA_ALL);
+	find(rep, CHECK_ERROR, name, "do not match its name");
+	find(rep, CHECK_ERROR, name, "blob ");
+	ck_assert_msg(rep->stats.errors == 2, "%s", dump(rep));
+	check_report_free(rep);
+}
+END_TEST
+
+START_TEST(test_many_damaged_blobs_are_summed_up)
+{
+	struct repo *r = open_repo(0);
+	struct check_report *rep;
+	uint8_t buf[2000], ids[12][IDX_ID_LEN];
+	char name[128];
+	uint32_t off, len;
+	struct err e;
+
+	for (int i = 0; i < 12; i++) {
+		fill(buf, sizeof(buf), (uint32_t)(700 + i));
+		put(r, IDX_BLOB_DATA, buf, sizeof(buf), ids[i]);
+	}
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	repo_close(r);
+	for (int i = 0; i < 12; i++) {
+		pack_of(ids[i], name, sizeof(name), &off, &len);
+		flip(name, off + 40);
+	}
+	rep = run(0, CHECK_DATA_ALL);
+	find(rep, CHECK_ERROR, name, "and 2 more problems with blobs");
+	/* Ten blob lines, the summing up, the hash. */
+	ck_assert_msg(rep->stats.errors == 12, "%s", dump(rep));
+	ck_assert_uint_eq(rep->stats.packs_damaged, 1);
+	check_report_free(rep);
+}
+END_TEST
+
 Suite *check_suite(void);
 
 Suite *
@@ -921,6 +1069,10 @@ check_suite(void)
 	tcase_add_test(tc, test_stray_files_are_warnings);
 	tcase_add_test(tc, test_damaged_pack_header_and_trailer);
 	tcase_add_test(tc, test_unreadable_pack_is_not_damage);
+	tcase_add_test(tc, test_deep_and_shared_trees);
+	tcase_add_test(tc, test_blobs_of_the_wrong_type);
+	tcase_add_test(tc, test_blobs_across_the_read_window);
+	tcase_add_test(tc, test_many_damaged_blobs_are_summed_up);
 	suite_add_tcase(s, tc);
 	return (s);
 }
