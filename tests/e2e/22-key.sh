@@ -124,7 +124,7 @@ sleep 60 &
 holder=$!
 mkdir -p "$R/locks"
 printf '{"version":1,"mode":"shared","hostname":"%s","pid":%d,"refreshed":%d,"stale_after":1800,"command":"snapshot"}' \
-    "$(hostname)" "$holder" "$(date +%s)" \
+    "$(uname -n)" "$holder" "$(date +%s)" \
     >"$R/locks/0000000000000000000000000000000000000000000000000000000000000001"
 expect_status 11 key add --password-file "$T/p3" --machine-key "$T/mk2"
 expect_grep "locked.*snapshot" "$T/err"
