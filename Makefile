@@ -4,6 +4,7 @@
 #   make demo       install missing build packages, build, run the demo
 #   make check      install missing packages, build, run every test
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
+#   make unit TSAN=1    unit tests under ThreadSanitizer
 #   make coverage   tests with gcov, summary by gcovr
 #   make bench-crypto   MB/s of HMAC, SHA-256, AES-GCM, zstd; scrypt time
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
@@ -24,6 +25,9 @@ ifeq ($(SANITIZE),1)
 BUILD     := build/san
 MODEFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
+else ifeq ($(TSAN),1)
+BUILD     := build/tsan
+MODEFLAGS := -fsanitize=thread -fno-omit-frame-pointer -O1
 else ifeq ($(COVERAGE),1)
 BUILD     := build/cov
 MODEFLAGS := --coverage -O0

@@ -16,7 +16,7 @@ enum { OPT_READ_DATA = CLI_OPT_CMD_BASE, OPT_SUBSET };
 
 struct out {
 	struct cli_ctx *ctx;
-	struct lock *lock;
+	struct repo *r;
 	int progress; /* a progress line may be on stderr */
 };
 
@@ -26,7 +26,7 @@ refresh(void *arg, struct err *e)
 {
 	struct out *out = arg;
 
-	return (lock_refresh(out->lock, e));
+	return (repo_lock_refresh(out->r, e));
 }
 
 /* Each problem as it is found: one log line, file first. */
@@ -191,6 +191,8 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	if (all)
 		o.data = CHECK_DATA_ALL;
 	rc = EXIT_ERROR;
+	/* Shared (the default): prune must not remove packs under us. */
+	ctx->lock = CLI_LOCK_SHARED;
 	if (cli_open_repo_flags(ctx, arg, REPO_OPEN_SKIP_BAD_INDEX, &cfg, &r,
 	        &e) == -1) {
 		if (e.class == ERR_CORRUPT) {
@@ -204,10 +206,8 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		goto out;
 	}
-	/* Shared: prune (exclusive) must not remove packs under us. */
-	if (cli_lock_repo(ctx, r, LOCK_SHARED, "check", &out.lock, &e) == -1)
-		goto out;
 	out.ctx = ctx;
+	out.r = r;
 	out.progress = o.data != CHECK_DATA_NONE && isatty(STDERR_FILENO) &&
 	    !ctx->quiet && !ctx->json;
 	o.on_problem = print_problem;
@@ -227,7 +227,6 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	err_clear(&e);
 out:
 	progress_free(prog);
-	lock_free(out.lock);
 	if (e.class != ERR_NONE)
 		rc = cli_report(ctx, &e);
 	check_report_free(rep);

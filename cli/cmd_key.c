@@ -167,8 +167,9 @@ passwd(struct cli_ctx *ctx, struct repo *r, const char *loc,
 	snprintf(oldid, sizeof(oldid), "%s", repo_key_id(r));
 	if (add_key(r, cur, a, &ns, &kind, newid, e) == -1)
 		goto out;
+	/* No lock of its own: r holds the exclusive one for both. */
 	if (repo_open_flags(loc, secret_data(ns), secret_len(ns),
-	        REPO_OPEN_SKIP_BAD_INDEX, &r2, e) == -1 ||
+	        REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r2, e) == -1 ||
 	    strcmp(repo_key_id(r2), oldid) == 0) {
 		if (r2 != NULL)
 			err_set(e, ERR_INTERNAL,
@@ -219,7 +220,7 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	struct config *cfg = NULL;
 	struct secret *pw = NULL, *ns = NULL;
 	struct repo *r = NULL;
-	struct lock *lock = NULL;
+	struct lock_opts lo;
 	struct key_args a;
 	const char *sub, *loc;
 	enum key_kind kind;
@@ -273,13 +274,16 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	    cli_resolve_repo(a.repo, cfg, &loc, &sec, &e) == -1 ||
 	    cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, &e) == -1)
 		goto out;
-	/* Keys matter more than any index: open even with a damaged one. */
+	/*
+	 * Key changes exclude everything else; a listing is shared.  Keys
+	 * matter more than any index: open even with a damaged one.
+	 */
+	ctx->lock =
+	    strcmp(sub, "list") == 0 ? CLI_LOCK_SHARED : CLI_LOCK_EXCLUSIVE;
+	cli_lock_opts(ctx, &lo);
 	if (repo_open_flags(loc, secret_data(pw), secret_len(pw),
-	        REPO_OPEN_SKIP_BAD_INDEX, &r, &e) == -1)
-		goto out;
-	/* Key changes exclude everything else; a listing needs no lock. */
-	if (strcmp(sub, "list") != 0 &&
-	    cli_lock_repo(ctx, r, LOCK_EXCLUSIVE, "key", &lock, &e) == -1)
+	        REPO_OPEN_SKIP_BAD_INDEX, cli_lock_mode(ctx), &lo, &r,
+	        &e) == -1)
 		goto out;
 	if (strcmp(sub, "list") == 0) {
 		if (key_list(ctx, r, &e) == -1)
@@ -305,7 +309,6 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 out:
 	if (rc != EXIT_OK)
 		rc = cli_report(ctx, &e);
-	lock_free(lock);
 	repo_close(r);
 	secret_free(ns);
 	secret_free(pw);

@@ -152,6 +152,20 @@ const struct cli_cmd cli_commands[] = {
 	    "      --cache-dir DIR     where the files cache lives\n"
 	    "      --json              print the saved snapshot as JSON\n",
 	    cmd_snapshot },
+	{ "unlock", "show repository locks, remove those whose holder is gone",
+	    "usage: coffer unlock -r REPO [--remove-stale] [--json]\n"
+	    "\n"
+	    "List the repository's locks: holder, host, pid, command, state.\n"
+	    "Commands remove locks of processes that provably died on this\n"
+	    "host by themselves; a lock from another host that missed its\n"
+	    "refresh deadline is only reported.  --remove-stale removes those\n"
+	    "and unreadable ones: use it once you know the holder is gone.\n"
+	    "Needs no passphrase.\n"
+	    "\n"
+	    "  -r, --repo REPO     the repository\n"
+	    "      --remove-stale  remove dead, stale and unreadable locks\n"
+	    "      --json          print the locks as JSON\n",
+	    cmd_unlock },
 	{ "version", "print the version of coffer and of its libraries",
 	    "usage: coffer version [-v]\n"
 	    "\n"
@@ -348,6 +362,8 @@ main(int argc, char **argv)
 	 * above, so that "coffer config check -c FILE" works.
 	 */
 	optind = 0;
+	ctx.cmd_name = cmd->name;
+	ctx.lock_wait = 30;
 	rc = cmd->run(&ctx, argc, argv);
 	if (rc == EXIT_OK && interrupted)
 		rc = EXIT_INTERRUPTED;

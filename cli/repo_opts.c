@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "repo/lock.h"
+
 int
 cli_load_config(struct cli_ctx *ctx, struct config **out, struct err *e)
 {
@@ -86,6 +88,33 @@ cli_scrypt_params(void)
 	                                         : &key_scrypt_default);
 }
 
+static void
+lock_notice(void *arg, const char *msg)
+{
+	struct cli_ctx *ctx = arg;
+
+	log_info(ctx->log, "%s", msg);
+}
+
+void
+cli_lock_opts(struct cli_ctx *ctx, struct lock_opts *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->command = ctx->cmd_name;
+	lo->wait = ctx->lock_wait;
+	lo->notice = lock_notice;
+	lo->notice_arg = ctx;
+	lo->interrupted = ctx->interrupted;
+}
+
+enum repo_lock_mode
+cli_lock_mode(const struct cli_ctx *ctx)
+{
+	return (ctx->lock == CLI_LOCK_NONE        ? REPO_LOCK_NONE
+	        : ctx->lock == CLI_LOCK_EXCLUSIVE ? REPO_LOCK_EXCLUSIVE
+	                                          : REPO_LOCK_SHARED);
+}
+
 int
 cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
     struct repo **out, struct err *e)
@@ -100,6 +129,7 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 	const struct config_section *sec;
 	struct config *cfg = NULL;
 	struct secret *pw = NULL;
+	struct lock_opts lo;
 	const char *loc;
 	int rc = -1;
 
@@ -111,8 +141,9 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 		goto out;
 	if (cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, e) == -1)
 		goto out;
-	if (repo_open_flags(loc, secret_data(pw), secret_len(pw), flags, out,
-	        e) == -1)
+	cli_lock_opts(ctx, &lo);
+	if (repo_open_flags(loc, secret_data(pw), secret_len(pw), flags,
+	        cli_lock_mode(ctx), &lo, out, e) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -122,28 +153,6 @@ out:
 	else
 		config_free(cfg);
 	return (rc);
-}
-
-static void
-lock_notice(void *arg, const char *msg)
-{
-	struct cli_ctx *ctx = arg;
-
-	log_info(ctx->log, "%s", msg);
-}
-
-int
-cli_lock_repo(struct cli_ctx *ctx, struct repo *r, enum lock_mode mode,
-    const char *command, struct lock **out, struct err *e)
-{
-	struct lock_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.command = command;
-	o.notice = lock_notice;
-	o.notice_arg = ctx;
-	o.interrupted = ctx->interrupted;
-	return (lock_acquire(repo_store(r), mode, &o, out, e));
 }
 
 void

@@ -45,7 +45,9 @@ int cli_passphrase(struct cli_ctx *, const struct config_section *sec,
 const struct key_scrypt *cli_scrypt_params(void);
 
 /*
- * All of the above, then repo_open.  *location_out (may be NULL) gets the
+ * All of the above, then repo_open_locked with the lock ctx->lock asks for
+ * (shared unless the command said otherwise), waiting ctx->lock_wait
+ * seconds for a conflicting one.  *location_out (may be NULL) gets the
  * resolved location, valid while cfg lives; *cfgp (may be NULL) the config.
  */
 int cli_open_repo(struct cli_ctx *, const char *arg, struct config **cfgp,
@@ -56,13 +58,12 @@ int cli_open_repo_flags(struct cli_ctx *, const char *arg, int flags,
     struct config **cfgp, struct repo **out, struct err *);
 
 /*
- * Take a lock on r's repository for command ("check", "key"): fails at
- * once with ERR_LOCKED naming the holder when it conflicts.  Notices
- * (a dead lock removed) go to the log.  Free with lock_free before
- * repo_close.
+ * The lock cli_open_repo takes, for commands that open the repository
+ * themselves: mode from ctx->lock, options (command name, the wait,
+ * notices to the log, the interrupt flag) from ctx.
  */
-int cli_lock_repo(struct cli_ctx *, struct repo *r, enum lock_mode,
-    const char *command, struct lock **out, struct err *);
+enum repo_lock_mode cli_lock_mode(const struct cli_ctx *);
+void cli_lock_opts(struct cli_ctx *, struct lock_opts *);
 
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);

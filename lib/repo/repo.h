@@ -54,17 +54,35 @@ int repo_init(const char *location, const struct repo_init_opts *,
 int repo_open(const char *location, const void *secret, size_t secretlen,
     struct repo **out, struct err *);
 
+enum repo_lock_mode {
+	REPO_LOCK_NONE = 0,
+	REPO_LOCK_SHARED,    /* snapshot, restore, check, listing */
+	REPO_LOCK_EXCLUSIVE, /* key changes, prune */
+};
+
+struct lock_opts;
+
+/*
+ * repo_open, taking a repository lock (lib/repo/lock.h; lo may be NULL)
+ * after the key is checked and before the index is read.  The lock is
+ * refreshed as packs are written and released by repo_close.
+ */
+int repo_open_locked(const char *location, const void *secret, size_t secretlen,
+    enum repo_lock_mode, const struct lock_opts *lo, struct repo **out,
+    struct err *);
+
 /* repo_open_flags */
 #define REPO_OPEN_SKIP_BAD_INDEX 0x1 /* load what can be: see below */
 
 /*
- * repo_open with flags.  REPO_OPEN_SKIP_BAD_INDEX (for check): an index
- * file that cannot be read, authenticated or decoded is left out (none of
- * its entries are used) and listed by repo_bad_indexes instead of failing
- * the open.  A damaged config or no usable key still fails.
+ * repo_open_locked with flags.  REPO_OPEN_SKIP_BAD_INDEX (for check): an
+ * index file that cannot be read, authenticated or decoded is left out
+ * (none of its entries are used) and listed by repo_bad_indexes instead
+ * of failing the open.  A damaged config or no usable key still fails.
  */
 int repo_open_flags(const char *location, const void *secret, size_t secretlen,
-    int flags, struct repo **out, struct err *);
+    int flags, enum repo_lock_mode, const struct lock_opts *lo,
+    struct repo **out, struct err *);
 
 /* An index file left out by REPO_OPEN_SKIP_BAD_INDEX, and why. */
 struct repo_bad_file {
@@ -75,7 +93,15 @@ struct repo_bad_file {
 /* The index files left out at open (none without the flag). */
 const struct repo_bad_file *repo_bad_indexes(const struct repo *, size_t *n);
 
-/* Close without flushing: blobs not yet in a written pack are dropped. */
+/*
+ * Keep the repository's lock fresh during a long run that writes nothing
+ * (check): no I/O unless a refresh is due.  ERR_LOCKED when the lock was
+ * lost (removed by someone else): stop.  Nothing to do without a lock.
+ */
+int repo_lock_refresh(struct repo *, struct err *);
+
+/* Close without flushing: blobs not yet in a written pack are dropped;
+ * releases the lock. */
 void repo_close(struct repo *);
 
 struct stor *repo_store(struct repo *);
@@ -95,6 +121,13 @@ const uint64_t *repo_gear(const struct repo *);
  * reach the repository).  Off only for benchmarks.
  */
 void repo_set_verify_before_write(struct repo *, int on);
+
+/*
+ * How many threads compress, seal and verify new blobs: -1 (default) one
+ * per CPU when there are several, 0 none (all in the calling thread).
+ * Takes effect before the first repo_blob_put.
+ */
+void repo_set_workers(struct repo *, int n);
 
 /*
  * Store a blob unless one with the same id exists: computes the id, and

@@ -2,7 +2,7 @@
 # coffer key: add, list, remove and passwd with passphrases and machine
 # keys; the key in use and the last key are never removed; after passwd
 # the old passphrase fails with exit 12 and the new one opens; key changes
-# wait for no one: another process's lock makes them fail with exit 11.
+# take the exclusive lock, waiting while another process holds a lock.
 . "$(dirname "$0")/lib.sh"
 
 COFFER_TEST_WEAK_KDF=1
@@ -118,23 +118,29 @@ expect_grep 'only key of this repository' "$T/err"
 one_line "$T/err"
 expect_status 0 key list --password-file "$T/p3"
 
-# Key changes take the exclusive lock: a live shared lock (a snapshot)
-# makes them fail with exit 11; a listing needs no lock.
+# Key changes take the exclusive lock: while a live shared lock (a
+# snapshot's) is there they wait, and change nothing; once its holder is
+# gone they go ahead.  A listing shares.
 sleep 60 &
 holder=$!
 mkdir -p "$R/locks"
 printf '{"version":1,"mode":"shared","hostname":"%s","pid":%d,"refreshed":%d,"stale_after":1800,"command":"snapshot"}' \
     "$(uname -n)" "$holder" "$(date +%s)" \
     >"$R/locks/0000000000000000000000000000000000000000000000000000000000000001"
-expect_status 11 key add --password-file "$T/p3" --machine-key "$T/mk2"
-expect_grep "locked.*snapshot" "$T/err"
-[ ! -e "$T/mk2" ] || [ "$(ls "$R/keys" | wc -l)" -eq 1 ] ||
-	fail "a key was added under the lock"
-expect_status 11 key passwd --password-file "$T/p3" --new-password-file "$T/p1"
 expect_status 0 key list --password-file "$T/p3"
+ls "$R/keys" >"$T/keys.before"
+key add --password-file "$T/p3" --machine-key "$T/mk2" \
+    >"$T/add.out" 2>"$T/add.err" &
+adder=$!
+wait_for 10 "key add waiting for the lock" grep -q 'locked.*snapshot.*waiting' "$T/add.err"
+ls "$R/keys" >"$T/keys.during"
+expect_same "$T/keys.before" "$T/keys.during"
+[ ! -e "$T/mk2" ] || fail "the machine key was made before the lock was held"
 kill "$holder"
 wait "$holder" 2>/dev/null || :
-# The holder is gone: its lock is dead, removed, and the change goes ahead.
-expect_status 0 key add --password-file "$T/p3" --machine-key "$T/mk2"
+st=0
+wait "$adder" || st=$?
+[ "$st" -eq 0 ] || fail "key add after the lock went: status $st: $(cat "$T/add.err")"
+expect_grep '^added key [0-9a-f]{8} \(machine\)$' "$T/add.out"
 expect_status 0 key list --password-file "$T/mk2"
 expect_eq "listed keys" 3 "$(wc -l <"$T/out")"

@@ -111,8 +111,8 @@ open_repo(int flags)
 	struct repo *r;
 	struct err e;
 
-	ck_assert_msg(repo_open_flags(loc, machine, strlen(machine), flags, &r,
-	                  &e) == 0,
+	ck_assert_msg(repo_open_flags(loc, machine, strlen(machine), flags,
+	                  REPO_LOCK_NONE, NULL, &r, &e) == 0,
 	    "%s", e.msg);
 	return (r);
 }

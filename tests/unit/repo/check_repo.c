@@ -248,6 +248,53 @@ START_TEST(test_machine_key_and_files)
 END_TEST
 
 static void
+round_trip_with_workers(int workers, size_t before)
+{
+	struct repo *r = open_ok(pass);
+	struct repo_stats st;
+	uint8_t *data = malloc(200000), ids[60][IDX_ID_LEN], *got;
+	struct err e;
+	size_t n;
+	int added;
+
+	repo_set_workers(r, workers);
+	/* Each content twice in a row: the second is known while the first
+	 * is still with a worker. */
+	for (int i = 0; i < 60; i++) {
+		fill(data, 200000, (uint32_t)(i + 1000 * workers));
+		for (int k = 0; k < 2; k++)
+			ck_assert_msg(repo_blob_put(r, IDX_BLOB_DATA, data,
+			                  200000, ids[i], &added, &e) == 0,
+			    "%s", e.msg);
+	}
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	repo_get_stats(r, &st);
+	ck_assert_uint_eq(st.blobs_new, 60);
+	ck_assert_uint_eq(st.blobs_known, 60);
+	repo_close(r);
+	r = open_ok(pass);
+	for (int i = 0; i < 60; i++) {
+		ck_assert_int_eq(repo_blob_get(r, ids[i], IDX_BLOB_DATA, &got,
+		                     &n, &e),
+		    0);
+		fill(data, 200000, (uint32_t)(i + 1000 * workers));
+		ck_assert_mem_eq(got, data, 200000);
+		free(got);
+	}
+	ck_assert_uint_eq(idx_count(repo_index(r)), before + 60);
+	repo_close(r);
+	free(data);
+}
+
+START_TEST(test_inline_and_worker_pipelines_agree)
+{
+	round_trip_with_workers(0, 0);
+	round_trip_with_workers(1, 60);
+	round_trip_with_workers(3, 120);
+}
+END_TEST
+
+static void
 flip_file(const char *rel, off_t at)
 {
 	char path[512];
@@ -487,7 +534,8 @@ START_TEST(test_open_skips_bad_index_whole)
 	ck_assert(strstr(e.msg, iname) != NULL);
 
 	ck_assert_int_eq(repo_open_flags(loc, pass, strlen(pass),
-	                     REPO_OPEN_SKIP_BAD_INDEX, &r, &e),
+	                     REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r,
+	                     &e),
 	    0);
 	bad = repo_bad_indexes(r, &n);
 	ck_assert_uint_eq(n, 1);
@@ -500,7 +548,8 @@ START_TEST(test_open_skips_bad_index_whole)
 
 	/* A file damaged on disk is left out the same way. */
 	ck_assert_int_eq(repo_open_flags(loc, pass, strlen(pass),
-	                     REPO_OPEN_SKIP_BAD_INDEX, &r, &e),
+	                     REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r,
+	                     &e),
 	    0);
 	of.not = iname;
 	ck_assert_int_eq(stor_list(repo_store(r), "index", other_index, &of,
@@ -509,7 +558,8 @@ START_TEST(test_open_skips_bad_index_whole)
 	repo_close(r);
 	flip_file(of.name, 3);
 	ck_assert_int_eq(repo_open_flags(loc, pass, strlen(pass),
-	                     REPO_OPEN_SKIP_BAD_INDEX, &r, &e),
+	                     REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r,
+	                     &e),
 	    0);
 	bad = repo_bad_indexes(r, &n);
 	ck_assert_uint_eq(n, 2);
@@ -629,6 +679,7 @@ repo_suite(void)
 	tcase_add_test(tc, test_blobs_dedup_pack_and_reopen);
 	tcase_add_test(tc, test_damaged_pack_is_detected);
 	tcase_add_test(tc, test_machine_key_and_files);
+	tcase_add_test(tc, test_inline_and_worker_pipelines_agree);
 	tcase_add_test(tc, test_key_list_test_remove);
 	tcase_add_test(tc, test_key_remove_needs_intact_current_key);
 	tcase_add_test(tc, test_key_from_another_repository);
