@@ -5,6 +5,7 @@
 #   make check      install missing packages, build, run every test
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
 #   make coverage   tests with gcov, summary by gcovr
+#   make bench-tools  build the benchmark's corpus generator (bench/run uses it)
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
 
 PREFIX    ?= /usr/local
@@ -72,7 +73,8 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .PHONY: all help deps deps-build deps-test demo check unit e2e lint-man \
-        tools coverage install uninstall format format-check clean
+        tools coverage install uninstall format format-check clean \
+        bench-tools
 
 all: coffer
 
@@ -122,6 +124,16 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcoffer.a
 	    $(BUILD)/libcoffer.a $(LIBS)
 
 tools: $(TOOLS)
+
+# The benchmark's tools stand alone: they link nothing from libcoffer.
+BENCH_TOOLS := $(BUILD)/bench/corpus
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(call say,TOOL,$@)
+	$(Q)$(CC) -D_GNU_SOURCE $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+bench-tools: $(BENCH_TOOLS)
 
 deps: deps-test
 
