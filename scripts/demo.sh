@@ -65,4 +65,53 @@ echo "exit status $rc"
 [ "$rc" -eq 2 ]
 chmod 600 "$work/local.key"
 
+step "a sample site: an /etc-like tree and an application's data"
+mkdir -p "$work/site/etc/app" "$work/site/etc/ssh" "$work/site/srv/app"
+i=0
+while [ $i -lt 200 ]; do
+	printf 'setting_%d = %d\n' "$i" "$((i * 37))" > "$work/site/etc/app/conf.$i"
+	i=$((i + 1))
+done
+printf 'Port 22\nPermitRootLogin no\n' > "$work/site/etc/ssh/sshd_config"
+ln -s ../app/conf.0 "$work/site/etc/ssh/link"
+seq 1 300000 | sed 's/$/,customer,2026-11-27,42.00/' > "$work/site/srv/app/ledger.csv"
+head -c 4000000 /dev/urandom > "$work/site/srv/app/attachments.bin"
+du -sh "$work/site"
+
+step "create a repository keyed by a machine key (for cron)"
+repo="$work/repo"
+run "$coffer" init -r "$repo" --machine-key "$work/machine.key"
+co() { "$coffer" "$@" -r "$repo" --password-file "$work/machine.key"; }
+
+step "first snapshot: everything is new"
+run co snapshot --cache-dir "$work/cache" --tag demo "$work/site/etc" "$work/site/srv"
+
+step "a day of changes, second snapshot: only the changes are stored"
+printf 'setting_new = 1\n' >> "$work/site/etc/app/conf.7"
+seq 300001 301000 | sed 's/$/,customer,2026-11-28,42.00/' >> "$work/site/srv/app/ledger.csv"
+rm "$work/site/etc/app/conf.199"
+run co snapshot --cache-dir "$work/cache" --tag demo "$work/site/etc" "$work/site/srv"
+run co snapshots
+first=$(co snapshots --json | sed -n 's/^\[{"id":"\([0-9a-f]\{8\}\).*/\1/p')
+run co diff "$first" latest
+run co ls latest "$work/site/etc/ssh" -l
+
+step "restore everything to another directory and compare byte for byte"
+run co restore latest --target "$work/restored"
+diff -r "$work/site" "$work/restored$work/site" && echo "identical"
+
+step "one file to stdout"
+co restore latest --stdout "$work/site/etc/ssh/sshd_config"
+
+step "verify every byte of the repository"
+run co check --read-data
+
+step "damage one pack: check names it, exit 4"
+pack=$(find "$repo/data" -type f | head -n 1)
+chmod u+w "$pack"
+printf 'X' | dd of="$pack" bs=1 seek=100 conv=notrunc 2>/dev/null
+co check --read-data 2>&1 | tail -n 3 || true
+co check --read-data > /dev/null 2>&1 && { echo "damage went unnoticed"; exit 1; }
+echo "check found the damage"
+
 step "demo finished: all steps behaved as expected"
