@@ -57,6 +57,7 @@ struct fs_extract {
 	int in_entry;
 	int want_data;
 	int skipped; /* begun without libarchive (a socket) */
+	int is_dir;
 	char *path;
 	uint64_t size;
 	uint64_t written; /* tar: logical position in the file */
@@ -194,28 +195,31 @@ check_dir(const char *dir, struct err *e)
 }
 
 /*
- * Walk dir's components from the target without following anything: a
- * component that exists must be a real directory.  Missing ones are fine
- * (libarchive creates them).
+ * Open dir below the target without following anything: every component
+ * must be a real directory.  Returns the descriptor (O_PATH), or -1: with
+ * *missing set (and e untouched) when a component does not exist.
  */
 static int
-check_parents(struct fs_extract *x, const char *dir, struct err *e)
+open_below(struct fs_extract *x, const char *dir, int *missing, struct err *e)
 {
 	char *copy, *comp, *save = NULL;
-	int fd, rc = -1;
+	int fd, ret = -1;
 
-	if (dir == NULL || dir[0] == '\0')
-		return (0);
+	*missing = 0;
 	if ((fd = dup(x->target_fd)) == -1)
 		return (err_sys(e, ERR_IO, "dup"));
+	if (dir == NULL || dir[0] == '\0')
+		return (fd);
 	copy = xstrdup(dir);
 	for (comp = strtok_r(copy, "/", &save); comp != NULL;
 	     comp = strtok_r(NULL, "/", &save)) {
 		int next = openat(fd, comp,
 		    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-		if (next == -1 && errno == ENOENT)
-			break;
+		if (next == -1 && errno == ENOENT) {
+			*missing = 1;
+			goto out;
+		}
 		if (next == -1 && (errno == ELOOP || errno == ENOTDIR)) {
 			err_set(e, ERR_CORRUPT,
 			    "refusing to restore into \"%s\": \"%s\" in it is "
@@ -230,11 +234,30 @@ check_parents(struct fs_extract *x, const char *dir, struct err *e)
 		close(fd);
 		fd = next;
 	}
-	rc = 0;
+	ret = fd;
+	fd = -1;
 out:
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	free(copy);
-	return (rc);
+	return (ret);
+}
+
+/*
+ * dir's components that exist must be real directories; missing ones are
+ * fine (libarchive creates them).
+ */
+static int
+check_parents(struct fs_extract *x, const char *dir, struct err *e)
+{
+	int fd, missing;
+
+	if (dir == NULL || dir[0] == '\0')
+		return (0);
+	if ((fd = open_below(x, dir, &missing, e)) == -1)
+		return (missing ? 0 : -1);
+	close(fd);
+	return (0);
 }
 
 static unsigned int
@@ -363,6 +386,7 @@ fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
 	    : xasprintf("%s/%s", dir, n->name);
 	x->warning[0] = '\0';
 	x->record_link = 0;
+	x->is_dir = n->type == FS_DIR;
 	x->size = 0;
 	x->written = 0;
 	if (n->type == FS_SOCK) {
@@ -520,6 +544,78 @@ fs_extract_end(struct fs_extract *x, struct err *e)
 	return (rc);
 }
 
+int
+fs_extract_discard(struct fs_extract *x, struct err *e)
+{
+	const char *name, *slash;
+	char *dir = NULL;
+	int dfd = -1, missing, r, rc = -1;
+
+	if (!x->in_entry)
+		return (
+		    err_set(e, ERR_INTERNAL, "restore: no entry to discard"));
+	x->in_entry = 0;
+	/*
+	 * Only fs_extract_end records a hard-link target: a later name of
+	 * this file gets the data instead of a link to nothing.
+	 */
+	if (x->skipped) {
+		x->skipped = 0;
+		return (0);
+	}
+	if (x->is_tar) {
+		/* The header is out; padding the entry would forge data. */
+		x->broken = 1;
+		(void)archive_write_fail(x->a);
+		return (err_set(e, ERR_INTERNAL,
+		    "%s%s: a tar entry cannot be taken back once begun; the "
+		    "stream is cut short",
+		    SHOW(x->path)));
+	}
+	slash = strrchr(x->path, '/');
+	name = slash != NULL ? slash + 1 : x->path;
+	if (slash != NULL)
+		dir = xstrndup(x->path, (size_t)(slash - x->path));
+	/*
+	 * Remove the name first, then let libarchive finish: what it still
+	 * applies goes through its descriptor to an inode no name reaches,
+	 * so an unfinished file is never visible with its final metadata
+	 * (nor made immutable by its file flags before it could go).
+	 */
+	if (x->is_dir)
+		err_set(e, ERR_INTERNAL,
+		    "%s%s: a directory is not discarded (it may hold restored "
+		    "entries)",
+		    SHOW(x->path));
+	else if ((dfd = open_below(x, dir, &missing, e)) == -1 && missing)
+		err_set(e, ERR_IO, "%s%s: its directory is gone",
+		    SHOW(x->path));
+	else if (dfd != -1 && unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
+		err_sys(e, ERR_IO, "cannot remove %s%s", SHOW(x->path));
+	else if (dfd != -1)
+		rc = 0;
+	if (enter(x, e) == -1) {
+		rc = -1;
+		goto out;
+	}
+	r = archive_write_finish_entry(x->a);
+	if (r == ARCHIVE_FATAL)
+		x->broken = 1;
+	if (leave(x, e) == -1)
+		rc = -1;
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(dir);
+	return (rc);
+}
+
+int
+fs_extract_failed(const struct fs_extract *x)
+{
+	return (x->broken);
+}
+
 static struct fs_extract *
 handle_new(unsigned flags)
 {
@@ -670,6 +766,16 @@ fs_extract_close(struct fs_extract *x, struct err *e)
 
 	if (x == NULL)
 		return (0);
+	/* A tar entry left short would be padded with zeros: cut instead. */
+	if (x->is_tar && x->in_entry && x->want_data && x->written < x->size)
+		x->broken = 1;
+	if (x->is_tar && x->broken) {
+		/* No trailer: a reader must not take the stream as whole. */
+		(void)archive_write_fail(x->a);
+		err_set(e, ERR_IO,
+		    "the tar stream was cut short by an earlier failure");
+		goto out;
+	}
 	if (x->in_entry)
 		(void)fs_extract_end(x, e);
 	if (enter(x, e) == -1)
