@@ -610,6 +610,20 @@ out:
 	return (rc);
 }
 
+void
+fs_extract_abort(struct fs_extract *x)
+{
+	struct err e;
+
+	if (x == NULL)
+		return;
+	if (x->is_tar)
+		x->broken = 1;
+	else if (x->in_entry)
+		(void)fs_extract_discard(x, &e);
+	(void)fs_extract_close(x, &e);
+}
+
 int
 fs_extract_failed(const struct fs_extract *x)
 {

@@ -111,6 +111,15 @@ int fs_extract_discard(struct fs_extract *, struct err *e);
 int fs_extract_failed(const struct fs_extract *);
 
 /*
+ * Free the handle after a failure that ends the restore: a tar stream is
+ * cut without a trailer whatever state it is in, so a reader cannot take
+ * it for a whole archive; a directory handle discards the current entry,
+ * if any, and closes as fs_extract_close does, errors ignored.  NULL is
+ * fine.
+ */
+void fs_extract_abort(struct fs_extract *);
+
+/*
  * Apply the deferred directory metadata (or write the tar trailer) and free
  * the handle.  0, FS_EXTRACT_WARN or -1 as for fs_extract_end.  A tar
  * stream that has failed, or whose current file is still short of data, is

@@ -227,6 +227,56 @@ START_TEST(test_tar_cut_not_padded)
 }
 END_TEST
 
+START_TEST(test_abort_cuts_tar_between_entries)
+{
+	static uint8_t data[100 * 1024];
+	char tarpath[128], cmd[512], *out;
+	struct fs_extract *x;
+	struct fs_node a;
+	struct err e;
+	int fd, status;
+
+	/* Stopped between two files, the stream still must not look whole. */
+	memset(data, 'z', sizeof(data));
+	file_node(&a, "whole", sizeof(data), 1, 1);
+	snprintf(tarpath, sizeof(tarpath), "%s/abort.tar", base);
+	ck_assert_int_ge(fd = open(tarpath, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+	    0);
+	ck_assert_int_eq(fs_tar_open(fd, 0, &x, &e), 0);
+	ck_assert_int_eq(fs_extract_begin(x, NULL, &a, &e), 1);
+	ck_assert_int_eq(fs_extract_write(x, data, sizeof(data), 0, &e), 0);
+	ck_assert_int_eq(fs_extract_end(x, &e), 0);
+	fs_extract_abort(x);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "tar -tvf '%s' 2>&1", tarpath);
+	out = run(cmd, &status);
+	ck_assert_msg(status != 0, "tar read an aborted stream: %s", out);
+	free(out);
+	fs_extract_abort(NULL);
+	fs_node_clear(&a);
+}
+END_TEST
+
+START_TEST(test_abort_discards_current_file)
+{
+	char dst[128], path[256];
+	struct fs_extract *x;
+	struct fs_node a;
+	struct stat st;
+	struct err e;
+
+	snprintf(dst, sizeof(dst), "%s/dst", base);
+	file_node(&a, "part", 10, 1, 1);
+	ck_assert_int_eq(fs_extract_open(dst, 0, &x, &e), 0);
+	ck_assert_int_eq(fs_extract_begin(x, NULL, &a, &e), 1);
+	ck_assert_int_eq(fs_extract_write(x, "12345", 5, 0, &e), 0);
+	fs_extract_abort(x);
+	snprintf(path, sizeof(path), "%s/part", dst);
+	ck_assert_int_eq(lstat(path, &st), -1);
+	fs_node_clear(&a);
+}
+END_TEST
+
 Suite *fs_discard_suite(void);
 
 Suite *
@@ -240,6 +290,8 @@ fs_discard_suite(void)
 	tcase_add_test(tc, test_discard_replaces_overwritten_file_by_nothing);
 	tcase_add_test(tc, test_directory_is_not_discarded);
 	tcase_add_test(tc, test_tar_cut_not_padded);
+	tcase_add_test(tc, test_abort_cuts_tar_between_entries);
+	tcase_add_test(tc, test_abort_discards_current_file);
 	suite_add_tcase(s, tc);
 	return (s);
 }
