@@ -50,6 +50,8 @@ struct fs_extract {
 	unsigned flags;
 	char *target;
 	int target_fd; /* O_PATH */
+	int tar_fd;    /* the stream's descriptor (not ours to close) */
+	int cut;       /* the stream was cut: nothing more goes out */
 	int cwd_fd;    /* O_PATH: where to return after each call */
 	int broken;    /* a fatal libarchive error: nothing more works */
 
@@ -544,6 +546,42 @@ fs_extract_end(struct fs_extract *x, struct err *e)
 	return (rc);
 }
 
+/*
+ * End a tar stream that cannot be finished: what libarchive still holds is
+ * dropped, and one block that is not a valid header follows what it
+ * wrote.  A stream cut between entries would otherwise read as a whole
+ * archive to GNU tar, which takes the end of the data for the end of the
+ * archive; this block makes every reader fail there (and a cut inside a
+ * file fails anyway, on the missing data).
+ */
+static void
+tar_cut(struct fs_extract *x)
+{
+	static const char note[] =
+	    "coffer: this tar stream was cut short by an error; it is "
+	    "incomplete\n";
+	char block[512];
+	size_t off = 0;
+
+	x->broken = 1;
+	if (x->cut)
+		return;
+	x->cut = 1;
+	(void)archive_write_fail(x->a);
+	/* '#' in the checksum field: no reader takes it for a header. */
+	memset(block, '#', sizeof(block));
+	memcpy(block, note, sizeof(note) - 1);
+	while (off < sizeof(block)) {
+		ssize_t w = write(x->tar_fd, block + off, sizeof(block) - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* the reader is gone: nothing to warn */
+		off += (size_t)w;
+	}
+}
+
 int
 fs_extract_discard(struct fs_extract *x, struct err *e)
 {
@@ -565,8 +603,7 @@ fs_extract_discard(struct fs_extract *x, struct err *e)
 	}
 	if (x->is_tar) {
 		/* The header is out; padding the entry would forge data. */
-		x->broken = 1;
-		(void)archive_write_fail(x->a);
+		tar_cut(x);
 		return (err_set(e, ERR_INTERNAL,
 		    "%s%s: a tar entry cannot be taken back once begun; the "
 		    "stream is cut short",
@@ -638,6 +675,7 @@ handle_new(unsigned flags)
 	x->flags = flags;
 	x->target_fd = -1;
 	x->cwd_fd = -1;
+	x->tar_fd = -1;
 	x->ae = archive_entry_new();
 	return (x);
 }
@@ -749,6 +787,7 @@ fs_tar_open(int fd, unsigned flags, struct fs_extract **out, struct err *e)
 	*out = NULL;
 	x->is_tar = 1;
 	x->target = xstrdup("tar stream");
+	x->tar_fd = fd;
 	if ((x->a = archive_write_new()) == NULL || x->ae == NULL) {
 		err_set(e, ERR_INTERNAL, "libarchive: out of memory");
 		goto out;
@@ -785,7 +824,7 @@ fs_extract_close(struct fs_extract *x, struct err *e)
 		x->broken = 1;
 	if (x->is_tar && x->broken) {
 		/* No trailer: a reader must not take the stream as whole. */
-		(void)archive_write_fail(x->a);
+		tar_cut(x);
 		err_set(e, ERR_IO,
 		    "the tar stream was cut short by an earlier failure");
 		goto out;

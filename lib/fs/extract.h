@@ -123,8 +123,9 @@ void fs_extract_abort(struct fs_extract *);
  * Apply the deferred directory metadata (or write the tar trailer) and free
  * the handle.  0, FS_EXTRACT_WARN or -1 as for fs_extract_end.  A tar
  * stream that has failed, or whose current file is still short of data, is
- * cut off without a trailer (-1) rather than padded into something that
- * looks whole.  NULL is fine.
+ * cut off (-1) rather than padded into something that looks whole: no
+ * trailer, and one block that no reader takes for a header, so that GNU
+ * tar fails even when the cut falls between two entries.  NULL is fine.
  */
 int fs_extract_close(struct fs_extract *, struct err *e);
 
