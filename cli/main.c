@@ -57,6 +57,30 @@ const struct cli_cmd cli_commands[] = {
 	    "      --pack-size SIZE  target pack file size (default 16M)\n"
 	    "      --json            print id and location as JSON\n",
 	    cmd_init },
+	{ "snapshot", "snapshot file trees into a repository",
+	    "usage: coffer snapshot -r REPO [--tag TAG] [--exclude PATTERN]\n"
+	    "                       [--one-file-system] [--no-cache] PATH...\n"
+	    "\n"
+	    "Store PATHs (directories or files) as one snapshot: "
+	    "deduplicated,\n"
+	    "compressed and encrypted.  Unchanged files are not read again "
+	    "(the\n"
+	    "files cache).  A file that changes while read is read once more;\n"
+	    "if it still changes it is stored as read and listed as\n"
+	    "inconsistent.  Entries that cannot be read are skipped and "
+	    "listed.\n"
+	    "Either makes the exit status 3.\n"
+	    "\n"
+	    "  -r, --repo REPO         the repository (path, sftp:// URL, "
+	    "NAME)\n"
+	    "      --tag TAG           label the snapshot (repeatable)\n"
+	    "      --exclude PATTERN   leave out paths or names matching the\n"
+	    "                          fnmatch(3) PATTERN (repeatable)\n"
+	    "      --one-file-system   do not cross into other file systems\n"
+	    "      --no-cache          read every file\n"
+	    "      --cache-dir DIR     where the files cache lives\n"
+	    "      --json              print the saved snapshot as JSON\n",
+	    cmd_snapshot },
 	{ "version", "print the version of coffer and of its libraries",
 	    "usage: coffer version [-v]\n"
 	    "\n"

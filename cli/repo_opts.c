@@ -41,15 +41,11 @@ cli_resolve_repo(const char *arg, const struct config *cfg,
 		    "a [repository NAME] section"));
 	if (arg[0] == '\0')
 		return (err_set(e, ERR_USAGE, "empty repository name"));
-	if (strchr(arg, '/') != NULL || strcmp(arg, ".") == 0) {
+	/* Without a config a bare word can only be a directory here. */
+	if (strchr(arg, '/') != NULL || strcmp(arg, ".") == 0 || cfg == NULL) {
 		*location = arg;
 		return (0);
 	}
-	if (cfg == NULL)
-		return (err_set(e, ERR_USAGE,
-		    "no repository named '%s': there is no configuration file "
-		    "(give -c FILE, or a path)",
-		    arg));
 	if ((s = config_section_find(cfg, CONFIG_REPOSITORY, arg)) == NULL)
 		return (err_set(e, ERR_USAGE,
 		    "%s has no [repository %s] (use ./%s for a directory "

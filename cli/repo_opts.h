@@ -26,7 +26,7 @@ int cli_load_config(struct cli_ctx *, struct config **out, struct err *);
 /*
  * Resolve a -r value: a path or sftp:// URL is used as is; a bare NAME is
  * the [repository NAME] section of cfg (*sec set), whose path or url is
- * the location.  arg NULL: COFFER_REPOSITORY from the environment, else a
+ * the location, or with no config at all a directory of that name.  arg NULL: COFFER_REPOSITORY from the environment, else a
  * usage error.
  */
 int cli_resolve_repo(const char *arg, const struct config *cfg,

@@ -62,6 +62,7 @@ struct fs_walk {
 	int is_root;
 	char warning[ERR_MSG_MAX];
 	int fd;                /* regular file open for fs_walk_read, else -1 */
+	int read_done;         /* fs_walk_read has returned 0 for it */
 	struct stat st;        /* of fd when opened */
 	struct fs_extent *ext; /* what fs_walk_read delivers */
 	size_t next_ext, next_count;
@@ -371,6 +372,7 @@ end_entry(struct fs_walk *w)
 	w->ext = NULL;
 	w->next_ext = w->next_count = 0;
 	w->pos = 0;
+	w->read_done = 0;
 }
 
 /* Yield a non-directory (path is handed over). */
@@ -557,6 +559,8 @@ fs_walk_read(struct fs_walk *w, void *buf, size_t size, uint64_t *offset,
 		size_t want;
 		ssize_t n;
 
+		if (w->read_done)
+			break;
 		if (w->next_ext == w->next_count) {
 			struct stat now;
 
@@ -567,8 +571,8 @@ fs_walk_read(struct fs_walk *w, void *buf, size_t size, uint64_t *offset,
 			    now.st_ctim.tv_sec != w->st.st_ctim.tv_sec ||
 			    now.st_ctim.tv_nsec != w->st.st_ctim.tv_nsec)
 				w->node.flags |= FS_NODE_INCONSISTENT;
-			close(w->fd);
-			w->fd = -1;
+			/* Kept open until the next entry: fs_walk_reread. */
+			w->read_done = 1;
 			break;
 		}
 		x = &w->ext[w->next_ext];
@@ -595,6 +599,40 @@ fs_walk_read(struct fs_walk *w, void *buf, size_t size, uint64_t *offset,
 		w->pos += (uint64_t)n;
 		*offset = off;
 		return (n);
+	}
+	return (0);
+}
+
+int
+fs_walk_reread(struct fs_walk *w, struct err *e)
+{
+	struct stat st;
+
+	if (w->fd == -1)
+		return (err_set(e, ERR_INTERNAL, "%s: no file to read again",
+		    w->path ? w->path : "walk"));
+	if (fstat(w->fd, &st) == -1)
+		return (err_sys(e, ERR_IO, "%s", w->path));
+	w->st = st;
+	w->node.size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+	w->node.mtime = ts(st.st_mtim);
+	w->node.atime = ts(st.st_atim);
+	w->node.ctime = ts(st.st_ctim);
+	w->node.flags &= ~(uint32_t)FS_NODE_INCONSISTENT;
+	/* The old sparse map may no longer hold: read it all, holes too. */
+	free(w->node.sparse);
+	w->node.sparse = NULL;
+	w->node.nsparse = 0;
+	free(w->ext);
+	w->ext = NULL;
+	w->next_ext = w->next_count = 0;
+	w->pos = 0;
+	w->read_done = 0;
+	if (w->node.size > 0) {
+		w->next_count = 1;
+		w->ext = xmalloc(sizeof(*w->ext));
+		w->ext[0].offset = 0;
+		w->ext[0].length = w->node.size;
 	}
 	return (0);
 }

@@ -109,6 +109,14 @@ int fs_walk_next(struct fs_walk *, struct fs_walk_ent *ent, struct err *e);
 ssize_t fs_walk_read(struct fs_walk *, void *buf, size_t size, uint64_t *offset,
     struct err *e);
 
+/*
+ * Start reading the current regular file again from its beginning, after
+ * fs_walk_read flagged it FS_NODE_INCONSISTENT: size and times are taken
+ * anew (the flag is cleared) and the whole of [0, size) is read, holes as
+ * zeros, since the old sparse map may no longer hold.
+ */
+int fs_walk_reread(struct fs_walk *, struct err *e);
+
 /* End the walk and free it; NULL is fine. */
 void fs_walk_close(struct fs_walk *);
 

@@ -152,7 +152,9 @@ manifest_encode(const struct manifest *m)
 	    "raw_new", (json_int_t)m->raw_new, "stored_new",
 	    (json_int_t)m->stored_new, "duration", m->duration, "inconsistent",
 	    strv_json(m->inconsistent, m->ninconsistent), "skipped", sk);
-	if (j == NULL || (s = json_dumps(j, JSON_COMPACT)) == NULL) {
+	if (j == NULL ||
+	    (s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9))) ==
+	        NULL) {
 		fprintf(stderr, "coffer: cannot encode a snapshot manifest\n");
 		abort();
 	}

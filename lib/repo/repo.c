@@ -9,10 +9,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "repo/compress.h"
@@ -43,9 +45,48 @@ struct repo {
 	uint32_t unindexed;  /* first pack number not yet in an index file */
 	struct pack_writer *pw;
 
-	uint8_t *scratch, *vbuf; /* sealing and verification buffers */
-	size_t scratch_cap, vbuf_cap;
+	struct sealer *inline_sealer; /* used when there are no workers */
+	struct pool *pool;            /* compress+seal+verify workers */
+	int nworkers;                 /* -1: as many as CPUs */
 	struct repo_stats stats;
+};
+
+/* One thread's contexts for turning plaintext into a sealed blob. */
+struct sealer {
+	struct crypto_aead *aead;
+	struct compress *cz;
+	uint8_t *vbuf, *dbuf; /* verification: sealed copy, plaintext */
+	size_t vcap, dcap;
+};
+
+/* A blob on its way into a pack. */
+struct job {
+	uint8_t id[IDX_ID_LEN];
+	uint8_t type;
+	int verify;
+	uint8_t *in, *out; /* plaintext copy, sealed blob */
+	size_t n, outlen, in_cap, out_cap;
+	int state; /* JOB_QUEUED, JOB_RUNNING, JOB_DONE */
+	int failed;
+	struct err err;
+};
+
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+/*
+ * Workers take jobs from a ring in submission order; the repository's own
+ * thread retires finished jobs from the head into the pack writer, so
+ * only it touches the pack writer, the index and the store.
+ */
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct job *jobs;
+	size_t cap, head, count, claimed; /* claimed: jobs taken, from head */
+	int stop;
+	pthread_t *th;
+	struct sealer **sealers;
+	size_t nth;
 };
 
 static const char *
@@ -89,12 +130,188 @@ setup_crypto(struct repo *r, struct err *e)
 	return (0);
 }
 
+static struct sealer *
+sealer_new(const struct repo *r, struct err *e)
+{
+	struct sealer *z = xcalloc(1, sizeof(*z));
+
+	if ((z->aead = crypto_aead_new(key_master_blob_key(r->master), e)) ==
+	        NULL ||
+	    (z->cz = compress_new(r->level, e)) == NULL) {
+		crypto_aead_free(z->aead);
+		free(z);
+		return (NULL);
+	}
+	return (z);
+}
+
+static void
+sealer_free(struct sealer *z)
+{
+	if (z == NULL)
+		return;
+	crypto_aead_free(z->aead);
+	compress_free(z->cz);
+	free(z->vbuf);
+	free(z->dbuf);
+	free(z);
+}
+
+/*
+ * Compress, seal and (with j->verify) check one blob.  The check opens the
+ * sealed copy and compares what comes out with the plaintext the id was
+ * computed from: a compressor or memory fault cannot pass it, and it costs
+ * less than hashing again.
+ */
+static int
+seal_job(struct sealer *z, struct job *j, struct err *e)
+{
+	enum compress_method method;
+	size_t clen, need = j->n + 1 + CRYPTO_AEAD_OVERHEAD;
+	uint8_t *body, hdr;
+
+	grow(&j->out, &j->out_cap, need);
+	body = j->out + CRYPTO_NONCE_LEN + 1;
+	if (compress_encode(z->cz, j->in, j->n, body, &clen, &method, e) == -1)
+		return (-1);
+	if (method == COMPRESS_RAW) {
+		memcpy(body, j->in, j->n);
+		clen = j->n;
+	}
+	hdr = (uint8_t)(method | (unsigned)j->type << 4);
+	body[-1] = hdr;
+	if (crypto_aead_seal(z->aead, body - 1, clen + 1, j->id, IDX_ID_LEN,
+	        j->out, e) == -1)
+		return (-1);
+	j->outlen = clen + 1 + CRYPTO_AEAD_OVERHEAD;
+	if (j->verify) {
+		uint8_t *pl;
+		size_t got;
+
+		grow(&z->vbuf, &z->vcap, j->outlen);
+		memcpy(z->vbuf, j->out, j->outlen);
+		pl = z->vbuf + CRYPTO_NONCE_LEN;
+		if (crypto_aead_open(z->aead, z->vbuf, j->outlen, j->id,
+		        IDX_ID_LEN, pl, e) == -1)
+			goto bad;
+		if (pl[0] != hdr)
+			goto bad;
+		if (method == COMPRESS_RAW) {
+			if (memcmp(pl + 1, j->in, j->n) != 0)
+				goto bad;
+		} else {
+			grow(&z->dbuf, &z->dcap, j->n + 1);
+			if (compress_decode(z->cz, pl + 1, clen, z->dbuf, j->n,
+			        &got, e) == -1 ||
+			    got != j->n || memcmp(z->dbuf, j->in, j->n) != 0)
+				goto bad;
+		}
+	}
+	return (0);
+bad:
+	return (err_set(e, ERR_INTERNAL,
+	    "verify before write failed: a sealed blob did not give back its "
+	    "plaintext (memory or compressor fault?); nothing was written"));
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = ((void **)arg)[0];
+	struct sealer *z = ((void **)arg)[1];
+
+	free(arg);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct job *j;
+
+		while (!p->stop && p->claimed == p->count)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		j = &p->jobs[(p->head + p->claimed++) % p->cap];
+		j->state = JOB_RUNNING;
+		pthread_mutex_unlock(&p->mu);
+		j->failed = seal_job(z, j, &j->err) == -1;
+		pthread_mutex_lock(&p->mu);
+		j->state = JOB_DONE;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return (NULL);
+}
+
+static void
+pool_free(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < p->nth; i++) {
+		pthread_join(p->th[i], NULL);
+		sealer_free(p->sealers[i]);
+	}
+	free(p->sealers);
+	for (size_t i = 0; i < p->cap; i++) {
+		free(p->jobs[i].in);
+		free(p->jobs[i].out);
+	}
+	free(p->jobs);
+	free(p->th);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+static int
+pool_new(struct repo *r, size_t nth, struct err *e)
+{
+	struct pool *p = xcalloc(1, sizeof(*p));
+
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	/* Enough queued work to keep every worker busy, and no more:
+	 * memory stays a few chunks per worker. */
+	p->cap = 2 * nth + 2;
+	p->jobs = xcalloc(p->cap, sizeof(*p->jobs));
+	p->th = xcalloc(nth, sizeof(*p->th));
+	p->sealers = xcalloc(nth, sizeof(*p->sealers));
+	for (size_t i = 0; i < nth; i++) {
+		void **arg;
+
+		if ((p->sealers[i] = sealer_new(r, e)) == NULL)
+			goto fail;
+		arg = xcalloc(2, sizeof(void *));
+		arg[0] = p;
+		arg[1] = p->sealers[i];
+		if (pthread_create(&p->th[i], NULL, worker, arg) != 0) {
+			free(arg);
+			sealer_free(p->sealers[i]);
+			err_set(e, ERR_INTERNAL,
+			    "cannot start a worker thread");
+			goto fail;
+		}
+		p->nth++;
+	}
+	r->pool = p;
+	return (0);
+fail:
+	pool_free(p);
+	return (-1);
+}
+
 static struct repo *
 repo_alloc(void)
 {
 	struct repo *r = xcalloc(1, sizeof(*r));
 
 	r->verify = 1;
+	r->nworkers = -1;
 	r->idx = idx_new();
 	r->pending = idx_new();
 	r->pw = pack_writer_new();
@@ -115,8 +332,8 @@ repo_close(struct repo *r)
 	idx_free(r->idx);
 	idx_free(r->pending);
 	pack_writer_free(r->pw);
-	free(r->scratch);
-	free(r->vbuf);
+	pool_free(r->pool);
+	sealer_free(r->inline_sealer);
 	wipe(r->gear, sizeof(r->gear));
 	free(r);
 }
@@ -759,6 +976,16 @@ write_pack(struct repo *r, struct err *e)
 	}
 	idx_free(r->pending);
 	r->pending = idx_new();
+	/* Blobs still with the workers stay known. */
+	for (size_t k = 0; r->pool != NULL && k < r->pool->count; k++) {
+		struct idx_entry pend;
+
+		memset(&pend, 0, sizeof(pend));
+		memcpy(pend.id,
+		    r->pool->jobs[(r->pool->head + k) % r->pool->cap].id,
+		    IDX_ID_LEN);
+		(void)idx_add(r->pending, &pend);
+	}
 	r->stats.packs_written++;
 	r->stats.pack_bytes_written += plen;
 	rc = 0;
@@ -771,66 +998,149 @@ out:
 	return (rc);
 }
 
+/* A finished job goes into the pack writer (and the pack out if full). */
+static int
+retire(struct repo *r, struct job *j, struct err *e)
+{
+	if (j->failed) {
+		*e = j->err;
+		return (-1);
+	}
+	if (pack_writer_add(r->pw, j->id, j->type, j->out, j->outlen,
+	        (uint32_t)j->n, e) == -1)
+		return (-1);
+	r->stats.stored_new += j->outlen;
+	if (pack_writer_size(r->pw) >= r->pack_size)
+		return (write_pack(r, e));
+	return (0);
+}
+
+/*
+ * Retire finished jobs from the head of the ring: those already done, or
+ * (until) at least one (wait_one), or all (wait_all).
+ */
+static int
+pool_drain(struct repo *r, int wait_one, int wait_all, struct err *e)
+{
+	struct pool *p = r->pool;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->count > 0) {
+		struct job *j = &p->jobs[p->head];
+
+		if (j->state != JOB_DONE) {
+			if (!wait_one && !wait_all)
+				break;
+			pthread_cond_wait(&p->done, &p->mu);
+			continue;
+		}
+		/* Pack writing may take a while: let the workers go on. */
+		pthread_mutex_unlock(&p->mu);
+		rc = retire(r, j, e);
+		pthread_mutex_lock(&p->mu);
+		p->head = (p->head + 1) % p->cap;
+		p->count--;
+		p->claimed--;
+		wait_one = 0;
+		if (rc == -1)
+			break;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return (rc);
+}
+
+static int
+pool_submit(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
+    const uint8_t *data, size_t n, struct err *e)
+{
+	struct pool *p = r->pool;
+	struct job *j;
+
+	if (pool_drain(r, 0, 0, e) == -1)
+		return (-1);
+	while (p->count == p->cap)
+		if (pool_drain(r, 1, 0, e) == -1)
+			return (-1);
+	/* Slots past head + count are this thread's alone. */
+	j = &p->jobs[(p->head + p->count) % p->cap];
+	memcpy(j->id, id, IDX_ID_LEN);
+	j->type = type;
+	j->verify = r->verify;
+	grow(&j->in, &j->in_cap, n ? n : 1);
+	memcpy(j->in, data, n);
+	j->n = n;
+	j->failed = 0;
+	j->state = JOB_QUEUED;
+	pthread_mutex_lock(&p->mu);
+	p->count++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return (0);
+}
+
+void
+repo_set_workers(struct repo *r, int n)
+{
+	r->nworkers = n;
+}
+
+static size_t
+default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n <= 1)
+		return (0);
+	return (n > 8 ? 8 : (size_t)n);
+}
+
 int
 repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
     size_t n, uint8_t id[IDX_ID_LEN], int *added, struct err *e)
 {
-	enum compress_method method;
 	struct idx_entry pend;
-	size_t clen, sealed;
-	uint8_t *body;
 
 	*added = 0;
 	if (n > BLOB_MAX)
 		return (err_set(e, ERR_INTERNAL,
-		    "blob of %zu bytes is too "
-		    "large",
-		    n));
+		    "blob of %zu bytes is too large", n));
 	crypto_hmac_digest(r->idmac, p, n, id);
 	if (repo_blob_known(r, id)) {
 		r->stats.blobs_known++;
 		return (0);
 	}
-	/* Layout for sealing in place: nonce | header byte | body | tag. */
-	grow(&r->scratch, &r->scratch_cap, n + 1 + CRYPTO_AEAD_OVERHEAD);
-	body = r->scratch + CRYPTO_NONCE_LEN + 1;
-	if (compress_encode(r->cz, p, n, body, &clen, &method, e) == -1)
-		return (-1);
-	if (method == COMPRESS_RAW) {
-		memcpy(body, p, n);
-		clen = n;
-	}
-	body[-1] = (uint8_t)(method | (unsigned)type << 4);
-	if (crypto_aead_seal(r->blob_aead, body - 1, clen + 1, id, IDX_ID_LEN,
-	        r->scratch, e) == -1)
-		return (-1);
-	sealed = clen + 1 + CRYPTO_AEAD_OVERHEAD;
-	if (r->verify) {
-		uint8_t *check;
-		size_t cn;
-
-		grow(&r->vbuf, &r->vbuf_cap, sealed);
-		memcpy(r->vbuf, r->scratch, sealed);
-		if (open_blob(r, id, (uint8_t)type, (uint32_t)n, r->vbuf,
-		        sealed, &check, &cn, e) == -1)
-			return (err_wrap(e,
-			    "verify before write failed (memory or "
-			    "compressor fault?)"));
-		free(check);
-	}
-	if (pack_writer_add(r->pw, id, (uint8_t)type, r->scratch, sealed,
-	        (uint32_t)n, e) == -1)
-		return (-1);
 	memset(&pend, 0, sizeof(pend));
 	memcpy(pend.id, id, IDX_ID_LEN);
 	(void)idx_add(r->pending, &pend);
 	*added = 1;
 	r->stats.blobs_new++;
 	r->stats.raw_new += n;
-	r->stats.stored_new += sealed;
-	if (pack_writer_size(r->pw) >= r->pack_size)
-		return (write_pack(r, e));
-	return (0);
+	if (r->pool == NULL && r->inline_sealer == NULL) {
+		size_t nth =
+		    r->nworkers < 0 ? default_workers() : (size_t)r->nworkers;
+
+		if (nth > 0 ? pool_new(r, nth, e) == -1
+		            : (r->inline_sealer = sealer_new(r, e)) == NULL)
+			return (-1);
+	}
+	if (r->pool != NULL)
+		return (pool_submit(r, id, (uint8_t)type, p, n, e));
+	else {
+		struct job j;
+		int rc;
+
+		memset(&j, 0, sizeof(j));
+		memcpy(j.id, id, IDX_ID_LEN);
+		j.type = (uint8_t)type;
+		j.verify = r->verify;
+		j.in = (uint8_t *)(uintptr_t)p; /* read only: not freed */
+		j.n = n;
+		j.failed = seal_job(r->inline_sealer, &j, &j.err) == -1;
+		rc = retire(r, &j, e);
+		free(j.out);
+		return (rc);
+	}
 }
 
 int
@@ -876,6 +1186,8 @@ repo_flush(struct repo *r, struct err *e)
 	uint32_t to;
 	int rc;
 
+	if (r->pool != NULL && pool_drain(r, 0, 1, e) == -1)
+		return (-1);
 	if (write_pack(r, e) == -1)
 		return (-1);
 	to = idx_pack_count(r->idx);

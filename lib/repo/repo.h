@@ -76,6 +76,13 @@ const uint64_t *repo_gear(const struct repo *);
 void repo_set_verify_before_write(struct repo *, int on);
 
 /*
+ * How many threads compress, seal and verify new blobs: -1 (default) one
+ * per CPU when there are several, 0 none (all in the calling thread).
+ * Takes effect before the first repo_blob_put.
+ */
+void repo_set_workers(struct repo *, int n);
+
+/*
  * Store a blob unless one with the same id exists: computes the id, and
  * when new compresses, seals, verifies and adds it to the current pack,
  * writing the pack when it reaches its target size.  *added is 1 when the

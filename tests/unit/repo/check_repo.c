@@ -246,6 +246,53 @@ START_TEST(test_machine_key_and_files)
 }
 END_TEST
 
+static void
+round_trip_with_workers(int workers)
+{
+	struct repo *r = open_ok(pass);
+	struct repo_stats st;
+	uint8_t *data = malloc(200000), ids[60][IDX_ID_LEN], *got;
+	struct err e;
+	size_t n;
+	int added;
+
+	repo_set_workers(r, workers);
+	/* Each content twice in a row: the second is known while the first
+	 * is still with a worker. */
+	for (int i = 0; i < 60; i++) {
+		fill(data, 200000, (uint32_t)(i + 1000 * workers));
+		for (int k = 0; k < 2; k++)
+			ck_assert_msg(repo_blob_put(r, IDX_BLOB_DATA, data,
+			                  200000, ids[i], &added, &e) == 0,
+			    "%s", e.msg);
+	}
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	repo_get_stats(r, &st);
+	ck_assert_uint_eq(st.blobs_new, 60);
+	ck_assert_uint_eq(st.blobs_known, 60);
+	repo_close(r);
+	r = open_ok(pass);
+	for (int i = 0; i < 60; i++) {
+		ck_assert_int_eq(repo_blob_get(r, ids[i], IDX_BLOB_DATA, &got,
+		                     &n, &e),
+		    0);
+		fill(data, 200000, (uint32_t)(i + 1000 * workers));
+		ck_assert_mem_eq(got, data, 200000);
+		free(got);
+	}
+	ck_assert_uint_eq(idx_count(repo_index(r)), 60);
+	repo_close(r);
+	free(data);
+}
+
+START_TEST(test_inline_and_worker_pipelines_agree)
+{
+	round_trip_with_workers(0);
+	round_trip_with_workers(1);
+	round_trip_with_workers(3);
+}
+END_TEST
+
 Suite *repo_suite(void);
 
 Suite *
@@ -260,6 +307,7 @@ repo_suite(void)
 	tcase_add_test(tc, test_blobs_dedup_pack_and_reopen);
 	tcase_add_test(tc, test_damaged_pack_is_detected);
 	tcase_add_test(tc, test_machine_key_and_files);
+	tcase_add_test(tc, test_inline_and_worker_pipelines_agree);
 	suite_add_tcase(s, tc);
 	return (s);
 }
