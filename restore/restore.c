@@ -51,7 +51,7 @@ struct fd_out {
 	int fd;
 	uint64_t pos;
 	uint8_t *zeros;
-	volatile sig_atomic_t *intr;
+	const struct rst_opts *o;
 };
 
 typedef int (*put_fn)(void *arg, const uint8_t *p, size_t n, uint64_t off,
@@ -80,11 +80,14 @@ str_cut(struct str *b, size_t len)
 	b->s[len] = '\0';
 }
 
+/* Between entries and chunks: stop when asked, keep the lock fresh. */
 static int
-interrupted(volatile sig_atomic_t *intr, struct err *e)
+pulse(const struct rst_opts *o, struct err *e)
 {
-	if (intr != NULL && *intr)
+	if (o->interrupted != NULL && *o->interrupted)
 		return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+	if (o->keepalive != NULL)
+		return (o->keepalive(o->keepalive_arg, e));
 	return (0);
 }
 
@@ -315,9 +318,8 @@ check_shape(const struct fs_node *n, struct err *e)
  * *first for the write, rather than reading it twice.
  */
 static int
-verify_data(struct repo *r, const struct fs_node *n,
-    volatile sig_atomic_t *intr, uint8_t **first, size_t *firstlen,
-    struct err *e)
+verify_data(struct repo *r, const struct fs_node *n, const struct rst_opts *o,
+    uint8_t **first, size_t *firstlen, struct err *e)
 {
 	uint64_t pos = 0, total = fs_node_data_len(n);
 	uint8_t *p;
@@ -326,7 +328,7 @@ verify_data(struct repo *r, const struct fs_node *n,
 	*first = NULL;
 	*firstlen = 0;
 	for (size_t i = 0; i < n->nchunks; i++) {
-		if (interrupted(intr, e) == -1 ||
+		if (pulse(o, e) == -1 ||
 		    fetch(r, n->chunks[i], IDX_BLOB_DATA, &p, &len, e) == -1)
 			return (-1);
 		pos += len;
@@ -357,8 +359,8 @@ verify_data(struct repo *r, const struct fs_node *n,
  */
 static int
 stream_data(struct repo *r, const struct fs_node *n, put_fn put, void *arg,
-    uint8_t *first, size_t firstlen, volatile sig_atomic_t *intr,
-    uint64_t *done, struct err *e)
+    uint8_t *first, size_t firstlen, const struct rst_opts *o, uint64_t *done,
+    struct err *e)
 {
 	uint64_t pos = 0, total = fs_node_data_len(n);
 	uint8_t *p = NULL;
@@ -371,7 +373,7 @@ stream_data(struct repo *r, const struct fs_node *n, put_fn put, void *arg,
 			p = first;
 			len = firstlen;
 			first = NULL;
-		} else if (interrupted(intr, e) == -1 ||
+		} else if (pulse(o, e) == -1 ||
 		    fetch(r, n->chunks[i], IDX_BLOB_DATA, &p, &len, e) == -1) {
 			goto out;
 		}
@@ -422,8 +424,9 @@ write_full(struct fd_out *o, const uint8_t *p, size_t n, struct err *e)
 		ssize_t w = write(o->fd, p, n);
 
 		if (w == -1 && errno == EINTR) {
-			if (interrupted(o->intr, e) == -1)
-				return (-1);
+			if (o->o->interrupted != NULL && *o->o->interrupted)
+				return (
+				    err_set(e, ERR_INTERRUPTED, "interrupted"));
 			continue;
 		}
 		if (w == -1)
@@ -443,8 +446,7 @@ put_zeros(struct fd_out *o, uint64_t n, struct err *e)
 
 		if (o->zeros == NULL)
 			o->zeros = xcalloc(1, ZEROS_LEN);
-		if (interrupted(o->intr, e) == -1 ||
-		    write_full(o, o->zeros, k, e) == -1)
+		if (pulse(o->o, e) == -1 || write_full(o, o->zeros, k, e) == -1)
 			return (-1);
 		n -= k;
 	}
@@ -465,9 +467,9 @@ put_fd(void *arg, const uint8_t *p, size_t n, uint64_t off, struct err *e)
 
 int
 rst_file_to_fd(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
-    int fd, volatile sig_atomic_t *intr, struct rst_stats *st, struct err *e)
+    int fd, const struct rst_opts *opts, struct rst_stats *st, struct err *e)
 {
-	struct fd_out o = { fd, 0, NULL, intr };
+	struct fd_out o = { fd, 0, NULL, opts };
 	struct fs_node n;
 	uint8_t *first = NULL;
 	size_t firstlen = 0;
@@ -486,8 +488,8 @@ rst_file_to_fd(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
 		goto out;
 	}
 	if (check_shape(&n, e) == -1 ||
-	    verify_data(r, &n, intr, &first, &firstlen, e) == -1 ||
-	    stream_data(r, &n, put_fd, &o, first, firstlen, intr, &done, e) ==
+	    verify_data(r, &n, opts, &first, &firstlen, e) == -1 ||
+	    stream_data(r, &n, put_fd, &o, first, firstlen, opts, &done, e) ==
 	        -1 ||
 	    put_zeros(&o, n.size - o.pos, e) == -1) {
 		err_wrap(e, "%s", path);
@@ -572,7 +574,6 @@ end_entry(struct walk *w, struct err *e, int *fatal)
 static int
 do_file(struct walk *w, const struct fs_node *n, struct err *e)
 {
-	volatile sig_atomic_t *intr = w->o->interrupted;
 	uint8_t *first = NULL;
 	size_t firstlen = 0;
 	uint64_t done = 0;
@@ -584,7 +585,7 @@ do_file(struct walk *w, const struct fs_node *n, struct err *e)
 		return (entry_failed(w, &why, e));
 	/* A tar header cannot be taken back: check the data first. */
 	if (w->tar && n->nchunks > 0 &&
-	    verify_data(w->r, n, intr, &first, &firstlen, &why) == -1)
+	    verify_data(w->r, n, w->o, &first, &firstlen, &why) == -1)
 		return (entry_failed(w, &why, e));
 	if ((r = fs_extract_begin(w->x, w->rel.s, n, &why)) == -1) {
 		freezero(first, firstlen);
@@ -593,7 +594,7 @@ do_file(struct walk *w, const struct fs_node *n, struct err *e)
 	if (r == 0) {
 		freezero(first, firstlen); /* a hard link: no data */
 	} else if (stream_data(w->r, n, put_extract, w->x, first, firstlen,
-	               intr, &done, &why) == -1) {
+	               w->o, &done, &why) == -1) {
 		/* Never leave what was written looking restored. */
 		err_clear(&why2);
 		if (fs_extract_discard(w->x, &why2) == -1 &&
@@ -751,7 +752,7 @@ walk_tree(struct walk *w, const uint8_t root[IDX_ID_LEN], struct err *e)
 		if (w->rel.len > 0)
 			str_add(&w->path, "/", 1);
 		str_add(&w->path, node->name, strlen(node->name));
-		if (interrupted(w->o->interrupted, e) == -1)
+		if (pulse(w->o, e) == -1)
 			return (-1);
 		sel = l->all ? SEL_ALL
 		             : select_path(w->o, w->path.s, w->path.len);

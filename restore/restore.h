@@ -76,6 +76,12 @@ struct rst_opts {
 	void *report_arg;
 	/* Stop with ERR_INTERRUPTED once *interrupted is set; NULL: never. */
 	volatile sig_atomic_t *interrupted;
+	/*
+	 * Called between entries and between chunks, to keep a repository
+	 * lock fresh; -1 stops the restore with its error.  NULL: nothing.
+	 */
+	int (*keepalive)(void *arg, struct err *e);
+	void *keepalive_arg;
 };
 
 /*
@@ -131,12 +137,12 @@ int rst_to_tar(struct repo *, const uint8_t root[IDX_ID_LEN], int fd,
  * Write the bytes of the regular file at path (normalised) to fd: its
  * chunks are all read and authenticated first, so on damage nothing is
  * written (ERR_CORRUPT); holes are written as zeros.  A reader that went
- * away is ERR_IO with sys_errno EPIPE.  st is zeroed first and counts the
- * one file.
+ * away is ERR_IO with sys_errno EPIPE.  Of o, only interrupted and
+ * keepalive count.  st is zeroed first and counts the one file.
  */
 int rst_file_to_fd(struct repo *, const uint8_t root[IDX_ID_LEN],
-    const char *path, int fd, volatile sig_atomic_t *interrupted,
-    struct rst_stats *st, struct err *);
+    const char *path, int fd, const struct rst_opts *o, struct rst_stats *st,
+    struct err *);
 
 /*
  * The exit status a restore that ran to its end earned: EXIT_CORRUPT when

@@ -636,13 +636,15 @@ START_TEST(test_file_to_descriptor)
 	struct manifest m;
 	struct repo *r = open_repo(&m);
 	struct rst_stats st;
+	struct rst_opts o;
 	struct stat sb;
 	struct err e;
 	int fd;
 
+	opts_init(&o);
 	fd = open(at("big.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_msg(rst_file_to_fd(r, m.tree, "/etc/big", fd, NULL, &st,
-	                  &e) == 0,
+	ck_assert_msg(rst_file_to_fd(r, m.tree, "/etc/big", fd, &o, &st, &e) ==
+	        0,
 	    "%s", e.msg);
 	close(fd);
 	expect_bytes(at("big.out"), big, sizeof(big), &sb);
@@ -651,19 +653,18 @@ START_TEST(test_file_to_descriptor)
 
 	/* Holes come out as zeros, at full length. */
 	fd = open(at("sparse.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/var/sparse", fd, NULL, &st,
+	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/var/sparse", fd, &o, &st,
 	                     &e),
 	    0);
 	close(fd);
 	expect_sparse(at("sparse.out"));
 
 	fd = open(at("x.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/etc/ssh", fd, NULL, &st,
-	                     &e),
+	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/etc/ssh", fd, &o, &st, &e),
 	    -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
 	ck_assert(strstr(e.msg, "not a regular file") != NULL);
-	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/etc/none", fd, NULL, &st,
+	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/etc/none", fd, &o, &st,
 	                     &e),
 	    -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
@@ -678,7 +679,7 @@ START_TEST(test_file_to_descriptor)
 		close(pfd[0]);
 		signal(SIGPIPE, SIG_IGN);
 		ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/etc/big", pfd[1],
-		                     NULL, &st, &e),
+		                     &o, &st, &e),
 		    -1);
 		ck_assert_int_eq(e.class, ERR_IO);
 		ck_assert_int_eq(e.sys_errno, EPIPE);
@@ -799,8 +800,7 @@ START_TEST(test_damaged_chunks)
 
 	/* One file to a descriptor: not a byte of it. */
 	fd = open(at("big.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/etc/big", fd, NULL, &st,
-	                     &e),
+	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/etc/big", fd, &o, &st, &e),
 	    -1);
 	close(fd);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
@@ -907,6 +907,47 @@ START_TEST(test_stop_cuts_tar)
 }
 END_TEST
 
+static int
+lose_lock_after(void *arg, struct err *e)
+{
+	int *left = arg;
+
+	if (--*left > 0)
+		return (0);
+	return (err_set(e, ERR_LOCKED, "the lock was removed"));
+}
+
+START_TEST(test_keepalive_runs_and_can_stop)
+{
+	struct manifest m;
+	struct repo *r = open_repo(&m);
+	struct rst_stats st;
+	struct rst_opts o;
+	struct err e;
+	int left = 1000000, fd;
+
+	/* Called for every entry and every chunk. */
+	opts_init(&o);
+	o.keepalive = lose_lock_after;
+	o.keepalive_arg = &left;
+	ck_assert_int_eq(rst_to_dir(r, m.tree, at("a"), &o, &st, &e), 0);
+	ck_assert_int_ge(1000000 - left, 20 + 7);
+	/* A lock lost halfway stops the restore, naming the entry. */
+	left = 3;
+	ck_assert_int_eq(rst_to_dir(r, m.tree, at("b"), &o, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_LOCKED);
+	ck_assert_msg(strstr(e.msg, "/etc/") == e.msg, "%s", e.msg);
+	left = 2;
+	fd = open(at("big.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/etc/big", fd, &o, &st, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_LOCKED);
+	close(fd);
+	manifest_clear(&m);
+	repo_close(r);
+}
+END_TEST
+
 Suite *restore_suite(void);
 
 Suite *
@@ -925,6 +966,7 @@ restore_suite(void)
 	tcase_add_test(tc, test_damaged_chunks);
 	tcase_add_test(tc, test_missing_pack_and_listing);
 	tcase_add_test(tc, test_stop_cuts_tar);
+	tcase_add_test(tc, test_keepalive_runs_and_can_stop);
 	suite_add_tcase(s, tc);
 	return (s);
 }
