@@ -92,6 +92,7 @@ int cmd_help(struct cli_ctx *, int, char **);
 int cmd_version(struct cli_ctx *, int, char **);
 int cmd_config(struct cli_ctx *, int, char **);
 int cmd_init(struct cli_ctx *, int, char **);
+int cmd_restore(struct cli_ctx *, int, char **);
 int cmd_snapshot(struct cli_ctx *, int, char **);
 
 #endif
