@@ -43,6 +43,12 @@ struct link {
 	char *path; /* NULL: empty slot */
 };
 
+/* A directory that existed before: its times are set again at close. */
+struct redo {
+	char *path;
+	struct timespec ts[2]; /* atime, mtime */
+};
+
 struct fs_extract {
 	struct archive *a;
 	struct archive_entry *ae;
@@ -70,6 +76,9 @@ struct fs_extract {
 	/* Hard links restored so far: open addressing on (dev, ino). */
 	struct link *links;
 	size_t nlinks, links_cap; /* cap: a power of two */
+
+	struct redo *redo;
+	size_t nredo, redo_cap;
 
 	uint8_t *zeros;
 };
@@ -358,11 +367,64 @@ fill_entry(struct fs_extract *x, const struct fs_node *n)
 	return (fs_node_data_len(n) > 0);
 }
 
+static void
+redo_add(struct fs_extract *x, const struct fs_node *n)
+{
+	struct redo *d;
+
+	if (x->nredo == x->redo_cap) {
+		x->redo_cap = x->redo_cap ? x->redo_cap * 2 : 16;
+		x->redo = xreallocarray(x->redo, x->redo_cap, sizeof(*x->redo));
+	}
+	d = &x->redo[x->nredo++];
+	d->path = xstrdup(x->path);
+	d->ts[0].tv_sec = (time_t)n->atime.sec;
+	d->ts[0].tv_nsec = (long)n->atime.nsec;
+	d->ts[1].tv_sec = (time_t)n->mtime.sec;
+	d->ts[1].tv_nsec = (long)n->mtime.nsec;
+}
+
+/* The times of directories that existed, after everything went in. */
+static int
+redo_times(struct fs_extract *x, struct err *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < x->nredo; i++) {
+		char *slash = strrchr(x->redo[i].path, '/'), *dir = NULL;
+		const char *name = x->redo[i].path;
+		int fd, missing;
+
+		if (slash != NULL) {
+			dir = xstrndup(name, (size_t)(slash - name));
+			name = slash + 1;
+		}
+		fd = open_below(x, dir, &missing, e);
+		if (fd == -1 ||
+		    utimensat(fd, name, x->redo[i].ts, AT_SYMLINK_NOFOLLOW) ==
+		        -1) {
+			if (fd != -1)
+				err_sys(e, ERR_IO, "%s%s: cannot set its times",
+				    SHOW(x->redo[i].path));
+			else if (missing)
+				err_set(e, ERR_IO,
+				    "%s%s: gone before its times were set",
+				    SHOW(x->redo[i].path));
+			rc = FS_EXTRACT_WARN;
+		}
+		if (fd != -1)
+			close(fd);
+		free(dir);
+	}
+	return (rc);
+}
+
 int
 fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
     struct err *e)
 {
-	int r, rc = -1, want;
+	struct stat st;
+	int r, rc = -1, want, redo = 0;
 
 	if (x->broken)
 		return (err_set(e, ERR_INTERNAL,
@@ -416,6 +478,15 @@ fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
 	if (!x->is_tar && check_parents(x, dir, e) == -1)
 		return (-1);
 	want = fill_entry(x, n);
+	/*
+	 * libarchive defers the times only of directories it makes: one that
+	 * exists (--overwrite) gets them at once, and then loses its mtime to
+	 * the entries restored into it.  Set those again at close.
+	 */
+	if (!x->is_tar && n->type == FS_DIR &&
+	    fstatat(x->target_fd, x->path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode))
+		redo = 1;
 	if (enter(x, e) == -1)
 		return (-1);
 	r = archive_write_header(x->a, x->ae);
@@ -432,6 +503,8 @@ fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
 		/* libarchive may drop the body (an existing hard link...). */
 		x->want_data = want && archive_entry_size(x->ae) > 0;
 		rc = x->want_data;
+		if (redo)
+			redo_add(x, n);
 	}
 	if (leave(x, e) == -1) {
 		x->in_entry = 0;
@@ -695,6 +768,9 @@ handle_free(struct fs_extract *x)
 	for (size_t i = 0; i < x->links_cap; i++)
 		free(x->links[i].path);
 	free(x->links);
+	for (size_t i = 0; i < x->nredo; i++)
+		free(x->redo[i].path);
+	free(x->redo);
 	free(x->target);
 	free(x->path);
 	free(x->zeros);
@@ -845,6 +921,8 @@ fs_extract_close(struct fs_extract *x, struct err *e)
 	} else {
 		rc = 0;
 	}
+	if (rc != -1 && !x->is_tar && redo_times(x, e) == FS_EXTRACT_WARN)
+		rc = FS_EXTRACT_WARN;
 out:
 	handle_free(x);
 	return (rc);
