@@ -30,6 +30,22 @@ S=$T/src
 root=0
 [ "$(id -u)" -ne 0 ] || root=1
 
+# ------------------------------------------------------------ usage
+
+expect_status 0 "$COFFER" help restore
+cp "$T/out" "$T/help1"
+expect_status 0 "$COFFER" restore --help
+expect_same "$T/help1" "$T/out"
+for bad in "latest" "latest -t $T/x --tar -" "-t $T/x" \
+    "latest --stdout /etc/fstab --include /etc" "latest -t $T/x --include etc" \
+    "latest --stdout /" "latest -t $T/x --include /a/../b" "a b -t $T/x"; do
+	# shellcheck disable=SC2086 # word splitting wanted
+	expect_status 2 "$COFFER" restore -r "$T/none" $bad
+	[ "$(wc -l <"$T/err")" -eq 1 ] ||
+		fail "restore $bad: expected one line, got: $(cat "$T/err")"
+done
+[ ! -e "$T/x" ] || fail "a usage error made the target"
+
 # ------------------------------------------------------------ the tree
 
 mkdir "$S"
