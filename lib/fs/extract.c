@@ -758,8 +758,16 @@ handle_free(struct fs_extract *x)
 {
 	if (x == NULL)
 		return;
-	if (x->a != NULL)
+	if (x->a != NULL) {
+		/*
+		 * A failed archive is freed without being closed, and then
+		 * libarchive keeps its output buffer: close it first (a cut
+		 * stream's writes go nowhere, see tar_write).
+		 */
+		if (x->cut)
+			(void)archive_write_close(x->a);
 		archive_write_free(x->a);
+	}
 	archive_entry_free(x->ae);
 	if (x->target_fd != -1)
 		close(x->target_fd);
@@ -854,6 +862,46 @@ out:
 	return (rc);
 }
 
+/* libarchive's output callbacks for a tar stream on x->tar_fd. */
+static int
+tar_open(struct archive *a, void *arg)
+{
+	struct fs_extract *x = arg;
+	struct stat st;
+
+	if (fstat(x->tar_fd, &st) == -1) {
+		archive_set_error(a, errno, "tar stream");
+		return (ARCHIVE_FATAL);
+	}
+	/*
+	 * A file ends after its last 512-byte block; a pipe or a device
+	 * gets whole records, as tape-minded readers expect.
+	 */
+	if (archive_write_get_bytes_in_last_block(a) < 0)
+		archive_write_set_bytes_in_last_block(a,
+		    S_ISREG(st.st_mode) ? 1 : 0);
+	return (ARCHIVE_OK);
+}
+
+static la_ssize_t
+tar_write(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct fs_extract *x = arg;
+	ssize_t w;
+
+	/* After a cut nothing more reaches the reader: not even a trailer. */
+	if (x->cut)
+		return ((la_ssize_t)len);
+	do
+		w = write(x->tar_fd, buf, len);
+	while (w == -1 && errno == EINTR);
+	if (w == -1) {
+		archive_set_error(a, errno, "tar stream");
+		return (-1);
+	}
+	return ((la_ssize_t)w);
+}
+
 int
 fs_tar_open(int fd, unsigned flags, struct fs_extract **out, struct err *e)
 {
@@ -876,7 +924,8 @@ fs_tar_open(int fd, unsigned flags, struct fs_extract **out, struct err *e)
 	if (archive_write_set_format_pax(x->a) != ARCHIVE_OK ||
 	    archive_write_set_format_option(x->a, "pax", "hdrcharset",
 	        "BINARY") != ARCHIVE_OK ||
-	    archive_write_open_fd(x->a, fd) != ARCHIVE_OK) {
+	    archive_write_open(x->a, x, tar_open, tar_write, NULL) !=
+	        ARCHIVE_OK) {
 		ar_err(e, x->a, "tar");
 		goto out;
 	}
