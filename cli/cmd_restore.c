@@ -24,7 +24,8 @@ enum {
 	OPT_INCLUDE,
 	OPT_EXCLUDE,
 	OPT_OVERWRITE,
-	OPT_NUMERIC_OWNER
+	OPT_NUMERIC_OWNER,
+	OPT_NO_LOCK
 };
 
 /* --json lists at most this many entries that were not restored. */
@@ -235,6 +236,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
 		{ "numeric-owner", no_argument, NULL, OPT_NUMERIC_OWNER },
+		{ "no-lock", no_argument, NULL, OPT_NO_LOCK },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("restore");
@@ -242,7 +244,8 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	const char *arg = NULL, *target = NULL, *tar = NULL, *one = NULL;
 	const char *snap, *mode, *where;
 	char *one_path = NULL, **incs = NULL;
-	int overwrite = 0, numeric = 0, ch, rc = EXIT_USAGE, ran = -1;
+	int overwrite = 0, numeric = 0, no_lock = 0, ch, rc = EXIT_USAGE;
+	int ran = -1;
 	int tar_fd = -1, tar_made = 0, status, epipe;
 	struct reporter rp = { ctx, NULL, 0 };
 	struct rst_stats st;
@@ -293,6 +296,9 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case OPT_NUMERIC_OWNER:
 			numeric = 1;
+			break;
+		case OPT_NO_LOCK:
+			no_lock = 1;
 			break;
 		default:
 			goto done;
@@ -355,8 +361,22 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	lo.interrupted = ctx->interrupted;
 	lo.notice = lock_notice;
 	lo.notice_arg = ctx->log;
-	if (lock_acquire(repo_store(r), LOCK_SHARED, &lo, &lk, &e) == -1)
-		goto out;
+	if (!no_lock &&
+	    lock_acquire(repo_store(r), LOCK_SHARED, &lo, &lk, &e) == -1) {
+		/*
+		 * A read-only copy (a mounted backup disk, the off-site
+		 * copy) must still restore: that is what it is for.
+		 */
+		if (e.class != ERR_IO ||
+		    (e.sys_errno != EROFS && e.sys_errno != EACCES &&
+		        e.sys_errno != EPERM))
+			goto out;
+		log_warn(ctx->log,
+		    "restoring without a lock: %s (a prune meanwhile could "
+		    "remove data this restore needs)",
+		    e.msg);
+		err_clear(&e);
+	}
 	if (rst_snapshot_find(r, snap, &m, &nbad, &e) == -1)
 		goto out;
 	if (nbad > 0)
@@ -387,8 +407,10 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	o.report = on_event;
 	o.report_arg = &rp;
 	o.interrupted = ctx->interrupted;
-	o.keepalive = refresh_lock;
-	o.keepalive_arg = lk;
+	if (lk != NULL) {
+		o.keepalive = refresh_lock;
+		o.keepalive_arg = lk;
+	}
 	if (ctx->json && one == NULL)
 		rp.failures = json_array();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -418,11 +440,10 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		ran = rst_file_to_fd(r, m.tree, one_path, STDOUT_FILENO, &o,
 		    &st, &e);
 	}
+	/* What was restored is good either way: a lock left is a warning. */
 	err_clear(&e2);
-	if (lock_release(lk, &e2) == -1 && ran == 0) {
-		e = e2;
-		ran = -1;
-	}
+	if (lk != NULL && lock_release(lk, &e2) == -1)
+		log_warn(ctx->log, "%s", e2.msg);
 
 	/* A reader that went away (| head) is not worth a message. */
 	epipe = ran == -1 && e.class == ERR_IO && e.sys_errno == EPIPE;

@@ -90,6 +90,9 @@ const struct cli_cmd cli_commands[] = {
 	    "      --overwrite         restore into a DIR that is not empty,\n"
 	    "                          replacing what is there; replace FILE\n"
 	    "      --numeric-owner     owners by uid/gid, ignoring the names\n"
+	    "      --no-lock           take no lock (read-only repositories "
+	    "are\n"
+	    "                          restored without one anyway)\n"
 	    "      --json              print the outcome as JSON\n",
 	    cmd_restore },
 	{ "snapshot", "snapshot file trees into a repository",
