@@ -4,6 +4,8 @@
 #   make demo       install missing build packages, build, run the demo
 #   make check      install missing packages, build, run every test
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
+#   make unit TSAN=1    unit tests under ThreadSanitizer
+#   make check-long the long suite: 30 kill -9 rounds instead of 8
 #   make coverage   tests with gcov, summary by gcovr
 #   make bench-crypto   MB/s of HMAC, SHA-256, AES-GCM, zstd; scrypt time
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
@@ -24,6 +26,9 @@ ifeq ($(SANITIZE),1)
 BUILD     := build/san
 MODEFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
+else ifeq ($(TSAN),1)
+BUILD     := build/tsan
+MODEFLAGS := -fsanitize=thread -fno-omit-frame-pointer -O1
 else ifeq ($(COVERAGE),1)
 BUILD     := build/cov
 MODEFLAGS := --coverage -O0
@@ -73,7 +78,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all help deps deps-build deps-test demo check unit e2e lint-man \
+.PHONY: all help deps deps-build deps-test demo check check-long unit e2e lint-man \
         tools coverage install uninstall format format-check clean
 
 all: coffer
@@ -150,6 +155,11 @@ lint-man:
 check: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint-man unit e2e
+
+# The long suite: the same tests with more rounds of fault injection.
+check-long: deps-test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory E2E_CRASH_ROUNDS=30 unit e2e
 
 coverage:
 	@$(MAKE) --no-print-directory COVERAGE=1 unit e2e

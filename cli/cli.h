@@ -22,7 +22,15 @@ struct cli_ctx {
 	const char *password_file;    /* --password-file */
 	const char *password_command; /* --password-command */
 	volatile sig_atomic_t *interrupted; /* set by SIGINT/SIGTERM */
+	const char *cmd_name;               /* the running subcommand */
+	/* The repository lock cli_open_repo takes: CLI_LOCK_*. */
+	int lock;
+	unsigned lock_wait; /* seconds to wait for a conflicting lock */
 };
+
+#define CLI_LOCK_SHARED    0 /* the default */
+#define CLI_LOCK_EXCLUSIVE 1
+#define CLI_LOCK_NONE      2
 
 #define CLI_DEFAULT_CONFIG "/etc/coffer/coffer.conf"
 
@@ -94,5 +102,9 @@ int cmd_config(struct cli_ctx *, int, char **);
 int cmd_init(struct cli_ctx *, int, char **);
 int cmd_restore(struct cli_ctx *, int, char **);
 int cmd_snapshot(struct cli_ctx *, int, char **);
+int cmd_snapshots(struct cli_ctx *, int, char **);
+int cmd_ls(struct cli_ctx *, int, char **);
+int cmd_diff(struct cli_ctx *, int, char **);
+int cmd_unlock(struct cli_ctx *, int, char **);
 
 #endif

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "repo/lock.h"
 #include "repo_opts.h"
 #include "restore/restore.h"
 #include "xmalloc.h"
@@ -123,13 +122,7 @@ on_event(void *arg, enum rst_event ev, const char *path, const struct err *e)
 static int
 refresh_lock(void *arg, struct err *e)
 {
-	return (lock_refresh(arg, e));
-}
-
-static void
-lock_notice(void *arg, const char *msg)
-{
-	log_info(arg, "%s", msg);
+	return (repo_lock_refresh(arg, e));
 }
 
 static void
@@ -250,13 +243,11 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	struct reporter rp = { ctx, NULL, 0 };
 	struct rst_stats st;
 	struct rst_opts o;
-	struct lock_opts lo;
 	struct config *cfg = NULL;
 	struct repo *r = NULL;
-	struct lock *lk = NULL;
 	struct manifest m;
 	struct timespec t0;
-	struct err e, e2;
+	struct err e;
 	size_t nbad;
 	int nmodes;
 	FILE *out;
@@ -353,29 +344,21 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	}
 
 	rc = EXIT_ERROR;
-	if (cli_open_repo(ctx, arg, &cfg, &r, &e) == -1)
-		goto out;
-	/* Shared: prune (exclusive) must not remove packs under us. */
-	memset(&lo, 0, sizeof(lo));
-	lo.command = "restore";
-	lo.interrupted = ctx->interrupted;
-	lo.notice = lock_notice;
-	lo.notice_arg = ctx->log;
-	if (!no_lock &&
-	    lock_acquire(repo_store(r), LOCK_SHARED, &lo, &lk, &e) == -1) {
+	/* Shared: a prune (exclusive) must not remove packs under us. */
+	ctx->lock = no_lock ? CLI_LOCK_NONE : CLI_LOCK_SHARED;
+	if (cli_open_repo(ctx, arg, &cfg, &r, &e) == -1) {
 		/*
-		 * A read-only copy (a mounted backup disk, the off-site
-		 * copy) must still restore: that is what it is for.
+		 * The repository to restore after a disaster is often one
+		 * that cannot be written: say how to do without the lock.
 		 */
-		if (e.class != ERR_IO ||
-		    (e.sys_errno != EROFS && e.sys_errno != EACCES &&
-		        e.sys_errno != EPERM))
-			goto out;
-		log_warn(ctx->log,
-		    "restoring without a lock: %s (a prune meanwhile could "
-		    "remove data this restore needs)",
-		    e.msg);
-		err_clear(&e);
+		if (e.class == ERR_IO &&
+		    (e.sys_errno == EROFS ||
+		        ((e.sys_errno == EACCES || e.sys_errno == EPERM) &&
+		            strstr(e.msg, "lock") != NULL)))
+			err_wrap(&e,
+			    "the repository cannot be written; "
+			    "--no-lock restores without a lock");
+		goto out;
 	}
 	if (rst_snapshot_find(r, snap, &m, &nbad, &e) == -1)
 		goto out;
@@ -407,10 +390,8 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	o.report = on_event;
 	o.report_arg = &rp;
 	o.interrupted = ctx->interrupted;
-	if (lk != NULL) {
-		o.keepalive = refresh_lock;
-		o.keepalive_arg = lk;
-	}
+	o.keepalive = refresh_lock;
+	o.keepalive_arg = r;
 	if (ctx->json && one == NULL)
 		rp.failures = json_array();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -440,10 +421,6 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		ran = rst_file_to_fd(r, m.tree, one_path, STDOUT_FILENO, &o,
 		    &st, &e);
 	}
-	/* What was restored is good either way: a lock left is a warning. */
-	err_clear(&e2);
-	if (lk != NULL && lock_release(lk, &e2) == -1)
-		log_warn(ctx->log, "%s", e2.msg);
 
 	/* A reader that went away (| head) is not worth a message. */
 	epipe = ran == -1 && e.class == ERR_IO && e.sys_errno == EPIPE;
@@ -474,7 +451,6 @@ out:
 done:
 	if (tar_fd != -1 && tar_fd != STDOUT_FILENO)
 		close(tar_fd);
-	lock_free(lk);
 	manifest_clear(&m);
 	repo_close(r);
 	config_free(cfg);

@@ -25,6 +25,21 @@ const struct cli_cmd cli_commands[] = {
 	    "  -c, --config FILE   the configuration file\n"
 	    "      --json          print the resolved settings as JSON\n",
 	    cmd_config },
+	{ "diff", "show what changed between two snapshots",
+	    "usage: coffer diff -r REPO [--metadata] [--json] SNAP1 SNAP2\n"
+	    "\n"
+	    "List the paths added (+), removed (-) and modified (M: other\n"
+	    "content, size or type) from SNAP1 to SNAP2, in tree order, then\n"
+	    "one line of counts.  Directories end in '/'.  Directories that\n"
+	    "are the same in both are not read.  A snapshot is 'latest' or\n"
+	    "at least 4 hex digits of its id.\n"
+	    "\n"
+	    "  -r, --repo REPO   the repository\n"
+	    "      --metadata    also list entries whose mode, owner, mtime,\n"
+	    "                    xattrs, ACLs or flags changed (m)\n"
+	    "      --json        print {\"changes\": [...], \"added\": N, "
+	    "...}\n",
+	    cmd_diff },
 	{ "help", "list the commands, or show one command's help",
 	    "usage: coffer help [COMMAND]\n"
 	    "\n"
@@ -57,6 +72,21 @@ const struct cli_cmd cli_commands[] = {
 	    "      --pack-size SIZE  target pack file size (default 16M)\n"
 	    "      --json            print id and location as JSON\n",
 	    cmd_init },
+	{ "ls", "list the files in a snapshot",
+	    "usage: coffer ls -r REPO [-lR] [--json] SNAP [PATH]\n"
+	    "\n"
+	    "List the directory PATH (default: the top) of snapshot SNAP, by\n"
+	    "name, like ls(1); a PATH that is not a directory lists itself.\n"
+	    "SNAP is 'latest' or at least 4 hex digits of an id.  Names are\n"
+	    "printed with C escapes (\\n, \\xHH) where they hold control\n"
+	    "characters or bytes that are not UTF-8.\n"
+	    "\n"
+	    "  -r, --repo REPO   the repository\n"
+	    "  -l, --long        mode, owner, group, size, mtime (UTC), name,\n"
+	    "                    and '-> target' for symlinks\n"
+	    "  -R, --recursive   everything below PATH, as full paths\n"
+	    "      --json        an array of objects, one per entry\n",
+	    cmd_ls },
 	{ "restore",
 	    "restore a snapshot to a directory, a tar stream or stdout",
 	    "usage: coffer restore -r REPO SNAP --target DIR [--include "
@@ -90,9 +120,8 @@ const struct cli_cmd cli_commands[] = {
 	    "      --overwrite         restore into a DIR that is not empty,\n"
 	    "                          replacing what is there; replace FILE\n"
 	    "      --numeric-owner     owners by uid/gid, ignoring the names\n"
-	    "      --no-lock           take no lock (read-only repositories "
-	    "are\n"
-	    "                          restored without one anyway)\n"
+	    "      --no-lock           take no lock: for a repository that\n"
+	    "                          cannot be written\n"
 	    "      --json              print the outcome as JSON\n",
 	    cmd_restore },
 	{ "snapshot", "snapshot file trees into a repository",
@@ -119,6 +148,38 @@ const struct cli_cmd cli_commands[] = {
 	    "      --cache-dir DIR     where the files cache lives\n"
 	    "      --json              print the saved snapshot as JSON\n",
 	    cmd_snapshot },
+	{ "snapshots", "list the snapshots in a repository",
+	    "usage: coffer snapshots -r REPO [--json] [--tag T[,T...]] "
+	    "[--host H]\n"
+	    "                        [--path P]\n"
+	    "\n"
+	    "List the snapshots, oldest first: id, time (UTC), host, tags,\n"
+	    "paths, files, size, the bytes the snapshot added to the\n"
+	    "repository, and how many files changed while read or were\n"
+	    "skipped.  The options may be repeated.\n"
+	    "\n"
+	    "  -r, --repo REPO   the repository\n"
+	    "      --tag T[,T]   only snapshots with all of these tags (with\n"
+	    "                    several --tag: with all of one of them)\n"
+	    "      --host H      only snapshots taken on H (or another "
+	    "--host)\n"
+	    "      --path P      only snapshots of P (and every other --path)\n"
+	    "      --json        an array with every field of each snapshot\n",
+	    cmd_snapshots },
+	{ "unlock", "show repository locks, remove those whose holder is gone",
+	    "usage: coffer unlock -r REPO [--remove-stale] [--json]\n"
+	    "\n"
+	    "List the repository's locks: holder, host, pid, command, state.\n"
+	    "Commands remove locks of processes that provably died on this\n"
+	    "host by themselves; a lock from another host that missed its\n"
+	    "refresh deadline is only reported.  --remove-stale removes those\n"
+	    "and unreadable ones: use it once you know the holder is gone.\n"
+	    "Needs no passphrase.\n"
+	    "\n"
+	    "  -r, --repo REPO     the repository\n"
+	    "      --remove-stale  remove dead, stale and unreadable locks\n"
+	    "      --json          print the locks as JSON\n",
+	    cmd_unlock },
 	{ "version", "print the version of coffer and of its libraries",
 	    "usage: coffer version [-v]\n"
 	    "\n"
@@ -315,6 +376,8 @@ main(int argc, char **argv)
 	 * above, so that "coffer config check -c FILE" works.
 	 */
 	optind = 0;
+	ctx.cmd_name = cmd->name;
+	ctx.lock_wait = 30;
 	rc = cmd->run(&ctx, argc, argv);
 	if (rc == EXIT_OK && interrupted)
 		rc = EXIT_INTERRUPTED;

@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "repo/manifest.h"
+#include "repo/lock.h"
+
 int
 cli_load_config(struct cli_ctx *ctx, struct config **out, struct err *e)
 {
@@ -86,6 +89,14 @@ cli_scrypt_params(void)
 	                                         : &key_scrypt_default);
 }
 
+static void
+lock_notice(void *arg, const char *msg)
+{
+	struct cli_ctx *ctx = arg;
+
+	log_info(ctx->log, "%s", msg);
+}
+
 int
 cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
     struct repo **out, struct err *e)
@@ -93,6 +104,7 @@ cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
 	const struct config_section *sec;
 	struct config *cfg = NULL;
 	struct secret *pw = NULL;
+	struct lock_opts lo;
 	const char *loc;
 	int rc = -1;
 
@@ -104,7 +116,17 @@ cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
 		goto out;
 	if (cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, e) == -1)
 		goto out;
-	if (repo_open(loc, secret_data(pw), secret_len(pw), out, e) == -1)
+	memset(&lo, 0, sizeof(lo));
+	lo.command = ctx->cmd_name;
+	lo.wait = ctx->lock_wait;
+	lo.notice = lock_notice;
+	lo.notice_arg = ctx;
+	lo.interrupted = ctx->interrupted;
+	if (repo_open_locked(loc, secret_data(pw), secret_len(pw),
+	        ctx->lock == CLI_LOCK_NONE            ? REPO_LOCK_NONE
+	            : ctx->lock == CLI_LOCK_EXCLUSIVE ? REPO_LOCK_EXCLUSIVE
+	                                              : REPO_LOCK_SHARED,
+	        &lo, out, e) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -130,4 +152,21 @@ cli_key_meta(struct key_file_meta *m)
 	m->created = (int64_t)time(NULL);
 	m->host = host;
 	m->user = user;
+}
+
+int
+cli_snapshot_list(struct cli_ctx *ctx, struct repo *r, struct manifest **out,
+    size_t *n, struct err *e)
+{
+	size_t nbad;
+
+	if (manifest_list(r, 1, out, n, &nbad, e) == -1)
+		return (-1);
+	if (nbad > 0)
+		log_warn(ctx->log,
+		    "warning: %zu snapshot file%s could not be read and %s "
+		    "left out (so 'latest' may not be the newest); run "
+		    "'coffer check'",
+		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "is" : "are");
+	return (0);
 }

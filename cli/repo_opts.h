@@ -26,8 +26,8 @@ int cli_load_config(struct cli_ctx *, struct config **out, struct err *);
 /*
  * Resolve a -r value: a path or sftp:// URL is used as is; a bare NAME is
  * the [repository NAME] section of cfg (*sec set), whose path or url is
- * the location, or with no config at all a directory of that name.  arg NULL: COFFER_REPOSITORY from the environment, else a
- * usage error.
+ * the location, or with no config at all a directory of that name.  arg NULL:
+ * COFFER_REPOSITORY from the environment, else a usage error.
  */
 int cli_resolve_repo(const char *arg, const struct config *cfg,
     const char **location, const struct config_section **sec, struct err *);
@@ -44,11 +44,23 @@ int cli_passphrase(struct cli_ctx *, const struct config_section *sec,
 const struct key_scrypt *cli_scrypt_params(void);
 
 /*
- * All of the above, then repo_open.  *location_out (may be NULL) gets the
+ * All of the above, then repo_open_locked with the lock ctx->lock asks for
+ * (shared unless the command said otherwise), waiting ctx->lock_wait
+ * seconds for a conflicting one.  *location_out (may be NULL) gets the
  * resolved location, valid while cfg lives; *cfgp (may be NULL) the config.
  */
 int cli_open_repo(struct cli_ctx *, const char *arg, struct config **cfgp,
     struct repo **out, struct err *);
+
+/*
+ * Every readable snapshot of r, oldest first, for resolving SNAP arguments
+ * (manifest_resolve).  Snapshot files that cannot be read are left out
+ * with a warning, so that one damaged file does not hide the others; the
+ * warning says that "latest" may then not be the newest.
+ */
+struct manifest;
+int cli_snapshot_list(struct cli_ctx *, struct repo *, struct manifest **out,
+    size_t *n, struct err *);
 
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);

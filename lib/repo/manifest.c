@@ -79,16 +79,91 @@ manifest_add_skipped(struct manifest *m, const char *path, const char *error)
 	m->nskipped++;
 }
 
+/*
+ * A path as a JSON string.  Paths are bytes: one that is not UTF-8 is
+ * stored as a NUL (which no path holds) followed by its base64, so it
+ * comes back exactly.  doc/FORMAT.md, "Snapshots".
+ */
+static int
+utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3, cp = c & 0x07;
+		else
+			return (0);
+		for (size_t j = 1; j <= k; j++) {
+			if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
+				return (0);
+			cp = cp << 6 | (p[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (0);
+		i += k + 1;
+	}
+	return (1);
+}
+
+static json_t *
+path_json(const char *s)
+{
+	size_t n = strlen(s);
+	char *b;
+	json_t *j;
+
+	if (utf8_valid((const unsigned char *)s, n))
+		return (json_stringn(s, n));
+	b = xmalloc(CRYPTO_B64_LEN(n) + 2);
+	b[0] = '\0';
+	crypto_b64_encode(s, n, b + 1);
+	j = json_stringn_nocheck(b, strlen(b + 1) + 1);
+	free(b);
+	return (j);
+}
+
+/* The reverse of path_json; NULL if malformed (a NUL elsewhere, bad b64). */
+static char *
+path_from_json(json_t *x)
+{
+	const char *v = json_string_value(x);
+	size_t n = json_string_length(x), got;
+	char *out;
+	struct err e;
+
+	if (n == 0 || v[0] != '\0')
+		return (memchr(v, '\0', n) ? NULL : xstrdup(v));
+	out = xmalloc(n);
+	if (crypto_b64_decode(v + 1, n - 1, out, n, &got, &e) == -1 ||
+	    memchr(out, '\0', got) != NULL) {
+		free(out);
+		return (NULL);
+	}
+	out[got] = '\0';
+	return (out);
+}
+
 static json_t *
 strv_json(char **v, size_t n)
 {
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		/* Paths may be any bytes: keep what is not UTF-8 visible
-		 * rather than failing the snapshot. */
-		json_array_append_new(a,
-		    json_stringn_nocheck(v[i], strlen(v[i])));
+		json_array_append_new(a, path_json(v[i]));
 	return (a);
 }
 
@@ -135,9 +210,9 @@ manifest_encode(const struct manifest *m)
 	crypto_hex_encode(m->tree, IDX_ID_LEN, tree);
 	for (size_t i = 0; i < m->nskipped; i++)
 		json_array_append_new(sk,
-		    json_pack("{s:s%, s:s}", "path", m->skipped[i].path,
-		        strlen(m->skipped[i].path), "error",
-		        m->skipped[i].error));
+		    json_pack("{s:o, s:o}", "path",
+		        path_json(m->skipped[i].path), "error",
+		        path_json(m->skipped[i].error)));
 	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s*, "
 	              "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}, "
 	              "s:o, s:o}",
@@ -173,10 +248,13 @@ strv_from(json_t *a, char ***v, size_t *n, const char *what, struct err *e)
 		    what));
 	json_array_foreach(a, i, x)
 	{
-		if (!json_is_string(x))
+		char *s;
+
+		if (!json_is_string(x) || (s = path_from_json(x)) == NULL)
 			return (err_set(e, ERR_CORRUPT,
-			    "snapshot: %s holds a non-string", what));
-		strv_add(v, n, json_string_value(x));
+			    "snapshot: %s holds a bad string", what));
+		*v = xreallocarray(*v, *n + 1, sizeof(char *));
+		(*v)[(*n)++] = s;
 	}
 	return (0);
 }
@@ -241,14 +319,26 @@ manifest_decode(const char *text, size_t len, struct manifest *m, struct err *e)
 	}
 	json_array_foreach(sk, i, x)
 	{
-		const char *p, *msg;
+		json_t *jp, *jm;
+		char *p, *msg;
 
-		if (json_unpack(x, "{s:s, s:s}", "path", &p, "error", &msg) ==
-		    -1) {
+		if (json_unpack(x, "{s:o, s:o}", "path", &jp, "error", &jm) ==
+		        -1 ||
+		    !json_is_string(jp) || !json_is_string(jm)) {
+			err_set(e, ERR_CORRUPT, "snapshot: bad skipped entry");
+			goto out;
+		}
+		p = path_from_json(jp);
+		msg = path_from_json(jm);
+		if (p == NULL || msg == NULL) {
+			free(p);
+			free(msg);
 			err_set(e, ERR_CORRUPT, "snapshot: bad skipped entry");
 			goto out;
 		}
 		manifest_add_skipped(m, p, msg);
+		free(p);
+		free(msg);
 	}
 	if (files < 0 || dirs < 0 || others < 0 || bytes < 0 || bread < 0 ||
 	    bnew < 0 || rnew < 0 || snew < 0) {

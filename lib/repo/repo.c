@@ -18,6 +18,7 @@
 
 #include "crypto.h"
 #include "repo/compress.h"
+#include "repo/lock.h"
 #include "repo/pack.h"
 #include "xmalloc.h"
 
@@ -45,6 +46,7 @@ struct repo {
 	uint32_t unindexed;  /* first pack number not yet in an index file */
 	struct pack_writer *pw;
 
+	struct lock *lock;            /* NULL when opened without one */
 	struct sealer *inline_sealer; /* used when there are no workers */
 	struct pool *pool;            /* compress+seal+verify workers */
 	int nworkers;                 /* -1: as many as CPUs */
@@ -323,6 +325,9 @@ repo_close(struct repo *r)
 {
 	if (r == NULL)
 		return;
+	pool_free(r->pool);
+	r->pool = NULL;
+	lock_free(r->lock);
 	stor_close(r->st);
 	key_master_free(r->master);
 	crypto_hmac_free(r->idmac);
@@ -332,7 +337,6 @@ repo_close(struct repo *r)
 	idx_free(r->idx);
 	idx_free(r->pending);
 	pack_writer_free(r->pw);
-	pool_free(r->pool);
 	sealer_free(r->inline_sealer);
 	wipe(r->gear, sizeof(r->gear));
 	free(r);
@@ -773,6 +777,15 @@ int
 repo_open(const char *location, const void *secret, size_t secretlen,
     struct repo **out, struct err *e)
 {
+	return (repo_open_locked(location, secret, secretlen, REPO_LOCK_NONE,
+	    NULL, out, e));
+}
+
+int
+repo_open_locked(const char *location, const void *secret, size_t secretlen,
+    enum repo_lock_mode mode, const struct lock_opts *lo, struct repo **out,
+    struct err *e)
+{
 	struct repo *r = repo_alloc();
 	uint8_t *box = NULL, *cfg = NULL;
 	size_t len, n;
@@ -798,6 +811,12 @@ repo_open(const char *location, const void *secret, size_t secretlen,
 		goto out;
 	if ((r->cz = compress_new(r->level, e)) == NULL)
 		goto out;
+	/* Locked before the index is read: prune rewrites it. */
+	if (mode != REPO_LOCK_NONE &&
+	    lock_acquire(r->st,
+	        mode == REPO_LOCK_EXCLUSIVE ? LOCK_EXCLUSIVE : LOCK_SHARED, lo,
+	        &r->lock, e) == -1)
+		goto out;
 	if (load_indexes(r, e) == -1)
 		goto out;
 	*out = r;
@@ -808,6 +827,14 @@ out:
 	free(cfg);
 	repo_close(r);
 	return (rc);
+}
+
+int
+repo_lock_refresh(struct repo *r, struct err *e)
+{
+	if (r->lock == NULL || !lock_refresh_due(r->lock))
+		return (0);
+	return (lock_refresh(r->lock, e));
 }
 
 struct stor *
@@ -988,6 +1015,9 @@ write_pack(struct repo *r, struct err *e)
 	}
 	r->stats.packs_written++;
 	r->stats.pack_bytes_written += plen;
+	/* Long runs keep their lock fresh; a lost lock stops the run. */
+	if (r->lock != NULL && lock_refresh(r->lock, e) == -1)
+		goto out;
 	rc = 0;
 out:
 	if (rc == -1)
@@ -1110,12 +1140,15 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 		r->stats.blobs_known++;
 		return (0);
 	}
-	memset(&pend, 0, sizeof(pend));
-	memcpy(pend.id, id, IDX_ID_LEN);
-	(void)idx_add(r->pending, &pend);
 	*added = 1;
 	r->stats.blobs_new++;
 	r->stats.raw_new += n;
+	/*
+	 * Known from here on.  Added after pool_submit's draining, which may
+	 * write a pack and so reset the pending set.
+	 */
+	memset(&pend, 0, sizeof(pend));
+	memcpy(pend.id, id, IDX_ID_LEN);
 	if (r->pool == NULL && r->inline_sealer == NULL) {
 		size_t nth =
 		    r->nworkers < 0 ? default_workers() : (size_t)r->nworkers;
@@ -1124,9 +1157,12 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 		            : (r->inline_sealer = sealer_new(r, e)) == NULL)
 			return (-1);
 	}
-	if (r->pool != NULL)
-		return (pool_submit(r, id, (uint8_t)type, p, n, e));
-	else {
+	if (r->pool != NULL) {
+		if (pool_submit(r, id, (uint8_t)type, p, n, e) == -1)
+			return (-1);
+		(void)idx_add(r->pending, &pend);
+		return (0);
+	} else {
 		struct job j;
 		int rc;
 
@@ -1136,6 +1172,7 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 		j.verify = r->verify;
 		j.in = (uint8_t *)(uintptr_t)p; /* read only: not freed */
 		j.n = n;
+		(void)idx_add(r->pending, &pend);
 		j.failed = seal_job(r->inline_sealer, &j, &j.err) == -1;
 		rc = retire(r, &j, e);
 		free(j.out);

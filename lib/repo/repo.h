@@ -54,8 +54,33 @@ int repo_init(const char *location, const struct repo_init_opts *,
 int repo_open(const char *location, const void *secret, size_t secretlen,
     struct repo **out, struct err *);
 
-/* Close without flushing: blobs not yet in a written pack are dropped. */
+enum repo_lock_mode {
+	REPO_LOCK_NONE = 0,
+	REPO_LOCK_SHARED,    /* snapshot, restore, check, listing */
+	REPO_LOCK_EXCLUSIVE, /* key changes, prune */
+};
+
+struct lock_opts;
+
+/*
+ * repo_open, taking a repository lock (lib/repo/lock.h; lo may be NULL)
+ * after the key is checked and before the index is read.  The lock is
+ * refreshed as packs are written and released by repo_close.
+ */
+int repo_open_locked(const char *location, const void *secret, size_t secretlen,
+    enum repo_lock_mode, const struct lock_opts *lo, struct repo **out,
+    struct err *);
+
+/* Close without flushing: blobs not yet in a written pack are dropped;
+ * releases the lock. */
 void repo_close(struct repo *);
+
+/*
+ * Keep the lock fresh in a long run that writes no packs (restore, check):
+ * call it often, it does nothing until a refresh is due, nor without a
+ * lock.  ERR_LOCKED when the lock was lost: stop.
+ */
+int repo_lock_refresh(struct repo *, struct err *);
 
 struct stor *repo_store(struct repo *);
 const char *repo_location(const struct repo *);

@@ -292,7 +292,9 @@ stor_local_open(const char *path, int create, struct stor **out, struct err *e)
 		if (errno != ENOENT || !create)
 			return (
 			    err_sys(e, errno == ENOENT ? ERR_NOREPO : ERR_IO,
-			        "repository %s", path));
+			        errno == ENOENT ? "no repository at %s"
+			                        : "repository %s",
+			        path));
 		if (mkdir(path, 0700) == -1)
 			return (err_sys(e, ERR_IO, "create %s", path));
 	} else if (!S_ISDIR(sb.st_mode))

@@ -112,6 +112,32 @@ START_TEST(test_resolve)
 }
 END_TEST
 
+START_TEST(test_paths_that_are_not_utf8)
+{
+	struct manifest m, d;
+	struct err e;
+	char *json;
+
+	sample(&m);
+	manifest_add_path(&m, "/tmp/x\xffy");
+	manifest_add_inconsistent(&m, "/a/\xc3\x28");
+	manifest_add_skipped(&m, "/b/\xed\xa0\x80", "gone");
+	manifest_add_tag(&m, "t\xfe");
+	json = manifest_encode(&m);
+	ck_assert_int_eq(manifest_decode(json, strlen(json), &d, &e), 0);
+	ck_assert_str_eq(d.paths[2], "/tmp/x\xffy");
+	ck_assert_str_eq(d.paths[0], "/etc");
+	ck_assert_str_eq(d.inconsistent[1], "/a/\xc3\x28");
+	ck_assert_str_eq(d.skipped[1].path, "/b/\xed\xa0\x80");
+	ck_assert_str_eq(d.tags[1], "t\xfe");
+	/* Valid UTF-8 stays readable as is. */
+	ck_assert_ptr_nonnull(strstr(json, "\"/opt/app/conf\""));
+	free(json);
+	manifest_clear(&d);
+	manifest_clear(&m);
+}
+END_TEST
+
 Suite *manifest_suite(void);
 
 Suite *
@@ -123,6 +149,7 @@ manifest_suite(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_refuses_bad_input);
 	tcase_add_test(tc, test_resolve);
+	tcase_add_test(tc, test_paths_that_are_not_utf8);
 	suite_add_tcase(s, tc);
 	return (s);
 }

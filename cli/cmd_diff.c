@@ -1,0 +1,166 @@
+/*
+ * coffer diff: what changed from one snapshot to another, from their
+ * trees alone.  Directories both snapshots share are skipped unread
+ * (tree_diff), so the cost follows the size of the change, not of the
+ * snapshot.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esc.h"
+#include "fmt.h"
+#include "repo/manifest.h"
+#include "repo/tree.h"
+#include "repo_opts.h"
+
+enum { OPT_METADATA = CLI_OPT_CMD_BASE };
+
+struct diff {
+	struct cli_ctx *ctx;
+	uint64_t added, removed, modified, metadata;
+};
+
+static json_t *
+what_json(unsigned changes)
+{
+	json_t *a = json_array();
+
+	for (unsigned bit = 1; bit != 0 && bit <= TREE_CHG_META; bit <<= 1)
+		if ((changes & bit) && tree_chg_name(bit) != NULL)
+			json_array_append_new(a,
+			    json_string(tree_chg_name(bit)));
+	return (a);
+}
+
+static int
+one(void *arg, const struct tree_delta *d, struct err *e)
+{
+	struct diff *df = arg;
+	const struct fs_node *n = d->b != NULL ? d->b : d->a;
+	uint64_t total = df->added + df->removed + df->modified + df->metadata;
+	char kind[2] = { (char)d->kind, '\0' };
+
+	switch (d->kind) {
+	case TREE_ADDED:
+		df->added++;
+		break;
+	case TREE_REMOVED:
+		df->removed++;
+		break;
+	case TREE_MODIFIED:
+		df->modified++;
+		break;
+	case TREE_METADATA:
+		df->metadata++;
+		break;
+	}
+	if (df->ctx->json) {
+		json_t *j = json_object();
+
+		json_object_set_new(j, "change", json_string(kind));
+		fmt_json_set_bytes(j, "path", d->path, strlen(d->path));
+		json_object_set_new(j, "type",
+		    json_string(fs_type_name(n->type)));
+		if (d->kind == TREE_MODIFIED || d->kind == TREE_METADATA)
+			json_object_set_new(j, "what", what_json(d->changes));
+		fputs(total > 0 ? ",\n" : "\n", stdout);
+		json_dumpf(j, stdout, JSON_COMPACT);
+		json_decref(j);
+	} else {
+		printf("%c ", (char)d->kind);
+		esc_fwrite(stdout, d->path, strlen(d->path));
+		/* Directories end in '/', as in the listing of a type change.
+		 */
+		if (n->type == FS_DIR)
+			putchar('/');
+		putchar('\n');
+	}
+	if (*df->ctx->interrupted)
+		return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+	return (fmt_stdout_check(e));
+}
+
+int
+cmd_diff(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		CLI_REPO_LONG,
+		{ "metadata", no_argument, NULL, OPT_METADATA },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("diff");
+	struct tree_reader *tr = NULL;
+	struct manifest *list = NULL;
+	struct repo *r = NULL;
+	struct diff df;
+	const char *arg = NULL;
+	size_t n = 0, a, b;
+	int ch, flags = 0, rc = EXIT_USAGE;
+	struct err e;
+
+	err_clear(&e);
+	memset(&df, 0, sizeof(df));
+	df.ctx = ctx;
+	while ((ch = cli_getopt(ctx, cmd, argc, argv,
+	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
+		switch (ch) {
+		case 'r':
+			arg = optarg;
+			break;
+		case OPT_METADATA:
+			flags |= TREE_DIFF_METADATA;
+			break;
+		default:
+			return (EXIT_USAGE);
+		}
+	}
+	if (argc - optind < 2)
+		return (
+		    cli_usage_error(cmd, "give two snapshots, SNAP1 SNAP2"));
+	if (argc - optind > 2)
+		return (cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind + 2]));
+	rc = EXIT_ERROR;
+	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
+	    cli_snapshot_list(ctx, r, &list, &n, &e) == -1 ||
+	    manifest_resolve(list, n, argv[optind], &a, &e) == -1 ||
+	    manifest_resolve(list, n, argv[optind + 1], &b, &e) == -1)
+		goto out;
+	tr = tree_reader_new(r);
+	if (ctx->json)
+		fputs("{\"changes\":[", stdout);
+	if (tree_diff(tr, list[a].tree, list[b].tree, "", flags, one, &df,
+	        &e) == -1)
+		goto out;
+	if (ctx->json) {
+		printf("\n],\"added\":%llu,\"removed\":%llu,\"modified\":%llu",
+		    (unsigned long long)df.added,
+		    (unsigned long long)df.removed,
+		    (unsigned long long)df.modified);
+		if (flags & TREE_DIFF_METADATA)
+			printf(",\"metadata\":%llu",
+			    (unsigned long long)df.metadata);
+		fputs("}\n", stdout);
+	} else if (!ctx->quiet) {
+		printf("%llu added, %llu removed, %llu modified",
+		    (unsigned long long)df.added,
+		    (unsigned long long)df.removed,
+		    (unsigned long long)df.modified);
+		if (flags & TREE_DIFF_METADATA)
+			printf(", %llu metadata",
+			    (unsigned long long)df.metadata);
+		putchar('\n');
+	}
+	if (fmt_stdout_check(&e) == -1)
+		goto out;
+	rc = EXIT_OK;
+out:
+	if (rc == EXIT_ERROR)
+		rc = cli_report(ctx, &e);
+	tree_reader_free(tr);
+	manifest_list_free(list, n);
+	repo_close(r);
+	return (rc);
+}

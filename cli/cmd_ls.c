@@ -1,0 +1,221 @@
+/*
+ * coffer ls: list a directory of a snapshot (or the whole tree below it),
+ * like ls(1), from the snapshot's trees alone: no file data is read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esc.h"
+#include "fmt.h"
+#include "repo/manifest.h"
+#include "repo/tree.h"
+#include "repo_opts.h"
+#include "xmalloc.h"
+
+struct ls {
+	struct cli_ctx *ctx;
+	int lng;      /* -l */
+	size_t count; /* entries printed */
+};
+
+/* An owner or group column: the name, else the number. */
+static void
+print_owner(const char *name, uint32_t id)
+{
+	size_t w;
+
+	if (name == NULL || name[0] == '\0') {
+		printf(" %-8lu", (unsigned long)id);
+		return;
+	}
+	putchar(' ');
+	esc_fwrite(stdout, name, strlen(name));
+	w = esc_width(name, strlen(name));
+	if (w < 8)
+		printf("%*s", (int)(8 - w), "");
+}
+
+/* shown: the name (a directory's listing) or the full path. */
+static void
+print_entry(struct ls *ls, const struct fs_node *n, const char *path,
+    const char *shown)
+{
+	char mode[11], when[64], size[48];
+
+	if (ls->ctx->json) {
+		json_t *j = fmt_json_node(n, path);
+
+		fputs(ls->count > 0 ? ",\n" : "\n", stdout);
+		json_dumpf(j, stdout, JSON_COMPACT);
+		json_decref(j);
+		ls->count++;
+		return;
+	}
+	ls->count++;
+	if (ls->lng) {
+		fmt_mode(n->type, n->mode, mode);
+		fputs(mode, stdout);
+		print_owner(n->user, n->uid);
+		print_owner(n->group, n->gid);
+		if (n->type == FS_CHR || n->type == FS_BLK)
+			snprintf(size, sizeof(size), "%u, %u", n->rdev_major,
+			    n->rdev_minor);
+		else
+			snprintf(size, sizeof(size), "%llu",
+			    (unsigned long long)n->size);
+		fmt_time(n->mtime.sec, when, sizeof(when));
+		printf(" %10s %s ", size, when);
+	}
+	esc_fwrite(stdout, shown, strlen(shown));
+	if (ls->lng && n->type == FS_SYMLINK && n->symlink != NULL) {
+		fputs(" -> ", stdout);
+		esc_fwrite(stdout, n->symlink, strlen(n->symlink));
+	}
+	putchar('\n');
+}
+
+static int
+stop(struct ls *ls, struct err *e)
+{
+	if (*ls->ctx->interrupted)
+		return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+	return (fmt_stdout_check(e));
+}
+
+/* Everything below the directory dir (path: its clean path), full paths. */
+static int
+list_recursive(struct ls *ls, struct tree_reader *tr, const struct fs_node *dir,
+    const char *path, struct err *e)
+{
+	struct tree_iter *it;
+	const struct fs_node *n;
+	const char *p;
+	int rc;
+
+	it = tree_iter_new(tr,
+	    (dir->flags & FS_NODE_HAS_SUBTREE) ? dir->subtree : NULL, path);
+	while ((rc = tree_iter_next(it, &n, &p, e)) == 1) {
+		print_entry(ls, n, p, p);
+		if (stop(ls, e) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	tree_iter_free(it);
+	return (rc);
+}
+
+/* The entries of the directory dir, by name. */
+static int
+list_dir(struct ls *ls, struct tree_reader *tr, const struct fs_node *dir,
+    const char *path, struct err *e)
+{
+	struct tree_dir d;
+	char *full;
+	int rc = 0;
+
+	if (tree_load_dir(tr, dir, &d, e) == -1)
+		return (-1);
+	for (size_t i = 0; i < d.n && rc == 0; i++) {
+		full = xasprintf("%s/%s", path, d.nodes[i].name);
+		print_entry(ls, &d.nodes[i], full, d.nodes[i].name);
+		free(full);
+		rc = stop(ls, e);
+	}
+	tree_dir_clear(&d);
+	return (rc);
+}
+
+int
+cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		CLI_REPO_LONG,
+		{ "long", no_argument, NULL, 'l' },
+		{ "recursive", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("ls");
+	struct tree_reader *tr = NULL;
+	struct manifest *list = NULL;
+	struct repo *r = NULL;
+	struct fs_node node;
+	struct ls ls;
+	const char *arg = NULL, *snap, *path = "/";
+	char *clean = NULL, *shown;
+	size_t n = 0, at;
+	int ch, recursive = 0, found, rc = EXIT_USAGE;
+	struct err e;
+
+	err_clear(&e);
+	memset(&node, 0, sizeof(node));
+	memset(&ls, 0, sizeof(ls));
+	ls.ctx = ctx;
+	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT "r:lR",
+	            longopts)) != -1) {
+		switch (ch) {
+		case 'r':
+			arg = optarg;
+			break;
+		case 'l':
+			ls.lng = 1;
+			break;
+		case 'R':
+			recursive = 1;
+			break;
+		default:
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind == argc)
+		return (cli_usage_error(cmd,
+		    "which snapshot? give SNAP "
+		    "('latest' or an id)"));
+	if (argc - optind > 2)
+		return (cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind + 2]));
+	snap = argv[optind];
+	if (argc - optind == 2)
+		path = argv[optind + 1];
+	clean = tree_path_clean(path);
+	rc = EXIT_ERROR;
+	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
+	    cli_snapshot_list(ctx, r, &list, &n, &e) == -1 ||
+	    manifest_resolve(list, n, snap, &at, &e) == -1)
+		goto out;
+	tr = tree_reader_new(r);
+	if ((found = tree_find(tr, list[at].tree, clean, &node, &e)) == -1)
+		goto out;
+	if (found == 1) {
+		shown = esc_str(path, strlen(path));
+		err_set(&e, ERR_USAGE, "no %s in snapshot %.8s", shown,
+		    list[at].id);
+		free(shown);
+		goto out;
+	}
+	if (ctx->json)
+		fputs("[", stdout);
+	if (node.type != FS_DIR)
+		print_entry(&ls, &node, clean, clean);
+	else if (recursive) {
+		if (list_recursive(&ls, tr, &node, clean, &e) == -1)
+			goto out;
+	} else if (list_dir(&ls, tr, &node, clean, &e) == -1)
+		goto out;
+	if (ctx->json)
+		fputs("\n]\n", stdout);
+	if (fmt_stdout_check(&e) == -1)
+		goto out;
+	rc = EXIT_OK;
+out:
+	if (rc == EXIT_ERROR)
+		rc = cli_report(ctx, &e);
+	fs_node_clear(&node);
+	tree_reader_free(tr);
+	manifest_list_free(list, n);
+	repo_close(r);
+	free(clean);
+	return (rc);
+}

@@ -1,0 +1,384 @@
+/*
+ * coffer snapshots: list a repository's snapshots, oldest first, as a
+ * table or JSON, optionally only those with some tags, hosts or paths.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "esc.h"
+#include "fmt.h"
+#include "repo/manifest.h"
+#include "repo_opts.h"
+#include "xmalloc.h"
+
+enum { OPT_TAG = CLI_OPT_CMD_BASE, OPT_HOST, OPT_PATH };
+
+struct filter {
+	char **tags; /* each "a,b": a snapshot needs all of one of them */
+	size_t ntags;
+	char **hosts; /* a snapshot's host is one of these */
+	size_t nhosts;
+	char **paths; /* a snapshot has every one of these */
+	size_t npaths;
+};
+
+static void
+add(char ***v, size_t *n, const char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(char *));
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+static void
+filter_clear(struct filter *f)
+{
+	for (size_t i = 0; i < f->ntags; i++)
+		free(f->tags[i]);
+	for (size_t i = 0; i < f->nhosts; i++)
+		free(f->hosts[i]);
+	for (size_t i = 0; i < f->npaths; i++)
+		free(f->paths[i]);
+	free(f->tags);
+	free(f->hosts);
+	free(f->paths);
+}
+
+static int
+has(char *const *v, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]) == len && memcmp(v[i], s, len) == 0)
+			return (1);
+	return (0);
+}
+
+/* "/etc/" and "/etc" are one path; "/" stays "/". */
+static size_t
+path_len(const char *p)
+{
+	size_t len = strlen(p);
+
+	while (len > 1 && p[len - 1] == '/')
+		len--;
+	return (len);
+}
+
+static int
+has_path(const struct manifest *m, const char *want)
+{
+	size_t len = path_len(want);
+
+	for (size_t i = 0; i < m->npaths; i++)
+		if (path_len(m->paths[i]) == len &&
+		    memcmp(m->paths[i], want, len) == 0)
+			return (1);
+	return (0);
+}
+
+static int
+matches(const struct manifest *m, const struct filter *f)
+{
+	int ok;
+
+	if (f->nhosts > 0 &&
+	    !has(f->hosts, f->nhosts, m->host, strlen(m->host)))
+		return (0);
+	for (size_t i = 0; i < f->npaths; i++)
+		if (!has_path(m, f->paths[i]))
+			return (0);
+	if (f->ntags == 0)
+		return (1);
+	for (size_t i = 0; i < f->ntags; i++) {
+		const char *p = f->tags[i];
+
+		ok = 1;
+		for (;;) {
+			size_t len = strcspn(p, ",");
+
+			if (len > 0 && !has(m->tags, m->ntags, p, len))
+				ok = 0;
+			if (p[len] == '\0')
+				break;
+			p += len + 1;
+		}
+		if (ok)
+			return (1);
+	}
+	return (0);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static json_t *
+strv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, fmt_json_bytes(v[i], strlen(v[i])));
+	return (a);
+}
+
+static json_t *
+uint_json(uint64_t v)
+{
+	return (
+	    v > INT64_MAX ? json_real((double)v) : json_integer((json_int_t)v));
+}
+
+static json_t *
+manifest_json(const struct manifest *m)
+{
+	char when[64], tree[REPO_HEX_LEN + 1];
+	json_t *j = json_object(), *s = json_object(), *sk = json_array();
+
+	json_object_set_new(j, "id", json_string(m->id));
+	json_object_set_new(j, "short_id", json_stringn(m->id, 8));
+	fmt_time_iso(m->time.tv_sec, (uint32_t)m->time.tv_nsec, when,
+	    sizeof(when));
+	json_object_set_new(j, "time", json_string(when));
+	fmt_json_set_bytes(j, "host", m->host, strlen(m->host));
+	fmt_json_set_bytes(j, "user", m->user, strlen(m->user));
+	fmt_json_set_bytes(j, "program", m->program, strlen(m->program));
+	json_object_set_new(j, "tags", strv(m->tags, m->ntags));
+	json_object_set_new(j, "paths", strv(m->paths, m->npaths));
+	crypto_hex_encode(m->tree, IDX_ID_LEN, tree);
+	json_object_set_new(j, "tree", json_string(tree));
+	json_object_set_new(j, "parent",
+	    m->parent[0] ? json_string(m->parent) : json_null());
+	json_object_set_new(s, "files", uint_json(m->files));
+	json_object_set_new(s, "dirs", uint_json(m->dirs));
+	json_object_set_new(s, "others", uint_json(m->others));
+	json_object_set_new(s, "bytes", uint_json(m->bytes));
+	json_object_set_new(s, "bytes_read", uint_json(m->bytes_read));
+	json_object_set_new(s, "blobs_new", uint_json(m->blobs_new));
+	json_object_set_new(s, "raw_new", uint_json(m->raw_new));
+	json_object_set_new(s, "stored_new", uint_json(m->stored_new));
+	json_object_set_new(s, "duration", json_real(m->duration));
+	json_object_set_new(j, "summary", s);
+	json_object_set_new(j, "inconsistent",
+	    strv(m->inconsistent, m->ninconsistent));
+	for (size_t i = 0; i < m->nskipped; i++) {
+		json_t *x = json_object();
+
+		fmt_json_set_bytes(x, "path", m->skipped[i].path,
+		    strlen(m->skipped[i].path));
+		fmt_json_set_bytes(x, "error", m->skipped[i].error,
+		    strlen(m->skipped[i].error));
+		json_array_append_new(sk, x);
+	}
+	json_object_set_new(j, "skipped", sk);
+	return (j);
+}
+
+/* ---------------------------------------------------------------- table */
+
+enum {
+	COL_ID,
+	COL_TIME,
+	COL_HOST,
+	COL_TAGS,
+	COL_PATHS,
+	COL_FILES,
+	COL_SIZE,
+	COL_ADDED,
+	COL_FLAGS,
+	NCOLS
+};
+
+static const char *const heading[NCOLS] = { "ID", "TIME", "HOST", "TAGS",
+	"PATHS", "FILES", "SIZE", "ADDED", "" };
+
+/* Numbers are aligned right, the rest left; flags, last, not at all. */
+static const char align[NCOLS] = { 'l', 'l', 'l', 'l', 'l', 'r', 'r', 'r',
+	'-' };
+
+/* v joined by ",", each escaped; "-" when empty. */
+static char *
+join(char *const *v, size_t n)
+{
+	size_t len = 2, at = 0;
+	char *out, *s;
+
+	if (n == 0)
+		return (xstrdup("-"));
+	for (size_t i = 0; i < n; i++)
+		len += 4 * strlen(v[i]) + 1;
+	out = xmalloc(len);
+	for (size_t i = 0; i < n; i++) {
+		s = esc_str(v[i], strlen(v[i]));
+		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
+		    s);
+		free(s);
+	}
+	return (out);
+}
+
+static void
+row(const struct manifest *m, char *cell[NCOLS])
+{
+	char buf[64];
+
+	cell[COL_ID] = xstrndup(m->id, 8);
+	manifest_time_str(m, buf, sizeof(buf));
+	cell[COL_TIME] = xstrdup(buf);
+	cell[COL_HOST] =
+	    m->host[0] ? esc_str(m->host, strlen(m->host)) : xstrdup("-");
+	cell[COL_TAGS] = join(m->tags, m->ntags);
+	cell[COL_PATHS] = join(m->paths, m->npaths);
+	cell[COL_FILES] = xasprintf("%llu", (unsigned long long)m->files);
+	fmt_size(m->bytes, buf, sizeof(buf));
+	cell[COL_SIZE] = xstrdup(buf);
+	fmt_size(m->stored_new, buf, sizeof(buf));
+	cell[COL_ADDED] = xstrdup(buf);
+	if (m->ninconsistent > 0 && m->nskipped > 0)
+		cell[COL_FLAGS] = xasprintf("inconsistent %zu, skipped %zu",
+		    m->ninconsistent, m->nskipped);
+	else if (m->ninconsistent > 0)
+		cell[COL_FLAGS] =
+		    xasprintf("inconsistent %zu", m->ninconsistent);
+	else if (m->nskipped > 0)
+		cell[COL_FLAGS] = xasprintf("skipped %zu", m->nskipped);
+	else
+		cell[COL_FLAGS] = xstrdup("");
+}
+
+static void
+print_row(char *const cell[NCOLS], const size_t width[NCOLS])
+{
+	size_t w, last = NCOLS - 1;
+
+	/* No trailing blanks: stop after the last non-empty cell. */
+	while (last > 0 && cell[last][0] == '\0')
+		last--;
+	for (size_t c = 0; c <= last; c++) {
+		w = esc_width(cell[c], strlen(cell[c]));
+		if (c > 0)
+			fputs("  ", stdout);
+		if (align[c] == 'r')
+			printf("%*s", (int)(width[c] - w), "");
+		fputs(cell[c], stdout);
+		if (align[c] == 'l' && c < last)
+			printf("%*s", (int)(width[c] - w), "");
+	}
+	putchar('\n');
+}
+
+static void
+print_table(struct manifest *const *v, size_t n)
+{
+	char *(*cells)[NCOLS] = xreallocarray(NULL, n + 1, sizeof(*cells));
+	size_t width[NCOLS] = { 0 }, w;
+
+	for (size_t c = 0; c < NCOLS; c++)
+		cells[0][c] = xstrdup(heading[c]);
+	for (size_t i = 0; i < n; i++)
+		row(v[i], cells[i + 1]);
+	for (size_t i = 0; i <= n; i++)
+		for (size_t c = 0; c < NCOLS; c++) {
+			w = esc_width(cells[i][c], strlen(cells[i][c]));
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (size_t i = 0; i <= n; i++) {
+		print_row(cells[i], width);
+		for (size_t c = 0; c < NCOLS; c++)
+			free(cells[i][c]);
+	}
+	free(cells);
+}
+
+int
+cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		CLI_REPO_LONG,
+		{ "tag", required_argument, NULL, OPT_TAG },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("snapshots");
+	struct manifest *list = NULL, **sel = NULL;
+	struct filter f;
+	struct repo *r = NULL;
+	const char *arg = NULL;
+	size_t n = 0, nsel = 0, nbad = 0;
+	struct err e;
+	int ch, rc = EXIT_USAGE;
+
+	err_clear(&e);
+	memset(&f, 0, sizeof(f));
+	while ((ch = cli_getopt(ctx, cmd, argc, argv,
+	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
+		switch (ch) {
+		case 'r':
+			arg = optarg;
+			break;
+		case OPT_TAG:
+			add(&f.tags, &f.ntags, optarg);
+			break;
+		case OPT_HOST:
+			add(&f.hosts, &f.nhosts, optarg);
+			break;
+		case OPT_PATH:
+			if (optarg[0] != '/') {
+				rc = cli_usage_error(cmd,
+				    "--path takes an absolute path, not '%s'",
+				    optarg);
+				goto out;
+			}
+			add(&f.paths, &f.npaths, optarg);
+			break;
+		default:
+			goto out;
+		}
+	}
+	if (optind != argc) {
+		rc = cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+		goto out;
+	}
+	rc = EXIT_ERROR;
+	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
+	    manifest_list(r, 1, &list, &n, &nbad, &e) == -1)
+		goto out;
+	sel = xreallocarray(NULL, n + 1, sizeof(*sel));
+	for (size_t i = 0; i < n; i++)
+		if (matches(&list[i], &f))
+			sel[nsel++] = &list[i];
+	if (ctx->json) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < nsel; i++)
+			json_array_append_new(a, manifest_json(sel[i]));
+		fmt_json_print(a);
+		json_decref(a);
+	} else {
+		print_table(sel, nsel);
+		if (!ctx->quiet)
+			printf("%zu snapshot%s\n", nsel, nsel == 1 ? "" : "s");
+	}
+	if (fmt_stdout_check(&e) == -1)
+		goto out;
+	if (nbad > 0) {
+		/* Listed what could be read; damage must not pass silently. */
+		err_set(&e, ERR_CORRUPT,
+		    "%zu snapshot file%s could not be read and %s left out; "
+		    "run 'coffer check'",
+		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "is" : "are");
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	if (rc == EXIT_ERROR)
+		rc = cli_report(ctx, &e);
+	free(sel);
+	manifest_list_free(list, n);
+	repo_close(r);
+	filter_clear(&f);
+	return (rc);
+}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# kill -9 of a snapshot at random moments: every time, the repository
+# checks clean (with every byte read), the next command is not blocked by
+# the dead process's lock, and the next snapshot restores byte for byte.
+# E2E_CRASH_ROUNDS sets the number of kills (default 8; the long suite,
+# make check-long, uses 30).
+. "$(dirname "$0")/lib.sh"
+
+"$COFFER" help check > /dev/null 2>&1 || skip "coffer check is not built"
+"$COFFER" help restore > /dev/null 2>&1 || skip "coffer restore is not built"
+
+R="$T/repo"
+rounds=${E2E_CRASH_ROUNDS:-8}
+expect_status 0 "$COFFER" init -r "$R" --machine-key "$T/key" --pack-size 1M
+co() { "$COFFER" "$@" -r "$R" --password-file "$T/key"; }
+
+# 48 MiB over ~300 files, so kills land in reading, sealing and publishing.
+mkdir -p "$T/src/d1" "$T/src/d2"
+head -c 33554432 /dev/urandom > "$T/src/big"
+i=0
+while [ $i -lt 300 ]; do
+	head -c $((i * 167 + 1)) /dev/urandom > "$T/src/d$((i % 2 + 1))/f$i"
+	i=$((i + 1))
+done
+seq 1 1500000 > "$T/src/d1/text"
+
+i=1
+while [ $i -le "$rounds" ]; do
+	# A delay from 0.02 s to 0.8 s, different each round.
+	delay=$(awk -v s="$i" 'BEGIN { srand(s * 7919); printf "%.2f", 0.02 + rand() * 0.78 }')
+	co snapshot --no-cache "$T/src" > /dev/null 2>&1 &
+	pid=$!
+	sleep "$delay"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	if ! co check --read-data > "$T/check.out" 2>&1; then
+		cat "$T/check.out"
+		fail "round $i (kill after ${delay}s): check failed"
+	fi
+	i=$((i + 1))
+done
+
+# The dead snapshots' locks did not block anyone, and are gone now.
+expect_status 0 co snapshot "$T/src"
+[ -z "$(ls "$R/locks")" ] || fail "locks left: $(ls "$R/locks")"
+expect_status 0 co restore latest --target "$T/out"
+diff -r "$T/src" "$T/out$T/src" > "$T/diff" || {
+	head -20 "$T/diff"
+	fail "restored tree differs"
+}
