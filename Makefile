@@ -8,6 +8,7 @@
 #   make check-long the long suite: 30 kill -9 rounds instead of 8
 #   make coverage   tests with gcov, summary by gcovr
 #   make bench-crypto   MB/s of HMAC, SHA-256, AES-GCM, zstd; scrypt time
+#   make bench-tools  build the benchmark's corpus generator (bench/run uses it)
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
 #   make bench-chunker   chunker speed and chunk sizes on 1 GiB in memory
 
@@ -79,7 +80,8 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .PHONY: all help deps deps-build deps-test demo check check-long unit e2e lint-man \
-        tools coverage install uninstall format format-check clean
+        tools coverage install uninstall format format-check clean \
+        bench-tools
 
 all: coffer
 
@@ -129,6 +131,16 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcoffer.a
 	    $(BUILD)/libcoffer.a $(LIBS)
 
 tools: $(TOOLS)
+
+# The benchmark's tools stand alone: they link nothing from libcoffer.
+BENCH_TOOLS := $(BUILD)/bench/corpus
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(call say,TOOL,$@)
+	$(Q)$(CC) -D_GNU_SOURCE $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+bench-tools: $(BENCH_TOOLS)
 
 deps: deps-test
 

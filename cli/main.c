@@ -12,6 +12,38 @@
 static volatile sig_atomic_t interrupted;
 
 const struct cli_cmd cli_commands[] = {
+	{ "check",
+	    "verify a repository: structure, and with --read-data every byte",
+	    "usage: coffer check -r REPO [--read-data | --read-data-subset "
+	    "N%|K/N] [--json]\n"
+	    "\n"
+	    "Check that the repository's key files, index files, packs and "
+	    "snapshots\n"
+	    "are all there and intact, and that every tree of every snapshot "
+	    "loads\n"
+	    "and names only blobs the index holds.  With --read-data, also "
+	    "read\n"
+	    "every pack and verify every byte: its hash, its header against "
+	    "the\n"
+	    "index, and each blob's authentication and id.  Each problem is "
+	    "one\n"
+	    "line naming the file, what is wrong and what to do; the check "
+	    "goes on\n"
+	    "to the end.  Exit status 0 when no errors were found (warnings "
+	    "are\n"
+	    "fine), 4 when the repository is damaged.\n"
+	    "\n"
+	    "  -r, --repo REPO           the repository (path, sftp:// URL or "
+	    "NAME)\n"
+	    "      --read-data           read and verify every pack\n"
+	    "      --read-data-subset N% read N percent of the packs, chosen "
+	    "at random\n"
+	    "      --read-data-subset K/N  read slice K of N (by pack id; the "
+	    "N slices\n"
+	    "                            together cover every pack once)\n"
+	    "      --json                print the problems and figures as "
+	    "JSON\n",
+	    cmd_check },
 	{ "config", "check a configuration file and print what it resolves to",
 	    "usage: coffer config check [-c FILE] [--json]\n"
 	    "\n"
@@ -87,6 +119,45 @@ const struct cli_cmd cli_commands[] = {
 	    "  -R, --recursive   everything below PATH, as full paths\n"
 	    "      --json        an array of objects, one per entry\n",
 	    cmd_ls },
+	{ "key", "add, list and remove the keys that open a repository",
+	    "usage: coffer key add [--machine-key FILE | --new-password-file "
+	    "FILE] -r REPO\n"
+	    "       coffer key list -r REPO [--json]\n"
+	    "       coffer key remove ID -r REPO\n"
+	    "       coffer key passwd [--machine-key FILE | "
+	    "--new-password-file FILE] -r REPO\n"
+	    "\n"
+	    "Each passphrase or machine key that opens the repository is one "
+	    "key\n"
+	    "file; all of them unlock the same data.  The repository is "
+	    "opened\n"
+	    "with the current passphrase (--password-file, "
+	    "--password-command,\n"
+	    "COFFER_PASSWORD_FILE, the section's password_file, or the "
+	    "terminal).\n"
+	    "\n"
+	    "  add      add a key: a new passphrase (asked twice, or read "
+	    "from\n"
+	    "           --new-password-file) or a machine key (--machine-key "
+	    "FILE,\n"
+	    "           made with mode 0600 if missing)\n"
+	    "  list     one line per key file: id, kind, when, host, user; "
+	    "'*' marks\n"
+	    "           the key that opened the repository\n"
+	    "  remove   remove the key file whose id starts with ID (4 or "
+	    "more hex\n"
+	    "           digits); never the key in use, never the last one\n"
+	    "  passwd   replace the key in use: add the new one, check that "
+	    "it opens\n"
+	    "           the repository, then remove the old one\n"
+	    "\n"
+	    "  -r, --repo REPO               the repository\n"
+	    "      --machine-key FILE        the new key is the machine key "
+	    "in FILE\n"
+	    "      --new-password-file FILE  read the new passphrase from "
+	    "FILE\n"
+	    "      --json                    machine-readable output\n",
+	    cmd_key },
 	{ "restore",
 	    "restore a snapshot to a directory, a tar stream or stdout",
 	    "usage: coffer restore -r REPO SNAP --target DIR [--include "

@@ -97,9 +97,35 @@ lock_notice(void *arg, const char *msg)
 	log_info(ctx->log, "%s", msg);
 }
 
+void
+cli_lock_opts(struct cli_ctx *ctx, struct lock_opts *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->command = ctx->cmd_name;
+	lo->wait = ctx->lock_wait;
+	lo->notice = lock_notice;
+	lo->notice_arg = ctx;
+	lo->interrupted = ctx->interrupted;
+}
+
+enum repo_lock_mode
+cli_lock_mode(const struct cli_ctx *ctx)
+{
+	return (ctx->lock == CLI_LOCK_NONE        ? REPO_LOCK_NONE
+	        : ctx->lock == CLI_LOCK_EXCLUSIVE ? REPO_LOCK_EXCLUSIVE
+	                                          : REPO_LOCK_SHARED);
+}
+
 int
 cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
     struct repo **out, struct err *e)
+{
+	return (cli_open_repo_flags(ctx, arg, 0, cfgp, out, e));
+}
+
+int
+cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
+    struct config **cfgp, struct repo **out, struct err *e)
 {
 	const struct config_section *sec;
 	struct config *cfg = NULL;
@@ -116,17 +142,9 @@ cli_open_repo(struct cli_ctx *ctx, const char *arg, struct config **cfgp,
 		goto out;
 	if (cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, e) == -1)
 		goto out;
-	memset(&lo, 0, sizeof(lo));
-	lo.command = ctx->cmd_name;
-	lo.wait = ctx->lock_wait;
-	lo.notice = lock_notice;
-	lo.notice_arg = ctx;
-	lo.interrupted = ctx->interrupted;
-	if (repo_open_locked(loc, secret_data(pw), secret_len(pw),
-	        ctx->lock == CLI_LOCK_NONE            ? REPO_LOCK_NONE
-	            : ctx->lock == CLI_LOCK_EXCLUSIVE ? REPO_LOCK_EXCLUSIVE
-	                                              : REPO_LOCK_SHARED,
-	        &lo, out, e) == -1)
+	cli_lock_opts(ctx, &lo);
+	if (repo_open_flags(loc, secret_data(pw), secret_len(pw), flags,
+	        cli_lock_mode(ctx), &lo, out, e) == -1)
 		goto out;
 	rc = 0;
 out:

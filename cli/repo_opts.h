@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "config.h"
 #include "passphrase.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 /* -r/--repo, for a command's option table. */
@@ -61,6 +62,17 @@ int cli_open_repo(struct cli_ctx *, const char *arg, struct config **cfgp,
 struct manifest;
 int cli_snapshot_list(struct cli_ctx *, struct repo *, struct manifest **out,
     size_t *n, struct err *);
+/* cli_open_repo with repo_open_flags (REPO_OPEN_*). */
+int cli_open_repo_flags(struct cli_ctx *, const char *arg, int flags,
+    struct config **cfgp, struct repo **out, struct err *);
+
+/*
+ * The lock cli_open_repo takes, for commands that open the repository
+ * themselves: mode from ctx->lock, options (command name, the wait,
+ * notices to the log, the interrupt flag) from ctx.
+ */
+enum repo_lock_mode cli_lock_mode(const struct cli_ctx *);
+void cli_lock_opts(struct cli_ctx *, struct lock_opts *);
 
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);

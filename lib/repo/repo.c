@@ -46,6 +46,9 @@ struct repo {
 	uint32_t unindexed;  /* first pack number not yet in an index file */
 	struct pack_writer *pw;
 
+	struct repo_bad_file *bad_idx; /* left out: REPO_OPEN_SKIP_BAD_INDEX */
+	size_t nbad_idx;
+
 	struct lock *lock;            /* NULL when opened without one */
 	struct sealer *inline_sealer; /* used when there are no workers */
 	struct pool *pool;            /* compress+seal+verify workers */
@@ -337,6 +340,9 @@ repo_close(struct repo *r)
 	idx_free(r->idx);
 	idx_free(r->pending);
 	pack_writer_free(r->pw);
+	for (size_t i = 0; i < r->nbad_idx; i++)
+		free(r->bad_idx[i].name);
+	free(r->bad_idx);
 	sealer_free(r->inline_sealer);
 	wipe(r->gear, sizeof(r->gear));
 	free(r);
@@ -744,33 +750,75 @@ out:
 	return (rc);
 }
 
+/*
+ * Merge one index file.  whole: decode it on the side first, so that a
+ * file that fails half-way adds nothing (idx_decode may leave part).
+ */
 static int
-load_indexes(struct repo *r, struct err *e)
+load_index(struct repo *r, const char *name, int whole, struct err *e)
+{
+	uint8_t *plain = NULL;
+	size_t n;
+	int rc = -1;
+
+	if (repo_file_get(r, "index", name + strlen("index/"), &plain, &n, e) ==
+	    -1)
+		goto out;
+	if (whole) {
+		struct idx *trial = idx_new();
+
+		rc = idx_decode(trial, plain, n, e);
+		idx_free(trial);
+		if (rc == -1) {
+			err_wrap(e, "%s", name);
+			goto out;
+		}
+		rc = -1;
+	}
+	if (idx_decode(r->idx, plain, n, e) == -1) {
+		err_wrap(e, "%s", name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(plain);
+	return (rc);
+}
+
+static int
+load_indexes(struct repo *r, int flags, struct err *e)
 {
 	struct name_list files = { NULL, 0, 0 };
-	int rc = -1;
+	int skip = (flags & REPO_OPEN_SKIP_BAD_INDEX) != 0, rc = -1;
+	struct err ie;
 
 	if (stor_list(r->st, "index", collect_name, &files, e) == -1)
 		goto out;
 	for (size_t i = 0; i < files.n; i++) {
-		const char *base = files.names[i] + strlen("index/");
-		uint8_t *plain;
-		size_t n;
-
-		if (repo_file_get(r, "index", base, &plain, &n, e) == -1)
-			goto out;
-		if (idx_decode(r->idx, plain, n, e) == -1) {
-			free(plain);
-			err_wrap(e, "%s", files.names[i]);
+		if (load_index(r, files.names[i], skip, &ie) == 0)
+			continue;
+		if (!skip) {
+			*e = ie;
 			goto out;
 		}
-		free(plain);
+		r->bad_idx = xreallocarray(r->bad_idx, r->nbad_idx + 1,
+		    sizeof(*r->bad_idx));
+		r->bad_idx[r->nbad_idx].name = xstrdup(files.names[i]);
+		r->bad_idx[r->nbad_idx].err = ie;
+		r->nbad_idx++;
 	}
 	r->unindexed = idx_pack_count(r->idx);
 	rc = 0;
 out:
 	name_list_free(&files);
 	return (rc);
+}
+
+const struct repo_bad_file *
+repo_bad_indexes(const struct repo *r, size_t *n)
+{
+	*n = r->nbad_idx;
+	return (r->bad_idx);
 }
 
 int
@@ -785,6 +833,15 @@ int
 repo_open_locked(const char *location, const void *secret, size_t secretlen,
     enum repo_lock_mode mode, const struct lock_opts *lo, struct repo **out,
     struct err *e)
+{
+	return (
+	    repo_open_flags(location, secret, secretlen, 0, mode, lo, out, e));
+}
+
+int
+repo_open_flags(const char *location, const void *secret, size_t secretlen,
+    int flags, enum repo_lock_mode mode, const struct lock_opts *lo,
+    struct repo **out, struct err *e)
 {
 	struct repo *r = repo_alloc();
 	uint8_t *box = NULL, *cfg = NULL;
@@ -817,7 +874,7 @@ repo_open_locked(const char *location, const void *secret, size_t secretlen,
 	        mode == REPO_LOCK_EXCLUSIVE ? LOCK_EXCLUSIVE : LOCK_SHARED, lo,
 	        &r->lock, e) == -1)
 		goto out;
-	if (load_indexes(r, e) == -1)
+	if (load_indexes(r, flags, e) == -1)
 		goto out;
 	*out = r;
 	r = NULL;
@@ -827,14 +884,6 @@ out:
 	free(cfg);
 	repo_close(r);
 	return (rc);
-}
-
-int
-repo_lock_refresh(struct repo *r, struct err *e)
-{
-	if (r->lock == NULL || !lock_refresh_due(r->lock))
-		return (0);
-	return (lock_refresh(r->lock, e));
 }
 
 struct stor *
@@ -1245,4 +1294,262 @@ repo_key_add(struct repo *r, const void *secret, size_t secretlen,
     const struct key_file_meta *meta, char id[REPO_HEX_LEN + 1], struct err *e)
 {
 	return (put_key_file(r, secret, secretlen, kind, params, meta, id, e));
+}
+
+int
+repo_blob_unseal(struct repo *r, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type type, uint32_t raw_length, uint8_t *buf, size_t len,
+    uint8_t **out, size_t *outlen, struct err *e)
+{
+	uint8_t *plain;
+	size_t n;
+
+	if (out != NULL) {
+		*out = NULL;
+		*outlen = 0;
+	}
+	if (open_blob(r, id, (uint8_t)type, raw_length, buf, len, &plain, &n,
+	        e) == -1) {
+		/* It may have been decrypted in place before a later test
+		 * failed: leave none of it behind. */
+		wipe(buf, len);
+		return (-1);
+	}
+	if (out == NULL) {
+		freezero(plain, n);
+		return (0);
+	}
+	*out = plain;
+	*outlen = n;
+	return (0);
+}
+
+int
+repo_pack_header_unseal(struct repo *r, const uint8_t *box, size_t len,
+    uint8_t **plain, size_t *n, struct err *e)
+{
+	uint8_t *out;
+
+	*plain = NULL;
+	*n = 0;
+	if (len < CRYPTO_AEAD_OVERHEAD)
+		return (err_set(e, ERR_CORRUPT, "pack header: too short"));
+	out = xmalloc(len - CRYPTO_AEAD_OVERHEAD + 1);
+	if (crypto_aead_open(r->blob_aead, box, len, PACK_HDR_AAD,
+	        strlen(PACK_HDR_AAD), out, e) == -1) {
+		free(out);
+		return (err_wrap(e, "pack header"));
+	}
+	*plain = out;
+	*n = len - CRYPTO_AEAD_OVERHEAD;
+	return (0);
+}
+
+/* True when s is n lowercase hex digits. */
+static int
+is_hex(const char *s, size_t n)
+{
+	return (strlen(s) == n && strspn(s, "0123456789abcdef") == n);
+}
+
+/* Read keys/<id> and check that its name is the hash of its bytes. */
+static int
+get_key_file(struct repo *r, const char *id, uint8_t **json, size_t *len,
+    struct err *e)
+{
+	uint8_t hash[CRYPTO_HASH_LEN];
+	char hex[REPO_HEX_LEN + 1], *path = xasprintf("keys/%s", id);
+	int rc = -1;
+
+	*json = NULL;
+	if (stor_get(r->st, path, KEY_FILE_MAX, json, len, e) == -1)
+		goto out;
+	crypto_sha256(*json, *len, hash);
+	crypto_hex_encode(hash, sizeof(hash), hex);
+	if (strcmp(hex, id) != 0) {
+		err_set(e, ERR_CORRUPT, "content does not match its name");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1) {
+		free(*json);
+		*json = NULL;
+		err_wrap(e, "%s", path);
+	}
+	free(path);
+	return (rc);
+}
+
+static int
+by_created(const void *a, const void *b)
+{
+	const struct repo_key_entry *x = a, *y = b;
+
+	if (x->damaged != y->damaged)
+		return (x->damaged - y->damaged);
+	if (!x->damaged && x->info.created != y->info.created)
+		return (x->info.created < y->info.created ? -1 : 1);
+	return (strcmp(x->id, y->id));
+}
+
+int
+repo_key_list(struct repo *r, struct repo_key_entry **out, size_t *n,
+    struct err *e)
+{
+	struct name_list keys = { NULL, 0, 0 };
+	struct repo_key_entry *v;
+
+	*out = NULL;
+	*n = 0;
+	if (stor_list(r->st, "keys", collect_name, &keys, e) == -1) {
+		name_list_free(&keys);
+		return (-1);
+	}
+	v = xcalloc(keys.n + 1, sizeof(*v));
+	for (size_t i = 0; i < keys.n; i++) {
+		const char *id = keys.names[i] + strlen("keys/");
+		uint8_t *json = NULL;
+		size_t len;
+
+		snprintf(v[i].id, sizeof(v[i].id), "%s", id);
+		v[i].current = strcmp(id, r->key_id) == 0;
+		err_clear(&v[i].err);
+		if (!is_hex(id, REPO_HEX_LEN)) {
+			v[i].damaged = 1;
+			err_set(&v[i].err, ERR_CORRUPT,
+			    "%s: not a key file name (64 hex digits)",
+			    keys.names[i]);
+			continue;
+		}
+		if (get_key_file(r, id, &json, &len, &v[i].err) == -1 ||
+		    key_file_info(json, len, &v[i].info, &v[i].err) == -1) {
+			if (json != NULL)
+				err_wrap(&v[i].err, "%s", keys.names[i]);
+			v[i].damaged = 1;
+			memset(&v[i].info, 0, sizeof(v[i].info));
+		}
+		free(json);
+	}
+	qsort(v, keys.n, sizeof(*v), by_created);
+	*out = v;
+	*n = keys.n;
+	name_list_free(&keys);
+	return (0);
+}
+
+int
+repo_key_test(struct repo *r, const char *id, const void *secret,
+    size_t secretlen, struct err *e)
+{
+	struct key_master *m = NULL;
+	uint8_t *json = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (!is_hex(id, REPO_HEX_LEN)) {
+		err_set(e, ERR_USAGE, "'%s' is not a key file id", id);
+		goto out;
+	}
+	if (get_key_file(r, id, &json, &len, e) == -1)
+		goto out;
+	if (key_file_open(json, len, secret, secretlen, &m, e) == -1) {
+		err_wrap(e, "keys/%s", id);
+		goto out;
+	}
+	if (!crypto_equal(key_master_secret(m), key_master_secret(r->master),
+	        KEY_SECRET_LEN)) {
+		err_set(e, ERR_CORRUPT,
+		    "keys/%s opens to another repository's master key", id);
+		goto out;
+	}
+	rc = 0;
+out:
+	key_master_free(m);
+	free(json);
+	return (rc);
+}
+
+int
+repo_key_remove(struct repo *r, const char *prefix,
+    char removed[REPO_HEX_LEN + 1], struct err *e)
+{
+	struct repo_key_entry *v = NULL, *target = NULL, *cur = NULL;
+	size_t n, len = strlen(prefix), matches = 0, intact = 0;
+	char *path = NULL;
+	int rc = -1;
+
+	if (len < 4 || len > REPO_HEX_LEN ||
+	    strspn(prefix, "0123456789abcdef") != len) {
+		err_set(e, ERR_USAGE,
+		    "'%s' is not a key id: give at least 4 hex digits of an "
+		    "id from 'coffer key list'",
+		    prefix);
+		goto out;
+	}
+	if (repo_key_list(r, &v, &n, e) == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(v[i].id, prefix, len) == 0) {
+			matches++;
+			target = &v[i];
+		}
+		if (v[i].current)
+			cur = &v[i];
+		if (!v[i].damaged)
+			intact++;
+	}
+	if (matches != 1) {
+		err_set(e, ERR_USAGE,
+		    matches == 0 ? "no key file id starts with '%s' (see "
+		                   "'coffer key list')"
+		                 : "'%s' names more than one key file: give "
+		                   "more digits",
+		    prefix);
+		goto out;
+	}
+	if (target->current) {
+		if (intact <= 1)
+			err_set(e, ERR_USAGE,
+			    "key %.8s is the only key of this repository: "
+			    "removing it would lock everyone out (add another "
+			    "with 'coffer key add' first)",
+			    target->id);
+		else
+			err_set(e, ERR_USAGE,
+			    "key %.8s is the one that opened the repository: "
+			    "open with another key to remove this one",
+			    target->id);
+		goto out;
+	}
+	/*
+	 * The key we opened with must still be there and intact: then it
+	 * remains, and whoever holds its secret can still open the
+	 * repository after this removal.
+	 */
+	if (cur == NULL || cur->damaged) {
+		err_set(e, ERR_CORRUPT,
+		    "the key file that opened the repository (keys/%s) is %s "
+		    "now: not removing another key (run 'coffer check')",
+		    r->key_id, cur == NULL ? "gone" : "damaged");
+		goto out;
+	}
+	path = xasprintf("keys/%s", target->id);
+	if (stor_remove(r->st, path, e) == -1)
+		goto out;
+	if (removed != NULL)
+		memcpy(removed, target->id, REPO_HEX_LEN + 1);
+	rc = 0;
+out:
+	free(path);
+	free(v);
+	return (rc);
+}
+
+int
+repo_lock_refresh(struct repo *r, struct err *e)
+{
+	if (r->lock == NULL)
+		return (0);
+	return (lock_refresh(r->lock, e));
 }

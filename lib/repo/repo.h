@@ -71,16 +71,38 @@ int repo_open_locked(const char *location, const void *secret, size_t secretlen,
     enum repo_lock_mode, const struct lock_opts *lo, struct repo **out,
     struct err *);
 
+/* repo_open_flags */
+#define REPO_OPEN_SKIP_BAD_INDEX 0x1 /* load what can be: see below */
+
+/*
+ * repo_open_locked with flags.  REPO_OPEN_SKIP_BAD_INDEX (for check): an
+ * index file that cannot be read, authenticated or decoded is left out
+ * (none of its entries are used) and listed by repo_bad_indexes instead
+ * of failing the open.  A damaged config or no usable key still fails.
+ */
+int repo_open_flags(const char *location, const void *secret, size_t secretlen,
+    int flags, enum repo_lock_mode, const struct lock_opts *lo,
+    struct repo **out, struct err *);
+
+/* An index file left out by REPO_OPEN_SKIP_BAD_INDEX, and why. */
+struct repo_bad_file {
+	char *name; /* "index/<hex>" */
+	struct err err;
+};
+
+/* The index files left out at open (none without the flag). */
+const struct repo_bad_file *repo_bad_indexes(const struct repo *, size_t *n);
+
+/*
+ * Keep the repository's lock fresh during a long run that writes nothing
+ * (check): no I/O unless a refresh is due.  ERR_LOCKED when the lock was
+ * lost (removed by someone else): stop.  Nothing to do without a lock.
+ */
+int repo_lock_refresh(struct repo *, struct err *);
+
 /* Close without flushing: blobs not yet in a written pack are dropped;
  * releases the lock. */
 void repo_close(struct repo *);
-
-/*
- * Keep the lock fresh in a long run that writes no packs (restore, check):
- * call it often, it does nothing until a refresh is due, nor without a
- * lock.  ERR_LOCKED when the lock was lost: stop.
- */
-int repo_lock_refresh(struct repo *, struct err *);
 
 struct stor *repo_store(struct repo *);
 const char *repo_location(const struct repo *);
@@ -151,6 +173,66 @@ int repo_file_get(struct repo *, const char *dir, const char *name,
 int repo_key_add(struct repo *, const void *secret, size_t secretlen,
     enum key_kind, const struct key_scrypt *, const struct key_file_meta *,
     char id[REPO_HEX_LEN + 1], struct err *);
+
+/* One file under keys/, as repo_key_list sees it. */
+struct repo_key_entry {
+	char id[REPO_HEX_LEN + 1]; /* its name under keys/ */
+	int current;               /* the key file that opened this repo */
+	int damaged;               /* info is not valid: err says why */
+	struct key_file_info info;
+	struct err err;
+};
+
+/*
+ * Every file under keys/, oldest first (by created, then id), without
+ * opening any: a file whose name is not the SHA-256 of its bytes, or that
+ * key_file_info refuses, is listed as damaged (ERR_CORRUPT, or ERR_IO
+ * when it cannot be read).  Fails only when keys/ cannot be listed.
+ * Free *out with free().
+ */
+int repo_key_list(struct repo *, struct repo_key_entry **out, size_t *n,
+    struct err *);
+
+/*
+ * Read keys/<id> back from the store and check that secret opens it to
+ * this repository's master key: proof that the file works before another
+ * is removed.  ERR_KEY if it does not open, ERR_CORRUPT if it is damaged
+ * or opens to another master.
+ */
+int repo_key_test(struct repo *, const char *id, const void *secret,
+    size_t secretlen, struct err *);
+
+/*
+ * Remove the key file whose id starts with prefix (at least 4 hex
+ * digits, matching exactly one file; the full id in removed when not
+ * NULL).  Refused (ERR_USAGE) for the key file that opened this
+ * repository, and whenever no other intact key file would remain, so no
+ * one is locked out by it; before removing, the opening key file is read
+ * back and must still be intact.  The caller holds the exclusive lock.
+ */
+int repo_key_remove(struct repo *, const char *prefix,
+    char removed[REPO_HEX_LEN + 1], struct err *);
+
+/*
+ * Open one sealed blob held in memory (len bytes at buf, as stored in a
+ * pack): authenticate it under id, check its type and that it holds
+ * raw_length bytes, decompress, and check that the keyed hash of the
+ * plaintext is id.  buf is overwritten.  With out, the plaintext (free())
+ * goes to *out and its length to *outlen; with out NULL it is only
+ * verified, and wiped.  Any failure is ERR_CORRUPT, and no byte of
+ * a blob that fails is handed over.
+ */
+int repo_blob_unseal(struct repo *, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type, uint32_t raw_length, uint8_t *buf, size_t len,
+    uint8_t **out, size_t *outlen, struct err *);
+
+/*
+ * Open a pack's sealed header (the box the trailer points at) into its
+ * plaintext (*plain, free()) for pack_header_decode.  ERR_CORRUPT if it
+ * fails authentication.
+ */
+int repo_pack_header_unseal(struct repo *, const uint8_t *box, size_t len,
+    uint8_t **plain, size_t *n, struct err *);
 
 /* What this repository instance added since open. */
 struct repo_stats {

@@ -51,10 +51,18 @@ first=$(cat "$T/stored")
 [ "$first" -gt 31000000 ] || fail "first snapshot stored only $first bytes"
 [ "$first" -lt 36000000 ] || fail "first snapshot stored $first bytes: text not compressed?"
 
-# No change: nothing read (files cache), nothing added.
+# No change: nothing read (files cache), no data added.  The trees of the
+# directories above the data (/tmp, ...) record their metadata, and others
+# may touch /tmp meanwhile: at most those small trees are new.
+depth=$(printf '%s' "$T/src" | tr -cd / | wc -c)
 snap "$T/src"
 expect_eq "bytes read by a no-change snapshot" 0 "$(cat "$T/read")"
-expect_eq "blobs added by a no-change snapshot" 0 "$(cat "$T/blobs")"
+[ "$(cat "$T/blobs")" -le "$depth" ] ||
+	fail "a no-change snapshot added $(cat "$T/blobs") blobs"
+[ "$(cat "$T/stored")" -lt 16384 ] ||
+	fail "a no-change snapshot stored $(cat "$T/stored") bytes"
+snap "$T/src"
+expect_eq "bytes read by a no-change snapshot" 0 "$(cat "$T/read")"
 
 # The same data again under another name, read in full: < 1% added.
 cp -p "$T/src/random" "$T/src/random-copy"
@@ -70,7 +78,6 @@ added=$(cat "$T/stored")
 [ "$added" -lt 8388608 ] || fail "a one-byte change added $added bytes"
 [ "$added" -gt 1000 ] || fail "a one-byte change added nothing"
 blobs=$(cat "$T/blobs")
-depth=$(printf '%s' "$T/src" | tr -cd / | wc -c)
 [ "$blobs" -le $((depth + 3)) ] || fail "a one-byte change added $blobs blobs"
 
 # Paths: overlapping ones are refused, relative ones made absolute.

@@ -13,6 +13,7 @@
 
 #include <check.h>
 
+#include "repo/pack.h"
 #include "repo/repo.h"
 
 static char dir[64];
@@ -290,8 +291,377 @@ START_TEST(test_inline_and_worker_pipelines_agree)
 	round_trip_with_workers(0, 0);
 	round_trip_with_workers(1, 60);
 	round_trip_with_workers(3, 120);
+}
+END_TEST
 
+static void
+flip_file(const char *rel, off_t at)
+{
+	char path[512];
+	int fd;
+	char c;
 
+	snprintf(path, sizeof(path), "%s/%s", loc, rel);
+	chmod(path, 0600);
+	ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+	ck_assert_int_eq(pread(fd, &c, 1, at), 1);
+	c ^= 0x01;
+	ck_assert_int_eq(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_key_list_test_remove)
+{
+	struct repo *r = open_ok(pass);
+	struct key_file_meta meta = { 100, "h", "u" };
+	struct repo_key_entry *v;
+	char kid[REPO_HEX_LEN + 1], cur[REPO_HEX_LEN + 1], removed[65];
+	char other[REPO_HEX_LEN + 1], from[512], to[512], prefix[8];
+	struct err e;
+	size_t n;
+
+	snprintf(cur, sizeof(cur), "%s", repo_key_id(r));
+	ck_assert_int_eq(repo_key_add(r, machine, strlen(machine),
+	                     KEY_KIND_MACHINE, NULL, &meta, kid, &e),
+	    0);
+	ck_assert_int_eq(repo_key_list(r, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);
+	/* Oldest first: the first key says it was made at 0, this at 100. */
+	ck_assert_str_eq(v[1].id, kid);
+	ck_assert_int_eq(v[1].info.kind, KEY_KIND_MACHINE);
+	ck_assert_int_eq(v[1].current, 0);
+	ck_assert_str_eq(v[1].info.host, "h");
+	ck_assert_int_eq(v[1].info.created, 100);
+	ck_assert_str_eq(v[0].id, cur);
+	ck_assert_int_eq(v[0].current, 1);
+	ck_assert_int_eq(v[0].damaged, 0);
+	ck_assert_int_eq(v[0].info.kind, KEY_KIND_PASSPHRASE);
+	free(v);
+
+	/* repo_key_test: the right secret, a wrong one, bad ids. */
+	ck_assert_int_eq(repo_key_test(r, kid, machine, strlen(machine), &e),
+	    0);
+	ck_assert_int_eq(repo_key_test(r, kid, pass, strlen(pass), &e), -1);
+	ck_assert_int_eq(e.class, ERR_KEY);
+	ck_assert_int_eq(repo_key_test(r, "abc", pass, strlen(pass), &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	memset(other, '0', REPO_HEX_LEN);
+	other[REPO_HEX_LEN] = '\0';
+	ck_assert_int_eq(repo_key_test(r, other, pass, strlen(pass), &e), -1);
+	ck_assert_int_eq(e.sys_errno, ENOENT);
+
+	/* Refusals: bad ids, no match, the key in use. */
+	ck_assert_int_eq(repo_key_remove(r, "abc", NULL, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	ck_assert_int_eq(repo_key_remove(r, "ABCD", NULL, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	ck_assert_int_eq(repo_key_remove(r, other, NULL, &e), -1);
+	ck_assert(strstr(e.msg, "no key file") != NULL);
+	ck_assert_int_eq(repo_key_remove(r, cur, NULL, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	ck_assert(strstr(e.msg, "open with another key") != NULL);
+
+	/* A copy of a key file under a name one digit off: damaged, and a
+	 * prefix that matches both is ambiguous. */
+	snprintf(from, sizeof(from), "%s/keys/%s", loc, kid);
+	memcpy(other, kid, sizeof(other));
+	other[REPO_HEX_LEN - 1] = other[REPO_HEX_LEN - 1] == '0' ? '1' : '0';
+	snprintf(to, sizeof(to), "%s/keys/%s", loc, other);
+	copy_file(from, to);
+	ck_assert_int_eq(repo_key_list(r, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(v[2].damaged, 1);
+	ck_assert_str_eq(v[2].id, other);
+	ck_assert_int_eq(v[2].err.class, ERR_CORRUPT);
+	ck_assert(strstr(v[2].err.msg, "does not match its name") != NULL);
+	free(v);
+	other[REPO_HEX_LEN - 1] = '\0';
+	ck_assert_int_eq(repo_key_remove(r, other, NULL, &e), -1);
+	ck_assert(strstr(e.msg, "more than one") != NULL);
+	unlink(to);
+
+	/* A file that is not a key file name at all. */
+	snprintf(to, sizeof(to), "%s/keys/README", loc);
+	copy_file(from, to);
+	ck_assert_int_eq(repo_key_list(r, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(v[2].damaged, 1);
+	ck_assert(strstr(v[2].err.msg, "not a key file name") != NULL);
+	free(v);
+	unlink(to);
+
+	/* Removing the other key, by prefix. */
+	memcpy(prefix, kid, 7);
+	prefix[7] = '\0';
+	ck_assert_int_eq(repo_key_remove(r, prefix, removed, &e), 0);
+	ck_assert_str_eq(removed, kid);
+	ck_assert_int_eq(repo_key_list(r, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	free(v);
+	/* Now the key in use is the only one. */
+	ck_assert_int_eq(repo_key_remove(r, cur, NULL, &e), -1);
+	ck_assert(strstr(e.msg, "only key") != NULL);
+	repo_close(r);
+	r = open_ok(pass);
+	repo_close(r);
+}
+END_TEST
+
+START_TEST(test_key_remove_needs_intact_current_key)
+{
+	struct repo *r = open_ok(pass), *m;
+	struct key_file_meta meta = { 0, "h", "u" };
+	char kid[REPO_HEX_LEN + 1], rel[256];
+	struct err e;
+
+	ck_assert_int_eq(repo_key_add(r, machine, strlen(machine),
+	                     KEY_KIND_MACHINE, NULL, &meta, kid, &e),
+	    0);
+	m = open_ok(machine);
+	/* The machine key file is damaged after it opened the repository. */
+	snprintf(rel, sizeof(rel), "keys/%s", kid);
+	flip_file(rel, 20);
+	ck_assert_int_eq(repo_key_remove(m, repo_key_id(r), NULL, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert(strstr(e.msg, "damaged now") != NULL);
+	/* Gone altogether. */
+	snprintf(rel, sizeof(rel), "%s/keys/%s", loc, kid);
+	ck_assert_int_eq(unlink(rel), 0);
+	ck_assert_int_eq(repo_key_remove(m, repo_key_id(r), NULL, &e), -1);
+	ck_assert(strstr(e.msg, "gone now") != NULL);
+	repo_close(m);
+	repo_close(r);
+	r = open_ok(pass);
+	repo_close(r);
+}
+END_TEST
+
+START_TEST(test_key_from_another_repository)
+{
+	struct repo_init_opts o;
+	struct repo *r = open_ok(pass), *other;
+	char oloc[128], from[512], to[512];
+	struct err e;
+
+	/* Another repository keyed with the same machine key. */
+	snprintf(oloc, sizeof(oloc), "%s/other", dir);
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(repo_init(oloc, &o, machine, strlen(machine),
+	                     KEY_KIND_MACHINE, &other, &e),
+	    0);
+	snprintf(from, sizeof(from), "%s/keys/%s", oloc, repo_key_id(other));
+	snprintf(to, sizeof(to), "%s/keys/%s", loc, repo_key_id(other));
+	copy_file(from, to);
+	ck_assert_int_eq(repo_key_test(r, repo_key_id(other), machine,
+	                     strlen(machine), &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert(strstr(e.msg, "another repository") != NULL);
+	repo_close(other);
+	repo_close(r);
+}
+END_TEST
+
+struct other_file {
+	const char * not ; /* the name to pass over */
+	char name[256];
+};
+
+static int
+other_index(void *arg, const char *name, uint64_t size)
+{
+	struct other_file *o = arg;
+
+	(void)size;
+	if (strstr(name, o->not ) == NULL)
+		snprintf(o->name, sizeof(o->name), "%s", name);
+	return (0);
+}
+
+START_TEST(test_open_skips_bad_index_whole)
+{
+	struct repo *r = open_ok(pass);
+	const struct repo_bad_file *bad;
+	uint8_t data[3000], id1[IDX_ID_LEN], id2[IDX_ID_LEN];
+	uint8_t plain[IDX_ID_LEN * 2 + 200], *p = plain;
+	char iname[REPO_HEX_LEN + 1];
+	struct other_file of;
+	struct err e;
+	size_t n;
+	int added;
+
+	fill(data, sizeof(data), 1);
+	ck_assert_int_eq(repo_blob_put(r, IDX_BLOB_DATA, data, sizeof(data),
+	                     id1, &added, &e),
+	    0);
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	/* An authentic index file whose second pack entry is malformed:
+	 * the first pack's entries must not be used either. */
+	memcpy(p, "CFIX\1\0\0\0", 8);
+	p += 8;
+	memset(p, 0xaa, IDX_ID_LEN); /* pack id */
+	p += IDX_ID_LEN;
+	memcpy(p, "\1\0\0\0", 4); /* one blob */
+	p += 4;
+	*p++ = 0; /* data */
+	memset(p, 0xbb, IDX_ID_LEN);
+	memcpy(id2, p, IDX_ID_LEN);
+	p += IDX_ID_LEN;
+	memset(p, 0, 12);
+	p += 12;
+	memset(p, 0xcc, IDX_ID_LEN);
+	p += IDX_ID_LEN;
+	memcpy(p, "\1\0\0\0", 4);
+	p += 4;
+	*p++ = 9; /* no such type */
+	memset(p, 0xdd, IDX_ID_LEN + 12);
+	p += IDX_ID_LEN + 12;
+	ck_assert_int_eq(repo_file_put(r, "index", plain, (size_t)(p - plain),
+	                     iname, &e),
+	    0);
+	repo_close(r);
+	ck_assert_int_eq(repo_open(loc, pass, strlen(pass), &r, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert(strstr(e.msg, iname) != NULL);
+
+	ck_assert_int_eq(repo_open_flags(loc, pass, strlen(pass),
+	                     REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r,
+	                     &e),
+	    0);
+	bad = repo_bad_indexes(r, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert(strstr(bad[0].name, iname) != NULL);
+	ck_assert_int_eq(bad[0].err.class, ERR_CORRUPT);
+	ck_assert(strstr(bad[0].err.msg, "unknown blob type") != NULL);
+	ck_assert(repo_blob_known(r, id1));
+	ck_assert(!repo_blob_known(r, id2));
+	repo_close(r);
+
+	/* A file damaged on disk is left out the same way. */
+	ck_assert_int_eq(repo_open_flags(loc, pass, strlen(pass),
+	                     REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r,
+	                     &e),
+	    0);
+	of.not = iname;
+	ck_assert_int_eq(stor_list(repo_store(r), "index", other_index, &of,
+	                     &e),
+	    0);
+	repo_close(r);
+	flip_file(of.name, 3);
+	ck_assert_int_eq(repo_open_flags(loc, pass, strlen(pass),
+	                     REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r,
+	                     &e),
+	    0);
+	bad = repo_bad_indexes(r, &n);
+	ck_assert_uint_eq(n, 2);
+	repo_close(r);
+}
+END_TEST
+
+START_TEST(test_unseal_blobs_and_header)
+{
+	struct repo *r = open_ok(pass);
+	uint8_t data[3][4000], ids[3][IDX_ID_LEN], *pack, *hplain, *out;
+	uint8_t zero[64];
+	struct pack_blob *bl;
+	char name[256];
+	size_t plen, hn, nbl, on;
+	uint64_t hoff;
+	uint32_t hlen;
+	struct err e;
+	int added;
+
+	for (int i = 0; i < 3; i++) {
+		fill(data[i], sizeof(data[i]), (uint32_t)(40 + i));
+		if (i == 2)
+			memset(data[i], 'z', sizeof(data[i])); /* compresses */
+		ck_assert_int_eq(repo_blob_put(r,
+		                     i == 2 ? IDX_BLOB_TREE : IDX_BLOB_DATA,
+		                     data[i], sizeof(data[i]), ids[i], &added,
+		                     &e),
+		    0);
+	}
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	ck_assert_int_eq(stor_list(repo_store(r), "data", first_pack, name, &e),
+	    1);
+	ck_assert_int_eq(stor_get(repo_store(r), name, 1 << 20, &pack, &plen,
+	                     &e),
+	    0);
+	ck_assert_int_eq(pack_trailer_parse(pack + plen - PACK_TRAILER_LEN,
+	                     plen, &hoff, &hlen, &e),
+	    0);
+	ck_assert_int_eq(repo_pack_header_unseal(r, pack + hoff, hlen, &hplain,
+	                     &hn, &e),
+	    0);
+	ck_assert_int_eq(pack_header_decode(hplain, hn, hoff, &bl, &nbl, &e),
+	    0);
+	ck_assert_uint_eq(nbl, 3);
+	for (size_t i = 0; i < nbl; i++) {
+		ck_assert_mem_eq(bl[i].id, ids[i], IDX_ID_LEN);
+		ck_assert_int_eq(repo_blob_unseal(r, bl[i].id, bl[i].type,
+		                     bl[i].raw_length, pack + bl[i].offset,
+		                     bl[i].length, &out, &on, &e),
+		    0);
+		ck_assert_uint_eq(on, sizeof(data[i]));
+		ck_assert_mem_eq(out, data[i], on);
+		free(out);
+	}
+	/* A blob opened in place is spent; with out NULL it is verified. */
+	free(pack);
+	ck_assert_int_eq(stor_get(repo_store(r), name, 1 << 20, &pack, &plen,
+	                     &e),
+	    0);
+	ck_assert_int_eq(repo_blob_unseal(r, bl[0].id, bl[0].type,
+	                     bl[0].raw_length, pack + bl[0].offset,
+	                     bl[0].length, NULL, NULL, &e),
+	    0);
+	/* The wrong type, a wrong raw length, a flipped byte: refused, and
+	 * the buffer wiped. */
+	ck_assert_int_eq(repo_blob_unseal(r, bl[1].id, IDX_BLOB_TREE,
+	                     bl[1].raw_length, pack + bl[1].offset,
+	                     bl[1].length, &out, &on, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_ptr_null(out);
+	memset(zero, 0, sizeof(zero));
+	ck_assert_mem_eq(pack + bl[1].offset, zero, sizeof(zero));
+	ck_assert_int_eq(repo_blob_unseal(r, bl[2].id, bl[2].type,
+	                     bl[2].raw_length + 1, pack + bl[2].offset,
+	                     bl[2].length, &out, &on, &e),
+	    -1);
+	free(pack);
+	ck_assert_int_eq(stor_get(repo_store(r), name, 1 << 20, &pack, &plen,
+	                     &e),
+	    0);
+	pack[bl[0].offset + 100] ^= 1;
+	ck_assert_int_eq(repo_blob_unseal(r, bl[0].id, bl[0].type,
+	                     bl[0].raw_length, pack + bl[0].offset,
+	                     bl[0].length, &out, &on, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	/* A header too short, or changed. */
+	free(hplain);
+	ck_assert_int_eq(repo_pack_header_unseal(r, pack + hoff, 10, &hplain,
+	                     &hn, &e),
+	    -1);
+	ck_assert_ptr_null(hplain);
+	pack[hoff + 20] ^= 1;
+	ck_assert_int_eq(repo_pack_header_unseal(r, pack + hoff, hlen, &hplain,
+	                     &hn, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	free(bl);
+	free(pack);
+	repo_close(r);
 }
 END_TEST
 
@@ -310,6 +680,11 @@ repo_suite(void)
 	tcase_add_test(tc, test_damaged_pack_is_detected);
 	tcase_add_test(tc, test_machine_key_and_files);
 	tcase_add_test(tc, test_inline_and_worker_pipelines_agree);
+	tcase_add_test(tc, test_key_list_test_remove);
+	tcase_add_test(tc, test_key_remove_needs_intact_current_key);
+	tcase_add_test(tc, test_key_from_another_repository);
+	tcase_add_test(tc, test_open_skips_bad_index_whole);
+	tcase_add_test(tc, test_unseal_blobs_and_header);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1,0 +1,236 @@
+/*
+ * coffer check: verify a repository's structure, and with --read-data (or
+ * a subset) every byte of its packs; print each problem as one line, then
+ * a summary, or everything as JSON.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "repo/check.h"
+#include "repo_opts.h"
+
+enum { OPT_READ_DATA = CLI_OPT_CMD_BASE, OPT_SUBSET };
+
+struct out {
+	struct cli_ctx *ctx;
+	struct repo *r;
+	int progress; /* a progress line may be on stderr */
+};
+
+/* Between packs: keep the shared lock fresh, or stop if it was lost. */
+static int
+refresh(void *arg, struct err *e)
+{
+	struct out *out = arg;
+
+	return (repo_lock_refresh(out->r, e));
+}
+
+/* Each problem as it is found: one log line, file first. */
+static void
+print_problem(void *arg, const struct check_problem *p)
+{
+	struct out *out = arg;
+	struct cli_ctx *ctx = out->ctx;
+
+	if (ctx->json)
+		return;
+	/* Clear the progress line; its next redraw puts it back below. */
+	if (out->progress)
+		fputs("\r\033[K", stderr);
+	log_msg(ctx->log, p->severity == CHECK_ERROR ? LOGL_ERROR : LOGL_WARN,
+	    "%s: %s; %s", p->file, p->what, p->fix);
+}
+
+static void
+human(char *buf, size_t size, uint64_t n)
+{
+	if (n < 1024)
+		snprintf(buf, size, "%llu B", (unsigned long long)n);
+	else if (n < (1u << 20))
+		snprintf(buf, size, "%.1f KiB", (double)n / 1024);
+	else if (n < (1ull << 30))
+		snprintf(buf, size, "%.1f MiB", (double)n / (1 << 20));
+	else
+		snprintf(buf, size, "%.1f GiB", (double)n / (1 << 30));
+}
+
+/* "1 pack", "2 packs". */
+static const char *
+count(char *buf, size_t size, uint64_t n, const char *what)
+{
+	snprintf(buf, size, "%llu %s%s", (unsigned long long)n, what,
+	    n == 1 ? "" : "s");
+	return (buf);
+}
+
+static void
+print_summary(const struct check_report *rep, const struct check_opts *o)
+{
+	const struct check_stats *s = &rep->stats;
+	char a[48], b[48], c[48], d[48], f[48], g[48], size[32];
+
+	printf("checked %s, %s, %s, %s, %s, %s\n",
+	    count(a, sizeof(a), s->key_files, "key file"),
+	    count(b, sizeof(b), s->index_files, "index file"),
+	    count(c, sizeof(c), s->packs, "pack"),
+	    count(d, sizeof(d), s->snapshots, "snapshot"),
+	    count(f, sizeof(f), s->trees, "tree"),
+	    count(g, sizeof(g), s->data_refs, "data reference"));
+	if (o->data != CHECK_DATA_NONE) {
+		human(size, sizeof(size), s->pack_bytes_read);
+		printf("read %llu of %s (%s), %s\n",
+		    (unsigned long long)s->packs_read,
+		    count(a, sizeof(a), s->packs, "pack"), size,
+		    count(b, sizeof(b), s->blobs_read, "blob"));
+	}
+	if (s->errors == 0 && s->warnings == 0)
+		printf("no problems found\n");
+	else if (s->errors == 0)
+		printf("no errors, %s (see above)\n",
+		    count(a, sizeof(a), s->warnings, "warning"));
+	else
+		printf("%s, %s: %s (see above)\n",
+		    count(a, sizeof(a), s->errors, "error"),
+		    count(b, sizeof(b), s->warnings, "warning"),
+		    check_report_exit_status(rep) == EXIT_CORRUPT
+		        ? "the repository is damaged"
+		        : "some files could not be checked");
+}
+
+static void
+print_json(const char *loc, const struct check_report *rep)
+{
+	const struct check_stats *s = &rep->stats;
+	json_t *j, *probs = json_array();
+
+	for (size_t i = 0; i < rep->nproblems; i++) {
+		const struct check_problem *p = &rep->problems[i];
+
+		json_array_append_new(probs,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "severity",
+		        check_severity_name(p->severity), "class",
+		        err_class_name(p->class), "file", p->file, "what",
+		        p->what, "fix", p->fix));
+	}
+	j = json_pack("{s:s, s:b, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, "
+	              "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	              "s:I, s:I}}",
+	    "repository", loc, "ok", s->errors == 0, "errors",
+	    (json_int_t)s->errors, "warnings", (json_int_t)s->warnings,
+	    "problems", probs, "stats", "key_files", (json_int_t)s->key_files,
+	    "key_files_damaged", (json_int_t)s->key_files_damaged,
+	    "index_files", (json_int_t)s->index_files, "index_files_damaged",
+	    (json_int_t)s->index_files_damaged, "blobs_indexed",
+	    (json_int_t)s->blobs_indexed, "packs", (json_int_t)s->packs,
+	    "packs_indexed", (json_int_t)s->packs_indexed, "packs_missing",
+	    (json_int_t)s->packs_missing, "packs_short",
+	    (json_int_t)s->packs_short, "packs_unindexed",
+	    (json_int_t)s->packs_unindexed, "snapshots",
+	    (json_int_t)s->snapshots, "snapshots_damaged",
+	    (json_int_t)s->snapshots_damaged, "trees", (json_int_t)s->trees,
+	    "data_refs", (json_int_t)s->data_refs, "packs_read",
+	    (json_int_t)s->packs_read, "pack_bytes_read",
+	    (json_int_t)s->pack_bytes_read, "blobs_read",
+	    (json_int_t)s->blobs_read, "packs_damaged",
+	    (json_int_t)s->packs_damaged);
+	json_dumpf(j, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(j);
+}
+
+int
+cmd_check(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		CLI_REPO_LONG,
+		{ "read-data", no_argument, NULL, OPT_READ_DATA },
+		{ "read-data-subset", required_argument, NULL, OPT_SUBSET },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("check");
+	struct check_report *rep = NULL;
+	struct check_opts o;
+	struct out out = { NULL, NULL, 0 };
+	struct progress *prog = NULL;
+	struct config *cfg = NULL;
+	struct repo *r = NULL;
+	const char *arg = NULL;
+	struct err e;
+	int ch, all = 0, rc = EXIT_USAGE;
+
+	err_clear(&e);
+	memset(&o, 0, sizeof(o));
+	while ((ch = cli_getopt(ctx, cmd, argc, argv,
+	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
+		switch (ch) {
+		case 'r':
+			arg = optarg;
+			break;
+		case OPT_READ_DATA:
+			all = 1;
+			break;
+		case OPT_SUBSET:
+			if (check_parse_subset(optarg, &o, &e) == -1)
+				return (cli_usage_error(cmd, "%s", e.msg));
+			break;
+		default:
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		return (cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]));
+	if (all && o.data != CHECK_DATA_NONE)
+		return (cli_usage_error(cmd,
+		    "give --read-data or --read-data-subset, not both"));
+	if (all)
+		o.data = CHECK_DATA_ALL;
+	rc = EXIT_ERROR;
+	/* Shared (the default): prune must not remove packs under us. */
+	ctx->lock = CLI_LOCK_SHARED;
+	if (cli_open_repo_flags(ctx, arg, REPO_OPEN_SKIP_BAD_INDEX, &cfg, &r,
+	        &e) == -1) {
+		if (e.class == ERR_CORRUPT) {
+			struct err why = e;
+
+			err_set(&e, ERR_CORRUPT,
+			    "%s; the repository cannot be opened: put back an "
+			    "intact copy of that file from another copy of the "
+			    "repository",
+			    why.msg);
+		}
+		goto out;
+	}
+	out.ctx = ctx;
+	out.r = r;
+	out.progress = o.data != CHECK_DATA_NONE && isatty(STDERR_FILENO) &&
+	    !ctx->quiet && !ctx->json;
+	o.on_problem = print_problem;
+	o.tick = refresh;
+	o.arg = &out;
+	o.interrupted = ctx->interrupted;
+	if (out.progress)
+		prog = progress_new(STDERR_FILENO, "reading packs", 0, 1);
+	o.progress = prog;
+	if (check_run(r, &o, &rep, &e) == -1)
+		goto out;
+	if (ctx->json)
+		print_json(repo_location(r), rep);
+	else if (!ctx->quiet)
+		print_summary(rep, &o);
+	rc = check_report_exit_status(rep);
+	err_clear(&e);
+out:
+	progress_free(prog);
+	if (e.class != ERR_NONE)
+		rc = cli_report(ctx, &e);
+	check_report_free(rep);
+	repo_close(r);
+	config_free(cfg);
+	return (rc);
+}
