@@ -100,7 +100,7 @@ const struct cli_cmd cli_commands[] = {
 	    "                        instead of a passphrase: for cron jobs\n"
 	    "      --compression N   zstd level for new data, 1-19 (default "
 	    "3)\n"
-	    "      --chunk-size SIZE average chunk size (default 1M)\n"
+	    "      --chunk-size SIZE average chunk size (default 256K)\n"
 	    "      --pack-size SIZE  target pack file size (default 16M)\n"
 	    "      --json            print id and location as JSON\n",
 	    cmd_init },

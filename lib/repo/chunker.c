@@ -30,9 +30,9 @@ struct chunker {
 void
 chunker_params_default(struct chunker_params *p)
 {
-	p->min_size = 256u << 10;
-	p->avg_size = 1u << 20;
-	p->max_size = 4u << 20;
+	p->min_size = 64u << 10;
+	p->avg_size = 256u << 10;
+	p->max_size = 1u << 20;
 	p->norm_level = 2;
 }
 

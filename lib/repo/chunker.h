@@ -38,9 +38,11 @@ struct chunker_params {
 struct chunker;
 
 /*
- * The parameters a new repository gets unless told otherwise: min 256 KiB,
- * avg 1 MiB, max 4 MiB, norm_level 2.  Provisional until measured; an
- * existing repository keeps the values in its config.
+ * The parameters a new repository gets unless told otherwise: min 64 KiB,
+ * avg 256 KiB, max 1 MiB, norm_level 2, chosen by measurement on the
+ * benchmark corpus (bench/RESULTS.md: a day of changes adds half of what
+ * 1 MiB chunks add, the initial repository is no larger).  An existing
+ * repository keeps the values in its config.
  */
 void chunker_params_default(struct chunker_params *);
 

@@ -87,5 +87,18 @@ expect_status 2 "$COFFER" snapshot -r "$R" --password-file "$T/pw"
 (cd "$T" && "$COFFER" snapshot -r "$R" --password-file "$T/pw" $C --json src > "$T/out")
 expect_grep "\"paths\":\\[\"$T/src\"\\]" "$T/out"
 
+# A file that keeps changing while it is read: read twice, then stored as
+# read, listed as inconsistent, exit status 3.
+mkdir -p "$T/busy"
+head -c 67108864 /dev/urandom > "$T/busy/log"
+( while :; do echo x >> "$T/busy/log"; done ) &
+writer=$!
+expect_status 3 "$COFFER" snapshot -r "$R" --password-file "$T/pw" $C \
+    --json "$T/busy"
+kill "$writer"
+wait "$writer" 2>/dev/null || true
+expect_grep "\"inconsistent\":\\[\"$T/busy/log\"\\]" "$T/out"
+expect_grep "changed while it was read" "$T/err"
+
 # No lock is left behind by any of the above.
 [ -z "$(ls "$R/locks")" ] || fail "locks left: $(ls "$R/locks")"

@@ -722,9 +722,9 @@ START_TEST(test_params)
 		chunker_free(c);
 	}
 	chunker_params_default(&p);
-	ck_assert_uint_eq(p.min_size, 256u << 10);
-	ck_assert_uint_eq(p.avg_size, 1u << 20);
-	ck_assert_uint_eq(p.max_size, 4u << 20);
+	ck_assert_uint_eq(p.min_size, 64u << 10);
+	ck_assert_uint_eq(p.avg_size, 256u << 10);
+	ck_assert_uint_eq(p.max_size, 1u << 20);
 	ck_assert_uint_eq(p.norm_level, 2);
 }
 END_TEST
