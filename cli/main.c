@@ -158,6 +158,43 @@ const struct cli_cmd cli_commands[] = {
 	    "FILE\n"
 	    "      --json                    machine-readable output\n",
 	    cmd_key },
+	{ "restore",
+	    "restore a snapshot to a directory, a tar stream or stdout",
+	    "usage: coffer restore -r REPO SNAP --target DIR [--include "
+	    "PATH]...\n"
+	    "                      [--exclude PATTERN]... [--overwrite] "
+	    "[--numeric-owner]\n"
+	    "       coffer restore -r REPO SNAP --tar FILE|- [--include "
+	    "PATH]...\n"
+	    "                      [--exclude PATTERN]... [--numeric-owner]\n"
+	    "       coffer restore -r REPO SNAP --stdout PATH\n"
+	    "\n"
+	    "Restore snapshot SNAP ('latest' or a unique id prefix) into DIR,\n"
+	    "as a pax tar stream (xattrs, ACLs, sparse files) that any tar\n"
+	    "reads, or write one file's bytes to standard output.  PATHs are\n"
+	    "absolute, as snapshotted (/etc/fstab).  A file whose data is\n"
+	    "damaged or missing is named on stderr and left out, never\n"
+	    "restored in part; the rest is restored.  Exit status 4 when\n"
+	    "anything was damaged, 3 when other entries failed.\n"
+	    "\n"
+	    "  -r, --repo REPO         the repository (path, sftp:// URL, "
+	    "NAME)\n"
+	    "  -t, --target DIR        restore into DIR (made if missing)\n"
+	    "      --tar FILE|-        write a tar stream to FILE or stdout\n"
+	    "      --stdout PATH       write the file PATH to stdout\n"
+	    "      --include PATH      restore only PATH and what is below "
+	    "it,\n"
+	    "                          with its parent directories "
+	    "(repeatable)\n"
+	    "      --exclude PATTERN   leave out paths or names matching the\n"
+	    "                          fnmatch(3) PATTERN (repeatable)\n"
+	    "      --overwrite         restore into a DIR that is not empty,\n"
+	    "                          replacing what is there; replace FILE\n"
+	    "      --numeric-owner     owners by uid/gid, ignoring the names\n"
+	    "      --no-lock           take no lock: for a repository that\n"
+	    "                          cannot be written\n"
+	    "      --json              print the outcome as JSON\n",
+	    cmd_restore },
 	{ "snapshot", "snapshot file trees into a repository",
 	    "usage: coffer snapshot -r REPO [--tag TAG] [--exclude PATTERN]\n"
 	    "                       [--one-file-system] [--no-cache] PATH...\n"

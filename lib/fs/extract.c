@@ -43,6 +43,12 @@ struct link {
 	char *path; /* NULL: empty slot */
 };
 
+/* A directory that existed before: its times are set again at close. */
+struct redo {
+	char *path;
+	struct timespec ts[2]; /* atime, mtime */
+};
+
 struct fs_extract {
 	struct archive *a;
 	struct archive_entry *ae;
@@ -50,6 +56,8 @@ struct fs_extract {
 	unsigned flags;
 	char *target;
 	int target_fd; /* O_PATH */
+	int tar_fd;    /* the stream's descriptor (not ours to close) */
+	int cut;       /* the stream was cut: nothing more goes out */
 	int cwd_fd;    /* O_PATH: where to return after each call */
 	int broken;    /* a fatal libarchive error: nothing more works */
 
@@ -57,6 +65,7 @@ struct fs_extract {
 	int in_entry;
 	int want_data;
 	int skipped; /* begun without libarchive (a socket) */
+	int is_dir;
 	char *path;
 	uint64_t size;
 	uint64_t written; /* tar: logical position in the file */
@@ -67,6 +76,9 @@ struct fs_extract {
 	/* Hard links restored so far: open addressing on (dev, ino). */
 	struct link *links;
 	size_t nlinks, links_cap; /* cap: a power of two */
+
+	struct redo *redo;
+	size_t nredo, redo_cap;
 
 	uint8_t *zeros;
 };
@@ -194,28 +206,31 @@ check_dir(const char *dir, struct err *e)
 }
 
 /*
- * Walk dir's components from the target without following anything: a
- * component that exists must be a real directory.  Missing ones are fine
- * (libarchive creates them).
+ * Open dir below the target without following anything: every component
+ * must be a real directory.  Returns the descriptor (O_PATH), or -1: with
+ * *missing set (and e untouched) when a component does not exist.
  */
 static int
-check_parents(struct fs_extract *x, const char *dir, struct err *e)
+open_below(struct fs_extract *x, const char *dir, int *missing, struct err *e)
 {
 	char *copy, *comp, *save = NULL;
-	int fd, rc = -1;
+	int fd, ret = -1;
 
-	if (dir == NULL || dir[0] == '\0')
-		return (0);
+	*missing = 0;
 	if ((fd = dup(x->target_fd)) == -1)
 		return (err_sys(e, ERR_IO, "dup"));
+	if (dir == NULL || dir[0] == '\0')
+		return (fd);
 	copy = xstrdup(dir);
 	for (comp = strtok_r(copy, "/", &save); comp != NULL;
 	     comp = strtok_r(NULL, "/", &save)) {
 		int next = openat(fd, comp,
 		    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-		if (next == -1 && errno == ENOENT)
-			break;
+		if (next == -1 && errno == ENOENT) {
+			*missing = 1;
+			goto out;
+		}
 		if (next == -1 && (errno == ELOOP || errno == ENOTDIR)) {
 			err_set(e, ERR_CORRUPT,
 			    "refusing to restore into \"%s\": \"%s\" in it is "
@@ -230,11 +245,30 @@ check_parents(struct fs_extract *x, const char *dir, struct err *e)
 		close(fd);
 		fd = next;
 	}
-	rc = 0;
+	ret = fd;
+	fd = -1;
 out:
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	free(copy);
-	return (rc);
+	return (ret);
+}
+
+/*
+ * dir's components that exist must be real directories; missing ones are
+ * fine (libarchive creates them).
+ */
+static int
+check_parents(struct fs_extract *x, const char *dir, struct err *e)
+{
+	int fd, missing;
+
+	if (dir == NULL || dir[0] == '\0')
+		return (0);
+	if ((fd = open_below(x, dir, &missing, e)) == -1)
+		return (missing ? 0 : -1);
+	close(fd);
+	return (0);
 }
 
 static unsigned int
@@ -333,11 +367,64 @@ fill_entry(struct fs_extract *x, const struct fs_node *n)
 	return (fs_node_data_len(n) > 0);
 }
 
+static void
+redo_add(struct fs_extract *x, const struct fs_node *n)
+{
+	struct redo *d;
+
+	if (x->nredo == x->redo_cap) {
+		x->redo_cap = x->redo_cap ? x->redo_cap * 2 : 16;
+		x->redo = xreallocarray(x->redo, x->redo_cap, sizeof(*x->redo));
+	}
+	d = &x->redo[x->nredo++];
+	d->path = xstrdup(x->path);
+	d->ts[0].tv_sec = (time_t)n->atime.sec;
+	d->ts[0].tv_nsec = (long)n->atime.nsec;
+	d->ts[1].tv_sec = (time_t)n->mtime.sec;
+	d->ts[1].tv_nsec = (long)n->mtime.nsec;
+}
+
+/* The times of directories that existed, after everything went in. */
+static int
+redo_times(struct fs_extract *x, struct err *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < x->nredo; i++) {
+		char *slash = strrchr(x->redo[i].path, '/'), *dir = NULL;
+		const char *name = x->redo[i].path;
+		int fd, missing;
+
+		if (slash != NULL) {
+			dir = xstrndup(name, (size_t)(slash - name));
+			name = slash + 1;
+		}
+		fd = open_below(x, dir, &missing, e);
+		if (fd == -1 ||
+		    utimensat(fd, name, x->redo[i].ts, AT_SYMLINK_NOFOLLOW) ==
+		        -1) {
+			if (fd != -1)
+				err_sys(e, ERR_IO, "%s%s: cannot set its times",
+				    SHOW(x->redo[i].path));
+			else if (missing)
+				err_set(e, ERR_IO,
+				    "%s%s: gone before its times were set",
+				    SHOW(x->redo[i].path));
+			rc = FS_EXTRACT_WARN;
+		}
+		if (fd != -1)
+			close(fd);
+		free(dir);
+	}
+	return (rc);
+}
+
 int
 fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
     struct err *e)
 {
-	int r, rc = -1, want;
+	struct stat st;
+	int r, rc = -1, want, redo = 0;
 
 	if (x->broken)
 		return (err_set(e, ERR_INTERNAL,
@@ -363,6 +450,7 @@ fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
 	    : xasprintf("%s/%s", dir, n->name);
 	x->warning[0] = '\0';
 	x->record_link = 0;
+	x->is_dir = n->type == FS_DIR;
 	x->size = 0;
 	x->written = 0;
 	if (n->type == FS_SOCK) {
@@ -390,6 +478,15 @@ fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
 	if (!x->is_tar && check_parents(x, dir, e) == -1)
 		return (-1);
 	want = fill_entry(x, n);
+	/*
+	 * libarchive defers the times only of directories it makes: one that
+	 * exists (--overwrite) gets them at once, and then loses its mtime to
+	 * the entries restored into it.  Set those again at close.
+	 */
+	if (!x->is_tar && n->type == FS_DIR &&
+	    fstatat(x->target_fd, x->path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode))
+		redo = 1;
 	if (enter(x, e) == -1)
 		return (-1);
 	r = archive_write_header(x->a, x->ae);
@@ -406,6 +503,8 @@ fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
 		/* libarchive may drop the body (an existing hard link...). */
 		x->want_data = want && archive_entry_size(x->ae) > 0;
 		rc = x->want_data;
+		if (redo)
+			redo_add(x, n);
 	}
 	if (leave(x, e) == -1) {
 		x->in_entry = 0;
@@ -520,6 +619,127 @@ fs_extract_end(struct fs_extract *x, struct err *e)
 	return (rc);
 }
 
+/*
+ * End a tar stream that cannot be finished: what libarchive still holds is
+ * dropped, and one block that is not a valid header follows what it
+ * wrote.  A stream cut between entries would otherwise read as a whole
+ * archive to GNU tar, which takes the end of the data for the end of the
+ * archive; this block makes every reader fail there (and a cut inside a
+ * file fails anyway, on the missing data).
+ */
+static void
+tar_cut(struct fs_extract *x)
+{
+	static const char note[] =
+	    "coffer: this tar stream was cut short by an error; it is "
+	    "incomplete\n";
+	char block[512];
+	size_t off = 0;
+
+	x->broken = 1;
+	if (x->cut)
+		return;
+	x->cut = 1;
+	(void)archive_write_fail(x->a);
+	/* '#' in the checksum field: no reader takes it for a header. */
+	memset(block, '#', sizeof(block));
+	memcpy(block, note, sizeof(note) - 1);
+	while (off < sizeof(block)) {
+		ssize_t w = write(x->tar_fd, block + off, sizeof(block) - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* the reader is gone: nothing to warn */
+		off += (size_t)w;
+	}
+}
+
+int
+fs_extract_discard(struct fs_extract *x, struct err *e)
+{
+	const char *name, *slash;
+	char *dir = NULL;
+	int dfd = -1, missing, r, rc = -1;
+
+	if (!x->in_entry)
+		return (
+		    err_set(e, ERR_INTERNAL, "restore: no entry to discard"));
+	x->in_entry = 0;
+	/*
+	 * Only fs_extract_end records a hard-link target: a later name of
+	 * this file gets the data instead of a link to nothing.
+	 */
+	if (x->skipped) {
+		x->skipped = 0;
+		return (0);
+	}
+	if (x->is_tar) {
+		/* The header is out; padding the entry would forge data. */
+		tar_cut(x);
+		return (err_set(e, ERR_INTERNAL,
+		    "%s%s: a tar entry cannot be taken back once begun; the "
+		    "stream is cut short",
+		    SHOW(x->path)));
+	}
+	slash = strrchr(x->path, '/');
+	name = slash != NULL ? slash + 1 : x->path;
+	if (slash != NULL)
+		dir = xstrndup(x->path, (size_t)(slash - x->path));
+	/*
+	 * Remove the name first, then let libarchive finish: what it still
+	 * applies goes through its descriptor to an inode no name reaches,
+	 * so an unfinished file is never visible with its final metadata
+	 * (nor made immutable by its file flags before it could go).
+	 */
+	if (x->is_dir)
+		err_set(e, ERR_INTERNAL,
+		    "%s%s: a directory is not discarded (it may hold restored "
+		    "entries)",
+		    SHOW(x->path));
+	else if ((dfd = open_below(x, dir, &missing, e)) == -1 && missing)
+		err_set(e, ERR_IO, "%s%s: its directory is gone",
+		    SHOW(x->path));
+	else if (dfd != -1 && unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
+		err_sys(e, ERR_IO, "cannot remove %s%s", SHOW(x->path));
+	else if (dfd != -1)
+		rc = 0;
+	if (enter(x, e) == -1) {
+		rc = -1;
+		goto out;
+	}
+	r = archive_write_finish_entry(x->a);
+	if (r == ARCHIVE_FATAL)
+		x->broken = 1;
+	if (leave(x, e) == -1)
+		rc = -1;
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(dir);
+	return (rc);
+}
+
+void
+fs_extract_abort(struct fs_extract *x)
+{
+	struct err e;
+
+	if (x == NULL)
+		return;
+	if (x->is_tar)
+		x->broken = 1;
+	else if (x->in_entry)
+		(void)fs_extract_discard(x, &e);
+	(void)fs_extract_close(x, &e);
+}
+
+int
+fs_extract_failed(const struct fs_extract *x)
+{
+	return (x->broken);
+}
+
 static struct fs_extract *
 handle_new(unsigned flags)
 {
@@ -528,6 +748,7 @@ handle_new(unsigned flags)
 	x->flags = flags;
 	x->target_fd = -1;
 	x->cwd_fd = -1;
+	x->tar_fd = -1;
 	x->ae = archive_entry_new();
 	return (x);
 }
@@ -537,8 +758,16 @@ handle_free(struct fs_extract *x)
 {
 	if (x == NULL)
 		return;
-	if (x->a != NULL)
+	if (x->a != NULL) {
+		/*
+		 * A failed archive is freed without being closed, and then
+		 * libarchive keeps its output buffer: close it first (a cut
+		 * stream's writes go nowhere, see tar_write).
+		 */
+		if (x->cut)
+			(void)archive_write_close(x->a);
 		archive_write_free(x->a);
+	}
 	archive_entry_free(x->ae);
 	if (x->target_fd != -1)
 		close(x->target_fd);
@@ -547,6 +776,9 @@ handle_free(struct fs_extract *x)
 	for (size_t i = 0; i < x->links_cap; i++)
 		free(x->links[i].path);
 	free(x->links);
+	for (size_t i = 0; i < x->nredo; i++)
+		free(x->redo[i].path);
+	free(x->redo);
 	free(x->target);
 	free(x->path);
 	free(x->zeros);
@@ -630,6 +862,46 @@ out:
 	return (rc);
 }
 
+/* libarchive's output callbacks for a tar stream on x->tar_fd. */
+static int
+tar_open(struct archive *a, void *arg)
+{
+	struct fs_extract *x = arg;
+	struct stat st;
+
+	if (fstat(x->tar_fd, &st) == -1) {
+		archive_set_error(a, errno, "tar stream");
+		return (ARCHIVE_FATAL);
+	}
+	/*
+	 * A file ends after its last 512-byte block; a pipe or a device
+	 * gets whole records, as tape-minded readers expect.
+	 */
+	if (archive_write_get_bytes_in_last_block(a) < 0)
+		archive_write_set_bytes_in_last_block(a,
+		    S_ISREG(st.st_mode) ? 1 : 0);
+	return (ARCHIVE_OK);
+}
+
+static la_ssize_t
+tar_write(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct fs_extract *x = arg;
+	ssize_t w;
+
+	/* After a cut nothing more reaches the reader: not even a trailer. */
+	if (x->cut)
+		return ((la_ssize_t)len);
+	do
+		w = write(x->tar_fd, buf, len);
+	while (w == -1 && errno == EINTR);
+	if (w == -1) {
+		archive_set_error(a, errno, "tar stream");
+		return (-1);
+	}
+	return ((la_ssize_t)w);
+}
+
 int
 fs_tar_open(int fd, unsigned flags, struct fs_extract **out, struct err *e)
 {
@@ -639,6 +911,7 @@ fs_tar_open(int fd, unsigned flags, struct fs_extract **out, struct err *e)
 	*out = NULL;
 	x->is_tar = 1;
 	x->target = xstrdup("tar stream");
+	x->tar_fd = fd;
 	if ((x->a = archive_write_new()) == NULL || x->ae == NULL) {
 		err_set(e, ERR_INTERNAL, "libarchive: out of memory");
 		goto out;
@@ -651,7 +924,8 @@ fs_tar_open(int fd, unsigned flags, struct fs_extract **out, struct err *e)
 	if (archive_write_set_format_pax(x->a) != ARCHIVE_OK ||
 	    archive_write_set_format_option(x->a, "pax", "hdrcharset",
 	        "BINARY") != ARCHIVE_OK ||
-	    archive_write_open_fd(x->a, fd) != ARCHIVE_OK) {
+	    archive_write_open(x->a, x, tar_open, tar_write, NULL) !=
+	        ARCHIVE_OK) {
 		ar_err(e, x->a, "tar");
 		goto out;
 	}
@@ -670,6 +944,16 @@ fs_extract_close(struct fs_extract *x, struct err *e)
 
 	if (x == NULL)
 		return (0);
+	/* A tar entry left short would be padded with zeros: cut instead. */
+	if (x->is_tar && x->in_entry && x->want_data && x->written < x->size)
+		x->broken = 1;
+	if (x->is_tar && x->broken) {
+		/* No trailer: a reader must not take the stream as whole. */
+		tar_cut(x);
+		err_set(e, ERR_IO,
+		    "the tar stream was cut short by an earlier failure");
+		goto out;
+	}
 	if (x->in_entry)
 		(void)fs_extract_end(x, e);
 	if (enter(x, e) == -1)
@@ -686,6 +970,8 @@ fs_extract_close(struct fs_extract *x, struct err *e)
 	} else {
 		rc = 0;
 	}
+	if (rc != -1 && !x->is_tar && redo_times(x, e) == FS_EXTRACT_WARN)
+		rc = FS_EXTRACT_WARN;
 out:
 	handle_free(x);
 	return (rc);

@@ -92,9 +92,40 @@ int fs_extract_write(struct fs_extract *, const void *data, size_t len,
 int fs_extract_end(struct fs_extract *, struct err *e);
 
 /*
- * Apply the deferred directory metadata (or write the tar trailer) and free
- * the handle.  0, FS_EXTRACT_WARN or -1 as for fs_extract_end.  NULL is
+ * Give up on the current entry instead of ending it (the data could not be
+ * had): a directory handle removes the name it created (never following a
+ * symlink on the way), lets libarchive close the file, and does not keep
+ * it as a hard-link target, so a later name of the same file gets the data
+ * instead of a link to nothing.  0 when the name is gone, -1 when it could
+ * not be removed (e says why).  Directories are not discarded (-1,
+ * ERR_INTERNAL; the entry is ended all the same).  A tar stream cannot
+ * take back a header: -1, ERR_INTERNAL, and the handle has failed (see
+ * fs_extract_failed): check what you can before fs_extract_begin.
+ */
+int fs_extract_discard(struct fs_extract *, struct err *e);
+
+/*
+ * True once a failure ended the handle (a tar stream that cannot go on, a
+ * working directory lost): every later call fails, so stop early.
+ */
+int fs_extract_failed(const struct fs_extract *);
+
+/*
+ * Free the handle after a failure that ends the restore: a tar stream is
+ * cut without a trailer whatever state it is in, so a reader cannot take
+ * it for a whole archive; a directory handle discards the current entry,
+ * if any, and closes as fs_extract_close does, errors ignored.  NULL is
  * fine.
+ */
+void fs_extract_abort(struct fs_extract *);
+
+/*
+ * Apply the deferred directory metadata (or write the tar trailer) and free
+ * the handle.  0, FS_EXTRACT_WARN or -1 as for fs_extract_end.  A tar
+ * stream that has failed, or whose current file is still short of data, is
+ * cut off (-1) rather than padded into something that looks whole: no
+ * trailer, and one block that no reader takes for a header, so that GNU
+ * tar fails even when the cut falls between two entries.  NULL is fine.
  */
 int fs_extract_close(struct fs_extract *, struct err *e);
 

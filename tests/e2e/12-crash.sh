@@ -43,8 +43,8 @@ done
 # The dead snapshots' locks did not block anyone, and are gone now.
 expect_status 0 co snapshot "$T/src"
 [ -z "$(ls "$R/locks")" ] || fail "locks left: $(ls "$R/locks")"
-expect_status 0 co restore latest --target "$T/out"
-diff -r "$T/src" "$T/out$T/src" > "$T/diff" || {
+expect_status 0 co restore latest --target "$T/restored"
+diff -r "$T/src" "$T/restored$T/src" > "$T/diff" || {
 	head -20 "$T/diff"
 	fail "restored tree differs"
 }

@@ -1,0 +1,466 @@
+/*
+ * coffer restore: a snapshot, or the parts of it asked for, into a
+ * directory, as a tar stream, or one file's bytes to standard output.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "repo_opts.h"
+#include "restore/restore.h"
+#include "xmalloc.h"
+
+enum {
+	OPT_TAR = CLI_OPT_CMD_BASE,
+	OPT_STDOUT,
+	OPT_INCLUDE,
+	OPT_EXCLUDE,
+	OPT_OVERWRITE,
+	OPT_NUMERIC_OWNER,
+	OPT_NO_LOCK
+};
+
+/* --json lists at most this many entries that were not restored. */
+#define JSON_FAILURES_MAX 100
+
+struct strv {
+	const char **v;
+	size_t n;
+};
+
+struct reporter {
+	struct cli_ctx *ctx;
+	json_t *failures; /* --json only */
+	size_t nfailures;
+};
+
+static void
+strv_push(struct strv *s, const char *x)
+{
+	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = x;
+}
+
+/* Paths are bytes; JSON wants UTF-8: what is not becomes '?'. */
+static json_t *
+json_bytes(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+
+	if (j != NULL)
+		return (j);
+	copy = xstrdup(s);
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return (j);
+}
+
+static const char *
+event_word(enum rst_event ev)
+{
+	switch (ev) {
+	case RST_DAMAGED:
+		return ("damaged");
+	case RST_FAILED:
+		return ("failed");
+	case RST_WARNING:
+		return ("warning");
+	case RST_SKIPPED:
+		return ("skipped");
+	case RST_INCONSISTENT:
+		return ("inconsistent");
+	}
+	return ("?");
+}
+
+static void
+on_event(void *arg, enum rst_event ev, const char *path, const struct err *e)
+{
+	struct reporter *rp = arg;
+	struct log *log = rp->ctx->log;
+
+	switch (ev) {
+	case RST_DAMAGED:
+		log_error(log, "%s: not restored, its data is damaged: %s",
+		    path, e->msg);
+		break;
+	case RST_FAILED:
+		log_error(log, "%s: not restored: %s", path, e->msg);
+		break;
+	case RST_WARNING:
+		log_warn(log, "%s: restored without some metadata: %s", path,
+		    e->msg);
+		break;
+	case RST_INCONSISTENT:
+		log_warn(log, "%s: %s", path, e->msg);
+		break;
+	case RST_SKIPPED:
+		log_debug(log, "%s: %s", path, e->msg);
+		return;
+	}
+	if (rp->failures != NULL && ev != RST_INCONSISTENT) {
+		if (rp->nfailures < JSON_FAILURES_MAX)
+			json_array_append_new(rp->failures,
+			    json_pack("{s:o, s:s, s:o}", "path",
+			        json_bytes(path), "what", event_word(ev),
+			        "error", json_bytes(e->msg)));
+		rp->nfailures++;
+	}
+}
+
+static int
+refresh_lock(void *arg, struct err *e)
+{
+	return (repo_lock_refresh(arg, e));
+}
+
+static void
+human(uint64_t n, char *buf, size_t size)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return ((double)(t.tv_sec - t0->tv_sec) +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9);
+}
+
+/* The text summary: one line, or two when entries were not restored. */
+static void
+summary_text(FILE *f, const char *id, const char *where,
+    const struct rst_stats *st, double secs, int stopped)
+{
+	char b[32];
+
+	human(st->bytes, b, sizeof(b));
+	fprintf(f,
+	    "%s snapshot %.8s to %s: %llu files, %llu dirs, %llu others, %s "
+	    "of data in %.1f s\n",
+	    stopped ? "stopped restoring" : "restored", id, where,
+	    (unsigned long long)st->files, (unsigned long long)st->dirs,
+	    (unsigned long long)st->others, b, secs);
+	if (st->errors > 0 || st->warnings > 0)
+		fprintf(f,
+		    "%llu entries not restored (%llu of them damaged), %llu "
+		    "restored without some metadata: see the messages above\n",
+		    (unsigned long long)st->errors,
+		    (unsigned long long)st->damaged,
+		    (unsigned long long)st->warnings);
+}
+
+static void
+summary_json(FILE *f, const char *id, const char *mode, const char *where,
+    const struct rst_stats *st, double secs, int status, struct reporter *rp,
+    const struct err *stop)
+{
+	json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, "
+	                      "s:I, s:I, s:I, s:f, s:i}",
+	    "snapshot", id, "mode", mode, "target", json_bytes(where), "files",
+	    (json_int_t)st->files, "dirs", (json_int_t)st->dirs, "others",
+	    (json_int_t)st->others, "bytes", (json_int_t)st->bytes, "errors",
+	    (json_int_t)st->errors, "damaged", (json_int_t)st->damaged,
+	    "warnings", (json_int_t)st->warnings, "skipped",
+	    (json_int_t)st->skipped, "inconsistent",
+	    (json_int_t)st->inconsistent, "duration", secs, "status", status);
+
+	if (rp->failures != NULL) {
+		json_object_set(j, "failures", rp->failures);
+		json_object_set_new(j, "failures_truncated",
+		    json_boolean(rp->nfailures > JSON_FAILURES_MAX));
+	}
+	if (stop != NULL)
+		json_object_set_new(j, "error", json_bytes(stop->msg));
+	json_dumpf(j, f, JSON_COMPACT);
+	fputc('\n', f);
+	json_decref(j);
+}
+
+/* --tar FILE: a new file (or, with --overwrite, a replaced one), 0600. */
+static int
+open_tar_file(const char *path, int overwrite, struct err *e)
+{
+	int fd = open(path,
+	    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	        (overwrite ? O_TRUNC : O_EXCL),
+	    0600);
+
+	if (fd == -1 && errno == EEXIST)
+		return (err_set(e, ERR_USAGE,
+		    "%s exists; add --overwrite to replace it", path));
+	if (fd == -1)
+		return (err_sys(e, ERR_IO, "%s", path));
+	return (fd);
+}
+
+int
+cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		CLI_REPO_LONG,
+		{ "target", required_argument, NULL, 't' },
+		{ "tar", required_argument, NULL, OPT_TAR },
+		{ "stdout", required_argument, NULL, OPT_STDOUT },
+		{ "include", required_argument, NULL, OPT_INCLUDE },
+		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+		{ "numeric-owner", no_argument, NULL, OPT_NUMERIC_OWNER },
+		{ "no-lock", no_argument, NULL, OPT_NO_LOCK },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("restore");
+	struct strv inc = { NULL, 0 }, exc = { NULL, 0 };
+	const char *arg = NULL, *target = NULL, *tar = NULL, *one = NULL;
+	const char *snap, *mode, *where;
+	char *one_path = NULL, **incs = NULL;
+	int overwrite = 0, numeric = 0, no_lock = 0, ch, rc = EXIT_USAGE;
+	int ran = -1;
+	int tar_fd = -1, tar_made = 0, status, epipe;
+	struct reporter rp = { ctx, NULL, 0 };
+	struct rst_stats st;
+	struct rst_opts o;
+	struct config *cfg = NULL;
+	struct repo *r = NULL;
+	struct manifest m;
+	struct timespec t0;
+	struct err e;
+	size_t nbad;
+	int nmodes;
+	FILE *out;
+
+	err_clear(&e);
+	manifest_init(&m);
+	memset(&st, 0, sizeof(st));
+	while ((ch = cli_getopt(ctx, cmd, argc, argv,
+	            CLI_COMMON_SHORT "r:t:", longopts)) != -1) {
+		switch (ch) {
+		case 'r':
+			arg = optarg;
+			break;
+		case 't':
+			target = optarg;
+			break;
+		case OPT_TAR:
+			tar = optarg;
+			break;
+		case OPT_STDOUT:
+			one = optarg;
+			break;
+		case OPT_INCLUDE:
+			strv_push(&inc, optarg);
+			break;
+		case OPT_EXCLUDE:
+			if (optarg[0] == '\0') {
+				cli_usage_error(cmd,
+				    "--exclude takes a "
+				    "non-empty pattern");
+				goto done;
+			}
+			strv_push(&exc, optarg);
+			break;
+		case OPT_OVERWRITE:
+			overwrite = 1;
+			break;
+		case OPT_NUMERIC_OWNER:
+			numeric = 1;
+			break;
+		case OPT_NO_LOCK:
+			no_lock = 1;
+			break;
+		default:
+			goto done;
+		}
+	}
+	if (optind >= argc) {
+		cli_usage_error(cmd, "give the snapshot: 'latest' or an id");
+		goto done;
+	}
+	if (argc - optind > 1) {
+		cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind + 1]);
+		goto done;
+	}
+	snap = argv[optind];
+	nmodes = (target != NULL) + (tar != NULL) + (one != NULL);
+	if (nmodes != 1) {
+		cli_usage_error(cmd,
+		    "give one of --target DIR, --tar FILE (- for standard "
+		    "output) or --stdout PATH");
+		goto done;
+	}
+	if (one != NULL && (inc.n > 0 || exc.n > 0 || overwrite || numeric)) {
+		cli_usage_error(cmd,
+		    "--stdout restores one file: it takes no "
+		    "--include, --exclude, --overwrite or "
+		    "--numeric-owner");
+		goto done;
+	}
+	if (tar != NULL && strcmp(tar, "-") == 0 && isatty(STDOUT_FILENO)) {
+		cli_usage_error(cmd,
+		    "refusing to write a tar stream to a "
+		    "terminal; redirect standard output or "
+		    "give --tar FILE");
+		goto done;
+	}
+	if (target != NULL && target[0] == '\0') {
+		cli_usage_error(cmd, "--target takes a directory");
+		goto done;
+	}
+	/* Paths as in the snapshot, checked before anything is opened. */
+	incs = xcalloc(inc.n + 1, sizeof(*incs));
+	for (size_t i = 0; i < inc.n; i++)
+		if (rst_path_normalize(inc.v[i], &incs[i], &e) == -1)
+			goto usage;
+	if (one != NULL &&
+	    (rst_path_normalize(one, &one_path, &e) == -1 ||
+	        strcmp(one_path, "/") == 0)) {
+		if (e.class == ERR_NONE)
+			err_set(&e, ERR_USAGE, "--stdout takes a file's path");
+		goto usage;
+	}
+
+	rc = EXIT_ERROR;
+	/* Shared: a prune (exclusive) must not remove packs under us. */
+	ctx->lock = no_lock ? CLI_LOCK_NONE : CLI_LOCK_SHARED;
+	if (cli_open_repo(ctx, arg, &cfg, &r, &e) == -1) {
+		/*
+		 * The repository to restore after a disaster is often one
+		 * that cannot be written: say how to do without the lock.
+		 */
+		if (e.class == ERR_IO &&
+		    (e.sys_errno == EROFS ||
+		        ((e.sys_errno == EACCES || e.sys_errno == EPERM) &&
+		            strstr(e.msg, "lock") != NULL)))
+			err_wrap(&e,
+			    "the repository cannot be written; "
+			    "--no-lock restores without a lock");
+		goto out;
+	}
+	if (rst_snapshot_find(r, snap, &m, &nbad, &e) == -1)
+		goto out;
+	if (nbad > 0)
+		log_warn(ctx->log,
+		    "%zu snapshot file%s could not be read and %s left out "
+		    "(run coffer check)",
+		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "was" : "were");
+	log_debug(ctx->log, "restoring snapshot %s", m.id);
+	/* Say "not in the snapshot" before anything is written. */
+	for (size_t i = 0; i < inc.n; i++) {
+		struct fs_node n;
+
+		if (strcmp(incs[i], "/") == 0)
+			continue;
+		if (rst_lookup(r, m.tree, incs[i], &n, &e) == -1)
+			goto out;
+		fs_node_clear(&n);
+	}
+
+	memset(&o, 0, sizeof(o));
+	o.includes = (const char *const *)incs;
+	o.nincludes = inc.n;
+	o.excludes = exc.v;
+	o.nexcludes = exc.n;
+	o.flags = (overwrite ? FS_EXTRACT_OVERWRITE : 0) |
+	    (numeric ? FS_EXTRACT_NUMERIC_OWNER : 0) |
+	    FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT;
+	o.report = on_event;
+	o.report_arg = &rp;
+	o.interrupted = ctx->interrupted;
+	o.keepalive = refresh_lock;
+	o.keepalive_arg = r;
+	if (ctx->json && one == NULL)
+		rp.failures = json_array();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (target != NULL) {
+		mode = "dir";
+		where = target;
+		ran = rst_to_dir(r, m.tree, target, &o, &st, &e);
+	} else if (tar != NULL) {
+		mode = "tar";
+		where = strcmp(tar, "-") == 0 ? "standard output" : tar;
+		if (strcmp(tar, "-") == 0)
+			tar_fd = STDOUT_FILENO;
+		else if ((tar_fd = open_tar_file(tar, overwrite, &e)) == -1)
+			goto out;
+		else
+			tar_made = 1;
+		ran = rst_to_tar(r, m.tree, tar_fd, &o, &st, &e);
+		if (tar_made && close(tar_fd) == -1 && ran == 0)
+			ran = err_sys(&e, ERR_IO, "%s", tar);
+		tar_fd = -1;
+		/* A stream that was cut is no archive to keep. */
+		if (tar_made && ran == -1)
+			(void)unlink(tar);
+	} else {
+		mode = "stdout";
+		where = one_path;
+		ran = rst_file_to_fd(r, m.tree, one_path, STDOUT_FILENO, &o,
+		    &st, &e);
+	}
+
+	/* A reader that went away (| head) is not worth a message. */
+	epipe = ran == -1 && e.class == ERR_IO && e.sys_errno == EPIPE;
+	if (ran == -1)
+		status = epipe ? EXIT_ERROR : err_exit_status(e.class);
+	else
+		status = rst_exit_status(&st);
+	/* Where the data goes, the summary cannot. */
+	out = (one != NULL || (tar != NULL && strcmp(tar, "-") == 0)) ? stderr
+	                                                              : stdout;
+	if (ran == -1 && !epipe)
+		log_error(ctx->log, "%s", e.msg);
+	else if (epipe)
+		log_debug(ctx->log, "%s", e.msg);
+	if (ctx->json)
+		summary_json(out, m.id, mode, where, &st, since(&t0), status,
+		    &rp, ran == -1 ? &e : NULL);
+	else if (!ctx->quiet && one == NULL && !epipe &&
+	    (ran == 0 || st.files + st.dirs + st.others + st.errors > 0))
+		summary_text(out, m.id, where, &st, since(&t0), ran == -1);
+	rc = status;
+	goto done;
+usage:
+	rc = cli_usage_error(cmd, "%s", e.msg);
+	goto done;
+out:
+	rc = cli_report(ctx, &e);
+done:
+	if (tar_fd != -1 && tar_fd != STDOUT_FILENO)
+		close(tar_fd);
+	manifest_clear(&m);
+	repo_close(r);
+	config_free(cfg);
+	if (incs != NULL)
+		for (size_t i = 0; i < inc.n; i++)
+			free(incs[i]);
+	free(incs);
+	free(one_path);
+	free(inc.v);
+	free(exc.v);
+	json_decref(rp.failures);
+	return (rc);
+}

@@ -1,0 +1,852 @@
+/*
+ * The restore engine: walks a snapshot's trees depth first with one
+ * decoded tree per level, and streams each file's chunks, one at a time,
+ * into fs_extract (a directory or a tar stream) or into a descriptor.
+ * Damage costs only the entries it touches; restore.h has the promises.
+ */
+#include "restore/restore.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/extract.h"
+#include "xmalloc.h"
+
+#define ZEROS_LEN (64 * 1024) /* holes written to a descriptor */
+
+/* A growable NUL-terminated string. */
+struct str {
+	char *s;
+	size_t len, cap;
+};
+
+/* One directory being restored: its entries and where the walk is. */
+struct level {
+	struct fs_node *nodes;
+	size_t n, next;
+	size_t dirlen; /* its path's length in walk.rel */
+	int all;       /* every entry below is wanted (no include filter) */
+};
+
+struct walk {
+	struct repo *r;
+	const struct rst_opts *o;
+	struct rst_stats *st;
+	struct fs_extract *x;
+	int tar;
+	struct str rel;  /* the current directory, relative: "etc/ssh" */
+	struct str path; /* the current entry, absolute: "/etc/ssh/x" */
+	struct level *lv;
+	size_t depth, cap;
+};
+
+/* Where an entry stands against the include list. */
+enum sel { SEL_NO, SEL_PARENT, SEL_ALL };
+
+/* A descriptor as a sink for file data. */
+struct fd_out {
+	int fd;
+	uint64_t pos;
+	uint8_t *zeros;
+	const struct rst_opts *o;
+};
+
+typedef int (*put_fn)(void *arg, const uint8_t *p, size_t n, uint64_t off,
+    struct err *e);
+
+static void
+str_add(struct str *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		b->s = xreallocarray(b->s, cap, 1);
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+str_cut(struct str *b, size_t len)
+{
+	b->len = len;
+	b->s[len] = '\0';
+}
+
+/* Between entries and chunks: stop when asked, keep the lock fresh. */
+static int
+pulse(const struct rst_opts *o, struct err *e)
+{
+	if (o->interrupted != NULL && *o->interrupted)
+		return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+	if (o->keepalive != NULL)
+		return (o->keepalive(o->keepalive_arg, e));
+	return (0);
+}
+
+/* Errors after which going on with other entries makes no sense. */
+static int
+is_fatal(const struct err *e)
+{
+	switch (e->class) {
+	case ERR_NET:
+	case ERR_NOSPACE:
+	case ERR_INTERRUPTED:
+	case ERR_INTERNAL:
+	case ERR_LOCKED:
+	case ERR_KEY:
+	case ERR_NOREPO:
+	case ERR_HOSTKEY:
+	case ERR_AUTH:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+static int
+fetch(struct repo *r, const uint8_t id[IDX_ID_LEN], enum idx_blob_type type,
+    uint8_t **p, size_t *n, struct err *e)
+{
+	if (repo_blob_get(r, id, type, p, n, e) == 0)
+		return (0);
+	/* A pack the index names is gone: the data is missing, i.e. damage. */
+	if (e->class == ERR_IO && e->sys_errno == ENOENT)
+		e->class = ERR_CORRUPT;
+	return (-1);
+}
+
+static int
+load_tree(struct repo *r, const uint8_t id[IDX_ID_LEN], struct fs_node **nodes,
+    size_t *n, struct err *e)
+{
+	uint8_t *p;
+	size_t len;
+	int rc;
+
+	*nodes = NULL;
+	*n = 0;
+	if (fetch(r, id, IDX_BLOB_TREE, &p, &len, e) == -1)
+		return (-1);
+	rc = fs_tree_decode(p, len, nodes, n, e);
+	/* The plaintext names files: wipe it. */
+	freezero(p, len);
+	return (rc);
+}
+
+/* Nodes are sorted by name as unsigned bytes, which is strcmp's order. */
+static const struct fs_node *
+find_name(const struct fs_node *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, v[mid].name);
+
+		if (c == 0)
+			return (&v[mid]);
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (NULL);
+}
+
+int
+rst_path_normalize(const char *path, char **out, struct err *e)
+{
+	struct str b = { NULL, 0, 0 };
+	const char *p = path, *end;
+
+	*out = NULL;
+	if (path[0] != '/')
+		return (err_set(e, ERR_USAGE,
+		    "'%s' is not an absolute path: give paths as they were "
+		    "snapshotted, like /etc/fstab",
+		    path));
+	str_add(&b, "", 0);
+	while (*p != '\0') {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strchrnul(p, '/');
+		n = (size_t)(end - p);
+		if ((n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.')) {
+			free(b.s);
+			return (err_set(e, ERR_USAGE,
+			    "'%s': \".\" and \"..\" have no meaning in a "
+			    "snapshot path",
+			    path));
+		}
+		str_add(&b, "/", 1);
+		str_add(&b, p, n);
+		p = end;
+	}
+	if (b.len == 0)
+		str_add(&b, "/", 1);
+	*out = b.s;
+	return (0);
+}
+
+int
+rst_lookup(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
+    struct fs_node *out, struct err *e)
+{
+	struct fs_node *nodes = NULL;
+	const struct fs_node *hit = NULL;
+	uint8_t id[IDX_ID_LEN];
+	const char *p, *slash;
+	char *comp = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (path[0] != '/' || path[1] == '\0')
+		return (err_set(e, ERR_USAGE,
+		    "'%s' does not name an entry of a snapshot", path));
+	memcpy(id, root, IDX_ID_LEN);
+	for (p = path + 1;; p = slash + 1) {
+		slash = strchr(p, '/');
+		free(comp);
+		comp = slash != NULL ? xstrndup(p, (size_t)(slash - p))
+		                     : xstrdup(p);
+		fs_nodes_free(nodes, n);
+		if (load_tree(r, id, &nodes, &n, e) == -1) {
+			err_wrap(e, "%s: the listing of %.*s", path,
+			    p - path > 1 ? (int)(p - path - 1) : 1, path);
+			goto out;
+		}
+		if ((hit = find_name(nodes, n, comp)) == NULL) {
+			err_set(e, ERR_USAGE, "%s is not in the snapshot",
+			    path);
+			goto out;
+		}
+		if (slash == NULL)
+			break;
+		if (hit->type != FS_DIR ||
+		    !(hit->flags & FS_NODE_HAS_SUBTREE)) {
+			err_set(e, ERR_USAGE,
+			    "%s is not in the snapshot (%.*s is %s)", path,
+			    (int)(slash - path), path,
+			    hit->type == FS_DIR ? "an empty directory"
+			                        : fs_type_name(hit->type));
+			goto out;
+		}
+		memcpy(id, hit->subtree, IDX_ID_LEN);
+	}
+	fs_node_copy(out, hit);
+	rc = 0;
+out:
+	fs_nodes_free(nodes, n);
+	free(comp);
+	return (rc);
+}
+
+int
+rst_snapshot_find(struct repo *r, const char *sel, struct manifest *out,
+    size_t *nbad, struct err *e)
+{
+	struct manifest *list = NULL;
+	size_t n = 0, bad = 0, at;
+	int rc = -1;
+
+	manifest_init(out);
+	if (manifest_list(r, 1, &list, &n, &bad, e) == -1)
+		goto out;
+	if (manifest_resolve(list, n, sel, &at, e) == -1) {
+		if (bad > 0)
+			err_wrap(e,
+			    "%zu snapshot file%s could not be read "
+			    "(run coffer check)",
+			    bad, bad == 1 ? "" : "s");
+		goto out;
+	}
+	*out = list[at];
+	manifest_init(&list[at]);
+	rc = 0;
+out:
+	manifest_list_free(list, n);
+	if (nbad != NULL)
+		*nbad = bad;
+	return (rc);
+}
+
+int
+rst_exit_status(const struct rst_stats *st)
+{
+	if (st->damaged > 0)
+		return (EXIT_CORRUPT);
+	if (st->errors > 0 || st->warnings > 0)
+		return (EXIT_PARTIAL);
+	return (EXIT_OK);
+}
+
+/* ------------------------------------------------------------ file data */
+
+/* The chunk list must be able to fill the file before any is read. */
+static int
+check_shape(const struct fs_node *n, struct err *e)
+{
+	uint64_t len = fs_node_data_len(n);
+
+	if (len > 0 && n->nchunks == 0)
+		return (err_set(e, ERR_CORRUPT,
+		    "the snapshot lists no data for its %llu bytes",
+		    (unsigned long long)len));
+	if (len == 0 && n->nchunks > 0)
+		return (err_set(e, ERR_CORRUPT,
+		    "the snapshot lists data for a file that holds none"));
+	return (0);
+}
+
+/*
+ * For outputs that cannot take a file back: read and authenticate every
+ * chunk before anything is written.  A file of one chunk keeps it in
+ * *first for the write, rather than reading it twice.
+ */
+static int
+verify_data(struct repo *r, const struct fs_node *n, const struct rst_opts *o,
+    uint8_t **first, size_t *firstlen, struct err *e)
+{
+	uint64_t pos = 0, total = fs_node_data_len(n);
+	uint8_t *p;
+	size_t len;
+
+	*first = NULL;
+	*firstlen = 0;
+	for (size_t i = 0; i < n->nchunks; i++) {
+		if (pulse(o, e) == -1 ||
+		    fetch(r, n->chunks[i], IDX_BLOB_DATA, &p, &len, e) == -1)
+			return (-1);
+		pos += len;
+		if (n->nchunks == 1) {
+			*first = p;
+			*firstlen = len;
+		} else {
+			freezero(p, len);
+		}
+		if (pos > total)
+			break;
+	}
+	if (pos != total) {
+		freezero(*first, *firstlen);
+		*first = NULL;
+		return (err_set(e, ERR_CORRUPT,
+		    "its chunks hold %s%llu bytes of data, not %llu",
+		    pos > total ? "more than " : "", (unsigned long long)pos,
+		    (unsigned long long)total));
+	}
+	return (0);
+}
+
+/*
+ * Feed the file's data stream, chunk by chunk, to put at file offsets.
+ * first (may be NULL, taken over): chunk 0, already read.  *done: data
+ * bytes put.
+ */
+static int
+stream_data(struct repo *r, const struct fs_node *n, put_fn put, void *arg,
+    uint8_t *first, size_t firstlen, const struct rst_opts *o, uint64_t *done,
+    struct err *e)
+{
+	uint64_t pos = 0, total = fs_node_data_len(n);
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	*done = 0;
+	for (size_t i = 0; i < n->nchunks; i++) {
+		if (i == 0 && first != NULL) {
+			p = first;
+			len = firstlen;
+			first = NULL;
+		} else if (pulse(o, e) == -1 ||
+		    fetch(r, n->chunks[i], IDX_BLOB_DATA, &p, &len, e) == -1) {
+			goto out;
+		}
+		for (size_t q = 0; q < len;) {
+			uint64_t off, run;
+			size_t k;
+
+			if (fs_node_data_offset(n, pos, &off, &run) == -1) {
+				err_set(e, ERR_CORRUPT,
+				    "its chunks hold more than its %llu bytes "
+				    "of data",
+				    (unsigned long long)total);
+				goto out;
+			}
+			k = run < len - q ? (size_t)run : len - q;
+			if (put(arg, p + q, k, off, e) == -1)
+				goto out;
+			q += k;
+			pos += k;
+			*done = pos;
+		}
+		freezero(p, len);
+		p = NULL;
+	}
+	if (pos != total) {
+		err_set(e, ERR_CORRUPT,
+		    "its chunks hold %llu of its %llu bytes of data",
+		    (unsigned long long)pos, (unsigned long long)total);
+		goto out;
+	}
+	rc = 0;
+out:
+	freezero(p, len);
+	freezero(first, firstlen);
+	return (rc);
+}
+
+static int
+put_extract(void *arg, const uint8_t *p, size_t n, uint64_t off, struct err *e)
+{
+	return (fs_extract_write(arg, p, n, off, e));
+}
+
+static int
+write_full(struct fd_out *o, const uint8_t *p, size_t n, struct err *e)
+{
+	while (n > 0) {
+		ssize_t w = write(o->fd, p, n);
+
+		if (w == -1 && errno == EINTR) {
+			if (o->o->interrupted != NULL && *o->o->interrupted)
+				return (
+				    err_set(e, ERR_INTERRUPTED, "interrupted"));
+			continue;
+		}
+		if (w == -1)
+			return (err_sys(e, ERR_IO, "write"));
+		p += w;
+		n -= (size_t)w;
+		o->pos += (uint64_t)w;
+	}
+	return (0);
+}
+
+static int
+put_zeros(struct fd_out *o, uint64_t n, struct err *e)
+{
+	while (n > 0) {
+		size_t k = n < ZEROS_LEN ? (size_t)n : ZEROS_LEN;
+
+		if (o->zeros == NULL)
+			o->zeros = xcalloc(1, ZEROS_LEN);
+		if (pulse(o->o, e) == -1 || write_full(o, o->zeros, k, e) == -1)
+			return (-1);
+		n -= k;
+	}
+	return (0);
+}
+
+static int
+put_fd(void *arg, const uint8_t *p, size_t n, uint64_t off, struct err *e)
+{
+	struct fd_out *o = arg;
+
+	if (off < o->pos)
+		return (err_set(e, ERR_INTERNAL, "restore: data out of order"));
+	if (put_zeros(o, off - o->pos, e) == -1)
+		return (-1);
+	return (write_full(o, p, n, e));
+}
+
+int
+rst_file_to_fd(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
+    int fd, const struct rst_opts *opts, struct rst_stats *st, struct err *e)
+{
+	struct fd_out o = { fd, 0, NULL, opts };
+	struct fs_node n;
+	uint8_t *first = NULL;
+	size_t firstlen = 0;
+	uint64_t done = 0;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (rst_lookup(r, root, path, &n, e) == -1) {
+		if (e->class == ERR_CORRUPT)
+			st->damaged = st->errors = 1;
+		return (-1);
+	}
+	if (n.type != FS_FILE) {
+		err_set(e, ERR_USAGE, "%s is a %s, not a regular file", path,
+		    fs_type_name(n.type));
+		goto out;
+	}
+	if (check_shape(&n, e) == -1 ||
+	    verify_data(r, &n, opts, &first, &firstlen, e) == -1 ||
+	    stream_data(r, &n, put_fd, &o, first, firstlen, opts, &done, e) ==
+	        -1 ||
+	    put_zeros(&o, n.size - o.pos, e) == -1) {
+		err_wrap(e, "%s", path);
+		goto out;
+	}
+	st->files = 1;
+	st->bytes = done;
+	rc = 0;
+out:
+	if (rc == -1 && e->class != ERR_USAGE) {
+		st->errors = 1;
+		st->damaged = e->class == ERR_CORRUPT;
+	}
+	free(o.zeros);
+	fs_node_clear(&n);
+	return (rc);
+}
+
+/* ------------------------------------------------------------ the walk */
+
+static void
+event(struct walk *w, enum rst_event ev, const struct err *e)
+{
+	switch (ev) {
+	case RST_DAMAGED:
+		w->st->damaged++;
+		w->st->errors++;
+		break;
+	case RST_FAILED:
+		w->st->errors++;
+		break;
+	case RST_WARNING:
+		w->st->warnings++;
+		break;
+	case RST_SKIPPED:
+		w->st->skipped++;
+		break;
+	case RST_INCONSISTENT:
+		w->st->inconsistent++;
+		break;
+	}
+	if (w->o->report != NULL)
+		w->o->report(w->o->report_arg, ev, w->path.s, e);
+}
+
+/*
+ * The current entry failed with *why.  0: it was reported, go on.  -1:
+ * the restore cannot go on; *e says why, naming the entry.
+ */
+static int
+entry_failed(struct walk *w, const struct err *why, struct err *e)
+{
+	if (is_fatal(why) || fs_extract_failed(w->x)) {
+		w->st->errors++;
+		if (why->class == ERR_CORRUPT)
+			w->st->damaged++;
+		*e = *why;
+		return (err_wrap(e, "%s", w->path.s));
+	}
+	event(w, why->class == ERR_CORRUPT ? RST_DAMAGED : RST_FAILED, why);
+	return (0);
+}
+
+/* fs_extract_end for the current entry; 1 when it is there. */
+static int
+end_entry(struct walk *w, struct err *e, int *fatal)
+{
+	struct err why;
+	int r;
+
+	*fatal = 0;
+	err_clear(&why);
+	if ((r = fs_extract_end(w->x, &why)) == -1) {
+		*fatal = entry_failed(w, &why, e) == -1;
+		return (0);
+	}
+	if (r == FS_EXTRACT_WARN)
+		event(w, RST_WARNING, &why);
+	return (1);
+}
+
+static int
+do_file(struct walk *w, const struct fs_node *n, struct err *e)
+{
+	uint8_t *first = NULL;
+	size_t firstlen = 0;
+	uint64_t done = 0;
+	struct err why, why2;
+	int r, fatal;
+
+	err_clear(&why);
+	if (check_shape(n, &why) == -1)
+		return (entry_failed(w, &why, e));
+	/* A tar header cannot be taken back: check the data first. */
+	if (w->tar && n->nchunks > 0 &&
+	    verify_data(w->r, n, w->o, &first, &firstlen, &why) == -1)
+		return (entry_failed(w, &why, e));
+	if ((r = fs_extract_begin(w->x, w->rel.s, n, &why)) == -1) {
+		freezero(first, firstlen);
+		return (entry_failed(w, &why, e));
+	}
+	if (r == 0) {
+		freezero(first, firstlen); /* a hard link: no data */
+	} else if (stream_data(w->r, n, put_extract, w->x, first, firstlen,
+	               w->o, &done, &why) == -1) {
+		/* Never leave what was written looking restored. */
+		err_clear(&why2);
+		if (fs_extract_discard(w->x, &why2) == -1 &&
+		    !fs_extract_failed(w->x)) {
+			char old[ERR_MSG_MAX];
+
+			memcpy(old, why.msg, sizeof(old));
+			err_set(&why, why.class,
+			    "%s; and the incomplete file could not be "
+			    "removed: %s",
+			    old, why2.msg);
+		}
+		return (entry_failed(w, &why, e));
+	}
+	if (!end_entry(w, e, &fatal))
+		return (fatal ? -1 : 0);
+	w->st->files++;
+	w->st->bytes += done;
+	if (n->flags & FS_NODE_INCONSISTENT) {
+		err_set(&why, ERR_NONE,
+		    "it changed while the snapshot read it: restored as read, "
+		    "which may mix old and new content");
+		event(w, RST_INCONSISTENT, &why);
+	}
+	return (0);
+}
+
+static int
+do_other(struct walk *w, const struct fs_node *n, struct err *e)
+{
+	struct err why;
+	int fatal;
+
+	err_clear(&why);
+	if (n->type == FS_SOCK) {
+		/* The program that listens on a socket makes it. */
+		err_set(&why, ERR_NONE, "a socket is not restored");
+		event(w, RST_SKIPPED, &why);
+		return (0);
+	}
+	if (fs_extract_begin(w->x, w->rel.s, n, &why) == -1)
+		return (entry_failed(w, &why, e));
+	if (!end_entry(w, e, &fatal))
+		return (fatal ? -1 : 0);
+	w->st->others++;
+	return (0);
+}
+
+static void
+push(struct walk *w, struct fs_node *nodes, size_t n, int all)
+{
+	if (w->depth == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		w->lv = xreallocarray(w->lv, w->cap, sizeof(*w->lv));
+	}
+	w->lv[w->depth].nodes = nodes;
+	w->lv[w->depth].n = n;
+	w->lv[w->depth].next = 0;
+	w->lv[w->depth].dirlen = w->rel.len;
+	w->lv[w->depth].all = all;
+	w->depth++;
+}
+
+/*
+ * A directory: its listing is read before it is made, so a directory
+ * whose listing is damaged is reported and left out rather than restored
+ * empty.  Then its entries are walked.
+ */
+static int
+do_dir(struct walk *w, const struct fs_node *n, int all, struct err *e)
+{
+	struct fs_node *nodes = NULL;
+	size_t nn = 0;
+	struct err why;
+	int fatal;
+
+	err_clear(&why);
+	if ((n->flags & FS_NODE_HAS_SUBTREE) &&
+	    load_tree(w->r, n->subtree, &nodes, &nn, &why) == -1) {
+		err_wrap(&why, "its listing");
+		return (entry_failed(w, &why, e));
+	}
+	if (fs_extract_begin(w->x, w->rel.s, n, &why) == -1) {
+		fs_nodes_free(nodes, nn);
+		return (entry_failed(w, &why, e));
+	}
+	if (!end_entry(w, e, &fatal)) {
+		fs_nodes_free(nodes, nn);
+		return (fatal ? -1 : 0);
+	}
+	w->st->dirs++;
+	if (w->rel.len > 0)
+		str_add(&w->rel, "/", 1);
+	str_add(&w->rel, n->name, strlen(n->name));
+	push(w, nodes, nn, all);
+	return (0);
+}
+
+static enum sel
+select_path(const struct rst_opts *o, const char *p, size_t plen)
+{
+	enum sel best = SEL_NO;
+
+	for (size_t i = 0; i < o->nincludes; i++) {
+		const char *inc = o->includes[i];
+		size_t ilen = strlen(inc);
+
+		if (ilen == 1 ||
+		    (plen >= ilen && memcmp(p, inc, ilen) == 0 &&
+		        (p[ilen] == '\0' || p[ilen] == '/')))
+			return (SEL_ALL);
+		if (plen < ilen && memcmp(inc, p, plen) == 0 &&
+		    inc[plen] == '/')
+			best = SEL_PARENT;
+	}
+	return (best);
+}
+
+static int
+excluded(const struct rst_opts *o, const char *path, const char *name)
+{
+	for (size_t i = 0; i < o->nexcludes; i++)
+		if (fnmatch(o->excludes[i], path, 0) == 0 ||
+		    fnmatch(o->excludes[i], name, 0) == 0)
+			return (1);
+	return (0);
+}
+
+static int
+walk_tree(struct walk *w, const uint8_t root[IDX_ID_LEN], struct err *e)
+{
+	struct fs_node *nodes;
+	size_t n;
+
+	if (load_tree(w->r, root, &nodes, &n, e) == -1)
+		return (err_wrap(e, "the snapshot's top directory listing"));
+	push(w, nodes, n, w->o->nincludes == 0);
+	while (w->depth > 0) {
+		struct level *l = &w->lv[w->depth - 1];
+		const struct fs_node *node;
+		enum sel sel;
+		int rc;
+
+		if (l->next == l->n) {
+			fs_nodes_free(l->nodes, l->n);
+			w->depth--;
+			if (w->depth > 0)
+				str_cut(&w->rel, w->lv[w->depth - 1].dirlen);
+			continue;
+		}
+		node = &l->nodes[l->next++];
+		str_cut(&w->path, 0);
+		str_add(&w->path, "/", 1);
+		str_add(&w->path, w->rel.s, w->rel.len);
+		if (w->rel.len > 0)
+			str_add(&w->path, "/", 1);
+		str_add(&w->path, node->name, strlen(node->name));
+		if (pulse(w->o, e) == -1)
+			return (-1);
+		sel = l->all ? SEL_ALL
+		             : select_path(w->o, w->path.s, w->path.len);
+		if (sel == SEL_NO ||
+		    (sel == SEL_PARENT && node->type != FS_DIR) ||
+		    excluded(w->o, w->path.s, node->name))
+			continue;
+		/* do_dir may move w->lv: l is not used after this. */
+		switch (node->type) {
+		case FS_DIR:
+			rc = do_dir(w, node, sel == SEL_ALL, e);
+			break;
+		case FS_FILE:
+			rc = do_file(w, node, e);
+			break;
+		default:
+			rc = do_other(w, node, e);
+			break;
+		}
+		if (rc == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+static void
+walk_init(struct walk *w, struct repo *r, const struct rst_opts *o,
+    struct rst_stats *st)
+{
+	memset(w, 0, sizeof(*w));
+	memset(st, 0, sizeof(*st));
+	w->r = r;
+	w->o = o;
+	w->st = st;
+	str_add(&w->rel, "", 0);
+	str_add(&w->path, "", 0);
+}
+
+/* Close (or, after a failure, abort) the output and free the walk. */
+static int
+walk_finish(struct walk *w, int rc, struct err *e)
+{
+	struct err why;
+	int r;
+
+	if (rc == -1) {
+		fs_extract_abort(w->x);
+	} else {
+		err_clear(&why);
+		r = fs_extract_close(w->x, &why);
+		if (r == -1) {
+			*e = why;
+			rc = -1;
+		} else if (r == FS_EXTRACT_WARN) {
+			/* Deferred directory times and modes. */
+			str_cut(&w->path, 0);
+			str_add(&w->path, "/", 1);
+			event(w, RST_WARNING, &why);
+		}
+	}
+	w->x = NULL;
+	while (w->depth > 0) {
+		w->depth--;
+		fs_nodes_free(w->lv[w->depth].nodes, w->lv[w->depth].n);
+	}
+	free(w->lv);
+	free(w->rel.s);
+	free(w->path.s);
+	return (rc);
+}
+
+int
+rst_to_dir(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *target,
+    const struct rst_opts *o, struct rst_stats *st, struct err *e)
+{
+	struct walk w;
+	int rc = -1;
+
+	walk_init(&w, r, o, st);
+	if (fs_extract_open(target, o->flags, &w.x, e) == 0)
+		rc = walk_tree(&w, root, e);
+	return (walk_finish(&w, rc, e));
+}
+
+int
+rst_to_tar(struct repo *r, const uint8_t root[IDX_ID_LEN], int fd,
+    const struct rst_opts *o, struct rst_stats *st, struct err *e)
+{
+	struct walk w;
+	int rc = -1;
+
+	walk_init(&w, r, o, st);
+	w.tar = 1;
+	if (fs_tar_open(fd, o->flags & FS_EXTRACT_NUMERIC_OWNER, &w.x, e) == 0)
+		rc = walk_tree(&w, root, e);
+	return (walk_finish(&w, rc, e));
+}

@@ -1,0 +1,154 @@
+/*
+ * Restore: a snapshot's tree (or the parts of it asked for) into a
+ * directory or as a pax tar stream, or one file's bytes to a descriptor.
+ * Memory stays bounded whatever the snapshot holds: one decoded tree per
+ * directory level of the path being restored, and one chunk of file data.
+ *
+ * Damage is contained to the files it touches: a chunk or tree that is
+ * missing or fails authentication costs the files (or the directory) that
+ * need it, each reported, and the rest is restored.  No byte that failed
+ * authentication is ever written, and a file that could not be completed
+ * is not left behind looking restored: a directory target loses it (it is
+ * removed), a tar stream never gets its header (its chunks are all read
+ * and checked before the header is written), a descriptor gets nothing.
+ */
+#ifndef COFFER_RESTORE_H
+#define COFFER_RESTORE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "fs/extract.h"
+#include "fs/node.h"
+#include "repo/manifest.h"
+#include "repo/repo.h"
+
+/* What a restore did. */
+struct rst_stats {
+	uint64_t files;    /* regular files restored (hard links included) */
+	uint64_t dirs;     /* directories restored */
+	uint64_t others;   /* symlinks, FIFOs, device nodes */
+	uint64_t bytes;    /* file data written; holes are not counted */
+	uint64_t errors;   /* entries not restored, whatever the reason */
+	uint64_t damaged;  /* of errors: repository data missing, failing
+	                      authentication or malformed */
+	uint64_t warnings; /* restored, but some metadata was not applied */
+	uint64_t skipped;  /* left out because they cannot be restored
+	                      (sockets) */
+	uint64_t inconsistent; /* restored as stored, but they changed while
+	                          the snapshot read them */
+};
+
+/* What rst_opts.report is told about one entry. */
+enum rst_event {
+	RST_DAMAGED,      /* not restored: its data is damaged or missing */
+	RST_FAILED,       /* not restored: another reason (the target...) */
+	RST_WARNING,      /* restored without some of its metadata */
+	RST_SKIPPED,      /* left out: a socket */
+	RST_INCONSISTENT, /* restored, but it changed while it was read */
+};
+
+struct rst_opts {
+	/*
+	 * Absolute paths as in the snapshot ("/etc/ssh"), normalised by
+	 * rst_path_normalize: only these subtrees and their parent
+	 * directories are restored.  None: everything.
+	 */
+	const char *const *includes;
+	size_t nincludes;
+	/*
+	 * fnmatch(3) patterns (no flags: '*' matches '/' too) tried on each
+	 * entry's absolute path and on its name; an excluded directory is
+	 * left out with everything in it.
+	 */
+	const char *const *excludes;
+	size_t nexcludes;
+	/* FS_EXTRACT_* for fs_extract_open / fs_tar_open. */
+	unsigned flags;
+	/*
+	 * Told about every entry not restored as it was (path absolute as in
+	 * the snapshot; e says why).  NULL: counted only.
+	 */
+	void (*report)(void *arg, enum rst_event, const char *path,
+	    const struct err *e);
+	void *report_arg;
+	/* Stop with ERR_INTERRUPTED once *interrupted is set; NULL: never. */
+	volatile sig_atomic_t *interrupted;
+	/*
+	 * Called between entries and between chunks, to keep a repository
+	 * lock fresh; -1 stops the restore with its error.  NULL: nothing.
+	 */
+	int (*keepalive)(void *arg, struct err *e);
+	void *keepalive_arg;
+};
+
+/*
+ * The snapshot sel names ("latest" or an id prefix), loaded into out
+ * (manifest_clear it).  Snapshot files that cannot be read are left out
+ * and counted in *nbad (may be NULL): "latest" is then the newest that
+ * can be read.
+ */
+int rst_snapshot_find(struct repo *, const char *sel, struct manifest *out,
+    size_t *nbad, struct err *);
+
+/*
+ * A path as --include and --stdout take it, made canonical: absolute,
+ * single slashes, no trailing slash ("/" stays "/"); "." and ".."
+ * components are refused (ERR_USAGE).  *out is allocated.
+ */
+int rst_path_normalize(const char *path, char **out, struct err *);
+
+/*
+ * The node at path (normalised, not "/") in the tree rooted at root,
+ * loading one tree per component.  ERR_USAGE when nothing is there (or a
+ * component on the way is not a directory), ERR_CORRUPT when a tree on the
+ * way is damaged.  out: fs_node_clear it.
+ */
+int rst_lookup(struct repo *, const uint8_t root[IDX_ID_LEN], const char *path,
+    struct fs_node *out, struct err *);
+
+/*
+ * Restore the tree rooted at root into the directory target (made if
+ * missing; one that holds anything needs FS_EXTRACT_OVERWRITE in
+ * o->flags, or ERR_USAGE).  Depth first, in name order.  Returns 0 when
+ * the walk reached its end, whatever happened to single entries (st and
+ * o->report say); -1 when it had to stop (the root tree is damaged, the
+ * target is full, the repository went away, interrupted), e saying why
+ * and st holding what was done until then.  st is zeroed first.
+ */
+int rst_to_dir(struct repo *, const uint8_t root[IDX_ID_LEN],
+    const char *target, const struct rst_opts *o, struct rst_stats *st,
+    struct err *);
+
+/*
+ * The same as a pax tar stream on fd (not closed).  Every chunk of a file
+ * is read and authenticated before its header is written, then read again
+ * to be written (one chunk in memory at a time): a damaged file is left
+ * out, never truncated or padded.  When the stream itself fails (a closed
+ * pipe: e->sys_errno EPIPE) or the walk must stop, the stream is cut
+ * without a trailer.
+ */
+int rst_to_tar(struct repo *, const uint8_t root[IDX_ID_LEN], int fd,
+    const struct rst_opts *o, struct rst_stats *st, struct err *);
+
+/*
+ * Write the bytes of the regular file at path (normalised) to fd: its
+ * chunks are all read and authenticated first, so on damage nothing is
+ * written (ERR_CORRUPT); holes are written as zeros.  A reader that went
+ * away is ERR_IO with sys_errno EPIPE.  Of o, only interrupted and
+ * keepalive count.  st is zeroed first and counts the one file.
+ */
+int rst_file_to_fd(struct repo *, const uint8_t root[IDX_ID_LEN],
+    const char *path, int fd, const struct rst_opts *o, struct rst_stats *st,
+    struct err *);
+
+/*
+ * The exit status a restore that ran to its end earned: EXIT_CORRUPT when
+ * anything was damaged, else EXIT_PARTIAL when an entry failed or lost
+ * metadata, else EXIT_OK.
+ */
+int rst_exit_status(const struct rst_stats *);
+
+#endif
