@@ -111,16 +111,22 @@ is_fatal(const struct err *e)
 	}
 }
 
+/* A pack the index names is gone: the data is missing, i.e. damage. */
+static int
+missing_is_damage(struct err *e)
+{
+	if (e->class == ERR_IO && e->sys_errno == ENOENT)
+		e->class = ERR_CORRUPT;
+	return (-1);
+}
+
 static int
 fetch(struct repo *r, const uint8_t id[IDX_ID_LEN], enum idx_blob_type type,
     uint8_t **p, size_t *n, struct err *e)
 {
 	if (repo_blob_get(r, id, type, p, n, e) == 0)
 		return (0);
-	/* A pack the index names is gone: the data is missing, i.e. damage. */
-	if (e->class == ERR_IO && e->sys_errno == ENOENT)
-		e->class = ERR_CORRUPT;
-	return (-1);
+	return (missing_is_damage(e));
 }
 
 static int
@@ -317,38 +323,53 @@ check_shape(const struct fs_node *n, struct err *e)
  * chunk before anything is written.  A file of one chunk keeps it in
  * *first for the write, rather than reading it twice.
  */
+struct verify_acc {
+	const struct fs_node *n;
+	uint64_t pos, total;
+	uint8_t *first;
+	size_t firstlen;
+};
+
+static int
+verify_one(void *arg, size_t i, const uint8_t *p, size_t len, struct err *e)
+{
+	struct verify_acc *v = arg;
+
+	(void)i;
+	(void)e;
+	v->pos += len;
+	if (v->n->nchunks == 1) {
+		v->first = xmalloc(len ? len : 1);
+		memcpy(v->first, p, len);
+		v->firstlen = len;
+	}
+	return (0);
+}
+
 static int
 verify_data(struct repo *r, const struct fs_node *n, const struct rst_opts *o,
     uint8_t **first, size_t *firstlen, struct err *e)
 {
-	uint64_t pos = 0, total = fs_node_data_len(n);
-	uint8_t *p;
-	size_t len;
+	struct verify_acc v = { n, 0, fs_node_data_len(n), NULL, 0 };
 
 	*first = NULL;
 	*firstlen = 0;
-	for (size_t i = 0; i < n->nchunks; i++) {
-		if (pulse(o, e) == -1 ||
-		    fetch(r, n->chunks[i], IDX_BLOB_DATA, &p, &len, e) == -1)
-			return (-1);
-		pos += len;
-		if (n->nchunks == 1) {
-			*first = p;
-			*firstlen = len;
-		} else {
-			freezero(p, len);
-		}
-		if (pos > total)
-			break;
+	if (pulse(o, e) == -1)
+		return (-1);
+	if (repo_blobs_read(r, (const uint8_t(*)[IDX_ID_LEN])n->chunks,
+	        n->nchunks, IDX_BLOB_DATA, 0, verify_one, &v, e) == -1) {
+		freezero(v.first, v.firstlen);
+		return (missing_is_damage(e));
 	}
-	if (pos != total) {
-		freezero(*first, *firstlen);
-		*first = NULL;
+	if (v.pos != v.total) {
+		freezero(v.first, v.firstlen);
 		return (err_set(e, ERR_CORRUPT,
 		    "its chunks hold %s%llu bytes of data, not %llu",
-		    pos > total ? "more than " : "", (unsigned long long)pos,
-		    (unsigned long long)total));
+		    v.pos > v.total ? "more than " : "",
+		    (unsigned long long)v.pos, (unsigned long long)v.total));
 	}
+	*first = v.first;
+	*firstlen = v.firstlen;
 	return (0);
 }
 
@@ -357,56 +378,75 @@ verify_data(struct repo *r, const struct fs_node *n, const struct rst_opts *o,
  * first (may be NULL, taken over): chunk 0, already read.  *done: data
  * bytes put.
  */
+struct stream_acc {
+	const struct fs_node *n;
+	put_fn put;
+	void *arg;
+	const struct rst_opts *o;
+	uint64_t pos, total;
+};
+
+/* Place one chunk's bytes at their file offsets. */
+static int
+stream_one(void *arg, size_t i, const uint8_t *p, size_t len, struct err *e)
+{
+	struct stream_acc *s = arg;
+
+	(void)i;
+	if (pulse(s->o, e) == -1)
+		return (-1);
+	for (size_t q = 0; q < len;) {
+		uint64_t off, run;
+		size_t k;
+
+		if (fs_node_data_offset(s->n, s->pos, &off, &run) == -1)
+			return (err_set(e, ERR_CORRUPT,
+			    "its chunks hold more than its %llu bytes of data",
+			    (unsigned long long)s->total));
+		k = run < len - q ? (size_t)run : len - q;
+		if (s->put(s->arg, p + q, k, off, e) == -1)
+			return (-1);
+		q += k;
+		s->pos += k;
+	}
+	return (0);
+}
+
+/*
+ * Feed the file's data stream, chunk by chunk (read ahead on worker
+ * threads), to put at file offsets.  first (may be NULL, taken over):
+ * chunk 0, already read.  *done: data bytes put.
+ */
 static int
 stream_data(struct repo *r, const struct fs_node *n, put_fn put, void *arg,
     uint8_t *first, size_t firstlen, const struct rst_opts *o, uint64_t *done,
     struct err *e)
 {
-	uint64_t pos = 0, total = fs_node_data_len(n);
-	uint8_t *p = NULL;
-	size_t len = 0;
+	struct stream_acc s = { n, put, arg, o, 0, fs_node_data_len(n) };
+	size_t from = 0;
 	int rc = -1;
 
 	*done = 0;
-	for (size_t i = 0; i < n->nchunks; i++) {
-		if (i == 0 && first != NULL) {
-			p = first;
-			len = firstlen;
-			first = NULL;
-		} else if (pulse(o, e) == -1 ||
-		    fetch(r, n->chunks[i], IDX_BLOB_DATA, &p, &len, e) == -1) {
+	if (first != NULL) {
+		if (stream_one(&s, 0, first, firstlen, e) == -1)
 			goto out;
-		}
-		for (size_t q = 0; q < len;) {
-			uint64_t off, run;
-			size_t k;
-
-			if (fs_node_data_offset(n, pos, &off, &run) == -1) {
-				err_set(e, ERR_CORRUPT,
-				    "its chunks hold more than its %llu bytes "
-				    "of data",
-				    (unsigned long long)total);
-				goto out;
-			}
-			k = run < len - q ? (size_t)run : len - q;
-			if (put(arg, p + q, k, off, e) == -1)
-				goto out;
-			q += k;
-			pos += k;
-			*done = pos;
-		}
-		freezero(p, len);
-		p = NULL;
+		from = 1;
 	}
-	if (pos != total) {
+	if (from < n->nchunks &&
+	    repo_blobs_read(r, (const uint8_t(*)[IDX_ID_LEN])n->chunks + from,
+	        n->nchunks - from, IDX_BLOB_DATA, 0, stream_one, &s, e) == -1) {
+		missing_is_damage(e);
+		goto out;
+	}
+	if (s.pos != s.total) {
 		err_set(e, ERR_CORRUPT,
 		    "its chunks hold %llu of its %llu bytes of data",
-		    (unsigned long long)pos, (unsigned long long)total);
+		    (unsigned long long)s.pos, (unsigned long long)s.total);
 		goto out;
 	}
 	rc = 0;
 out:
-	freezero(p, len);
+	*done = s.pos;
 	freezero(first, firstlen);
 	return (rc);
 }

@@ -52,6 +52,7 @@ struct repo {
 	struct lock *lock;            /* NULL when opened without one */
 	struct sealer *inline_sealer; /* used when there are no workers */
 	struct pool *pool;            /* compress+seal+verify workers */
+	struct rpool *rpool;          /* read-ahead for repo_blobs_read */
 	int nworkers;                 /* -1: as many as CPUs */
 	struct repo_stats stats;
 };
@@ -323,6 +324,8 @@ repo_alloc(void)
 	return (r);
 }
 
+static void rpool_free(struct rpool *);
+
 void
 repo_close(struct repo *r)
 {
@@ -330,6 +333,8 @@ repo_close(struct repo *r)
 		return;
 	pool_free(r->pool);
 	r->pool = NULL;
+	rpool_free(r->rpool);
+	r->rpool = NULL;
 	lock_free(r->lock);
 	stor_close(r->st);
 	key_master_free(r->master);
@@ -955,23 +960,24 @@ repo_blob_known(struct repo *r, const uint8_t id[IDX_ID_LEN])
 
 /*
  * Open a sealed blob in buf (len bytes) and return its plaintext, checked
- * against id, type and raw length.  buf is used as scratch.
+ * against id, type and raw length, and (mac not NULL) its keyed hash.
+ * buf is used as scratch.  The contexts belong to the calling thread.
  */
 static int
-open_blob(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
+open_blob_with(struct crypto_aead *aead, struct compress *cz,
+    struct crypto_hmac *mac, const uint8_t id[IDX_ID_LEN], uint8_t type,
     uint32_t raw_length, uint8_t *buf, size_t len, uint8_t **out,
     size_t *outlen, struct err *e)
 {
 	uint8_t *payload = buf + CRYPTO_NONCE_LEN, *plain = NULL;
-	uint8_t mac[CRYPTO_HASH_LEN];
+	uint8_t digest[CRYPTO_HASH_LEN];
 	size_t plen, n;
 	unsigned method, btype;
 
 	*out = NULL;
 	if (len < CRYPTO_AEAD_OVERHEAD + 1)
 		return (err_set(e, ERR_CORRUPT, "sealed blob too short"));
-	if (crypto_aead_open(r->blob_aead, buf, len, id, IDX_ID_LEN, payload,
-	        e) == -1)
+	if (crypto_aead_open(aead, buf, len, id, IDX_ID_LEN, payload, e) == -1)
 		return (-1);
 	plen = len - CRYPTO_AEAD_OVERHEAD;
 	method = payload[0] & 0x0f;
@@ -988,8 +994,8 @@ open_blob(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
 		plain = xmalloc(n ? n : 1);
 		memcpy(plain, payload + 1, n);
 	} else if (method == COMPRESS_ZSTD) {
-		if (compress_decode_alloc(r->cz, payload + 1, plen - 1,
-		        raw_length, &plain, &n, e) == -1)
+		if (compress_decode_alloc(cz, payload + 1, plen - 1, raw_length,
+		        &plain, &n, e) == -1)
 			return (-1);
 		if (n != raw_length) {
 			free(plain);
@@ -1000,15 +1006,26 @@ open_blob(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
 	} else
 		return (err_set(e, ERR_CORRUPT,
 		    "blob uses unknown compression %u", method));
-	crypto_hmac_digest(r->idmac, plain, n, mac);
-	if (!crypto_equal(mac, id, IDX_ID_LEN)) {
-		free(plain);
-		return (err_set(e, ERR_CORRUPT,
-		    "blob content does not match its id"));
+	if (mac != NULL) {
+		crypto_hmac_digest(mac, plain, n, digest);
+		if (!crypto_equal(digest, id, IDX_ID_LEN)) {
+			free(plain);
+			return (err_set(e, ERR_CORRUPT,
+			    "blob content does not match its id"));
+		}
 	}
 	*out = plain;
 	*outlen = n;
 	return (0);
+}
+
+static int
+open_blob(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
+    uint32_t raw_length, uint8_t *buf, size_t len, uint8_t **out,
+    size_t *outlen, struct err *e)
+{
+	return (open_blob_with(r->blob_aead, r->cz, r->idmac, id, type,
+	    raw_length, buf, len, out, outlen, e));
 }
 
 static int
@@ -1229,12 +1246,18 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 	}
 }
 
-int
-repo_blob_get(struct repo *r, const uint8_t id[IDX_ID_LEN],
+/*
+ * Fetch and open one blob with the given contexts (mac NULL: no rehash).
+ * The index is only read, so workers may call this while the repository's
+ * own thread waits.
+ */
+static int
+get_blob_with(struct repo *r, struct crypto_aead *aead, struct compress *cz,
+    struct crypto_hmac *mac, const uint8_t id[IDX_ID_LEN],
     enum idx_blob_type type, uint8_t **out, size_t *n, struct err *e)
 {
 	const struct idx_entry *ent = idx_find(r->idx, id);
-	char name[128], hex[REPO_HEX_LEN + 1];
+	char name[128] = "", hex[REPO_HEX_LEN + 1];
 	uint8_t *buf;
 	int rc = -1;
 
@@ -1252,14 +1275,265 @@ repo_blob_get(struct repo *r, const uint8_t id[IDX_ID_LEN],
 	buf = xmalloc(ent->length);
 	if (stor_get_range(r->st, name, ent->offset, ent->length, buf, e) == -1)
 		goto out;
-	if (open_blob(r, id, ent->type, ent->raw_length, buf, ent->length, out,
-	        n, e) == -1)
+	if (open_blob_with(aead, cz, mac, id, ent->type, ent->raw_length, buf,
+	        ent->length, out, n, e) == -1)
 		goto out;
 	rc = 0;
 out:
 	if (rc == -1)
 		err_wrap(e, "blob %.16s in %s", hex, name);
 	free(buf);
+	return (rc);
+}
+
+int
+repo_blob_get(struct repo *r, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type type, uint8_t **out, size_t *n, struct err *e)
+{
+	return (get_blob_with(r, r->blob_aead, r->cz, r->idmac, id, type, out,
+	    n, e));
+}
+
+/* One reader thread's contexts. */
+struct rctx {
+	struct crypto_aead *aead;
+	struct compress *cz;
+	struct crypto_hmac *mac;
+};
+
+struct rjob {
+	uint8_t id[IDX_ID_LEN];
+	uint8_t type;
+	int rehash;
+	uint8_t *out;
+	size_t len;
+	int state, failed;
+	struct err err;
+};
+
+/* Readers: like the writers' pool, a ring consumed in order. */
+struct rpool {
+	struct repo *r;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct rjob *jobs;
+	size_t cap, head, count, claimed;
+	int stop;
+	pthread_t *th;
+	struct rctx *ctx;
+	size_t nth;
+};
+
+static void
+rctx_clear(struct rctx *c)
+{
+	crypto_aead_free(c->aead);
+	compress_free(c->cz);
+	crypto_hmac_free(c->mac);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+rctx_init(struct repo *r, struct rctx *c, struct err *e)
+{
+	memset(c, 0, sizeof(*c));
+	if ((c->aead = crypto_aead_new(key_master_blob_key(r->master), e)) ==
+	        NULL ||
+	    (c->cz = compress_new(r->level, e)) == NULL ||
+	    (c->mac = crypto_hmac_new(key_master_id_key(r->master),
+	         KEY_SECRET_LEN, e)) == NULL) {
+		rctx_clear(c);
+		return (-1);
+	}
+	return (0);
+}
+
+static void *
+reader(void *arg)
+{
+	struct rpool *p = ((void **)arg)[0];
+	struct rctx *c = ((void **)arg)[1];
+
+	free(arg);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct rjob *j;
+
+		while (!p->stop && p->claimed == p->count)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		j = &p->jobs[(p->head + p->claimed++) % p->cap];
+		pthread_mutex_unlock(&p->mu);
+		j->failed = get_blob_with(p->r, c->aead, c->cz,
+		                j->rehash ? c->mac : NULL, j->id,
+		                (enum idx_blob_type)j->type, &j->out, &j->len,
+		                &j->err) == -1;
+		pthread_mutex_lock(&p->mu);
+		j->state = JOB_DONE;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return (NULL);
+}
+
+static void
+rpool_free(struct rpool *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < p->nth; i++) {
+		pthread_join(p->th[i], NULL);
+		rctx_clear(&p->ctx[i]);
+	}
+	for (size_t i = 0; i < p->cap; i++)
+		free(p->jobs[i].out);
+	free(p->jobs);
+	free(p->th);
+	free(p->ctx);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+static struct rpool *
+rpool_new(struct repo *r, size_t nth, struct err *e)
+{
+	struct rpool *p = xcalloc(1, sizeof(*p));
+
+	p->r = r;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	/* Read ahead a few chunks per thread: memory stays small. */
+	p->cap = 3 * nth + 1;
+	p->jobs = xcalloc(p->cap, sizeof(*p->jobs));
+	p->th = xcalloc(nth, sizeof(*p->th));
+	p->ctx = xcalloc(nth, sizeof(*p->ctx));
+	for (size_t i = 0; i < nth; i++) {
+		void **arg;
+
+		if (rctx_init(r, &p->ctx[i], e) == -1)
+			goto fail;
+		arg = xcalloc(2, sizeof(void *));
+		arg[0] = p;
+		arg[1] = &p->ctx[i];
+		if (pthread_create(&p->th[i], NULL, reader, arg) != 0) {
+			free(arg);
+			rctx_clear(&p->ctx[i]);
+			err_set(e, ERR_INTERNAL,
+			    "cannot start a reader thread");
+			goto fail;
+		}
+		p->nth++;
+	}
+	return (p);
+fail:
+	rpool_free(p);
+	return (NULL);
+}
+
+/* Queue blob i of ids at the tail of the ring. */
+static void
+rpool_submit(struct rpool *p, const uint8_t id[IDX_ID_LEN], uint8_t type,
+    int rehash)
+{
+	struct rjob *j = &p->jobs[(p->head + p->count) % p->cap];
+
+	memcpy(j->id, id, IDX_ID_LEN);
+	j->type = type;
+	j->rehash = rehash;
+	j->out = NULL;
+	j->len = 0;
+	j->failed = 0;
+	j->state = JOB_QUEUED;
+	pthread_mutex_lock(&p->mu);
+	p->count++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+int
+repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type type, int flags,
+    int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
+    struct err *e)
+{
+	struct crypto_hmac *mac = (flags & REPO_READ_REHASH) ? r->idmac : NULL;
+	struct rpool *p;
+	size_t next = 0, i;
+	int rc = 0;
+
+	if (r->rpool == NULL && n > 1) {
+		size_t nth =
+		    r->nworkers < 0 ? default_workers() : (size_t)r->nworkers;
+
+		if (nth > 0 && (r->rpool = rpool_new(r, nth, e)) == NULL)
+			return (-1);
+	}
+	if ((p = r->rpool) == NULL || n <= 1) {
+		/* One blob, or no threads: no hand-off to pay for. */
+		for (i = 0; i < n; i++) {
+			uint8_t *b;
+			size_t len;
+
+			if (get_blob_with(r, r->blob_aead, r->cz, mac, ids[i],
+			        type, &b, &len, e) == -1)
+				return (-1);
+			rc = fn(arg, i, b, len, e);
+			freezero(b, len);
+			if (rc == -1)
+				return (-1);
+		}
+		return (0);
+	}
+	for (i = 0; i < n; i++) {
+		struct rjob *j;
+
+		while (next < n && p->count < p->cap)
+			rpool_submit(p, ids[next++], (uint8_t)type,
+			    mac != NULL);
+		j = &p->jobs[p->head];
+		pthread_mutex_lock(&p->mu);
+		while (j->state != JOB_DONE)
+			pthread_cond_wait(&p->done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		if (j->failed) {
+			*e = j->err;
+			rc = -1;
+		} else
+			rc = fn(arg, i, j->out, j->len, e);
+		freezero(j->out, j->len);
+		j->out = NULL;
+		pthread_mutex_lock(&p->mu);
+		p->head = (p->head + 1) % p->cap;
+		p->count--;
+		p->claimed--;
+		pthread_mutex_unlock(&p->mu);
+		if (rc == -1)
+			break;
+	}
+	/* Leave the ring empty for the next call: wait out what is queued. */
+	pthread_mutex_lock(&p->mu);
+	while (p->count > 0) {
+		struct rjob *j = &p->jobs[p->head];
+
+		if (j->state != JOB_DONE) {
+			pthread_cond_wait(&p->done, &p->mu);
+			continue;
+		}
+		freezero(j->out, j->len);
+		j->out = NULL;
+		p->head = (p->head + 1) % p->cap;
+		p->count--;
+		p->claimed--;
+	}
+	pthread_mutex_unlock(&p->mu);
 	return (rc);
 }
 

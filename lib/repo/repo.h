@@ -150,6 +150,23 @@ int repo_blob_get(struct repo *, const uint8_t id[IDX_ID_LEN],
     enum idx_blob_type, uint8_t **out, size_t *n, struct err *);
 
 /*
+ * Read n blobs of one type and hand them to fn in order (i = 0..n-1),
+ * fetching, authenticating and decompressing ahead on worker threads
+ * (repo_set_workers).  With REPO_READ_REHASH the keyed hash of every
+ * plaintext is recomputed and compared with its id, as repo_blob_get
+ * does; without it, AES-GCM's tag over the blob, with the id as associated
+ * data, is what authenticates it (the faster choice for restores; check
+ * --read-data rehashes).  The plaintext passed to fn is valid only during
+ * the call.  Stops at the first blob that cannot be read (-1, e says
+ * which; fn was called for every blob before it) or fn's first -1.
+ */
+#define REPO_READ_REHASH 0x1
+int repo_blobs_read(struct repo *, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type, int flags,
+    int (*fn)(void *arg, size_t i, const uint8_t *p, size_t len, struct err *),
+    void *arg, struct err *);
+
+/*
  * Write the pack being filled (if any) and one index file for every pack
  * written since the last flush.  After it returns 0, every blob put so far
  * is durable and indexed, so a snapshot may name it.
