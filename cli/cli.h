@@ -104,6 +104,7 @@ int cmd_check(struct cli_ctx *, int, char **);
 int cmd_key(struct cli_ctx *, int, char **);
 int cmd_restore(struct cli_ctx *, int, char **);
 int cmd_snapshot(struct cli_ctx *, int, char **);
+int cmd_rebuild_index(struct cli_ctx *, int, char **);
 int cmd_snapshots(struct cli_ctx *, int, char **);
 int cmd_ls(struct cli_ctx *, int, char **);
 int cmd_diff(struct cli_ctx *, int, char **);

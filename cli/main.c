@@ -251,6 +251,22 @@ const struct cli_cmd cli_commands[] = {
 	    "      --remove-stale  remove dead, stale and unreadable locks\n"
 	    "      --json          print the locks as JSON\n",
 	    cmd_unlock },
+	{ "rebuild-index", "rebuild the index from the packs' own headers",
+	    "usage: coffer rebuild-index -r REPO [--json]\n"
+	    "\n"
+	    "Read the sealed header of every pack, write new index files that\n"
+	    "name every blob of every readable pack, then remove the old "
+	    "index\n"
+	    "files.  Use it when check reports a damaged or missing index "
+	    "file,\n"
+	    "packs that no index names, or an index naming a pack that is "
+	    "gone.\n"
+	    "A damaged pack is left out and reported (exit status 4).  Holds\n"
+	    "the exclusive lock.\n"
+	    "\n"
+	    "  -r, --repo REPO   the repository\n"
+	    "      --json        print what was done as JSON\n",
+	    cmd_rebuild_index },
 	{ "version", "print the version of coffer and of its libraries",
 	    "usage: coffer version [-v]\n"
 	    "\n"

@@ -53,6 +53,7 @@ struct repo {
 	struct sealer *inline_sealer; /* used when there are no workers */
 	struct pool *pool;            /* compress+seal+verify workers */
 	struct rpool *rpool;          /* read-ahead for repo_blobs_read */
+	struct wq *wq;                /* packs on their way to the store */
 	int nworkers;                 /* -1: as many as CPUs */
 	struct repo_stats stats;
 };
@@ -325,6 +326,7 @@ repo_alloc(void)
 }
 
 static void rpool_free(struct rpool *);
+static void wq_free(struct wq *);
 
 void
 repo_close(struct repo *r)
@@ -335,6 +337,8 @@ repo_close(struct repo *r)
 	r->pool = NULL;
 	rpool_free(r->rpool);
 	r->rpool = NULL;
+	wq_free(r->wq);
+	r->wq = NULL;
 	lock_free(r->lock);
 	stor_close(r->st);
 	key_master_free(r->master);
@@ -1028,6 +1032,138 @@ open_blob(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
 	    raw_length, buf, len, out, outlen, e));
 }
 
+/*
+ * Packs are handed to one writer thread, so that the time the store takes
+ * (write, fsync, rename, fsync of the directory) overlaps with chunking and
+ * compressing.  Two packs may wait; repo_flush waits for all of them before
+ * it writes the index that names them.
+ */
+struct wq_item {
+	char name[128];
+	uint8_t *buf;
+	size_t len;
+};
+
+struct wq {
+	struct stor *st;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct wq_item item[2];
+	size_t head, count;
+	int stop, failed;
+	struct err err;
+	pthread_t th;
+};
+
+static void *
+wq_writer(void *arg)
+{
+	struct wq *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct wq_item it;
+		struct err le;
+		int rc;
+
+		while (!q->stop && q->count == 0)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->count == 0)
+			break;
+		it = q->item[q->head];
+		pthread_mutex_unlock(&q->mu);
+		rc = stor_put(q->st, it.name, it.buf, it.len, STOR_NOREPLACE,
+		    &le);
+		free(it.buf);
+		pthread_mutex_lock(&q->mu);
+		/* An existing name holds the same bytes: nothing to do. */
+		if (rc == -1 && le.sys_errno != EEXIST && !q->failed) {
+			q->failed = 1;
+			q->err = le;
+		}
+		q->head = (q->head + 1) % 2;
+		q->count--;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return (NULL);
+}
+
+static int
+wq_push(struct repo *r, const char *name, uint8_t *buf, size_t len,
+    struct err *e)
+{
+	struct wq *q = r->wq;
+
+	if (q == NULL) {
+		q = xcalloc(1, sizeof(*q));
+		q->st = r->st;
+		pthread_mutex_init(&q->mu, NULL);
+		pthread_cond_init(&q->cv, NULL);
+		if (pthread_create(&q->th, NULL, wq_writer, q) != 0) {
+			pthread_mutex_destroy(&q->mu);
+			pthread_cond_destroy(&q->cv);
+			free(q);
+			free(buf);
+			return (err_set(e, ERR_INTERNAL,
+			    "cannot start the pack writer thread"));
+		}
+		r->wq = q;
+	}
+	pthread_mutex_lock(&q->mu);
+	while (q->count == 2 && !q->failed)
+		pthread_cond_wait(&q->cv, &q->mu);
+	if (q->failed) {
+		*e = q->err;
+		pthread_mutex_unlock(&q->mu);
+		free(buf);
+		return (-1);
+	}
+	snprintf(q->item[(q->head + q->count) % 2].name,
+	    sizeof(q->item[0].name), "%s", name);
+	q->item[(q->head + q->count) % 2].buf = buf;
+	q->item[(q->head + q->count) % 2].len = len;
+	q->count++;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return (0);
+}
+
+/* Wait until every pack handed over is in the store (or one failed). */
+static int
+wq_wait(struct repo *r, struct err *e)
+{
+	struct wq *q = r->wq;
+	int rc = 0;
+
+	if (q == NULL)
+		return (0);
+	pthread_mutex_lock(&q->mu);
+	while (q->count > 0 && !q->failed)
+		pthread_cond_wait(&q->cv, &q->mu);
+	if (q->failed) {
+		*e = q->err;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return (rc);
+}
+
+static void
+wq_free(struct wq *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->th, NULL);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	free(q);
+}
+
 static int
 write_pack(struct repo *r, struct err *e)
 {
@@ -1050,9 +1186,12 @@ write_pack(struct repo *r, struct err *e)
 		goto out;
 	crypto_sha256(pack, plen, pid);
 	repo_pack_name(pid, name, sizeof(name));
-	if (stor_put(r->st, name, pack, plen, STOR_NOREPLACE, e) == -1 &&
-	    e->sys_errno != EEXIST)
+	/* Indexed now, durable by the next repo_flush: it waits for it. */
+	rc = wq_push(r, name, pack, plen, e);
+	pack = NULL;
+	if (rc == -1)
 		goto out;
+	rc = -1;
 	pn = idx_pack_add(r->idx, pid);
 	bl = pack_writer_blobs(r->pw);
 	nb = pack_writer_count(r->pw);
@@ -1550,6 +1689,9 @@ repo_flush(struct repo *r, struct err *e)
 		return (-1);
 	if (write_pack(r, e) == -1)
 		return (-1);
+	/* Packs, then the index that names them. */
+	if (wq_wait(r, e) == -1)
+		return (err_wrap(e, "write pack"));
 	to = idx_pack_count(r->idx);
 	if (to == r->unindexed)
 		return (0);
@@ -1826,4 +1968,159 @@ repo_lock_refresh(struct repo *r, struct err *e)
 	if (r->lock == NULL)
 		return (0);
 	return (lock_refresh(r->lock, e));
+}
+
+struct pack_ent {
+	char *name;
+	uint64_t size;
+};
+
+struct pack_list {
+	struct pack_ent *v;
+	size_t n;
+};
+
+static int
+collect_pack(void *arg, const char *name, uint64_t size)
+{
+	struct pack_list *l = arg;
+
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n].name = xstrdup(name);
+	l->v[l->n].size = size;
+	l->n++;
+	return (0);
+}
+
+/* Add the blobs of one pack, read from its own header, to x. */
+static int
+index_pack(struct repo *r, struct idx *x, const struct pack_ent *p,
+    size_t *nblobs, struct err *e)
+{
+	uint8_t trailer[PACK_TRAILER_LEN], id[IDX_ID_LEN], *box = NULL;
+	uint8_t *plain = NULL;
+	struct pack_blob *bl = NULL;
+	const char *hex = strrchr(p->name, '/');
+	size_t nbl = 0, pn;
+	uint64_t off;
+	uint32_t len;
+	int rc = -1;
+
+	if (hex == NULL || strlen(hex + 1) != REPO_HEX_LEN ||
+	    crypto_hex_decode(hex + 1, REPO_HEX_LEN, id, IDX_ID_LEN, e) == -1) {
+		err_set(e, ERR_CORRUPT, "%s: not a pack name", p->name);
+		goto out;
+	}
+	if (p->size < PACK_TRAILER_LEN) {
+		err_set(e, ERR_CORRUPT, "%s: too short for a pack", p->name);
+		goto out;
+	}
+	if (stor_get_range(r->st, p->name, p->size - PACK_TRAILER_LEN,
+	        PACK_TRAILER_LEN, trailer, e) == -1 ||
+	    pack_trailer_parse(trailer, p->size, &off, &len, e) == -1)
+		goto out;
+	box = xmalloc(len ? len : 1);
+	if (stor_get_range(r->st, p->name, off, len, box, e) == -1 ||
+	    repo_pack_header_unseal(r, box, len, &plain, &pn, e) == -1 ||
+	    pack_header_decode(plain, pn, off, &bl, &nbl, e) == -1)
+		goto out;
+	{
+		uint32_t num = idx_pack_add(x, id);
+
+		for (size_t i = 0; i < nbl; i++) {
+			struct idx_entry ent;
+
+			memcpy(ent.id, bl[i].id, IDX_ID_LEN);
+			ent.pack = num;
+			ent.offset = bl[i].offset;
+			ent.length = bl[i].length;
+			ent.raw_length = bl[i].raw_length;
+			ent.type = bl[i].type;
+			(void)idx_add(x, &ent);
+		}
+	}
+	*nblobs += nbl;
+	rc = 0;
+out:
+	if (rc == -1)
+		err_wrap(e, "%s", p->name);
+	free(box);
+	free(plain);
+	free(bl);
+	return (rc);
+}
+
+int
+repo_rebuild_index(struct repo *r, struct repo_rebuild_stats *st, struct err *e)
+{
+	struct pack_list packs = { NULL, 0 };
+	struct name_list old = { NULL, 0, 0 };
+	char(*written)[REPO_HEX_LEN + 1] = NULL;
+	struct idx *x = idx_new();
+	uint32_t np;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (stor_list(r->st, "index", collect_name, &old, e) == -1 ||
+	    stor_list(r->st, "data", collect_pack, &packs, e) == -1)
+		goto out;
+	for (size_t i = 0; i < packs.n; i++) {
+		struct err pe;
+
+		if (index_pack(r, x, &packs.v[i], &st->blobs, &pe) == 0) {
+			st->packs++;
+			continue;
+		}
+		if (pe.class != ERR_CORRUPT) {
+			*e = pe;
+			goto out;
+		}
+		/* A damaged pack is left out; its blobs are lost anyway. */
+		if (st->packs_bad++ == 0)
+			snprintf(st->first_bad, sizeof(st->first_bad), "%s",
+			    pe.msg);
+	}
+	/* New index files first, 2,000 packs each, then the old ones go. */
+	np = idx_pack_count(x);
+	written = xcalloc((size_t)np / 2000 + 1, sizeof(*written));
+	for (uint32_t from = 0; from < np; from += 2000) {
+		uint32_t to = np - from > 2000 ? from + 2000 : np;
+		uint8_t *plain;
+		size_t n;
+		int prc;
+
+		idx_encode(x, from, to, &plain, &n);
+		prc = repo_file_put(r, "index", plain, n,
+		    written[st->index_written], e);
+		free(plain);
+		if (prc == -1 && e->sys_errno != EEXIST)
+			goto out;
+		st->index_written++;
+	}
+	for (size_t i = 0; i < old.n; i++) {
+		int keep = 0;
+
+		for (size_t k = 0; k < st->index_written; k++)
+			if (strcmp(old.names[i] + strlen("index/"),
+			        written[k]) == 0)
+				keep = 1;
+		if (keep)
+			continue;
+		if (stor_remove(r->st, old.names[i], e) == -1)
+			goto out;
+		st->index_removed++;
+	}
+	idx_free(r->idx);
+	r->idx = x;
+	x = NULL;
+	r->unindexed = idx_pack_count(r->idx);
+	rc = 0;
+out:
+	idx_free(x);
+	free(written);
+	for (size_t i = 0; i < packs.n; i++)
+		free(packs.v[i].name);
+	free(packs.v);
+	name_list_free(&old);
+	return (rc);
 }

@@ -251,6 +251,22 @@ int repo_blob_unseal(struct repo *, const uint8_t id[IDX_ID_LEN],
 int repo_pack_header_unseal(struct repo *, const uint8_t *box, size_t len,
     uint8_t **plain, size_t *n, struct err *);
 
+/* What repo_rebuild_index found and did. */
+struct repo_rebuild_stats {
+	size_t packs, packs_bad, blobs, index_written, index_removed;
+	char first_bad[ERR_MSG_MAX]; /* why the first bad pack was left out */
+};
+
+/*
+ * Rebuild the index from the packs' own headers: read every pack's sealed
+ * header, write new index files naming every blob of every readable pack,
+ * then remove the index files that were there before (new ones first, so
+ * a crash leaves at worst both).  Damaged packs are left out and counted.
+ * Take the exclusive lock first (repo_open_locked).
+ */
+int repo_rebuild_index(struct repo *, struct repo_rebuild_stats *,
+    struct err *);
+
 /* What this repository instance added since open. */
 struct repo_stats {
 	uint64_t blobs_new, blobs_known; /* puts that stored / deduplicated */
