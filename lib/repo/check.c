@@ -45,14 +45,15 @@
 	"leaves such packs; nothing is lost)"
 #define FIX_SNAPSHOT                                                           \
 	"put back an intact copy from another copy of the repository, or "     \
-	"remove the snapshot with 'coffer forget'"
+	"remove the file: it is the snapshot's only record, nothing else "     \
+	"depends on it"
 #define FIX_TREE                                                               \
 	"the snapshot cannot be restored in full: run 'coffer rebuild-index' " \
 	"in case an unindexed pack holds the blob, else put back its pack "    \
 	"from another copy of the repository"
 #define FIX_INCOMPLETE                                                         \
 	"restore what it still holds if you need it, take a new snapshot, "    \
-	"and forget this one once the data is safe"
+	"and remove this snapshot's file once the new one is safe"
 #define FIX_STRAY "remove it if nothing else put it there"
 
 /* A set of ids, each with a small state; open addressing. */
