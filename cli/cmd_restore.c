@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "repo_opts.h"
 #include "restore/restore.h"
 #include "xmalloc.h"
@@ -125,20 +126,6 @@ refresh_lock(void *arg, struct err *e)
 	return (repo_lock_refresh(arg, e));
 }
 
-static void
-human(uint64_t n, char *buf, size_t size)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
 static double
 since(const struct timespec *t0)
 {
@@ -156,7 +143,7 @@ summary_text(FILE *f, const char *id, const char *where,
 {
 	char b[32];
 
-	human(st->bytes, b, sizeof(b));
+	fmt_size(st->bytes, b, sizeof(b));
 	fprintf(f,
 	    "%s snapshot %.8s to %s: %llu files, %llu dirs, %llu others, %s "
 	    "of data in %.1f s\n",

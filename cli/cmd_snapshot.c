@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "progress.h"
+#include "fmt.h"
 #include "repo_opts.h"
 #include "snapshot/snapshot.h"
 #include "xmalloc.h"
@@ -54,20 +55,6 @@ cache_dir(const char *opt, const struct config *cfg)
 }
 
 static void
-human(uint64_t n, char *buf, size_t size)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
-static void
 report(struct cli_ctx *ctx, const struct manifest *m)
 {
 	char b1[32], b2[32], b3[32];
@@ -85,9 +72,9 @@ report(struct cli_ctx *ctx, const struct manifest *m)
 	}
 	if (ctx->quiet)
 		return;
-	human(m->bytes, b1, sizeof(b1));
-	human(m->raw_new, b2, sizeof(b2));
-	human(m->stored_new, b3, sizeof(b3));
+	fmt_size(m->bytes, b1, sizeof(b1));
+	fmt_size(m->raw_new, b2, sizeof(b2));
+	fmt_size(m->stored_new, b3, sizeof(b3));
 	printf("snapshot %.8s saved: %llu files, %llu dirs, %s; added %s "
 	       "(%s stored) in %.1f s\n",
 	    m->id, (unsigned long long)m->files, (unsigned long long)m->dirs,
