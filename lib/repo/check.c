@@ -889,56 +889,120 @@ find_unmatched(void *arg, const struct idx_entry *ent)
 }
 
 /* Each blob the header lists: read, open, and compare with the index. */
+struct blob_walk {
+	struct ck *c;
+	struct seqread *sr;
+	const struct pk *p;
+	const char *name;
+	const struct pack_blob *bl;
+	size_t nbl, next, done;
+	uint64_t matched, unindexed;
+	int unreadable, interrupted;
+};
+
+/* The next blob of the pack for repo_unseal_verify, and its index check. */
+static int
+next_blob(void *arg, uint8_t id[IDX_ID_LEN], uint8_t *type, uint32_t *raw,
+    const uint8_t **sealed, size_t *len)
+{
+	struct blob_walk *w = arg;
+	struct ck *c = w->c;
+	const struct pack_blob *b;
+	const struct idx_entry *ent;
+	char hex[REPO_HEX_LEN + 1];
+	uint8_t *data;
+	struct err le;
+
+	if (w->next == w->nbl)
+		return (1);
+	if (c->o->interrupted != NULL && *c->o->interrupted) {
+		w->interrupted = 1;
+		return (-1);
+	}
+	b = &w->bl[w->next];
+	if (seq_get(w->sr, b->offset, b->length, &data, &le) == -1) {
+		problem_err(c, w->name, FIX_PACK_DAMAGED, &le);
+		w->unreadable = 1;
+		return (-1);
+	}
+	w->next++;
+	c->rep->stats.blobs_read++;
+	memcpy(id, b->id, IDX_ID_LEN);
+	*type = b->type;
+	*raw = b->raw_length;
+	*sealed = data;
+	*len = b->length;
+	if (w->p->num == NO_PACK)
+		return (0);
+	if ((ent = idx_find(c->idx, b->id)) == NULL) {
+		w->unindexed++;
+		return (0);
+	}
+	if (ent->pack != w->p->num || ent->offset != b->offset)
+		return (0); /* another copy is the indexed one */
+	w->matched++;
+	if (ent->length != b->length || ent->raw_length != b->raw_length ||
+	    ent->type != b->type) {
+		crypto_hex_encode(b->id, IDX_ID_LEN, hex);
+		detail(c, CHECK_ERROR, w->name, FIX_INDEX,
+		    "blob %.16s: the index says %s, %u bytes (%u "
+		    "raw), the pack's header %s, %u (%u)",
+		    hex, type_name(ent->type), ent->length, ent->raw_length,
+		    type_name(b->type), b->length, b->raw_length);
+	}
+	return (0);
+}
+
+/* The verdict on a blob, in pack order. */
+static void
+blob_done(void *arg, const uint8_t id[IDX_ID_LEN], const struct err *be)
+{
+	struct blob_walk *w = arg;
+	const struct pack_blob *b = &w->bl[w->done++];
+	char hex[REPO_HEX_LEN + 1];
+
+	(void)id;
+	if (be == NULL)
+		return;
+	crypto_hex_encode(b->id, IDX_ID_LEN, hex);
+	detail(w->c, CHECK_ERROR, w->name, FIX_PACK_DAMAGED,
+	    "blob %.16s (%s, offset %u, %u bytes): %s", hex, type_name(b->type),
+	    b->offset, b->length, be->msg);
+}
+
+/*
+ * Every blob of a pack: authenticated, decompressed and rehashed on the
+ * reader threads, checked against the index here.  -1 when interrupted,
+ * 1 when the pack could not be read to the end (reported), else 0.
+ */
 static int
 check_blobs(struct ck *c, struct seqread *sr, const struct pk *p,
     const char *name, const struct pack_blob *bl, size_t nbl)
 {
-	uint64_t matched = 0, unindexed = 0;
-	char hex[REPO_HEX_LEN + 1];
+	struct blob_walk w;
 	struct err le;
 
-	for (size_t i = 0; i < nbl; i++) {
-		const struct pack_blob *b = &bl[i];
-		const struct idx_entry *ent;
-		uint8_t *data;
-
-		if (c->o->interrupted != NULL && *c->o->interrupted)
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.sr = sr;
+	w.p = p;
+	w.name = name;
+	w.bl = bl;
+	w.nbl = nbl;
+	if (repo_unseal_verify(c->r, next_blob, blob_done, &w, &le) == -1) {
+		if (w.interrupted)
 			return (err_set(c->e, ERR_INTERRUPTED,
 			    "check interrupted"));
-		if (seq_get(sr, b->offset, b->length, &data, &le) == -1) {
-			problem_err(c, name, FIX_PACK_DAMAGED, &le);
+		if (w.unreadable)
 			return (1);
-		}
-		crypto_hex_encode(b->id, IDX_ID_LEN, hex);
-		c->rep->stats.blobs_read++;
-		if (repo_blob_unseal(c->r, b->id, b->type, b->raw_length, data,
-		        b->length, NULL, NULL, &le) == -1)
-			detail(c, CHECK_ERROR, name, FIX_PACK_DAMAGED,
-			    "blob %.16s (%s, offset %u, %u bytes): %s", hex,
-			    type_name(b->type), b->offset, b->length, le.msg);
-		if (p->num == NO_PACK)
-			continue;
-		if ((ent = idx_find(c->idx, b->id)) == NULL) {
-			unindexed++;
-			continue;
-		}
-		if (ent->pack != p->num || ent->offset != b->offset)
-			continue; /* another copy is the indexed one */
-		matched++;
-		if (ent->length != b->length ||
-		    ent->raw_length != b->raw_length || ent->type != b->type)
-			detail(c, CHECK_ERROR, name, FIX_INDEX,
-			    "blob %.16s: the index says %s, %u bytes (%u "
-			    "raw), the pack's header %s, %u (%u)",
-			    hex, type_name(ent->type), ent->length,
-			    ent->raw_length, type_name(b->type), b->length,
-			    b->raw_length);
+		*c->e = le;
+		return (-1);
 	}
-	if (unindexed > 0)
+	if (w.unindexed > 0)
 		problem(c, CHECK_WARN, ERR_NONE, name, FIX_UNINDEXED,
 		    "%llu of its blobs are in no index file",
-		    (unsigned long long)unindexed);
-	if (p->num != NO_PACK && matched < p->nent) {
+		    (unsigned long long)w.unindexed);
+	if (p->num != NO_PACK && w.matched < p->nent) {
 		struct unmatched u = { c, p, name, bl, nbl };
 
 		(void)idx_foreach(c->idx, find_unmatched, &u);

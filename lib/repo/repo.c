@@ -1444,6 +1444,11 @@ struct rjob {
 	uint8_t id[IDX_ID_LEN];
 	uint8_t type;
 	int rehash;
+	/* For repo_unseal_verify: the sealed bytes themselves. */
+	uint8_t *in;
+	size_t inlen, in_cap;
+	uint32_t raw_length;
+	int from_buf;
 	uint8_t *out;
 	size_t len;
 	int state, failed;
@@ -1504,10 +1509,21 @@ reader(void *arg)
 			break;
 		j = &p->jobs[(p->head + p->claimed++) % p->cap];
 		pthread_mutex_unlock(&p->mu);
-		j->failed = get_blob_with(p->r, c->aead, c->cz,
-		                j->rehash ? c->mac : NULL, j->id,
-		                (enum idx_blob_type)j->type, &j->out, &j->len,
-		                &j->err) == -1;
+		if (j->from_buf) {
+			j->failed =
+			    open_blob_with(c->aead, c->cz, c->mac, j->id,
+			        j->type, j->raw_length, j->in, j->inlen,
+			        &j->out, &j->len, &j->err) == -1;
+			/* Verified only: nothing of it is kept. */
+			wipe(j->in, j->inlen);
+			freezero(j->out, j->len);
+			j->out = NULL;
+			j->len = 0;
+		} else
+			j->failed = get_blob_with(p->r, c->aead, c->cz,
+			                j->rehash ? c->mac : NULL, j->id,
+			                (enum idx_blob_type)j->type, &j->out,
+			                &j->len, &j->err) == -1;
 		pthread_mutex_lock(&p->mu);
 		j->state = JOB_DONE;
 		pthread_cond_broadcast(&p->done);
@@ -1529,8 +1545,10 @@ rpool_free(struct rpool *p)
 		pthread_join(p->th[i], NULL);
 		rctx_clear(&p->ctx[i]);
 	}
-	for (size_t i = 0; i < p->cap; i++)
+	for (size_t i = 0; i < p->cap; i++) {
 		free(p->jobs[i].out);
+		free(p->jobs[i].in);
+	}
 	free(p->jobs);
 	free(p->th);
 	free(p->ctx);
@@ -1587,6 +1605,7 @@ rpool_submit(struct rpool *p, const uint8_t id[IDX_ID_LEN], uint8_t type,
 	memcpy(j->id, id, IDX_ID_LEN);
 	j->type = type;
 	j->rehash = rehash;
+	j->from_buf = 0;
 	j->out = NULL;
 	j->len = 0;
 	j->failed = 0;
@@ -2122,5 +2141,104 @@ out:
 		free(packs.v[i].name);
 	free(packs.v);
 	name_list_free(&old);
+	return (rc);
+}
+
+static int
+ensure_rpool(struct repo *r, struct err *e)
+{
+	size_t nth;
+
+	if (r->rpool != NULL)
+		return (0);
+	nth = r->nworkers < 0 ? default_workers() : (size_t)r->nworkers;
+	if (nth == 0)
+		return (0);
+	return ((r->rpool = rpool_new(r, nth, e)) == NULL ? -1 : 0);
+}
+
+int
+repo_unseal_verify(struct repo *r,
+    int (*next)(void *, uint8_t id[IDX_ID_LEN], uint8_t *type,
+        uint32_t *raw_length, const uint8_t **sealed, size_t *len),
+    void (*done)(void *, const uint8_t id[IDX_ID_LEN], const struct err *),
+    void *arg, struct err *e)
+{
+	struct rpool *p;
+	int more = 1, rc = 0;
+
+	if (ensure_rpool(r, e) == -1)
+		return (-1);
+	if ((p = r->rpool) == NULL) {
+		/* No threads: one at a time, here. */
+		for (;;) {
+			uint8_t id[IDX_ID_LEN], type, *copy;
+			uint32_t raw;
+			const uint8_t *sealed;
+			size_t len;
+			struct err be;
+
+			if ((rc = next(arg, id, &type, &raw, &sealed, &len)) !=
+			    0)
+				return (rc == 1 ? 0 : -1);
+			copy = xmalloc(len ? len : 1);
+			memcpy(copy, sealed, len);
+			done(arg, id,
+			    repo_blob_unseal(r, id, type, raw, copy, len, NULL,
+			        NULL, &be) == -1
+			        ? &be
+			        : NULL);
+			free(copy);
+		}
+	}
+	while (more || p->count > 0) {
+		struct rjob *j;
+
+		/* Keep the ring full while blobs come. */
+		while (more && p->count < p->cap) {
+			uint8_t id[IDX_ID_LEN], type;
+			uint32_t raw;
+			const uint8_t *sealed;
+			size_t len;
+			int k = next(arg, id, &type, &raw, &sealed, &len);
+
+			if (k != 0) {
+				more = 0;
+				if (k == -1)
+					rc = -1;
+				break;
+			}
+			j = &p->jobs[(p->head + p->count) % p->cap];
+			memcpy(j->id, id, IDX_ID_LEN);
+			j->type = type;
+			j->raw_length = raw;
+			j->rehash = 1;
+			j->from_buf = 1;
+			grow(&j->in, &j->in_cap, len ? len : 1);
+			memcpy(j->in, sealed, len);
+			j->inlen = len;
+			j->out = NULL;
+			j->len = 0;
+			j->failed = 0;
+			j->state = JOB_QUEUED;
+			pthread_mutex_lock(&p->mu);
+			p->count++;
+			pthread_cond_signal(&p->work);
+			pthread_mutex_unlock(&p->mu);
+		}
+		if (p->count == 0)
+			break;
+		j = &p->jobs[p->head];
+		pthread_mutex_lock(&p->mu);
+		while (j->state != JOB_DONE)
+			pthread_cond_wait(&p->done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		done(arg, j->id, j->failed ? &j->err : NULL);
+		pthread_mutex_lock(&p->mu);
+		p->head = (p->head + 1) % p->cap;
+		p->count--;
+		p->claimed--;
+		pthread_mutex_unlock(&p->mu);
+	}
 	return (rc);
 }

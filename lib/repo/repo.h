@@ -251,6 +251,20 @@ int repo_blob_unseal(struct repo *, const uint8_t id[IDX_ID_LEN],
 int repo_pack_header_unseal(struct repo *, const uint8_t *box, size_t len,
     uint8_t **plain, size_t *n, struct err *);
 
+/*
+ * repo_blob_unseal for a stream of blobs, on the reader threads: next
+ * gives blob after blob (its bytes are copied before next is called again,
+ * so they may be reused; it returns 0 for a blob, 1 at the end, -1 to
+ * stop), and done is told, in the same order, NULL for a blob that
+ * verified or the error of one that did not.  Plaintext is wiped, never
+ * handed over.  -1 when next stopped it (e is then next's business).
+ */
+int repo_unseal_verify(struct repo *,
+    int (*next)(void *, uint8_t id[IDX_ID_LEN], uint8_t *type,
+        uint32_t *raw_length, const uint8_t **sealed, size_t *len),
+    void (*done)(void *, const uint8_t id[IDX_ID_LEN], const struct err *),
+    void *arg, struct err *);
+
 /* What repo_rebuild_index found and did. */
 struct repo_rebuild_stats {
 	size_t packs, packs_bad, blobs, index_written, index_removed;
