@@ -86,7 +86,7 @@ fault_arm(enum fault_op op, unsigned after, int errno_value)
 
 	s->armed = 1;
 	s->once = 0;
-	s->fail_from = s->calls + after;
+	s->fail_from = __atomic_load_n(&s->calls, __ATOMIC_RELAXED) + after;
 	s->errno_value = errno_value;
 }
 
@@ -106,7 +106,7 @@ fault_arm_short(enum fault_op op, unsigned after, size_t max_bytes)
 	    op != FAULT_GETRANDOM)
 		abort(); /* a programmer error in the test */
 	s->short_armed = 1;
-	s->short_from = s->calls + after;
+	s->short_from = __atomic_load_n(&s->calls, __ATOMIC_RELAXED) + after;
 	s->short_max = max_bytes == 0 ? 1 : max_bytes;
 }
 
@@ -126,13 +126,13 @@ fault_reset(void)
 unsigned
 fault_calls(enum fault_op op)
 {
-	return (slots[op].calls);
+	return (__atomic_load_n(&slots[op].calls, __ATOMIC_RELAXED));
 }
 
 unsigned
 fault_injected(enum fault_op op)
 {
-	return (slots[op].injected);
+	return (__atomic_load_n(&slots[op].injected, __ATOMIC_RELAXED));
 }
 
 void
@@ -157,11 +157,12 @@ static int
 fault_hit(enum fault_op op, size_t *len)
 {
 	struct fault_slot *s = &slots[op];
-	unsigned idx = s->calls++;
+	/* The code under test may call from several threads at once. */
+	unsigned idx = __atomic_fetch_add(&s->calls, 1, __ATOMIC_RELAXED);
 
 	if (s->armed && idx >= s->fail_from &&
 	    (!s->once || idx == s->fail_from)) {
-		s->injected++;
+		__atomic_fetch_add(&s->injected, 1, __ATOMIC_RELAXED);
 		errno = s->errno_value;
 		return (1);
 	}
