@@ -32,7 +32,7 @@ BUILD     := build/tsan
 MODEFLAGS := -fsanitize=thread -fno-omit-frame-pointer -O1
 else ifeq ($(COVERAGE),1)
 BUILD     := build/cov
-MODEFLAGS := --coverage -O0
+MODEFLAGS := --coverage -O0 -fprofile-update=atomic
 else
 BUILD     := build/rel
 MODEFLAGS :=
