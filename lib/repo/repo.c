@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "repo/compress.h"
 #include "repo/lock.h"
+#include "repo/opool.h"
 #include "repo/pack.h"
 #include "xmalloc.h"
 
@@ -51,10 +52,13 @@ struct repo {
 
 	struct lock *lock;            /* NULL when opened without one */
 	struct sealer *inline_sealer; /* used when there are no workers */
-	struct pool *pool;            /* compress+seal+verify workers */
-	struct rpool *rpool;          /* read-ahead for repo_blobs_read */
-	struct wq *wq;                /* packs on their way to the store */
-	int nworkers;                 /* -1: as many as CPUs */
+	struct opool *pool;           /* compress+seal+verify workers */
+	struct opool *rpool;          /* read-ahead for repo_blobs_read */
+	struct sealer **sealers;      /* one per sealing worker */
+	struct rctx *rctx;            /* one per reader */
+	size_t nsealers, nrctx;
+	struct wq *wq; /* packs on their way to the store */
+	int nworkers;  /* -1: as many as CPUs */
 	struct repo_stats stats;
 };
 
@@ -73,27 +77,8 @@ struct job {
 	int verify;
 	uint8_t *in, *out; /* plaintext copy, sealed blob */
 	size_t n, outlen, in_cap, out_cap;
-	int state; /* JOB_QUEUED, JOB_RUNNING, JOB_DONE */
 	int failed;
 	struct err err;
-};
-
-enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
-
-/*
- * Workers take jobs from a ring in submission order; the repository's own
- * thread retires finished jobs from the head into the pack writer, so
- * only it touches the pack writer, the index and the store.
- */
-struct pool {
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	struct job *jobs;
-	size_t cap, head, count, claimed; /* claimed: jobs taken, from head */
-	int stop;
-	pthread_t *th;
-	struct sealer **sealers;
-	size_t nth;
 };
 
 static const char *
@@ -221,94 +206,51 @@ bad:
 	    "plaintext (memory or compressor fault?); nothing was written"));
 }
 
-static void *
-worker(void *arg)
+/* Sealing workers' job: compress, seal and verify one blob. */
+static void
+seal_fn(void *ctx, void *job)
 {
-	struct pool *p = ((void **)arg)[0];
-	struct sealer *z = ((void **)arg)[1];
+	struct job *j = job;
 
-	free(arg);
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		struct job *j;
-
-		while (!p->stop && p->claimed == p->count)
-			pthread_cond_wait(&p->work, &p->mu);
-		if (p->stop)
-			break;
-		j = &p->jobs[(p->head + p->claimed++) % p->cap];
-		j->state = JOB_RUNNING;
-		pthread_mutex_unlock(&p->mu);
-		j->failed = seal_job(z, j, &j->err) == -1;
-		pthread_mutex_lock(&p->mu);
-		j->state = JOB_DONE;
-		pthread_cond_broadcast(&p->done);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return (NULL);
+	j->failed = seal_job(ctx, j, &j->err) == -1;
 }
 
 static void
-pool_free(struct pool *p)
+job_cleanup(void *job)
 {
-	if (p == NULL)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (size_t i = 0; i < p->nth; i++) {
-		pthread_join(p->th[i], NULL);
-		sealer_free(p->sealers[i]);
-	}
-	free(p->sealers);
-	for (size_t i = 0; i < p->cap; i++) {
-		free(p->jobs[i].in);
-		free(p->jobs[i].out);
-	}
-	free(p->jobs);
-	free(p->th);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->done);
-	free(p);
+	struct job *j = job;
+
+	free(j->in);
+	free(j->out);
+}
+
+static void
+sealers_free(struct repo *r)
+{
+	opool_free(r->pool, job_cleanup);
+	r->pool = NULL;
+	for (size_t i = 0; i < r->nsealers; i++)
+		sealer_free(r->sealers[i]);
+	free(r->sealers);
+	r->sealers = NULL;
+	r->nsealers = 0;
 }
 
 static int
 pool_new(struct repo *r, size_t nth, struct err *e)
 {
-	struct pool *p = xcalloc(1, sizeof(*p));
-
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->done, NULL);
+	r->sealers = xcalloc(nth, sizeof(*r->sealers));
+	for (; r->nsealers < nth; r->nsealers++)
+		if ((r->sealers[r->nsealers] = sealer_new(r, e)) == NULL)
+			goto fail;
 	/* Enough queued work to keep every worker busy, and no more:
 	 * memory stays a few chunks per worker. */
-	p->cap = 2 * nth + 2;
-	p->jobs = xcalloc(p->cap, sizeof(*p->jobs));
-	p->th = xcalloc(nth, sizeof(*p->th));
-	p->sealers = xcalloc(nth, sizeof(*p->sealers));
-	for (size_t i = 0; i < nth; i++) {
-		void **arg;
-
-		if ((p->sealers[i] = sealer_new(r, e)) == NULL)
-			goto fail;
-		arg = xcalloc(2, sizeof(void *));
-		arg[0] = p;
-		arg[1] = p->sealers[i];
-		if (pthread_create(&p->th[i], NULL, worker, arg) != 0) {
-			free(arg);
-			sealer_free(p->sealers[i]);
-			err_set(e, ERR_INTERNAL,
-			    "cannot start a worker thread");
-			goto fail;
-		}
-		p->nth++;
-	}
-	r->pool = p;
+	if ((r->pool = opool_new(nth, 2 * nth + 2, sizeof(struct job), seal_fn,
+	         (void *const *)r->sealers, e)) == NULL)
+		goto fail;
 	return (0);
 fail:
-	pool_free(p);
+	sealers_free(r);
 	return (-1);
 }
 
@@ -325,7 +267,7 @@ repo_alloc(void)
 	return (r);
 }
 
-static void rpool_free(struct rpool *);
+static void readers_free(struct repo *);
 static void wq_free(struct wq *);
 
 void
@@ -333,10 +275,8 @@ repo_close(struct repo *r)
 {
 	if (r == NULL)
 		return;
-	pool_free(r->pool);
-	r->pool = NULL;
-	rpool_free(r->rpool);
-	r->rpool = NULL;
+	sealers_free(r);
+	readers_free(r);
 	wq_free(r->wq);
 	r->wq = NULL;
 	lock_free(r->lock);
@@ -1209,13 +1149,12 @@ write_pack(struct repo *r, struct err *e)
 	idx_free(r->pending);
 	r->pending = idx_new();
 	/* Blobs still with the workers stay known. */
-	for (size_t k = 0; r->pool != NULL && k < r->pool->count; k++) {
+	for (size_t k = 0; r->pool != NULL && k < opool_count(r->pool); k++) {
 		struct idx_entry pend;
+		const struct job *j = opool_at(r->pool, k);
 
 		memset(&pend, 0, sizeof(pend));
-		memcpy(pend.id,
-		    r->pool->jobs[(r->pool->head + k) % r->pool->cap].id,
-		    IDX_ID_LEN);
+		memcpy(pend.id, j->id, IDX_ID_LEN);
 		(void)idx_add(r->pending, &pend);
 	}
 	r->stats.packs_written++;
@@ -1257,48 +1196,33 @@ retire(struct repo *r, struct job *j, struct err *e)
 static int
 pool_drain(struct repo *r, int wait_one, int wait_all, struct err *e)
 {
-	struct pool *p = r->pool;
-	int rc = 0;
+	struct job *j;
 
-	pthread_mutex_lock(&p->mu);
-	while (p->count > 0) {
-		struct job *j = &p->jobs[p->head];
+	while ((j = opool_head(r->pool, wait_one || wait_all)) != NULL) {
+		/* Pack writing may take a while: the workers go on. */
+		int rc = retire(r, j, e);
 
-		if (j->state != JOB_DONE) {
-			if (!wait_one && !wait_all)
-				break;
-			pthread_cond_wait(&p->done, &p->mu);
-			continue;
-		}
-		/* Pack writing may take a while: let the workers go on. */
-		pthread_mutex_unlock(&p->mu);
-		rc = retire(r, j, e);
-		pthread_mutex_lock(&p->mu);
-		p->head = (p->head + 1) % p->cap;
-		p->count--;
-		p->claimed--;
+		opool_pop(r->pool);
 		wait_one = 0;
 		if (rc == -1)
-			break;
+			return (-1);
 	}
-	pthread_mutex_unlock(&p->mu);
-	return (rc);
+	return (0);
 }
 
 static int
 pool_submit(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
     const uint8_t *data, size_t n, struct err *e)
 {
-	struct pool *p = r->pool;
+	struct opool *p = r->pool;
 	struct job *j;
 
 	if (pool_drain(r, 0, 0, e) == -1)
 		return (-1);
-	while (p->count == p->cap)
+	while (opool_count(p) == opool_cap(p))
 		if (pool_drain(r, 1, 0, e) == -1)
 			return (-1);
-	/* Slots past head + count are this thread's alone. */
-	j = &p->jobs[(p->head + p->count) % p->cap];
+	j = opool_at(p, opool_count(p));
 	memcpy(j->id, id, IDX_ID_LEN);
 	j->type = type;
 	j->verify = r->verify;
@@ -1306,11 +1230,7 @@ pool_submit(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
 	memcpy(j->in, data, n);
 	j->n = n;
 	j->failed = 0;
-	j->state = JOB_QUEUED;
-	pthread_mutex_lock(&p->mu);
-	p->count++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
+	opool_push(p);
 	return (0);
 }
 
@@ -1449,23 +1369,11 @@ struct rjob {
 	size_t inlen, in_cap;
 	uint32_t raw_length;
 	int from_buf;
+	struct repo *r;
 	uint8_t *out;
 	size_t len;
-	int state, failed;
+	int failed;
 	struct err err;
-};
-
-/* Readers: like the writers' pool, a ring consumed in order. */
-struct rpool {
-	struct repo *r;
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	struct rjob *jobs;
-	size_t cap, head, count, claimed;
-	int stop;
-	pthread_t *th;
-	struct rctx *ctx;
-	size_t nth;
 };
 
 static void
@@ -1492,128 +1400,105 @@ rctx_init(struct repo *r, struct rctx *c, struct err *e)
 	return (0);
 }
 
-static void *
-reader(void *arg)
+/* Readers' job: fetch (or take) one sealed blob and open it. */
+static void
+read_fn(void *ctx, void *job)
 {
-	struct rpool *p = ((void **)arg)[0];
-	struct rctx *c = ((void **)arg)[1];
+	struct rctx *c = ctx;
+	struct rjob *j = job;
 
-	free(arg);
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		struct rjob *j;
-
-		while (!p->stop && p->claimed == p->count)
-			pthread_cond_wait(&p->work, &p->mu);
-		if (p->stop)
-			break;
-		j = &p->jobs[(p->head + p->claimed++) % p->cap];
-		pthread_mutex_unlock(&p->mu);
-		if (j->from_buf) {
-			j->failed =
-			    open_blob_with(c->aead, c->cz, c->mac, j->id,
-			        j->type, j->raw_length, j->in, j->inlen,
-			        &j->out, &j->len, &j->err) == -1;
-			/* Verified only: nothing of it is kept. */
-			wipe(j->in, j->inlen);
-			freezero(j->out, j->len);
-			j->out = NULL;
-			j->len = 0;
-		} else
-			j->failed = get_blob_with(p->r, c->aead, c->cz,
-			                j->rehash ? c->mac : NULL, j->id,
-			                (enum idx_blob_type)j->type, &j->out,
-			                &j->len, &j->err) == -1;
-		pthread_mutex_lock(&p->mu);
-		j->state = JOB_DONE;
-		pthread_cond_broadcast(&p->done);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return (NULL);
+	if (j->from_buf) {
+		j->failed = open_blob_with(c->aead, c->cz, c->mac, j->id,
+		                j->type, j->raw_length, j->in, j->inlen,
+		                &j->out, &j->len, &j->err) == -1;
+		/* Verified only: nothing of it is kept. */
+		wipe(j->in, j->inlen);
+		freezero(j->out, j->len);
+		j->out = NULL;
+		j->len = 0;
+	} else
+		j->failed = get_blob_with(j->r, c->aead, c->cz,
+		                j->rehash ? c->mac : NULL, j->id,
+		                (enum idx_blob_type)j->type, &j->out, &j->len,
+		                &j->err) == -1;
 }
 
 static void
-rpool_free(struct rpool *p)
+rjob_cleanup(void *job)
 {
-	if (p == NULL)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (size_t i = 0; i < p->nth; i++) {
-		pthread_join(p->th[i], NULL);
-		rctx_clear(&p->ctx[i]);
-	}
-	for (size_t i = 0; i < p->cap; i++) {
-		free(p->jobs[i].out);
-		free(p->jobs[i].in);
-	}
-	free(p->jobs);
-	free(p->th);
-	free(p->ctx);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->done);
-	free(p);
+	struct rjob *j = job;
+
+	freezero(j->out, j->len);
+	free(j->in);
 }
 
-static struct rpool *
-rpool_new(struct repo *r, size_t nth, struct err *e)
+static void
+readers_free(struct repo *r)
 {
-	struct rpool *p = xcalloc(1, sizeof(*p));
+	opool_free(r->rpool, rjob_cleanup);
+	r->rpool = NULL;
+	for (size_t i = 0; i < r->nrctx; i++)
+		rctx_clear(&r->rctx[i]);
+	free(r->rctx);
+	r->rctx = NULL;
+	r->nrctx = 0;
+}
 
-	p->r = r;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->done, NULL);
+/* Start the readers unless there are some, or none are wanted. */
+static int
+ensure_rpool(struct repo *r, struct err *e)
+{
+	void **ctxs;
+	size_t nth;
+
+	if (r->rpool != NULL)
+		return (0);
+	nth = r->nworkers < 0 ? default_workers() : (size_t)r->nworkers;
+	if (nth == 0)
+		return (0);
+	r->rctx = xcalloc(nth, sizeof(*r->rctx));
+	for (; r->nrctx < nth; r->nrctx++)
+		if (rctx_init(r, &r->rctx[r->nrctx], e) == -1)
+			goto fail;
+	ctxs = xcalloc(nth, sizeof(*ctxs));
+	for (size_t i = 0; i < nth; i++)
+		ctxs[i] = &r->rctx[i];
 	/* Read ahead a few chunks per thread: memory stays small. */
-	p->cap = 3 * nth + 1;
-	p->jobs = xcalloc(p->cap, sizeof(*p->jobs));
-	p->th = xcalloc(nth, sizeof(*p->th));
-	p->ctx = xcalloc(nth, sizeof(*p->ctx));
-	for (size_t i = 0; i < nth; i++) {
-		void **arg;
-
-		if (rctx_init(r, &p->ctx[i], e) == -1)
-			goto fail;
-		arg = xcalloc(2, sizeof(void *));
-		arg[0] = p;
-		arg[1] = &p->ctx[i];
-		if (pthread_create(&p->th[i], NULL, reader, arg) != 0) {
-			free(arg);
-			rctx_clear(&p->ctx[i]);
-			err_set(e, ERR_INTERNAL,
-			    "cannot start a reader thread");
-			goto fail;
-		}
-		p->nth++;
-	}
-	return (p);
+	r->rpool =
+	    opool_new(nth, 3 * nth + 1, sizeof(struct rjob), read_fn, ctxs, e);
+	free(ctxs);
+	if (r->rpool == NULL)
+		goto fail;
+	return (0);
 fail:
-	rpool_free(p);
-	return (NULL);
+	readers_free(r);
+	return (-1);
 }
 
-/* Queue blob i of ids at the tail of the ring. */
-static void
-rpool_submit(struct rpool *p, const uint8_t id[IDX_ID_LEN], uint8_t type,
-    int rehash)
+/* The next free slot of the readers' ring, emptied for a new job. */
+static struct rjob *
+rjob_slot(struct repo *r)
 {
-	struct rjob *j = &p->jobs[(p->head + p->count) % p->cap];
+	struct rjob *j = opool_at(r->rpool, opool_count(r->rpool));
 
-	memcpy(j->id, id, IDX_ID_LEN);
-	j->type = type;
-	j->rehash = rehash;
-	j->from_buf = 0;
+	j->r = r;
 	j->out = NULL;
 	j->len = 0;
 	j->failed = 0;
-	j->state = JOB_QUEUED;
-	pthread_mutex_lock(&p->mu);
-	p->count++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
+	return (j);
+}
+
+/* Take every job out of the readers' ring, so the next call starts empty. */
+static void
+readers_drain(struct repo *r)
+{
+	struct rjob *j;
+
+	while ((j = opool_head(r->rpool, 1)) != NULL) {
+		freezero(j->out, j->len);
+		j->out = NULL;
+		opool_pop(r->rpool);
+	}
 }
 
 int
@@ -1623,18 +1508,12 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
     struct err *e)
 {
 	struct crypto_hmac *mac = (flags & REPO_READ_REHASH) ? r->idmac : NULL;
-	struct rpool *p;
 	size_t next = 0, i;
 	int rc = 0;
 
-	if (r->rpool == NULL && n > 1) {
-		size_t nth =
-		    r->nworkers < 0 ? default_workers() : (size_t)r->nworkers;
-
-		if (nth > 0 && (r->rpool = rpool_new(r, nth, e)) == NULL)
-			return (-1);
-	}
-	if ((p = r->rpool) == NULL || n <= 1) {
+	if (n > 1 && ensure_rpool(r, e) == -1)
+		return (-1);
+	if (r->rpool == NULL || n <= 1) {
 		/* One blob, or no threads: no hand-off to pay for. */
 		for (i = 0; i < n; i++) {
 			uint8_t *b;
@@ -1650,17 +1529,19 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 		}
 		return (0);
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && rc == 0; i++) {
 		struct rjob *j;
 
-		while (next < n && p->count < p->cap)
-			rpool_submit(p, ids[next++], (uint8_t)type,
-			    mac != NULL);
-		j = &p->jobs[p->head];
-		pthread_mutex_lock(&p->mu);
-		while (j->state != JOB_DONE)
-			pthread_cond_wait(&p->done, &p->mu);
-		pthread_mutex_unlock(&p->mu);
+		while (
+		    next < n && opool_count(r->rpool) < opool_cap(r->rpool)) {
+			j = rjob_slot(r);
+			memcpy(j->id, ids[next++], IDX_ID_LEN);
+			j->type = (uint8_t)type;
+			j->rehash = mac != NULL;
+			j->from_buf = 0;
+			opool_push(r->rpool);
+		}
+		j = opool_head(r->rpool, 1);
 		if (j->failed) {
 			*e = j->err;
 			rc = -1;
@@ -1668,30 +1549,9 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 			rc = fn(arg, i, j->out, j->len, e);
 		freezero(j->out, j->len);
 		j->out = NULL;
-		pthread_mutex_lock(&p->mu);
-		p->head = (p->head + 1) % p->cap;
-		p->count--;
-		p->claimed--;
-		pthread_mutex_unlock(&p->mu);
-		if (rc == -1)
-			break;
+		opool_pop(r->rpool);
 	}
-	/* Leave the ring empty for the next call: wait out what is queued. */
-	pthread_mutex_lock(&p->mu);
-	while (p->count > 0) {
-		struct rjob *j = &p->jobs[p->head];
-
-		if (j->state != JOB_DONE) {
-			pthread_cond_wait(&p->done, &p->mu);
-			continue;
-		}
-		freezero(j->out, j->len);
-		j->out = NULL;
-		p->head = (p->head + 1) % p->cap;
-		p->count--;
-		p->claimed--;
-	}
-	pthread_mutex_unlock(&p->mu);
+	readers_drain(r);
 	return (rc);
 }
 
@@ -2144,19 +2004,6 @@ out:
 	return (rc);
 }
 
-static int
-ensure_rpool(struct repo *r, struct err *e)
-{
-	size_t nth;
-
-	if (r->rpool != NULL)
-		return (0);
-	nth = r->nworkers < 0 ? default_workers() : (size_t)r->nworkers;
-	if (nth == 0)
-		return (0);
-	return ((r->rpool = rpool_new(r, nth, e)) == NULL ? -1 : 0);
-}
-
 int
 repo_unseal_verify(struct repo *r,
     int (*next)(void *, uint8_t id[IDX_ID_LEN], uint8_t *type,
@@ -2164,7 +2011,7 @@ repo_unseal_verify(struct repo *r,
     void (*done)(void *, const uint8_t id[IDX_ID_LEN], const struct err *),
     void *arg, struct err *e)
 {
-	struct rpool *p;
+	struct opool *p;
 	int more = 1, rc = 0;
 
 	if (ensure_rpool(r, e) == -1)
@@ -2191,11 +2038,11 @@ repo_unseal_verify(struct repo *r,
 			free(copy);
 		}
 	}
-	while (more || p->count > 0) {
+	while (more || opool_count(p) > 0) {
 		struct rjob *j;
 
 		/* Keep the ring full while blobs come. */
-		while (more && p->count < p->cap) {
+		while (more && opool_count(p) < opool_cap(p)) {
 			uint8_t id[IDX_ID_LEN], type;
 			uint32_t raw;
 			const uint8_t *sealed;
@@ -2208,7 +2055,7 @@ repo_unseal_verify(struct repo *r,
 					rc = -1;
 				break;
 			}
-			j = &p->jobs[(p->head + p->count) % p->cap];
+			j = rjob_slot(r);
 			memcpy(j->id, id, IDX_ID_LEN);
 			j->type = type;
 			j->raw_length = raw;
@@ -2217,28 +2064,12 @@ repo_unseal_verify(struct repo *r,
 			grow(&j->in, &j->in_cap, len ? len : 1);
 			memcpy(j->in, sealed, len);
 			j->inlen = len;
-			j->out = NULL;
-			j->len = 0;
-			j->failed = 0;
-			j->state = JOB_QUEUED;
-			pthread_mutex_lock(&p->mu);
-			p->count++;
-			pthread_cond_signal(&p->work);
-			pthread_mutex_unlock(&p->mu);
+			opool_push(p);
 		}
-		if (p->count == 0)
+		if ((j = opool_head(p, 1)) == NULL)
 			break;
-		j = &p->jobs[p->head];
-		pthread_mutex_lock(&p->mu);
-		while (j->state != JOB_DONE)
-			pthread_cond_wait(&p->done, &p->mu);
-		pthread_mutex_unlock(&p->mu);
 		done(arg, j->id, j->failed ? &j->err : NULL);
-		pthread_mutex_lock(&p->mu);
-		p->head = (p->head + 1) % p->cap;
-		p->count--;
-		p->claimed--;
-		pthread_mutex_unlock(&p->mu);
+		opool_pop(p);
 	}
 	return (rc);
 }
