@@ -24,14 +24,31 @@ while [ $i -lt 300 ]; do
 done
 seq 1 1500000 > "$T/src/d1/text"
 
+# How long a snapshot that stores 16 MiB of new data takes here, next to
+# reading the rest, so that kills land inside one.
+head -c 16777216 /dev/urandom > "$T/src/new0"
+co snapshot --no-cache "$T/src" > /dev/null
+head -c 16777216 /dev/urandom > "$T/src/new0"
+t0=$(date +%s%N)
+co snapshot --no-cache "$T/src" > /dev/null
+full_ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$full_ms" -gt 0 ] || full_ms=1
+
 i=1
+hits=0
 while [ $i -le "$rounds" ]; do
-	# A delay from 0.02 s to 0.8 s, different each round.
-	delay=$(awk -v s="$i" 'BEGIN { srand(s * 7919); printf "%.2f", 0.02 + rand() * 0.78 }')
+	# A delay from 2% to 80% of such a snapshot, different each round.
+	delay=$(awk -v s="$i" -v ms="$full_ms" \
+	    'BEGIN { srand(s * 7919); printf "%.3f", ms * (0.02 + rand() * 0.78) / 1000 }')
+	# New data every round: each killed run was writing packs.
+	head -c 16777216 /dev/urandom > "$T/src/new$i"
 	co snapshot --no-cache "$T/src" > /dev/null 2>&1 &
 	pid=$!
 	sleep "$delay"
-	kill -9 "$pid" 2>/dev/null || true
+	# Count the kills that hit a snapshot still running.
+	if kill -9 "$pid" 2>/dev/null; then
+		hits=$((hits + 1))
+	fi
 	wait "$pid" 2>/dev/null || true
 	if ! co check --read-data > "$T/check.out" 2>&1; then
 		cat "$T/check.out"
@@ -39,6 +56,10 @@ while [ $i -le "$rounds" ]; do
 	fi
 	i=$((i + 1))
 done
+echo "kills that hit a running snapshot: $hits of $rounds"
+# A test whose kills all come too late tests nothing.
+[ $((hits * 2)) -ge "$rounds" ] ||
+	fail "only $hits of $rounds kills hit a running snapshot (one takes ${full_ms} ms)"
 
 # The dead snapshots' locks did not block anyone, and are gone now.
 expect_status 0 co snapshot "$T/src"
