@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "progress.h"
 #include "fmt.h"
+#include "progress.h"
 #include "repo_opts.h"
 #include "snapshot/snapshot.h"
 #include "xmalloc.h"

@@ -13,8 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "repo/manifest.h"
 #include "repo/lock.h"
+#include "repo/manifest.h"
+#include "store/store.h"
 
 int
 cli_load_config(struct cli_ctx *ctx, struct config **out, struct err *e)
@@ -187,4 +188,21 @@ cli_snapshot_list(struct cli_ctx *ctx, struct repo *r, struct manifest **out,
 		    "'coffer check'",
 		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "is" : "are");
 	return (0);
+}
+
+int
+cli_open_store(struct cli_ctx *ctx, const struct config *cfg, const char *arg,
+    int create, struct stor **out, struct err *e)
+{
+	const struct config_section *sec;
+	struct stor_opts so;
+	const char *loc;
+
+	*out = NULL;
+	if (cli_resolve_repo(arg, cfg, &loc, &sec, e) == -1)
+		return (-1);
+	memset(&so, 0, sizeof(so));
+	so.log = ctx->log;
+	so.interrupted = ctx->interrupted;
+	return (stor_open_opts(loc, &so, create, out, e));
 }

@@ -74,6 +74,16 @@ int cli_open_repo_flags(struct cli_ctx *, const char *arg, int flags,
 enum repo_lock_mode cli_lock_mode(const struct cli_ctx *);
 void cli_lock_opts(struct cli_ctx *, struct lock_opts *);
 
+/*
+ * Resolve arg as cli_resolve_repo does and open its store (no key needed),
+ * with the transport settings of its [repository] section and the command
+ * line.  For commands that work on repository files without the key
+ * (replicate, unlock).
+ */
+struct stor;
+int cli_open_store(struct cli_ctx *, const struct config *cfg, const char *arg,
+    int create, struct stor **out, struct err *);
+
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);
 

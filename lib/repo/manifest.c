@@ -48,7 +48,55 @@ manifest_clear(struct manifest *m)
 		free(m->skipped[i].error);
 	}
 	free(m->skipped);
+	for (size_t i = 0; i < m->nsources; i++) {
+		struct manifest_source *x = &m->sources[i];
+
+		free(x->name);
+		free(x->type);
+		free(x->status);
+		free(x->error);
+		free(x->server_version);
+		free(x->database);
+		free(x->path);
+		free(x->dump);
+	}
+	free(m->sources);
 	manifest_init(m);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return (s != NULL ? xstrdup(s) : NULL);
+}
+
+struct manifest_source *
+manifest_add_source(struct manifest *m, const struct manifest_source *src)
+{
+	struct manifest_source *x;
+
+	m->sources =
+	    xreallocarray(m->sources, m->nsources + 1, sizeof(*m->sources));
+	x = &m->sources[m->nsources++];
+	*x = *src;
+	x->name = dup_or_null(src->name);
+	x->type = dup_or_null(src->type);
+	x->status = dup_or_null(src->status);
+	x->error = dup_or_null(src->error);
+	x->server_version = dup_or_null(src->server_version);
+	x->database = dup_or_null(src->database);
+	x->path = dup_or_null(src->path);
+	x->dump = dup_or_null(src->dump);
+	return (x);
+}
+
+const struct manifest_source *
+manifest_find_source(const struct manifest *m, const char *name)
+{
+	for (size_t i = 0; i < m->nsources; i++)
+		if (strcmp(m->sources[i].name, name) == 0)
+			return (&m->sources[i]);
+	return (NULL);
 }
 
 void
@@ -200,6 +248,37 @@ ts_parse(const char *s, struct timespec *ts)
 	return (0);
 }
 
+static json_t *
+opt_json(const char *s)
+{
+	return (s != NULL ? path_json(s) : json_null());
+}
+
+static json_t *
+sources_json(const struct manifest *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < m->nsources; i++) {
+		const struct manifest_source *x = &m->sources[i];
+		char t0[64], t1[64];
+
+		ts_format(&x->start, t0, sizeof(t0));
+		ts_format(&x->end, t1, sizeof(t1));
+		json_array_append_new(a,
+		    json_pack("{s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, "
+		              "s:o, s:I}",
+		        "name", path_json(x->name), "type", x->type, "status",
+		        x->status, "error", opt_json(x->error), "start", t0,
+		        "end", t1, "server_version",
+		        opt_json(x->server_version), "database",
+		        opt_json(x->database), "path", opt_json(x->path),
+		        "dump", opt_json(x->dump), "bytes",
+		        (json_int_t)x->bytes));
+	}
+	return (a);
+}
+
 char *
 manifest_encode(const struct manifest *m)
 {
@@ -227,6 +306,8 @@ manifest_encode(const struct manifest *m)
 	    "raw_new", (json_int_t)m->raw_new, "stored_new",
 	    (json_int_t)m->stored_new, "duration", m->duration, "inconsistent",
 	    strv_json(m->inconsistent, m->ninconsistent), "skipped", sk);
+	if (j != NULL && m->nsources > 0)
+		json_object_set_new(j, "sources", sources_json(m));
 	if (j == NULL ||
 	    (s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9))) ==
 	        NULL) {
@@ -255,6 +336,70 @@ strv_from(json_t *a, char ***v, size_t *n, const char *what, struct err *e)
 			    "snapshot: %s holds a bad string", what));
 		*v = xreallocarray(*v, *n + 1, sizeof(char *));
 		(*v)[(*n)++] = s;
+	}
+	return (0);
+}
+
+/* A string member or JSON null; -1 if it is something else. */
+static int
+opt_from(json_t *o, const char *key, char **out)
+{
+	json_t *x = json_object_get(o, key);
+
+	*out = NULL;
+	if (x == NULL || json_is_null(x))
+		return (0);
+	if (!json_is_string(x) || (*out = path_from_json(x)) == NULL)
+		return (-1);
+	return (0);
+}
+
+static int
+sources_from(json_t *a, struct manifest *m, struct err *e)
+{
+	static const char *const types[] = { "files", "postgres", "mysql",
+		"sqlite", "command" };
+	size_t i;
+	json_t *x;
+
+	if (!json_is_array(a))
+		return (
+		    err_set(e, ERR_CORRUPT, "snapshot: sources is not a list"));
+	json_array_foreach(a, i, x)
+	{
+		struct manifest_source src, *d;
+		const char *type, *status, *t0, *t1;
+		json_int_t bytes;
+		size_t k;
+		int ok;
+
+		memset(&src, 0, sizeof(src));
+		if (json_unpack(x, "{s:s, s:s, s:s, s:s, s:I}", "type", &type,
+		        "status", &status, "start", &t0, "end", &t1, "bytes",
+		        &bytes) == -1)
+			return (err_set(e, ERR_CORRUPT,
+			    "snapshot: bad source entry"));
+		for (k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+			if (strcmp(type, types[k]) == 0)
+				break;
+		d = manifest_add_source(m, &src);
+		d->type = xstrdup(type);
+		d->status = xstrdup(status);
+		d->bytes = (uint64_t)bytes;
+		ok = k < sizeof(types) / sizeof(types[0]) &&
+		    (strcmp(status, "ok") == 0 ||
+		        strcmp(status, "failed") == 0) &&
+		    bytes >= 0 && ts_parse(t0, &d->start) == 0 &&
+		    ts_parse(t1, &d->end) == 0 &&
+		    opt_from(x, "name", &d->name) == 0 && d->name != NULL &&
+		    opt_from(x, "error", &d->error) == 0 &&
+		    opt_from(x, "server_version", &d->server_version) == 0 &&
+		    opt_from(x, "database", &d->database) == 0 &&
+		    opt_from(x, "path", &d->path) == 0 &&
+		    opt_from(x, "dump", &d->dump) == 0;
+		if (!ok)
+			return (err_set(e, ERR_CORRUPT,
+			    "snapshot: bad source entry"));
 	}
 	return (0);
 }
@@ -340,6 +485,9 @@ manifest_decode(const char *text, size_t len, struct manifest *m, struct err *e)
 		free(p);
 		free(msg);
 	}
+	if ((x = json_object_get(j, "sources")) != NULL &&
+	    sources_from(x, m, e) == -1)
+		goto out;
 	if (files < 0 || dirs < 0 || others < 0 || bytes < 0 || bread < 0 ||
 	    bnew < 0 || rnew < 0 || snew < 0) {
 		err_set(e, ERR_CORRUPT, "snapshot: negative count");

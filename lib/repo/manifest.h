@@ -19,6 +19,23 @@ struct manifest_skip {
 	char *error;
 };
 
+/*
+ * One source of a snapshot (doc/FORMAT.md, "Snapshots"): what it was, how
+ * it went, and where its data sits in the snapshot's tree.
+ */
+struct manifest_source {
+	char *name;   /* [source NAME], or the name an ad-hoc source got */
+	char *type;   /* "files", "postgres", "mysql", "sqlite", "command" */
+	char *status; /* "ok" or "failed" */
+	char *error;  /* why it failed (with the program's stderr tail); NULL */
+	struct timespec start, end;
+	char *server_version; /* NULL: none or unknown */
+	char *database;       /* postgres/mysql database name; NULL */
+	char *path; /* its subtree in the snapshot, "/NAME"; NULL if failed */
+	char *dump; /* the dump file in the tree, "/NAME/gas.pgdump"; NULL */
+	uint64_t bytes; /* logical bytes it contributed */
+};
+
 struct manifest {
 	char id[REPO_HEX_LEN + 1]; /* file name; empty until saved/loaded */
 	struct timespec time;      /* when the snapshot started (UTC) */
@@ -39,6 +56,8 @@ struct manifest {
 	size_t ninconsistent;
 	struct manifest_skip *skipped; /* entries that could not be read */
 	size_t nskipped;
+	struct manifest_source *sources; /* empty for a plain paths snapshot */
+	size_t nsources;
 };
 
 void manifest_init(struct manifest *);
@@ -50,6 +69,17 @@ void manifest_add_path(struct manifest *, const char *);
 void manifest_add_inconsistent(struct manifest *, const char *);
 void manifest_add_skipped(struct manifest *, const char *path,
     const char *error);
+
+/*
+ * Append a source: the strings of src are copied (NULL stays NULL); the
+ * new entry is returned for the caller to fill further.
+ */
+struct manifest_source *manifest_add_source(struct manifest *,
+    const struct manifest_source *src);
+
+/* The source called name, or NULL. */
+const struct manifest_source *manifest_find_source(const struct manifest *,
+    const char *name);
 
 /* JSON text (free()) and back; decode refuses malformed input. */
 char *manifest_encode(const struct manifest *);

@@ -10,6 +10,14 @@
 int
 stor_open(const char *location, int create, struct stor **out, struct err *e)
 {
+	return (stor_open_opts(location, NULL, create, out, e));
+}
+
+int
+stor_open_opts(const char *location, const struct stor_opts *opts, int create,
+    struct stor **out, struct err *e)
+{
+	(void)opts;
 	*out = NULL;
 	if (strncmp(location, "sftp://", 7) == 0)
 		return (err_set(e, ERR_USAGE,

@@ -7,12 +7,37 @@
 #ifndef COFFER_STORE_H
 #define COFFER_STORE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
 
 struct stor;
+struct log;
+
+/*
+ * How to reach a remote store (sftp:// only; a local path ignores them).
+ * Zero / NULL members mean the default given here.  The strings are not
+ * copied: they must outlive stor_open_opts.
+ */
+struct stor_opts {
+	const char *identity; /* private key; NULL: agent, ~/.ssh keys */
+	const char *identity_passphrase_file; /* for an encrypted identity */
+	const char *known_hosts;              /* NULL: ~/.ssh/known_hosts */
+	const char *user;                     /* overrides the URL's user */
+	int port;                 /* overrides the URL's port (22) */
+	unsigned connect_timeout; /* seconds; 0: 10 */
+	unsigned io_timeout;      /* seconds; 0: 60 */
+	unsigned keepalive;       /* seconds between keepalives; 0: 15 */
+	int retries;              /* network retries; <0: none; 0: 5 */
+	int transfers;            /* parallel transfers; 0: 2 */
+	uint64_t limit_upload;    /* bytes/s; 0: unlimited */
+	uint64_t limit_download;  /* bytes/s; 0: unlimited */
+	int accept_new_host_key;  /* record an unknown host key */
+	struct log *log;          /* notices (retries); may be NULL */
+	volatile sig_atomic_t *interrupted; /* may be NULL */
+};
 
 /* stor_put flags */
 #define STOR_NOREPLACE 0x1 /* fail (sys_errno EEXIST) if the name exists */
@@ -24,6 +49,9 @@ struct stor;
  */
 int stor_open(const char *location, int create, struct stor **out,
     struct err *);
+/* stor_open with options for a remote store (opts may be NULL). */
+int stor_open_opts(const char *location, const struct stor_opts *opts,
+    int create, struct stor **out, struct err *);
 void stor_close(struct stor *);
 
 /* The location as given to stor_open, for messages. */

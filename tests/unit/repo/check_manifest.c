@@ -88,6 +88,58 @@ START_TEST(test_refuses_bad_input)
 }
 END_TEST
 
+START_TEST(test_sources)
+{
+	struct manifest_source src = { .name = "gasdb",
+		.type = "postgres",
+		.status = "ok",
+		.server_version = "15.8",
+		.database = "gas",
+		.path = "/gasdb",
+		.dump = "/gasdb/gas.pgdump",
+		.bytes = 4096 };
+	struct manifest m, d;
+	const struct manifest_source *x;
+	struct err e;
+	char *json, *p;
+
+	sample(&m);
+	src.start.tv_sec = 1795000001;
+	src.end.tv_sec = 1795000009;
+	src.end.tv_nsec = 5;
+	manifest_add_source(&m, &src);
+	src = (struct manifest_source){ .name = "inventory",
+		.type = "command",
+		.status = "failed",
+		.error = "exit status 2: no such table" };
+	manifest_add_source(&m, &src);
+	json = manifest_encode(&m);
+	ck_assert_int_eq(manifest_decode(json, strlen(json), &d, &e), 0);
+	ck_assert_uint_eq(d.nsources, 2);
+	ck_assert_ptr_null(manifest_find_source(&d, "nope"));
+	x = manifest_find_source(&d, "gasdb");
+	ck_assert_ptr_nonnull(x);
+	ck_assert_str_eq(x->type, "postgres");
+	ck_assert_str_eq(x->server_version, "15.8");
+	ck_assert_str_eq(x->dump, "/gasdb/gas.pgdump");
+	ck_assert_int_eq(x->end.tv_nsec, 5);
+	ck_assert_uint_eq(x->bytes, 4096);
+	ck_assert_ptr_null(x->error);
+	x = manifest_find_source(&d, "inventory");
+	ck_assert_str_eq(x->status, "failed");
+	ck_assert_str_eq(x->error, "exit status 2: no such table");
+	ck_assert_ptr_null(x->path);
+	manifest_clear(&d);
+	/* An unknown type or status is refused. */
+	p = strstr(json, "\"command\"");
+	memcpy(p + 1, "kommand", 7);
+	ck_assert_int_eq(manifest_decode(json, strlen(json), &d, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	free(json);
+	manifest_clear(&m);
+}
+END_TEST
+
 START_TEST(test_resolve)
 {
 	struct manifest v[3];
@@ -148,6 +200,7 @@ manifest_suite(void)
 
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_refuses_bad_input);
+	tcase_add_test(tc, test_sources);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_paths_that_are_not_utf8);
 	suite_add_tcase(s, tc);
