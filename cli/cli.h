@@ -109,5 +109,7 @@ int cmd_snapshots(struct cli_ctx *, int, char **);
 int cmd_ls(struct cli_ctx *, int, char **);
 int cmd_diff(struct cli_ctx *, int, char **);
 int cmd_unlock(struct cli_ctx *, int, char **);
+int cmd_replicate(struct cli_ctx *, int, char **);
+int cmd_offsite_setup(struct cli_ctx *, int, char **);
 
 #endif

@@ -1,0 +1,278 @@
+/*
+ * coffer offsite-setup: print the recipe an off-site host's admin applies
+ * so that the backup key can add repository files over SFTP but never
+ * remove, replace or rename over them.  Runs nothing, connects nowhere.
+ * Why each line is there: doc/OFFSITE.md.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "xmalloc.h"
+
+enum { OPT_KEY = CLI_OPT_CMD_BASE };
+
+/* Requests the backup key may not make (valid -P names in OpenSSH 9.2). */
+#define OFFSITE_DENIED                                                         \
+	"remove,rmdir,posix-rename,setstat,fsetstat,lsetstat,symlink,"         \
+	"hardlink,copy-data"
+
+struct url {
+	char *user, *host, *path;
+	int port;
+};
+
+static void
+url_free(struct url *u)
+{
+	free(u->user);
+	free(u->host);
+	free(u->path);
+}
+
+/* Plain enough to go into a shell script and an sshd option unquoted. */
+static int
+word_ok(const char *s, const char *extra)
+{
+	if (*s == '\0')
+		return (0);
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
+			return (0);
+	return (1);
+}
+
+static int
+url_parse(const char *s, struct url *u, struct err *e)
+{
+	const char *p, *at, *slash, *colon;
+
+	memset(u, 0, sizeof(*u));
+	u->port = 22;
+	if (strncmp(s, "sftp://", 7) != 0)
+		return (err_set(e, ERR_USAGE,
+		    "'%s' is not an sftp:// URL "
+		    "(sftp://USER@HOST[:PORT]/PATH)",
+		    s));
+	p = s + 7;
+	if ((slash = strchr(p, '/')) == NULL || slash[1] == '\0')
+		return (err_set(e, ERR_USAGE, "'%s' names no path", s));
+	if ((at = memchr(p, '@', (size_t)(slash - p))) == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "'%s' names no user: the recipe is for one account "
+		    "(sftp://USER@HOST/PATH)",
+		    s));
+	u->user = xstrndup(p, (size_t)(at - p));
+	p = at + 1;
+	if ((colon = memchr(p, ':', (size_t)(slash - p))) != NULL) {
+		char *end;
+		long v = strtol(colon + 1, &end, 10);
+
+		if (end != slash || v < 1 || v > 65535)
+			return (err_set(e, ERR_USAGE, "'%s': bad port", s));
+		u->port = (int)v;
+		u->host = xstrndup(p, (size_t)(colon - p));
+	} else
+		u->host = xstrndup(p, (size_t)(slash - p));
+	u->path = xstrdup(slash);
+	while (strlen(u->path) > 1 && u->path[strlen(u->path) - 1] == '/')
+		u->path[strlen(u->path) - 1] = '\0';
+	if (!word_ok(u->user, "._-") || u->user[0] == '-')
+		return (err_set(e, ERR_USAGE, "'%s': unusual user name", s));
+	if (!word_ok(u->host, ".-[]:") || u->host[0] == '-')
+		return (err_set(e, ERR_USAGE, "'%s': unusual host name", s));
+	if (!word_ok(u->path, "/._-+") || strcmp(u->path, "/") == 0 ||
+	    strstr(u->path, "/.") != NULL)
+		return (err_set(e, ERR_USAGE,
+		    "'%s': use a path of letters, digits and /._-+ below /, "
+		    "with no component starting with '.'",
+		    s));
+	return (0);
+}
+
+/* The first line of a public key file, checked to look like one. */
+static int
+read_pubkey(const char *file, char **out, struct err *e)
+{
+	char line[16384];
+	FILE *f;
+
+	*out = NULL;
+	if ((f = fopen(file, "r")) == NULL)
+		return (err_sys(e, ERR_USAGE, "--key %s", file));
+	if (fgets(line, sizeof(line), f) == NULL) {
+		fclose(f);
+		return (err_set(e, ERR_USAGE, "--key %s: empty", file));
+	}
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strncmp(line, "ssh-", 4) != 0 && strncmp(line, "ecdsa-", 6) != 0)
+		return (err_set(e, ERR_USAGE,
+		    "--key %s: not an OpenSSH public key line (give the .pub "
+		    "file)",
+		    file));
+	if (strchr(line, '"') != NULL)
+		return (err_set(e, ERR_USAGE, "--key %s: has a '\"'", file));
+	*out = xstrdup(line);
+	return (0);
+}
+
+static void
+print_recipe(const struct url *u, const char *key)
+{
+	const char *base = strrchr(u->path, '/') + 1;
+	int plen = (int)(base - 1 - u->path);
+	char *parent = plen > 0 ? xstrndup(u->path, (size_t)plen)
+	                        : xstrdup("/");
+
+	printf("# Append-only off-site repository for coffer replicate.\n"
+	       "# URL: sftp://%s@%s:%d%s\n"
+	       "# Run these as root on %s; coffer has run nothing there.  "
+	       "Why each\n"
+	       "# step is there, and the limits: doc/OFFSITE.md.\n\n",
+	    u->user, u->host, u->port, u->path, u->host);
+	printf("# --- account ---\n"
+	       "# The backup key's account: no shell, a home it cannot "
+	       "write.\n"
+	       "id %s >/dev/null 2>&1 || useradd --system --user-group "
+	       "--home-dir /var/lib/%s \\\n"
+	       "    --shell /usr/sbin/nologin %s\n\n",
+	    u->user, u->user, u->user);
+	printf("# --- layout ---\n"
+	       "# The directories, made in advance: the key cannot make "
+	       "usable ones\n"
+	       "# (its umask makes them read-only) nor remove, rename or "
+	       "chmod any.\n"
+	       "# The top is sticky and root's: the account may add the "
+	       "config file\n"
+	       "# there but not rename the directories.  data/ and locks/ "
+	       "are closed\n"
+	       "# to it: it writes into data/00..ff, and never takes locks "
+	       "here.\n"
+	       "U=%s\n"
+	       "G=$(id -gn \"$U\")\n"
+	       "R=%s\n"
+	       "mkdir -p \"$(dirname \"$R\")\"\n"
+	       "install -d -o root -g \"$G\" -m 1770 \"$R\"\n"
+	       "for d in keys index snapshots; do\n"
+	       "    install -d -o root -g \"$G\" -m 0770 \"$R/$d\"\n"
+	       "done\n"
+	       "install -d -o root -g \"$G\" -m 0750 \"$R/data\" "
+	       "\"$R/locks\"\n"
+	       "for i in $(seq 0 255); do\n"
+	       "    install -d -o root -g \"$G\" -m 0770 \"$R/data/$(printf "
+	       "%%02x \"$i\")\"\n"
+	       "done\n\n",
+	    u->user, u->path);
+	printf("# --- authorized_keys ---\n"
+	       "# One line in /var/lib/%s/.ssh/authorized_keys (root's, "
+	       "0644, in a\n"
+	       "# root-owned 0755 directory): the key can only speak SFTP, "
+	       "starting\n"
+	       "# in the repository; files it makes are read-only (-u 0222); "
+	       "removing,\n"
+	       "# renaming over (posix-rename), chmod/chown/utimes, links and "
+	       "server-side\n"
+	       "# copies are refused.  Plain SFTP rename stays allowed: coffer "
+	       "publishes\n"
+	       "# with it, and OpenSSH's rename never replaces an existing "
+	       "name.\n"
+	       "install -d -o root -g root -m 0755 /var/lib/%s/.ssh\n"
+	       "cat >>/var/lib/%s/.ssh/authorized_keys <<'EOF'\n"
+	       "restrict,command=\"internal-sftp -d %s -u 0222 "
+	       "-P " OFFSITE_DENIED "\" %s\n"
+	       "EOF\n"
+	       "chown root:root /var/lib/%s/.ssh/authorized_keys\n"
+	       "chmod 0644 /var/lib/%s/.ssh/authorized_keys\n\n",
+	    u->user, u->user, u->user, u->path, key, u->user, u->user);
+	printf("# --- sshd_config alternative ---\n"
+	       "# Instead of command=, for every key of the account and with "
+	       "it chrooted\n"
+	       "# to %s (that directory and its parents must be root's and "
+	       "not\n"
+	       "# writable by others).  URLs then name the path inside: "
+	       "sftp://%s@%s:%d/%s\n"
+	       "# In /etc/ssh/sshd_config, then reload sshd:\n"
+	       "#   Match User %s\n"
+	       "#       ChrootDirectory %s\n"
+	       "#       ForceCommand internal-sftp -d /%s -u 0222 "
+	       "-P " OFFSITE_DENIED "\n"
+	       "#       AllowTcpForwarding no\n"
+	       "#       X11Forwarding no\n"
+	       "#       PermitTTY no\n\n",
+	    parent, u->user, u->host, u->port, base, u->user, parent, base);
+	printf("# --- limits and pruning ---\n"
+	       "# - The key can fill the disk: give the account a quota or "
+	       "its own\n"
+	       "#   file system (setquota -u %s 0 500G 0 0 /srv).\n"
+	       "# - Temp files (.NAME.tmp.*) of an interrupted upload stay "
+	       "behind;\n"
+	       "#   remove them as root while no replicate runs:\n"
+	       "#     find %s -name '.*.tmp.*' -type f -mmin +1440 -delete\n"
+	       "# - Reading this copy with the backup key (restore, check, "
+	       "snapshots)\n"
+	       "#   needs --no-lock: the key cannot write locks/.  coffer "
+	       "replicate\n"
+	       "#   takes no lock on its target.\n"
+	       "# - Pruning is privileged, never done with this key: as root "
+	       "on this\n"
+	       "#   host on the local path %s, or from an admin's machine "
+	       "with\n"
+	       "#   another account's unrestricted key.  Not while a "
+	       "replicate runs.\n",
+	    u->user, u->path, u->path);
+	free(parent);
+}
+
+int
+cmd_offsite_setup(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("offsite-setup");
+	const char *keyfile = NULL;
+	char *key = NULL;
+	struct url u;
+	int ch, rc = EXIT_ERROR;
+	struct err e;
+
+	err_clear(&e);
+	memset(&u, 0, sizeof(u));
+	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT,
+	            longopts)) != -1) {
+		switch (ch) {
+		case OPT_KEY:
+			keyfile = optarg;
+			break;
+		default:
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind + 1 != argc)
+		return (cli_usage_error(cmd,
+		    optind == argc ? "give the off-site URL"
+		                   : "give one URL only"));
+	if (url_parse(argv[optind], &u, &e) == -1)
+		goto out;
+	if (keyfile != NULL && read_pubkey(keyfile, &key, &e) == -1)
+		goto out;
+	print_recipe(&u, key ? key
+	                     : "ssh-ed25519 AAAA...THE-BACKUP-KEY... "
+	                       "coffer@primary");
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		err_sys(&e, ERR_IO, "write the recipe");
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	if (rc != EXIT_OK)
+		rc = cli_report(ctx, &e);
+	free(key);
+	url_free(&u);
+	return (rc);
+}

@@ -1,0 +1,275 @@
+/*
+ * coffer replicate: copy what one repository lacks from another (local
+ * path or sftp://), without the key.  The engine is replicate/replicate.c;
+ * this file resolves --from/--to/NAME, takes the source's lock and
+ * reports.
+ */
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "progress.h"
+#include "replicate/replicate.h"
+#include "repo/lock.h"
+#include "repo_opts.h"
+#include "store/store.h"
+
+enum {
+	OPT_FROM = CLI_OPT_CMD_BASE,
+	OPT_TO,
+	OPT_DRY_RUN,
+	OPT_VERIFY,
+	OPT_NO_LOCK,
+};
+
+struct out {
+	struct cli_ctx *ctx;
+	json_t *problems;
+};
+
+static void
+on_notice(void *arg, const char *msg)
+{
+	struct out *o = arg;
+
+	log_warn(o->ctx->log, "%s", msg);
+	if (o->problems != NULL)
+		json_array_append_new(o->problems, json_string(msg));
+}
+
+static void
+on_listed(void *arg, const char *name, uint64_t size)
+{
+	struct out *o = arg;
+
+	if (!o->ctx->json && !o->ctx->quiet)
+		printf("%s %llu\n", name, (unsigned long long)size);
+}
+
+/*
+ * The source when only the target is named: the repository of the jobs
+ * whose replicate = NAME, if they agree on one.
+ */
+static int
+source_from_jobs(const struct config *cfg, const char *to, const char **from,
+    struct err *e)
+{
+	const struct config_section *s = NULL;
+	const char *found = NULL;
+
+	*from = NULL;
+	while (cfg != NULL && (s = config_next(cfg, s, CONFIG_JOB)) != NULL) {
+		const char *r = config_get_str(s, "replicate");
+		const char *repo = config_get_str(s, "repository");
+
+		if (r == NULL || repo == NULL || strcmp(r, to) != 0)
+			continue;
+		if (found != NULL && strcmp(found, repo) != 0)
+			return (err_set(e, ERR_USAGE,
+			    "jobs replicating to '%s' have different "
+			    "repositories ('%s', '%s'): give --from",
+			    to, found, repo));
+		found = repo;
+	}
+	if (found == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "no [job] in %s has replicate = %s: give --from REPO",
+		    cfg ? config_file(cfg) : "the config", to));
+	*from = found;
+	return (0);
+}
+
+static void
+lock_notice(void *arg, const char *msg)
+{
+	struct cli_ctx *ctx = arg;
+
+	log_info(ctx->log, "%s", msg);
+}
+
+static void
+report(struct cli_ctx *ctx, const struct repl_stats *s, int dry_run,
+    json_t *problems, const char *from, const char *to)
+{
+	char sent[32], present[32];
+	double mbs = s->seconds > 0 ? (double)s->bytes_sent / 1e6 / s->seconds
+	                            : 0;
+
+	if (ctx->json) {
+		json_t *j = json_pack(
+		    "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:f, s:f, s:O}",
+		    "from", from, "to", to, "dry_run", dry_run, "files_sent",
+		    (json_int_t)s->files_sent, "bytes_sent",
+		    (json_int_t)s->bytes_sent, "files_present",
+		    (json_int_t)s->files_present, "bytes_present",
+		    (json_int_t)s->bytes_present, "files_rotten",
+		    (json_int_t)s->files_rotten, "files_mismatch",
+		    (json_int_t)s->files_mismatch, "files_skipped",
+		    (json_int_t)s->files_skipped, "files_verified",
+		    (json_int_t)s->files_verified, "seconds", s->seconds,
+		    "mb_per_s", mbs, "problems", problems);
+
+		fmt_json_print(j);
+		json_decref(j);
+		return;
+	}
+	if (ctx->quiet)
+		return;
+	fmt_size(s->bytes_sent, sent, sizeof(sent));
+	fmt_size(s->bytes_present, present, sizeof(present));
+	if (dry_run)
+		printf("would send %llu files, %s; %llu files (%s) already "
+		       "there\n",
+		    (unsigned long long)s->files_sent, sent,
+		    (unsigned long long)s->files_present, present);
+	else
+		printf("sent %llu files, %s in %.1f s (%.1f MB/s); %llu files "
+		       "(%s) already there%s\n",
+		    (unsigned long long)s->files_sent, sent, s->seconds, mbs,
+		    (unsigned long long)s->files_present, present,
+		    s->files_verified > 0 ? ", verified" : "");
+	fflush(stdout);
+}
+
+int
+cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
+		{ "no-lock", no_argument, NULL, OPT_NO_LOCK },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("replicate");
+	struct config *cfg = NULL;
+	struct stor *src = NULL, *dst = NULL;
+	struct lock *lk = NULL;
+	struct progress *pg = NULL;
+	struct repl_opts ro;
+	struct repl_stats rs;
+	struct out o = { ctx, NULL };
+	const char *from = NULL, *to = NULL;
+	int ch, no_lock = 0, rc = EXIT_ERROR, ran = 0;
+	struct err e;
+
+	err_clear(&e);
+	memset(&ro, 0, sizeof(ro));
+	memset(&rs, 0, sizeof(rs));
+	while ((ch = cli_getopt(ctx, cmd, argc, argv,
+	            CLI_COMMON_SHORT "j:n", longopts)) != -1) {
+		switch (ch) {
+		case OPT_FROM:
+			from = optarg;
+			break;
+		case OPT_TO:
+			to = optarg;
+			break;
+		case 'j': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || v < 1 || v > REPL_JOBS_MAX)
+				return (cli_usage_error(cmd,
+				    "--jobs wants a number from 1 to %d, not "
+				    "'%s'",
+				    REPL_JOBS_MAX, optarg));
+			ro.jobs = (int)v;
+			break;
+		}
+		case 'n':
+		case OPT_DRY_RUN:
+			ro.dry_run = 1;
+			break;
+		case OPT_VERIFY:
+			ro.verify = 1;
+			break;
+		case OPT_NO_LOCK:
+			no_lock = 1;
+			break;
+		default:
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		if (to != NULL)
+			return (cli_usage_error(cmd,
+			    "give the target once: --to or NAME, not both"));
+		to = argv[optind++];
+	}
+	if (optind != argc)
+		return (cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]));
+	if (to == NULL)
+		return (cli_usage_error(cmd,
+		    "no target: give --to REPO or the NAME of a [repository "
+		    "NAME]"));
+	if (cli_load_config(ctx, &cfg, &e) == -1)
+		goto out;
+	if (from == NULL && source_from_jobs(cfg, to, &from, &e) == -1)
+		goto out;
+	if (strcmp(from, to) == 0) {
+		err_set(&e, ERR_USAGE, "--from and --to are both '%s'", from);
+		goto out;
+	}
+	if (cli_open_store(ctx, cfg, from, 0, &src, &e) == -1 ||
+	    cli_open_store(ctx, cfg, to, !ro.dry_run, &dst, &e) == -1)
+		goto out;
+	if (!no_lock && !ro.dry_run) {
+		struct lock_opts lo;
+
+		memset(&lo, 0, sizeof(lo));
+		lo.command = "replicate";
+		lo.wait = ctx->lock_wait;
+		lo.notice = lock_notice;
+		lo.notice_arg = ctx;
+		lo.interrupted = ctx->interrupted;
+		if (lock_acquire(src, LOCK_SHARED, &lo, &lk, &e) == -1) {
+			err_wrap(&e,
+			    "lock %s (a source that cannot be written, "
+			    "such as an append-only off-site copy, needs "
+			    "--no-lock)",
+			    stor_location(src));
+			goto out;
+		}
+	}
+	if (ctx->json)
+		o.problems = json_array();
+	pg = progress_new(STDERR_FILENO, "replicate", 0,
+	    isatty(STDERR_FILENO) && !ctx->quiet && !ctx->json &&
+	        !ro.dry_run);
+	ro.listed = on_listed;
+	ro.notice = on_notice;
+	ro.arg = &o;
+	ro.progress = pg;
+	ro.src_lock = lk;
+	ro.interrupted = ctx->interrupted;
+	ran = 1;
+	if (repl_run(src, dst, &ro, &rs, &e) == -1)
+		goto out;
+	if (lk != NULL && lock_release(lk, &e) == -1)
+		goto out;
+	rc = EXIT_OK;
+out:
+	if (pg != NULL && (rc == EXIT_OK || e.class == ERR_CORRUPT))
+		progress_done(pg);
+	progress_free(pg);
+	if (ran && (rc == EXIT_OK || e.class == ERR_CORRUPT))
+		report(ctx, &rs, ro.dry_run, o.problems, from, to);
+	if (rc != EXIT_OK)
+		rc = cli_report(ctx, &e);
+	json_decref(o.problems);
+	lock_free(lk);
+	stor_close(src);
+	stor_close(dst);
+	config_free(cfg);
+	return (rc);
+}

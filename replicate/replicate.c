@@ -1,0 +1,578 @@
+/*
+ * coffer replicate's engine: list both stores once, compare the sorted
+ * lists in memory, and send what the target lacks kind by kind through a
+ * small pool of threads, each holding at most one file.
+ */
+#include "replicate.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "progress.h"
+#include "repo/lock.h"
+#include "store/store.h"
+#include "xmalloc.h"
+
+#define CONFIG_MAX ((size_t)1 << 20)
+/* Larger than any file coffer writes (packs are at most about 1 GiB). */
+#define FILE_MAX ((size_t)1 << 31)
+
+/* The kinds in the order they are sent; config goes after keys. */
+enum kind { K_KEYS, K_DATA, K_INDEX, K_SNAPSHOTS, K_COUNT };
+static const char *const kind_dir[K_COUNT] = { "keys", "data", "index",
+	"snapshots" };
+
+struct fent {
+	char *name;
+	uint64_t size;
+};
+
+struct flist {
+	struct fent *v;
+	size_t n, cap;
+};
+
+/* One thing for a worker to do: send a file, or verify the target's. */
+struct item {
+	const struct fent *f;
+	int verify;
+};
+
+struct pool {
+	struct stor *src, *dst;
+	const struct repl_opts *o;
+	struct repl_stats *st;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct item *items;
+	size_t n, next;
+	int running;      /* workers not yet finished */
+	int stop;         /* a fatal error: take no more items */
+	struct err fatal; /* the first fatal error */
+};
+
+static int
+collect(void *arg, const char *name, uint64_t size)
+{
+	struct flist *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 256;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n].name = xstrdup(name);
+	l->v[l->n].size = size;
+	l->n++;
+	return (0);
+}
+
+static void
+flist_free(struct flist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+fent_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct fent *)a)->name,
+	    ((const struct fent *)b)->name));
+}
+
+static int
+list_store(struct stor *s, struct flist *l, struct err *e)
+{
+	for (int k = 0; k < K_COUNT; k++)
+		if (stor_list(s, kind_dir[k], collect, l, e) != 0)
+			return (err_wrap(e, "list %s", stor_location(s)));
+	qsort(l->v, l->n, sizeof(*l->v), fent_cmp);
+	return (0);
+}
+
+static int
+is_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
+			return (0);
+	return (i == 64);
+}
+
+/* The kind of a repository file name, or -1 for anything else. */
+static int
+kind_of(const char *name)
+{
+	const char *p;
+
+	if (strncmp(name, "data/", 5) == 0) {
+		p = name + 5;
+		return (strlen(p) == 67 && p[2] == '/' && p[0] == p[3] &&
+		               p[1] == p[4] && is_hex64(p + 3)
+		           ? K_DATA
+		           : -1);
+	}
+	for (int k = 0; k < K_COUNT; k++) {
+		size_t dl = strlen(kind_dir[k]);
+
+		if (k != K_DATA && strncmp(name, kind_dir[k], dl) == 0 &&
+		    name[dl] == '/' && is_hex64(name + dl + 1))
+			return (k);
+	}
+	return (-1);
+}
+
+/* The 64 hex digits a repository file is named by. */
+static const char *
+hash_part(const char *name)
+{
+	return (strrchr(name, '/') + 1);
+}
+
+static int
+hash_matches(const char *name, const uint8_t *data, size_t len)
+{
+	uint8_t h[CRYPTO_HASH_LEN];
+	char hex[2 * CRYPTO_HASH_LEN + 1];
+
+	crypto_sha256(data, len, h);
+	crypto_hex_encode(h, sizeof(h), hex);
+	return (strcmp(hex, hash_part(name)) == 0);
+}
+
+/* Report a problem that does not stop the run; called with mu held. */
+static void
+notice(struct pool *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+notice(struct pool *p, const char *fmt, ...)
+{
+	char msg[ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->o->notice != NULL)
+		p->o->notice(p->o->arg, msg);
+}
+
+static void
+set_fatal(struct pool *p, const struct err *e)
+{
+	if (!p->stop) {
+		p->fatal = *e;
+		p->stop = 1;
+	}
+}
+
+/* Read back the target's copy of a file it already has and hash it. */
+static int
+verify_one(struct pool *p, const struct fent *f, struct err *e)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int ok;
+
+	if (stor_get(p->dst, f->name, FILE_MAX, &data, &len, e) == -1) {
+		if (e->class != ERR_CORRUPT)
+			return (err_wrap(e, "verify %s", f->name));
+		ok = 0;
+	} else
+		ok = hash_matches(f->name, data, len);
+	free(data);
+	pthread_mutex_lock(&p->mu);
+	p->st->files_verified++;
+	if (!ok) {
+		p->st->files_mismatch++;
+		notice(p,
+		    "%s: damaged on the target %s (its SHA-256 is not its "
+		    "name); it is never replaced: move it aside on the "
+		    "target host and replicate again",
+		    f->name, stor_location(p->dst));
+	}
+	pthread_mutex_unlock(&p->mu);
+	return (0);
+}
+
+/* The name was taken meanwhile: present if the size matches. */
+static int
+already_there(struct pool *p, const struct fent *f, size_t len, struct err *e)
+{
+	uint64_t size = 0;
+	int r;
+
+	if ((r = stor_stat(p->dst, f->name, &size, e)) == -1)
+		return (err_wrap(e, "%s", f->name));
+	pthread_mutex_lock(&p->mu);
+	if (r == 0 && size == len) {
+		p->st->files_present++;
+		p->st->bytes_present += size;
+	} else {
+		p->st->files_mismatch++;
+		notice(p,
+		    "%s: the target has another file of that name (%llu "
+		    "bytes, the source's has %zu); it is never replaced",
+		    f->name, (unsigned long long)size, len);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return (0);
+}
+
+static int
+send_one(struct pool *p, const struct fent *f, struct err *e)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (stor_get(p->src, f->name, FILE_MAX, &data, &len, e) == -1) {
+		if (e->class != ERR_CORRUPT) {
+			err_wrap(e, "read %s", f->name);
+			goto out;
+		}
+		len = 0;
+		free(data);
+		data = NULL;
+		goto rotten;
+	}
+	if (!hash_matches(f->name, data, len))
+		goto rotten;
+	if (stor_put(p->dst, f->name, data, len, STOR_NOREPLACE, e) == -1) {
+		if (e->sys_errno != EEXIST) {
+			err_wrap(e, "send %s", f->name);
+			goto out;
+		}
+		err_clear(e);
+		rc = already_there(p, f, len, e);
+		goto out;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->st->files_sent++;
+	p->st->bytes_sent += len;
+	progress_add(p->o->progress, len);
+	pthread_mutex_unlock(&p->mu);
+	rc = 0;
+	goto out;
+rotten:
+	pthread_mutex_lock(&p->mu);
+	p->st->files_rotten++;
+	notice(p,
+	    "%s: damaged in the source %s (its SHA-256 is not its name); "
+	    "not sent",
+	    f->name, stor_location(p->src));
+	pthread_mutex_unlock(&p->mu);
+	rc = 0;
+out:
+	free(data);
+	return (rc);
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+	struct item *it;
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		if (!p->stop && p->o->interrupted != NULL &&
+		    *p->o->interrupted) {
+			err_set(&e, ERR_INTERRUPTED, "interrupted");
+			set_fatal(p, &e);
+		}
+		if (p->stop || p->next >= p->n) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		it = &p->items[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		r = it->verify ? verify_one(p, it->f, &e)
+		               : send_one(p, it->f, &e);
+		if (r == -1) {
+			pthread_mutex_lock(&p->mu);
+			set_fatal(p, &e);
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+	}
+	pthread_mutex_lock(&p->mu);
+	p->running--;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return (NULL);
+}
+
+/*
+ * Do every item with up to jobs threads and wait for all of them; the
+ * calling thread keeps the source's lock fresh meanwhile.
+ */
+static int
+run_items(struct pool *p, struct item *items, size_t n, struct err *e)
+{
+	pthread_t tid[REPL_JOBS_MAX];
+	int jobs = p->o->jobs > 0 ? p->o->jobs : REPL_JOBS_DEFAULT;
+	int started = 0;
+
+	if (n == 0)
+		return (0);
+	if (jobs > REPL_JOBS_MAX)
+		jobs = REPL_JOBS_MAX;
+	if ((size_t)jobs > n)
+		jobs = (int)n;
+	p->items = items;
+	p->n = n;
+	p->next = 0;
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < jobs; i++) {
+		if (pthread_create(&tid[i], NULL, worker, p) != 0)
+			break;
+		started++;
+		p->running++;
+	}
+	if (started == 0) {
+		pthread_mutex_unlock(&p->mu);
+		return (err_set(e, ERR_INTERNAL, "cannot start a thread"));
+	}
+	while (p->running > 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+		if (p->o->src_lock != NULL && !p->stop &&
+		    lock_refresh_due(p->o->src_lock)) {
+			struct err le;
+
+			err_clear(&le);
+			pthread_mutex_unlock(&p->mu);
+			if (lock_refresh(p->o->src_lock, &le) == -1) {
+				pthread_mutex_lock(&p->mu);
+				set_fatal(p, &le);
+			} else
+				pthread_mutex_lock(&p->mu);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	if (p->stop) {
+		*e = p->fatal;
+		return (-1);
+	}
+	return (0);
+}
+
+/* The config: the target gets the source's, or must have the same. */
+static int
+config_step(struct pool *p, int *send, uint8_t **cfg, size_t *cfglen,
+    struct err *e)
+{
+	uint8_t *theirs = NULL;
+	size_t tlen = 0;
+	int rc = -1;
+
+	*send = 0;
+	if (stor_get(p->src, "config", CONFIG_MAX, cfg, cfglen, e) == -1) {
+		if (e->sys_errno == ENOENT)
+			err_set(e, ERR_NOREPO,
+			    "no repository at %s (it has no config file)",
+			    stor_location(p->src));
+		else
+			err_wrap(e, "read the config of %s",
+			    stor_location(p->src));
+		goto out;
+	}
+	if (stor_get(p->dst, "config", CONFIG_MAX, &theirs, &tlen, e) == -1) {
+		if (e->sys_errno != ENOENT && e->class != ERR_CORRUPT) {
+			err_wrap(e, "read the config of %s",
+			    stor_location(p->dst));
+			goto out;
+		}
+		if (e->sys_errno != ENOENT) {
+			err_set(e, ERR_USAGE,
+			    "%s holds a config that is not this repository's; "
+			    "replicate only into an empty location or a copy "
+			    "of %s",
+			    stor_location(p->dst), stor_location(p->src));
+			goto out;
+		}
+		err_clear(e);
+		*send = 1;
+	} else if (tlen != *cfglen || memcmp(theirs, *cfg, tlen) != 0) {
+		err_set(e, ERR_USAGE,
+		    "%s is another repository than %s (their config files "
+		    "differ); nothing was sent: replicate only into an empty "
+		    "location or a copy of the same repository",
+		    stor_location(p->dst), stor_location(p->src));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(theirs);
+	return (rc);
+}
+
+/* Bytes of the repository files in s that are not in d (both sorted). */
+static uint64_t
+missing_bytes(const struct flist *s, const struct flist *d)
+{
+	uint64_t sum = 0;
+	size_t j = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		int c = 1;
+
+		while (j < d->n && (c = strcmp(d->v[j].name, s->v[i].name)) < 0)
+			j++;
+		if (!(j < d->n && c == 0) && kind_of(s->v[i].name) != -1)
+			sum += s->v[i].size;
+	}
+	return (sum);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+int
+repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
+    struct repl_stats *st, struct err *e)
+{
+	struct flist sl = { 0 }, dl = { 0 };
+	struct item *items = NULL;
+	struct pool p;
+	uint8_t *cfg = NULL;
+	size_t cfglen = 0, nitems;
+	double t0 = now_s();
+	int send_cfg = 0, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	memset(&p, 0, sizeof(p));
+	p.src = src;
+	p.dst = dst;
+	p.o = o;
+	p.st = st;
+	err_clear(&p.fatal);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+
+	if (config_step(&p, &send_cfg, &cfg, &cfglen, e) == -1 ||
+	    list_store(src, &sl, e) == -1 || list_store(dst, &dl, e) == -1)
+		goto out;
+	items = xcalloc(sl.n + 1, sizeof(*items));
+	progress_set_total(o->progress, missing_bytes(&sl, &dl));
+	for (int k = 0; k < K_COUNT; k++) {
+		size_t j = 0;
+
+		nitems = 0;
+		/* Both lists are sorted: one merge pass finds what is new. */
+		for (size_t i = 0; i < sl.n; i++) {
+			const struct fent *f = &sl.v[i];
+			int c = 1;
+
+			if (kind_of(f->name) != k) {
+				if (k == 0 && kind_of(f->name) == -1) {
+					st->files_skipped++;
+					notice(&p,
+					    "%s: not a repository file; not "
+					    "copied",
+					    f->name);
+				}
+				continue;
+			}
+			while (j < dl.n &&
+			    (c = strcmp(dl.v[j].name, f->name)) < 0)
+				j++;
+			if (j < dl.n && c == 0) {
+				if (dl.v[j].size != f->size) {
+					st->files_mismatch++;
+					notice(&p,
+					    "%s: the target's copy has %llu "
+					    "bytes, the source's %llu; it is "
+					    "never replaced: move it aside on "
+					    "the target host and replicate "
+					    "again",
+					    f->name,
+					    (unsigned long long)dl.v[j].size,
+					    (unsigned long long)f->size);
+				} else {
+					st->files_present++;
+					st->bytes_present += f->size;
+					if (o->verify && !o->dry_run)
+						items[nitems++] =
+						    (struct item){ f, 1 };
+				}
+				continue;
+			}
+			if (o->dry_run) {
+				st->files_sent++;
+				st->bytes_sent += f->size;
+				if (o->listed != NULL)
+					o->listed(o->arg, f->name, f->size);
+				continue;
+			}
+			items[nitems++] = (struct item){ f, 0 };
+		}
+		if (run_items(&p, items, nitems, e) == -1)
+			goto out;
+		/* After the keys, before any data: see doc/OFFSITE.md. */
+		if (k == K_KEYS && send_cfg) {
+			if (o->dry_run) {
+				st->files_sent++;
+				st->bytes_sent += cfglen;
+				if (o->listed != NULL)
+					o->listed(o->arg, "config", cfglen);
+			} else if (stor_put(dst, "config", cfg, cfglen,
+			               STOR_NOREPLACE, e) == -1) {
+				err_wrap(e, "send config");
+				goto out;
+			} else {
+				st->files_sent++;
+				st->bytes_sent += cfglen;
+			}
+		}
+	}
+	if (st->files_rotten > 0 || st->files_mismatch > 0) {
+		err_set(e, ERR_CORRUPT,
+		    "%llu damaged file%s in the source not sent, %llu file%s "
+		    "on the target differ%s from the source; everything "
+		    "else was copied",
+		    (unsigned long long)st->files_rotten,
+		    st->files_rotten == 1 ? "" : "s",
+		    (unsigned long long)st->files_mismatch,
+		    st->files_mismatch == 1 ? "" : "s",
+		    st->files_mismatch == 1 ? "s" : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	st->seconds = now_s() - t0;
+	free(items);
+	free(cfg);
+	flist_free(&sl);
+	flist_free(&dl);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	return (rc);
+}
