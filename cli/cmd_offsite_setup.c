@@ -124,8 +124,8 @@ print_recipe(const struct url *u, const char *key)
 {
 	const char *base = strrchr(u->path, '/') + 1;
 	int plen = (int)(base - 1 - u->path);
-	char *parent = plen > 0 ? xstrndup(u->path, (size_t)plen)
-	                        : xstrdup("/");
+	char *parent =
+	    plen > 0 ? xstrndup(u->path, (size_t)plen) : xstrdup("/");
 
 	printf("# Append-only off-site repository for coffer replicate.\n"
 	       "# URL: sftp://%s@%s:%d%s\n"
@@ -261,9 +261,10 @@ cmd_offsite_setup(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (keyfile != NULL && read_pubkey(keyfile, &key, &e) == -1)
 		goto out;
-	print_recipe(&u, key ? key
-	                     : "ssh-ed25519 AAAA...THE-BACKUP-KEY... "
-	                       "coffer@primary");
+	print_recipe(&u,
+	    key ? key
+	        : "ssh-ed25519 AAAA...THE-BACKUP-KEY... "
+	          "coffer@primary");
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		err_sys(&e, ERR_IO, "write the recipe");
 		goto out;

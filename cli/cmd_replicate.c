@@ -96,8 +96,8 @@ report(struct cli_ctx *ctx, const struct repl_stats *s, int dry_run,
     json_t *problems, const char *from, const char *to)
 {
 	char sent[32], present[32];
-	double mbs = s->seconds > 0 ? (double)s->bytes_sent / 1e6 / s->seconds
-	                            : 0;
+	double mbs =
+	    s->seconds > 0 ? (double)s->bytes_sent / 1e6 / s->seconds : 0;
 
 	if (ctx->json) {
 		json_t *j = json_pack(
@@ -164,8 +164,8 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 	err_clear(&e);
 	memset(&ro, 0, sizeof(ro));
 	memset(&rs, 0, sizeof(rs));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "j:n", longopts)) != -1) {
+	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT "j:n",
+	            longopts)) != -1) {
 		switch (ch) {
 		case OPT_FROM:
 			from = optarg;
@@ -244,8 +244,7 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		o.problems = json_array();
 	pg = progress_new(STDERR_FILENO, "replicate", 0,
-	    isatty(STDERR_FILENO) && !ctx->quiet && !ctx->json &&
-	        !ro.dry_run);
+	    isatty(STDERR_FILENO) && !ctx->quiet && !ctx->json && !ro.dry_run);
 	ro.listed = on_listed;
 	ro.notice = on_notice;
 	ro.arg = &o;

@@ -119,9 +119,9 @@ kind_of(const char *name)
 	if (strncmp(name, "data/", 5) == 0) {
 		p = name + 5;
 		return (strlen(p) == 67 && p[2] == '/' && p[0] == p[3] &&
-		               p[1] == p[4] && is_hex64(p + 3)
-		           ? K_DATA
-		           : -1);
+		            p[1] == p[4] && is_hex64(p + 3)
+		        ? K_DATA
+		        : -1);
 	}
 	for (int k = 0; k < K_COUNT; k++) {
 		size_t dl = strlen(kind_dir[k]);
@@ -152,8 +152,7 @@ hash_matches(const char *name, const uint8_t *data, size_t len)
 }
 
 /* Report a problem that does not stop the run; called with mu held. */
-static void
-notice(struct pool *p, const char *fmt, ...)
+static void notice(struct pool *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -501,8 +500,8 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
 				}
 				continue;
 			}
-			while (j < dl.n &&
-			    (c = strcmp(dl.v[j].name, f->name)) < 0)
+			while (
+			    j < dl.n && (c = strcmp(dl.v[j].name, f->name)) < 0)
 				j++;
 			if (j < dl.n && c == 0) {
 				if (dl.v[j].size != f->size) {

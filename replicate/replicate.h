@@ -15,7 +15,7 @@ struct stor;
 struct lock;
 struct progress;
 
-#define REPL_JOBS_DEFAULT 4  /* files in flight at once */
+#define REPL_JOBS_DEFAULT 4 /* files in flight at once */
 #define REPL_JOBS_MAX     64
 
 struct repl_opts {
@@ -26,7 +26,7 @@ struct repl_opts {
 	void (*listed)(void *, const char *name, uint64_t size);
 	/* One line per problem that does not stop the run (may be NULL). */
 	void (*notice)(void *, const char *msg);
-	void *arg; /* for listed and notice */
+	void *arg;                 /* for listed and notice */
 	struct progress *progress; /* bytes sent; may be NULL */
 	struct lock *src_lock; /* refreshed while the run lasts; may be NULL */
 	volatile sig_atomic_t *interrupted; /* may be NULL */
@@ -35,10 +35,10 @@ struct repl_opts {
 struct repl_stats {
 	uint64_t files_sent, bytes_sent;       /* or would be, with dry_run */
 	uint64_t files_present, bytes_present; /* already on the target */
-	uint64_t files_rotten;    /* source files whose hash is not their name */
-	uint64_t files_mismatch;  /* target files that differ from the source */
-	uint64_t files_skipped;   /* source files that are no repository file */
-	uint64_t files_verified;  /* target files read back with verify */
+	uint64_t files_rotten;   /* source files whose hash is not their name */
+	uint64_t files_mismatch; /* target files that differ from the source */
+	uint64_t files_skipped;  /* source files that are no repository file */
+	uint64_t files_verified; /* target files read back with verify */
 	double seconds;
 };
 
