@@ -4,6 +4,7 @@
  * this file resolves --from/--to/NAME, takes the source's lock and
  * reports.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -220,9 +221,14 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 		err_set(&e, ERR_USAGE, "--from and --to are both '%s'", from);
 		goto out;
 	}
-	if (cli_open_store(ctx, cfg, from, 0, &src, &e) == -1 ||
-	    cli_open_store(ctx, cfg, to, !ro.dry_run, &dst, &e) == -1)
+	if (cli_open_store(ctx, cfg, from, 0, &src, &e) == -1)
 		goto out;
+	if (cli_open_store(ctx, cfg, to, !ro.dry_run, &dst, &e) == -1) {
+		/* A dry run creates nothing: a missing target is empty. */
+		if (!ro.dry_run || e.sys_errno != ENOENT)
+			goto out;
+		err_clear(&e);
+	}
 	if (!no_lock && !ro.dry_run) {
 		struct lock_opts lo;
 

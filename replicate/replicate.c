@@ -397,7 +397,10 @@ config_step(struct pool *p, int *send, uint8_t **cfg, size_t *cfglen,
 			    stor_location(p->src));
 		goto out;
 	}
-	if (stor_get(p->dst, "config", CONFIG_MAX, &theirs, &tlen, e) == -1) {
+	if (p->dst == NULL) /* a dry run to a location not there yet */
+		*send = 1;
+	else if (stor_get(p->dst, "config", CONFIG_MAX, &theirs, &tlen, e) ==
+	    -1) {
 		if (e->sys_errno != ENOENT && e->class != ERR_CORRUPT) {
 			err_wrap(e, "read the config of %s",
 			    stor_location(p->dst));
@@ -477,7 +480,8 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
 	pthread_cond_init(&p.cv, NULL);
 
 	if (config_step(&p, &send_cfg, &cfg, &cfglen, e) == -1 ||
-	    list_store(src, &sl, e) == -1 || list_store(dst, &dl, e) == -1)
+	    list_store(src, &sl, e) == -1 ||
+	    (dst != NULL && list_store(dst, &dl, e) == -1))
 		goto out;
 	items = xcalloc(sl.n + 1, sizeof(*items));
 	progress_set_total(o->progress, missing_bytes(&sl, &dl));

@@ -56,7 +56,8 @@ struct repl_stats {
  * run goes on, and at the end returns -1 with ERR_CORRUPT.  Any other
  * failure (network, no space, interrupted) stops the run at once with
  * that error; what was published stays, and a re-run sends the rest.
- * *stats is filled in either case.
+ * *stats is filled in either case.  dst may be NULL with dry_run: a
+ * target that does not exist yet.
  */
 int repl_run(struct stor *src, struct stor *dst, const struct repl_opts *,
     struct repl_stats *stats, struct err *);

@@ -1,0 +1,67 @@
+# Helpers shared by the replicate tests (40-49); sourced after lib.sh.
+
+# tree_listing ROOT: one line per entry below ROOT, sorted: path, mode,
+# owner, size, mtime (ns), symlink target, content hash.
+tree_listing() {
+	(
+		cd "$1" || exit 1
+		find . -mindepth 1 -print | LC_ALL=C sort | while IFS= read -r p; do
+			if [ -L "$p" ]; then
+				printf '%s|%s|%s\n' "$p" "$(stat -c '%f|%u:%g|%.9Y' -- "$p")" \
+				    "$(readlink -- "$p")"
+			elif [ -f "$p" ]; then
+				printf '%s|%s|%s\n' "$p" \
+				    "$(stat -c '%f|%u:%g|%s|%.9Y' -- "$p")" \
+				    "$("$TOOLS/contenthash" "$p" | cut -d' ' -f1)"
+			else
+				printf '%s|%s\n' "$p" "$(stat -c '%f|%u:%g|%.9Y' -- "$p")"
+			fi
+		done
+	)
+}
+
+# make_tree DIR: files, a symlink, odd modes and times, a 3 MiB file.
+make_tree() {
+	mkdir -p "$1/etc/sub" "$1/var"
+	printf 'hello\n' >"$1/etc/motd"
+	head -c 3145728 /dev/urandom >"$1/var/big"
+	seq 1 200000 >"$1/etc/sub/numbers"
+	ln -s ../etc/motd "$1/var/link"
+	chmod 0640 "$1/etc/motd"
+	chmod 0711 "$1/etc/sub"
+	touch -d '2020-02-29 12:34:56.123456789' "$1/etc/sub/numbers"
+}
+
+# repo_files DIR: the repository files (no temp files, no locks), sorted.
+repo_files() {
+	(cd "$1" && find . -type f ! -name '.*' ! -path './locks/*' | LC_ALL=C sort)
+}
+
+# temp_files DIR: names of temp files anywhere below DIR.
+temp_files() {
+	(cd "$1" && find . -type f -name '.*' | LC_ALL=C sort)
+}
+
+# flip_byte FILE OFFSET: invert the lowest bit of one byte, in place.
+flip_byte() {
+	local b
+	chmod u+w "$1"
+	b=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	# shellcheck disable=SC2059 # the format is the octal escape
+	printf "$(printf '\\%03o' $((b ^ 1)))" |
+		dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2>/dev/null
+}
+
+# restore_equal REPO DIR [OPTS...]: restore latest of REPO and compare
+# DIR (snapshotted by absolute path) with what came back.
+restore_equal() {
+	local repo="$1" dir="$2" out
+	shift 2
+	out=$(mktemp -d "$T/restore.XXXXXX")
+	expect_status 0 "$COFFER" restore -r "$repo" "$@" latest --target "$out"
+	tree_listing "$dir" >"$out.want"
+	tree_listing "$out$dir" >"$out.got"
+	grep -q 'numbers|' "$out.want" || fail "listing of $dir is empty"
+	expect_same "$out.want" "$out.got"
+	rm -rf "$out" "$out.want" "$out.got"
+}
