@@ -65,3 +65,62 @@ restore_equal() {
 	expect_same "$out.want" "$out.got"
 	rm -rf "$out" "$out.want" "$out.got"
 }
+
+# offsite_server USER R: apply what `coffer offsite-setup` prints for
+# sftp://USER@127.0.0.1:$SSHD_PORT$R to the running start_sshd: the layout
+# block run as is (with U=USER) and the authorized_keys line, for
+# $SSH_KEY, as the only line sshd accepts.  The recipe is in $T/recipe.
+offsite_server() {
+	local u="$1" r="$2"
+	expect_status 0 "$COFFER" offsite-setup --key "$SSH_KEY.pub" \
+	    "sftp://$u@127.0.0.1:$SSHD_PORT$r"
+	cp "$T/out" "$T/recipe"
+	sed -n '/^# --- layout ---$/,/^# --- /p' "$T/recipe" |
+		sed "s/^U=.*/U=$u/" >"$T/layout.sh"
+	grep -q '^install -d' "$T/layout.sh" || fail "no layout in the recipe"
+	# The account must reach R: $T is root's 0700.
+	chmod 0711 "$T"
+	sh -eu "$T/layout.sh" || fail "the recipe's layout failed"
+	grep '^restrict,command="internal-sftp ' "$T/recipe" >"$SSHD_DIR/authorized_keys" ||
+		fail "no authorized_keys line in the recipe"
+	chmod 0755 "$SSHD_DIR"
+	chmod 0644 "$SSHD_DIR/authorized_keys"
+}
+
+# sftp_as USER CMD...: run the sftp(1) batch CMD lines with $SSH_KEY;
+# output in $T/sftp.out; returns sftp's status.
+sftp_as() {
+	local u="$1"
+	shift
+	printf '%s\n' "$@" >"$T/sftp.batch"
+	sftp -b "$T/sftp.batch" -i "$SSH_KEY" -o BatchMode=yes \
+	    -o UserKnownHostsFile="$SSH_KNOWN_HOSTS" -o IdentitiesOnly=yes \
+	    -P "$SSHD_PORT" "$u@127.0.0.1" >"$T/sftp.out" 2>&1
+}
+
+# sftp_conf FILE NAME URL [EXTRA...]: a config with [repository NAME] for
+# URL reached with the test's key and known_hosts; EXTRA lines are added
+# to that section.
+sftp_conf() {
+	local f="$1" n="$2" url="$3"
+	shift 3
+	{
+		printf '[repository %s]\nurl = %s\nidentity = %s\n' "$n" "$url" "$SSH_KEY"
+		printf 'known_hosts = %s\n' "$SSH_KNOWN_HOSTS"
+		for l in "$@"; do
+			printf '%s\n' "$l"
+		done
+	} >>"$f"
+}
+
+# need_sftp CONF NAME: skip unless this coffer has the sftp:// backend
+# (it is built on branch wip/sftp); NAME is a section of CONF that
+# reaches the running sshd.
+need_sftp() {
+	"$COFFER" -c "$1" replicate --from "$2" --to "$T/probe" --dry-run \
+	    >/dev/null 2>"$T/probe.err" || true
+	if grep -q 'not supported by this build' "$T/probe.err"; then
+		skip "sftp:// is not supported by this build (the backend is on branch wip/sftp)"
+	fi
+	rm -rf "$T/probe.err" "$T/probe"
+}
