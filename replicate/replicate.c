@@ -372,6 +372,9 @@ run_items(struct pool *p, struct item *items, size_t n, struct err *e)
 		pthread_join(tid[i], NULL);
 	if (p->stop) {
 		*e = p->fatal;
+		if (e->class == ERR_NOSPACE)
+			err_wrap(e, "no space left on the target %s",
+			    stor_location(p->dst));
 		return (-1);
 	}
 	return (0);

@@ -26,9 +26,9 @@ expect_grep 'no target' "$T/err"
 
 expect_status 0 "$COFFER" init -r "$A" --machine-key "$T/key" --pack-size 1M
 make_tree "$S"
-expect_status 0 co snapshot -r "$A" "$S"
+expect_status 0 co snapshot -r "$A" --cache-dir "$T/cache" "$S"
 head -c 2000000 /dev/urandom >"$S/var/second"
-expect_status 0 co snapshot -r "$A" "$S"
+expect_status 0 co snapshot -r "$A" --cache-dir "$T/cache" "$S"
 
 # --dry-run: lists what it would send, sends nothing, makes nothing.
 expect_status 0 "$COFFER" replicate --from "$A" --to "$B" --dry-run
@@ -60,7 +60,7 @@ expect_grep "\"files_verified\":$(($(wc -l <"$T/a.files") - 1))," "$T/out"
 
 # A rotten pack in the source: reported, not shipped, the rest is.
 head -c 3000000 /dev/urandom >"$S/var/third"
-expect_status 0 co snapshot -r "$A" "$S"
+expect_status 0 co snapshot -r "$A" --cache-dir "$T/cache" "$S"
 repo_files "$A" >"$T/a2.files"
 new=$(comm -13 "$T/a.files" "$T/a2.files")
 bad=$(echo "$new" | grep '^\./data/' | head -n 1)
@@ -151,7 +151,7 @@ done
 expect_status 0 "$COFFER" init -r "$T/big" --machine-key "$T/key3" \
     --pack-size 1M
 expect_status 0 "$COFFER" snapshot -r "$T/big" --password-file "$T/key3" \
-    "$T/bulk"
+    --cache-dir "$T/cache" "$T/bulk"
 total=$(repo_files "$T/big" | grep -c '^\./data/')
 [ "$total" -ge 40 ] || fail "only $total packs"
 landed=0

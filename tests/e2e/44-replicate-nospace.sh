@@ -1,0 +1,54 @@
+#!/bin/sh
+# The target's disk fills up (a 20 MiB tmpfs): replicate stops with one
+# clear "no space" error (exit 1), without retrying for ever; what was
+# published is whole and the target still checks clean.  Local first,
+# then through sshd.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/repl-lib.sh"
+
+[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+export COFFER_TEST_WEAK_KDF=1
+M=$T/full
+mkdir "$M"
+mount -t tmpfs -o size=20m tmpfs "$M" || skip "cannot mount a tmpfs here"
+# Unmount before lib.sh's exit trap removes $T.
+trap '_rc=$?; set +e; umount -l "$M" 2>/dev/null; (exit $_rc); _e2e_exit' EXIT
+
+A=$T/primary
+mkdir -p "$T/bulk"
+i=0
+while [ $i -lt 16 ]; do
+	head -c 2000000 /dev/urandom >"$T/bulk/f$i"
+	i=$((i + 1))
+done
+expect_status 0 "$COFFER" init -r "$A" --machine-key "$T/key" --pack-size 1M
+expect_status 0 "$COFFER" snapshot -r "$A" --password-file "$T/key" \
+    --cache-dir "$T/cache" "$T/bulk"
+
+# whole DIR: every repository file in DIR is the source's.
+whole() {
+	(cd "$1" && find . -type f ! -name '.*' ! -path './locks/*') |
+		while read -r f; do
+			cmp -s "$A/$f" "$1/$f" || fail "$f in $1 is not the source's"
+		done
+}
+
+expect_status 1 "$COFFER" replicate --from "$A" --to "$M/local"
+expect_grep '[Nn]o space' "$T/err"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "not one line: $(cat "$T/err")"
+whole "$M/local"
+[ -z "$(ls "$M/local/snapshots" 2>/dev/null)" ] || fail "a snapshot was sent"
+expect_status 0 "$COFFER" check -r "$M/local" --password-file "$T/key"
+rm -rf "$M/local"
+
+start_sshd
+R=$M/repo
+sftp_conf "$T/c.conf" offsite "sftp://$SSH_USER@127.0.0.1:$SSHD_PORT$R" \
+    'retries = 3' 'io_timeout = 5s'
+need_sftp "$T/c.conf" offsite
+expect_status 1 timeout 300 "$COFFER" -c "$T/c.conf" replicate --from "$A" --to offsite
+expect_grep '[Nn]o space' "$T/err"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "not one line: $(cat "$T/err")"
+grep -qi 'retry' "$T/err" && fail "retried a full disk: $(cat "$T/err")"
+whole "$R"
+expect_status 0 "$COFFER" check -r "$R" --password-file "$T/key"
