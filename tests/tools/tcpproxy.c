@@ -18,11 +18,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,8 +45,9 @@ on_term(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: tcpproxy [-c N | -s N | -r] [-k K] [-R FILE] "
-	                "LISTEN_PORT TARGET_PORT\n");
+	fprintf(stderr,
+	    "usage: tcpproxy [-c N | -s N | -r] [-k K] [-R FILE] "
+	    "LISTEN_PORT TARGET_PORT\n");
 	exit(2);
 }
 
