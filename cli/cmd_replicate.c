@@ -84,6 +84,34 @@ source_from_jobs(const struct config *cfg, const char *to, const char **from,
 	return (0);
 }
 
+/*
+ * Without -j: as many files in flight as the sftp:// side has transfers
+ * (SSH sessions; more would only wait, each holding a pack in memory), or
+ * the engine's default between local directories.
+ */
+static int
+jobs_from_config(const struct config *cfg, const char *a, const char *b)
+{
+	const char *args[2] = { a, b };
+	int jobs = 0;
+
+	for (int i = 0; i < 2 && cfg != NULL; i++) {
+		const struct config_section *sec;
+		const char *loc;
+		int64_t v;
+		struct err e;
+
+		if (cli_resolve_repo(args[i], cfg, &loc, &sec, &e) == -1 ||
+		    sec == NULL || loc == NULL ||
+		    strncmp(loc, "sftp://", 7) != 0 ||
+		    config_get_int(sec, "transfers", &v) == -1)
+			continue;
+		if (v > jobs && v <= REPL_JOBS_MAX)
+			jobs = (int)v;
+	}
+	return (jobs);
+}
+
 static void
 lock_notice(void *arg, const char *msg)
 {
@@ -217,6 +245,8 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (from == NULL && source_from_jobs(cfg, to, &from, &e) == -1)
 		goto out;
+	if (ro.jobs == 0)
+		ro.jobs = jobs_from_config(cfg, from, to);
 	if (strcmp(from, to) == 0) {
 		err_set(&e, ERR_USAGE, "--from and --to are both '%s'", from);
 		goto out;
