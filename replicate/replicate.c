@@ -94,7 +94,8 @@ list_store(struct stor *s, struct flist *l, struct err *e)
 	for (int k = 0; k < K_COUNT; k++)
 		if (stor_list(s, kind_dir[k], collect, l, e) != 0)
 			return (err_wrap(e, "list %s", stor_location(s)));
-	qsort(l->v, l->n, sizeof(*l->v), fent_cmp);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), fent_cmp);
 	return (0);
 }
 
