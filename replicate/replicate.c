@@ -373,7 +373,9 @@ run_items(struct pool *p, struct item *items, size_t n, struct err *e)
 		pthread_join(tid[i], NULL);
 	if (p->stop) {
 		*e = p->fatal;
-		if (e->class == ERR_NOSPACE)
+		/* Say where, unless the backend already did. */
+		if (e->class == ERR_NOSPACE &&
+		    strstr(e->msg, "no space left on the target") == NULL)
 			err_wrap(e, "no space left on the target %s",
 			    stor_location(p->dst));
 		return (-1);
