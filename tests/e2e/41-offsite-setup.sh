@@ -90,3 +90,12 @@ done <"$T/a2.files"
 expect_status 0 "$COFFER" check -r "$R" --password-file "$T/key" --read-data
 # Restore through the backup key itself: reading needs no lock.
 restore_equal offsite "$S" -c "$T/c.conf" --password-file "$T/key" --no-lock
+# Pulling from it: the key cannot write a lock there, and says what to do.
+st=0
+"$COFFER" -c "$T/c.conf" replicate --from offsite --to "$T/pulled" \
+    >"$T/out" 2>"$T/err" || st=$?
+[ $st -ne 0 ] || fail "a lock was written through the append-only key"
+expect_grep 'needs --no-lock' "$T/err"
+[ -z "$(ls -A "$R/locks")" ] || fail "lock files left off-site: $(ls "$R/locks")"
+expect_status 0 "$COFFER" -c "$T/c.conf" replicate --from offsite --to "$T/pulled" --no-lock
+expect_status 0 "$COFFER" check -r "$T/pulled" --password-file "$T/key" --read-data
