@@ -255,7 +255,8 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (cli_open_store(ctx, cfg, to, !ro.dry_run, &dst, &e) == -1) {
 		/* A dry run creates nothing: a missing target is empty. */
-		if (!ro.dry_run || e.sys_errno != ENOENT)
+		if (!ro.dry_run ||
+		    (e.sys_errno != ENOENT && e.class != ERR_NOREPO))
 			goto out;
 		err_clear(&e);
 	}
