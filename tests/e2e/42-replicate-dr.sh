@@ -21,6 +21,10 @@ make_tree "$S"
 expect_status 0 "$COFFER" init -r "$A" --machine-key "$T/key" --pack-size 1M
 expect_status 0 "$COFFER" snapshot -r "$A" --password-file "$T/key" \
     --cache-dir "$T/cache" "$S"
+# A dry run to a location not there yet lists everything, makes nothing.
+expect_status 0 "$COFFER" -c "$T/c.conf" replicate --from "$A" --to offsite --dry-run
+expect_grep "^would send $(repo_files "$A" | wc -l) files" "$T/out"
+[ ! -e "$R" ] || fail "--dry-run made $R"
 expect_status 0 "$COFFER" -c "$T/c.conf" replicate --from "$A" --to offsite
 expect_grep '^sent [0-9]+ files' "$T/out"
 expect_status 0 "$COFFER" -c "$T/c.conf" replicate --from "$A" --to offsite
