@@ -192,3 +192,31 @@ expect_status 0 "$COFFER" restore -r "$T/kt" --password-file "$T/key3" \
 tree_listing "$T/bulk" >"$T/bulk.want"
 tree_listing "$T/kt.restore$T/bulk" >"$T/bulk.got"
 expect_same "$T/bulk.want" "$T/bulk.got"
+
+# Ctrl-C (SIGINT) mid-run: exit 130 after the file in hand, a valid target.
+landed=0
+round=0
+while [ $round -lt 5 ] && [ $landed -eq 0 ]; do
+	round=$((round + 1))
+	rm -rf "$T/it"
+	"$COFFER" replicate --from "$T/big" --to "$T/it" -j 1 -q \
+	    >"$T/int.out" 2>"$T/int.err" &
+	pid=$!
+	n=0
+	while [ "$n" -lt $((round * 3)) ] && kill -0 $pid 2>/dev/null; do
+		n=$(find "$T/it/data" -type f ! -name '.*' 2>/dev/null | wc -l)
+	done
+	kill -INT $pid 2>/dev/null || true
+	st=0
+	wait $pid || st=$?
+	got=$(find "$T/it/data" -type f ! -name '.*' 2>/dev/null | wc -l)
+	if [ "$got" -lt "$total" ]; then
+		landed=1
+		[ $st -eq 130 ] || fail "SIGINT: exit $st, not 130: $(cat "$T/int.err")"
+	fi
+done
+[ $landed -eq 1 ] || fail "SIGINT never landed mid-run"
+[ -z "$(temp_files "$T/it")" ] || fail "temp files after SIGINT: $(temp_files "$T/it")"
+expect_status 0 "$COFFER" check -r "$T/it" --password-file "$T/key3"
+expect_status 0 "$COFFER" replicate --from "$T/big" --to "$T/it"
+expect_status 0 "$COFFER" check -r "$T/it" --password-file "$T/key3" --read-data
