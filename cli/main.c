@@ -403,7 +403,7 @@ cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 	fputs(main_usage, stdout);
 	fputs("\ncommands:\n", stdout);
 	for (c = cli_commands; c->name != NULL; c++)
-		printf("  %-12s %s\n", c->name, c->summary);
+		printf("  %-13s %s\n", c->name, c->summary);
 	fputs("\nglobal options (also accepted after COMMAND):\n"
 	      "  -c, --config FILE        configuration file "
 	      "(default " CLI_DEFAULT_CONFIG ")\n"
