@@ -243,6 +243,22 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 		    "NAME]"));
 	if (cli_load_config(ctx, &cfg, &e) == -1)
 		goto out;
+	/* NAME of a [job] (and of no [repository]): that job's copy. */
+	if (from == NULL && cfg != NULL &&
+	    config_section_find(cfg, CONFIG_REPOSITORY, to) == NULL) {
+		const struct config_section *job =
+		    config_section_find(cfg, CONFIG_JOB, to);
+
+		if (job != NULL) {
+			if (config_get_str(job, "replicate") == NULL) {
+				err_set(&e, ERR_USAGE,
+				    "[job %s] has no replicate = NAME", to);
+				goto out;
+			}
+			from = config_get_str(job, "repository");
+			to = config_get_str(job, "replicate");
+		}
+	}
 	if (from == NULL && source_from_jobs(cfg, to, &from, &e) == -1)
 		goto out;
 	if (ro.jobs == 0)

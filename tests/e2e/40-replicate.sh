@@ -138,6 +138,13 @@ expect_status 0 "$COFFER" -c "$T/coffer.conf" replicate offsite
 expect_status 0 co check -r "$T/named"
 expect_status 2 "$COFFER" -c "$T/coffer.conf" replicate local
 expect_grep 'no \[job\] .* has replicate = local' "$T/err"
+# The NAME of the job does the same.
+head -c 100000 /dev/urandom >"$S/var/fourth"
+expect_status 0 co snapshot -r "$A" --cache-dir "$T/cache" "$S"
+expect_status 0 "$COFFER" -c "$T/coffer.conf" replicate nightly --json
+expect_grep '"files_sent":[1-9]' "$T/out"
+expect_status 0 "$COFFER" -c "$T/coffer.conf" replicate nightly
+expect_grep '^sent 0 files' "$T/out"
 
 # kill -9 mid-run: the target is valid at that moment, holds no partial
 # file under a final name, and a re-run completes it.  Many small packs
