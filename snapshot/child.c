@@ -36,9 +36,9 @@ struct child {
 	volatile sig_atomic_t *interrupted;
 	char tail[CHILD_TAIL_MAX];
 	size_t ntail;
-	int cut;            /* bytes before the tail were dropped */
+	int cut; /* bytes before the tail were dropped */
 	char line[TAIL_MSG + 8];
-	char why[256];      /* set when we killed it */
+	char why[256]; /* set when we killed it */
 	enum err_class why_class;
 };
 
@@ -75,7 +75,7 @@ past_deadline(const struct child *c)
 	now(&t);
 	return (t.tv_sec > c->deadline.tv_sec ||
 	    (t.tv_sec == c->deadline.tv_sec &&
-		t.tv_nsec >= c->deadline.tv_nsec));
+	        t.tv_nsec >= c->deadline.tv_nsec));
 }
 
 static void
@@ -218,8 +218,8 @@ child_start(const struct child_opts *o, struct child **out, struct err *e)
 	sigemptyset(&none);
 	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
 	        0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, o->read_stdout ? op[1] : ep[1],
-	        1) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa,
+	        o->read_stdout ? op[1] : ep[1], 1) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, ep[1], 2) != 0 ||
 	    posix_spawnattr_setflags(&at,
 	        POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
@@ -310,8 +310,8 @@ child_read(struct child *c, void *buf, size_t len, struct err *e)
 			}
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			snprintf(why, sizeof(why), "output could not be read: %s",
-			    strerror(errno));
+			snprintf(why, sizeof(why),
+			    "output could not be read: %s", strerror(errno));
 			return (stop(c, ERR_IO, why, e));
 		}
 	}
@@ -414,7 +414,7 @@ child_finish(struct child *c, struct err *e)
 
 				if (got == 0 ||
 				    (got == -1 && errno != EINTR &&
-					errno != EAGAIN))
+				        errno != EAGAIN))
 					close_fd(&c->out);
 			}
 		}
@@ -466,8 +466,7 @@ child_run(const struct child_opts *o, struct err *e)
 }
 
 int
-child_output(const struct child_opts *o, char *out, size_t max,
-    struct err *e)
+child_output(const struct child_opts *o, char *out, size_t max, struct err *e)
 {
 	struct child_opts ro = *o;
 	struct child *c;

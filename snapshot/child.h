@@ -7,9 +7,10 @@
 #ifndef COFFER_CHILD_H
 #define COFFER_CHILD_H
 
+#include <sys/types.h>
+
 #include <signal.h>
 #include <stddef.h>
-#include <sys/types.h>
 
 #include "err.h"
 
