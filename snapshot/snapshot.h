@@ -30,6 +30,9 @@ struct snap_opts {
 	struct log *log;           /* warnings per skipped/changed entry */
 	struct progress *progress; /* may be NULL */
 	volatile sig_atomic_t *interrupted; /* may be NULL */
+	/* Sources only: */
+	const char *repository; /* for hooks' COFFER_REPOSITORY */
+	const char *tmp_dir;    /* SQLite backups; NULL: TMPDIR or /tmp */
 };
 
 /*
