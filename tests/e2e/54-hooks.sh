@@ -2,7 +2,8 @@
 # Hooks: before and after per source and per job.  after always runs,
 # with COFFER_STATUS saying how the source went; a failing before fails
 # its source with the hook's words; hook_timeout kills a hook that hangs,
-# and whatever it started.  Duplicate source names are refused.
+# and whatever it started; an interrupt kills the running source and
+# still runs its after hook.  Duplicate source names are refused.
 . "$(dirname "$0")/lib.sh"
 
 export COFFER_TEST_WEAK_KDF=1
@@ -44,6 +45,12 @@ name = hang.txt
 before = echo waiting for godot; sleep 300 && touch $M/hang-survived
 hook_timeout = 1s
 after = echo "\$COFFER_SOURCE \$COFFER_STATUS" >$M/hang
+
+[source slow]
+type = command
+command = touch $M/slow-started; sleep 60; echo never
+name = slow.txt
+after = echo "\$COFFER_SOURCE \$COFFER_STATUS" >$M/slow
 
 [job nightly]
 sources = good broken
@@ -88,6 +95,23 @@ expect_eq "job after hook" "job nightly failed" "$(tail -n 1 "$M/job")"
 [ ! -e "$M/hang-survived" ] || fail "the hung hook's child lived on"
 if pgrep -f "sleep 300 && touch $M" >/dev/null; then
 	fail "the hung hook still runs"
+fi
+
+# Interrupted while a source runs: its program is killed, its after hook
+# still runs, nothing is saved, exit 130.
+n0=$(ls "$R/snapshots" | wc -l)
+"$COFFER" snapshot -c "$T/coffer.conf" --no-cache --source good \
+    --source slow >"$T/iout" 2>"$T/ierr" &
+S=$!
+wait_for 30 "the slow source to start" test -e "$M/slow-started"
+kill -TERM "$S"
+st=0
+wait "$S" || st=$?
+expect_eq "exit status when interrupted" 130 "$st"
+expect_eq "slow's after hook" "slow failed" "$(cat "$M/slow")"
+expect_eq "snapshots after the interrupt" "$n0" "$(ls "$R/snapshots" | wc -l)"
+if pgrep -f "sleep 60; echo never" >/dev/null; then
+	fail "the interrupted source's program still runs"
 fi
 
 # Two sources of one name are refused before anything runs.
