@@ -52,6 +52,11 @@ command = touch $M/slow-started; sleep 60; echo never
 name = slow.txt
 after = echo "\$COFFER_SOURCE \$COFFER_STATUS" >$M/slow
 
+[source conf]
+type = files
+paths = $T/etc $T/opt/app/conf
+exclude = *.swp
+
 [job nightly]
 sources = good broken
 repository = main
@@ -113,6 +118,19 @@ expect_eq "snapshots after the interrupt" "$n0" "$(ls "$R/snapshots" | wc -l)"
 if pgrep -f "sleep 60; echo never" >/dev/null; then
 	fail "the interrupted source's program still runs"
 fi
+
+# A files source keeps its paths' absolute layout below /NAME.
+mkdir -p "$T/etc" "$T/opt/app/conf"
+printf 'hosts\n' >"$T/etc/hosts"
+printf 'x\n' >"$T/etc/hosts.swp"
+head -c 100000 /dev/urandom >"$T/opt/app/conf/app.ini"
+expect_status 0 "$COFFER" snapshot -c "$T/coffer.conf" --no-cache --source conf
+expect_status 0 "$COFFER" restore -c "$T/coffer.conf" -r main latest \
+    --target "$T/back"
+expect_same "$T/etc/hosts" "$T/back/conf$T/etc/hosts"
+expect_same "$T/opt/app/conf/app.ini" "$T/back/conf$T/opt/app/conf/app.ini"
+[ ! -e "$T/back/conf$T/etc/hosts.swp" ] || fail "exclude was not applied"
+expect_eq "top of the files snapshot" conf "$(ls "$T/back")"
 
 # Two sources of one name are refused before anything runs.
 expect_status 2 "$COFFER" snapshot -c "$T/coffer.conf" --no-cache \
