@@ -22,8 +22,7 @@ START_TEST(test_conninfo_dbname)
 	                     db, sizeof(db), &pw),
 	    0);
 	ck_assert_str_eq(db, "my 'db'");
-	ck_assert_int_eq(snap_pg_conninfo("host=x user=y", db, sizeof(db),
-	                     &pw),
+	ck_assert_int_eq(snap_pg_conninfo("host=x user=y", db, sizeof(db), &pw),
 	    -1);
 	ck_assert_int_eq(snap_pg_conninfo("dbname", db, sizeof(db), &pw), -1);
 	ck_assert_int_eq(snap_pg_conninfo("dbname='open", db, sizeof(db), &pw),
