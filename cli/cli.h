@@ -61,6 +61,7 @@ enum {
 	CLI_OPT_KNOWN_HOSTS,
 	CLI_OPT_LIMIT_UPLOAD,
 	CLI_OPT_LIMIT_DOWNLOAD,
+	CLI_OPT_NO_LOCK,
 	CLI_OPT_CMD_BASE = 512 /* first value a command may use */
 };
 
@@ -86,6 +87,16 @@ enum {
 		    CLI_OPT_LIMIT_DOWNLOAD },                                  \
 	{                                                                      \
 		"password", optional_argument, NULL, CLI_OPT_PASSWORD          \
+	}
+
+/*
+ * --no-lock, for the longopts of commands that only read: they then take
+ * no repository lock (an append-only copy where lock files cannot be
+ * removed can be read).  cli_getopt sets ctx->lock to CLI_LOCK_NONE.
+ */
+#define CLI_NO_LOCK_LONG                                                       \
+	{                                                                      \
+		"no-lock", no_argument, NULL, CLI_OPT_NO_LOCK                  \
 	}
 
 /*

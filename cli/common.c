@@ -146,6 +146,9 @@ cli_getopt(struct cli_ctx *ctx, const struct cli_cmd *cmd, int argc,
 				              : "unknown or ambiguous option",
 				    argv[optind - 1]);
 			return ('?');
+		case CLI_OPT_NO_LOCK:
+			ctx->lock = CLI_LOCK_NONE;
+			continue;
 		case 'c':
 		case 'q':
 		case 'v':

@@ -195,14 +195,12 @@ stor_sftp_parse_url(const char *url, const struct stor_opts *o,
 
 		if (pw == NULL)
 			return (err_set(e, ERR_USAGE,
-			    "%s: no user in the URL, and none for uid %ld",
-			    url, (long)geteuid()));
+			    "%s: no user in the URL, and none for uid %ld", url,
+			    (long)geteuid()));
 		snprintf(t->user, sizeof(t->user), "%s", pw->pw_name);
 	}
 	snprintf(t->host, sizeof(t->host), "%s", u.host);
-	t->port = o != NULL && o->port > 0 ? o->port
-	          : u.port > 0             ? u.port
-	                                   : 22;
+	t->port = o != NULL && o->port > 0 ? o->port : u.port > 0 ? u.port : 22;
 	/* "/~/dir" (or "/~") is relative to the login directory. */
 	p = u.path;
 	if (strcmp(p, "/~") == 0 || strncmp(p, "/~/", 3) == 0)
@@ -343,8 +341,8 @@ kh_methods(LIBSSH2_KNOWNHOSTS *kh, const char *host, int port, char *out,
 }
 
 int
-stor_sftp_kh_methods(const char *file, const char *host, int port,
-    char *out, size_t outsz, struct err *e)
+stor_sftp_kh_methods(const char *file, const char *host, int port, char *out,
+    size_t outsz, struct err *e)
 {
 	LIBSSH2_SESSION *ssh;
 	LIBSSH2_KNOWNHOSTS *kh;
@@ -686,8 +684,8 @@ verify_host_key(struct sftp *s, struct conn *c, LIBSSH2_KNOWNHOSTS *kh,
 		    "that is the server's key (compare with ssh-keygen -lf on "
 		    "the server), run again with --accept-new-host-key, or add "
 		    "it with: ssh-keyscan -p %d -t %s %s >> %s",
-		    s->t.hostport, tname, fp, s->known_hosts, s->t.port,
-		    method, s->t.host, s->known_hosts));
+		    s->t.hostport, tname, fp, s->known_hosts, s->t.port, method,
+		    s->t.host, s->known_hosts));
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
 		return (err_set(e, ERR_HOSTKEY,
 		    "HOST KEY CHANGED for %s: its %s key %s differs from the "
@@ -802,9 +800,9 @@ auth_file(struct sftp *s, struct conn *c, const char *file, const char *pass,
 	size_t tl = strlen(tried);
 	int rc;
 
-	while ((rc = libssh2_userauth_publickey_fromfile_ex(c->ssh,
-	            s->t.user, (unsigned int)strlen(s->t.user), NULL, file,
-	            pass)) == LIBSSH2_ERROR_EAGAIN)
+	while ((rc = libssh2_userauth_publickey_fromfile_ex(c->ssh, s->t.user,
+	            (unsigned int)strlen(s->t.user), NULL, file, pass)) ==
+	    LIBSSH2_ERROR_EAGAIN)
 		if (conn_wait(s, c, deadline, e) == -1)
 			return (-1);
 	switch (rc) {
@@ -823,12 +821,10 @@ auth_file(struct sftp *s, struct conn *c, const char *file, const char *pass,
 			    "an encrypted key needs identity_passphrase_file",
 			    file, ssh_msg(c->ssh)));
 		snprintf(tried + tl, triedsz - tl,
-		    "%skey %s (unreadable or encrypted)", tl ? ", " : "",
-		    file);
+		    "%skey %s (unreadable or encrypted)", tl ? ", " : "", file);
 		return (1);
 	default:
-		return (conn_fail(s, c, rc, "authenticating as", s->t.user,
-		    e));
+		return (conn_fail(s, c, rc, "authenticating as", s->t.user, e));
 	}
 }
 
@@ -1117,8 +1113,8 @@ keepalive_main(void *arg)
 	return (NULL);
 }
 
-typedef int (*op_fn)(struct sftp *, struct conn *, void *, int attempt,
-    struct err *);
+typedef int (
+    *op_fn)(struct sftp *, struct conn *, void *, int attempt, struct err *);
 
 /*
  * Run op on a pooled session; a network failure closes that session and
@@ -1157,8 +1153,8 @@ run_op(struct sftp *s, op_fn op, void *arg, struct err *e)
 /* ------------------------------------------------------------ file ops */
 
 static LIBSSH2_SFTP_HANDLE *
-open_file(struct sftp *s, struct conn *c, const char *path,
-    unsigned long flags, long mode, int type, int *rc, struct err *e)
+open_file(struct sftp *s, struct conn *c, const char *path, unsigned long flags,
+    long mode, int type, int *rc, struct err *e)
 {
 	LIBSSH2_SFTP_HANDLE *h;
 	int64_t deadline = io_deadline(s);
@@ -1203,8 +1199,8 @@ close_handle(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h,
 }
 
 static int
-read_fully(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h,
-    uint8_t *buf, size_t len, uint64_t off, const char *path, struct err *e)
+read_fully(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h, uint8_t *buf,
+    size_t len, uint64_t off, const char *path, struct err *e)
 {
 	size_t done = 0;
 	int64_t deadline = io_deadline(s);
@@ -1285,8 +1281,8 @@ op_get(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 			goto out;
 		}
 		buf = xmalloc(at.filesize > 0 ? (size_t)at.filesize : 1);
-		if (read_fully(s, c, h, buf, (size_t)at.filesize, 0, path,
-		        e) == -1)
+		if (read_fully(s, c, h, buf, (size_t)at.filesize, 0, path, e) ==
+		    -1)
 			goto out;
 		*a->data = buf;
 		*a->outlen = (size_t)at.filesize;
@@ -1298,8 +1294,8 @@ op_get(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 	}
 	rc = 0;
 out:
-	if (h != NULL && close_handle(s, c, h, path, rc == 0 ? e : NULL) ==
-	        -1 && rc == 0)
+	if (h != NULL &&
+	    close_handle(s, c, h, path, rc == 0 ? e : NULL) == -1 && rc == 0)
 		rc = -1;
 	free(buf);
 	free(path);
@@ -1332,9 +1328,9 @@ stat_path(struct sftp *s, struct conn *c, const char *path,
 	int64_t deadline = io_deadline(s);
 	int r;
 
-	while ((r = libssh2_sftp_stat_ex(c->sftp, path,
-	            (unsigned int)strlen(path), LIBSSH2_SFTP_STAT, at)) ==
-	    LIBSSH2_ERROR_EAGAIN)
+	while (
+	    (r = libssh2_sftp_stat_ex(c->sftp, path, (unsigned int)strlen(path),
+	         LIBSSH2_SFTP_STAT, at)) == LIBSSH2_ERROR_EAGAIN)
 		if (conn_wait(s, c, deadline, e) == -1)
 			return (-1);
 	if (r == 0)
@@ -1534,8 +1530,8 @@ op_put(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
 	slash = strrchr(path, '/');
 	if (slash != NULL)
-		tmp = xasprintf("%.*s/" TEMP_PREFIX "%s",
-		    (int)(slash - path), path, hex);
+		tmp = xasprintf("%.*s/" TEMP_PREFIX "%s", (int)(slash - path),
+		    path, hex);
 	else
 		tmp = xasprintf(TEMP_PREFIX "%s", hex);
 	for (;;) {
@@ -1736,8 +1732,8 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 	}
 	rc = 0;
 out:
-	if (h != NULL && close_handle(s, c, h, path, rc == 0 ? e : NULL) ==
-	        -1 && rc == 0)
+	if (h != NULL &&
+	    close_handle(s, c, h, path, rc == 0 ? e : NULL) == -1 && rc == 0)
 		rc = -1;
 	free(path);
 	return (rc);
@@ -1776,8 +1772,7 @@ sftp_list(struct stor *st, const char *dir,
 }
 
 static int
-op_remove(struct sftp *s, struct conn *c, void *arg, int attempt,
-    struct err *e)
+op_remove(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 {
 	char *path = path_of(s, arg);
 	int rc;
@@ -1800,8 +1795,7 @@ struct root_arg {
 };
 
 static int
-op_root(struct sftp *s, struct conn *c, void *arg, int attempt,
-    struct err *e)
+op_root(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 {
 	struct root_arg *a = arg;
 	LIBSSH2_SFTP_ATTRIBUTES at;
@@ -1820,8 +1814,8 @@ op_root(struct sftp *s, struct conn *c, void *arg, int attempt,
 		return (0);
 	}
 	if (!LIBSSH2_SFTP_S_ISDIR(at.permissions))
-		return (err_set(e, ERR_NOREPO, "repository %s is not a directory",
-		    a->location));
+		return (err_set(e, ERR_NOREPO,
+		    "repository %s is not a directory", a->location));
 	return (0);
 }
 
