@@ -970,9 +970,18 @@ conn_open(struct sftp *s, struct conn *c, struct err *e)
 	if (kh_load(c->ssh, s->known_hosts, &kh, e) == -1)
 		goto out;
 	kh_methods(kh, s->t.host, s->t.port, prefs, sizeof(prefs));
-	/* Nothing known: let the server pick; the check refuses it. */
-	if (prefs[0] != '\0' &&
-	    libssh2_session_method_pref(c->ssh, LIBSSH2_METHOD_HOSTKEY,
+	/*
+	 * Nothing known: the check will refuse the key, and the message (or
+	 * --accept-new-host-key) should name the one OpenSSH would use.
+	 */
+	if (prefs[0] == '\0') {
+		size_t o = 0;
+
+		for (size_t i = 0; i < NKEY_TYPES; i++)
+			o += (size_t)snprintf(prefs + o, sizeof(prefs) - o,
+			    "%s%s", o > 0 ? "," : "", key_types[i].method);
+	}
+	if (libssh2_session_method_pref(c->ssh, LIBSSH2_METHOD_HOSTKEY,
 	        prefs) != 0) {
 		err_set(e, ERR_INTERNAL, "host key methods %s: %s", prefs,
 		    ssh_msg(c->ssh));
