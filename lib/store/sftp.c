@@ -1215,7 +1215,13 @@ read_fully(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h, uint8_t *buf,
 	int64_t deadline = io_deadline(s);
 
 	while (done < len) {
-		size_t want = len - done, chunk = io_chunk(&s->down);
+		/*
+		 * libssh2 1.10 asks the server for 4 times the buffer ahead:
+		 * a quarter of what is left keeps the pipeline full without
+		 * fetching bytes past the range (a 256 KiB blob would cost a
+		 * MiB otherwise).
+		 */
+		size_t want = (len - done + 3) / 4, chunk = io_chunk(&s->down);
 		ssize_t n;
 
 		if (want > chunk)
