@@ -63,7 +63,8 @@ const struct cli_cmd cli_commands[] = {
 	    "      --json          print the resolved settings as JSON\n",
 	    cmd_config },
 	{ "diff", "show what changed between two snapshots",
-	    "usage: coffer diff -r REPO [--metadata] [--no-lock] [--json] SNAP1 SNAP2\n"
+	    "usage: coffer diff -r REPO [--metadata] [--no-lock] [--json] "
+	    "SNAP1 SNAP2\n"
 	    "\n"
 	    "List the paths added (+), removed (-) and modified (M: other\n"
 	    "content, size or type) from SNAP1 to SNAP2, in tree order, then\n"
@@ -91,10 +92,11 @@ const struct cli_cmd cli_commands[] = {
 	    "N]\n"
 	    "                   [--chunk-size SIZE] [--pack-size SIZE]\n"
 	    "\n"
-	    "Create a repository at REPO (a path, or the NAME of a "
-	    "[repository\n"
-	    "NAME] section) with its first key.  The passphrase is asked "
-	    "twice\n"
+	    "Create a repository at REPO (a path, an sftp://[user@]host"
+	    "[:port]/path\n"
+	    "URL, or the NAME of a [repository NAME] section) with its first "
+	    "key.\n"
+	    "The passphrase is asked twice\n"
 	    "on the terminal, or read from "
 	    "--password-file/--password-command/\n"
 	    "COFFER_PASSWORD_FILE or the section's password_file.\n"

@@ -81,6 +81,7 @@ struct sftp {
 	struct conn *conns;
 	int nconns;
 	int closing;
+	int trouble; /* a session broke: say no goodbyes at close */
 	pthread_t ka_thread;
 	int ka_running;
 };
@@ -1072,11 +1073,15 @@ checkout(struct sftp *s, struct conn **out, struct err *e)
 static void
 checkin(struct sftp *s, struct conn *c)
 {
-	if (c->broken)
+	int broken = c->broken;
+
+	if (broken)
 		conn_close(c);
 	else
 		c->last_out = now_ms();
 	pthread_mutex_lock(&s->mu);
+	if (broken)
+		s->trouble = 1;
 	c->busy = 0;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
@@ -1847,8 +1852,12 @@ sftp_free(struct sftp *s)
 		pthread_join(s->ka_thread, NULL);
 	}
 	for (int i = 0; i < s->nconns; i++)
-		if (s->conns[i].ssh != NULL)
+		if (s->conns[i].ssh != NULL) {
+			/* The server may be stalled: do not wait for it. */
+			if (s->trouble)
+				s->conns[i].broken = 1;
 			conn_close(&s->conns[i]);
+		}
 	free(s->conns);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);

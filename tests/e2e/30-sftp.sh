@@ -191,3 +191,41 @@ expect_status 0 c snapshot -r off --cache-dir "$T/cache" "$S"
 expect_status 0 c check -r off --read-data
 expect_status 0 c restore -r off latest -t "$T/dst4" --include "$S/more"
 expect_same "$S/more" "$T/dst4$S/more"
+
+# ------------------------------------------------------------ a full disk
+
+# A repository on a 3 MiB tmpfs (where we may mount one): a snapshot of
+# more than that fails once with "no space left on the target", exit 1,
+# without retrying, and the repository stays valid.
+mkdir "$T/small"
+if mount -t tmpfs -o size=3m tmpfs "$T/small" 2>/dev/null; then
+	trap 'rc=$?; set +e; umount -l "$T/small" 2>/dev/null || :; (exit "$rc"); _e2e_exit' EXIT
+	sed "s|$REMOTE/repo|$T/small/repo|; s|retries = 0|retries = 3|" \
+	    "$CONF" >"$T/small.conf"
+	chmod 600 "$T/small.conf"
+	expect_status 0 "$COFFER" -c "$T/small.conf" init -r off \
+	    --machine-key "$KEYF" --pack-size 1M
+	mkdir "$T/fill"
+	head -c 8000000 /dev/urandom >"$T/fill/f"
+	before=$(grep -c 'Connection from' "$first_dir/server.log")
+	expect_status 1 "$COFFER" -c "$T/small.conf" snapshot -r off \
+	    --cache-dir "$T/cache2" "$T/fill"
+	expect_grep 'no space left on the target' "$T/err"
+	if grep -q 'retry' "$T/err"; then
+		fail "a full disk was retried: $(cat "$T/err")"
+	fi
+	[ "$(grep -c 'Connection from' "$first_dir/server.log")" -le \
+	    $((before + 3)) ] || fail "too many connections for a full disk"
+	[ -z "$(find "$T/small" -name '.tmp-*')" ] ||
+		fail "a temp file was left on the full disk"
+	rm -rf "$T/fill"
+	mkdir "$T/fill"
+	printf 'small\n' >"$T/fill/f"
+	expect_status 0 "$COFFER" -c "$T/small.conf" snapshot -r off \
+	    --cache-dir "$T/cache2" "$T/fill"
+	expect_status 0 "$COFFER" -c "$T/small.conf" check -r off --read-data
+	# sshd's session processes may still be closing their files.
+	wait_for 10 "unmounting the tmpfs" umount "$T/small"
+else
+	echo "note: cannot mount a tmpfs here; the full-disk case is left out" >&2
+fi

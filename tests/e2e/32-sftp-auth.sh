@@ -81,7 +81,7 @@ rm "$HOME/.ssh/id_ed25519"
 # ssh-agent, with no identity configured.
 eval "$(ssh-agent -s -a "$T/agent.sock")" >/dev/null
 agent_stop() { kill "$SSH_AGENT_PID" 2>/dev/null || :; }
-trap 'rc=$?; agent_stop; (exit "$rc"); _e2e_exit' EXIT
+trap 'rc=$?; set +e; agent_stop; (exit "$rc"); _e2e_exit' EXIT
 ssh-add -q "$SSH_KEY" 2>/dev/null
 expect_status 0 c snapshots
 ssh-add -q -D 2>/dev/null

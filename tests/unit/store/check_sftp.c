@@ -53,9 +53,9 @@ START_TEST(test_url)
 	struct stor_opts o;
 	struct err e;
 
-	ck_assert_int_eq(stor_sftp_parse_url(
-	                     "sftp://backup@dr.example.net:2222/srv/coffer/",
-	                     NULL, &t, &e),
+	ck_assert_int_eq(
+	    stor_sftp_parse_url("sftp://backup@dr.example.net:2222/srv/coffer/",
+	        NULL, &t, &e),
 	    0);
 	ck_assert_str_eq(t.user, "backup");
 	ck_assert_str_eq(t.host, "dr.example.net");
@@ -64,16 +64,16 @@ START_TEST(test_url)
 	ck_assert_str_eq(t.hostport, "[dr.example.net]:2222");
 
 	/* Port 22 is plain in known_hosts; "/~/" is the login dir. */
-	ck_assert_int_eq(
-	    stor_sftp_parse_url("sftp://u@h/~/rel/dir", NULL, &t, &e), 0);
+	ck_assert_int_eq(stor_sftp_parse_url("sftp://u@h/~/rel/dir", NULL, &t,
+	                     &e),
+	    0);
 	ck_assert_int_eq(t.port, 22);
 	ck_assert_str_eq(t.hostport, "h");
 	ck_assert_str_eq(t.root, "rel/dir");
-	ck_assert_int_eq(stor_sftp_parse_url("sftp://u@h/~", NULL, &t, &e),
-	    0);
+	ck_assert_int_eq(stor_sftp_parse_url("sftp://u@h/~", NULL, &t, &e), 0);
 	ck_assert_str_eq(t.root, "");
 	ck_assert_int_eq(stor_sftp_parse_url("sftp://u@h/", NULL, &t, &e) ==
-	        -1 ||
+	            -1 ||
 	        strcmp(t.root, "/") == 0,
 	    1);
 
@@ -81,15 +81,13 @@ START_TEST(test_url)
 	memset(&o, 0, sizeof(o));
 	o.user = "other";
 	o.port = 2200;
-	ck_assert_int_eq(stor_sftp_parse_url("sftp://u@h:23/x", &o, &t, &e),
-	    0);
+	ck_assert_int_eq(stor_sftp_parse_url("sftp://u@h:23/x", &o, &t, &e), 0);
 	ck_assert_str_eq(t.user, "other");
 	ck_assert_int_eq(t.port, 2200);
 	ck_assert_int_eq(stor_sftp_parse_url("sftp://h/x", NULL, &t, &e), 0);
 	ck_assert_str_ne(t.user, "");
 
-	ck_assert_int_eq(stor_sftp_parse_url("sftp://[::1]:23/x", NULL, &t,
-	                     &e),
+	ck_assert_int_eq(stor_sftp_parse_url("sftp://[::1]:23/x", NULL, &t, &e),
 	    0);
 	ck_assert_str_eq(t.host, "::1");
 	ck_assert_str_eq(t.hostport, "[::1]:23");
@@ -99,8 +97,7 @@ START_TEST(test_url)
 	ck_assert_int_eq(stor_sftp_parse_url("sftp://u:pw@h/x", NULL, &t, &e),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "password"));
-	ck_assert_int_eq(stor_sftp_parse_url("sftp://h:0/x", NULL, &t, &e),
-	    -1);
+	ck_assert_int_eq(stor_sftp_parse_url("sftp://h:0/x", NULL, &t, &e), -1);
 }
 END_TEST
 
@@ -120,7 +117,8 @@ START_TEST(test_fingerprint)
 	for (size_t i = 0; i < 32; i++)
 		zero[i] = (uint8_t)i;
 	stor_sftp_fingerprint(zero, fp, sizeof(fp));
-	ck_assert_str_eq(fp, "SHA256:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
+	ck_assert_str_eq(fp,
+	    "SHA256:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
 }
 END_TEST
 
@@ -141,8 +139,9 @@ START_TEST(test_known_hosts_methods)
 
 	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
 	/* Missing file: nothing known. */
-	ck_assert_int_eq(
-	    stor_sftp_kh_methods(kh, "127.0.0.1", 2222, m, sizeof(m), &e), 0);
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "127.0.0.1", 2222, m,
+	                     sizeof(m), &e),
+	    0);
 	ck_assert_str_eq(m, "");
 	write_file(kh,
 	    "# a comment\n"
@@ -151,19 +150,23 @@ START_TEST(test_known_hosts_methods)
 	    "other.example ssh-ed25519 " ED_B64 "\n" HASHED_EXAMPLE_ORG
 	    " " EC_LINE "\n");
 	/* Both types for [127.0.0.1]:2222, strongest first. */
-	ck_assert_int_eq(
-	    stor_sftp_kh_methods(kh, "127.0.0.1", 2222, m, sizeof(m), &e), 0);
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "127.0.0.1", 2222, m,
+	                     sizeof(m), &e),
+	    0);
 	ck_assert_str_eq(m, "ssh-ed25519,ecdsa-sha2-nistp256");
 	/* Another port is another host. */
-	ck_assert_int_eq(
-	    stor_sftp_kh_methods(kh, "127.0.0.1", 22, m, sizeof(m), &e), 0);
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "127.0.0.1", 22, m, sizeof(m),
+	                     &e),
+	    0);
 	ck_assert_str_eq(m, "");
 	/* A hashed name. */
-	ck_assert_int_eq(
-	    stor_sftp_kh_methods(kh, "example.org", 22, m, sizeof(m), &e), 0);
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "example.org", 22, m,
+	                     sizeof(m), &e),
+	    0);
 	ck_assert_str_eq(m, "ecdsa-sha2-nistp256");
-	ck_assert_int_eq(
-	    stor_sftp_kh_methods(kh, "example.com", 22, m, sizeof(m), &e), 0);
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "example.com", 22, m,
+	                     sizeof(m), &e),
+	    0);
 	ck_assert_str_eq(m, "");
 }
 END_TEST
@@ -188,8 +191,9 @@ START_TEST(test_known_hosts_record)
 	    0);
 	ck_assert_int_eq(stat(kh, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0600);
-	ck_assert_int_eq(
-	    stor_sftp_kh_methods(kh, "127.0.0.1", 2222, m, sizeof(m), &e), 0);
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "127.0.0.1", 2222, m,
+	                     sizeof(m), &e),
+	    0);
 	ck_assert_str_eq(m, "ssh-ed25519");
 	f = fopen(kh, "r");
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
@@ -203,11 +207,12 @@ START_TEST(test_known_hosts_record)
 	                     (const char *)blob, n,
 	                     LIBSSH2_HOSTKEY_TYPE_ED25519, &e),
 	    0);
-	ck_assert_int_eq(
-	    stor_sftp_kh_methods(kh, "h.example", 22, m, sizeof(m), &e), 0);
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "h.example", 22, m, sizeof(m),
+	                     &e),
+	    0);
 	ck_assert_str_eq(m, "ssh-ed25519");
-	ck_assert_int_eq(
-	    stor_sftp_kh_methods(kh, "other.example", 22, m, sizeof(m), &e),
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "other.example", 22, m,
+	                     sizeof(m), &e),
 	    0);
 	ck_assert_str_eq(m, "ecdsa-sha2-nistp256");
 }
