@@ -1202,8 +1202,18 @@ close_handle(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h,
 
 	if (e == NULL)
 		e = &scratch;
-	if (c->broken)
-		return (-1); /* conn_close frees it with the session */
+	if (c->broken) {
+		/*
+		 * The session is dead: with its socket shut, the close fails
+		 * at once instead of waiting, and frees the handle and the
+		 * writes still queued on it.
+		 */
+		if (c->fd != -1)
+			shutdown(c->fd, SHUT_RDWR);
+		libssh2_session_set_blocking(c->ssh, 1);
+		(void)libssh2_sftp_close_handle(h);
+		return (-1);
+	}
 	while ((r = libssh2_sftp_close_handle(h)) == LIBSSH2_ERROR_EAGAIN)
 		if (conn_wait(s, c, deadline, e) == -1)
 			return (-1);

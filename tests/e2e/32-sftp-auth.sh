@@ -61,7 +61,10 @@ expect_status 7 "$COFFER" -c "$T/coffer.conf" snapshots -r off
 # ecdsa.
 ssh-keygen -q -t ecdsa -N '' -f "$T/ec" </dev/null
 cat "$T/ec.pub" >>"$SSHD_DIR/authorized_keys"
-expect_status 0 c snapshots --identity "$T/ec"
+# (libssh2 1.10 leaks in its ECDSA signing: under SANITIZE=1 the slow
+# unwinder lets tests/lsan.supp see the libssh2 frames through libcrypto.)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0 \
+    expect_status 0 c snapshots --identity "$T/ec"
 
 # RSA: libssh2 1.10 cannot sign rsa-sha2-*, which OpenSSH 9 requires.
 ssh-keygen -q -t rsa -b 2048 -N '' -f "$T/rsa" </dev/null
