@@ -52,6 +52,12 @@ known_hosts = $SSH_KNOWN_HOSTS
 EOF
 chmod 600 "$T/coffer.conf"
 expect_status 0 "$COFFER" -c "$T/coffer.conf" snapshots -r off
+# config check: a passphrase file others can read is refused.
+expect_status 0 "$COFFER" config check -c "$T/coffer.conf"
+chmod 644 "$T/locked.pass"
+expect_status 2 "$COFFER" config check -c "$T/coffer.conf"
+expect_grep 'identity passphrase file' "$T/err"
+chmod 600 "$T/locked.pass"
 # Without the passphrase it cannot be used: said so, exit 7.
 expect_status 7 c snapshots --identity "$T/locked"
 expect_grep 'identity_passphrase_file' "$T/err"
