@@ -82,6 +82,8 @@ struct sftp {
 	int nconns;
 	int closing;
 	int trouble; /* a session broke: say no goodbyes at close */
+	int gave_up; /* retries ran out: fail at once from now on */
+	struct err gave_up_err;
 	pthread_t ka_thread;
 	int ka_running;
 };
@@ -1141,6 +1143,17 @@ run_op(struct sftp *s, op_fn op, void *arg, struct err *e)
 {
 	int64_t backoff = 1000;
 
+	/*
+	 * The command fails anyway: its cleanup (a lock to remove) must not
+	 * wait out the timeouts of a dead server once more.
+	 */
+	pthread_mutex_lock(&s->mu);
+	if (s->gave_up) {
+		*e = s->gave_up_err;
+		pthread_mutex_unlock(&s->mu);
+		return (-1);
+	}
+	pthread_mutex_unlock(&s->mu);
 	for (int attempt = 0;; attempt++) {
 		struct conn *c;
 		int rc;
@@ -1152,8 +1165,17 @@ run_op(struct sftp *s, op_fn op, void *arg, struct err *e)
 			rc = op(s, c, arg, attempt, e);
 			checkin(s, c);
 		}
-		if (rc != -1 || !err_retryable(e) || attempt >= s->retries)
+		if (rc != -1 || !err_retryable(e))
 			return (rc);
+		if (attempt >= s->retries) {
+			pthread_mutex_lock(&s->mu);
+			if (!s->gave_up) {
+				s->gave_up = 1;
+				s->gave_up_err = *e;
+			}
+			pthread_mutex_unlock(&s->mu);
+			return (rc);
+		}
 		log_warn(s->log, "%s; retry %d of %d in %lld s", e->msg,
 		    attempt + 1, s->retries, (long long)(backoff / 1000));
 		if (nap(s, backoff, e) == -1)

@@ -4,7 +4,8 @@
 # (content, mode, owner, times, xattrs, links), check --read-data, a second
 # snapshot that adds nothing; every command by -r NAME of a [repository]
 # section and by URL; --no-lock against a server that refuses remove; and
-# a server stopped with SIGSTOP mid-snapshot: exit 5 within io_timeout,
+# session processes killed mid-snapshot (retried, completes); a server
+# stopped with SIGSTOP mid-snapshot: exit 5 within io_timeout,
 # then a re-run completes.
 . "$(dirname "$0")/lib.sh"
 
@@ -160,11 +161,11 @@ expect_status 0 "$COFFER" -c "$T/ro.conf" snapshots -r off
 [ -n "$(ls "$REMOTE/repo/locks")" ] || fail "the server did remove a lock"
 rm -f "$REMOTE/repo/locks/"*
 
-# ------------------------------------------------------------ a stall
+# ------------------------------------------------------------ a cut
 
-# The first server stops answering in the middle of a snapshot: coffer
-# gives up within io_timeout (3 s; retries = 0) with exit 5, and once the
-# server is back a re-run completes.
+# The server's session processes die (kill -9) in the middle of a
+# snapshot: with retries, coffer reconnects, sends the pack again under a
+# fresh temp name, and finishes; the data is whole.
 tree_signal() { # SIG PID: the process and its descendants
 	local k
 	kill "-$1" "$2" 2>/dev/null || :
@@ -172,9 +173,38 @@ tree_signal() { # SIG PID: the process and its descendants
 		tree_signal "$1" "$k"
 	done
 }
-head -c 16000000 /dev/urandom >"$S/more"
+sed 's/retries = 0/retries = 5/' "$CONF" >"$T/retry.conf"
+chmod 600 "$T/retry.conf"
+head -c 4000000 /dev/urandom >"$S/cut"
 ndata=$(find "$REMOTE/repo/data" -type f | wc -l)
-c snapshot -r off --cache-dir "$T/cache" --limit-upload 2048 "$S" \
+"$COFFER" -c "$T/retry.conf" snapshot -r off --cache-dir "$T/cache" \
+    --limit-upload 1024 "$S" >"$T/cut.out" 2>"$T/cut.err" &
+snap=$!
+more_packs() {
+	[ "$(find "$REMOTE/repo/data" -type f | wc -l)" -gt "$((ndata + 1))" ]
+}
+wait_for 60 "packs from the slow snapshot" more_packs
+for k in $(pgrep -P "$sshd1"); do
+	tree_signal KILL "$k"
+done
+rc=0
+wait "$snap" || rc=$?
+[ "$rc" -eq 0 ] || fail "cut snapshot: exit $rc: $(cat "$T/cut.err")"
+expect_grep 'retry 1 of 5' "$T/cut.err"
+expect_status 0 c check -r off --read-data
+expect_status 0 c restore -r off latest -t "$T/dstcut" --include "$S/cut"
+expect_same "$S/cut" "$T/dstcut$S/cut"
+[ -z "$(find "$REMOTE" -name '.tmp-*' -newer "$S/cut")" ] ||
+	echo "note: the cut left a temp file (expected now and then)" >&2
+
+# ------------------------------------------------------------ a stall
+
+# The first server stops answering in the middle of a snapshot: coffer
+# gives up within io_timeout (3 s; retries = 0) with exit 5, and once the
+# server is back a re-run completes.
+head -c 6000000 /dev/urandom >"$S/more"
+ndata=$(find "$REMOTE/repo/data" -type f | wc -l)
+c snapshot -r off --cache-dir "$T/cache" --limit-upload 1024 "$S" \
     >"$T/stall.out" 2>"$T/stall.err" &
 snap=$!
 more_packs() {
