@@ -141,7 +141,8 @@ expect_same "$T/want" "$T/got"
 # lock files could be written but never removed, so readers skip them.
 first_dir=$SSHD_DIR
 sshd1=$SSHD_PID
-start_sshd "ForceCommand internal-sftp -P remove"
+mkdir "$T/home"
+start_sshd "ForceCommand internal-sftp -P remove -d $T/home"
 cp "$first_dir/authorized_keys" "$SSHD_DIR/authorized_keys"
 sed "s|127.0.0.1:[0-9]*/|127.0.0.1:$SSHD_PORT/|" "$CONF" >"$T/ro.conf"
 printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" \
@@ -156,6 +157,15 @@ expect_status 0 "$COFFER" -c "$T/ro.conf" restore -r off --no-lock latest \
 listing "$T/dst3$S" >"$T/got"
 expect_same "$T/want" "$T/got"
 [ -z "$(ls "$REMOTE/repo/locks")" ] || fail "--no-lock wrote a lock"
+# A path under the login (here: start) directory: sftp://host/~/path.
+expect_status 0 "$COFFER" init -r "sftp://127.0.0.1:$SSHD_PORT/~/rel/repo" \
+    --identity "$first_dir/id_ed25519" --known-hosts "$first_dir/known_hosts" \
+    --password-file "$KEYF"
+[ -f "$T/home/rel/repo/config" ] || fail "no repository under the login dir"
+expect_status 0 "$COFFER" snapshots --no-lock --password-file "$KEYF" \
+    -r "sftp://127.0.0.1:$SSHD_PORT/~/rel/repo" \
+    --identity "$first_dir/id_ed25519" --known-hosts "$first_dir/known_hosts"
+expect_grep '^0 snapshots' "$T/out"
 # Without --no-lock the lock file stays behind: why --no-lock exists.
 expect_status 0 "$COFFER" -c "$T/ro.conf" snapshots -r off
 [ -n "$(ls "$REMOTE/repo/locks")" ] || fail "the server did remove a lock"
