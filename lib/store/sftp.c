@@ -39,9 +39,15 @@
  * One libssh2_sftp_read/write call's buffer sets the pipeline depth: 2 MiB
  * measured best against OpenSSH 9.2 (doc/FORMAT.md, "sftp:// transport").
  */
-#define SFTP_IO_CHUNK     (2u << 20)
-#define SFTP_POLL_SLICE   200 /* ms: how often waits look at the interrupt */
-#define SFTP_BACKOFF_MAX  30  /* s */
+#define SFTP_IO_CHUNK    (2u << 20)
+#define SFTP_POLL_SLICE  200 /* ms: how often waits look at the interrupt */
+#define SFTP_BACKOFF_MAX 30  /* s */
+/*
+ * After an interrupt, a wait gives the server this long (ms) more: the
+ * cleanup that follows (removing a lock file) is short and should
+ * happen, but nothing may hold up the exit.  Transfers stop at once.
+ */
+#define SFTP_INTR_GRACE   2000
 #define SFTP_DIR_NAME_MAX 1024
 
 #define TEMP_PREFIX ".tmp-"
@@ -455,14 +461,23 @@ out:
 static int
 conn_wait(struct sftp *s, struct conn *c, int64_t deadline, struct err *e)
 {
+	int64_t grace = 0;
+
 	for (;;) {
 		struct pollfd pfd;
 		int64_t left = deadline - now_ms();
 		int dir = libssh2_session_block_directions(c->ssh), r;
 
 		if (interrupted(s)) {
-			c->broken = 1;
-			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+			if (grace == 0)
+				grace = now_ms() + SFTP_INTR_GRACE;
+			if (now_ms() >= grace) {
+				c->broken = 1;
+				return (
+				    err_set(e, ERR_INTERRUPTED, "interrupted"));
+			}
+			if (grace - now_ms() < left)
+				left = grace - now_ms();
 		}
 		if (left <= 0) {
 			c->broken = 1;
@@ -598,15 +613,11 @@ tcp_connect(struct sftp *s, struct conn *c, int64_t deadline, struct err *e)
 		}
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
+		if (interrupted(s) && deadline > now_ms() + SFTP_INTR_GRACE)
+			deadline = now_ms() + SFTP_INTR_GRACE;
 		for (;;) {
 			int64_t left = deadline - now_ms();
 
-			if (interrupted(s)) {
-				close(fd);
-				freeaddrinfo(res);
-				return (
-				    err_set(e, ERR_INTERRUPTED, "interrupted"));
-			}
 			if (left <= 0) {
 				r = 0;
 				break;
@@ -1158,8 +1169,6 @@ run_op(struct sftp *s, op_fn op, void *arg, struct err *e)
 		struct conn *c;
 		int rc;
 
-		if (interrupted(s))
-			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
 		rc = checkout(s, &c, e);
 		if (rc == 0) {
 			rc = op(s, c, arg, attempt, e);
@@ -1261,6 +1270,10 @@ read_fully(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h, uint8_t *buf,
 		size_t want = (len - done + 3) / 4, chunk = io_chunk(&s->down);
 		ssize_t n;
 
+		if (interrupted(s)) {
+			c->broken = 1; /* requests are in flight */
+			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+		}
 		if (want > chunk)
 			want = chunk;
 		if (bucket_take(s, &s->down, want, e) == -1)
@@ -1539,6 +1552,10 @@ write_fully(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h,
 		size_t want = len - done, chunk = io_chunk(&s->up);
 		ssize_t n;
 
+		if (interrupted(s)) {
+			c->broken = 1; /* writes are in flight */
+			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+		}
 		if (want > chunk)
 			want = chunk;
 		if (bucket_take(s, &s->up, want, e) == -1)

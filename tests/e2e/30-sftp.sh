@@ -4,7 +4,8 @@
 # (content, mode, owner, times, xattrs, links), check --read-data, a second
 # snapshot that adds nothing; every command by -r NAME of a [repository]
 # section and by URL; --no-lock against a server that refuses remove; and
-# session processes killed mid-snapshot (retried, completes); a server
+# ^C mid-upload (exit 130, no lock left); session processes killed
+# mid-snapshot (retried, completes); a server
 # stopped with SIGSTOP mid-snapshot: exit 5 within io_timeout,
 # then a re-run completes.
 . "$(dirname "$0")/lib.sh"
@@ -171,6 +172,28 @@ expect_status 0 "$COFFER" -c "$T/ro.conf" snapshots -r off
 [ -n "$(ls "$REMOTE/repo/locks")" ] || fail "the server did remove a lock"
 rm -f "$REMOTE/repo/locks/"*
 
+# ------------------------------------------------------------ ^C
+
+# SIGINT in the middle of an upload: exit 130 at once, and the lock file
+# is still removed (the transfer stops, the short cleanup goes on).
+head -c 4000000 /dev/urandom >"$S/int"
+ndata=$(find "$REMOTE/repo/data" -type f | wc -l)
+# (not through c: $! must be coffer's pid)
+"$COFFER" -c "$CONF" snapshot -r off --cache-dir "$T/cache" \
+    --limit-upload 1024 "$S" >"$T/int.out" 2>"$T/int.err" &
+snap=$!
+more_packs() {
+	[ "$(find "$REMOTE/repo/data" -type f | wc -l)" -gt "$((ndata + 1))" ]
+}
+wait_for 60 "packs from the slow snapshot" more_packs
+kill -INT "$snap"
+rc=0
+wait "$snap" || rc=$?
+[ "$rc" -eq 130 ] || fail "interrupted snapshot: exit $rc: $(cat "$T/int.err")"
+[ -z "$(ls "$REMOTE/repo/locks")" ] || fail "^C left a lock behind"
+rm "$S/int"
+find "$REMOTE" -name '.tmp-*' -exec rm {} +
+
 # ------------------------------------------------------------ a cut
 
 # The server's session processes die (kill -9) in the middle of a
@@ -190,9 +213,6 @@ ndata=$(find "$REMOTE/repo/data" -type f | wc -l)
 "$COFFER" -c "$T/retry.conf" snapshot -r off --cache-dir "$T/cache" \
     --limit-upload 1024 "$S" >"$T/cut.out" 2>"$T/cut.err" &
 snap=$!
-more_packs() {
-	[ "$(find "$REMOTE/repo/data" -type f | wc -l)" -gt "$((ndata + 1))" ]
-}
 wait_for 60 "packs from the slow snapshot" more_packs
 for k in $(pgrep -P "$sshd1"); do
 	tree_signal KILL "$k"
