@@ -290,27 +290,77 @@ static const struct {
 };
 #define NKEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
-/* Read known_hosts into a new collection; a missing file is empty. */
+/*
+ * Read known_hosts into two new collections: the keys trusted, and those
+ * marked @revoked.  A missing file is empty.  Lines libssh2 cannot read
+ * (@cert-authority, key types it does not know) are skipped, not fatal:
+ * ~/.ssh/known_hosts is shared with OpenSSH, which writes them.
+ */
+static int
+kh_load2(LIBSSH2_SESSION *ssh, const char *file, LIBSSH2_KNOWNHOSTS **out,
+    LIBSSH2_KNOWNHOSTS **revoked, struct err *e)
+{
+	LIBSSH2_KNOWNHOSTS *kh = NULL, *rv = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (revoked != NULL)
+		*revoked = NULL;
+	if ((kh = libssh2_knownhost_init(ssh)) == NULL ||
+	    (rv = libssh2_knownhost_init(ssh)) == NULL) {
+		err_set(e, ERR_INTERNAL, "libssh2_knownhost_init: %s",
+		    ssh_msg(ssh));
+		goto out;
+	}
+	if ((f = fopen(file, "re")) == NULL && errno != ENOENT) {
+		err_sys(e, ERR_CONFIG, "known hosts file %s", file);
+		goto out;
+	}
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		LIBSSH2_KNOWNHOSTS *into = kh;
+		char *p = line + strspn(line, " \t");
+
+		if (*p == '#' || *p == '\n' || *p == '\0')
+			continue;
+		if (strncmp(p, "@revoked", 8) == 0 &&
+		    (p[8] == ' ' || p[8] == '\t')) {
+			p += 8 + strspn(p + 8, " \t");
+			into = rv;
+		} else if (*p == '@')
+			continue; /* @cert-authority: not for libssh2 */
+		(void)libssh2_knownhost_readline(into, p, strlen(p),
+		    LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+	}
+	if (f != NULL && ferror(f)) {
+		err_sys(e, ERR_CONFIG, "known hosts file %s", file);
+		goto out;
+	}
+	*out = kh;
+	kh = NULL;
+	if (revoked != NULL) {
+		*revoked = rv;
+		rv = NULL;
+	}
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	free(line);
+	if (kh != NULL)
+		libssh2_knownhost_free(kh);
+	if (rv != NULL)
+		libssh2_knownhost_free(rv);
+	return (rc);
+}
+
 static int
 kh_load(LIBSSH2_SESSION *ssh, const char *file, LIBSSH2_KNOWNHOSTS **out,
     struct err *e)
 {
-	LIBSSH2_KNOWNHOSTS *kh;
-
-	*out = NULL;
-	if ((kh = libssh2_knownhost_init(ssh)) == NULL)
-		return (err_set(e, ERR_INTERNAL, "libssh2_knownhost_init: %s",
-		    ssh_msg(ssh)));
-	if (access(file, F_OK) == 0 &&
-	    libssh2_knownhost_readfile(kh, file,
-	        LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-		err_set(e, ERR_CONFIG, "known hosts file %s: %s", file,
-		    ssh_msg(ssh));
-		libssh2_knownhost_free(kh);
-		return (-1);
-	}
-	*out = kh;
-	return (0);
+	return (kh_load2(ssh, file, out, NULL, e));
 }
 
 /*
@@ -652,7 +702,7 @@ tcp_connect(struct sftp *s, struct conn *c, int64_t deadline, struct err *e)
 
 static int
 verify_host_key(struct sftp *s, struct conn *c, LIBSSH2_KNOWNHOSTS *kh,
-    struct err *e)
+    LIBSSH2_KNOWNHOSTS *revoked, struct err *e)
 {
 	const char *key, *method = NULL, *tname = "unknown";
 	const char *hash;
@@ -679,6 +729,12 @@ verify_host_key(struct sftp *s, struct conn *c, LIBSSH2_KNOWNHOSTS *kh,
 		    s->t.hostport, hk_type, fp));
 	mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
 	    kh_type;
+	if (libssh2_knownhost_checkp(revoked, s->t.host, s->t.port, key, len,
+	        mask, NULL) == LIBSSH2_KNOWNHOST_CHECK_MATCH)
+		return (err_set(e, ERR_HOSTKEY,
+		    "host key for %s is REVOKED: its %s key %s is marked "
+		    "@revoked in %s; refused",
+		    s->t.hostport, tname, fp, s->known_hosts));
 	switch (libssh2_knownhost_checkp(kh, s->t.host, s->t.port, key, len,
 	    mask, NULL)) {
 	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
@@ -970,7 +1026,7 @@ conn_close(struct conn *c)
 static int
 conn_open(struct sftp *s, struct conn *c, struct err *e)
 {
-	LIBSSH2_KNOWNHOSTS *kh = NULL;
+	LIBSSH2_KNOWNHOSTS *kh = NULL, *revoked = NULL;
 	char prefs[256];
 	int64_t deadline = now_ms() + (int64_t)s->connect_timeout * 1000;
 	int rc = -1, r;
@@ -981,7 +1037,7 @@ conn_open(struct sftp *s, struct conn *c, struct err *e)
 		err_set(e, ERR_INTERNAL, "libssh2_session_init failed");
 		goto out;
 	}
-	if (kh_load(c->ssh, s->known_hosts, &kh, e) == -1)
+	if (kh_load2(c->ssh, s->known_hosts, &kh, &revoked, e) == -1)
 		goto out;
 	kh_methods(kh, s->t.host, s->t.port, prefs, sizeof(prefs));
 	/*
@@ -1020,7 +1076,7 @@ conn_open(struct sftp *s, struct conn *c, struct err *e)
 		    ssh_msg(c->ssh));
 		goto out;
 	}
-	if (verify_host_key(s, c, kh, e) == -1)
+	if (verify_host_key(s, c, kh, revoked, e) == -1)
 		goto out;
 	if (authenticate(s, c, e) == -1)
 		goto out;
@@ -1042,6 +1098,8 @@ conn_open(struct sftp *s, struct conn *c, struct err *e)
 out:
 	if (kh != NULL)
 		libssh2_knownhost_free(kh);
+	if (revoked != NULL)
+		libssh2_knownhost_free(revoked);
 	if (rc == -1) {
 		c->broken = 1;
 		conn_close(c);

@@ -64,6 +64,20 @@ printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" \
     "$(cut -d' ' -f1,2 "$T/hk/host_ecdsa.pub")" >"$T/ecdsa_kh"
 expect_status 0 c "$T/ecdsa_kh" snapshots
 
+# A key marked @revoked is refused, even beside a line that trusts it; and
+# lines libssh2 cannot read (@cert-authority) do not stop the rest.
+{
+	printf '@cert-authority *.example.org %s\n' \
+	    "$(cut -d' ' -f1,2 "$SSH_HOST_KEY_PUB")"
+	cat "$T/new/known_hosts"
+	printf '@revoked [127.0.0.1]:%s %s\n' "$SSHD_PORT" \
+	    "$(cut -d' ' -f1,2 "$SSH_HOST_KEY_PUB")"
+} >"$T/revoked"
+expect_status 6 c "$T/revoked" snapshots
+expect_grep "REVOKED: its ED25519 key $fp_re" "$T/err"
+grep -v '^@revoked' "$T/revoked" >"$T/ca"
+expect_status 0 c "$T/ca" snapshots
+
 # Changed: refused, even when asked to accept new keys; file untouched.
 ssh-keygen -q -t ed25519 -N '' -f "$T/impostor" </dev/null
 printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" \

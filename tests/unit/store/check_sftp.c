@@ -143,8 +143,15 @@ START_TEST(test_known_hosts_methods)
 	                     sizeof(m), &e),
 	    0);
 	ck_assert_str_eq(m, "");
+	/* Lines libssh2 cannot read are skipped, not fatal. */
 	write_file(kh,
 	    "# a comment\n"
+	    "@cert-authority *.example.org ssh-ed25519 " ED_B64 "\n"
+	    "sk.example sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5"
+	    "QG9wZW5zc2guY29tAAAAIIOjTc2gkghfQ9xJJbiCa7h9wbFG6AsC1CfrrSTE53eH"
+	    "AAAABHNzaDo=\n"
+	    "not a known_hosts line\n"
+	    "@revoked revoked.example ssh-ed25519 " ED_B64 "\n"
 	    "[127.0.0.1]:2222 ssh-ed25519 " ED_B64 "\n"
 	    "[127.0.0.1]:2222 " EC_LINE "\n"
 	    "other.example ssh-ed25519 " ED_B64 "\n" HASHED_EXAMPLE_ORG
@@ -165,6 +172,11 @@ START_TEST(test_known_hosts_methods)
 	    0);
 	ck_assert_str_eq(m, "ecdsa-sha2-nistp256");
 	ck_assert_int_eq(stor_sftp_kh_methods(kh, "example.com", 22, m,
+	                     sizeof(m), &e),
+	    0);
+	ck_assert_str_eq(m, "");
+	/* A revoked key is no key to ask for. */
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, "revoked.example", 22, m,
 	                     sizeof(m), &e),
 	    0);
 	ck_assert_str_eq(m, "");
