@@ -1417,9 +1417,9 @@ op_get(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 	}
 	rc = 0;
 out:
-	if (h != NULL &&
-	    close_handle(s, c, h, path, rc == 0 ? e : NULL) == -1 && rc == 0)
-		rc = -1;
+	/* The bytes are read: a read handle's close cannot spoil them. */
+	if (h != NULL)
+		(void)close_handle(s, c, h, path, NULL);
 	free(buf);
 	free(path);
 	return (rc);
@@ -1724,6 +1724,7 @@ op_put(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 		 * answer was lost: names are unique (content hashes, random
 		 * lock names), so same name and size is our file.
 		 */
+		(void)remove_path(s, c, tmp, &e2); /* this attempt's copy */
 		rc = 0;
 		goto out;
 	}
@@ -1859,9 +1860,8 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 	}
 	rc = 0;
 out:
-	if (h != NULL &&
-	    close_handle(s, c, h, path, rc == 0 ? e : NULL) == -1 && rc == 0)
-		rc = -1;
+	if (h != NULL)
+		(void)close_handle(s, c, h, path, NULL);
 	free(path);
 	return (rc);
 }
