@@ -160,7 +160,7 @@ expect_status 0 "$COFFER" init -r "$T/big" --machine-key "$T/key3" \
 expect_status 0 "$COFFER" snapshot -r "$T/big" --password-file "$T/key3" \
     --cache-dir "$T/cache" "$T/bulk"
 total=$(repo_files "$T/big" | grep -c '^\./data/')
-[ "$total" -ge 40 ] || fail "only $total packs"
+[ "$total" -ge 30 ] || fail "only $total packs"
 landed=0
 round=0
 while [ $round -lt 5 ] && [ $landed -eq 0 ]; do
