@@ -548,6 +548,46 @@ out:
 	return (rc);
 }
 
+int
+rst_file_stream(struct repo *r, const uint8_t root[IDX_ID_LEN],
+    const char *path, int fd, const struct rst_opts *opts, struct rst_stats *st,
+    struct err *e)
+{
+	struct fd_out o = { fd, 0, NULL, opts };
+	struct fs_node n;
+	uint64_t done = 0;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (rst_lookup(r, root, path, &n, e) == -1) {
+		if (e->class == ERR_CORRUPT)
+			st->damaged = st->errors = 1;
+		return (-1);
+	}
+	if (n.type != FS_FILE) {
+		err_set(e, ERR_USAGE, "%s is a %s, not a regular file", path,
+		    fs_type_name(n.type));
+		goto out;
+	}
+	if (check_shape(&n, e) == -1 ||
+	    stream_data(r, &n, put_fd, &o, NULL, 0, opts, &done, e) == -1 ||
+	    put_zeros(&o, n.size - o.pos, e) == -1) {
+		err_wrap(e, "%s", path);
+		goto out;
+	}
+	st->files = 1;
+	rc = 0;
+out:
+	st->bytes = done;
+	if (rc == -1 && e->class != ERR_USAGE) {
+		st->errors = 1;
+		st->damaged = e->class == ERR_CORRUPT;
+	}
+	free(o.zeros);
+	fs_node_clear(&n);
+	return (rc);
+}
+
 /* ------------------------------------------------------------ the walk */
 
 static void
