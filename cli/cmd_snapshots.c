@@ -129,6 +129,44 @@ uint_json(uint64_t v)
 }
 
 static json_t *
+str_or_null(const char *s)
+{
+	return (s ? fmt_json_bytes(s, strlen(s)) : json_null());
+}
+
+/* The manifest's sources, members as doc/FORMAT.md names them. */
+static json_t *
+sources_json(const struct manifest *m)
+{
+	json_t *a = json_array();
+	char t[64];
+
+	for (size_t i = 0; i < m->nsources; i++) {
+		const struct manifest_source *x = &m->sources[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", str_or_null(x->name));
+		json_object_set_new(o, "type", str_or_null(x->type));
+		json_object_set_new(o, "status", str_or_null(x->status));
+		json_object_set_new(o, "error", str_or_null(x->error));
+		fmt_time_iso(x->start.tv_sec, (uint32_t)x->start.tv_nsec, t,
+		    sizeof(t));
+		json_object_set_new(o, "start", json_string(t));
+		fmt_time_iso(x->end.tv_sec, (uint32_t)x->end.tv_nsec, t,
+		    sizeof(t));
+		json_object_set_new(o, "end", json_string(t));
+		json_object_set_new(o, "server_version",
+		    str_or_null(x->server_version));
+		json_object_set_new(o, "database", str_or_null(x->database));
+		json_object_set_new(o, "path", str_or_null(x->path));
+		json_object_set_new(o, "dump", str_or_null(x->dump));
+		json_object_set_new(o, "bytes", uint_json(x->bytes));
+		json_array_append_new(a, o);
+	}
+	return (a);
+}
+
+static json_t *
 manifest_json(const struct manifest *m)
 {
 	char when[64], tree[REPO_HEX_LEN + 1];
@@ -170,6 +208,8 @@ manifest_json(const struct manifest *m)
 		json_array_append_new(sk, x);
 	}
 	json_object_set_new(j, "skipped", sk);
+	if (m->nsources > 0)
+		json_object_set_new(j, "sources", sources_json(m));
 	return (j);
 }
 
@@ -216,6 +256,29 @@ join(char *const *v, size_t n)
 	return (out);
 }
 
+/* "failed: gasdb,billing" when sources failed: 1 with *out set. */
+static int
+failed_sources(const struct manifest *m, char **out)
+{
+	char **names = xcalloc(m->nsources + 1, sizeof(char *)), *list;
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nsources; i++)
+		if (strcmp(m->sources[i].status, "ok") != 0)
+			names[n++] = m->sources[i].name;
+	if (n == 0) {
+		free(names);
+		return (0);
+	}
+	list = join(names, n);
+	*out = xasprintf("failed %s%s", list,
+	    m->ninconsistent + m->nskipped > 0 ? ", more listed by --json"
+	                                       : "");
+	free(list);
+	free(names);
+	return (1);
+}
+
 static void
 row(const struct manifest *m, char *cell[NCOLS])
 {
@@ -233,7 +296,9 @@ row(const struct manifest *m, char *cell[NCOLS])
 	cell[COL_SIZE] = xstrdup(buf);
 	fmt_size(m->stored_new, buf, sizeof(buf));
 	cell[COL_ADDED] = xstrdup(buf);
-	if (m->ninconsistent > 0 && m->nskipped > 0)
+	if (failed_sources(m, &cell[COL_FLAGS]))
+		;
+	else if (m->ninconsistent > 0 && m->nskipped > 0)
 		cell[COL_FLAGS] = xasprintf("inconsistent %zu, skipped %zu",
 		    m->ninconsistent, m->nskipped);
 	else if (m->ninconsistent > 0)

@@ -38,10 +38,15 @@ struct snap {
 	struct fcache *fc;
 	uint8_t *buf; /* chunk being built + room for one read */
 	size_t buf_cap;
+	struct repo_stats st0;
+	struct timespec t0;
+	/* One walk (snap_add_paths): */
+	const struct snap_paths *p;
 	struct level *levels;
 	size_t nlevels;
 	struct fs_node *roots; /* depth-0 node per root */
 	char **abs;            /* absolute root paths */
+	size_t npaths;
 };
 
 static void
@@ -102,13 +107,20 @@ put_chunk(struct snap *s, struct fs_node *n, const uint8_t *p, size_t len,
 	return (0);
 }
 
-/* Read the current file through the chunker into data blobs. */
+static ssize_t
+walk_reader(void *arg, void *buf, size_t len, struct err *e)
+{
+	uint64_t off;
+
+	return (fs_walk_read(arg, buf, len, &off, e));
+}
+
+/* Read a byte stream through the chunker into data blobs of n. */
 static int
-read_file(struct snap *s, struct fs_walk *w, struct fs_node *n,
+read_stream(struct snap *s, snap_reader rd, void *arg, struct fs_node *n,
     const char *path, struct err *e)
 {
 	size_t have = 0, max = repo_chunker_params(s->r)->max_size;
-	uint64_t off;
 	ssize_t got;
 
 	chunker_reset(s->ck);
@@ -117,7 +129,7 @@ read_file(struct snap *s, struct fs_walk *w, struct fs_node *n,
 
 		if (interrupted(s, e) == -1)
 			return (-1);
-		got = fs_walk_read(w, s->buf + have, READ_SIZE, &off, e);
+		got = rd(arg, s->buf + have, READ_SIZE, e);
 		if (got == -1)
 			return (err_wrap(e, "%s", path));
 		if (got == 0)
@@ -175,7 +187,7 @@ file_content(struct snap *s, struct fs_walk *w, struct fs_node *n,
 		n->chunks = NULL;
 		n->nchunks = 0;
 	}
-	if (read_file(s, w, n, path, e) == -1)
+	if (read_stream(s, walk_reader, w, n, path, e) == -1)
 		return (-1);
 	if (n->flags & FS_NODE_INCONSISTENT) {
 		/* Changed while read: read once more from the start. */
@@ -183,7 +195,7 @@ file_content(struct snap *s, struct fs_walk *w, struct fs_node *n,
 		n->chunks = NULL;
 		n->nchunks = 0;
 		if (fs_walk_reread(w, e) == -1 ||
-		    read_file(s, w, n, path, e) == -1)
+		    read_stream(s, walk_reader, w, n, path, e) == -1)
 			return (-1);
 	}
 	if (n->flags & FS_NODE_INCONSISTENT) {
@@ -206,11 +218,11 @@ walk(struct snap *s, struct err *e)
 	int rc = -1, r;
 
 	memset(&wo, 0, sizeof(wo));
-	wo.exclude = s->o->exclude;
-	wo.nexclude = s->o->nexclude;
-	wo.one_file_system = s->o->one_file_system;
-	if (fs_walk_open((const char *const *)s->abs, s->o->npaths, &wo, &w,
-	        e) == -1)
+	wo.exclude = s->p->exclude;
+	wo.nexclude = s->p->nexclude;
+	wo.one_file_system = s->p->one_file_system;
+	if (fs_walk_open((const char *const *)s->abs, s->npaths, &wo, &w, e) ==
+	    -1)
 		goto out;
 	while ((r = fs_walk_next(w, &ent, e)) != FS_WALK_END) {
 		struct fs_node *n = ent.node;
@@ -385,7 +397,7 @@ build_top(struct snap *s, const char *prefix, uint8_t id[IDX_ID_LEN],
 	size_t n = 0, plen = strcmp(prefix, "/") == 0 ? 0 : strlen(prefix);
 	int rc = -1;
 
-	for (size_t i = 0; i < s->o->npaths; i++) {
+	for (size_t i = 0; i < s->npaths; i++) {
 		const char *p = s->abs[i], *rest, *slash;
 		char *name, *child;
 		int dup = 0;
@@ -431,20 +443,24 @@ out:
 	return (rc);
 }
 
+/* Free the state of one walk. */
 static void
-snap_free(struct snap *s)
+walk_free(struct snap *s)
 {
 	for (size_t i = 0; i < s->nlevels; i++)
 		fs_nodes_free(s->levels[i].nodes, s->levels[i].n);
 	free(s->levels);
 	if (s->roots != NULL)
-		fs_nodes_free(s->roots, s->o->npaths);
-	for (size_t i = 0; s->abs != NULL && i < s->o->npaths; i++)
+		fs_nodes_free(s->roots, s->npaths);
+	for (size_t i = 0; s->abs != NULL && i < s->npaths; i++)
 		free(s->abs[i]);
 	free(s->abs);
-	free(s->buf);
-	chunker_free(s->ck);
-	fcache_close(s->fc);
+	s->levels = NULL;
+	s->nlevels = 0;
+	s->roots = NULL;
+	s->abs = NULL;
+	s->npaths = 0;
+	s->p = NULL;
 }
 
 static void
@@ -472,82 +488,211 @@ since(const struct timespec *t0)
 }
 
 int
-snap_run(struct repo *r, const struct snap_opts *o, struct manifest *m,
-    struct err *e)
+snap_begin(struct repo *r, const struct snap_opts *o, struct manifest *m,
+    struct snap **out, struct err *e)
 {
-	struct snap s;
-	struct repo_stats st0, st1;
-	struct timespec t0;
-	int rc = -1;
+	struct snap *s = xcalloc(1, sizeof(*s));
 
-	memset(&s, 0, sizeof(s));
-	s.r = r;
-	s.o = o;
-	s.m = m;
+	*out = NULL;
+	s->r = r;
+	s->o = o;
+	s->m = m;
 	manifest_init(m);
 	clock_gettime(CLOCK_REALTIME, &m->time);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	fill_identity(m);
-	repo_get_stats(r, &st0);
-	if (o->npaths == 0) {
-		err_set(e, ERR_USAGE, "nothing to snapshot: give paths");
-		goto out;
-	}
-	s.abs = xcalloc(o->npaths, sizeof(char *));
-	s.roots = xcalloc(o->npaths, sizeof(*s.roots));
-	for (size_t i = 0; i < o->npaths; i++) {
-		if ((s.abs[i] = absolute(o->paths[i], e)) == NULL)
-			goto out;
-		for (size_t k = 0; k < i; k++)
-			if (overlap(s.abs[k], s.abs[i])) {
-				err_set(e, ERR_USAGE,
-				    "%s and %s overlap: give each tree once",
-				    s.abs[k], s.abs[i]);
-				goto out;
-			}
-		manifest_add_path(m, s.abs[i]);
-	}
+	repo_get_stats(r, &s->st0);
 	for (size_t i = 0; i < o->ntags; i++)
 		manifest_add_tag(m, o->tags[i]);
-	if ((s.ck = chunker_new(repo_chunker_params(r), repo_gear(r), e)) ==
-	    NULL)
-		goto out;
-	s.buf_cap = repo_chunker_params(r)->max_size + READ_SIZE;
-	s.buf = xmalloc(s.buf_cap);
+	if ((s->ck = chunker_new(repo_chunker_params(r), repo_gear(r), e)) ==
+	    NULL) {
+		snap_end(s);
+		return (-1);
+	}
+	s->buf_cap = repo_chunker_params(r)->max_size + READ_SIZE;
+	s->buf = xmalloc(s->buf_cap);
 	if (o->cache_dir != NULL &&
-	    fcache_open(o->cache_dir, repo_id(r), 10, &s.fc, e) == -1) {
+	    fcache_open(o->cache_dir, repo_id(r), 10, &s->fc, e) == -1) {
 		/* The cache only saves time: go on without it. */
 		log_warn(o->log, "%s; reading every file", e->msg);
 		err_clear(e);
 	}
-	if (walk(&s, e) == -1) {
-		struct err fe;
+	*out = s;
+	return (0);
+}
 
-		/* Keep what was stored: the next run deduplicates on it. */
-		if (e->class == ERR_INTERRUPTED)
-			(void)repo_flush(r, &fe);
-		goto out;
+int
+snap_add_paths(struct snap *s, const struct snap_paths *p,
+    uint8_t id[IDX_ID_LEN], struct err *e)
+{
+	int rc = -1;
+
+	if (p->npaths == 0)
+		return (
+		    err_set(e, ERR_USAGE, "nothing to snapshot: give paths"));
+	s->p = p;
+	s->npaths = p->npaths;
+	s->abs = xcalloc(p->npaths, sizeof(char *));
+	s->roots = xcalloc(p->npaths, sizeof(*s->roots));
+	for (size_t i = 0; i < p->npaths; i++) {
+		if ((s->abs[i] = absolute(p->paths[i], e)) == NULL)
+			goto out;
+		for (size_t k = 0; k < i; k++)
+			if (overlap(s->abs[k], s->abs[i])) {
+				err_set(e, ERR_USAGE,
+				    "%s and %s overlap: give each tree once",
+				    s->abs[k], s->abs[i]);
+				goto out;
+			}
 	}
-	if (o->npaths == 1 && strcmp(s.abs[0], "/") == 0) {
-		memcpy(m->tree, s.roots[0].subtree, IDX_ID_LEN);
-	} else if (build_top(&s, "/", m->tree, e) == -1)
+	if (walk(s, e) == -1)
 		goto out;
-	/* Packs, then index, then the snapshot: never name missing data. */
-	if (repo_flush(r, e) == -1)
+	if (p->npaths == 1 && strcmp(s->abs[0], "/") == 0)
+		memcpy(id, s->roots[0].subtree, IDX_ID_LEN);
+	else if (build_top(s, "/", id, e) == -1)
 		goto out;
-	repo_get_stats(r, &st1);
-	m->blobs_new = st1.blobs_new - st0.blobs_new;
-	m->raw_new = st1.raw_new - st0.raw_new;
-	m->stored_new = st1.stored_new - st0.stored_new;
-	m->duration = since(&t0);
-	if (manifest_save(r, m, e) == -1)
-		goto out;
-	if (s.fc != NULL && fcache_commit(s.fc, e) == -1) {
-		log_warn(o->log, "%s (the next run reads every file)", e->msg);
-		err_clear(e);
-	}
+	if (p->add_to_manifest)
+		for (size_t i = 0; i < p->npaths; i++)
+			manifest_add_path(s->m, s->abs[i]);
 	rc = 0;
 out:
-	snap_free(&s);
+	walk_free(s);
+	return (rc);
+}
+
+/* Owner and times of what coffer makes up: the running user, now. */
+static void
+synthetic(struct fs_node *n, const char *name, enum fs_type t, uint32_t mode,
+    const struct timespec *mtime)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	struct group *gr = getgrgid(getegid());
+
+	memset(n, 0, sizeof(*n));
+	n->name = xstrdup(name);
+	n->type = t;
+	n->mode = mode;
+	n->uid = (uint32_t)geteuid();
+	n->gid = (uint32_t)getegid();
+	if (pw != NULL)
+		n->user = xstrdup(pw->pw_name);
+	if (gr != NULL)
+		n->group = xstrdup(gr->gr_name);
+	n->mtime.sec = (int64_t)mtime->tv_sec;
+	n->mtime.nsec = (uint32_t)mtime->tv_nsec;
+	n->atime = n->ctime = n->mtime;
+	n->nlink = 1;
+}
+
+int
+snap_add_stream(struct snap *s, snap_reader rd, void *arg, const char *name,
+    const struct timespec *mtime, struct fs_node *out, struct err *e)
+{
+	uint64_t before = s->m->bytes_read;
+	struct fs_node n;
+
+	synthetic(&n, name, FS_FILE, 0600, mtime);
+	if (read_stream(s, rd, arg, &n, name, e) == -1) {
+		fs_node_clear(&n);
+		return (-1);
+	}
+	n.size = s->m->bytes_read - before;
+	fs_node_move(out, &n);
+	return (0);
+}
+
+int
+snap_add_dir(struct snap *s, const char *name, struct fs_node *nodes, size_t n,
+    const uint8_t *subtree, const struct timespec *mtime, struct fs_node *out,
+    struct err *e)
+{
+	struct fs_node d;
+
+	synthetic(&d, name, FS_DIR, 0700, mtime);
+	d.flags = FS_NODE_HAS_SUBTREE;
+	if (subtree != NULL)
+		memcpy(d.subtree, subtree, IDX_ID_LEN);
+	else if (put_tree(s, nodes, n, d.subtree, e) == -1) {
+		fs_node_clear(&d);
+		return (-1);
+	}
+	fs_node_move(out, &d);
+	return (0);
+}
+
+int
+snap_commit(struct snap *s, const uint8_t root[IDX_ID_LEN], struct err *e)
+{
+	struct repo_stats st1;
+	struct manifest *m = s->m;
+
+	memcpy(m->tree, root, IDX_ID_LEN);
+	/* Packs, then index, then the snapshot: never name missing data. */
+	if (repo_flush(s->r, e) == -1)
+		return (-1);
+	repo_get_stats(s->r, &st1);
+	m->blobs_new = st1.blobs_new - s->st0.blobs_new;
+	m->raw_new = st1.raw_new - s->st0.raw_new;
+	m->stored_new = st1.stored_new - s->st0.stored_new;
+	m->duration = since(&s->t0);
+	if (manifest_save(s->r, m, e) == -1)
+		return (-1);
+	if (s->fc != NULL && fcache_commit(s->fc, e) == -1) {
+		log_warn(s->o->log, "%s (the next run reads every file)",
+		    e->msg);
+		err_clear(e);
+	}
+	return (0);
+}
+
+void
+snap_keep(struct snap *s)
+{
+	struct err fe;
+
+	/* Keep what was stored: the next run deduplicates on it. */
+	(void)repo_flush(s->r, &fe);
+}
+
+void
+snap_end(struct snap *s)
+{
+	if (s == NULL)
+		return;
+	walk_free(s);
+	free(s->buf);
+	chunker_free(s->ck);
+	fcache_close(s->fc);
+	free(s);
+}
+
+int
+snap_run(struct repo *r, const struct snap_opts *o, struct manifest *m,
+    struct err *e)
+{
+	struct snap_paths p;
+	struct snap *s;
+	uint8_t root[IDX_ID_LEN];
+	int rc = -1;
+
+	if (snap_begin(r, o, m, &s, e) == -1)
+		return (-1);
+	memset(&p, 0, sizeof(p));
+	p.paths = o->paths;
+	p.npaths = o->npaths;
+	p.exclude = o->exclude;
+	p.nexclude = o->nexclude;
+	p.one_file_system = o->one_file_system;
+	p.add_to_manifest = 1;
+	if (snap_add_paths(s, &p, root, e) == -1) {
+		if (e->class == ERR_INTERRUPTED)
+			snap_keep(s);
+		goto out;
+	}
+	if (snap_commit(s, root, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	snap_end(s);
 	return (rc);
 }

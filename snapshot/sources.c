@@ -1,0 +1,778 @@
+/*
+ * Named sources into one snapshot.  Dumps stream from the dump program's
+ * stdout through the chunker (no temp file); a source whose program fails
+ * leaves no entry in the tree, only blobs nothing names, and a manifest
+ * record saying why.  SQLite goes through the online backup API into a
+ * private temp file first: the API needs a database to write to.
+ */
+#include "snapshot/sources.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snapshot/child.h"
+#include "xmalloc.h"
+
+/* A source's outcome: ok, failed (e says why), or the snapshot is lost. */
+#define SRC_OK     0
+#define SRC_FAILED (-1)
+#define SRC_FATAL  (-2)
+
+struct run {
+	struct snap *s;
+	const struct snap_opts *o;
+	struct manifest *m;
+	const struct snap_source *src;
+	struct timespec start;
+	char version[256];
+	char *dump; /* the dump file's path in the tree */
+	uint64_t bytes;
+};
+
+/* Errors that are the repository's, not the source's: stop everything. */
+static int
+fatal_class(enum err_class c)
+{
+	return (c == ERR_INTERRUPTED || c == ERR_NOSPACE || c == ERR_CORRUPT ||
+	    c == ERR_INTERNAL || c == ERR_LOCKED || c == ERR_NET ||
+	    c == ERR_KEY);
+}
+
+int
+snap_hook_run(const struct snap_hook *h, struct err *e)
+{
+	const char *env[5];
+	char *vars[5] = { NULL };
+	struct child_opts co;
+	size_t n = 0;
+	int rc;
+
+	vars[n++] = xasprintf("COFFER_HOOK=%s", h->which);
+	if (h->source != NULL)
+		vars[n++] = xasprintf("COFFER_SOURCE=%s", h->source);
+	if (h->job != NULL)
+		vars[n++] = xasprintf("COFFER_JOB=%s", h->job);
+	if (h->status != NULL)
+		vars[n++] = xasprintf("COFFER_STATUS=%s", h->status);
+	if (h->repository != NULL)
+		vars[n++] = xasprintf("COFFER_REPOSITORY=%s", h->repository);
+	for (size_t i = 0; i < n; i++)
+		env[i] = vars[i];
+	memset(&co, 0, sizeof(co));
+	co.shell = h->command;
+	co.label = h->which;
+	co.env = env;
+	co.nenv = n;
+	co.timeout = h->timeout;
+	co.interrupted = h->interrupted;
+	if ((rc = child_run(&co, e)) == -1) {
+		/* "before exited with status 1: ..." reads as "before hook" */
+		char msg[ERR_MSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		if (strncmp(msg, h->which, strlen(h->which)) == 0)
+			err_set(e, e->class, "%s hook%s", h->which,
+			    msg + strlen(h->which));
+	}
+	for (size_t i = 0; i < n; i++)
+		free(vars[i]);
+	return (rc);
+}
+
+/* Key/value conninfo: "k=v k='v v'"; the URI form is parsed apart. */
+static int
+conninfo_kv(const char *s, char *db, size_t size, int *pw)
+{
+	int found = 0;
+
+	while (*s != '\0') {
+		char key[64], val[1024];
+		size_t k = 0, v = 0;
+
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		if (*s == '\0')
+			break;
+		while (*s != '\0' && *s != '=' && *s != ' ' && *s != '\t') {
+			if (k + 1 < sizeof(key))
+				key[k++] = *s;
+			s++;
+		}
+		key[k] = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s++ != '=')
+			return (-1);
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\'') {
+			for (s++; *s != '\'' && *s != '\0'; s++) {
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				if (v + 1 < sizeof(val))
+					val[v++] = *s;
+			}
+			if (*s != '\'')
+				return (-1);
+			s++;
+		} else
+			while (*s != '\0' && *s != ' ' && *s != '\t' &&
+			    *s != '\n') {
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				if (v + 1 < sizeof(val))
+					val[v++] = *s;
+				s++;
+			}
+		val[v] = '\0';
+		if (strcmp(key, "password") == 0)
+			*pw = 1;
+		if (strcmp(key, "dbname") == 0) {
+			snprintf(db, size, "%s", val);
+			found = v > 0;
+		}
+	}
+	return (found ? 0 : -1);
+}
+
+int
+snap_pg_conninfo(const char *s, char *db, size_t size, int *pw)
+{
+	const char *p, *at, *slash, *q;
+
+	*pw = 0;
+	db[0] = '\0';
+	if (strncmp(s, "postgresql://", 13) != 0 &&
+	    strncmp(s, "postgres://", 11) != 0)
+		return (conninfo_kv(s, db, size, pw));
+	p = strstr(s, "://") + 3;
+	slash = strchr(p, '/');
+	q = strchr(p, '?');
+	at = strchr(p, '@');
+	if (at != NULL && (slash == NULL || at < slash) &&
+	    (q == NULL || at < q) && memchr(p, ':', (size_t)(at - p)) != NULL)
+		*pw = 1;
+	if (q != NULL && (strstr(q, "?password=") == q ||
+	                     strstr(q, "&password=") != NULL))
+		*pw = 1;
+	if (q != NULL && strstr(q, "dbname=") != NULL) {
+		const char *d = strstr(q, "dbname=") + 7;
+
+		snprintf(db, size, "%.*s", (int)strcspn(d, "&"), d);
+		return (db[0] ? 0 : -1);
+	}
+	if (slash == NULL || (q != NULL && q < slash))
+		return (-1);
+	snprintf(db, size, "%.*s", (int)strcspn(slash + 1, "?"), slash + 1);
+	return (db[0] ? 0 : -1);
+}
+
+int
+snap_source_check(const struct snap_source *src, struct err *e)
+{
+	char db[256];
+	int pw = 0, has_db = -1;
+
+	if (strcmp(src->type, "postgres") == 0 && src->connection != NULL) {
+		has_db = snap_pg_conninfo(src->connection, db, sizeof(db), &pw);
+		if (pw)
+			return (err_set(e, ERR_USAGE,
+			    "source %s: the connection string holds a "
+			    "password; put it in ~/.pgpass (or a service "
+			    "file) instead, where it stays out of process "
+			    "listings",
+			    src->name));
+		if (has_db == 0 && src->database != NULL &&
+		    strcmp(db, src->database) != 0)
+			return (err_set(e, ERR_USAGE,
+			    "source %s: the connection names database %s "
+			    "but database = %s; name it once",
+			    src->name, db, src->database));
+	}
+	if ((strcmp(src->type, "postgres") == 0 ||
+	        strcmp(src->type, "mysql") == 0) &&
+	    (src->database == NULL || src->database[0] == '\0' ||
+	        src->database[0] == '-' || strchr(src->database, '/') != NULL))
+		return (err_set(e, ERR_USAGE,
+		    "source %s: give the database name (not starting with "
+		    "'-', without '/')",
+		    src->name));
+	if (strcmp(src->type, "sqlite") == 0 && src->path == NULL)
+		return (err_set(e, ERR_USAGE, "source %s: give the path",
+		    src->name));
+	if (strcmp(src->type, "command") == 0 &&
+	    (src->command == NULL || src->file_name == NULL ||
+	        !fs_name_valid(src->file_name, strlen(src->file_name))))
+		return (err_set(e, ERR_USAGE,
+		    "source %s: give the command and a file name for its "
+		    "output (one path component)",
+		    src->name));
+	if (!fs_name_valid(src->name, strlen(src->name)))
+		return (err_set(e, ERR_USAGE, "source name %s is not a valid "
+		                              "file name",
+		    src->name));
+	return (0);
+}
+
+static ssize_t
+child_reader(void *arg, void *buf, size_t len, struct err *e)
+{
+	return (child_read(arg, buf, len, e));
+}
+
+/*
+ * A program's stdout as the file fname of *out.  The program must exit 0
+ * after its output ends; else the entry is dropped (SRC_FAILED).
+ */
+static int
+stream_program(struct run *ru, const struct child_opts *co, const char *fname,
+    struct fs_node *out, struct err *e)
+{
+	struct child *c = NULL;
+	struct fs_node n;
+	struct err fe;
+	int rc;
+
+	memset(&n, 0, sizeof(n));
+	if (child_start(co, &c, e) == -1)
+		return (SRC_FAILED);
+	if (snap_add_stream(ru->s, child_reader, c, fname, &ru->start, &n,
+	        e) == -1) {
+		/* Why: the program (finish says more), or the repository. */
+		int fatal = fatal_class(e->class) &&
+		    e->class != ERR_INTERRUPTED;
+
+		child_kill(c);
+		err_clear(&fe);
+		if (child_finish(c, &fe) == -1 && !fatal &&
+		    e->class != ERR_INTERRUPTED)
+			*e = fe;
+		child_free(c);
+		return (fatal || e->class == ERR_INTERRUPTED ? SRC_FATAL
+		                                             : SRC_FAILED);
+	}
+	rc = child_finish(c, e);
+	child_free(c);
+	if (rc == -1) {
+		fs_node_clear(&n);
+		return (e->class == ERR_INTERRUPTED ? SRC_FATAL : SRC_FAILED);
+	}
+	ru->bytes += n.size;
+	fs_node_move(out, &n);
+	return (SRC_OK);
+}
+
+/* A program on PATH? */
+static int
+on_path(const char *prog)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (path == NULL)
+		path = "/usr/bin:/bin";
+	for (p = path; *p != '\0';) {
+		size_t k = strcspn(p, ":");
+		char *f = xasprintf("%.*s/%s", (int)k, p, prog);
+		int ok = access(f, X_OK) == 0;
+
+		free(f);
+		if (ok)
+			return (1);
+		p += k;
+		if (*p == ':')
+			p++;
+	}
+	return (0);
+}
+
+static void
+version_of(struct run *ru, const char *const *argv, const char *const *env,
+    size_t nenv)
+{
+	struct child_opts co;
+	struct err ve;
+
+	memset(&co, 0, sizeof(co));
+	co.argv = argv;
+	co.env = env;
+	co.nenv = nenv;
+	co.interrupted = ru->o->interrupted;
+	co.timeout = 60;
+	err_clear(&ve);
+	/* Unknown is fine: the dump that follows says what is wrong. */
+	if (child_output(&co, ru->version, sizeof(ru->version), &ve) == -1)
+		ru->version[0] = '\0';
+}
+
+static int
+run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn,
+    struct err *e)
+{
+	const struct snap_source *src = ru->src;
+	const char *env[1], *argv[10];
+	char *dbenv = xasprintf("PGDATABASE=%s", src->database);
+	char *fname = xasprintf("%s.pgdump", src->database);
+	struct child_opts co;
+	size_t a;
+	int rc;
+
+	env[0] = dbenv;
+	a = 0;
+	argv[a++] = "psql";
+	argv[a++] = "-XAtq";
+	if (src->connection != NULL) {
+		argv[a++] = "-d";
+		argv[a++] = src->connection;
+	}
+	argv[a++] = "-c";
+	argv[a++] = "SHOW server_version";
+	argv[a] = NULL;
+	version_of(ru, argv, env, 1);
+
+	a = 0;
+	argv[a++] = "pg_dump";
+	argv[a++] = "-Fc";
+	argv[a++] = "-Z0";
+	if (src->connection != NULL) {
+		argv[a++] = "-d";
+		argv[a++] = src->connection;
+	}
+	argv[a] = NULL;
+	memset(&co, 0, sizeof(co));
+	co.argv = argv;
+	co.env = env;
+	co.nenv = 1;
+	co.read_stdout = 1;
+	co.interrupted = ru->o->interrupted;
+	*nodes = xcalloc(2, sizeof(**nodes));
+	rc = stream_program(ru, &co, fname, &(*nodes)[0], e);
+	if (rc != SRC_OK)
+		goto out;
+	*nn = 1;
+	ru->dump = xasprintf("/%s/%s", src->name, fname);
+	if (src->globals) {
+		a = 0;
+		argv[a++] = "pg_dumpall";
+		argv[a++] = "--globals-only";
+		argv[a++] = "-l";
+		argv[a++] = src->database;
+		if (src->connection != NULL) {
+			argv[a++] = "-d";
+			argv[a++] = src->connection;
+		}
+		argv[a] = NULL;
+		rc = stream_program(ru, &co, "globals.sql", &(*nodes)[1], e);
+		if (rc != SRC_OK)
+			goto out;
+		*nn = 2;
+	}
+out:
+	free(dbenv);
+	free(fname);
+	return (rc);
+}
+
+static int
+run_mysql(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
+{
+	const struct snap_source *src = ru->src;
+	const char *argv[16];
+	char *defs = NULL, *fname = xasprintf("%s.sql", src->database);
+	struct child_opts co;
+	size_t a;
+	int rc, maria = on_path("mariadb-dump");
+
+	if (src->defaults_file != NULL)
+		defs = xasprintf("--defaults-file=%s", src->defaults_file);
+	/* --defaults-file must come first: the clients insist. */
+	a = 0;
+	argv[a++] = maria ? "mariadb" : "mysql";
+	if (defs != NULL)
+		argv[a++] = defs;
+	argv[a++] = "-NBe";
+	argv[a++] = "SELECT VERSION()";
+	argv[a] = NULL;
+	version_of(ru, argv, NULL, 0);
+
+	a = 0;
+	argv[a++] = maria ? "mariadb-dump" : "mysqldump";
+	if (defs != NULL)
+		argv[a++] = defs;
+	argv[a++] = "--single-transaction";
+	argv[a++] = "--routines";
+	argv[a++] = "--events";
+	argv[a++] = "--triggers";
+	argv[a++] = "--hex-blob";
+	argv[a++] = "--skip-dump-date";
+	/* Not --databases: restores load it into a database of any name. */
+	argv[a++] = src->database;
+	argv[a] = NULL;
+	memset(&co, 0, sizeof(co));
+	co.argv = argv;
+	co.read_stdout = 1;
+	co.interrupted = ru->o->interrupted;
+	*nodes = xcalloc(1, sizeof(**nodes));
+	rc = stream_program(ru, &co, fname, &(*nodes)[0], e);
+	if (rc == SRC_OK) {
+		*nn = 1;
+		ru->dump = xasprintf("/%s/%s", src->name, fname);
+	}
+	free(defs);
+	free(fname);
+	return (rc);
+}
+
+static int
+run_command(struct run *ru, struct fs_node **nodes, size_t *nn,
+    struct err *e)
+{
+	const struct snap_source *src = ru->src;
+	struct child_opts co;
+	char label[80];
+	int rc;
+
+	if (strlen(src->command) > 60)
+		snprintf(label, sizeof(label), "'%.57s...'", src->command);
+	else
+		snprintf(label, sizeof(label), "'%s'", src->command);
+	memset(&co, 0, sizeof(co));
+	co.shell = src->command;
+	co.label = label;
+	co.read_stdout = 1;
+	co.interrupted = ru->o->interrupted;
+	*nodes = xcalloc(1, sizeof(**nodes));
+	rc = stream_program(ru, &co, src->file_name, &(*nodes)[0], e);
+	if (rc == SRC_OK) {
+		*nn = 1;
+		ru->dump = xasprintf("/%s/%s", src->name, src->file_name);
+	}
+	return (rc);
+}
+
+/*
+ * The online backup API into dst.  All pages in one step: stepping
+ * page by page restarts whenever another process writes, which under a
+ * steady writer never ends.  One step is one read transaction: in WAL
+ * mode writers go on meanwhile; with a rollback journal they wait (their
+ * busy timeout) while it copies.  Busy or locked: wait and try again.
+ */
+static int
+sqlite_copy(struct run *ru, const char *path, const char *dst, struct err *e)
+{
+	sqlite3 *from = NULL, *to = NULL;
+	sqlite3_backup *b = NULL;
+	int r, rc = -1;
+
+	if (access(path, R_OK) == -1)
+		return (err_sys(e, ERR_IO, "%s", path));
+	if (sqlite3_open_v2(path, &from, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		err_set(e, ERR_IO, "sqlite: %s: %s", path,
+		    from ? sqlite3_errmsg(from) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_open_v2(dst, &to, SQLITE_OPEN_READWRITE, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_exec(to, "PRAGMA journal_mode=OFF", NULL, NULL, NULL) !=
+	        SQLITE_OK) {
+		err_set(e, ERR_IO, "sqlite: %s: %s", dst,
+		    to ? sqlite3_errmsg(to) : "out of memory");
+		goto out;
+	}
+	if ((b = sqlite3_backup_init(to, "main", from, "main")) == NULL) {
+		err_set(e, ERR_IO, "sqlite backup of %s: %s", path,
+		    sqlite3_errmsg(to));
+		goto out;
+	}
+	for (;;) {
+		r = sqlite3_backup_step(b, -1);
+		if (r == SQLITE_DONE)
+			break;
+		if (r != SQLITE_OK && r != SQLITE_BUSY && r != SQLITE_LOCKED) {
+			err_set(e, ERR_IO, "sqlite backup of %s: %s", path,
+			    sqlite3_errstr(r));
+			goto out;
+		}
+		if (ru->o->interrupted != NULL && *ru->o->interrupted) {
+			err_set(e, ERR_INTERRUPTED, "interrupted");
+			goto out;
+		}
+		sqlite3_sleep(50);
+	}
+	r = sqlite3_backup_finish(b);
+	b = NULL;
+	if (r != SQLITE_OK) {
+		err_set(e, ERR_IO, "sqlite backup of %s: %s", path,
+		    sqlite3_errstr(r));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (b != NULL)
+		sqlite3_backup_finish(b);
+	if (to != NULL && sqlite3_close(to) != SQLITE_OK && rc == 0)
+		rc = err_set(e, ERR_IO, "sqlite: closing %s", dst);
+	sqlite3_close(from);
+	return (rc);
+}
+
+struct fd_reader {
+	int fd;
+	volatile sig_atomic_t *interrupted;
+};
+
+static ssize_t
+fd_read(void *arg, void *buf, size_t len, struct err *e)
+{
+	struct fd_reader *fr = arg;
+	ssize_t n;
+
+	for (;;) {
+		if (fr->interrupted != NULL && *fr->interrupted)
+			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+		if ((n = read(fr->fd, buf, len)) >= 0)
+			return (n);
+		if (errno != EINTR)
+			return (err_sys(e, ERR_IO, "reading the backup copy"));
+	}
+}
+
+static int
+run_sqlite(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
+{
+	const struct snap_source *src = ru->src;
+	const char *dir = ru->o->tmp_dir, *base;
+	struct fd_reader fr;
+	char *tmp;
+	int fd, rc = SRC_FAILED;
+
+	if (dir == NULL && ((dir = getenv("TMPDIR")) == NULL || dir[0] != '/'))
+		dir = "/tmp";
+	snprintf(ru->version, sizeof(ru->version), "%s", sqlite3_libversion());
+	base = strrchr(src->path, '/');
+	base = base ? base + 1 : src->path;
+	tmp = xasprintf("%s/coffer-sqlite-XXXXXX", dir);
+	if ((fd = mkstemp(tmp)) == -1) {
+		err_sys(e, ERR_IO, "temp file in %s", dir);
+		free(tmp);
+		return (SRC_FAILED);
+	}
+	(void)fchmod(fd, 0600);
+	if (sqlite_copy(ru, src->path, tmp, e) == -1) {
+		unlink(tmp);
+		rc = e->class == ERR_INTERRUPTED ? SRC_FATAL : SRC_FAILED;
+		goto out;
+	}
+	/* From here the copy is only reachable through fd. */
+	unlink(tmp);
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		err_sys(e, ERR_IO, "backup copy");
+		goto out;
+	}
+	fr.fd = fd;
+	fr.interrupted = ru->o->interrupted;
+	*nodes = xcalloc(1, sizeof(**nodes));
+	if (snap_add_stream(ru->s, fd_read, &fr, base, &ru->start, &(*nodes)[0],
+	        e) == -1) {
+		rc = SRC_FATAL; /* the repository failed, or interrupted */
+		goto out;
+	}
+	ru->bytes += (*nodes)[0].size;
+	*nn = 1;
+	ru->dump = xasprintf("/%s/%s", src->name, base);
+	rc = SRC_OK;
+out:
+	close(fd);
+	free(tmp);
+	return (rc);
+}
+
+/* A files source: its paths' tree becomes the subtree NAME. */
+static int
+run_files(struct run *ru, struct fs_node *dir, struct err *e)
+{
+	const struct snap_source *src = ru->src;
+	struct snap_paths p;
+	uint8_t id[IDX_ID_LEN];
+	uint64_t b0 = ru->m->bytes;
+
+	memset(&p, 0, sizeof(p));
+	p.paths = src->paths;
+	p.npaths = src->npaths;
+	p.exclude = src->exclude;
+	p.nexclude = src->nexclude;
+	p.one_file_system = src->one_file_system;
+	if (snap_add_paths(ru->s, &p, id, e) == -1)
+		return (fatal_class(e->class) ? SRC_FATAL : SRC_FAILED);
+	ru->bytes = ru->m->bytes - b0;
+	if (snap_add_dir(ru->s, src->name, NULL, 0, id, &ru->start, dir, e) ==
+	    -1)
+		return (SRC_FATAL);
+	return (SRC_OK);
+}
+
+/* Run one source between its hooks; *dir is its entry when ok. */
+static int
+run_source(struct run *ru, struct fs_node *dir, struct err *e)
+{
+	const struct snap_source *src = ru->src;
+	struct manifest_source ms;
+	struct fs_node *nodes = NULL;
+	size_t nn = 0;
+	uint64_t files = ru->m->files, dirs = ru->m->dirs,
+		 others = ru->m->others, bytes = ru->m->bytes;
+	struct snap_hook h;
+	struct err he;
+	int rc = SRC_OK;
+
+	clock_gettime(CLOCK_REALTIME, &ru->start);
+	memset(&h, 0, sizeof(h));
+	h.source = src->name;
+	h.repository = ru->o->repository;
+	h.timeout = src->hook_timeout;
+	if (src->before != NULL) {
+		h.which = "before";
+		h.command = src->before;
+		h.interrupted = ru->o->interrupted;
+		if (snap_hook_run(&h, e) == -1)
+			rc = e->class == ERR_INTERRUPTED ? SRC_FATAL
+			                                 : SRC_FAILED;
+	}
+	if (rc == SRC_OK) {
+		if (strcmp(src->type, "files") == 0)
+			rc = run_files(ru, dir, e);
+		else {
+			if (strcmp(src->type, "postgres") == 0)
+				rc = run_postgres(ru, &nodes, &nn, e);
+			else if (strcmp(src->type, "mysql") == 0)
+				rc = run_mysql(ru, &nodes, &nn, e);
+			else if (strcmp(src->type, "sqlite") == 0)
+				rc = run_sqlite(ru, &nodes, &nn, e);
+			else
+				rc = run_command(ru, &nodes, &nn, e);
+			if (rc == SRC_OK &&
+			    snap_add_dir(ru->s, src->name, nodes, nn, NULL,
+			        &ru->start, dir, e) == -1)
+				rc = SRC_FATAL;
+		}
+	}
+	fs_nodes_free(nodes, nn);
+	if (src->after != NULL) {
+		/* Always, and not cut short by an interrupt. */
+		h.which = "after";
+		h.command = src->after;
+		h.status = rc == SRC_OK ? "ok" : "failed";
+		h.interrupted = NULL;
+		err_clear(&he);
+		if (snap_hook_run(&h, &he) == -1)
+			log_warn(ru->o->log, "source %s: %s", src->name,
+			    he.msg);
+	}
+	memset(&ms, 0, sizeof(ms));
+	ms.name = (char *)src->name;
+	ms.type = (char *)src->type;
+	ms.status = rc == SRC_OK ? "ok" : "failed";
+	ms.error = rc == SRC_OK ? NULL : e->msg;
+	ms.start = ru->start;
+	clock_gettime(CLOCK_REALTIME, &ms.end);
+	ms.server_version = ru->version[0] ? ru->version : NULL;
+	ms.database = (char *)src->database;
+	if (rc == SRC_OK) {
+		ms.path = xasprintf("/%s", src->name);
+		ms.dump = ru->dump;
+		ms.bytes = ru->bytes;
+		if (strcmp(src->type, "files") != 0) {
+			ru->m->files += nn;
+			ru->m->dirs++;
+			ru->m->bytes += ru->bytes;
+		}
+		manifest_add_path(ru->m, ms.path);
+	} else {
+		/* Nothing of it is in the tree: count nothing of it. */
+		ru->m->files = files;
+		ru->m->dirs = dirs;
+		ru->m->others = others;
+		ru->m->bytes = bytes;
+	}
+	if (rc != SRC_FATAL)
+		manifest_add_source(ru->m, &ms);
+	free(ms.path);
+	return (rc);
+}
+
+int
+snap_sources(struct repo *r, const struct snap_opts *o,
+    const struct snap_source *src, size_t n, struct manifest *m,
+    size_t *nfailed, struct err *e)
+{
+	struct fs_node *dirs = xcalloc(n, sizeof(*dirs)), root;
+	struct snap *s = NULL;
+	size_t nd = 0;
+	int rc = -1;
+
+	*nfailed = 0;
+	memset(&root, 0, sizeof(root));
+	for (size_t i = 0; i < n; i++) {
+		if (snap_source_check(&src[i], e) == -1)
+			goto out;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(src[i].name, src[k].name) == 0) {
+				err_set(e, ERR_USAGE,
+				    "two sources are named %s: give each "
+				    "its own name",
+				    src[i].name);
+				goto out;
+			}
+	}
+	if (snap_begin(r, o, m, &s, e) == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct run ru;
+		int sr;
+
+		memset(&ru, 0, sizeof(ru));
+		ru.s = s;
+		ru.o = o;
+		ru.m = m;
+		ru.src = &src[i];
+		err_clear(e);
+		sr = run_source(&ru, &dirs[nd], e);
+		free(ru.dump);
+		if (sr == SRC_FATAL) {
+			err_wrap(e, "source %s", src[i].name);
+			snap_keep(s);
+			goto out;
+		}
+		if (sr == SRC_FAILED) {
+			log_error(o->log, "source %s failed: %s", src[i].name,
+			    e->msg);
+			(*nfailed)++;
+		} else
+			nd++;
+	}
+	err_clear(e);
+	if (nd == 0) {
+		snap_keep(s);
+		err_set(e, ERR_IO,
+		    "no snapshot saved: %s failed (see above)",
+		    n == 1 ? "the source" : "every source");
+		goto out;
+	}
+	if (snap_add_dir(s, "/", dirs, nd, NULL, &m->time, &root, e) == -1 ||
+	    snap_commit(s, root.subtree, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	fs_node_clear(&root);
+	fs_nodes_free(dirs, nd);
+	snap_end(s);
+	return (rc);
+}
