@@ -599,6 +599,9 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 			}
 			one_path = xstrdup(src->dump);
 			one = one_path;
+			/* The dump's path is the snapshot's, not the
+			 * subtree's. */
+			memcpy(root, m.tree, IDX_ID_LEN);
 		}
 	}
 	if (to_pg != NULL || to_my != NULL) {

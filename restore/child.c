@@ -108,7 +108,8 @@ make_env(const char *const *add)
 	v = xcalloc(n + m + 1, sizeof(*v));
 	for (size_t i = 0; i < n; i++) {
 		const char *eq = strchr(environ[i], '=');
-		size_t klen = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+		size_t klen =
+		    eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
 		int replaced = 0;
 
 		for (size_t j = 0; j < m; j++)
@@ -136,7 +137,7 @@ rst_child_have(const char *prog)
 		path = "/usr/bin:/bin";
 	copy = xstrdup(path);
 	for (char *d = strtok_r(copy, ":", &save); d != NULL && !found;
-	    d = strtok_r(NULL, ":", &save)) {
+	     d = strtok_r(NULL, ":", &save)) {
 		char *f = xasprintf("%s/%s", *d ? d : ".", prog);
 		struct stat sb;
 
@@ -184,12 +185,12 @@ rst_child_start(const struct rst_child_spec *spec, struct rst_child **out,
 	    (spec->out == RST_CHILD_PIPE && pipe_cloexec(pout, e) == -1))
 		goto out;
 	posix_spawn_file_actions_adddup2(&fa,
-	    spec->in == RST_CHILD_PIPE ? pin[0]
+	    spec->in == RST_CHILD_PIPE       ? pin[0]
 	        : spec->in == RST_CHILD_NULL ? nullfd
 	                                     : spec->in,
 	    STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa,
-	    spec->out == RST_CHILD_PIPE ? pout[1]
+	    spec->out == RST_CHILD_PIPE       ? pout[1]
 	        : spec->out == RST_CHILD_NULL ? nullfd
 	                                      : spec->out,
 	    STDOUT_FILENO);
@@ -219,12 +220,15 @@ rst_child_start(const struct rst_child_spec *spec, struct rst_child **out,
 		pin[0] = -1;
 		c->in = pin[1];
 		pin[1] = -1;
+		/* Writers poll, so that an interrupt is seen (restore.c). */
+		(void)fcntl(c->in, F_SETFL, O_NONBLOCK);
 	}
 	if (spec->out == RST_CHILD_PIPE) {
 		close(pout[1]);
 		pout[1] = -1;
 		c->out = pout[0];
 		pout[0] = -1;
+		(void)fcntl(c->out, F_SETFL, O_NONBLOCK);
 	}
 	if ((sr = pthread_create(&c->reader, NULL, read_stderr, c)) != 0) {
 		errno = sr;

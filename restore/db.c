@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,9 +266,13 @@ run_capture(const char *const *argv, const char *const *env, char **outp,
 			ssize_t k = read(rst_child_out(c), buf + have,
 			    CAPTURE_MAX - have);
 
-			if (k == -1 && errno == EINTR) {
+			if (k == -1 && (errno == EINTR || errno == EAGAIN)) {
+				struct pollfd pfd = { rst_child_out(c), POLLIN,
+					0 };
+
 				if (interrupted != NULL && *interrupted)
 					break;
+				(void)poll(&pfd, 1, 100);
 				continue;
 			}
 			if (k <= 0)
@@ -324,8 +329,9 @@ finish_client(struct rst_child *c, int fed, struct err *fe,
 {
 	int status;
 
-	if (fed == -1 && (fe->class == ERR_CORRUPT || interrupted(o) ||
-	                     fe->class == ERR_INTERRUPTED)) {
+	if (fed == -1 &&
+	    (fe->class == ERR_CORRUPT || interrupted(o) ||
+	        fe->class == ERR_INTERRUPTED)) {
 		/* Never let the client see the end of a cut stream. */
 		rst_child_kill(c);
 		*e = *fe;
@@ -350,13 +356,12 @@ finish_client(struct rst_child *c, int fed, struct err *fe,
 
 /* The dump named by src, checked against what the command expects. */
 static int
-check_source(const struct manifest_source *src, const char *type,
-    struct err *e)
+check_source(const struct manifest_source *src, const char *type, struct err *e)
 {
 	if (strcmp(src->type, type) != 0)
-		return (err_set(e, ERR_USAGE,
-		    "source %s is a %s source, not %s", src->name, src->type,
-		    type));
+		return (
+		    err_set(e, ERR_USAGE, "source %s is a %s source, not %s",
+		        src->name, src->type, type));
 	if (strcmp(src->status, "ok") != 0 || src->dump == NULL)
 		return (err_set(e, ERR_USAGE,
 		    "source %s has no dump in this snapshot", src->name));
@@ -465,9 +470,15 @@ pg_check_empty(struct pg *pg, const struct rst_db_opts *o, struct err *e)
 	long count;
 
 	if (pg_sql(pg, pg->target, sql, &out, o, e) == -1) {
-		if (strstr(e->msg, "does not exist") != NULL)
-			err_wrap(e, "add --create to make database %s",
+		char *missing =
+		    xasprintf("database \"%s\" does not exist", pg->dbname);
+
+		if (strstr(e->msg, missing) != NULL)
+			err_set(e, ERR_USAGE,
+			    "database %s does not exist; add --create to make "
+			    "it",
 			    pg->dbname);
+		free(missing);
 		return (-1);
 	}
 	count = strtol(out, NULL, 10);
@@ -496,9 +507,12 @@ globals_line(void *arg, const char *line)
 	if (strstr(line, "ERROR:") == NULL)
 		return;
 	if (strstr(line, "already exists") != NULL) {
+		const char *what = strstr(line, "ERROR:") + 6;
+
+		while (*what == ' ')
+			what++;
 		g->notes++;
-		log_info(g->log, "globals: %s (kept)",
-		    strstr(line, "ERROR:") + 7);
+		log_info(g->log, "globals: %s (kept)", what);
 		return;
 	}
 	if (g->first_bad[0] == '\0')
@@ -555,8 +569,7 @@ out:
 /* --jobs: the dump, authenticated as it goes, in a private temp file. */
 static int
 pg_stage(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *dump,
-    const struct rst_db_opts *o, char **pathp, uint64_t *bytes,
-    struct err *e)
+    const struct rst_db_opts *o, char **pathp, uint64_t *bytes, struct err *e)
 {
 	const char *dir = getenv("TMPDIR");
 	struct rst_opts ro = stream_opts(o);
@@ -627,8 +640,9 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		snprintf(jobs, sizeof(jobs), "%u", o->jobs);
 		argv[k++] = "--jobs";
 		argv[k++] = jobs;
-		log_info(o->log, "staging the dump in a temp file for "
-		                 "pg_restore --jobs");
+		log_info(o->log,
+		    "staging the dump in a temp file for "
+		    "pg_restore --jobs");
 		if (pg_stage(r, root, src->dump, o, &staged, &st->bytes, e) ==
 		    -1)
 			goto out;
@@ -726,8 +740,8 @@ my_drop(const struct my *my, const struct rst_db_opts *o)
 
 	err_clear(&e);
 	if (my_sql(my, sql, NULL, o, &e) == -1)
-		log_warn(o->log, "could not drop database %s again: %s",
-		    my->db, e.msg);
+		log_warn(o->log, "could not drop database %s again: %s", my->db,
+		    e.msg);
 	else
 		log_info(o->log, "dropped database %s, made for this restore",
 		    my->db);
@@ -820,8 +834,8 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	if (rst_child_start(&spec, &c, e) == -1)
 		goto out;
 	/* Read and authenticated whole before the first byte is sent. */
-	fed = rst_file_to_fd(r, root, src->dump, rst_child_in(c), &ro, &rs,
-	    &fe);
+	fed =
+	    rst_file_to_fd(r, root, src->dump, rst_child_in(c), &ro, &rs, &fe);
 	st->bytes = rs.bytes;
 	if (finish_client(c, fed, &fe, o, e) == -1) {
 		if (e->class == ERR_CORRUPT)

@@ -25,21 +25,21 @@ struct rst_db_opts {
 	 */
 	const char *target;
 	const char *defaults_file; /* mysql: --defaults-file, or NULL */
-	int create;   /* make the database first (it must not exist) */
-	int clean;    /* allow a database that holds tables already */
-	int globals;  /* postgres: replay globals.sql (roles) first */
-	int no_owner; /* postgres: pg_restore --no-owner */
-	unsigned jobs; /* postgres: >1 = pg_restore -j from a temp file */
+	int create;      /* make the database first (it must not exist) */
+	int clean;       /* allow a database that holds tables already */
+	int globals;     /* postgres: replay globals.sql (roles) first */
+	int no_owner;    /* postgres: pg_restore --no-owner */
+	unsigned jobs;   /* postgres: >1 = pg_restore -j from a temp file */
 	struct log *log; /* notes and progress; may be NULL */
-	volatile sig_atomic_t *interrupted; /* may be NULL */
+	volatile sig_atomic_t *interrupted;         /* may be NULL */
 	int (*keepalive)(void *arg, struct err *e); /* may be NULL */
 	void *keepalive_arg;
 };
 
 struct rst_db_stats {
-	uint64_t bytes; /* dump bytes handed to the client */
-	int created;    /* the database was made (and kept) */
-	unsigned notes; /* globals: statements skipped as already done */
+	uint64_t bytes;     /* dump bytes handed to the client */
+	int created;        /* the database was made (and kept) */
+	unsigned notes;     /* globals: statements skipped as already done */
 	char database[128]; /* the database restored into */
 };
 

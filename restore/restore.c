@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -467,6 +468,20 @@ write_full(struct fd_out *o, const uint8_t *p, size_t n, struct err *e)
 			if (o->o->interrupted != NULL && *o->o->interrupted)
 				return (
 				    err_set(e, ERR_INTERRUPTED, "interrupted"));
+			continue;
+		}
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/*
+			 * A descriptor made non-blocking (a pipe into a
+			 * database client) so that a signal, which may land
+			 * on any thread, is seen while the reader stalls.
+			 */
+			struct pollfd pfd = { o->fd, POLLOUT, 0 };
+
+			if (o->o->interrupted != NULL && *o->o->interrupted)
+				return (
+				    err_set(e, ERR_INTERRUPTED, "interrupted"));
+			(void)poll(&pfd, 1, 100);
 			continue;
 		}
 		if (w == -1)

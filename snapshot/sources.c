@@ -160,8 +160,8 @@ snap_pg_conninfo(const char *s, char *db, size_t size, int *pw)
 	if (at != NULL && (slash == NULL || at < slash) &&
 	    (q == NULL || at < q) && memchr(p, ':', (size_t)(at - p)) != NULL)
 		*pw = 1;
-	if (q != NULL && (strstr(q, "?password=") == q ||
-	                     strstr(q, "&password=") != NULL))
+	if (q != NULL &&
+	    (strstr(q, "?password=") == q || strstr(q, "&password=") != NULL))
 		*pw = 1;
 	if (q != NULL && strstr(q, "dbname=") != NULL) {
 		const char *d = strstr(q, "dbname=") + 7;
@@ -216,8 +216,9 @@ snap_source_check(const struct snap_source *src, struct err *e)
 		    "output (one path component)",
 		    src->name));
 	if (!fs_name_valid(src->name, strlen(src->name)))
-		return (err_set(e, ERR_USAGE, "source name %s is not a valid "
-		                              "file name",
+		return (err_set(e, ERR_USAGE,
+		    "source name %s is not a valid "
+		    "file name",
 		    src->name));
 	return (0);
 }
@@ -244,11 +245,11 @@ stream_program(struct run *ru, const struct child_opts *co, const char *fname,
 	memset(&n, 0, sizeof(n));
 	if (child_start(co, &c, e) == -1)
 		return (SRC_FAILED);
-	if (snap_add_stream(ru->s, child_reader, c, fname, &ru->start, &n,
-	        e) == -1) {
+	if (snap_add_stream(ru->s, child_reader, c, fname, &ru->start, &n, e) ==
+	    -1) {
 		/* Why: the program (finish says more), or the repository. */
-		int fatal = fatal_class(e->class) &&
-		    e->class != ERR_INTERRUPTED;
+		int fatal =
+		    fatal_class(e->class) && e->class != ERR_INTERRUPTED;
 
 		child_kill(c);
 		err_clear(&fe);
@@ -313,8 +314,7 @@ version_of(struct run *ru, const char *const *argv, const char *const *env,
 }
 
 static int
-run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn,
-    struct err *e)
+run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 {
 	const struct snap_source *src = ru->src;
 	const char *env[1], *argv[10];
@@ -431,8 +431,7 @@ run_mysql(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 }
 
 static int
-run_command(struct run *ru, struct fs_node **nodes, size_t *nn,
-    struct err *e)
+run_command(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 {
 	const struct snap_source *src = ru->src;
 	struct child_opts co;
@@ -628,7 +627,7 @@ run_source(struct run *ru, struct fs_node *dir, struct err *e)
 	struct fs_node *nodes = NULL;
 	size_t nn = 0;
 	uint64_t files = ru->m->files, dirs = ru->m->dirs,
-		 others = ru->m->others, bytes = ru->m->bytes;
+	         others = ru->m->others, bytes = ru->m->bytes;
 	struct snap_hook h;
 	struct err he;
 	int rc = SRC_OK;
@@ -761,8 +760,7 @@ snap_sources(struct repo *r, const struct snap_opts *o,
 	err_clear(e);
 	if (nd == 0) {
 		snap_keep(s);
-		err_set(e, ERR_IO,
-		    "no snapshot saved: %s failed (see above)",
+		err_set(e, ERR_IO, "no snapshot saved: %s failed (see above)",
 		    n == 1 ? "the source" : "every source");
 		goto out;
 	}

@@ -4,6 +4,7 @@
  * runner (stdin fed, stdout taken, stderr tail, status, kill).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,10 +21,10 @@ START_TEST(test_conninfo_parse)
 	struct err e;
 
 	err_clear(&e);
-	ck_assert_int_eq(rst_db_conninfo_parse(
-	                     "host=/run/pg  user = backup dbname='my db' "
-	                     "password='it\\'s \\\\secret' port=5433",
-	                     &kv, &n, &e),
+	ck_assert_int_eq(
+	    rst_db_conninfo_parse("host=/run/pg  user = backup dbname='my db' "
+	                          "password='it\\'s \\\\secret' port=5433",
+	        &kv, &n, &e),
 	    0);
 	ck_assert_uint_eq(n, 5);
 	ck_assert_str_eq(kv[0].key, "host");
@@ -133,7 +134,13 @@ START_TEST(test_child_pipe)
 	ck_assert_int_eq(rst_child_start(&spec, &c, &e), 0);
 	ck_assert_int_eq(write(rst_child_in(c), "hello\n", 6), 6);
 	rst_child_close_in(c);
-	k = read(rst_child_out(c), buf, sizeof(buf) - 1);
+	/* Our ends are non-blocking: wait for the answer. */
+	do {
+		struct pollfd pfd = { rst_child_out(c), POLLIN, 0 };
+
+		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+		k = read(rst_child_out(c), buf, sizeof(buf) - 1);
+	} while (k == -1 && errno == EAGAIN);
 	ck_assert_int_eq(k, 6);
 	buf[k] = '\0';
 	ck_assert_str_eq(buf, "HELLO\n");
@@ -143,8 +150,7 @@ START_TEST(test_child_pipe)
 	/* The error line wins over the last one. */
 	ck_assert_str_eq(rst_child_tail(c), "pg: error: hidden");
 	rst_child_failed(c, status, &e);
-	ck_assert_str_eq(e.msg,
-	    "sh exited with status 3: pg: error: hidden");
+	ck_assert_str_eq(e.msg, "sh exited with status 3: pg: error: hidden");
 	rst_child_free(c);
 }
 END_TEST
