@@ -3,8 +3,8 @@
  * PostgreSQL custom-format dump through pg_restore, a MariaDB/MySQL SQL
  * dump through the mariadb (or mysql) client.  The dump is streamed from
  * the repository into the client's stdin; nothing is staged on disk
- * (except with rst_db_opts.jobs, below).  doc/RESTORE-DB.md has the rules
- * an admin sees; coffer-restore(1) the options.
+ * (except with rst_db_opts.jobs, below).  coffer-restore(1), "Into a
+ * database", has the rules an admin sees.
  */
 #ifndef COFFER_RESTORE_DB_H
 #define COFFER_RESTORE_DB_H
