@@ -228,13 +228,20 @@ pick_source(struct repo *r, const struct manifest *m, const char *name,
 		    "snapshot %.8s has no source %s; it has: %s", m->id, name,
 		    list));
 	}
-	if (strcmp(src->status, "ok") != 0 || src->path == NULL)
+	if (strcmp(src->status, "ok") != 0 || src->path == NULL) {
+		/* The recorded error may hold a program's lines: one line. */
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s",
+		    src->error ? src->error : "no error recorded");
+		for (char *p = why; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
 		return (err_set(e, ERR_IO,
 		    "source %s failed in snapshot %.8s (%s); restore it from "
-		    "an "
-		    "earlier snapshot",
-		    name, m->id,
-		    src->error ? src->error : "no error recorded"));
+		    "an earlier snapshot",
+		    name, m->id, why));
+	}
 	if (rst_lookup(r, m->tree, src->path, &n, e) == -1)
 		return (err_wrap(e, "source %s", name));
 	if (n.type != FS_DIR)
