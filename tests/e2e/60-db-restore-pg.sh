@@ -165,6 +165,12 @@ expect_status 0 R --source gasdb --to-postgres 'dbname=gas_restored' --clean
 dumpof gas_restored "$T/got.sql"
 expect_same "$T/want.sql" "$T/got.sql"
 
+# --json: one object on stdout.
+expect_status 0 R --source gasdb --to-postgres 'dbname=gas_json' --create --json
+expect_grep '^\{.*"mode":"postgres".*"database":"gas_json".*"created":true.*"status":0' "$T/out"
+expect_status 2 R --source gasdb --to-postgres 'dbname=gas_json' --json
+expect_grep '"status":2.*"error":"database gas_json is not empty' "$T/out"
+
 # --jobs: staged in a temp file, pg_restore -j.
 expect_status 0 R --source gasdb --to-postgres 'dbname=gas_jobs' --create \
     --jobs 2
@@ -175,6 +181,7 @@ expect_same "$T/want.sql" "$T/got.sql"
 # --globals: a dropped role comes back; roles that exist are kept.
 q -d gas_restored -c "DROP OWNED BY reporter"
 q -d gas_jobs -c "DROP OWNED BY reporter"
+q -d gas_json -c "DROP OWNED BY reporter"
 q -d gas -c "DROP OWNED BY reporter"
 q -c "DROP ROLE reporter"
 expect_status 0 R --source gasdb --to-postgres 'dbname=gas_glob' --create \
