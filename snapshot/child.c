@@ -248,6 +248,9 @@ child_start(const struct child_opts *o, struct child **out, struct err *e)
 	close_fd(&ep[1]);
 	c->out = op[0];
 	c->errfd = ep[0];
+	/* Dumps are big: fewer, larger reads (best effort). */
+	if (c->out != -1)
+		(void)fcntl(c->out, F_SETPIPE_SZ, 1 << 20);
 	op[0] = ep[0] = -1;
 	*out = c;
 	c = NULL;
