@@ -26,6 +26,12 @@ struct cli_ctx {
 	/* The repository lock cli_open_repo takes: CLI_LOCK_*. */
 	int lock;
 	unsigned lock_wait; /* seconds to wait for a conflicting lock */
+	/* Transport options for sftp://, over the [repository] section's. */
+	const char *identity;    /* --identity */
+	const char *known_hosts; /* --known-hosts */
+	int accept_new_host_key; /* --accept-new-host-key */
+	int limit_upload_set, limit_download_set;
+	unsigned long long limit_upload, limit_download; /* KiB/s */
 };
 
 #define CLI_LOCK_SHARED    0 /* the default */
@@ -50,6 +56,12 @@ enum {
 	CLI_OPT_PASSWORD_COMMAND,
 	CLI_OPT_PASSWORD,
 	CLI_OPT_VERSION,
+	CLI_OPT_ACCEPT_NEW_HOST_KEY,
+	CLI_OPT_IDENTITY,
+	CLI_OPT_KNOWN_HOSTS,
+	CLI_OPT_LIMIT_UPLOAD,
+	CLI_OPT_LIMIT_DOWNLOAD,
+	CLI_OPT_NO_LOCK,
 	CLI_OPT_CMD_BASE = 512 /* first value a command may use */
 };
 
@@ -66,8 +78,25 @@ enum {
 		    CLI_OPT_PASSWORD_FILE },                                   \
 	    { "password-command", required_argument, NULL,                     \
 		    CLI_OPT_PASSWORD_COMMAND },                                \
+	    { "accept-new-host-key", no_argument, NULL,                        \
+		    CLI_OPT_ACCEPT_NEW_HOST_KEY },                             \
+	    { "identity", required_argument, NULL, CLI_OPT_IDENTITY },         \
+	    { "known-hosts", required_argument, NULL, CLI_OPT_KNOWN_HOSTS },   \
+	    { "limit-upload", required_argument, NULL, CLI_OPT_LIMIT_UPLOAD }, \
+	    { "limit-download", required_argument, NULL,                       \
+		    CLI_OPT_LIMIT_DOWNLOAD },                                  \
 	{                                                                      \
 		"password", optional_argument, NULL, CLI_OPT_PASSWORD          \
+	}
+
+/*
+ * --no-lock, for the longopts of commands that only read: they then take
+ * no repository lock (an append-only copy where lock files cannot be
+ * removed can be read).  cli_getopt sets ctx->lock to CLI_LOCK_NONE.
+ */
+#define CLI_NO_LOCK_LONG                                                       \
+	{                                                                      \
+		"no-lock", no_argument, NULL, CLI_OPT_NO_LOCK                  \
 	}
 
 /*

@@ -148,6 +148,7 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_COMMON_LONG,
 		CLI_REPO_LONG,
+		CLI_NO_LOCK_LONG,
 		{ "read-data", no_argument, NULL, OPT_READ_DATA },
 		{ "read-data-subset", required_argument, NULL, OPT_SUBSET },
 		{ NULL, 0, NULL, 0 },
@@ -192,7 +193,8 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 		o.data = CHECK_DATA_ALL;
 	rc = EXIT_ERROR;
 	/* Shared (the default): prune must not remove packs under us. */
-	ctx->lock = CLI_LOCK_SHARED;
+	if (ctx->lock != CLI_LOCK_NONE) /* --no-lock */
+		ctx->lock = CLI_LOCK_SHARED;
 	if (cli_open_repo_flags(ctx, arg, REPO_OPEN_SKIP_BAD_INDEX, &cfg, &r,
 	        &e) == -1) {
 		if (e.class == ERR_CORRUPT) {

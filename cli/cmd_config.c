@@ -24,19 +24,36 @@ check_password_files(const struct config *cfg, struct err *e)
 	struct err fe;
 	int fd, rc;
 
+	/* Files that hold secrets: the key, an SSH key, its passphrase. */
+	static const struct {
+		const char *key, *what;
+	} files[] = {
+		{ "password_file", "password file" },
+		{ "identity", "identity" },
+		{ "identity_passphrase_file", "identity passphrase file" },
+	};
+
 	while ((s = config_next(cfg, s, CONFIG_REPOSITORY)) != NULL) {
-		if ((path = config_get_str(s, "password_file")) == NULL)
-			continue;
-		/* Opened only to fstat it; O_NONBLOCK so a FIFO cannot hang. */
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd == -1)
-			return (config_err(e, s, "password_file",
-			    "password file %s: %s", path, strerror(errno)));
-		rc = secfile_check_secret(fd, path, "password file", &fe);
-		close(fd);
-		if (rc == -1)
-			return (
-			    config_err(e, s, "password_file", "%s", fe.msg));
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			if ((path = config_get_str(s, files[i].key)) == NULL)
+				continue;
+			/* Opened only to fstat it; O_NONBLOCK: a FIFO
+			 * cannot hang. */
+			fd = open(path,
+			    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			/* A missing key is the transport's to report. */
+			if (fd == -1 && errno == ENOENT && i > 0)
+				continue;
+			if (fd == -1)
+				return (
+				    config_err(e, s, files[i].key, "%s %s: %s",
+				        files[i].what, path, strerror(errno)));
+			rc = secfile_check_secret(fd, path, files[i].what, &fe);
+			close(fd);
+			if (rc == -1)
+				return (config_err(e, s, files[i].key, "%s",
+				    fe.msg));
+		}
 	}
 	return (0);
 }

@@ -87,6 +87,7 @@ cmd_diff(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_COMMON_LONG,
 		CLI_REPO_LONG,
+		CLI_NO_LOCK_LONG,
 		{ "metadata", no_argument, NULL, OPT_METADATA },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -32,6 +32,7 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("init");
 	const struct config_section *sec = NULL;
 	struct repo_init_opts o;
+	struct stor_opts so;
 	struct config *cfg = NULL;
 	struct secret *pw = NULL;
 	const char *arg = NULL, *machine = NULL, *loc;
@@ -104,6 +105,8 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	o.scrypt = machine ? NULL : cli_scrypt_params();
 	cli_key_meta(&o.meta);
+	cli_stor_opts(ctx, sec, &so);
+	o.stor = &so;
 	if (repo_init(loc, &o, secret_data(pw), secret_len(pw),
 	        machine ? KEY_KIND_MACHINE : KEY_KIND_PASSPHRASE, &r, &e) == -1)
 		goto out;

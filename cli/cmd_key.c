@@ -155,7 +155,8 @@ add_key(struct repo *r, const struct secret *cur, const struct key_args *a,
  */
 static int
 passwd(struct cli_ctx *ctx, struct repo *r, const char *loc,
-    const struct secret *cur, const struct key_args *a, struct err *e)
+    const struct stor_opts *so, const struct secret *cur,
+    const struct key_args *a, struct err *e)
 {
 	struct secret *ns = NULL;
 	struct repo *r2 = NULL;
@@ -168,7 +169,7 @@ passwd(struct cli_ctx *ctx, struct repo *r, const char *loc,
 	if (add_key(r, cur, a, &ns, &kind, newid, e) == -1)
 		goto out;
 	/* No lock of its own: r holds the exclusive one for both. */
-	if (repo_open_flags(loc, secret_data(ns), secret_len(ns),
+	if (repo_open_opts(loc, so, secret_data(ns), secret_len(ns),
 	        REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r2, e) == -1 ||
 	    strcmp(repo_key_id(r2), oldid) == 0) {
 		if (r2 != NULL)
@@ -221,6 +222,7 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	struct secret *pw = NULL, *ns = NULL;
 	struct repo *r = NULL;
 	struct lock_opts lo;
+	struct stor_opts so;
 	struct key_args a;
 	const char *sub, *loc;
 	enum key_kind kind;
@@ -281,7 +283,8 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	ctx->lock =
 	    strcmp(sub, "list") == 0 ? CLI_LOCK_SHARED : CLI_LOCK_EXCLUSIVE;
 	cli_lock_opts(ctx, &lo);
-	if (repo_open_flags(loc, secret_data(pw), secret_len(pw),
+	cli_stor_opts(ctx, sec, &so);
+	if (repo_open_opts(loc, &so, secret_data(pw), secret_len(pw),
 	        REPO_OPEN_SKIP_BAD_INDEX, cli_lock_mode(ctx), &lo, &r,
 	        &e) == -1)
 		goto out;
@@ -303,7 +306,7 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 			printf("{\"removed\":\"%s\"}\n", id);
 		else if (!ctx->quiet)
 			printf("removed key %.8s\n", id);
-	} else if (passwd(ctx, r, loc, pw, &a, &e) == -1)
+	} else if (passwd(ctx, r, loc, &so, pw, &a, &e) == -1)
 		goto out;
 	rc = EXIT_OK;
 out:

@@ -133,6 +133,7 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_COMMON_LONG,
 		CLI_REPO_LONG,
+		CLI_NO_LOCK_LONG,
 		{ "long", no_argument, NULL, 'l' },
 		{ "recursive", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },

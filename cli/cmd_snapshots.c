@@ -361,6 +361,7 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_COMMON_LONG,
 		CLI_REPO_LONG,
+		CLI_NO_LOCK_LONG,
 		{ "tag", required_argument, NULL, OPT_TAG },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "path", required_argument, NULL, OPT_PATH },

@@ -67,12 +67,11 @@ cmd_unlock(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("unlock");
-	const struct config_section *sec;
 	struct config *cfg = NULL;
 	struct stor *st = NULL;
 	struct lock_opts lo;
 	struct show s = { ctx, NULL, 0 };
-	const char *arg = NULL, *loc;
+	const char *arg = NULL;
 	int remove = 0, ch, rc = EXIT_ERROR;
 	unsigned removed = 0;
 	struct err e;
@@ -99,8 +98,7 @@ cmd_unlock(struct cli_ctx *ctx, int argc, char **argv)
 	lo.notice = notice;
 	lo.notice_arg = ctx;
 	if (cli_load_config(ctx, &cfg, &e) == -1 ||
-	    cli_resolve_repo(arg, cfg, &loc, &sec, &e) == -1 ||
-	    stor_open(loc, 0, &st, &e) == -1)
+	    cli_open_store(ctx, cfg, arg, 0, &st, &e) == -1)
 		goto out;
 	if (remove && lock_remove_stale(st, &lo, &removed, &e) == -1)
 		goto out;

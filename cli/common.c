@@ -1,6 +1,7 @@
 /*
  * Option handling shared by every subcommand, and top-level reporting.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,41 @@ cli_common_option(struct cli_ctx *ctx, const char *cmdname, int opt,
 	case CLI_OPT_PASSWORD_COMMAND:
 		ctx->password_command = arg;
 		return (0);
+	case CLI_OPT_ACCEPT_NEW_HOST_KEY:
+		ctx->accept_new_host_key = 1;
+		return (0);
+	case CLI_OPT_IDENTITY:
+		ctx->identity = arg;
+		return (0);
+	case CLI_OPT_KNOWN_HOSTS:
+		ctx->known_hosts = arg;
+		return (0);
+	case CLI_OPT_LIMIT_UPLOAD:
+	case CLI_OPT_LIMIT_DOWNLOAD: {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(arg, &end, 10);
+		if (arg[0] < '0' || arg[0] > '9' || *end != '\0' ||
+		    errno != 0 || v > (1ull << 40)) {
+			fprintf(stderr,
+			    "coffer%s%s: --limit-%s takes a rate in KiB/s "
+			    "(0: no limit), not '%s'\n",
+			    cmdname ? " " : "", cmdname ? cmdname : "",
+			    opt == CLI_OPT_LIMIT_UPLOAD ? "upload" : "download",
+			    arg);
+			return (-1);
+		}
+		if (opt == CLI_OPT_LIMIT_UPLOAD) {
+			ctx->limit_upload = v;
+			ctx->limit_upload_set = 1;
+		} else {
+			ctx->limit_download = v;
+			ctx->limit_download_set = 1;
+		}
+		return (0);
+	}
 	case CLI_OPT_PASSWORD:
 		/*
 		 * Anything on argv is visible in ps(1) and shell history;
@@ -110,6 +146,9 @@ cli_getopt(struct cli_ctx *ctx, const struct cli_cmd *cmd, int argc,
 				              : "unknown or ambiguous option",
 				    argv[optind - 1]);
 			return ('?');
+		case CLI_OPT_NO_LOCK:
+			ctx->lock = CLI_LOCK_NONE;
+			continue;
 		case 'c':
 		case 'q':
 		case 'v':
@@ -118,6 +157,11 @@ cli_getopt(struct cli_ctx *ctx, const struct cli_cmd *cmd, int argc,
 		case CLI_OPT_PASSWORD_FILE:
 		case CLI_OPT_PASSWORD_COMMAND:
 		case CLI_OPT_PASSWORD:
+		case CLI_OPT_ACCEPT_NEW_HOST_KEY:
+		case CLI_OPT_IDENTITY:
+		case CLI_OPT_KNOWN_HOSTS:
+		case CLI_OPT_LIMIT_UPLOAD:
+		case CLI_OPT_LIMIT_DOWNLOAD:
 			if (cli_common_option(ctx, cmd->name, ch, optarg) == -1)
 				return ('?');
 			continue;

@@ -15,7 +15,8 @@ const struct cli_cmd cli_commands[] = {
 	{ "check",
 	    "verify a repository: structure, and with --read-data every byte",
 	    "usage: coffer check -r REPO [--read-data | --read-data-subset "
-	    "N%|K/N] [--json]\n"
+	    "N%|K/N]\n"
+	    "                    [--no-lock] [--json]\n"
 	    "\n"
 	    "Check that the repository's key files, index files, packs and "
 	    "snapshots\n"
@@ -41,6 +42,10 @@ const struct cli_cmd cli_commands[] = {
 	    "      --read-data-subset K/N  read slice K of N (by pack id; the "
 	    "N slices\n"
 	    "                            together cover every pack once)\n"
+	    "      --no-lock             take no lock (an append-only or "
+	    "read-only\n"
+	    "                            copy, where lock files cannot be "
+	    "removed)\n"
 	    "      --json                print the problems and figures as "
 	    "JSON\n",
 	    cmd_check },
@@ -58,7 +63,8 @@ const struct cli_cmd cli_commands[] = {
 	    "      --json          print the resolved settings as JSON\n",
 	    cmd_config },
 	{ "diff", "show what changed between two snapshots",
-	    "usage: coffer diff -r REPO [--metadata] [--json] SNAP1 SNAP2\n"
+	    "usage: coffer diff -r REPO [--metadata] [--no-lock] [--json] "
+	    "SNAP1 SNAP2\n"
 	    "\n"
 	    "List the paths added (+), removed (-) and modified (M: other\n"
 	    "content, size or type) from SNAP1 to SNAP2, in tree order, then\n"
@@ -69,6 +75,8 @@ const struct cli_cmd cli_commands[] = {
 	    "  -r, --repo REPO   the repository\n"
 	    "      --metadata    also list entries whose mode, owner, mtime,\n"
 	    "                    xattrs, ACLs or flags changed (m)\n"
+	    "      --no-lock     take no lock (an append-only or read-only\n"
+	    "                    copy, where lock files cannot be removed)\n"
 	    "      --json        print {\"changes\": [...], \"added\": N, "
 	    "...}\n",
 	    cmd_diff },
@@ -84,10 +92,11 @@ const struct cli_cmd cli_commands[] = {
 	    "N]\n"
 	    "                   [--chunk-size SIZE] [--pack-size SIZE]\n"
 	    "\n"
-	    "Create a repository at REPO (a path, or the NAME of a "
-	    "[repository\n"
-	    "NAME] section) with its first key.  The passphrase is asked "
-	    "twice\n"
+	    "Create a repository at REPO (a path, an sftp://[user@]host"
+	    "[:port]/path\n"
+	    "URL, or the NAME of a [repository NAME] section) with its first "
+	    "key.\n"
+	    "The passphrase is asked twice\n"
 	    "on the terminal, or read from "
 	    "--password-file/--password-command/\n"
 	    "COFFER_PASSWORD_FILE or the section's password_file.\n"
@@ -105,7 +114,7 @@ const struct cli_cmd cli_commands[] = {
 	    "      --json            print id and location as JSON\n",
 	    cmd_init },
 	{ "ls", "list the files in a snapshot",
-	    "usage: coffer ls -r REPO [-lR] [--json] SNAP [PATH]\n"
+	    "usage: coffer ls -r REPO [-lR] [--no-lock] [--json] SNAP [PATH]\n"
 	    "\n"
 	    "List the directory PATH (default: the top) of snapshot SNAP, by\n"
 	    "name, like ls(1); a PATH that is not a directory lists itself.\n"
@@ -117,6 +126,8 @@ const struct cli_cmd cli_commands[] = {
 	    "  -l, --long        mode, owner, group, size, mtime (UTC), name,\n"
 	    "                    and '-> target' for symlinks\n"
 	    "  -R, --recursive   everything below PATH, as full paths\n"
+	    "      --no-lock     take no lock (an append-only or read-only\n"
+	    "                    copy, where lock files cannot be removed)\n"
 	    "      --json        an array of objects, one per entry\n",
 	    cmd_ls },
 	{ "key", "add, list and remove the keys that open a repository",
@@ -285,9 +296,8 @@ const struct cli_cmd cli_commands[] = {
 	    "      --json              print the saved snapshot as JSON\n",
 	    cmd_snapshot },
 	{ "snapshots", "list the snapshots in a repository",
-	    "usage: coffer snapshots -r REPO [--json] [--tag T[,T...]] "
-	    "[--host H]\n"
-	    "                        [--path P]\n"
+	    "usage: coffer snapshots -r REPO [--no-lock] [--json]\n"
+	    "                        [--tag T[,T...]] [--host H] [--path P]\n"
 	    "\n"
 	    "List the snapshots, oldest first: id, time (UTC), host, tags,\n"
 	    "paths, files, size, the bytes the snapshot added to the\n"
@@ -300,6 +310,8 @@ const struct cli_cmd cli_commands[] = {
 	    "      --host H      only snapshots taken on H (or another "
 	    "--host)\n"
 	    "      --path P      only snapshots of P (and every other --path)\n"
+	    "      --no-lock     take no lock (an append-only or read-only\n"
+	    "                    copy, where lock files cannot be removed)\n"
 	    "      --json        an array with every field of each snapshot\n",
 	    cmd_snapshots },
 	{ "unlock", "show repository locks, remove those whose holder is gone",
@@ -411,6 +423,15 @@ cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 	      "      --password-file FILE read the passphrase from FILE\n"
 	      "      --password-command CMD  run CMD, read the passphrase from "
 	      "its stdout\n"
+	      "\nfor an sftp:// repository (over its [repository] settings):\n"
+	      "      --identity FILE      the SSH key to log in with\n"
+	      "      --known-hosts FILE   the known host keys\n"
+	      "      --accept-new-host-key  record an unknown host key (a "
+	      "changed one\n"
+	      "                           is refused all the same)\n"
+	      "      --limit-upload KIB   at most KIB KiB/s written; "
+	      "--limit-download\n"
+	      "                           KIB likewise for reading\n"
 	      "\nSee coffer(1) for exit statuses and coffer.conf(5) for the "
 	      "configuration.\n",
 	    stdout);

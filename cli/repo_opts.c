@@ -132,6 +132,7 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 	struct config *cfg = NULL;
 	struct secret *pw = NULL;
 	struct lock_opts lo;
+	struct stor_opts so;
 	const char *loc;
 	int rc = -1;
 
@@ -144,7 +145,8 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 	if (cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, e) == -1)
 		goto out;
 	cli_lock_opts(ctx, &lo);
-	if (repo_open_flags(loc, secret_data(pw), secret_len(pw), flags,
+	cli_stor_opts(ctx, sec, &so);
+	if (repo_open_opts(loc, &so, secret_data(pw), secret_len(pw), flags,
 	        cli_lock_mode(ctx), &lo, out, e) == -1)
 		goto out;
 	rc = 0;
@@ -201,8 +203,51 @@ cli_open_store(struct cli_ctx *ctx, const struct config *cfg, const char *arg,
 	*out = NULL;
 	if (cli_resolve_repo(arg, cfg, &loc, &sec, e) == -1)
 		return (-1);
-	memset(&so, 0, sizeof(so));
-	so.log = ctx->log;
-	so.interrupted = ctx->interrupted;
+	cli_stor_opts(ctx, sec, &so);
 	return (stor_open_opts(loc, &so, create, out, e));
+}
+
+void
+cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
+    struct stor_opts *so)
+{
+	uint64_t d;
+	int64_t v;
+
+	memset(so, 0, sizeof(*so));
+	if (sec != NULL) {
+		so->identity = config_get_str(sec, "identity");
+		so->identity_passphrase_file =
+		    config_get_str(sec, "identity_passphrase_file");
+		so->known_hosts = config_get_str(sec, "known_hosts");
+		so->user = config_get_str(sec, "user");
+		if (config_get_int(sec, "port", &v) == 0)
+			so->port = (int)v;
+		if (config_get_duration(sec, "connect_timeout", &d) == 0)
+			so->connect_timeout = (unsigned)d;
+		if (config_get_duration(sec, "io_timeout", &d) == 0)
+			so->io_timeout = (unsigned)d;
+		if (config_get_duration(sec, "keepalive", &d) == 0)
+			so->keepalive =
+			    d == 0 ? STOR_KEEPALIVE_OFF : (unsigned)d;
+		if (config_get_int(sec, "retries", &v) == 0)
+			so->retries = v == 0 ? -1 : (int)v;
+		if (config_get_int(sec, "transfers", &v) == 0)
+			so->transfers = (int)v;
+		if (config_get_int(sec, "limit_upload", &v) == 0)
+			so->limit_upload = (uint64_t)v * 1024;
+		if (config_get_int(sec, "limit_download", &v) == 0)
+			so->limit_download = (uint64_t)v * 1024;
+	}
+	if (ctx->identity != NULL)
+		so->identity = ctx->identity;
+	if (ctx->known_hosts != NULL)
+		so->known_hosts = ctx->known_hosts;
+	if (ctx->limit_upload_set)
+		so->limit_upload = (uint64_t)ctx->limit_upload * 1024;
+	if (ctx->limit_download_set)
+		so->limit_download = (uint64_t)ctx->limit_download * 1024;
+	so->accept_new_host_key = ctx->accept_new_host_key;
+	so->log = ctx->log;
+	so->interrupted = ctx->interrupted;
 }

@@ -84,6 +84,16 @@ struct stor;
 int cli_open_store(struct cli_ctx *, const struct config *cfg, const char *arg,
     int create, struct stor **out, struct err *);
 
+/*
+ * The transport settings for a store: the [repository] section's keys
+ * (sec may be NULL), then the command line's --identity, --known-hosts,
+ * --limit-upload, --limit-download and --accept-new-host-key over them.
+ * Strings point into sec and ctx.
+ */
+struct stor_opts;
+void cli_stor_opts(struct cli_ctx *, const struct config_section *sec,
+    struct stor_opts *);
+
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);
 

@@ -83,6 +83,8 @@ static const struct schema_key repository_keys[] = {
 	{ K("password_file"), TYPE(CONFIG_V_PATH) },
 	{ K("password_command"), TYPE(CONFIG_V_COMMAND) },
 	{ K("identity"), TYPE(CONFIG_V_PATH), .applies = REPO_SFTP },
+	{ K("identity_passphrase_file"), TYPE(CONFIG_V_PATH),
+	    .applies = REPO_SFTP },
 	{ K("known_hosts"), TYPE(CONFIG_V_PATH), .applies = REPO_SFTP },
 	{ K("port"), INT(1, 65535, "a port number"), .applies = REPO_SFTP },
 	{ K("user"), TYPE(CONFIG_V_STRING), .applies = REPO_SFTP },

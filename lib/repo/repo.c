@@ -480,7 +480,7 @@ repo_init(const char *location, const struct repo_init_opts *o,
 	size_t nfiles = 0;
 	int rc = -1;
 
-	if (stor_open(location, 1, &r->st, e) == -1)
+	if (stor_open_opts(location, o->stor, 1, &r->st, e) == -1)
 		goto out;
 	switch (stor_stat(r->st, "config", &size, e)) {
 	case -1:
@@ -792,6 +792,15 @@ repo_open_flags(const char *location, const void *secret, size_t secretlen,
     int flags, enum repo_lock_mode mode, const struct lock_opts *lo,
     struct repo **out, struct err *e)
 {
+	return (repo_open_opts(location, NULL, secret, secretlen, flags, mode,
+	    lo, out, e));
+}
+
+int
+repo_open_opts(const char *location, const struct stor_opts *so,
+    const void *secret, size_t secretlen, int flags, enum repo_lock_mode mode,
+    const struct lock_opts *lo, struct repo **out, struct err *e)
+{
 	struct repo *r = repo_alloc();
 	uint8_t *box = NULL, *cfg = NULL;
 	size_t len, n;
@@ -799,7 +808,7 @@ repo_open_flags(const char *location, const void *secret, size_t secretlen,
 	int rc = -1;
 
 	*out = NULL;
-	if (stor_open(location, 0, &r->st, e) == -1)
+	if (stor_open_opts(location, so, 0, &r->st, e) == -1)
 		goto out;
 	switch (stor_stat(r->st, "config", &size, e)) {
 	case -1:

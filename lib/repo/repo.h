@@ -32,6 +32,7 @@ struct repo_init_opts {
 	uint32_t pack_size;              /* target pack size; 0: default */
 	const struct key_scrypt *scrypt; /* NULL: key_scrypt_default */
 	struct key_file_meta meta;       /* who made the first key */
+	const struct stor_opts *stor;    /* transport (sftp://); may be NULL */
 };
 
 /*
@@ -83,6 +84,14 @@ int repo_open_locked(const char *location, const void *secret, size_t secretlen,
 int repo_open_flags(const char *location, const void *secret, size_t secretlen,
     int flags, enum repo_lock_mode, const struct lock_opts *lo,
     struct repo **out, struct err *);
+
+/*
+ * repo_open_flags with the transport settings of a remote store (so may be
+ * NULL: the defaults).
+ */
+int repo_open_opts(const char *location, const struct stor_opts *so,
+    const void *secret, size_t secretlen, int flags, enum repo_lock_mode,
+    const struct lock_opts *lo, struct repo **out, struct err *);
 
 /* An index file left out by REPO_OPEN_SKIP_BAD_INDEX, and why. */
 struct repo_bad_file {

@@ -17,13 +17,9 @@ int
 stor_open_opts(const char *location, const struct stor_opts *opts, int create,
     struct stor **out, struct err *e)
 {
-	(void)opts;
 	*out = NULL;
 	if (strncmp(location, "sftp://", 7) == 0)
-		return (err_set(e, ERR_USAGE,
-		    "%s: sftp:// repositories are not supported by this build "
-		    "yet",
-		    location));
+		return (stor_sftp_open(location, opts, create, out, e));
 	if (strstr(location, "://") != NULL)
 		return (err_set(e, ERR_USAGE,
 		    "%s: unknown repository scheme (use a path or sftp://)",

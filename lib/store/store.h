@@ -29,7 +29,8 @@ struct stor_opts {
 	int port;                 /* overrides the URL's port (22) */
 	unsigned connect_timeout; /* seconds; 0: 10 */
 	unsigned io_timeout;      /* seconds; 0: 60 */
-	unsigned keepalive;       /* seconds between keepalives; 0: 15 */
+	unsigned keepalive;       /* seconds between keepalives; 0: 15;
+	                             STOR_KEEPALIVE_OFF: none */
 	int retries;              /* network retries; <0: none; 0: 5 */
 	int transfers;            /* parallel transfers; 0: 2 */
 	uint64_t limit_upload;    /* bytes/s; 0: unlimited */
@@ -39,13 +40,18 @@ struct stor_opts {
 	volatile sig_atomic_t *interrupted; /* may be NULL */
 };
 
+#define STOR_KEEPALIVE_OFF (~0u)
+
 /* stor_put flags */
 #define STOR_NOREPLACE 0x1 /* fail (sys_errno EEXIST) if the name exists */
 
 /*
  * Open the store at location: a local path, or sftp://[user@]host[:port]/path
- * once that backend is built in.  The location need not hold a repository
- * yet; with create, a missing local directory is made (mode 0700).
+ * (a path starting "/~/" is relative to the login directory).  The location
+ * need not hold a repository yet; with create, a missing directory is made
+ * (mode 0700).  An sftp:// store connects here: an unknown or changed host
+ * key fails with ERR_HOSTKEY, refused authentication with ERR_AUTH.  Its
+ * operations may be called from several threads at once.
  */
 int stor_open(const char *location, int create, struct stor **out,
     struct err *);

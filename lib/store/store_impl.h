@@ -29,4 +29,48 @@ struct stor {
 int stor_local_open(const char *path, int create, struct stor **out,
     struct err *);
 
+/* sftp:// (store/sftp.c).  opts may be NULL. */
+int stor_sftp_open(const char *url, const struct stor_opts *opts, int create,
+    struct stor **out, struct err *);
+
+/* The default number of sessions (transfers); measured, see FORMAT.md. */
+#define STOR_SFTP_TRANSFERS 2
+
+/* Where an sftp:// URL leads, with the options applied. */
+struct stor_sftp_target {
+	char user[256];     /* opts->user, the URL's, or the login name */
+	char host[256];     /* without IPv6 brackets */
+	int port;           /* opts->port, the URL's, or 22 */
+	char root[4096];    /* "/abs/path", or "rel" below the login dir */
+	char hostport[300]; /* "host", or "[host]:port" as known_hosts has it */
+};
+
+/*
+ * Split sftp://[user@]host[:port]/path.  A path starting with "/~/" (or
+ * just "/~") is relative to the login directory; trailing slashes go.
+ * ERR_USAGE when malformed.
+ */
+int stor_sftp_parse_url(const char *url, const struct stor_opts *,
+    struct stor_sftp_target *, struct err *);
+
+/* A SHA-256 key fingerprint as OpenSSH prints it: "SHA256:" + base64. */
+#define STOR_SFTP_FP_LEN 64
+void stor_sftp_fingerprint(const uint8_t sha256[32], char *out, size_t outsz);
+
+/*
+ * The host-key methods for host:port from what known_hosts file holds
+ * (hashed names and [host]:port included), strongest first and comma
+ * separated, "" when it holds none.  A missing file holds none.
+ */
+int stor_sftp_kh_methods(const char *file, const char *host, int port,
+    char *out, size_t outsz, struct err *);
+
+/*
+ * Append host:port's key (raw, as the server sent it; hk_type a
+ * LIBSSH2_HOSTKEY_TYPE_*) to known_hosts file, which is created 0600 if
+ * missing.
+ */
+int stor_sftp_kh_record(const char *file, const char *host, int port,
+    const char *key, size_t keylen, int hk_type, struct err *);
+
 #endif

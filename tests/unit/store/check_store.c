@@ -169,6 +169,7 @@ END_TEST
 
 START_TEST(test_names_and_open)
 {
+	struct stor_opts so;
 	struct stor *st;
 	struct err e;
 	char missing[128];
@@ -193,7 +194,16 @@ START_TEST(test_names_and_open)
 	ck_assert_int_eq(stor_open(missing, 1, &st, &e), 0);
 	stor_close(st);
 	ck_assert_int_eq(access(missing, F_OK), 0);
-	ck_assert_int_eq(stor_open("sftp://h/x", 0, &st, &e), -1);
+	/* sftp:// connects at open: nothing listens on port 1. */
+	memset(&so, 0, sizeof(so));
+	so.retries = -1;
+	so.known_hosts = "/dev/null";
+	ck_assert_int_eq(stor_open_opts("sftp://127.0.0.1:1/x", &so, 0, &st,
+	                     &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_NET);
+	ck_assert_int_eq(stor_open("sftp://h", 0, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
 	ck_assert_int_eq(stor_open("s3://b/x", 0, &st, &e), -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
 }

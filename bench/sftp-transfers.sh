@@ -1,0 +1,71 @@
+#!/bin/sh
+# bench/sftp-transfers.sh [MIB] [RUNS]: MB/s (10^6 B/s) of `coffer snapshot`
+# into and `coffer restore` out of an sftp:// repository on a loopback
+# sshd (tests/e2e/lib.sh's start_sshd), with transfers = 1, 2 and 4
+# sessions, RUNS runs each interleaved (default 3), median printed.  The
+# data is MIB MiB (default 512) of random bytes in 16 MiB files, so the
+# figures measure the transport, not deduplication or compression.  A
+# fresh repository and files cache every run.  Not part of `make check`.
+#
+#   make && sh bench/sftp-transfers.sh 512 3
+top=$(cd "$(dirname "$0")/.." && pwd)
+E2E_LIB=$top/tests/e2e/lib.sh
+export E2E_LIB
+. "$E2E_LIB"
+
+mib=${1:-512}
+runs=${2:-3}
+start_sshd
+COFFER_PASSWORD_FILE=$T/machine.key
+export COFFER_PASSWORD_FILE
+mkdir "$T/src"
+i=0
+while [ $((i * 16)) -lt "$mib" ]; do
+	head -c 16777216 /dev/urandom >"$T/src/f$i"
+	i=$((i + 1))
+done
+bytes=$((i * 16777216))
+
+now() { date +%s.%N; }
+mbs() { echo "$bytes $1 $2" | awk '{ printf "%.0f", $1 / ($3 - $2) / 1e6 }'; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+for n in 1 2 4; do
+	eval "up_$n=''; down_$n=''"
+done
+r=0
+while [ "$r" -lt "$runs" ]; do
+	r=$((r + 1))
+	for n in 1 2 4; do
+		rm -rf "$T/remote" "$T/cache" "$T/dst"
+		cat >"$T/c.conf" <<EOF
+[repository b]
+url = sftp://$SSH_USER@127.0.0.1:$SSHD_PORT$T/remote
+identity = $SSH_KEY
+known_hosts = $SSH_KNOWN_HOSTS
+password_file = $COFFER_PASSWORD_FILE
+transfers = $n
+EOF
+		chmod 600 "$T/c.conf"
+		rm -f "$COFFER_PASSWORD_FILE"
+		"$COFFER" -q -c "$T/c.conf" init -r b \
+		    --machine-key "$COFFER_PASSWORD_FILE" || exit 1
+		t0=$(now)
+		"$COFFER" -q -c "$T/c.conf" snapshot -r b --cache-dir "$T/cache" \
+		    "$T/src" || exit 1
+		t1=$(now)
+		"$COFFER" -q -c "$T/c.conf" restore -r b latest -t "$T/dst" ||
+			exit 1
+		t2=$(now)
+		u=$(mbs "$t0" "$t1")
+		d=$(mbs "$t1" "$t2")
+		echo "run $r transfers=$n: snapshot $u MB/s, restore $d MB/s"
+		eval "up_$n=\"\$up_$n $u\"; down_$n=\"\$down_$n $d\""
+	done
+done
+echo "median of $runs, $((bytes / 1048576)) MiB random data:"
+for n in 1 2 4; do
+	eval "u=\$up_$n; d=\$down_$n"
+	echo "transfers=$n: snapshot $(echo "$u" | median) MB/s," \
+	    "restore $(echo "$d" | median) MB/s"
+done
