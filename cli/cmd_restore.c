@@ -15,6 +15,7 @@
 
 #include "fmt.h"
 #include "repo_opts.h"
+#include "restore/db.h"
 #include "restore/restore.h"
 #include "xmalloc.h"
 
@@ -25,7 +26,16 @@ enum {
 	OPT_EXCLUDE,
 	OPT_OVERWRITE,
 	OPT_NUMERIC_OWNER,
-	OPT_NO_LOCK
+	OPT_NO_LOCK,
+	OPT_SOURCE,
+	OPT_TO_POSTGRES,
+	OPT_TO_MYSQL,
+	OPT_DEFAULTS_FILE,
+	OPT_CREATE,
+	OPT_CLEAN,
+	OPT_GLOBALS,
+	OPT_NO_OWNER,
+	OPT_JOBS
 };
 
 /* --json lists at most this many entries that were not restored. */
@@ -186,6 +196,131 @@ summary_json(FILE *f, const char *id, const char *mode, const char *where,
 	json_decref(j);
 }
 
+/*
+ * The source called name, and the tree of its subtree in root.  A name the
+ * snapshot lacks is a usage error listing those it has; a source that
+ * failed has nothing to restore.
+ */
+static int
+pick_source(struct repo *r, const struct manifest *m, const char *name,
+    const struct manifest_source **srcp, uint8_t root[IDX_ID_LEN],
+    struct err *e)
+{
+	const struct manifest_source *src = manifest_find_source(m, name);
+	struct fs_node n;
+	char list[256] = "";
+	int rc = -1;
+
+	*srcp = NULL;
+	if (src == NULL) {
+		for (size_t i = 0; i < m->nsources; i++) {
+			size_t l = strlen(list);
+
+			snprintf(list + l, sizeof(list) - l, "%s%s",
+			    i ? ", " : "", m->sources[i].name);
+		}
+		if (m->nsources == 0)
+			return (err_set(e, ERR_USAGE,
+			    "snapshot %.8s has no sources (it is a snapshot of "
+			    "paths): leave out --source",
+			    m->id));
+		return (err_set(e, ERR_USAGE,
+		    "snapshot %.8s has no source %s; it has: %s", m->id, name,
+		    list));
+	}
+	if (strcmp(src->status, "ok") != 0 || src->path == NULL) {
+		/* The recorded error may hold a program's lines: one line. */
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s",
+		    src->error ? src->error : "no error recorded");
+		for (char *p = why; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+		return (err_set(e, ERR_IO,
+		    "source %s failed in snapshot %.8s (%s); restore it from "
+		    "an earlier snapshot",
+		    name, m->id, why));
+	}
+	if (rst_lookup(r, m->tree, src->path, &n, e) == -1)
+		return (err_wrap(e, "source %s", name));
+	if (n.type != FS_DIR)
+		err_set(e, ERR_CORRUPT, "source %s: %s is not a directory",
+		    name, src->path);
+	else if (!(n.flags & FS_NODE_HAS_SUBTREE))
+		err_set(e, ERR_CORRUPT, "source %s: %s is empty", name,
+		    src->path);
+	else {
+		memcpy(root, n.subtree, IDX_ID_LEN);
+		*srcp = src;
+		rc = 0;
+	}
+	fs_node_clear(&n);
+	return (rc);
+}
+
+/* --include paths under /NAME, made relative to the source's subtree. */
+static int
+reroot_includes(const struct manifest_source *src, char **incs, size_t n,
+    struct err *e)
+{
+	size_t plen = strlen(src->path);
+
+	for (size_t i = 0; i < n; i++) {
+		char *p = incs[i];
+
+		if (strncmp(p, src->path, plen) != 0 ||
+		    (p[plen] != '\0' && p[plen] != '/'))
+			return (err_set(e, ERR_USAGE,
+			    "--include %s is not in source %s (%s)", p,
+			    src->name, src->path));
+		incs[i] = xstrdup(p[plen] == '\0' ? "/" : p + plen);
+		free(p);
+	}
+	return (0);
+}
+
+/* --to-postgres / --to-mysql: the one line (or JSON) of the outcome. */
+static int
+restore_db(struct cli_ctx *ctx, struct repo *r, const struct manifest *m,
+    const struct manifest_source *src, const struct rst_db_opts *o, int pg)
+{
+	struct rst_db_stats st;
+	struct timespec t0;
+	struct err e;
+	char b[32];
+	int ran, status;
+
+	err_clear(&e);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ran = pg ? rst_db_to_postgres(r, m->tree, src, o, &st, &e)
+	         : rst_db_to_mysql(r, m->tree, src, o, &st, &e);
+	status = ran == -1 ? err_exit_status(e.class) : EXIT_OK;
+	if (ran == -1)
+		log_error(ctx->log, "%s", e.msg);
+	fmt_size(st.bytes, b, sizeof(b));
+	if (ctx->json) {
+		json_t *j =
+		    json_pack("{s:s, s:s, s:s, s:o, s:I, s:b, s:f, s:i}",
+		        "snapshot", m->id, "mode", pg ? "postgres" : "mysql",
+		        "source", src->name, "database",
+		        json_bytes(st.database), "bytes", (json_int_t)st.bytes,
+		        "created", st.created, "duration", since(&t0), "status",
+		        status);
+
+		if (ran == -1)
+			json_object_set_new(j, "error", json_bytes(e.msg));
+		json_dumpf(j, stdout, JSON_COMPACT);
+		fputc('\n', stdout);
+		json_decref(j);
+	} else if (!ctx->quiet && ran == 0)
+		printf("restored source %s of snapshot %.8s into %s database "
+		       "%s: %s of dump in %.1f s%s\n",
+		    src->name, m->id, pg ? "PostgreSQL" : "MySQL", st.database,
+		    b, since(&t0), st.created ? " (created)" : "");
+	return (status);
+}
+
 /* --tar FILE: a new file (or, with --overwrite, a replaced one), 0600. */
 static int
 open_tar_file(const char *path, int overwrite, struct err *e)
@@ -211,18 +346,33 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		CLI_REPO_LONG,
 		{ "target", required_argument, NULL, 't' },
 		{ "tar", required_argument, NULL, OPT_TAR },
-		{ "stdout", required_argument, NULL, OPT_STDOUT },
+		{ "stdout", optional_argument, NULL, OPT_STDOUT },
 		{ "include", required_argument, NULL, OPT_INCLUDE },
 		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
 		{ "numeric-owner", no_argument, NULL, OPT_NUMERIC_OWNER },
 		{ "no-lock", no_argument, NULL, OPT_NO_LOCK },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "to-postgres", required_argument, NULL, OPT_TO_POSTGRES },
+		{ "to-mysql", required_argument, NULL, OPT_TO_MYSQL },
+		{ "defaults-file", required_argument, NULL, OPT_DEFAULTS_FILE },
+		{ "create", no_argument, NULL, OPT_CREATE },
+		{ "clean", no_argument, NULL, OPT_CLEAN },
+		{ "globals", no_argument, NULL, OPT_GLOBALS },
+		{ "no-owner", no_argument, NULL, OPT_NO_OWNER },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("restore");
 	struct strv inc = { NULL, 0 }, exc = { NULL, 0 };
 	const char *arg = NULL, *target = NULL, *tar = NULL, *one = NULL;
-	const char *snap, *mode, *where;
+	const char *snap, *mode, *where, *cand = NULL, *source = NULL;
+	const char *to_pg = NULL, *to_my = NULL, *defaults_file = NULL;
+	const struct manifest_source *src = NULL;
+	struct rst_db_opts dbo;
+	uint8_t root[IDX_ID_LEN];
+	int want_stdout = 0, create = 0, clean = 0, globals = 0, no_owner = 0;
+	unsigned jobs = 0;
 	char *one_path = NULL, **incs = NULL;
 	int overwrite = 0, numeric = 0, no_lock = 0, ch, rc = EXIT_USAGE;
 	int ran = -1;
@@ -255,8 +405,54 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 			tar = optarg;
 			break;
 		case OPT_STDOUT:
-			one = optarg;
+			/*
+			 * "--stdout PATH" as well as "--stdout=PATH", and a
+			 * bare --stdout with --source: the word after it is
+			 * the PATH only if it is not the snapshot (below).
+			 */
+			want_stdout = 1;
+			if (optarg != NULL)
+				one = optarg;
+			else if (optind < argc && argv[optind][0] != '-')
+				cand = argv[optind];
 			break;
+		case OPT_SOURCE:
+			source = optarg;
+			break;
+		case OPT_TO_POSTGRES:
+			to_pg = optarg;
+			break;
+		case OPT_TO_MYSQL:
+			to_my = optarg;
+			break;
+		case OPT_DEFAULTS_FILE:
+			defaults_file = optarg;
+			break;
+		case OPT_CREATE:
+			create = 1;
+			break;
+		case OPT_CLEAN:
+			clean = 1;
+			break;
+		case OPT_GLOBALS:
+			globals = 1;
+			break;
+		case OPT_NO_OWNER:
+			no_owner = 1;
+			break;
+		case OPT_JOBS: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end != '\0' || v < 1 ||
+			    v > 64) {
+				cli_usage_error(cmd,
+				    "--jobs takes a number from 1 to 64");
+				goto done;
+			}
+			jobs = (unsigned)v;
+			break;
+		}
 		case OPT_INCLUDE:
 			strv_push(&inc, optarg);
 			break;
@@ -286,24 +482,64 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		cli_usage_error(cmd, "give the snapshot: 'latest' or an id");
 		goto done;
 	}
-	if (argc - optind > 1) {
+	snap = argv[optind];
+	if (argc - optind == 2 && cand != NULL && one == NULL) {
+		/* SNAP and the PATH of a bare --stdout, in either order. */
+		one = cand;
+		snap = argv[optind] == cand ? argv[optind + 1] : argv[optind];
+	} else if (argc - optind > 1) {
 		cli_usage_error(cmd, "unexpected argument '%s'",
 		    argv[optind + 1]);
 		goto done;
 	}
-	snap = argv[optind];
-	nmodes = (target != NULL) + (tar != NULL) + (one != NULL);
+	nmodes = (target != NULL) + (tar != NULL) + want_stdout +
+	    (to_pg != NULL) + (to_my != NULL);
 	if (nmodes != 1) {
 		cli_usage_error(cmd,
 		    "give one of --target DIR, --tar FILE (- for standard "
-		    "output) or --stdout PATH");
+		    "output), --stdout [PATH], --to-postgres CONNINFO or "
+		    "--to-mysql DB");
 		goto done;
 	}
-	if (one != NULL && (inc.n > 0 || exc.n > 0 || overwrite || numeric)) {
+	if (want_stdout && one == NULL && source == NULL) {
 		cli_usage_error(cmd,
-		    "--stdout restores one file: it takes no "
-		    "--include, --exclude, --overwrite or "
-		    "--numeric-owner");
+		    "--stdout takes a file's PATH, or with --source NAME "
+		    "writes that source's dump");
+		goto done;
+	}
+	if (want_stdout && one != NULL && source != NULL) {
+		cli_usage_error(cmd,
+		    "with --source, --stdout takes no PATH: it writes the "
+		    "source's dump file");
+		goto done;
+	}
+	if ((to_pg != NULL || to_my != NULL) && source == NULL) {
+		cli_usage_error(cmd,
+		    "--to-%s restores a database source: "
+		    "give --source NAME",
+		    to_pg != NULL ? "postgres" : "mysql");
+		goto done;
+	}
+	if ((create || clean) && to_pg == NULL && to_my == NULL) {
+		cli_usage_error(cmd,
+		    "--create and --clean go with --to-postgres or "
+		    "--to-mysql");
+		goto done;
+	}
+	if ((globals || no_owner || jobs > 0) && to_pg == NULL) {
+		cli_usage_error(cmd,
+		    "--globals, --no-owner and --jobs go with --to-postgres");
+		goto done;
+	}
+	if (defaults_file != NULL && to_my == NULL) {
+		cli_usage_error(cmd, "--defaults-file goes with --to-mysql");
+		goto done;
+	}
+	if ((want_stdout || to_pg != NULL || to_my != NULL) &&
+	    (inc.n > 0 || exc.n > 0 || overwrite || numeric)) {
+		cli_usage_error(cmd,
+		    "--stdout and database restores take no --include, "
+		    "--exclude, --overwrite or --numeric-owner");
 		goto done;
 	}
 	if (tar != NULL && strcmp(tar, "-") == 0 && isatty(STDOUT_FILENO)) {
@@ -355,13 +591,49 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		    "(run coffer check)",
 		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "was" : "were");
 	log_debug(ctx->log, "restoring snapshot %s", m.id);
+	memcpy(root, m.tree, IDX_ID_LEN);
+	if (source != NULL) {
+		if (pick_source(r, &m, source, &src, root, &e) == -1 ||
+		    reroot_includes(src, incs, inc.n, &e) == -1)
+			goto out;
+		if (want_stdout) {
+			if (src->dump == NULL) {
+				err_set(&e, ERR_USAGE,
+				    "source %s (%s) has no dump file; restore "
+				    "it with --target or --tar",
+				    src->name, src->type);
+				goto out;
+			}
+			one_path = xstrdup(src->dump);
+			one = one_path;
+			/* The dump's path is the snapshot's, not the
+			 * subtree's. */
+			memcpy(root, m.tree, IDX_ID_LEN);
+		}
+	}
+	if (to_pg != NULL || to_my != NULL) {
+		memset(&dbo, 0, sizeof(dbo));
+		dbo.target = to_pg != NULL ? to_pg : to_my;
+		dbo.defaults_file = defaults_file;
+		dbo.create = create;
+		dbo.clean = clean;
+		dbo.globals = globals;
+		dbo.no_owner = no_owner;
+		dbo.jobs = jobs;
+		dbo.log = ctx->log;
+		dbo.interrupted = ctx->interrupted;
+		dbo.keepalive = refresh_lock;
+		dbo.keepalive_arg = r;
+		rc = restore_db(ctx, r, &m, src, &dbo, to_pg != NULL);
+		goto done;
+	}
 	/* Say "not in the snapshot" before anything is written. */
 	for (size_t i = 0; i < inc.n; i++) {
 		struct fs_node n;
 
 		if (strcmp(incs[i], "/") == 0)
 			continue;
-		if (rst_lookup(r, m.tree, incs[i], &n, &e) == -1)
+		if (rst_lookup(r, root, incs[i], &n, &e) == -1)
 			goto out;
 		fs_node_clear(&n);
 	}
@@ -385,7 +657,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	if (target != NULL) {
 		mode = "dir";
 		where = target;
-		ran = rst_to_dir(r, m.tree, target, &o, &st, &e);
+		ran = rst_to_dir(r, root, target, &o, &st, &e);
 	} else if (tar != NULL) {
 		mode = "tar";
 		where = strcmp(tar, "-") == 0 ? "standard output" : tar;
@@ -395,7 +667,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		else
 			tar_made = 1;
-		ran = rst_to_tar(r, m.tree, tar_fd, &o, &st, &e);
+		ran = rst_to_tar(r, root, tar_fd, &o, &st, &e);
 		if (tar_made && close(tar_fd) == -1 && ran == 0)
 			ran = err_sys(&e, ERR_IO, "%s", tar);
 		tar_fd = -1;
@@ -405,8 +677,8 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		mode = "stdout";
 		where = one_path;
-		ran = rst_file_to_fd(r, m.tree, one_path, STDOUT_FILENO, &o,
-		    &st, &e);
+		ran = rst_file_to_fd(r, root, one_path, STDOUT_FILENO, &o, &st,
+		    &e);
 	}
 
 	/* A reader that went away (| head) is not worth a message. */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -469,6 +470,20 @@ write_full(struct fd_out *o, const uint8_t *p, size_t n, struct err *e)
 				    err_set(e, ERR_INTERRUPTED, "interrupted"));
 			continue;
 		}
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/*
+			 * A descriptor made non-blocking (a pipe into a
+			 * database client) so that a signal, which may land
+			 * on any thread, is seen while the reader stalls.
+			 */
+			struct pollfd pfd = { o->fd, POLLOUT, 0 };
+
+			if (o->o->interrupted != NULL && *o->o->interrupted)
+				return (
+				    err_set(e, ERR_INTERRUPTED, "interrupted"));
+			(void)poll(&pfd, 1, 100);
+			continue;
+		}
 		if (w == -1)
 			return (err_sys(e, ERR_IO, "write"));
 		p += w;
@@ -539,6 +554,46 @@ rst_file_to_fd(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
 	st->bytes = done;
 	rc = 0;
 out:
+	if (rc == -1 && e->class != ERR_USAGE) {
+		st->errors = 1;
+		st->damaged = e->class == ERR_CORRUPT;
+	}
+	free(o.zeros);
+	fs_node_clear(&n);
+	return (rc);
+}
+
+int
+rst_file_stream(struct repo *r, const uint8_t root[IDX_ID_LEN],
+    const char *path, int fd, const struct rst_opts *opts, struct rst_stats *st,
+    struct err *e)
+{
+	struct fd_out o = { fd, 0, NULL, opts };
+	struct fs_node n;
+	uint64_t done = 0;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (rst_lookup(r, root, path, &n, e) == -1) {
+		if (e->class == ERR_CORRUPT)
+			st->damaged = st->errors = 1;
+		return (-1);
+	}
+	if (n.type != FS_FILE) {
+		err_set(e, ERR_USAGE, "%s is a %s, not a regular file", path,
+		    fs_type_name(n.type));
+		goto out;
+	}
+	if (check_shape(&n, e) == -1 ||
+	    stream_data(r, &n, put_fd, &o, NULL, 0, opts, &done, e) == -1 ||
+	    put_zeros(&o, n.size - o.pos, e) == -1) {
+		err_wrap(e, "%s", path);
+		goto out;
+	}
+	st->files = 1;
+	rc = 0;
+out:
+	st->bytes = done;
 	if (rc == -1 && e->class != ERR_USAGE) {
 		st->errors = 1;
 		st->damaged = e->class == ERR_CORRUPT;

@@ -145,6 +145,17 @@ int rst_file_to_fd(struct repo *, const uint8_t root[IDX_ID_LEN],
     struct err *);
 
 /*
+ * The same in one pass, for a reader that can take a stream back (a
+ * database client in a transaction): each chunk is authenticated just
+ * before it is written, so on damage (ERR_CORRUPT) the bytes before it
+ * have been written and the rest have not.  st->bytes counts what was
+ * written.
+ */
+int rst_file_stream(struct repo *, const uint8_t root[IDX_ID_LEN],
+    const char *path, int fd, const struct rst_opts *o, struct rst_stats *st,
+    struct err *);
+
+/*
  * The exit status a restore that ran to its end earned: EXIT_CORRUPT when
  * anything was damaged, else EXIT_PARTIAL when an entry failed or lost
  * metadata, else EXIT_OK.

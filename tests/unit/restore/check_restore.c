@@ -650,6 +650,15 @@ START_TEST(test_file_to_descriptor)
 	expect_bytes(at("big.out"), big, sizeof(big), &sb);
 	ck_assert_uint_eq(st.files, 1);
 	ck_assert_uint_eq(st.bytes, sizeof(big));
+	/* The same in one pass. */
+	fd = open(at("big.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_msg(rst_file_stream(r, m.tree, "/etc/big", fd, &o, &st, &e) ==
+	        0,
+	    "%s", e.msg);
+	close(fd);
+	expect_bytes(at("big.out"), big, sizeof(big), &sb);
+	ck_assert_uint_eq(st.files, 1);
+	ck_assert_uint_eq(st.bytes, sizeof(big));
 
 	/* Holes come out as zeros, at full length. */
 	fd = open(at("sparse.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -808,6 +817,18 @@ START_TEST(test_damaged_chunks)
 	ck_assert_int_eq(rst_exit_status(&st), EXIT_CORRUPT);
 	ck_assert_int_eq(stat(at("big.out"), &sb), 0);
 	ck_assert_int_eq(sb.st_size, 0);
+
+	/* In one pass: the chunks before the damaged one, and no more. */
+	fd = open(at("big.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_eq(rst_file_stream(r, m.tree, "/etc/big", fd, &o, &st,
+	                     &e),
+	    -1);
+	close(fd);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_uint_eq(st.bytes, 3 * BIG_CHUNK);
+	ck_assert_uint_eq(st.damaged, 1);
+	ck_assert_uint_eq(st.files, 0);
+	expect_bytes(at("big.out"), big, 3 * BIG_CHUNK, &sb);
 	manifest_clear(&m);
 	repo_close(r);
 }

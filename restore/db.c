@@ -1,0 +1,860 @@
+/*
+ * Database restores: the dump file of a source streamed from the
+ * repository into pg_restore or the mariadb client, with the checks an
+ * admin expects around it (create the database, refuse a non-empty one,
+ * replay globals, drop what we made when it fails).
+ */
+#include "restore/db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "restore/child.h"
+#include "restore/restore.h"
+#include "xmalloc.h"
+
+#define CAPTURE_MAX (64 * 1024) /* stdout of a query we run */
+
+/* ------------------------------------------------------------ quoting */
+
+static char *
+quote_with(const char *s, char q, int backslash)
+{
+	size_t n = 2;
+	char *out, *p;
+
+	for (const char *c = s; *c; c++)
+		n += (*c == q || (backslash && *c == '\\')) ? 2 : 1;
+	out = p = xmalloc(n + 1);
+	*p++ = q;
+	for (const char *c = s; *c; c++) {
+		if (*c == q || (backslash && *c == '\\'))
+			*p++ = *c;
+		*p++ = *c;
+	}
+	*p++ = q;
+	*p = '\0';
+	return (out);
+}
+
+char *
+rst_db_pg_ident(const char *s)
+{
+	return (quote_with(s, '"', 0));
+}
+
+char *
+rst_db_my_ident(const char *s)
+{
+	return (quote_with(s, '`', 0));
+}
+
+char *
+rst_db_my_literal(const char *s)
+{
+	return (quote_with(s, '\'', 1));
+}
+
+/* ------------------------------------------------------------ conninfo */
+
+void
+rst_db_kv_free(struct rst_db_kv *kv, size_t n)
+{
+	if (kv == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		freezero_str(kv[i].val);
+	}
+	free(kv);
+}
+
+static int
+is_space(char c)
+{
+	return (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v');
+}
+
+int
+rst_db_conninfo_parse(const char *s, struct rst_db_kv **out, size_t *nout,
+    struct err *e)
+{
+	struct rst_db_kv *kv = NULL;
+	size_t n = 0, len = strlen(s);
+	char *val = NULL;
+	const char *p = s;
+
+	*out = NULL;
+	*nout = 0;
+	if (strncmp(s, "postgresql://", 13) == 0 ||
+	    strncmp(s, "postgres://", 11) == 0)
+		return (err_set(e, ERR_USAGE,
+		    "--to-postgres takes keyword=value settings "
+		    "('dbname=NAME host=... user=...'), not a URI"));
+	if (strchr(s, '=') == NULL) {
+		/* libpq's rule: no '=' is a database name. */
+		if (*s == '\0')
+			return (err_set(e, ERR_USAGE,
+			    "--to-postgres needs a database: 'dbname=NAME'"));
+		kv = xcalloc(1, sizeof(*kv));
+		kv[0].key = xstrdup("dbname");
+		kv[0].val = xstrdup(s);
+		*out = kv;
+		*nout = 1;
+		return (0);
+	}
+	val = xmalloc(len + 1);
+	for (;;) {
+		const char *k0;
+		size_t klen, vlen = 0;
+
+		while (is_space(*p))
+			p++;
+		if (*p == '\0')
+			break;
+		k0 = p;
+		while (*p != '\0' && *p != '=' && !is_space(*p))
+			p++;
+		klen = (size_t)(p - k0);
+		while (is_space(*p))
+			p++;
+		if (*p != '=' || klen == 0) {
+			err_set(e, ERR_USAGE,
+			    "--to-postgres: expected keyword=value near '%.*s'",
+			    (int)(klen ? klen : 1), k0);
+			goto fail;
+		}
+		p++;
+		while (is_space(*p))
+			p++;
+		if (*p == '\'') {
+			p++;
+			for (;;) {
+				if (*p == '\0') {
+					err_set(e, ERR_USAGE,
+					    "--to-postgres: unterminated "
+					    "quoted value of %.*s",
+					    (int)klen, k0);
+					goto fail;
+				}
+				if (*p == '\'') {
+					p++;
+					break;
+				}
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				val[vlen++] = *p++;
+			}
+		} else {
+			while (*p != '\0' && !is_space(*p)) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				val[vlen++] = *p++;
+			}
+		}
+		val[vlen] = '\0';
+		kv = xreallocarray(kv, n + 1, sizeof(*kv));
+		kv[n].key = xmalloc(klen + 1);
+		memcpy(kv[n].key, k0, klen);
+		kv[n].key[klen] = '\0';
+		kv[n].val = xstrdup(val);
+		n++;
+	}
+	freezero(val, len + 1);
+	*out = kv;
+	*nout = n;
+	return (0);
+fail:
+	freezero(val, len + 1);
+	rst_db_kv_free(kv, n);
+	return (-1);
+}
+
+/* The last value of key (libpq: a later setting wins), or NULL. */
+static const char *
+kv_get(const struct rst_db_kv *kv, size_t n, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kv[i].key, key) == 0)
+			v = kv[i].val;
+	return (v);
+}
+
+/* libpq: 'value' with ' and \ escaped by a backslash. */
+static char *
+conn_quote(const char *v)
+{
+	char *out = xmalloc(2 * strlen(v) + 3), *p = out;
+
+	*p++ = '\'';
+	for (; *v; v++) {
+		if (*v == '\'' || *v == '\\')
+			*p++ = '\\';
+		*p++ = *v;
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return (out);
+}
+
+static void
+str_cat(char **s, const char *a)
+{
+	char *t = xasprintf("%s%s", *s, a);
+
+	free(*s);
+	*s = t;
+}
+
+char *
+rst_db_conninfo_build(const struct rst_db_kv *kv, size_t n, const char *dbname)
+{
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < n; i++) {
+		char *q;
+
+		if (strcmp(kv[i].key, "password") == 0 ||
+		    (dbname != NULL && strcmp(kv[i].key, "dbname") == 0))
+			continue;
+		q = conn_quote(kv[i].val);
+		str_cat(&s, *s ? " " : "");
+		str_cat(&s, kv[i].key);
+		str_cat(&s, "=");
+		str_cat(&s, q);
+		free(q);
+	}
+	if (dbname != NULL) {
+		char *q = conn_quote(dbname);
+
+		str_cat(&s, *s ? " dbname=" : "dbname=");
+		str_cat(&s, q);
+		free(q);
+	}
+	return (s);
+}
+
+/* ------------------------------------------------------------ children */
+
+/* Run a client to its end, stdout captured into *outp (may be NULL). */
+static int
+run_capture(const char *const *argv, const char *const *env, char **outp,
+    volatile sig_atomic_t *interrupted, struct err *e)
+{
+	struct rst_child_spec spec = { argv, env, RST_CHILD_NULL,
+		outp ? RST_CHILD_PIPE : RST_CHILD_NULL, NULL, NULL };
+	struct rst_child *c = NULL;
+	char *buf = NULL;
+	size_t have = 0;
+	int status, rc = -1;
+
+	if (outp != NULL)
+		*outp = NULL;
+	if (rst_child_start(&spec, &c, e) == -1)
+		return (-1);
+	if (outp != NULL) {
+		buf = xmalloc(CAPTURE_MAX + 1);
+		for (;;) {
+			ssize_t k = read(rst_child_out(c), buf + have,
+			    CAPTURE_MAX - have);
+
+			if (k == -1 && (errno == EINTR || errno == EAGAIN)) {
+				struct pollfd pfd = { rst_child_out(c), POLLIN,
+					0 };
+
+				if (interrupted != NULL && *interrupted)
+					break;
+				(void)poll(&pfd, 1, 100);
+				continue;
+			}
+			if (k <= 0)
+				break;
+			have += (size_t)k;
+			if (have == CAPTURE_MAX) /* more than we asked for */
+				break;
+		}
+		buf[have] = '\0';
+	}
+	if (rst_child_wait(c, interrupted, &status, e) == -1)
+		goto out;
+	if (status != 0) {
+		rst_child_failed(c, status, e);
+		goto out;
+	}
+	if (outp != NULL) {
+		*outp = buf;
+		buf = NULL;
+	}
+	rc = 0;
+out:
+	free(buf);
+	rst_child_free(c);
+	return (rc);
+}
+
+static struct rst_opts
+stream_opts(const struct rst_db_opts *o)
+{
+	struct rst_opts ro;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.interrupted = o->interrupted;
+	ro.keepalive = o->keepalive;
+	ro.keepalive_arg = o->keepalive_arg;
+	return (ro);
+}
+
+static int
+interrupted(const struct rst_db_opts *o)
+{
+	return (o->interrupted != NULL && *o->interrupted);
+}
+
+/*
+ * After feeding a client: its verdict.  fed is the result of the feed
+ * (0, or -1 with fe), c is waited for; the first failure wins, except
+ * that a client that failed explains an EPIPE on our side.
+ */
+static int
+finish_client(struct rst_child *c, int fed, struct err *fe,
+    const struct rst_db_opts *o, struct err *e)
+{
+	int status;
+
+	if (fed == -1 &&
+	    (fe->class == ERR_CORRUPT || interrupted(o) ||
+	        fe->class == ERR_INTERRUPTED)) {
+		/* Never let the client see the end of a cut stream. */
+		rst_child_kill(c);
+		*e = *fe;
+		if (interrupted(o) && e->class != ERR_INTERRUPTED)
+			err_set(e, ERR_INTERRUPTED, "interrupted");
+		return (-1);
+	}
+	if (fed == -1 && !(fe->class == ERR_IO && fe->sys_errno == EPIPE)) {
+		rst_child_kill(c);
+		*e = *fe;
+		return (-1);
+	}
+	if (rst_child_wait(c, o->interrupted, &status, e) == -1)
+		return (-1);
+	if (status != 0)
+		return (rst_child_failed(c, status, e));
+	if (fed == -1)
+		return (err_set(e, ERR_IO,
+		    "the client stopped reading before the end of the dump"));
+	return (0);
+}
+
+/* The dump named by src, checked against what the command expects. */
+static int
+check_source(const struct manifest_source *src, const char *type, struct err *e)
+{
+	if (strcmp(src->type, type) != 0)
+		return (
+		    err_set(e, ERR_USAGE, "source %s is a %s source, not %s",
+		        src->name, src->type, type));
+	if (strcmp(src->status, "ok") != 0 || src->dump == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "source %s has no dump in this snapshot", src->name));
+	return (0);
+}
+
+/* ------------------------------------------------------------ postgres */
+
+struct pg {
+	struct rst_db_kv *kv;
+	size_t nkv;
+	char *dbname;
+	char *target;   /* conninfo of the target database */
+	char *maint;    /* the same with dbname=postgres */
+	char *password; /* "PGPASSWORD=..." or NULL */
+	const char *env[2];
+};
+
+static void
+pg_clear(struct pg *pg)
+{
+	rst_db_kv_free(pg->kv, pg->nkv);
+	free(pg->dbname);
+	free(pg->target);
+	free(pg->maint);
+	freezero_str(pg->password);
+}
+
+static int
+pg_setup(struct pg *pg, const char *conninfo, struct err *e)
+{
+	const char *db, *pw;
+
+	memset(pg, 0, sizeof(*pg));
+	if (rst_db_conninfo_parse(conninfo, &pg->kv, &pg->nkv, e) == -1)
+		return (-1);
+	if ((db = kv_get(pg->kv, pg->nkv, "dbname")) == NULL || *db == '\0')
+		return (err_set(e, ERR_USAGE,
+		    "--to-postgres needs the database to restore into: "
+		    "'dbname=NAME ...'"));
+	pg->dbname = xstrdup(db);
+	pg->target = rst_db_conninfo_build(pg->kv, pg->nkv, db);
+	pg->maint = rst_db_conninfo_build(pg->kv, pg->nkv, "postgres");
+	/* A password given in the settings reaches libpq by environment. */
+	if ((pw = kv_get(pg->kv, pg->nkv, "password")) != NULL) {
+		pg->password = xasprintf("PGPASSWORD=%s", pw);
+		pg->env[0] = pg->password;
+	}
+	return (0);
+}
+
+/* psql -c sql on conninfo, its output in *outp (may be NULL). */
+static int
+pg_sql(struct pg *pg, const char *conninfo, const char *sql, char **outp,
+    const struct rst_db_opts *o, struct err *e)
+{
+	const char *argv[] = { "psql", "-X", "-q", "-A", "-t", "-v",
+		"ON_ERROR_STOP=1", "-d", conninfo, "-c", sql, NULL };
+
+	return (run_capture(argv, pg->env, outp, o->interrupted, e));
+}
+
+static int
+pg_create(struct pg *pg, const struct rst_db_opts *o, struct err *e)
+{
+	char *id = rst_db_pg_ident(pg->dbname);
+	char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", id);
+	int rc = pg_sql(pg, pg->maint, sql, NULL, o, e);
+
+	if (rc == -1)
+		err_wrap(e, "creating database %s", pg->dbname);
+	free(sql);
+	free(id);
+	return (rc);
+}
+
+static void
+pg_drop(struct pg *pg, const struct rst_db_opts *o)
+{
+	char *id = rst_db_pg_ident(pg->dbname);
+	char *sql = xasprintf("DROP DATABASE %s", id);
+	struct err e;
+
+	err_clear(&e);
+	if (pg_sql(pg, pg->maint, sql, NULL, o, &e) == -1)
+		log_warn(o->log, "could not drop database %s again: %s",
+		    pg->dbname, e.msg);
+	else
+		log_info(o->log, "dropped database %s, made for this restore",
+		    pg->dbname);
+	free(sql);
+	free(id);
+}
+
+/* Relations outside the system schemas: an empty database has none. */
+static int
+pg_check_empty(struct pg *pg, const struct rst_db_opts *o, struct err *e)
+{
+	static const char sql[] =
+	    "SELECT count(*) FROM pg_catalog.pg_class c "
+	    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	    "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+	    "AND n.nspname NOT LIKE 'pg\\_toast%' "
+	    "AND n.nspname NOT LIKE 'pg\\_temp%'";
+	char *out = NULL;
+	long count;
+
+	if (pg_sql(pg, pg->target, sql, &out, o, e) == -1) {
+		char *missing =
+		    xasprintf("database \"%s\" does not exist", pg->dbname);
+
+		if (strstr(e->msg, missing) != NULL)
+			err_set(e, ERR_USAGE,
+			    "database %s does not exist; add --create to make "
+			    "it",
+			    pg->dbname);
+		free(missing);
+		return (-1);
+	}
+	count = strtol(out, NULL, 10);
+	free(out);
+	if (count > 0)
+		return (err_set(e, ERR_USAGE,
+		    "database %s is not empty (%ld relations); restore into "
+		    "a new one with --create, or add --clean to replace the "
+		    "objects the dump holds",
+		    pg->dbname, count));
+	return (0);
+}
+
+/* globals.sql through psql: "already exists" is a note, else fatal. */
+struct globals_acc {
+	struct log *log;
+	unsigned notes;
+	char first_bad[400];
+};
+
+static void
+globals_line(void *arg, const char *line)
+{
+	struct globals_acc *g = arg;
+
+	if (strstr(line, "ERROR:") == NULL)
+		return;
+	if (strstr(line, "already exists") != NULL) {
+		const char *what = strstr(line, "ERROR:") + 6;
+
+		while (*what == ' ')
+			what++;
+		g->notes++;
+		log_info(g->log, "globals: %s (kept)", what);
+		return;
+	}
+	if (g->first_bad[0] == '\0')
+		snprintf(g->first_bad, sizeof(g->first_bad), "%s", line);
+}
+
+static int
+pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
+    const struct manifest_source *src, struct pg *pg,
+    const struct rst_db_opts *o, struct rst_db_stats *st, struct err *e)
+{
+	const char *argv[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=0",
+		"-d", pg->maint, "-f", "-", NULL };
+	struct globals_acc g = { o->log, 0, "" };
+	struct rst_child_spec spec = { argv, pg->env, RST_CHILD_PIPE,
+		RST_CHILD_NULL, globals_line, &g };
+	struct rst_opts ro = stream_opts(o);
+	struct rst_child *c = NULL;
+	struct rst_stats rs;
+	struct fs_node n;
+	struct err fe;
+	char *path = xasprintf("%s/globals.sql", src->path);
+	int fed, rc = -1;
+
+	err_clear(&fe);
+	if (rst_lookup(r, root, path, &n, e) == -1) {
+		if (e->class == ERR_USAGE)
+			err_set(e, ERR_USAGE,
+			    "source %s was snapshotted without its globals "
+			    "(no %s); leave out --globals",
+			    src->name, path);
+		goto out;
+	}
+	fs_node_clear(&n);
+	if (rst_child_start(&spec, &c, e) == -1)
+		goto out;
+	fed = rst_file_to_fd(r, root, path, rst_child_in(c), &ro, &rs, &fe);
+	if (finish_client(c, fed, &fe, o, e) == -1)
+		goto out;
+	if (g.first_bad[0] != '\0') {
+		err_set(e, ERR_IO, "%s", g.first_bad);
+		goto out;
+	}
+	st->notes = g.notes;
+	rc = 0;
+out:
+	if (rc == -1)
+		err_wrap(e, "restoring the globals of %s", src->name);
+	rst_child_free(c);
+	free(path);
+	return (rc);
+}
+
+/* --jobs: the dump, authenticated as it goes, in a private temp file. */
+static int
+pg_stage(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *dump,
+    const struct rst_db_opts *o, char **pathp, uint64_t *bytes, struct err *e)
+{
+	const char *dir = getenv("TMPDIR");
+	struct rst_opts ro = stream_opts(o);
+	struct rst_stats rs;
+	char *path;
+	int fd;
+
+	*pathp = NULL;
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	path = xasprintf("%s/coffer-restore-XXXXXX", dir);
+	if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
+		err_sys(e, ERR_IO, "temp file in %s", dir);
+		free(path);
+		return (-1);
+	}
+	if (rst_file_stream(r, root, dump, fd, &ro, &rs, e) == -1 ||
+	    (close(fd) == -1 && err_sys(e, ERR_IO, "%s", path))) {
+		if (fd != -1)
+			(void)close(fd);
+		(void)unlink(path);
+		free(path);
+		return (-1);
+	}
+	*bytes = rs.bytes;
+	*pathp = path;
+	return (0);
+}
+
+int
+rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
+    const struct manifest_source *src, const struct rst_db_opts *o,
+    struct rst_db_stats *st, struct err *e)
+{
+	const char *argv[16];
+	struct rst_child_spec spec;
+	struct rst_opts ro = stream_opts(o);
+	struct rst_child *c = NULL;
+	struct rst_stats rs;
+	char *staged = NULL, jobs[16];
+	struct err fe;
+	struct pg pg;
+	size_t k = 0;
+	int fed, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	memset(&rs, 0, sizeof(rs));
+	err_clear(&fe);
+	if (pg_setup(&pg, o->target, e) == -1 ||
+	    check_source(src, "postgres", e) == -1)
+		goto out;
+	snprintf(st->database, sizeof(st->database), "%s", pg.dbname);
+	if (o->globals && pg_globals(r, root, src, &pg, o, st, e) == -1)
+		goto out;
+	if (o->create) {
+		if (pg_create(&pg, o, e) == -1)
+			goto out;
+		st->created = 1;
+	} else if (!o->clean && pg_check_empty(&pg, o, e) == -1)
+		goto out;
+
+	argv[k++] = "pg_restore";
+	argv[k++] = "--exit-on-error";
+	if (o->jobs > 1) {
+		/* -j needs a file it can seek, and rules out one
+		 * transaction: damage is found while staging, before
+		 * pg_restore starts. */
+		snprintf(jobs, sizeof(jobs), "%u", o->jobs);
+		argv[k++] = "--jobs";
+		argv[k++] = jobs;
+		log_info(o->log,
+		    "staging the dump in a temp file for "
+		    "pg_restore --jobs");
+		if (pg_stage(r, root, src->dump, o, &staged, &st->bytes, e) ==
+		    -1)
+			goto out;
+	} else
+		argv[k++] = "--single-transaction";
+	if (o->no_owner)
+		argv[k++] = "--no-owner";
+	if (o->clean) {
+		argv[k++] = "--clean";
+		argv[k++] = "--if-exists";
+	}
+	argv[k++] = "-d";
+	argv[k++] = pg.target;
+	if (staged != NULL)
+		argv[k++] = staged;
+	argv[k] = NULL;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.env = pg.env;
+	spec.in = staged != NULL ? RST_CHILD_NULL : RST_CHILD_PIPE;
+	spec.out = RST_CHILD_NULL;
+	if (rst_child_start(&spec, &c, e) == -1)
+		goto out;
+	if (staged != NULL)
+		fed = 0;
+	else {
+		fed = rst_file_stream(r, root, src->dump, rst_child_in(c), &ro,
+		    &rs, &fe);
+		st->bytes = rs.bytes;
+	}
+	if (finish_client(c, fed, &fe, o, e) == -1) {
+		if (e->class == ERR_CORRUPT)
+			err_wrap(e,
+			    "stopped: pg_restore was killed before it "
+			    "committed anything");
+		goto out;
+	}
+	rc = 0;
+out:
+	rst_child_free(c);
+	if (staged != NULL) {
+		(void)unlink(staged);
+		free(staged);
+	}
+	if (rc == -1 && st->created) {
+		pg_drop(&pg, o);
+		st->created = 0;
+	}
+	pg_clear(&pg);
+	return (rc);
+}
+
+/* ------------------------------------------------------------ mysql */
+
+struct my {
+	const char *prog;
+	char *defaults; /* "--defaults-file=F" or NULL */
+	const char *db;
+};
+
+/* prog [--defaults-file=F] --batch <more...> */
+static size_t
+my_argv(const struct my *my, const char **argv)
+{
+	size_t k = 0;
+
+	argv[k++] = my->prog;
+	if (my->defaults != NULL)
+		argv[k++] = my->defaults; /* must come first */
+	argv[k++] = "--batch";
+	return (k);
+}
+
+static int
+my_sql(const struct my *my, const char *sql, char **outp,
+    const struct rst_db_opts *o, struct err *e)
+{
+	const char *argv[8];
+	size_t k = my_argv(my, argv);
+
+	argv[k++] = "--skip-column-names";
+	argv[k++] = "-e";
+	argv[k++] = sql;
+	argv[k] = NULL;
+	return (run_capture(argv, NULL, outp, o->interrupted, e));
+}
+
+static void
+my_drop(const struct my *my, const struct rst_db_opts *o)
+{
+	char *id = rst_db_my_ident(my->db);
+	char *sql = xasprintf("DROP DATABASE %s", id);
+	struct err e;
+
+	err_clear(&e);
+	if (my_sql(my, sql, NULL, o, &e) == -1)
+		log_warn(o->log, "could not drop database %s again: %s", my->db,
+		    e.msg);
+	else
+		log_info(o->log, "dropped database %s, made for this restore",
+		    my->db);
+	free(sql);
+	free(id);
+}
+
+int
+rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
+    const struct manifest_source *src, const struct rst_db_opts *o,
+    struct rst_db_stats *st, struct err *e)
+{
+	const char *argv[10];
+	struct rst_child_spec spec;
+	struct rst_opts ro = stream_opts(o);
+	struct rst_child *c = NULL;
+	struct rst_stats rs;
+	struct my my = { NULL, NULL, o->target };
+	char *lit = NULL, *id = NULL, *sql = NULL, *out = NULL, *dbopt = NULL;
+	long exists = 0, tables = 0;
+	struct err fe;
+	size_t k;
+	int fed, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	err_clear(&fe);
+	if (check_source(src, "mysql", e) == -1)
+		goto out;
+	if (o->target == NULL || *o->target == '\0') {
+		err_set(e, ERR_USAGE, "--to-mysql needs a database name");
+		goto out;
+	}
+	snprintf(st->database, sizeof(st->database), "%s", o->target);
+	my.prog = rst_child_have("mariadb") ? "mariadb" : "mysql";
+	if (o->defaults_file != NULL)
+		my.defaults = xasprintf("--defaults-file=%s", o->defaults_file);
+	lit = rst_db_my_literal(o->target);
+	id = rst_db_my_ident(o->target);
+	sql = xasprintf("SELECT (SELECT COUNT(*) FROM information_schema."
+	                "schemata WHERE schema_name = %s), (SELECT COUNT(*) "
+	                "FROM information_schema.tables WHERE table_schema = "
+	                "%s)",
+	    lit, lit);
+	if (my_sql(&my, sql, &out, o, e) == -1)
+		goto out;
+	if (sscanf(out, "%ld %ld", &exists, &tables) != 2) {
+		err_set(e, ERR_IO, "%s: unexpected answer to a query: %.60s",
+		    my.prog, out);
+		goto out;
+	}
+	if (o->create) {
+		if (exists > 0) {
+			err_set(e, ERR_USAGE,
+			    "database %s exists; leave out --create to restore "
+			    "into it",
+			    o->target);
+			goto out;
+		}
+		free(sql);
+		sql = xasprintf("CREATE DATABASE %s", id);
+		if (my_sql(&my, sql, NULL, o, e) == -1) {
+			err_wrap(e, "creating database %s", o->target);
+			goto out;
+		}
+		st->created = 1;
+	} else if (exists == 0) {
+		err_set(e, ERR_USAGE,
+		    "database %s does not exist; add --create to make it",
+		    o->target);
+		goto out;
+	} else if (tables > 0 && !o->clean) {
+		err_set(e, ERR_USAGE,
+		    "database %s is not empty (%ld tables); restore into a new "
+		    "one with --create, or add --clean to let the dump replace "
+		    "the tables it holds",
+		    o->target, tables);
+		goto out;
+	}
+
+	k = my_argv(&my, argv);
+	/* Dumps hold blobs as escaped bytes: no charset guessing on them. */
+	argv[k++] = "--binary-mode";
+	dbopt = xasprintf("--database=%s", o->target);
+	argv[k++] = dbopt;
+	argv[k] = NULL;
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.in = RST_CHILD_PIPE;
+	spec.out = RST_CHILD_NULL;
+	if (rst_child_start(&spec, &c, e) == -1)
+		goto out;
+	/* Read and authenticated whole before the first byte is sent. */
+	fed =
+	    rst_file_to_fd(r, root, src->dump, rst_child_in(c), &ro, &rs, &fe);
+	st->bytes = rs.bytes;
+	if (finish_client(c, fed, &fe, o, e) == -1) {
+		if (e->class == ERR_CORRUPT)
+			err_wrap(e, "stopped before anything was sent to %s",
+			    my.prog);
+		goto out;
+	}
+	rc = 0;
+out:
+	rst_child_free(c);
+	if (rc == -1 && st->created) {
+		my_drop(&my, o);
+		st->created = 0;
+	}
+	free(my.defaults);
+	free(lit);
+	free(id);
+	free(sql);
+	free(out);
+	free(dbopt);
+	return (rc);
+}

@@ -1,0 +1,97 @@
+/*
+ * Restore a database source of a snapshot into a running server: a
+ * PostgreSQL custom-format dump through pg_restore, a MariaDB/MySQL SQL
+ * dump through the mariadb (or mysql) client.  The dump is streamed from
+ * the repository into the client's stdin; nothing is staged on disk
+ * (except with rst_db_opts.jobs, below).  coffer-restore(1), "Into a
+ * database", has the rules an admin sees.
+ */
+#ifndef COFFER_RESTORE_DB_H
+#define COFFER_RESTORE_DB_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "log.h"
+#include "repo/manifest.h"
+#include "repo/repo.h"
+
+struct rst_db_opts {
+	/*
+	 * postgres: libpq keyword=value settings ("dbname=gas host=/run/pg"),
+	 * or a bare database name; mysql: the database name.
+	 */
+	const char *target;
+	const char *defaults_file; /* mysql: --defaults-file, or NULL */
+	int create;      /* make the database first (it must not exist) */
+	int clean;       /* allow a database that holds tables already */
+	int globals;     /* postgres: replay globals.sql (roles) first */
+	int no_owner;    /* postgres: pg_restore --no-owner */
+	unsigned jobs;   /* postgres: >1 = pg_restore -j from a temp file */
+	struct log *log; /* notes and progress; may be NULL */
+	volatile sig_atomic_t *interrupted;         /* may be NULL */
+	int (*keepalive)(void *arg, struct err *e); /* may be NULL */
+	void *keepalive_arg;
+};
+
+struct rst_db_stats {
+	uint64_t bytes;     /* dump bytes handed to the client */
+	int created;        /* the database was made (and kept) */
+	unsigned notes;     /* globals: statements skipped as already done */
+	char database[128]; /* the database restored into */
+};
+
+/*
+ * Restore src (type "postgres", status "ok") of the snapshot whose tree
+ * is root into the database o->target names.  Damage in the dump is
+ * ERR_CORRUPT, and nothing of the dump is committed: pg_restore runs with
+ * --single-transaction and is killed before it sees the end of a damaged
+ * stream.  A client that fails is ERR_IO "pg_restore exited with status
+ * N: <its last error line>".  A database this call made is dropped again
+ * when the restore fails.  A target that holds relations already is
+ * ERR_USAGE unless o->clean.
+ */
+int rst_db_to_postgres(struct repo *, const uint8_t root[IDX_ID_LEN],
+    const struct manifest_source *src, const struct rst_db_opts *o,
+    struct rst_db_stats *st, struct err *);
+
+/*
+ * The same for src of type "mysql" into database o->target.  MySQL
+ * commits DDL as it goes, so the whole dump is read and authenticated
+ * before the first byte goes to the client: damage stops the restore
+ * before anything is sent (ERR_CORRUPT).
+ */
+int rst_db_to_mysql(struct repo *, const uint8_t root[IDX_ID_LEN],
+    const struct manifest_source *src, const struct rst_db_opts *o,
+    struct rst_db_stats *st, struct err *);
+
+/* libpq connection settings, parsed (exposed for the unit tests). */
+struct rst_db_kv {
+	char *key, *val;
+};
+
+/*
+ * Parse libpq keyword=value settings (values plain or in single quotes,
+ * backslash escapes); a string without '=' is a database name.  URIs
+ * (postgresql://...) are refused with ERR_USAGE.  *kv: rst_db_kv_free.
+ */
+int rst_db_conninfo_parse(const char *s, struct rst_db_kv **kv, size_t *n,
+    struct err *);
+void rst_db_kv_free(struct rst_db_kv *, size_t n);
+
+/*
+ * The settings as a conninfo string with every value quoted, without
+ * password, and with dbname set to dbname (when not NULL).  free().
+ */
+char *rst_db_conninfo_build(const struct rst_db_kv *, size_t n,
+    const char *dbname);
+
+/* SQL quoting: a PostgreSQL identifier ("x""y"), a MySQL identifier
+ * (`x``y`) and a MySQL string literal ('it''s', backslashes doubled). */
+char *rst_db_pg_ident(const char *);
+char *rst_db_my_ident(const char *);
+char *rst_db_my_literal(const char *);
+
+#endif
