@@ -954,6 +954,22 @@ out:
 	return (ret);
 }
 
+/*
+ * Is the connection still up?  libssh2 1.10 reports a connection lost
+ * while it waits for the server's answer to a key as a refused key, so a
+ * refusal is only believed while the socket is open.
+ */
+static int
+conn_alive(const struct conn *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return (n > 0 ||
+	    (n == -1 &&
+	        (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)));
+}
+
 static int
 authenticate(struct sftp *s, struct conn *c, struct err *e)
 {
@@ -988,6 +1004,12 @@ authenticate(struct sftp *s, struct conn *c, struct err *e)
 				    sizeof(tried), e);
 			free(file);
 		}
+	}
+	if (rc == 1 && !conn_alive(c)) {
+		c->broken = 1;
+		return (err_set(e, ERR_NET,
+		    "connection to %s lost during authentication",
+		    s->t.hostport));
 	}
 	if (rc == 1)
 		return (err_set(e, ERR_AUTH,
