@@ -1111,8 +1111,12 @@ lock_free(struct lock *lk)
 
 	if (lk == NULL)
 		return;
-	if (lk->env.st != NULL && owner(lk))
-		(void)lock_release(lk, &e);
+	if (lk->env.st != NULL && owner(lk) && lock_release(lk, &e) == -1)
+		say(&lk->env,
+		    "warning: %s; the lock file stays behind (on an "
+		    "append-only copy use --no-lock; elsewhere 'coffer unlock "
+		    "--remove-stale' removes it once it is stale)",
+		    e.msg);
 	free(lk->name);
 	for (size_t i = 0; i < lk->nold; i++)
 		free(lk->old[i]);

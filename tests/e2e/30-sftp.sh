@@ -158,6 +158,12 @@ expect_status 0 "$COFFER" -c "$T/ro.conf" restore -r off --no-lock latest \
 listing "$T/dst3$S" >"$T/got"
 expect_same "$T/want" "$T/got"
 [ -z "$(ls "$REMOTE/repo/locks")" ] || fail "--no-lock wrote a lock"
+# Without --no-lock the lock file cannot be removed: say so, and how.
+expect_status 0 "$COFFER" -c "$T/ro.conf" snapshots -r off
+expect_grep 'lock file stays behind.*--no-lock' "$T/err"
+[ -n "$(ls "$REMOTE/repo/locks")" ] || fail "the refused remove left no lock?"
+expect_status 0 "$COFFER" -c "$T/ro.conf" unlock -r off
+expect_grep 'dead +shared .*\(snapshots\).*its process is gone' "$T/out"
 # A path under the login (here: start) directory: sftp://host/~/path.
 expect_status 0 "$COFFER" init -r "sftp://127.0.0.1:$SSHD_PORT/~/rel/repo" \
     --identity "$first_dir/id_ed25519" --known-hosts "$first_dir/known_hosts" \
