@@ -489,6 +489,10 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
 	    list_store(src, &sl, e) == -1 ||
 	    (dst != NULL && list_store(dst, &dl, e) == -1))
 		goto out;
+	if (!send_cfg) { /* there, and the same: present like any other */
+		st->files_present++;
+		st->bytes_present += cfglen;
+	}
 	items = xcalloc(sl.n + 1, sizeof(*items));
 	progress_set_total(o->progress, missing_bytes(&sl, &dl));
 	for (int k = 0; k < K_COUNT; k++) {

@@ -106,12 +106,37 @@ co restore latest --stdout "$work/site/etc/ssh/sshd_config"
 step "verify every byte of the repository"
 run co check --read-data
 
-step "damage one pack: check names it, exit 4"
-pack=$(find "$repo/data" -type f | head -n 1)
+step "named sources: files plus a program's output (a database dump works the same way)"
+run co snapshot --cache-dir "$work/cache" --tag demo \
+    --command "sed -n 1,5000p '$work/site/srv/app/ledger.csv'" --name ledger-export.csv \
+    "$work/site/etc"
+run co snapshots
+run co ls latest /
+co restore latest --source ledger-export.csv --stdout > "$work/export.csv"
+sed -n 1,5000p "$work/site/srv/app/ledger.csv" | cmp - "$work/export.csv" && echo "export restored identical"
+
+step "off-site copy: replicate what the copy lacks (no passphrase needed)"
+offsite="$work/offsite"
+run "$coffer" replicate --from "$repo" --to "$offsite"
+run "$coffer" replicate --from "$repo" --to "$offsite"
+
+step "the primary is lost: restore from the off-site copy alone"
+rm -rf "$repo" "$work/cache"
+run "$coffer" check -r "$offsite" --password-file "$work/machine.key" --read-data
+run "$coffer" restore -r "$offsite" --password-file "$work/machine.key" latest --target "$work/from-offsite"
+diff -r "$work/site/etc" "$work/from-offsite/files$work/site/etc" && echo "identical"
+
+oc() { "$coffer" "$@" -r "$offsite" --password-file "$work/machine.key"; }
+
+step "damage one pack of the off-site copy: check names it, exit 4"
+pack=$(find "$offsite/data" -type f | head -n 1)
 chmod u+w "$pack"
 printf 'X' | dd of="$pack" bs=1 seek=100 conv=notrunc 2>/dev/null
-co check --read-data 2>&1 | tail -n 3 || true
-co check --read-data > /dev/null 2>&1 && { echo "damage went unnoticed"; exit 1; }
+oc check --read-data 2>&1 | tail -n 3 || true
+oc check --read-data > /dev/null 2>&1 && { echo "damage went unnoticed"; exit 1; }
 echo "check found the damage"
+
+step "what the off-site server's admin applies for an append-only target"
+run "$coffer" offsite-setup sftp://backup@dr.example.net/srv/coffer/gas | head -n 20
 
 step "demo finished: all steps behaved as expected"

@@ -142,7 +142,7 @@ START_TEST(test_copy_then_nothing)
 	ck_assert_int_eq(run(&o, &st, &e), 0);
 	ck_assert_uint_eq(st.files_sent, 0);
 	ck_assert_uint_eq(st.bytes_sent, 0);
-	ck_assert_uint_eq(st.files_present, 6);
+	ck_assert_uint_eq(st.files_present, 7); /* and the config */
 
 	o.verify = 1;
 	ck_assert_int_eq(run(&o, &st, &e), 0);
