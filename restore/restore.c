@@ -520,9 +520,16 @@ put_fd(void *arg, const uint8_t *p, size_t n, uint64_t off, struct err *e)
 	return (write_full(o, p, n, e));
 }
 
-int
-rst_file_to_fd(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
-    int fd, const struct rst_opts *opts, struct rst_stats *st, struct err *e)
+/*
+ * One regular file to fd.  verify_first: every chunk is checked before
+ * the first byte is written (nothing of a damaged file is written); else
+ * each chunk is checked just before it is written, and st->bytes says
+ * how much was written when it fails.
+ */
+static int
+file_out(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
+    int fd, const struct rst_opts *opts, int verify_first, struct rst_stats *st,
+    struct err *e)
 {
 	struct fd_out o = { fd, 0, NULL, opts };
 	struct fs_node n;
@@ -543,7 +550,8 @@ rst_file_to_fd(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
 		goto out;
 	}
 	if (check_shape(&n, e) == -1 ||
-	    verify_data(r, &n, opts, &first, &firstlen, e) == -1 ||
+	    (verify_first &&
+	        verify_data(r, &n, opts, &first, &firstlen, e) == -1) ||
 	    stream_data(r, &n, put_fd, &o, first, firstlen, opts, &done, e) ==
 	        -1 ||
 	    put_zeros(&o, n.size - o.pos, e) == -1) {
@@ -551,9 +559,9 @@ rst_file_to_fd(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
 		goto out;
 	}
 	st->files = 1;
-	st->bytes = done;
 	rc = 0;
 out:
+	st->bytes = done;
 	if (rc == -1 && e->class != ERR_USAGE) {
 		st->errors = 1;
 		st->damaged = e->class == ERR_CORRUPT;
@@ -564,43 +572,18 @@ out:
 }
 
 int
+rst_file_to_fd(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
+    int fd, const struct rst_opts *opts, struct rst_stats *st, struct err *e)
+{
+	return (file_out(r, root, path, fd, opts, 1, st, e));
+}
+
+int
 rst_file_stream(struct repo *r, const uint8_t root[IDX_ID_LEN],
     const char *path, int fd, const struct rst_opts *opts, struct rst_stats *st,
     struct err *e)
 {
-	struct fd_out o = { fd, 0, NULL, opts };
-	struct fs_node n;
-	uint64_t done = 0;
-	int rc = -1;
-
-	memset(st, 0, sizeof(*st));
-	if (rst_lookup(r, root, path, &n, e) == -1) {
-		if (e->class == ERR_CORRUPT)
-			st->damaged = st->errors = 1;
-		return (-1);
-	}
-	if (n.type != FS_FILE) {
-		err_set(e, ERR_USAGE, "%s is a %s, not a regular file", path,
-		    fs_type_name(n.type));
-		goto out;
-	}
-	if (check_shape(&n, e) == -1 ||
-	    stream_data(r, &n, put_fd, &o, NULL, 0, opts, &done, e) == -1 ||
-	    put_zeros(&o, n.size - o.pos, e) == -1) {
-		err_wrap(e, "%s", path);
-		goto out;
-	}
-	st->files = 1;
-	rc = 0;
-out:
-	st->bytes = done;
-	if (rc == -1 && e->class != ERR_USAGE) {
-		st->errors = 1;
-		st->damaged = e->class == ERR_CORRUPT;
-	}
-	free(o.zeros);
-	fs_node_clear(&n);
-	return (rc);
+	return (file_out(r, root, path, fd, opts, 0, st, e));
 }
 
 /* ------------------------------------------------------------ the walk */
