@@ -24,6 +24,7 @@ enum {
 	OPT_NO_CACHE,
 	OPT_CACHE_DIR,
 	OPT_NO_VERIFY,
+	OPT_COMPRESSION,
 	OPT_SOURCE,
 	OPT_JOB,
 	OPT_POSTGRES,
@@ -112,6 +113,7 @@ source_from_config(const struct config *cfg, const char *name, struct srcv *sv,
 	struct snap_source *x;
 	const char *const *items;
 	uint64_t secs;
+	int64_t lvl;
 	int b;
 
 	if (cfg == NULL ||
@@ -138,6 +140,8 @@ source_from_config(const struct config *cfg, const char *name, struct srcv *sv,
 	x->file_name = config_get_str(sec, "name");
 	x->before = config_get_str(sec, "before");
 	x->after = config_get_str(sec, "after");
+	if (config_get_int(sec, "compression", &lvl) == 0)
+		x->compression = (int)lvl;
 	if (config_get_duration(sec, "hook_timeout", &secs) == 0)
 		x->hook_timeout =
 		    secs > UINT32_MAX ? UINT32_MAX : (unsigned)secs;
@@ -238,6 +242,7 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 		{ "sqlite", required_argument, NULL, OPT_SQLITE },
 		{ "command", required_argument, NULL, OPT_COMMAND },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "compression", required_argument, NULL, OPT_COMPRESSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("snapshot");
@@ -292,6 +297,16 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_JOB:
 			job = optarg;
 			break;
+		case OPT_COMPRESSION: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || end == optarg || v < 1 || v > 19)
+				return (cli_usage_error(cmd,
+				    "--compression takes a zstd level 1-19"));
+			so.compression = (int)v;
+			break;
+		}
 		case OPT_POSTGRES:
 			strv_push(&pgs, optarg);
 			break;

@@ -293,6 +293,10 @@ const struct cli_cmd cli_commands[] = {
 	    "      --one-file-system   do not cross into other file systems\n"
 	    "      --no-cache          read every file\n"
 	    "      --cache-dir DIR     where the files cache lives\n"
+	    "      --compression N     zstd level 1-19 for this snapshot's "
+	    "new\n"
+	    "                          data (default: the repository's; 6 for\n"
+	    "                          database dumps)\n"
 	    "      --json              print the saved snapshot as JSON\n",
 	    cmd_snapshot },
 	{ "snapshots", "list the snapshots in a repository",

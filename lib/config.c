@@ -126,6 +126,7 @@ static const struct schema_key source_keys[] = {
 	    .applies = SRC_COMMAND },
 	{ K("name"), TYPE(CONFIG_V_NAME), .flags = REQUIRED,
 	    .applies = SRC_COMMAND },
+	{ K("compression"), INT(1, 19, "a zstd level") },
 	{ K("before"), TYPE(CONFIG_V_COMMAND) },
 	{ K("after"), TYPE(CONFIG_V_COMMAND) },
 	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },

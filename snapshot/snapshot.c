@@ -504,6 +504,10 @@ snap_begin(struct repo *r, const struct snap_opts *o, struct manifest *m,
 	repo_get_stats(r, &s->st0);
 	for (size_t i = 0; i < o->ntags; i++)
 		manifest_add_tag(m, o->tags[i]);
+	if (repo_set_compression(r, o->compression, e) == -1) {
+		snap_end(s);
+		return (-1);
+	}
 	if ((s->ck = chunker_new(repo_chunker_params(r), repo_gear(r), e)) ==
 	    NULL) {
 		snap_end(s);

@@ -26,6 +26,7 @@ struct snap_opts {
 	const char *const *tags;
 	size_t ntags;
 	int one_file_system;
+	int compression;           /* zstd level; 0: the repository's */
 	const char *cache_dir;     /* files cache root; NULL: read everything */
 	struct log *log;           /* warnings per skipped/changed entry */
 	struct progress *progress; /* may be NULL */

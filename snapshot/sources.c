@@ -27,6 +27,7 @@
 #define SRC_FATAL  (-2)
 
 struct run {
+	struct repo *r;
 	struct snap *s;
 	const struct snap_opts *o;
 	struct manifest *m;
@@ -618,6 +619,23 @@ run_files(struct run *ru, struct fs_node *dir, struct err *e)
 	return (SRC_OK);
 }
 
+/* The zstd level for a source's data: its own, the command line's, or
+ * the default for dumps. */
+static int
+source_level(const struct run *ru)
+{
+	const char *t = ru->src->type;
+
+	if (ru->src->compression != 0)
+		return (ru->src->compression);
+	if (ru->o->compression != 0)
+		return (ru->o->compression);
+	if (strcmp(t, "postgres") == 0 || strcmp(t, "mysql") == 0 ||
+	    strcmp(t, "sqlite") == 0)
+		return (SNAP_DB_LEVEL);
+	return (0);
+}
+
 /* Run one source between its hooks; *dir is its entry when ok. */
 static int
 run_source(struct run *ru, struct fs_node *dir, struct err *e)
@@ -645,6 +663,9 @@ run_source(struct run *ru, struct fs_node *dir, struct err *e)
 			rc = e->class == ERR_INTERRUPTED ? SRC_FATAL
 			                                 : SRC_FAILED;
 	}
+	if (rc == SRC_OK &&
+	    repo_set_compression(ru->r, source_level(ru), e) == -1)
+		rc = SRC_FAILED;
 	if (rc == SRC_OK) {
 		if (strcmp(src->type, "files") == 0)
 			rc = run_files(ru, dir, e);
@@ -664,6 +685,7 @@ run_source(struct run *ru, struct fs_node *dir, struct err *e)
 		}
 	}
 	fs_nodes_free(nodes, nn);
+	(void)repo_set_compression(ru->r, ru->o->compression, &he);
 	if (src->after != NULL) {
 		/* Always, and not cut short by an interrupt. */
 		h.which = "after";
@@ -738,6 +760,7 @@ snap_sources(struct repo *r, const struct snap_opts *o,
 		int sr;
 
 		memset(&ru, 0, sizeof(ru));
+		ru.r = r;
 		ru.s = s;
 		ru.o = o;
 		ru.m = m;

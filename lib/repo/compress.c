@@ -15,22 +15,45 @@
 struct compress {
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
+	int level;
 };
+
+static int
+level_check(int *level, struct err *e)
+{
+	if (*level == 0)
+		*level = COMPRESS_LEVEL_DEFAULT;
+	if (*level < ZSTD_minCLevel() || *level > COMPRESS_LEVEL_MAX)
+		return (err_set(e, ERR_USAGE,
+		    "compression level %d: choose from %d to %d", *level,
+		    ZSTD_minCLevel(), COMPRESS_LEVEL_MAX));
+	return (0);
+}
+
+int
+compress_set_level(struct compress *c, int level, struct err *e)
+{
+	if (level_check(&level, e) == -1)
+		return (-1);
+	if (level == c->level)
+		return (0);
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
+	        ZSTD_c_compressionLevel, level)))
+		return (err_set(e, ERR_INTERNAL, /* GCOVR_EXCL_LINE */
+		    "zstd: cannot set level %d", level));
+	c->level = level;
+	return (0);
+}
 
 struct compress *
 compress_new(int level, struct err *e)
 {
 	struct compress *c;
 
-	if (level == 0)
-		level = COMPRESS_LEVEL_DEFAULT;
-	if (level < ZSTD_minCLevel() || level > COMPRESS_LEVEL_MAX) {
-		err_set(e, ERR_USAGE,
-		    "compression level %d: choose from %d to %d", level,
-		    ZSTD_minCLevel(), COMPRESS_LEVEL_MAX);
+	if (level_check(&level, e) == -1)
 		return (NULL);
-	}
 	c = xcalloc(1, sizeof(*c));
+	c->level = level;
 	if ((c->cctx = ZSTD_createCCtx()) == NULL ||
 	    (c->dctx = ZSTD_createDCtx()) == NULL ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,

@@ -32,6 +32,9 @@ struct compress;
 struct compress *compress_new(int level, struct err *);
 void compress_free(struct compress *); /* NULL is fine */
 
+/* Compress at another level from now on (as compress_new checks it). */
+int compress_set_level(struct compress *, int level, struct err *);
+
 /*
  * Compress n bytes at src into dst, which has room for n bytes (more is
  * never needed: only a smaller result is kept).  On success *method is

@@ -35,6 +35,7 @@ struct repo {
 	struct chunker_params cp;
 	uint64_t gear[CHUNKER_GEAR_SIZE];
 	int level;
+	int put_level; /* repo_set_compression; 0: level */
 	uint32_t pack_size;
 	int verify;
 
@@ -75,6 +76,7 @@ struct job {
 	uint8_t id[IDX_ID_LEN];
 	uint8_t type;
 	int verify;
+	int level;         /* zstd level for this blob */
 	uint8_t *in, *out; /* plaintext copy, sealed blob */
 	size_t n, outlen, in_cap, out_cap;
 	int failed;
@@ -164,7 +166,8 @@ seal_job(struct sealer *z, struct job *j, struct err *e)
 
 	grow(&j->out, &j->out_cap, need);
 	body = j->out + CRYPTO_NONCE_LEN + 1;
-	if (compress_encode(z->cz, j->in, j->n, body, &clen, &method, e) == -1)
+	if (compress_set_level(z->cz, j->level, e) == -1 ||
+	    compress_encode(z->cz, j->in, j->n, body, &clen, &method, e) == -1)
 		return (-1);
 	if (method == COMPRESS_RAW) {
 		memcpy(body, j->in, j->n);
@@ -1235,11 +1238,26 @@ pool_submit(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
 	memcpy(j->id, id, IDX_ID_LEN);
 	j->type = type;
 	j->verify = r->verify;
+	j->level = r->put_level ? r->put_level : r->level;
 	grow(&j->in, &j->in_cap, n ? n : 1);
 	memcpy(j->in, data, n);
 	j->n = n;
 	j->failed = 0;
 	opool_push(p);
+	return (0);
+}
+
+int
+repo_set_compression(struct repo *r, int level, struct err *e)
+{
+	struct compress *c;
+
+	if (level != 0) { /* check it now, not in a worker */
+		if ((c = compress_new(level, e)) == NULL)
+			return (-1);
+		compress_free(c);
+	}
+	r->put_level = level;
 	return (0);
 }
 
@@ -1304,6 +1322,7 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 		memcpy(j.id, id, IDX_ID_LEN);
 		j.type = (uint8_t)type;
 		j.verify = r->verify;
+		j.level = r->put_level ? r->put_level : r->level;
 		j.in = (uint8_t *)(uintptr_t)p; /* read only: not freed */
 		j.n = n;
 		(void)idx_add(r->pending, &pend);

@@ -139,6 +139,14 @@ void repo_set_verify_before_write(struct repo *, int on);
 void repo_set_workers(struct repo *, int n);
 
 /*
+ * The zstd level for the blobs stored from now on (0: the repository's
+ * own, set at init).  Blobs are decoded the same whatever their level, so
+ * a snapshot, or one source in it, may pick its own.  ERR_USAGE for a
+ * level out of range.
+ */
+int repo_set_compression(struct repo *, int level, struct err *);
+
+/*
  * Store a blob unless one with the same id exists: computes the id, and
  * when new compresses, seals, verifies and adds it to the current pack,
  * writing the pack when it reaches its target size.  *added is 1 when the

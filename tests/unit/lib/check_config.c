@@ -390,7 +390,8 @@ END_TEST
 START_TEST(test_settings_iterate_applicable_keys)
 {
 	static const char *const want[] = { "type", "paths", "exclude",
-		"one_file_system", "before", "after", "hook_timeout" };
+		"one_file_system", "compression", "before", "after",
+		"hook_timeout" };
 	struct config *cfg = load_ok("[source s]\n"
 	                             "paths = /etc\n"
 	                             "type = files\n");

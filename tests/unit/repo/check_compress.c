@@ -73,6 +73,38 @@ START_TEST(test_levels)
 }
 END_TEST
 
+/* Changing the level of live contexts changes the frames, not their
+ * meaning; a bad level is refused and the old one kept. */
+START_TEST(test_set_level)
+{
+	size_t n = 1 * MiB, l1, l19, l1b, got;
+	uint8_t *src = malloc(n), *f1, *f19, *f1b, *back = malloc(n);
+	struct compress *c = new_or_die(1);
+	struct err e;
+
+	fill_text(src, n, 7);
+	f1 = make_frame(c, src, n, &l1);
+	ck_assert_int_eq(compress_set_level(c, 19, &e), 0);
+	f19 = make_frame(c, src, n, &l19);
+	ck_assert_uint_lt(l19, l1);
+	ck_assert_int_eq(compress_decode(c, f19, l19, back, n, &got, &e), 0);
+	ck_assert_uint_eq(got, n);
+	ck_assert_mem_eq(back, src, n);
+	ck_assert_int_eq(compress_set_level(c, COMPRESS_LEVEL_MAX + 1, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	ck_assert_int_eq(compress_set_level(c, 1, &e), 0);
+	f1b = make_frame(c, src, n, &l1b);
+	ck_assert_uint_eq(l1b, l1);
+	ck_assert_mem_eq(f1b, f1, l1);
+	free(f1);
+	free(f19);
+	free(f1b);
+	free(back);
+	free(src);
+	compress_free(c);
+}
+END_TEST
+
 START_TEST(test_random_data_is_stored_raw)
 {
 	struct compress *c = new_or_die(3);
@@ -340,6 +372,7 @@ compress_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_levels);
+	tcase_add_test(tc, test_set_level);
 	tcase_add_test(tc, test_random_data_is_stored_raw);
 	tcase_add_loop_test(tc, test_text_round_trip_reusing_contexts, 0, 2);
 	tcase_add_test(tc, test_bomb_declared_size_refused);

@@ -286,6 +286,70 @@ round_trip_with_workers(int workers, size_t before)
 	free(data);
 }
 
+/* Text-like bytes that compress better at higher levels. */
+static void
+fill_words(uint8_t *p, size_t n, uint32_t seed)
+{
+	static const char *const w[] = { "account ", "balance ", "1042.17 ",
+		"2026-11-27 ", "transfer ", "\n", "ok ", "fee ", "branch " };
+	size_t i = 0;
+
+	while (i < n) {
+		seed = seed * 1103515245u + 12345u;
+		for (const char *x = w[(seed >> 16) % 9]; *x && i < n; x++)
+			p[i++] = (uint8_t)*x;
+	}
+}
+
+/* repo_set_compression: per put, for workers and inline, read back. */
+static void
+level_stored(int workers, int level, uint32_t seed, uint64_t *stored)
+{
+	size_t n = 256 * 1024;
+	uint8_t *p = malloc(n), id[IDX_ID_LEN], *back;
+	struct repo_stats st;
+	struct repo *r = open_ok(pass);
+	struct err e;
+	size_t got;
+	int added;
+
+	fill_words(p, n, seed);
+	repo_set_workers(r, workers);
+	ck_assert_int_eq(repo_set_compression(r, level, &e), 0);
+	ck_assert_int_eq(repo_blob_put(r, IDX_BLOB_DATA, p, n, id, &added, &e),
+	    0);
+	ck_assert_int_eq(added, 1);
+	ck_assert_msg(repo_flush(r, &e) == 0, "%s", e.msg);
+	repo_get_stats(r, &st);
+	*stored = st.stored_new;
+	ck_assert_int_eq(repo_blob_get(r, id, IDX_BLOB_DATA, &back, &got, &e),
+	    0);
+	ck_assert_uint_eq(got, n);
+	ck_assert_mem_eq(back, p, n);
+	free(back);
+	free(p);
+	repo_close(r);
+}
+
+START_TEST(test_compression_per_put)
+{
+	uint64_t s1, s19, i1, i19;
+	struct repo *r;
+	struct err e;
+
+	level_stored(2, 1, 1, &s1);
+	level_stored(2, 19, 2, &s19);
+	level_stored(0, 1, 3, &i1);
+	level_stored(0, 19, 4, &i19);
+	ck_assert_uint_lt(s19 * 100, s1 * 95);
+	ck_assert_uint_lt(i19 * 100, i1 * 95);
+	r = open_ok(pass);
+	ck_assert_int_eq(repo_set_compression(r, 20, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	repo_close(r);
+}
+END_TEST
+
 START_TEST(test_inline_and_worker_pipelines_agree)
 {
 	round_trip_with_workers(0, 0);
@@ -680,6 +744,7 @@ repo_suite(void)
 	tcase_add_test(tc, test_damaged_pack_is_detected);
 	tcase_add_test(tc, test_machine_key_and_files);
 	tcase_add_test(tc, test_inline_and_worker_pipelines_agree);
+	tcase_add_test(tc, test_compression_per_put);
 	tcase_add_test(tc, test_key_list_test_remove);
 	tcase_add_test(tc, test_key_remove_needs_intact_current_key);
 	tcase_add_test(tc, test_key_from_another_repository);
