@@ -8,13 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "restore/child.h"
+#include "proc.h"
 #include "restore/restore.h"
 #include "xmalloc.h"
 
@@ -244,51 +243,56 @@ rst_db_conninfo_build(const struct rst_db_kv *kv, size_t n, const char *dbname)
 
 /* ------------------------------------------------------------ children */
 
+/*
+ * A database client: in coffer's process group (the terminal's ^C
+ * reaches it, as it may prompt there), its last error line in messages.
+ */
+static void
+client_opts(struct proc_opts *po, const char *const *argv,
+    const char *const *env, volatile sig_atomic_t *interrupted)
+{
+	memset(po, 0, sizeof(*po));
+	po->argv = argv;
+	po->env = env;
+	po->tail_errors = 1;
+	po->foreground = 1;
+	po->interrupted = interrupted;
+}
+
 /* Run a client to its end, stdout captured into *outp (may be NULL). */
 static int
 run_capture(const char *const *argv, const char *const *env, char **outp,
     volatile sig_atomic_t *interrupted, struct err *e)
 {
-	struct rst_child_spec spec = { argv, env, RST_CHILD_NULL,
-		outp ? RST_CHILD_PIPE : RST_CHILD_NULL, NULL, NULL };
-	struct rst_child *c = NULL;
+	struct proc_opts po;
+	struct proc *c = NULL;
 	char *buf = NULL;
 	size_t have = 0;
-	int status, rc = -1;
+	int rc = -1;
 
 	if (outp != NULL)
 		*outp = NULL;
-	if (rst_child_start(&spec, &c, e) == -1)
+	client_opts(&po, argv, env, interrupted);
+	po.out = outp != NULL ? PROC_PIPE : PROC_NULL;
+	if (proc_start(&po, &c, e) == -1)
 		return (-1);
 	if (outp != NULL) {
 		buf = xmalloc(CAPTURE_MAX + 1);
-		for (;;) {
-			ssize_t k = read(rst_child_out(c), buf + have,
-			    CAPTURE_MAX - have);
+		/* More than we asked for is read and dropped by finish. */
+		while (have < CAPTURE_MAX) {
+			ssize_t k =
+			    proc_read(c, buf + have, CAPTURE_MAX - have, e);
 
-			if (k == -1 && (errno == EINTR || errno == EAGAIN)) {
-				struct pollfd pfd = { rst_child_out(c), POLLIN,
-					0 };
-
-				if (interrupted != NULL && *interrupted)
-					break;
-				(void)poll(&pfd, 1, 100);
-				continue;
-			}
-			if (k <= 0)
+			if (k == -1)
+				goto out;
+			if (k == 0)
 				break;
 			have += (size_t)k;
-			if (have == CAPTURE_MAX) /* more than we asked for */
-				break;
 		}
 		buf[have] = '\0';
 	}
-	if (rst_child_wait(c, interrupted, &status, e) == -1)
+	if (proc_finish(c, e) == -1)
 		goto out;
-	if (status != 0) {
-		rst_child_failed(c, status, e);
-		goto out;
-	}
 	if (outp != NULL) {
 		*outp = buf;
 		buf = NULL;
@@ -296,7 +300,7 @@ run_capture(const char *const *argv, const char *const *env, char **outp,
 	rc = 0;
 out:
 	free(buf);
-	rst_child_free(c);
+	proc_free(c);
 	return (rc);
 }
 
@@ -324,30 +328,26 @@ interrupted(const struct rst_db_opts *o)
  * that a client that failed explains an EPIPE on our side.
  */
 static int
-finish_client(struct rst_child *c, int fed, struct err *fe,
+finish_client(struct proc *c, int fed, struct err *fe,
     const struct rst_db_opts *o, struct err *e)
 {
-	int status;
-
 	if (fed == -1 &&
 	    (fe->class == ERR_CORRUPT || interrupted(o) ||
 	        fe->class == ERR_INTERRUPTED)) {
 		/* Never let the client see the end of a cut stream. */
-		rst_child_kill(c);
+		proc_kill(c);
 		*e = *fe;
 		if (interrupted(o) && e->class != ERR_INTERRUPTED)
 			err_set(e, ERR_INTERRUPTED, "interrupted");
 		return (-1);
 	}
 	if (fed == -1 && !(fe->class == ERR_IO && fe->sys_errno == EPIPE)) {
-		rst_child_kill(c);
+		proc_kill(c);
 		*e = *fe;
 		return (-1);
 	}
-	if (rst_child_wait(c, o->interrupted, &status, e) == -1)
+	if (proc_finish(c, e) == -1)
 		return (-1);
-	if (status != 0)
-		return (rst_child_failed(c, status, e));
 	if (fed == -1)
 		return (err_set(e, ERR_IO,
 		    "the client stopped reading before the end of the dump"));
@@ -527,10 +527,9 @@ pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	const char *argv[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=0",
 		"-d", pg->maint, "-f", "-", NULL };
 	struct globals_acc g = { o->log, 0, "" };
-	struct rst_child_spec spec = { argv, pg->env, RST_CHILD_PIPE,
-		RST_CHILD_NULL, globals_line, &g };
+	struct proc_opts po;
 	struct rst_opts ro = stream_opts(o);
-	struct rst_child *c = NULL;
+	struct proc *c = NULL;
 	struct rst_stats rs;
 	struct fs_node n;
 	struct err fe;
@@ -547,9 +546,13 @@ pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		goto out;
 	}
 	fs_node_clear(&n);
-	if (rst_child_start(&spec, &c, e) == -1)
+	client_opts(&po, argv, pg->env, o->interrupted);
+	po.in = PROC_PIPE;
+	po.line = globals_line;
+	po.line_arg = &g;
+	if (proc_start(&po, &c, e) == -1)
 		goto out;
-	fed = rst_file_to_fd(r, root, path, rst_child_in(c), &ro, &rs, &fe);
+	fed = rst_file_to_fd(r, root, path, proc_in(c), &ro, &rs, &fe);
 	if (finish_client(c, fed, &fe, o, e) == -1)
 		goto out;
 	if (g.first_bad[0] != '\0') {
@@ -561,7 +564,7 @@ pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
 out:
 	if (rc == -1)
 		err_wrap(e, "restoring the globals of %s", src->name);
-	rst_child_free(c);
+	proc_free(c);
 	free(path);
 	return (rc);
 }
@@ -605,9 +608,9 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
     struct rst_db_stats *st, struct err *e)
 {
 	const char *argv[16];
-	struct rst_child_spec spec;
+	struct proc_opts po;
 	struct rst_opts ro = stream_opts(o);
-	struct rst_child *c = NULL;
+	struct proc *c = NULL;
 	struct rst_stats rs;
 	char *staged = NULL, jobs[16];
 	struct err fe;
@@ -660,18 +663,15 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		argv[k++] = staged;
 	argv[k] = NULL;
 
-	memset(&spec, 0, sizeof(spec));
-	spec.argv = argv;
-	spec.env = pg.env;
-	spec.in = staged != NULL ? RST_CHILD_NULL : RST_CHILD_PIPE;
-	spec.out = RST_CHILD_NULL;
-	if (rst_child_start(&spec, &c, e) == -1)
+	client_opts(&po, argv, pg.env, o->interrupted);
+	po.in = staged != NULL ? PROC_NULL : PROC_PIPE;
+	if (proc_start(&po, &c, e) == -1)
 		goto out;
 	if (staged != NULL)
 		fed = 0;
 	else {
-		fed = rst_file_stream(r, root, src->dump, rst_child_in(c), &ro,
-		    &rs, &fe);
+		fed = rst_file_stream(r, root, src->dump, proc_in(c), &ro, &rs,
+		    &fe);
 		st->bytes = rs.bytes;
 	}
 	if (finish_client(c, fed, &fe, o, e) == -1) {
@@ -683,7 +683,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	}
 	rc = 0;
 out:
-	rst_child_free(c);
+	proc_free(c);
 	if (staged != NULL) {
 		(void)unlink(staged);
 		free(staged);
@@ -755,9 +755,9 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
     struct rst_db_stats *st, struct err *e)
 {
 	const char *argv[10];
-	struct rst_child_spec spec;
+	struct proc_opts po;
 	struct rst_opts ro = stream_opts(o);
-	struct rst_child *c = NULL;
+	struct proc *c = NULL;
 	struct rst_stats rs;
 	struct my my = { NULL, NULL, o->target };
 	char *lit = NULL, *id = NULL, *sql = NULL, *out = NULL, *dbopt = NULL;
@@ -775,7 +775,7 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		goto out;
 	}
 	snprintf(st->database, sizeof(st->database), "%s", o->target);
-	my.prog = rst_child_have("mariadb") ? "mariadb" : "mysql";
+	my.prog = proc_have("mariadb") ? "mariadb" : "mysql";
 	if (o->defaults_file != NULL)
 		my.defaults = xasprintf("--defaults-file=%s", o->defaults_file);
 	lit = rst_db_my_literal(o->target);
@@ -827,15 +827,12 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	dbopt = xasprintf("--database=%s", o->target);
 	argv[k++] = dbopt;
 	argv[k] = NULL;
-	memset(&spec, 0, sizeof(spec));
-	spec.argv = argv;
-	spec.in = RST_CHILD_PIPE;
-	spec.out = RST_CHILD_NULL;
-	if (rst_child_start(&spec, &c, e) == -1)
+	client_opts(&po, argv, NULL, o->interrupted);
+	po.in = PROC_PIPE;
+	if (proc_start(&po, &c, e) == -1)
 		goto out;
 	/* Read and authenticated whole before the first byte is sent. */
-	fed =
-	    rst_file_to_fd(r, root, src->dump, rst_child_in(c), &ro, &rs, &fe);
+	fed = rst_file_to_fd(r, root, src->dump, proc_in(c), &ro, &rs, &fe);
 	st->bytes = rs.bytes;
 	if (finish_client(c, fed, &fe, o, e) == -1) {
 		if (e->class == ERR_CORRUPT)
@@ -845,7 +842,7 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	}
 	rc = 0;
 out:
-	rst_child_free(c);
+	proc_free(c);
 	if (rc == -1 && st->created) {
 		my_drop(&my, o);
 		st->created = 0;

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "snapshot/child.h"
+#include "proc.h"
 #include "xmalloc.h"
 
 /* A source's outcome: ok, failed (e says why), or the snapshot is lost. */
@@ -50,9 +50,9 @@ fatal_class(enum err_class c)
 int
 snap_hook_run(const struct snap_hook *h, struct err *e)
 {
-	const char *env[5];
+	const char *env[6];
 	char *vars[5] = { NULL };
-	struct child_opts co;
+	struct proc_opts co;
 	size_t n = 0;
 	int rc;
 
@@ -67,14 +67,15 @@ snap_hook_run(const struct snap_hook *h, struct err *e)
 		vars[n++] = xasprintf("COFFER_REPOSITORY=%s", h->repository);
 	for (size_t i = 0; i < n; i++)
 		env[i] = vars[i];
+	env[n] = NULL;
 	memset(&co, 0, sizeof(co));
 	co.shell = h->command;
 	co.label = h->which;
 	co.env = env;
-	co.nenv = n;
+	co.out = PROC_TAIL;
 	co.timeout = h->timeout;
 	co.interrupted = h->interrupted;
-	if ((rc = child_run(&co, e)) == -1) {
+	if ((rc = proc_run(&co, e)) == -1) {
 		/* "before exited with status 1: ..." reads as "before hook" */
 		char msg[ERR_MSG_MAX];
 
@@ -225,9 +226,9 @@ snap_source_check(const struct snap_source *src, struct err *e)
 }
 
 static ssize_t
-child_reader(void *arg, void *buf, size_t len, struct err *e)
+proc_reader(void *arg, void *buf, size_t len, struct err *e)
 {
-	return (child_read(arg, buf, len, e));
+	return (proc_read(arg, buf, len, e));
 }
 
 /*
@@ -235,34 +236,34 @@ child_reader(void *arg, void *buf, size_t len, struct err *e)
  * after its output ends; else the entry is dropped (SRC_FAILED).
  */
 static int
-stream_program(struct run *ru, const struct child_opts *co, const char *fname,
+stream_program(struct run *ru, const struct proc_opts *co, const char *fname,
     struct fs_node *out, struct err *e)
 {
-	struct child *c = NULL;
+	struct proc *c = NULL;
 	struct fs_node n;
 	struct err fe;
 	int rc;
 
 	memset(&n, 0, sizeof(n));
-	if (child_start(co, &c, e) == -1)
+	if (proc_start(co, &c, e) == -1)
 		return (SRC_FAILED);
-	if (snap_add_stream(ru->s, child_reader, c, fname, &ru->start, &n, e) ==
+	if (snap_add_stream(ru->s, proc_reader, c, fname, &ru->start, &n, e) ==
 	    -1) {
 		/* Why: the program (finish says more), or the repository. */
 		int fatal =
 		    fatal_class(e->class) && e->class != ERR_INTERRUPTED;
 
-		child_kill(c);
+		proc_kill(c);
 		err_clear(&fe);
-		if (child_finish(c, &fe) == -1 && !fatal &&
+		if (proc_finish(c, &fe) == -1 && !fatal &&
 		    e->class != ERR_INTERRUPTED)
 			*e = fe;
-		child_free(c);
+		proc_free(c);
 		return (fatal || e->class == ERR_INTERRUPTED ? SRC_FATAL
 		                                             : SRC_FAILED);
 	}
-	rc = child_finish(c, e);
-	child_free(c);
+	rc = proc_finish(c, e);
+	proc_free(c);
 	if (rc == -1) {
 		fs_node_clear(&n);
 		return (e->class == ERR_INTERRUPTED ? SRC_FATAL : SRC_FAILED);
@@ -272,45 +273,20 @@ stream_program(struct run *ru, const struct child_opts *co, const char *fname,
 	return (SRC_OK);
 }
 
-/* A program on PATH? */
-static int
-on_path(const char *prog)
-{
-	const char *path = getenv("PATH"), *p;
-
-	if (path == NULL)
-		path = "/usr/bin:/bin";
-	for (p = path; *p != '\0';) {
-		size_t k = strcspn(p, ":");
-		char *f = xasprintf("%.*s/%s", (int)k, p, prog);
-		int ok = access(f, X_OK) == 0;
-
-		free(f);
-		if (ok)
-			return (1);
-		p += k;
-		if (*p == ':')
-			p++;
-	}
-	return (0);
-}
-
 static void
-version_of(struct run *ru, const char *const *argv, const char *const *env,
-    size_t nenv)
+version_of(struct run *ru, const char *const *argv, const char *const *env)
 {
-	struct child_opts co;
+	struct proc_opts co;
 	struct err ve;
 
 	memset(&co, 0, sizeof(co));
 	co.argv = argv;
 	co.env = env;
-	co.nenv = nenv;
 	co.interrupted = ru->o->interrupted;
 	co.timeout = 60;
 	err_clear(&ve);
 	/* Unknown is fine: the dump that follows says what is wrong. */
-	if (child_output(&co, ru->version, sizeof(ru->version), &ve) == -1)
+	if (proc_output(&co, ru->version, sizeof(ru->version), &ve) == -1)
 		ru->version[0] = '\0';
 }
 
@@ -318,14 +294,15 @@ static int
 run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 {
 	const struct snap_source *src = ru->src;
-	const char *env[1], *argv[10];
+	const char *env[2], *argv[10];
 	char *dbenv = xasprintf("PGDATABASE=%s", src->database);
 	char *fname = xasprintf("%s.pgdump", src->database);
-	struct child_opts co;
+	struct proc_opts co;
 	size_t a;
 	int rc;
 
 	env[0] = dbenv;
+	env[1] = NULL;
 	a = 0;
 	argv[a++] = "psql";
 	argv[a++] = "-XAtq";
@@ -336,7 +313,7 @@ run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	argv[a++] = "-c";
 	argv[a++] = "SHOW server_version";
 	argv[a] = NULL;
-	version_of(ru, argv, env, 1);
+	version_of(ru, argv, env);
 
 	a = 0;
 	argv[a++] = "pg_dump";
@@ -350,8 +327,7 @@ run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	memset(&co, 0, sizeof(co));
 	co.argv = argv;
 	co.env = env;
-	co.nenv = 1;
-	co.read_stdout = 1;
+	co.out = PROC_PIPE;
 	co.interrupted = ru->o->interrupted;
 	*nodes = xcalloc(2, sizeof(**nodes));
 	rc = stream_program(ru, &co, fname, &(*nodes)[0], e);
@@ -387,9 +363,9 @@ run_mysql(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	const struct snap_source *src = ru->src;
 	const char *argv[16];
 	char *defs = NULL, *fname = xasprintf("%s.sql", src->database);
-	struct child_opts co;
+	struct proc_opts co;
 	size_t a;
-	int rc, maria = on_path("mariadb-dump");
+	int rc, maria = proc_have("mariadb-dump");
 
 	if (src->defaults_file != NULL)
 		defs = xasprintf("--defaults-file=%s", src->defaults_file);
@@ -401,7 +377,7 @@ run_mysql(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	argv[a++] = "-NBe";
 	argv[a++] = "SELECT VERSION()";
 	argv[a] = NULL;
-	version_of(ru, argv, NULL, 0);
+	version_of(ru, argv, NULL);
 
 	a = 0;
 	argv[a++] = maria ? "mariadb-dump" : "mysqldump";
@@ -418,7 +394,7 @@ run_mysql(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	argv[a] = NULL;
 	memset(&co, 0, sizeof(co));
 	co.argv = argv;
-	co.read_stdout = 1;
+	co.out = PROC_PIPE;
 	co.interrupted = ru->o->interrupted;
 	*nodes = xcalloc(1, sizeof(**nodes));
 	rc = stream_program(ru, &co, fname, &(*nodes)[0], e);
@@ -435,7 +411,7 @@ static int
 run_command(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 {
 	const struct snap_source *src = ru->src;
-	struct child_opts co;
+	struct proc_opts co;
 	char label[80];
 	int rc;
 
@@ -446,7 +422,7 @@ run_command(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	memset(&co, 0, sizeof(co));
 	co.shell = src->command;
 	co.label = label;
-	co.read_stdout = 1;
+	co.out = PROC_PIPE;
 	co.interrupted = ru->o->interrupted;
 	*nodes = xcalloc(1, sizeof(**nodes));
 	rc = stream_program(ru, &co, src->file_name, &(*nodes)[0], e);
