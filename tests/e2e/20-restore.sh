@@ -111,53 +111,7 @@ cd /
 
 # ------------------------------------------------------------ the listing
 
-# listing ROOT: one line per entry below ROOT, in byte order of path:
-# path|raw mode|uid:gid|size|mtime ns|target|links|xattrs|acl|content
-# (size for files and symlinks; links: the count and the first path with
-# the same inode; content: contenthash, plus "holes" for large sparse files).
-listing() {
-	(
-		cd "$1" || exit 1
-		find . -mindepth 1 -print | LC_ALL=C sort | while IFS= read -r p; do
-			entry "$p"
-		done
-	)
-}
-
-entry() {
-	local p="$1" mode ids size mtime target="-" links="-" xa acl content="-"
-	mode=$(stat -c '%f' -- "$p")
-	ids=$(stat -c '%u:%g' -- "$p")
-	mtime=$(stat -c '%.9Y' -- "$p")
-	size=-
-	if [ -L "$p" ]; then
-		target=$(readlink -- "$p")
-		size=$(stat -c '%s' -- "$p")
-	elif [ -c "$p" ] || [ -b "$p" ]; then
-		size="dev $(stat -c '%t:%T' -- "$p")"
-	elif [ -f "$p" ]; then
-		size=$(stat -c '%s' -- "$p")
-		content=$("$TOOLS/contenthash" "$p" | cut -d' ' -f1)
-		if [ "$size" -ge 1048576 ] &&
-		    [ $(($(stat -c '%b*%B' -- "$p"))) -lt $((size / 2)) ]; then
-			content="$content holes"
-		fi
-		links=$(stat -c '%h' -- "$p")
-		[ "$links" -eq 1 ] ||
-			links="$links $(find . -samefile "$p" | LC_ALL=C sort |
-			    head -n 1)"
-	fi
-	xa=$(getfattr -h -d -m - -e hex --absolute-names -- "$p" 2>/dev/null |
-		grep -v '^# file:' | grep -v '^$' | tr '\n' ';')
-	acl=-
-	[ -L "$p" ] ||
-		acl=$(getfacl -P -n -c -p -- "$p" 2>/dev/null | grep -v '^$' |
-			tr '\n' ',')
-	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$p" "$mode" "$ids" "$size" \
-	    "$mtime" "$target" "$links" "$xa" "$acl" "$content"
-}
-
-listing "$S" >"$T/want"
+tree_listing "$S" >"$T/want"
 # The listing sees what it should, or comparing it proves little.
 grep -q '^\./big|.*|1|' "$T/want" || fail "no big in the listing"
 grep -q 'user.comment=0x68c3a96c6c6f2077c3b6726c64' "$T/want" ||
@@ -180,7 +134,7 @@ expect_status 0 "$COFFER" snapshot -r "$REPO" --cache-dir "$T/cache" "$S"
 
 expect_status 0 "$COFFER" restore -r "$REPO" latest -t "$T/dst"
 expect_grep '^restored snapshot [0-9a-f]{8} to .*/dst: [0-9]+ files' "$T/out"
-listing "$T/dst$S" >"$T/got"
+tree_listing "$T/dst$S" >"$T/got"
 expect_same "$T/want" "$T/got"
 [ -z "$(ls "$REPO/locks")" ] || fail "a lock was left behind"
 
@@ -188,7 +142,7 @@ expect_same "$T/want" "$T/got"
 expect_status 2 "$COFFER" restore -r "$REPO" latest -t "$T/dst"
 expect_grep 'not empty; add --overwrite' "$T/err"
 expect_status 0 "$COFFER" restore -r "$REPO" latest -t "$T/dst" --overwrite
-listing "$T/dst$S" >"$T/got"
+tree_listing "$T/dst$S" >"$T/got"
 expect_same "$T/want" "$T/got"
 
 # ------------------------------------------------------------ through tar
@@ -208,7 +162,7 @@ if grep -v "Ignoring unknown extended header keyword" "$T/tar.err" | grep -q .; 
 	fail "tar said: $(cat "$T/tar.err")"
 fi
 expect_grep '^restored snapshot .* to standard output' "$T/tar.coffer.err"
-listing "$T/untar$S" >"$T/got"
+tree_listing "$T/untar$S" >"$T/got"
 expect_same "$T/want" "$T/got"
 
 # ------------------------------------------------------------ parts
@@ -217,7 +171,7 @@ expect_same "$T/want" "$T/got"
 expect_status 0 "$COFFER" restore -r "$REPO" latest -t "$T/inc" \
     --include "$S/ünïcødé dïr/"
 grep '^\./ünïcødé dïr' "$T/want" >"$T/want.inc"
-listing "$T/inc$S" >"$T/got"
+tree_listing "$T/inc$S" >"$T/got"
 expect_same "$T/want.inc" "$T/got"
 expect_status 2 "$COFFER" restore -r "$REPO" latest -t "$T/inc2" \
     --include "$S/not there"
@@ -229,7 +183,7 @@ expect_grep 'not in the snapshot' "$T/err"
 expect_status 0 "$COFFER" restore -r "$REPO" latest -t "$T/exc" \
     --exclude '*.txt' --exclude "$S/d2"
 grep -v -e '\.txt|' -e '^\./d2' -e '^\./plain|' "$T/want" >"$T/want.exc"
-listing "$T/exc$S" | grep -v '^\./plain|' >"$T/got"
+tree_listing "$T/exc$S" | grep -v '^\./plain|' >"$T/got"
 expect_same "$T/want.exc" "$T/got"
 expect_same "$S/plain" "$T/exc$S/plain"
 [ ! -e "$T/exc$S/d2" ] || fail "an excluded directory was restored"
@@ -278,7 +232,7 @@ expect_grep "^coffer: $S/big: not restored, its data is damaged: blob" \
 expect_grep '1 entries not restored \(1 of them damaged\)' "$T/out"
 [ ! -e "$T/dmg$S/big" ] || fail "the damaged file was left in place"
 grep -v '^\./big|' "$T/want" >"$T/want.dmg"
-listing "$T/dmg$S" >"$T/got"
+tree_listing "$T/dmg$S" >"$T/got"
 expect_same "$T/want.dmg" "$T/got"
 
 # The same through a tar file: left out, the rest whole.
@@ -287,7 +241,7 @@ expect_grep "$S/big: not restored, its data is damaged" "$T/err"
 mkdir "$T/dmguntar"
 (cd "$T/dmguntar" && tar -xpf "$T/dmg.tar" --xattrs --xattrs-include='*' \
     --acls 2>/dev/null) || fail "tar could not read the tar with damage left out"
-listing "$T/dmguntar$S" >"$T/got"
+tree_listing "$T/dmguntar$S" >"$T/got"
 expect_same "$T/want.dmg" "$T/got"
 
 # And --stdout writes nothing of it.

@@ -63,26 +63,7 @@ find . -depth -print | while IFS= read -r p; do
 done
 cd /
 
-listing() {
-	(
-		cd "$1" || exit 1
-		find . -mindepth 1 -print | LC_ALL=C sort | while IFS= read -r p; do
-			printf '%s|%s|%s|%s|%s|' "$p" "$(stat -c '%f' -- "$p")" \
-			    "$(stat -c '%u:%g' -- "$p")" \
-			    "$(stat -c '%.9Y' -- "$p")" "$(stat -c '%h' -- "$p")"
-			if [ -L "$p" ]; then
-				readlink -- "$p"
-			elif [ -f "$p" ]; then
-				"$TOOLS/contenthash" "$p" | cut -d' ' -f1
-			else
-				echo -
-			fi
-			getfattr -h -d -m - -e hex --absolute-names -- "$p" \
-			    2>/dev/null | grep -v '^# file:' | grep -v '^$' || :
-		done
-	)
-}
-listing "$S" >"$T/want"
+tree_listing "$S" >"$T/want"
 grep -q '^\./fifo|11a.|' "$T/want" || fail "no FIFO in the listing"
 grep -q 'user.comment=' "$T/want" || fail "no xattr in the listing"
 
@@ -104,7 +85,7 @@ expect_grep "$S/big\$" "$T/out"
 expect_grep "$S/link -> plain" "$T/out"
 
 expect_status 0 c restore -r off latest -t "$T/dst"
-listing "$T/dst$S" >"$T/got"
+tree_listing "$T/dst$S" >"$T/got"
 expect_same "$T/want" "$T/got"
 
 expect_status 0 c check -r off --read-data
@@ -129,7 +110,7 @@ expect_status 0 "$COFFER" snapshots -r "$URL" --identity "$SSH_KEY" \
 expect_grep '^2 snapshots' "$T/out"
 expect_status 0 c restore -r off latest -t "$T/dst2" \
     --limit-download 100000
-listing "$T/dst2$S" >"$T/got"
+tree_listing "$T/dst2$S" >"$T/got"
 expect_same "$T/want" "$T/got"
 
 # Nothing half-written is left, nothing is a temp file.
@@ -155,7 +136,7 @@ for cmd in "snapshots" "ls latest" "check --read-data" "diff latest latest"; do
 done
 expect_status 0 "$COFFER" -c "$T/ro.conf" restore -r off --no-lock latest \
     -t "$T/dst3"
-listing "$T/dst3$S" >"$T/got"
+tree_listing "$T/dst3$S" >"$T/got"
 expect_same "$T/want" "$T/got"
 [ -z "$(ls "$REMOTE/repo/locks")" ] || fail "--no-lock wrote a lock"
 # Without --no-lock the lock file cannot be removed: say so, and how.

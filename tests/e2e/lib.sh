@@ -597,3 +597,49 @@ _e2e_show_server_logs() {
 		tail -n 25 "$d/server.log"
 	done <"$_e2e_reg"
 }
+
+# tree_listing ROOT: one line per entry below ROOT, in byte order of path:
+# path|raw mode|uid:gid|size|mtime ns|target|links|xattrs|acl|content
+# (size for files and symlinks; links: the count and the first path with
+# the same inode; content: contenthash, plus "holes" for large sparse files).
+tree_listing() {
+	(
+		cd "$1" || exit 1
+		find . -mindepth 1 -print | LC_ALL=C sort | while IFS= read -r p; do
+			tl_entry "$p"
+		done
+	)
+}
+
+tl_entry() {
+	local p="$1" mode ids size mtime target="-" links="-" xa acl content="-"
+	mode=$(stat -c '%f' -- "$p")
+	ids=$(stat -c '%u:%g' -- "$p")
+	mtime=$(stat -c '%.9Y' -- "$p")
+	size=-
+	if [ -L "$p" ]; then
+		target=$(readlink -- "$p")
+		size=$(stat -c '%s' -- "$p")
+	elif [ -c "$p" ] || [ -b "$p" ]; then
+		size="dev $(stat -c '%t:%T' -- "$p")"
+	elif [ -f "$p" ]; then
+		size=$(stat -c '%s' -- "$p")
+		content=$("$TOOLS/contenthash" "$p" | cut -d' ' -f1)
+		if [ "$size" -ge 1048576 ] &&
+		    [ $(($(stat -c '%b*%B' -- "$p"))) -lt $((size / 2)) ]; then
+			content="$content holes"
+		fi
+		links=$(stat -c '%h' -- "$p")
+		[ "$links" -eq 1 ] ||
+			links="$links $(find . -samefile "$p" | LC_ALL=C sort |
+			    head -n 1)"
+	fi
+	xa=$(getfattr -h -d -m - -e hex --absolute-names -- "$p" 2>/dev/null |
+		grep -v '^# file:' | grep -v '^$' | tr '\n' ';')
+	acl=-
+	[ -L "$p" ] ||
+		acl=$(getfacl -P -n -c -p -- "$p" 2>/dev/null | grep -v '^$' |
+			tr '\n' ',')
+	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$p" "$mode" "$ids" "$size" \
+	    "$mtime" "$target" "$links" "$xa" "$acl" "$content"
+}

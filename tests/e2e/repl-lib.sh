@@ -1,25 +1,5 @@
 # Helpers shared by the replicate tests (40-49); sourced after lib.sh.
 
-# tree_listing ROOT: one line per entry below ROOT, sorted: path, mode,
-# owner, size, mtime (ns), symlink target, content hash.
-tree_listing() {
-	(
-		cd "$1" || exit 1
-		find . -mindepth 1 -print | LC_ALL=C sort | while IFS= read -r p; do
-			if [ -L "$p" ]; then
-				printf '%s|%s|%s\n' "$p" "$(stat -c '%f|%u:%g|%.9Y' -- "$p")" \
-				    "$(readlink -- "$p")"
-			elif [ -f "$p" ]; then
-				printf '%s|%s|%s\n' "$p" \
-				    "$(stat -c '%f|%u:%g|%s|%.9Y' -- "$p")" \
-				    "$("$TOOLS/contenthash" "$p" | cut -d' ' -f1)"
-			else
-				printf '%s|%s\n' "$p" "$(stat -c '%f|%u:%g|%.9Y' -- "$p")"
-			fi
-		done
-	)
-}
-
 # make_tree DIR: files, a symlink, odd modes and times, a 3 MiB file.
 make_tree() {
 	mkdir -p "$1/etc/sub" "$1/var"
