@@ -158,6 +158,14 @@ sources_json(const struct manifest *m)
 		json_object_set_new(o, "server_version",
 		    str_or_null(x->server_version));
 		json_object_set_new(o, "database", str_or_null(x->database));
+		if (x->encoding != NULL) {
+			json_object_set_new(o, "encoding",
+			    json_string(x->encoding));
+			json_object_set_new(o, "lc_collate",
+			    str_or_null(x->lc_collate));
+			json_object_set_new(o, "lc_ctype",
+			    str_or_null(x->lc_ctype));
+		}
 		json_object_set_new(o, "path", str_or_null(x->path));
 		json_object_set_new(o, "dump", str_or_null(x->dump));
 		json_object_set_new(o, "bytes", uint_json(x->bytes));

@@ -48,6 +48,12 @@ rst_db_pg_ident(const char *s)
 }
 
 char *
+rst_db_pg_literal(const char *s)
+{
+	return (quote_with(s, '\'', 0));
+}
+
+char *
 rst_db_my_ident(const char *s)
 {
 	return (quote_with(s, '`', 0));
@@ -424,12 +430,34 @@ pg_sql(struct pg *pg, const char *conninfo, const char *sql, char **outp,
 	return (run_capture(argv, pg->env, outp, o->interrupted, e));
 }
 
+/*
+ * CREATE DATABASE from template0, with the encoding and locale the dumped
+ * database had when the snapshot recorded them (else the server's
+ * defaults).
+ */
 static int
-pg_create(struct pg *pg, const struct rst_db_opts *o, struct err *e)
+pg_create(struct pg *pg, const struct manifest_source *src,
+    const struct rst_db_opts *o, struct err *e)
 {
-	char *id = rst_db_pg_ident(pg->dbname);
-	char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", id);
-	int rc = pg_sql(pg, pg->maint, sql, NULL, o, e);
+	char *id = rst_db_pg_ident(pg->dbname), *sql;
+	const char *opt[3][2] = { { "ENCODING", src->encoding },
+		{ "LC_COLLATE", src->lc_collate },
+		{ "LC_CTYPE", src->lc_ctype } };
+	int rc;
+
+	sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", id);
+	for (size_t i = 0; i < 3; i++) {
+		char *lit, *next;
+
+		if (opt[i][1] == NULL)
+			continue;
+		lit = rst_db_pg_literal(opt[i][1]);
+		next = xasprintf("%s %s %s", sql, opt[i][0], lit);
+		free(lit);
+		free(sql);
+		sql = next;
+	}
+	rc = pg_sql(pg, pg->maint, sql, NULL, o, e);
 
 	if (rc == -1)
 		err_wrap(e, "creating database %s", pg->dbname);
@@ -628,7 +656,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	if (o->globals && pg_globals(r, root, src, &pg, o, st, e) == -1)
 		goto out;
 	if (o->create) {
-		if (pg_create(&pg, o, e) == -1)
+		if (pg_create(&pg, src, o, e) == -1)
 			goto out;
 		st->created = 1;
 	} else if (!o->clean && pg_check_empty(&pg, o, e) == -1)

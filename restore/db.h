@@ -88,9 +88,11 @@ void rst_db_kv_free(struct rst_db_kv *, size_t n);
 char *rst_db_conninfo_build(const struct rst_db_kv *, size_t n,
     const char *dbname);
 
-/* SQL quoting: a PostgreSQL identifier ("x""y"), a MySQL identifier
- * (`x``y`) and a MySQL string literal ('it''s', backslashes doubled). */
+/* SQL quoting: a PostgreSQL identifier ("x""y") and string literal ('it''s',
+ * standard_conforming_strings), a MySQL identifier (`x``y`) and a MySQL
+ * string literal ('it''s', backslashes doubled). */
 char *rst_db_pg_ident(const char *);
+char *rst_db_pg_literal(const char *);
 char *rst_db_my_ident(const char *);
 char *rst_db_my_literal(const char *);
 

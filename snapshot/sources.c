@@ -34,7 +34,8 @@ struct run {
 	const struct snap_source *src;
 	struct timespec start;
 	char version[256];
-	char *dump; /* the dump file's path in the tree */
+	char dbinfo[512]; /* postgres: "ENCODING|COLLATE|CTYPE", or "" */
+	char *dump;       /* the dump file's path in the tree */
 	uint64_t bytes;
 };
 
@@ -273,8 +274,11 @@ stream_program(struct run *ru, const struct proc_opts *co, const char *fname,
 	return (SRC_OK);
 }
 
+/* A small query's output (server version, how the database was made) into
+ * buf, "" when unknown. */
 static void
-version_of(struct run *ru, const char *const *argv, const char *const *env)
+query_of(struct run *ru, const char *const *argv, const char *const *env,
+    char *buf, size_t size)
 {
 	struct proc_opts co;
 	struct err ve;
@@ -286,8 +290,8 @@ version_of(struct run *ru, const char *const *argv, const char *const *env)
 	co.timeout = 60;
 	err_clear(&ve);
 	/* Unknown is fine: the dump that follows says what is wrong. */
-	if (proc_output(&co, ru->version, sizeof(ru->version), &ve) == -1)
-		ru->version[0] = '\0';
+	if (proc_output(&co, buf, size, &ve) == -1)
+		buf[0] = '\0';
 }
 
 static int
@@ -313,7 +317,12 @@ run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	argv[a++] = "-c";
 	argv[a++] = "SHOW server_version";
 	argv[a] = NULL;
-	version_of(ru, argv, env);
+	query_of(ru, argv, env, ru->version, sizeof(ru->version));
+	/* How the database was made, for restore --create. */
+	argv[a - 1] = "SELECT pg_encoding_to_char(encoding), datcollate, "
+	              "datctype FROM pg_database WHERE datname = "
+	              "current_database()";
+	query_of(ru, argv, env, ru->dbinfo, sizeof(ru->dbinfo));
 
 	a = 0;
 	argv[a++] = "pg_dump";
@@ -377,7 +386,7 @@ run_mysql(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	argv[a++] = "-NBe";
 	argv[a++] = "SELECT VERSION()";
 	argv[a] = NULL;
-	version_of(ru, argv, NULL);
+	query_of(ru, argv, NULL, ru->version, sizeof(ru->version));
 
 	a = 0;
 	argv[a++] = maria ? "mariadb-dump" : "mysqldump";
@@ -682,6 +691,19 @@ run_source(struct run *ru, struct fs_node *dir, struct err *e)
 	clock_gettime(CLOCK_REALTIME, &ms.end);
 	ms.server_version = ru->version[0] ? ru->version : NULL;
 	ms.database = (char *)src->database;
+	if (ru->dbinfo[0] != '\0') {
+		char *p = ru->dbinfo, *q, *r;
+
+		if ((q = strchr(p, '|')) != NULL &&
+		    (r = strchr(q + 1, '|')) != NULL &&
+		    strchr(r + 1, '|') == NULL) {
+			*q++ = '\0';
+			*r++ = '\0';
+			ms.encoding = p;
+			ms.lc_collate = q;
+			ms.lc_ctype = r;
+		}
+	}
 	if (rc == SRC_OK) {
 		ms.path = xasprintf("/%s", src->name);
 		ms.dump = ru->dump;

@@ -57,6 +57,9 @@ manifest_clear(struct manifest *m)
 		free(x->error);
 		free(x->server_version);
 		free(x->database);
+		free(x->encoding);
+		free(x->lc_collate);
+		free(x->lc_ctype);
 		free(x->path);
 		free(x->dump);
 	}
@@ -85,6 +88,9 @@ manifest_add_source(struct manifest *m, const struct manifest_source *src)
 	x->error = dup_or_null(src->error);
 	x->server_version = dup_or_null(src->server_version);
 	x->database = dup_or_null(src->database);
+	x->encoding = dup_or_null(src->encoding);
+	x->lc_collate = dup_or_null(src->lc_collate);
+	x->lc_ctype = dup_or_null(src->lc_ctype);
 	x->path = dup_or_null(src->path);
 	x->dump = dup_or_null(src->dump);
 	return (x);
@@ -265,16 +271,26 @@ sources_json(const struct manifest *m)
 
 		ts_format(&x->start, t0, sizeof(t0));
 		ts_format(&x->end, t1, sizeof(t1));
-		json_array_append_new(a,
-		    json_pack("{s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, "
-		              "s:o, s:I}",
-		        "name", path_json(x->name), "type", x->type, "status",
-		        x->status, "error", opt_json(x->error), "start", t0,
-		        "end", t1, "server_version",
-		        opt_json(x->server_version), "database",
-		        opt_json(x->database), "path", opt_json(x->path),
-		        "dump", opt_json(x->dump), "bytes",
-		        (json_int_t)x->bytes));
+		json_t *o = json_pack("{s:o, s:s, s:s, s:o, s:s, s:s, s:o, "
+		                      "s:o, s:o, s:o, s:I}",
+		    "name", path_json(x->name), "type", x->type, "status",
+		    x->status, "error", opt_json(x->error), "start", t0, "end",
+		    t1, "server_version", opt_json(x->server_version),
+		    "database", opt_json(x->database), "path",
+		    opt_json(x->path), "dump", opt_json(x->dump), "bytes",
+		    (json_int_t)x->bytes);
+
+		/* Optional members: only when known. */
+		if (x->encoding != NULL)
+			json_object_set_new(o, "encoding",
+			    path_json(x->encoding));
+		if (x->lc_collate != NULL)
+			json_object_set_new(o, "lc_collate",
+			    path_json(x->lc_collate));
+		if (x->lc_ctype != NULL)
+			json_object_set_new(o, "lc_ctype",
+			    path_json(x->lc_ctype));
+		json_array_append_new(a, o);
 	}
 	return (a);
 }
@@ -395,6 +411,9 @@ sources_from(json_t *a, struct manifest *m, struct err *e)
 		    opt_from(x, "error", &d->error) == 0 &&
 		    opt_from(x, "server_version", &d->server_version) == 0 &&
 		    opt_from(x, "database", &d->database) == 0 &&
+		    opt_from(x, "encoding", &d->encoding) == 0 &&
+		    opt_from(x, "lc_collate", &d->lc_collate) == 0 &&
+		    opt_from(x, "lc_ctype", &d->lc_ctype) == 0 &&
 		    opt_from(x, "path", &d->path) == 0 &&
 		    opt_from(x, "dump", &d->dump) == 0;
 		if (!ok)

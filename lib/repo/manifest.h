@@ -31,6 +31,9 @@ struct manifest_source {
 	struct timespec start, end;
 	char *server_version; /* NULL: none or unknown */
 	char *database;       /* postgres/mysql database name; NULL */
+	/* postgres: the database's encoding and locale, for restore --create
+	 * (NULL: unknown) */
+	char *encoding, *lc_collate, *lc_ctype;
 	char *path; /* its subtree in the snapshot, "/NAME"; NULL if failed */
 	char *dump; /* the dump file in the tree, "/NAME/gas.pgdump"; NULL */
 	uint64_t bytes; /* logical bytes it contributed */

@@ -296,3 +296,22 @@ expect_status 4 R --source gasdb --stdout
 dumpof gas "$T/now.sql"
 dumpof gas_restored "$T/got.sql"
 expect_same "$T/got.sql" "$T/now.sql"
+
+# --create makes the database with the encoding and locale the dumped one
+# had (recorded by the snapshot), not the server's defaults.
+dbinfo() {
+	one -c "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate ||
+	    ' ' || datctype FROM pg_database WHERE datname = '$1'"
+}
+createdb -T template0 -E LATIN1 --locale=C latin
+q -d latin -c "CREATE TABLE t (x text); INSERT INTO t VALUES ('caf\351')"
+createdb plain
+[ "$(dbinfo plain)" != "$(dbinfo latin)" ] ||
+	fail "the server's default is LATIN1/C already: the test proves nothing"
+expect_status 0 "$COFFER" snapshot -r "$REPO" --postgres 'dbname=latin'
+expect_status 0 "$COFFER" snapshots -r "$REPO" --json
+expect_grep '"encoding":"LATIN1","lc_collate":"C","lc_ctype":"C"' "$T/out"
+expect_status 0 R --source latin --to-postgres 'dbname=latin_restored' --create
+expect_eq "encoding and locale" "$(dbinfo latin)" "$(dbinfo latin_restored)"
+expect_eq "LATIN1 text" "$(one -d latin -c 'SELECT x FROM t')" \
+    "$(one -d latin_restored -c 'SELECT x FROM t')"

@@ -97,7 +97,10 @@ START_TEST(test_sources)
 		.database = "gas",
 		.path = "/gasdb",
 		.dump = "/gasdb/gas.pgdump",
-		.bytes = 4096 };
+		.bytes = 4096,
+		.encoding = "LATIN1",
+		.lc_collate = "C",
+		.lc_ctype = "de_DE" };
 	struct manifest m, d;
 	const struct manifest_source *x;
 	struct err e;
@@ -124,11 +127,15 @@ START_TEST(test_sources)
 	ck_assert_str_eq(x->dump, "/gasdb/gas.pgdump");
 	ck_assert_int_eq(x->end.tv_nsec, 5);
 	ck_assert_uint_eq(x->bytes, 4096);
+	ck_assert_str_eq(x->encoding, "LATIN1");
+	ck_assert_str_eq(x->lc_collate, "C");
+	ck_assert_str_eq(x->lc_ctype, "de_DE");
 	ck_assert_ptr_null(x->error);
 	x = manifest_find_source(&d, "inventory");
 	ck_assert_str_eq(x->status, "failed");
 	ck_assert_str_eq(x->error, "exit status 2: no such table");
 	ck_assert_ptr_null(x->path);
+	ck_assert_ptr_null(x->encoding);
 	manifest_clear(&d);
 	/* An unknown type or status is refused. */
 	p = strstr(json, "\"command\"");
