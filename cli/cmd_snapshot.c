@@ -257,6 +257,7 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	int sources_mode, job_failed = 0;
 	struct stat st;
 	int one_fs = 0, no_cache = 0, no_verify = 0, ch, rc = EXIT_USAGE;
+	int64_t lvl;
 	struct snap_opts so;
 	struct config *cfg = NULL, *scfg = NULL;
 	struct repo *r = NULL;
@@ -297,16 +298,15 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_JOB:
 			job = optarg;
 			break;
-		case OPT_COMPRESSION: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || end == optarg || v < 1 || v > 19)
-				return (cli_usage_error(cmd,
-				    "--compression takes a zstd level 1-19"));
-			so.compression = (int)v;
+		case OPT_COMPRESSION:
+			if (config_parse_int(optarg, &lvl) == -1 || lvl < 1 ||
+			    lvl > 19) {
+				rc = cli_usage_error(cmd,
+				    "--compression takes a zstd level 1-19");
+				goto done;
+			}
+			so.compression = (int)lvl;
 			break;
-		}
 		case OPT_POSTGRES:
 			strv_push(&pgs, optarg);
 			break;

@@ -83,6 +83,12 @@ blobs=$(cat "$T/blobs")
 # Paths: overlapping ones are refused, relative ones made absolute.
 expect_status 2 "$COFFER" snapshot -r "$R" --password-file "$T/pw" "$T/src" "$T/src/text"
 expect_grep 'overlap' "$T/err"
+# A compression level out of range or not a number: a usage error.
+for lvl in 0 20 3x; do
+	expect_status 2 "$COFFER" snapshot -r "$R" --password-file "$T/pw" \
+	    --compression "$lvl" "$T/src"
+	expect_grep 'compression takes a zstd level 1-19' "$T/err"
+done
 expect_status 2 "$COFFER" snapshot -r "$R" --password-file "$T/pw"
 (cd "$T" && "$COFFER" snapshot -r "$R" --password-file "$T/pw" $C --json src > "$T/out")
 expect_grep "\"paths\":\\[\"$T/src\"\\]" "$T/out"
