@@ -76,8 +76,10 @@ pack_writer_add(struct pack_writer *w, const uint8_t id[IDX_ID_LEN],
 		w->nblobs = 0;
 		w->finished = 0;
 	}
-	if (len > UINT32_MAX || w->len + len > UINT32_MAX)
-		return (err_set(e, ERR_INTERNAL, "pack would exceed 4 GiB"));
+	if (len > PACK_BLOB_SEALED_MAX || w->len + len > PACK_DATA_MAX)
+		return (err_set(e, ERR_INTERNAL,
+		    "pack data would exceed %llu bytes",
+		    (unsigned long long)PACK_DATA_MAX));
 	reserve(w, len);
 	memcpy(w->buf + w->len, sealed, len);
 	if (w->nblobs == w->blobs_cap) {
@@ -137,9 +139,10 @@ int
 pack_writer_finish(struct pack_writer *w, const uint8_t *sealed_hdr,
     size_t hdr_len, uint8_t **pack, size_t *pack_len, struct err *e)
 {
-	if (hdr_len > UINT32_MAX ||
-	    w->len + hdr_len + PACK_TRAILER_LEN > UINT32_MAX)
-		return (err_set(e, ERR_INTERNAL, "pack would exceed 4 GiB"));
+	if (hdr_len > PACK_HDR_MAX)
+		return (err_set(e, ERR_INTERNAL,
+		    "pack header of %zu bytes is longer than the format allows",
+		    hdr_len));
 	reserve(w, hdr_len + PACK_TRAILER_LEN);
 	memcpy(w->buf + w->len, sealed_hdr, hdr_len);
 	w->len += hdr_len;
@@ -155,10 +158,21 @@ pack_writer_finish(struct pack_writer *w, const uint8_t *sealed_hdr,
 	return (0);
 }
 
+uint64_t
+pack_hdr_max(uint64_t data_len)
+{
+	if (data_len > PACK_DATA_MAX)
+		data_len = PACK_DATA_MAX;
+	return (PACK_HDR_FIXED +
+	    data_len / PACK_BLOB_SEALED_MIN * PACK_HDR_ENTRY_LEN +
+	    CRYPTO_AEAD_OVERHEAD);
+}
+
 int
 pack_trailer_parse(const uint8_t trailer[PACK_TRAILER_LEN], uint64_t pack_len,
     uint64_t *hdr_off, uint32_t *hdr_len, struct err *e)
 {
+	uint64_t off;
 	uint32_t n;
 
 	if (memcmp(trailer + 4, PACK_MAGIC, 4) != 0)
@@ -169,8 +183,21 @@ pack_trailer_parse(const uint8_t trailer[PACK_TRAILER_LEN], uint64_t pack_len,
 		return (err_set(e, ERR_CORRUPT,
 		    "pack header length %u exceeds the pack's %llu bytes", n,
 		    (unsigned long long)pack_len));
+	if (pack_len > PACK_LEN_MAX)
+		return (err_set(e, ERR_CORRUPT,
+		    "%llu bytes: longer than any pack can be (%llu)",
+		    (unsigned long long)pack_len,
+		    (unsigned long long)PACK_LEN_MAX));
+	off = pack_len - PACK_TRAILER_LEN - n;
+	/* Unauthenticated yet: no longer than its blobs allow. */
+	if (n > pack_hdr_max(off))
+		return (err_set(e, ERR_CORRUPT,
+		    "pack header length %u is more than %llu bytes of blobs "
+		    "can need (%llu)",
+		    n, (unsigned long long)off,
+		    (unsigned long long)pack_hdr_max(off)));
 	*hdr_len = n;
-	*hdr_off = pack_len - PACK_TRAILER_LEN - n;
+	*hdr_off = off;
 	return (0);
 }
 
@@ -207,6 +234,15 @@ pack_header_decode(const uint8_t *p, size_t len, uint64_t data_len,
 		bl[i].offset = (uint32_t)off;
 		bl[i].length = get32(p + 1 + IDX_ID_LEN);
 		bl[i].raw_length = get32(p + 5 + IDX_ID_LEN);
+		if (bl[i].length < PACK_BLOB_SEALED_MIN ||
+		    bl[i].length > PACK_BLOB_SEALED_MAX ||
+		    bl[i].raw_length > PACK_BLOB_RAW_MAX) {
+			free(bl);
+			return (err_set(e, ERR_CORRUPT,
+			    "pack header: blob %u has an impossible length "
+			    "(%u bytes, %u raw)",
+			    i, bl[i].length, bl[i].raw_length));
+		}
 		off += bl[i].length;
 		if (off > data_len) {
 			free(bl);

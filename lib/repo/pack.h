@@ -13,12 +13,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "err.h"
 #include "repo/idx.h"
 
 #define PACK_TRAILER_LEN   8
 #define PACK_HDR_ENTRY_LEN 41 /* type, id, length, raw length */
 #define PACK_HDR_FIXED     12 /* magic, version, reserved, count */
+
+/*
+ * The format's maxima (doc/FORMAT.md, "Packs").  Lengths read from a pack
+ * before anything in it is authenticated (the trailer's header length, a
+ * header's blob count) are held to them, so a damaged or hostile file
+ * cannot make a reader allocate more than a real pack needs.
+ *
+ * A pack is written once its blobs reach the repository's target size
+ * (at most PACK_TARGET_MAX), so its blob data is less than that plus one
+ * blob; a blob holds at most PACK_BLOB_RAW_MAX plaintext bytes and, sealed,
+ * at least its header byte and the AEAD overhead.
+ */
+#define PACK_TARGET_MAX      (1u << 30) /* config pack_size: 1 MiB..1 GiB */
+#define PACK_TARGET_MIN      (1u << 20)
+#define PACK_BLOB_RAW_MAX    (64u << 20)
+#define PACK_BLOB_SEALED_MIN (1 + CRYPTO_AEAD_OVERHEAD)
+#define PACK_BLOB_SEALED_MAX (PACK_BLOB_RAW_MAX + 1 + CRYPTO_AEAD_OVERHEAD)
+#define PACK_DATA_MAX        ((uint64_t)PACK_TARGET_MAX - 1 + PACK_BLOB_SEALED_MAX)
+#define PACK_BLOBS_MAX       (PACK_DATA_MAX / PACK_BLOB_SEALED_MIN)
+/* The largest sealed header: one entry per blob of a maximal pack. */
+#define PACK_HDR_MAX                                                           \
+	(PACK_HDR_FIXED + PACK_BLOBS_MAX * PACK_HDR_ENTRY_LEN +                \
+	    CRYPTO_AEAD_OVERHEAD)
+#define PACK_LEN_MAX (PACK_DATA_MAX + PACK_HDR_MAX + PACK_TRAILER_LEN)
+
+/*
+ * The largest sealed header a pack with data_len bytes of blobs can have:
+ * one entry per PACK_BLOB_SEALED_MIN bytes of data.
+ */
+uint64_t pack_hdr_max(uint64_t data_len);
 
 /* One blob as listed in a pack header; offsets follow from the lengths. */
 struct pack_blob {
@@ -36,8 +67,9 @@ struct pack_writer *pack_writer_new(void);
 void pack_writer_free(struct pack_writer *);
 
 /*
- * Append a sealed blob.  Fails (ERR_INTERNAL) if the pack would pass
- * 4 GiB, which a caller flushing at its target size never reaches.
+ * Append a sealed blob (at most PACK_BLOB_SEALED_MAX bytes).  Fails
+ * (ERR_INTERNAL) if the blob data would pass PACK_DATA_MAX, which a caller
+ * flushing at a target size of at most PACK_TARGET_MAX never reaches.
  */
 int pack_writer_add(struct pack_writer *, const uint8_t id[IDX_ID_LEN],
     uint8_t type, const uint8_t *sealed, size_t len, uint32_t raw_length,
@@ -62,14 +94,17 @@ int pack_writer_finish(struct pack_writer *, const uint8_t *sealed_hdr,
 /*
  * From the last PACK_TRAILER_LEN bytes of a pack of pack_len bytes: where
  * the sealed header starts and how long it is.  ERR_CORRUPT if the trailer
- * is malformed or points outside the pack.
+ * is malformed, points outside the pack, or gives a header longer than
+ * the format allows for the data before it (pack_hdr_max), or if pack_len
+ * passes PACK_LEN_MAX: then *hdr_len is safe to allocate.
  */
 int pack_trailer_parse(const uint8_t trailer[PACK_TRAILER_LEN],
     uint64_t pack_len, uint64_t *hdr_off, uint32_t *hdr_len, struct err *);
 
 /*
  * Decode a header plaintext of a pack whose blobs occupy [0, data_len).
- * Blobs must tile that range exactly.  *blobs is allocated (free()).
+ * Blobs must tile that range exactly, each at least PACK_BLOB_SEALED_MIN
+ * and at most PACK_BLOB_SEALED_MAX bytes.  *blobs is allocated (free()).
  */
 int pack_header_decode(const uint8_t *p, size_t len, uint64_t data_len,
     struct pack_blob **blobs, size_t *nblobs, struct err *);

@@ -105,8 +105,16 @@ START_TEST(test_trailer_refusals)
 	ck_assert_int_eq(pack_trailer_parse(t, 100, &off, &hl, &e), -1);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
 	ck_assert_int_eq(pack_trailer_parse(t, 4, &off, &hl, &e), -1);
-	ck_assert_int_eq(pack_trailer_parse(t, 65535 + 8, &off, &hl, &e), 0);
-	ck_assert_uint_eq(off, 0);
+	/* Inside the pack, but longer than blobs before it can need. */
+	ck_assert_int_eq(pack_trailer_parse(t, 65535 + 8, &off, &hl, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_int_eq(pack_trailer_parse(t,
+	                     65535 + 8 +
+	                         65535 / PACK_HDR_ENTRY_LEN *
+	                             PACK_BLOB_SEALED_MIN,
+	                     &off, &hl, &e),
+	    0);
+	ck_assert_uint_eq(hl, 65535);
 	t[7] = 'X';
 	ck_assert_int_eq(pack_trailer_parse(t, 1 << 20, &off, &hl, &e), -1);
 	ck_assert(strstr(e.msg, "not a pack") != NULL);
@@ -141,11 +149,74 @@ START_TEST(test_header_refusals)
 	    -1);
 	ck_assert(strstr(e.msg, "type 7") != NULL);
 	h[PACK_HDR_FIXED] = 0;
-	h[PACK_HDR_FIXED + 1 + IDX_ID_LEN + 3] = 0xff; /* huge length */
+	h[PACK_HDR_FIXED + 1 + IDX_ID_LEN + 2] = 0x10; /* 1 MiB more */
 	ck_assert_int_eq(pack_header_decode(h, hlen, data_len, &bl, &n, &e),
 	    -1);
 	ck_assert(strstr(e.msg, "run past") != NULL);
+	h[PACK_HDR_FIXED + 1 + IDX_ID_LEN + 3] = 0xff; /* past any blob */
+	ck_assert_int_eq(pack_header_decode(h, hlen, data_len, &bl, &n, &e),
+	    -1);
+	ck_assert(strstr(e.msg, "impossible length") != NULL);
 	free(pack);
+}
+END_TEST
+
+/*
+ * The maxima hold together: the largest pack the writer can make (a
+ * target of PACK_TARGET_MAX, passed by one maximal blob, every other blob
+ * minimal) parses; one byte of header more does not; and the 4 GiB a
+ * trailer could claim before is refused before anything is allocated.
+ */
+START_TEST(test_maxima)
+{
+	uint8_t t[PACK_TRAILER_LEN] = { 0, 0, 0, 0, 'C', 'F', 'P', 'K' };
+	uint64_t off, data = PACK_DATA_MAX, hmax;
+	uint32_t hl;
+	struct err e;
+
+	ck_assert_uint_le(PACK_LEN_MAX, UINT32_MAX);
+	ck_assert_uint_le(PACK_HDR_MAX, UINT32_MAX);
+	ck_assert_uint_eq(pack_hdr_max(PACK_DATA_MAX), PACK_HDR_MAX);
+	ck_assert_uint_eq(pack_hdr_max(UINT64_MAX), PACK_HDR_MAX);
+	hmax = pack_hdr_max(data);
+	t[0] = (uint8_t)hmax;
+	t[1] = (uint8_t)(hmax >> 8);
+	t[2] = (uint8_t)(hmax >> 16);
+	t[3] = (uint8_t)(hmax >> 24);
+	ck_assert_int_eq(pack_trailer_parse(t, data + hmax + PACK_TRAILER_LEN,
+	                     &off, &hl, &e),
+	    0);
+	ck_assert_uint_eq(off, data);
+	ck_assert_uint_eq(hl, hmax);
+	/* The same header over one byte less of data is one entry too many
+	 * only when that byte was a whole blob's worth: take a blob off. */
+	ck_assert_int_eq(pack_trailer_parse(t,
+	                     data - PACK_BLOB_SEALED_MIN + hmax +
+	                         PACK_TRAILER_LEN,
+	                     &off, &hl, &e),
+	    -1);
+	/* A trailer claiming nearly 4 GiB of header. */
+	memset(t, 0xf0, 4);
+	ck_assert_int_eq(pack_trailer_parse(t, (uint64_t)UINT32_MAX + 100, &off,
+	                     &hl, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+}
+END_TEST
+
+START_TEST(test_writer_limits)
+{
+	struct pack_writer *w = pack_writer_new();
+	uint8_t id[IDX_ID_LEN] = { 1 }, byte = 0;
+	struct err e;
+
+	/* A blob longer than any sealed blob can be is refused unread. */
+	ck_assert_int_eq(pack_writer_add(w, id, 0, &byte,
+	                     (size_t)PACK_BLOB_SEALED_MAX + 1, 1, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_INTERNAL);
+	ck_assert_uint_eq(pack_writer_count(w), 0);
+	pack_writer_free(w);
 }
 END_TEST
 
@@ -158,6 +229,8 @@ pack_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_maxima);
+	tcase_add_test(tc, test_writer_limits);
 	tcase_add_test(tc, test_writer_reuse_after_finish);
 	tcase_add_test(tc, test_trailer_refusals);
 	tcase_add_test(tc, test_header_refusals);
