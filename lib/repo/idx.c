@@ -1,7 +1,8 @@
 /*
- * Blob index: an array of entries plus an open-addressing hash table of
- * positions into it.  Blob ids are keyed hashes, so their first eight bytes
- * are already uniformly distributed and need no further hashing.
+ * Blob index: an array of locations plus an open-addressing hash table of
+ * the position of each id's first location; the others follow it in a
+ * chain.  Blob ids are keyed hashes, so their first eight bytes are
+ * already uniformly distributed and need no further hashing.
  */
 #include "idx.h"
 
@@ -18,8 +19,9 @@
 
 struct idx {
 	struct idx_entry *ents;
-	size_t nents, ents_cap;
-	uint32_t *table;  /* entry position + 1; 0 = empty */
+	uint32_t *next; /* position + 1 of the id's next location; 0: none */
+	size_t nents, ents_cap, nids;
+	uint32_t *table; /* position + 1 of an id's first location; 0 = empty */
 	size_t table_cap; /* a power of two */
 	uint8_t (*packs)[IDX_ID_LEN];
 	uint32_t npacks, packs_cap;
@@ -54,6 +56,7 @@ idx_free(struct idx *x)
 	if (x == NULL)
 		return;
 	free(x->ents);
+	free(x->next);
 	free(x->table);
 	free(x->packs);
 	free(x->pack_table);
@@ -84,10 +87,13 @@ rehash(uint32_t **table, size_t *cap, size_t n, const void *base, size_t stride)
 	size_t newcap = *cap * 2;
 	uint32_t *t = xcalloc(newcap, sizeof(*t));
 
+	/* In order, so an id's first position is the one that stays. */
 	for (size_t k = 0; k < n; k++) {
 		const uint8_t *id = (const uint8_t *)base + k * stride;
+		size_t slot = probe(t, newcap, id, base, stride);
 
-		t[probe(t, newcap, id, base, stride)] = (uint32_t)(k + 1);
+		if (t[slot] == 0)
+			t[slot] = (uint32_t)(k + 1);
 	}
 	free(*table);
 	*table = t;
@@ -130,18 +136,35 @@ idx_pack_id(const struct idx *x, uint32_t pack)
 int
 idx_add(struct idx *x, const struct idx_entry *e)
 {
-	size_t slot;
+	size_t slot, pos, tail = 0;
+	int known;
 
 	slot = probe(x->table, x->table_cap, e->id, x->ents, sizeof(*e));
-	if (x->table[slot] != 0)
-		return (1);
+	if ((known = x->table[slot] != 0)) {
+		/* Walk to the chain's end; a known location is not added. */
+		for (uint32_t p = x->table[slot]; p != 0; p = x->next[p - 1]) {
+			const struct idx_entry *o = &x->ents[p - 1];
+
+			if (o->pack == e->pack && o->offset == e->offset)
+				return (1);
+			tail = p - 1;
+		}
+	}
 	if (x->nents == x->ents_cap) {
 		x->ents_cap = x->ents_cap ? x->ents_cap * 2 : 1024;
 		x->ents = xreallocarray(x->ents, x->ents_cap, sizeof(*e));
+		x->next = xreallocarray(x->next, x->ents_cap, sizeof(*x->next));
 	}
-	x->ents[x->nents++] = *e;
-	x->table[slot] = (uint32_t)x->nents;
-	if (x->nents * 10 > x->table_cap * 7)
+	pos = x->nents++;
+	x->ents[pos] = *e;
+	x->next[pos] = 0;
+	if (known) {
+		x->next[tail] = (uint32_t)(pos + 1);
+		return (1);
+	}
+	x->table[slot] = (uint32_t)(pos + 1);
+	x->nids++;
+	if (x->nids * 10 > x->table_cap * 7)
 		rehash(&x->table, &x->table_cap, x->nents, x->ents, sizeof(*e));
 	return (0);
 }
@@ -155,8 +178,22 @@ idx_find(const struct idx *x, const uint8_t id[IDX_ID_LEN])
 	return (x->table[slot] ? &x->ents[x->table[slot] - 1] : NULL);
 }
 
+const struct idx_entry *
+idx_find_next(const struct idx *x, const struct idx_entry *ent)
+{
+	uint32_t n = x->next[ent - x->ents];
+
+	return (n ? &x->ents[n - 1] : NULL);
+}
+
 size_t
 idx_count(const struct idx *x)
+{
+	return (x->nids);
+}
+
+size_t
+idx_locations(const struct idx *x)
 {
 	return (x->nents);
 }

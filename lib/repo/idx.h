@@ -42,26 +42,40 @@ uint32_t idx_pack_count(const struct idx *);
 const uint8_t *idx_pack_id(const struct idx *, uint32_t pack);
 
 /*
- * Add a blob location (e->pack must come from idx_pack_add).  Returns 0
- * when added, 1 when the id was already known (the first location is kept:
- * any copy of a blob is as good as another).
+ * Add a blob location (e->pack must come from idx_pack_add).  Every
+ * location of an id is kept, in the order added: a copy that turns out
+ * damaged (or planted by a key holder: its bytes do not hash to the id)
+ * leaves the others to read.  Returns 0 when the id was new, 1 when it
+ * was known already (the location is added unless it is the same pack and
+ * offset as a known one).
  */
 int idx_add(struct idx *, const struct idx_entry *e);
 
-/* The location of a blob, or NULL.  Valid until the next idx_add. */
+/*
+ * The first location of a blob, or NULL.  Valid until the next idx_add,
+ * as are the pointers from idx_find_next.
+ */
 const struct idx_entry *idx_find(const struct idx *,
     const uint8_t id[IDX_ID_LEN]);
 
+/* The location after ent (from idx_find or idx_find_next), or NULL. */
+const struct idx_entry *idx_find_next(const struct idx *,
+    const struct idx_entry *ent);
+
+/* The number of distinct blob ids. */
 size_t idx_count(const struct idx *);
 
-/* Calls fn for each entry in insertion order; stops at and returns its first
- * non-zero result. */
+/* The number of locations (at least idx_count). */
+size_t idx_locations(const struct idx *);
+
+/* Calls fn for each location in insertion order; stops at and returns its
+ * first non-zero result. */
 int idx_foreach(const struct idx *, int (*fn)(void *, const struct idx_entry *),
     void *arg);
 
 /*
- * Encode the entries whose pack number is in [from, to) as one index file
- * plaintext, grouped by pack.  *out is allocated; free it with free().
+ * Encode the locations whose pack number is in [from, to) as one index
+ * file plaintext, grouped by pack.  *out is allocated; free it with free().
  */
 void idx_encode(const struct idx *, uint32_t from, uint32_t to, uint8_t **out,
     size_t *outlen);

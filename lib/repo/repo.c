@@ -25,7 +25,7 @@
 
 #define CONFIG_VERSION 1
 #define PACK_HDR_AAD   "coffer pack header 1"
-#define BLOB_MAX       (64u << 20)
+#define BLOB_MAX       PACK_BLOB_RAW_MAX
 
 struct repo {
 	struct stor *st;
@@ -48,8 +48,10 @@ struct repo {
 	uint32_t unindexed;  /* first pack number not yet in an index file */
 	struct pack_writer *pw;
 
-	struct repo_bad_file *bad_idx; /* left out: REPO_OPEN_SKIP_BAD_INDEX */
+	struct repo_bad_file *bad_idx; /* index files left out */
 	size_t nbad_idx;
+	struct repo_bad_file *misnamed_idx; /* used, but renamed */
+	size_t nmisnamed_idx;
 
 	struct lock *lock;            /* NULL when opened without one */
 	struct sealer *inline_sealer; /* used when there are no workers */
@@ -295,6 +297,9 @@ repo_close(struct repo *r)
 	for (size_t i = 0; i < r->nbad_idx; i++)
 		free(r->bad_idx[i].name);
 	free(r->bad_idx);
+	for (size_t i = 0; i < r->nmisnamed_idx; i++)
+		free(r->misnamed_idx[i].name);
+	free(r->misnamed_idx);
 	sealer_free(r->inline_sealer);
 	wipe(r->gear, sizeof(r->gear));
 	free(r);
@@ -407,8 +412,9 @@ config_decode(struct repo *r, const char *text, size_t len, struct err *e)
 	}
 	if (strlen(id) != REPO_HEX_LEN || mn < 0 || mn > UINT32_MAX ||
 	    avg < 0 || avg > UINT32_MAX || mx < 0 || mx > UINT32_MAX ||
-	    norm < 0 || norm > UINT32_MAX || pack < (1 << 20) ||
-	    pack > (1 << 30) || level < -7 || level > COMPRESS_LEVEL_MAX) {
+	    norm < 0 || norm > UINT32_MAX || pack < PACK_TARGET_MIN ||
+	    pack > PACK_TARGET_MAX || level < -7 ||
+	    level > COMPRESS_LEVEL_MAX) {
 		err_set(e, ERR_CORRUPT, "config: a value is out of range");
 		goto out;
 	}
@@ -514,7 +520,7 @@ repo_init(const char *location, const struct repo_init_opts *o,
 	if ((r->cz = compress_new(r->level, e)) == NULL)
 		goto out;
 	r->pack_size = o->pack_size ? o->pack_size : REPO_PACK_SIZE_DEFAULT;
-	if (r->pack_size < (1u << 20) || r->pack_size > (1u << 30)) {
+	if (r->pack_size < PACK_TARGET_MIN || r->pack_size > PACK_TARGET_MAX) {
 		err_set(e, ERR_USAGE, "pack size must be 1 MiB to 1 GiB");
 		goto out;
 	}
@@ -703,40 +709,75 @@ out:
 }
 
 /*
- * Merge one index file.  whole: decode it on the side first, so that a
- * file that fails half-way adds nothing (idx_decode may leave part).
+ * Merge one index file, decoded on the side first so that a file that
+ * fails half-way adds nothing (idx_decode may leave part).  A file whose
+ * name is not the SHA-256 of its bytes but that authenticates is used
+ * (*misnamed set, e saying why): every blob read is checked against its
+ * id, so a location from it can only help.
  */
 static int
-load_index(struct repo *r, const char *name, int whole, struct err *e)
+load_index(struct repo *r, const char *name, int *misnamed, struct err *e)
 {
-	uint8_t *plain = NULL;
-	size_t n;
+	uint8_t *box = NULL, *plain = NULL, hash[CRYPTO_HASH_LEN];
+	char hex[REPO_HEX_LEN + 1];
+	struct idx *trial = NULL;
+	size_t len, n;
 	int rc = -1;
 
-	if (repo_file_get(r, "index", name + strlen("index/"), &plain, &n, e) ==
-	    -1)
+	*misnamed = 0;
+	if (stor_get(r->st, name, REPO_FILE_MAX, &box, &len, e) == -1)
 		goto out;
-	if (whole) {
-		struct idx *trial = idx_new();
-
-		rc = idx_decode(trial, plain, n, e);
-		idx_free(trial);
-		if (rc == -1) {
-			err_wrap(e, "%s", name);
-			goto out;
-		}
-		rc = -1;
+	crypto_sha256(box, len, hash);
+	crypto_hex_encode(hash, sizeof(hash), hex);
+	if (strcmp(hex, name + strlen("index/")) != 0)
+		*misnamed = 1;
+	if (unseal_file(r, "index", name, box, len, &plain, &n, e) == -1) {
+		if (*misnamed) /* damage, most likely: say it as before */
+			err_set(e, ERR_CORRUPT,
+			    "%s: content does not match its name", name);
+		*misnamed = 0;
+		goto out;
+	}
+	trial = idx_new();
+	if (idx_decode(trial, plain, n, e) == -1) {
+		err_wrap(e, "%s", name);
+		*misnamed = 0;
+		goto out;
 	}
 	if (idx_decode(r->idx, plain, n, e) == -1) {
 		err_wrap(e, "%s", name);
 		goto out;
 	}
+	if (*misnamed)
+		err_set(e, ERR_CORRUPT,
+		    "%s: its name is not the SHA-256 of its bytes (%.16s...): "
+		    "an index file renamed, which coffer never does",
+		    name, hex);
 	rc = 0;
 out:
+	idx_free(trial);
 	free(plain);
+	free(box);
 	return (rc);
 }
 
+static void
+bad_file_add(struct repo_bad_file **v, size_t *n, const char *name,
+    const struct err *why)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].err = *why;
+	(*n)++;
+}
+
+/*
+ * Load every index file.  One that is damaged (ERR_CORRUPT: unreadable
+ * as an index, failing authentication) is left out and listed, whatever
+ * the flags: the others still say where everything they name is, and a
+ * read of a blob only it named fails as missing.  Other failures (the
+ * store, the network) fail the open unless REPO_OPEN_SKIP_BAD_INDEX.
+ */
 static int
 load_indexes(struct repo *r, int flags, struct err *e)
 {
@@ -747,17 +788,19 @@ load_indexes(struct repo *r, int flags, struct err *e)
 	if (stor_list(r->st, "index", collect_name, &files, e) == -1)
 		goto out;
 	for (size_t i = 0; i < files.n; i++) {
-		if (load_index(r, files.names[i], skip, &ie) == 0)
+		int misnamed;
+
+		if (load_index(r, files.names[i], &misnamed, &ie) == 0) {
+			if (misnamed)
+				bad_file_add(&r->misnamed_idx,
+				    &r->nmisnamed_idx, files.names[i], &ie);
 			continue;
-		if (!skip) {
+		}
+		if (!skip && ie.class != ERR_CORRUPT) {
 			*e = ie;
 			goto out;
 		}
-		r->bad_idx = xreallocarray(r->bad_idx, r->nbad_idx + 1,
-		    sizeof(*r->bad_idx));
-		r->bad_idx[r->nbad_idx].name = xstrdup(files.names[i]);
-		r->bad_idx[r->nbad_idx].err = ie;
-		r->nbad_idx++;
+		bad_file_add(&r->bad_idx, &r->nbad_idx, files.names[i], &ie);
 	}
 	r->unindexed = idx_pack_count(r->idx);
 	rc = 0;
@@ -771,6 +814,13 @@ repo_bad_indexes(const struct repo *r, size_t *n)
 {
 	*n = r->nbad_idx;
 	return (r->bad_idx);
+}
+
+const struct repo_bad_file *
+repo_misnamed_indexes(const struct repo *r, size_t *n)
+{
+	*n = r->nmisnamed_idx;
+	return (r->misnamed_idx);
 }
 
 int
@@ -1333,10 +1383,21 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 	}
 }
 
+/* A copy that failed this way may leave another copy to read. */
+static int
+try_next_copy(const struct err *e)
+{
+	return (e->class == ERR_CORRUPT ||
+	    (e->class == ERR_IO && e->sys_errno == ENOENT));
+}
+
 /*
- * Fetch and open one blob with the given contexts (mac NULL: no rehash).
- * The index is only read, so workers may call this while the repository's
- * own thread waits.
+ * Fetch and open one blob with the given contexts: authenticated, its
+ * type, length and keyed hash checked.  When a copy fails that (or its
+ * pack is gone), the next location the index knows is tried before the
+ * blob is called damaged; the error is then the first copy's.  The index
+ * is only read, so workers may call this while the repository's own
+ * thread waits.
  */
 static int
 get_blob_with(struct repo *r, struct crypto_aead *aead, struct compress *cz,
@@ -1344,33 +1405,60 @@ get_blob_with(struct repo *r, struct crypto_aead *aead, struct compress *cz,
     enum idx_blob_type type, uint8_t **out, size_t *n, struct err *e)
 {
 	const struct idx_entry *ent = idx_find(r->idx, id);
-	char name[128] = "", hex[REPO_HEX_LEN + 1];
-	uint8_t *buf;
-	int rc = -1;
+	char hex[REPO_HEX_LEN + 1];
+	struct err first;
+	unsigned copies = 0;
 
 	*out = NULL;
 	*n = 0;
 	crypto_hex_encode(id, IDX_ID_LEN, hex);
-	if (ent == NULL)
+	if (ent == NULL) {
+		if (r->nbad_idx > 0)
+			return (err_set(e, ERR_CORRUPT,
+			    "blob %.16s is not in the index (%zu index "
+			    "file%s could not be read: run coffer check)",
+			    hex, r->nbad_idx, r->nbad_idx == 1 ? "" : "s"));
 		return (err_set(e, ERR_CORRUPT,
 		    "blob %.16s is not in the index (missing pack?)", hex));
-	if (ent->type != type)
-		return (err_set(e, ERR_CORRUPT,
-		    "blob %.16s is indexed as type %u, expected %u", hex,
-		    ent->type, type));
-	repo_pack_name(idx_pack_id(r->idx, ent->pack), name, sizeof(name));
-	buf = xmalloc(ent->length);
-	if (stor_get_range(r->st, name, ent->offset, ent->length, buf, e) == -1)
-		goto out;
-	if (open_blob_with(aead, cz, mac, id, ent->type, ent->raw_length, buf,
-	        ent->length, out, n, e) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (rc == -1)
-		err_wrap(e, "blob %.16s in %s", hex, name);
-	free(buf);
-	return (rc);
+	}
+	err_clear(&first);
+	for (; ent != NULL; ent = idx_find_next(r->idx, ent), copies++) {
+		char name[128];
+		uint8_t *buf;
+		struct err ce;
+		int rc;
+
+		if (ent->type != type) {
+			err_set(&ce, ERR_CORRUPT,
+			    "blob %.16s is indexed as type %u, expected %u",
+			    hex, ent->type, type);
+			goto failed;
+		}
+		repo_pack_name(idx_pack_id(r->idx, ent->pack), name,
+		    sizeof(name));
+		buf = xmalloc(ent->length ? ent->length : 1);
+		rc = stor_get_range(r->st, name, ent->offset, ent->length, buf,
+		         &ce) == -1 ||
+		    open_blob_with(aead, cz, mac, id, ent->type,
+		        ent->raw_length, buf, ent->length, out, n, &ce) == -1;
+		/* A failed open may leave plaintext in buf. */
+		freezero(buf, ent->length ? ent->length : 1);
+		if (rc == 0)
+			return (0);
+		err_wrap(&ce, "blob %.16s in %s", hex, name);
+failed:
+		if (copies == 0)
+			first = ce;
+		if (!try_next_copy(&ce)) {
+			*e = ce;
+			return (-1);
+		}
+	}
+	*e = first;
+	if (copies > 1)
+		err_wrap(e, "%u copies indexed, none intact; the first",
+		    copies);
+	return (-1);
 }
 
 int
@@ -1391,7 +1479,6 @@ struct rctx {
 struct rjob {
 	uint8_t id[IDX_ID_LEN];
 	uint8_t type;
-	int rehash;
 	/* For repo_unseal_verify: the sealed bytes themselves. */
 	uint8_t *in;
 	size_t inlen, in_cap;
@@ -1445,8 +1532,7 @@ read_fn(void *ctx, void *job)
 		j->out = NULL;
 		j->len = 0;
 	} else
-		j->failed = get_blob_with(j->r, c->aead, c->cz,
-		                j->rehash ? c->mac : NULL, j->id,
+		j->failed = get_blob_with(j->r, c->aead, c->cz, c->mac, j->id,
 		                (enum idx_blob_type)j->type, &j->out, &j->len,
 		                &j->err) == -1;
 }
@@ -1535,9 +1621,10 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
     int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
     struct err *e)
 {
-	struct crypto_hmac *mac = (flags & REPO_READ_REHASH) ? r->idmac : NULL;
 	size_t next = 0, i;
 	int rc = 0;
+
+	(void)flags; /* every blob is rehashed: REPO_READ_REHASH is implied */
 
 	if (n > 1 && ensure_rpool(r, e) == -1)
 		return (-1);
@@ -1547,8 +1634,8 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 			uint8_t *b;
 			size_t len;
 
-			if (get_blob_with(r, r->blob_aead, r->cz, mac, ids[i],
-			        type, &b, &len, e) == -1)
+			if (get_blob_with(r, r->blob_aead, r->cz, r->idmac,
+			        ids[i], type, &b, &len, e) == -1)
 				return (-1);
 			rc = fn(arg, i, b, len, e);
 			freezero(b, len);
@@ -1565,7 +1652,6 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 			j = rjob_slot(r);
 			memcpy(j->id, ids[next++], IDX_ID_LEN);
 			j->type = (uint8_t)type;
-			j->rehash = mac != NULL;
 			j->from_buf = 0;
 			opool_push(r->rpool);
 		}
@@ -2087,7 +2173,6 @@ repo_unseal_verify(struct repo *r,
 			memcpy(j->id, id, IDX_ID_LEN);
 			j->type = type;
 			j->raw_length = raw;
-			j->rehash = 1;
 			j->from_buf = 1;
 			grow(&j->in, &j->in_cap, len ? len : 1);
 			memcpy(j->in, sealed, len);

@@ -76,10 +76,15 @@ int repo_open_locked(const char *location, const void *secret, size_t secretlen,
 #define REPO_OPEN_SKIP_BAD_INDEX 0x1 /* load what can be: see below */
 
 /*
- * repo_open_locked with flags.  REPO_OPEN_SKIP_BAD_INDEX (for check): an
- * index file that cannot be read, authenticated or decoded is left out
- * (none of its entries are used) and listed by repo_bad_indexes instead
- * of failing the open.  A damaged config or no usable key still fails.
+ * repo_open_locked with flags.  An index file that is damaged (it does
+ * not authenticate or decode: ERR_CORRUPT) is always left out (none of
+ * its entries are used) and listed by repo_bad_indexes, so that one
+ * garbage file in index/ costs only the blobs that it alone names.  With
+ * REPO_OPEN_SKIP_BAD_INDEX (for check) so is one that cannot be read at
+ * all (ERR_IO, ERR_NET...), which otherwise fails the open.  An index
+ * file that authenticates under a name that is not the SHA-256 of its
+ * bytes is used and listed by repo_misnamed_indexes.  A damaged config
+ * or no usable key still fails.
  */
 int repo_open_flags(const char *location, const void *secret, size_t secretlen,
     int flags, enum repo_lock_mode, const struct lock_opts *lo,
@@ -93,14 +98,21 @@ int repo_open_opts(const char *location, const struct stor_opts *so,
     const void *secret, size_t secretlen, int flags, enum repo_lock_mode,
     const struct lock_opts *lo, struct repo **out, struct err *);
 
-/* An index file left out by REPO_OPEN_SKIP_BAD_INDEX, and why. */
+/* An index file left out at open, or used though misnamed, and why. */
 struct repo_bad_file {
-	char *name; /* "index/<hex>" */
+	char *name; /* "index/<name>" */
 	struct err err;
 };
 
-/* The index files left out at open (none without the flag). */
+/* The index files left out at open. */
 const struct repo_bad_file *repo_bad_indexes(const struct repo *, size_t *n);
+
+/*
+ * The index files used at open whose names are not the SHA-256 of their
+ * bytes (coffer never writes such a name: someone renamed them).
+ */
+const struct repo_bad_file *repo_misnamed_indexes(const struct repo *,
+    size_t *n);
 
 /*
  * Keep the repository's lock fresh during a long run that writes nothing
@@ -160,22 +172,27 @@ int repo_blob_known(struct repo *, const uint8_t id[IDX_ID_LEN]);
 
 /*
  * Read a blob: fetch, authenticate, decompress, and check that its id is
- * the keyed hash of the plaintext and its type is the one expected.
- * *out (free()) holds *n bytes.  A missing blob is ERR_CORRUPT naming it.
+ * the keyed hash of the plaintext and its type is the one expected.  When
+ * the id is indexed in several places, a copy that fails any of that (or
+ * whose pack is missing) is passed over for the next one; only when none
+ * is intact does the read fail, with the first copy's error.  *out
+ * (free()) holds *n bytes.  A missing blob is ERR_CORRUPT naming it.
  */
 int repo_blob_get(struct repo *, const uint8_t id[IDX_ID_LEN],
     enum idx_blob_type, uint8_t **out, size_t *n, struct err *);
 
 /*
  * Read n blobs of one type and hand them to fn in order (i = 0..n-1),
- * fetching, authenticating and decompressing ahead on worker threads
- * (repo_set_workers).  With REPO_READ_REHASH the keyed hash of every
- * plaintext is recomputed and compared with its id, as repo_blob_get
- * does; without it, AES-GCM's tag over the blob, with the id as associated
- * data, is what authenticates it (the faster choice for restores; check
- * --read-data rehashes).  The plaintext passed to fn is valid only during
- * the call.  Stops at the first blob that cannot be read (-1, e says
- * which; fn was called for every blob before it) or fn's first -1.
+ * each checked as repo_blob_get does (authenticated, and the keyed hash of
+ * its plaintext compared with its id, falling back to other copies),
+ * fetching and checking ahead on worker threads (repo_set_workers).  The
+ * AEAD tag alone does not do: anyone with the key can seal other bytes
+ * under a known id, and only the keyed hash ties a blob to the snapshot
+ * that names it.  No flags are defined (REPO_READ_REHASH, once needed for
+ * the hash check, is accepted and changes nothing).  The plaintext passed
+ * to fn is valid only during the call.  Stops at the first blob that
+ * cannot be read (-1, e says which; fn was called for every blob before
+ * it) or fn's first -1.
  */
 #define REPO_READ_REHASH 0x1
 int repo_blobs_read(struct repo *, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
