@@ -149,6 +149,25 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 	if (repo_open_opts(loc, &so, secret_data(pw), secret_len(pw), flags,
 	        cli_lock_mode(ctx), &lo, out, e) == -1)
 		goto out;
+	/* check reports them itself, with more. */
+	if (!(flags & REPO_OPEN_SKIP_BAD_INDEX)) {
+		const struct repo_bad_file *bad;
+		size_t nbad;
+
+		bad = repo_bad_indexes(*out, &nbad);
+		for (size_t i = 0; i < nbad; i++) {
+			const char *why = bad[i].err.msg;
+			size_t k = strlen(bad[i].name);
+
+			if (strncmp(why, bad[i].name, k) == 0 &&
+			    strncmp(why + k, ": ", 2) == 0)
+				why += k + 2;
+			log_warn(ctx->log,
+			    "%s left out: %s (blobs only it names cannot be "
+			    "read; run 'coffer check')",
+			    bad[i].name, why);
+		}
+	}
 	rc = 0;
 out:
 	secret_free(pw);

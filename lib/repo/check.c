@@ -42,7 +42,8 @@
 	"'coffer rebuild-index' to drop its blobs from the index"
 #define FIX_UNINDEXED                                                          \
 	"run 'coffer rebuild-index' to index it (an interrupted snapshot "     \
-	"leaves such packs; nothing is lost)"
+	"leaves such packs, nothing is lost; so does an index file removed "   \
+	"or renamed: look for hidden files in index/)"
 #define FIX_SNAPSHOT                                                           \
 	"put back an intact copy from another copy of the repository, or "     \
 	"remove the file: it is the snapshot's only record, nothing else "     \
@@ -55,6 +56,20 @@
 	"restore what it still holds if you need it, take a new snapshot, "    \
 	"and remove this snapshot's file once the new one is safe"
 #define FIX_STRAY "remove it if nothing else put it there"
+#define FIX_MISNAMED                                                           \
+	"coffer never renames an index file: find out who did; its entries "   \
+	"are used (restore checks every blob's id), and 'coffer "              \
+	"rebuild-index' writes the index afresh from the packs"
+#define FIX_DUPLICATE                                                          \
+	"nothing to do if two snapshots stored the same new data at once; "    \
+	"else a key holder may have planted other bytes under known ids: "     \
+	"restores check each copy's id and use an intact one, and 'coffer "    \
+	"check --read-data' names the copy that is not"
+#define FIX_GAP                                                                \
+	"an index file naming that blob was removed or renamed (look for "     \
+	"hidden files in index/), or replaced by one that places the blob "    \
+	"elsewhere: run 'coffer rebuild-index' to index every blob of every "  \
+	"pack again"
 
 /* A set of ids, each with a small state; open addressing. */
 struct idset {
@@ -304,6 +319,12 @@ check_indexes(struct ck *c)
 		c->rep->stats.index_files_damaged++;
 		problem_err(c, bad[i].name, FIX_INDEX, &bad[i].err);
 	}
+	bad = repo_misnamed_indexes(c->r, &n);
+	for (size_t i = 0; i < n; i++) {
+		c->rep->stats.index_files_misnamed++;
+		problem(c, CHECK_WARN, ERR_NONE, bad[i].name, FIX_MISNAMED,
+		    "%s", unprefixed(bad[i].err.msg, bad[i].name));
+	}
 	c->rep->stats.blobs_indexed = idx_count(c->idx);
 	return (0);
 }
@@ -437,6 +458,114 @@ check_packs(struct ck *c)
 	}
 	free(sorted);
 	return (0);
+}
+
+/* An index location: where the index places a blob in a pack. */
+struct loc {
+	uint32_t pack, offset, length;
+};
+
+struct locs {
+	struct loc *v;
+	size_t n;
+	/* Ids indexed in several packs, by the pack of a later copy. */
+	uint32_t *dups;
+	uint8_t (*dup_example)[IDX_ID_LEN];
+	uint32_t *dup_other;
+	const struct idx *idx;
+};
+
+static int
+collect_loc(void *arg, const struct idx_entry *ent)
+{
+	struct locs *l = arg;
+	const struct idx_entry *first = idx_find(l->idx, ent->id);
+
+	l->v[l->n].pack = ent->pack;
+	l->v[l->n].offset = ent->offset;
+	l->v[l->n].length = ent->length;
+	l->n++;
+	if (first != ent && first->pack != ent->pack) {
+		if (l->dups[ent->pack]++ == 0) {
+			memcpy(l->dup_example[ent->pack], ent->id, IDX_ID_LEN);
+			l->dup_other[ent->pack] = first->pack;
+		}
+	}
+	return (0);
+}
+
+static int
+by_loc(const void *a, const void *b)
+{
+	const struct loc *x = a, *y = b;
+
+	if (x->pack != y->pack)
+		return (x->pack < y->pack ? -1 : 1);
+	if (x->offset != y->offset)
+		return (x->offset < y->offset ? -1 : 1);
+	return (0);
+}
+
+/*
+ * What the index alone tells of a key holder's work: ids indexed in
+ * several packs, and packs whose indexed blobs leave a gap (coffer indexes
+ * every blob of a pack, so a gap is an index entry taken away).
+ */
+static void
+check_locations(struct ck *c)
+{
+	struct locs l;
+	char name[PACK_NAME_LEN + 1], other[PACK_NAME_LEN + 1];
+	char hex[REPO_HEX_LEN + 1];
+	size_t i = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.idx = c->idx;
+	l.v = xcalloc(idx_locations(c->idx) + 1, sizeof(*l.v));
+	l.dups = xcalloc((size_t)c->npacks + 1, sizeof(*l.dups));
+	l.dup_example = xcalloc((size_t)c->npacks + 1, IDX_ID_LEN);
+	l.dup_other = xcalloc((size_t)c->npacks + 1, sizeof(*l.dup_other));
+	(void)idx_foreach(c->idx, collect_loc, &l);
+	for (uint32_t k = 0; k < c->npacks; k++) {
+		if (l.dups[k] == 0)
+			continue;
+		c->rep->stats.blobs_duplicate += l.dups[k];
+		repo_pack_name(c->byidx[k].id, name, sizeof(name));
+		repo_pack_name(c->byidx[l.dup_other[k]].id, other,
+		    sizeof(other));
+		crypto_hex_encode(l.dup_example[k], IDX_ID_LEN, hex);
+		problem(c, CHECK_WARN, ERR_NONE, name, FIX_DUPLICATE,
+		    "%u blob%s indexed in it %s indexed in other packs too "
+		    "(blob %.16s also in %s)",
+		    l.dups[k], l.dups[k] == 1 ? "" : "s",
+		    l.dups[k] == 1 ? "is" : "are", hex, other);
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), by_loc);
+	while (i < l.n) {
+		uint32_t pk = l.v[i].pack;
+		uint64_t end = 0;
+		int gap = 0;
+
+		for (; i < l.n && l.v[i].pack == pk; i++) {
+			if (!gap && l.v[i].offset > end) {
+				gap = 1;
+				c->rep->stats.packs_gaps++;
+				repo_pack_name(c->byidx[pk].id, name,
+				    sizeof(name));
+				problem(c, CHECK_WARN, ERR_NONE, name, FIX_GAP,
+				    "no index entry names its bytes %llu to "
+				    "%u: a blob of it is not indexed here",
+				    (unsigned long long)end, l.v[i].offset);
+			}
+			if ((uint64_t)l.v[i].offset + l.v[i].length > end)
+				end = (uint64_t)l.v[i].offset + l.v[i].length;
+		}
+	}
+	free(l.v);
+	free(l.dups);
+	free(l.dup_example);
+	free(l.dup_other);
 }
 
 /* ----------------------------------------------------------- trees */
@@ -1216,8 +1345,10 @@ check_run(struct repo *r, const struct check_opts *o, struct check_report **out,
 	c.e = e;
 	c.rep = xcalloc(1, sizeof(*c.rep));
 	check_keys(&c);
-	if (check_indexes(&c) == -1 || check_packs(&c) == -1 ||
-	    keep_going(&c) == -1 || check_snapshots(&c) == -1)
+	if (check_indexes(&c) == -1 || check_packs(&c) == -1)
+		goto out;
+	check_locations(&c);
+	if (keep_going(&c) == -1 || check_snapshots(&c) == -1)
 		goto out;
 	if (o->data != CHECK_DATA_NONE && check_data(&c) == -1)
 		goto out;

@@ -62,12 +62,15 @@ struct check_opts {
 struct check_stats {
 	uint64_t key_files, key_files_damaged;
 	uint64_t index_files, index_files_damaged;
-	uint64_t blobs_indexed;
-	uint64_t packs;           /* pack files present */
-	uint64_t packs_indexed;   /* pack ids the index names */
-	uint64_t packs_missing;   /* named by the index, absent */
-	uint64_t packs_short;     /* shorter than the index needs */
-	uint64_t packs_unindexed; /* present, named by no index file */
+	uint64_t index_files_misnamed; /* used, but renamed */
+	uint64_t blobs_indexed;        /* distinct ids */
+	uint64_t blobs_duplicate;      /* further copies in other packs */
+	uint64_t packs_gaps;           /* indexed packs with unindexed blobs */
+	uint64_t packs;                /* pack files present */
+	uint64_t packs_indexed;        /* pack ids the index names */
+	uint64_t packs_missing;        /* named by the index, absent */
+	uint64_t packs_short;          /* shorter than the index needs */
+	uint64_t packs_unindexed;      /* present, named by no index file */
 	uint64_t snapshots, snapshots_damaged; /* unreadable or incomplete */
 	uint64_t trees;                        /* distinct trees loaded */
 	uint64_t data_refs;  /* data blob references checked */
