@@ -81,10 +81,12 @@ main(int argc, char **argv)
 	size_t ngood, nevil, nkey, hlen, plen, ixlen;
 	char name[128], iname[REPO_HEX_LEN + 1];
 
-	if (argc != 6 || (strcmp(argv[5], "alone") != 0 &&
-	                     strcmp(argv[5], "replace") != 0)) {
-		fprintf(stderr, "usage: plant REPO KEYFILE GOODFILE EVILFILE "
-		                "alone|replace\n");
+	if (argc != 6 ||
+	    (strcmp(argv[5], "alone") != 0 &&
+	        strcmp(argv[5], "replace") != 0)) {
+		fprintf(stderr,
+		    "usage: plant REPO KEYFILE GOODFILE EVILFILE "
+		    "alone|replace\n");
 		return (1);
 	}
 	key = slurp(argv[2], &nkey);
@@ -99,8 +101,8 @@ main(int argc, char **argv)
 	/* The id a snapshot of GOODFILE names: the keyed hash. */
 	if ((mac = crypto_hmac_new(key_master_id_key(repo_master(r)),
 	         KEY_SECRET_LEN, &e)) == NULL ||
-	    (aead = crypto_aead_new(key_master_blob_key(repo_master(r)),
-	         &e)) == NULL)
+	    (aead = crypto_aead_new(key_master_blob_key(repo_master(r)), &e)) ==
+	        NULL)
 		die("keys", &e);
 	crypto_hmac_digest(mac, good, ngood, id);
 	if (idx_find(repo_index(r), id) == NULL)

@@ -519,6 +519,136 @@ START_TEST(test_damaged_index_file_is_named)
 }
 END_TEST
 
+/* Every index file goes; one holding x's locations takes their place. */
+static void
+replace_index(const struct idx *x)
+{
+	char *d = tutil_path(loc, "index");
+	char name[REPO_HEX_LEN + 1];
+	struct dirent *de;
+	struct repo *r;
+	struct err e;
+	uint8_t *plain;
+	size_t n;
+	DIR *dp;
+
+	ck_assert_ptr_nonnull(dp = opendir(d));
+	while ((de = readdir(dp)) != NULL) {
+		char *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		f = tutil_path(d, de->d_name);
+		ck_assert_int_eq(unlink(f), 0);
+		free(f);
+	}
+	closedir(dp);
+	free(d);
+	r = open_repo(0);
+	idx_encode(x, 0, idx_pack_count(x), &plain, &n);
+	ck_assert_msg(repo_file_put(r, "index", plain, n, name, &e) == 0, "%s",
+	    e.msg);
+	free(plain);
+	repo_close(r);
+}
+
+struct copy_arg {
+	const struct idx *from;
+	struct idx *to;
+	const uint8_t *skip; /* leave this id out; NULL: none */
+	const uint8_t *as;   /* and index it under this pack id too */
+};
+
+static int
+copy_entry(void *arg, const struct idx_entry *ent)
+{
+	struct copy_arg *c = arg;
+	struct idx_entry n = *ent;
+
+	if (c->skip != NULL && memcmp(ent->id, c->skip, IDX_ID_LEN) == 0)
+		return (0);
+	n.pack = idx_pack_add(c->to, idx_pack_id(c->from, ent->pack));
+	(void)idx_add(c->to, &n);
+	if (c->as != NULL && ent->type == IDX_BLOB_DATA) {
+		n.pack = idx_pack_add(c->to, c->as);
+		(void)idx_add(c->to, &n);
+	}
+	return (0);
+}
+
+/*
+ * What a key holder's work leaves in the index, found without reading a
+ * pack (issue 9, finding 1): an index file under a name that is not its
+ * hash, a blob left out of its pack's index (the original index hidden),
+ * ids indexed in a second pack.  Warnings, with the fix.
+ */
+START_TEST(test_index_tampering_warnings)
+{
+	char *d = tutil_path(loc, "index"), *f, *to, pk[128], copy[128];
+	struct copy_arg c;
+	struct check_report *rep;
+	const struct check_problem *p;
+	struct repo *r;
+	uint8_t cid[IDX_ID_LEN];
+	struct idx *x;
+
+	/* Renamed: used, and named. */
+	f = tutil_find_entry(d, "");
+	to = tutil_path(d,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaa");
+	ck_assert_int_eq(rename(f, to), 0);
+	rep = run(0, CHECK_DATA_NONE);
+	p = find(rep, CHECK_WARN, "index/aaaa", "not the SHA-256 of its bytes");
+	ck_assert(strstr(p->fix, "rebuild-index") != NULL);
+	ck_assert_msg(rep->stats.errors == 0, "%s", dump(rep));
+	ck_assert_uint_eq(rep->stats.index_files_misnamed, 1);
+	check_report_free(rep);
+	ck_assert_int_eq(rename(to, f), 0);
+
+	/* Chunk 1 of a left out of the index: a gap in its pack. */
+	pack_of(B.chunk[1], pk, sizeof(pk), NULL, NULL);
+	r = open_repo(0);
+	x = idx_new();
+	memset(&c, 0, sizeof(c));
+	c.from = repo_index(r);
+	c.to = x;
+	c.skip = B.chunk[1];
+	(void)idx_foreach(repo_index(r), copy_entry, &c);
+	repo_close(r);
+	replace_index(x);
+	idx_free(x);
+	rep = run(0, CHECK_DATA_NONE);
+	p = find(rep, CHECK_WARN, pk, "no index entry names its bytes");
+	ck_assert(strstr(p->fix, "rebuild-index") != NULL);
+	ck_assert_uint_eq(rep->stats.packs_gaps, 1);
+	check_report_free(rep);
+
+	/* Every data blob indexed in a second pack too. */
+	memset(cid, 0xcd, sizeof(cid));
+	repo_pack_name(cid, copy, sizeof(copy));
+	r = open_repo(0);
+	x = idx_new();
+	memset(&c, 0, sizeof(c));
+	c.from = repo_index(r);
+	c.to = x;
+	c.as = cid;
+	(void)idx_foreach(repo_index(r), copy_entry, &c);
+	repo_close(r);
+	replace_index(x);
+	idx_free(x);
+	rep = run(0, CHECK_DATA_NONE);
+	p = find(rep, CHECK_WARN, copy, "indexed in other packs too");
+	ck_assert(strstr(p->what, pk) != NULL);
+	ck_assert(strstr(p->fix, "--read-data") != NULL);
+	ck_assert_uint_eq(rep->stats.blobs_duplicate, 3);
+	check_report_free(rep);
+	free(to);
+	free(f);
+	free(d);
+}
+END_TEST
+
 START_TEST(test_damaged_snapshot_file)
 {
 	struct check_report *rep;
@@ -1061,6 +1191,7 @@ check_suite(void)
 	tcase_add_test(tc, test_missing_pack);
 	tcase_add_test(tc, test_unindexed_pack_is_a_warning);
 	tcase_add_test(tc, test_damaged_index_file_is_named);
+	tcase_add_test(tc, test_index_tampering_warnings);
 	tcase_add_test(tc, test_damaged_snapshot_file);
 	tcase_add_test(tc, test_damaged_key_file);
 	tcase_add_test(tc, test_tree_naming_missing_blobs);

@@ -93,10 +93,17 @@ START_TEST(test_find_after_growth)
 }
 END_TEST
 
-START_TEST(test_duplicate_keeps_first)
+/*
+ * An id indexed again keeps every location, first first (issue 9: the
+ * first one may be a planted copy), but the same location is not added
+ * twice; chains survive the table's growth.
+ */
+START_TEST(test_duplicate_keeps_every_location)
 {
 	struct idx *x = filled(1, 3);
 	struct idx_entry e;
+	const struct idx_entry *f;
+	uint8_t pid[IDX_ID_LEN];
 
 	make_id(e.id, 1);
 	e.pack = 0;
@@ -105,9 +112,75 @@ START_TEST(test_duplicate_keeps_first)
 	e.raw_length = 5;
 	e.type = IDX_BLOB_DATA;
 	ck_assert_int_eq(idx_add(x, &e), 1);
-	ck_assert_uint_eq(idx_find(x, e.id)->offset, 100);
+	memset(pid, 0xee, sizeof(pid));
+	e.pack = idx_pack_add(x, pid);
+	e.offset = 7;
+	ck_assert_int_eq(idx_add(x, &e), 1);
+	ck_assert_int_eq(idx_add(x, &e), 1); /* the same place again */
 	ck_assert_uint_eq(idx_count(x), 3);
+	ck_assert_uint_eq(idx_locations(x), 5);
+	f = idx_find(x, e.id);
+	ck_assert_uint_eq(f->offset, 100);
+	f = idx_find_next(x, f);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->offset, 999);
+	f = idx_find_next(x, f);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->offset, 7);
+	ck_assert_uint_eq(f->pack, 1);
+	ck_assert_ptr_null(idx_find_next(x, f));
+	make_id(e.id, 2);
+	ck_assert_ptr_null(idx_find_next(x, idx_find(x, e.id)));
 	idx_free(x);
+}
+END_TEST
+
+START_TEST(test_duplicates_across_growth_and_encoding)
+{
+	struct idx *x = idx_new(), *y = idx_new();
+	uint8_t pid[IDX_ID_LEN], *buf;
+	size_t len;
+	struct err err;
+
+	/* Two packs holding the same 20000 ids, added pack by pack. */
+	for (uint32_t k = 0; k < 2; k++) {
+		memset(pid, (int)k + 1, sizeof(pid));
+		uint32_t pn = idx_pack_add(x, pid);
+
+		for (uint32_t n = 0; n < 20000; n++) {
+			struct idx_entry e;
+
+			make_id(e.id, n);
+			e.pack = pn;
+			e.offset = n * 50;
+			e.length = 50;
+			e.raw_length = 40;
+			e.type = IDX_BLOB_DATA;
+			ck_assert_int_eq(idx_add(x, &e), k == 0 ? 0 : 1);
+		}
+	}
+	ck_assert_uint_eq(idx_count(x), 20000);
+	ck_assert_uint_eq(idx_locations(x), 40000);
+	/* Through an index file and back: both copies of each. */
+	idx_encode(x, 0, idx_pack_count(x), &buf, &len);
+	ck_assert_int_eq(idx_decode(y, buf, len, &err), 0);
+	free(buf);
+	for (uint32_t n = 0; n < 20000; n += 13) {
+		uint8_t id[IDX_ID_LEN];
+		const struct idx_entry *f;
+
+		make_id(id, n);
+		f = idx_find(y, id);
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(f->pack, 0);
+		f = idx_find_next(y, f);
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(f->pack, 1);
+		ck_assert_uint_eq(f->offset, n * 50);
+		ck_assert_ptr_null(idx_find_next(y, f));
+	}
+	idx_free(x);
+	idx_free(y);
 }
 END_TEST
 
@@ -258,7 +331,8 @@ idx_suite(void)
 
 	tcase_add_test(tc, test_find_after_growth);
 	tcase_add_test(tc, test_colliding_prefixes);
-	tcase_add_test(tc, test_duplicate_keeps_first);
+	tcase_add_test(tc, test_duplicate_keeps_every_location);
+	tcase_add_test(tc, test_duplicates_across_growth_and_encoding);
 	tcase_add_test(tc, test_pack_numbers_stable);
 	tcase_add_test(tc, test_encode_decode_round_trip);
 	tcase_add_test(tc, test_decode_refuses_hostile_input);

@@ -13,6 +13,8 @@
 
 #include <check.h>
 
+#include "crypto.h"
+#include "repo/compress.h"
 #include "repo/pack.h"
 #include "repo/repo.h"
 
@@ -636,6 +638,192 @@ START_TEST(test_open_skips_bad_index_whole)
 }
 END_TEST
 
+/*
+ * What a key holder can do (issue 9, finding 1): seal other bytes (as
+ * long as the original's) under a known id into a new pack, and return
+ * that pack's id.
+ */
+static void
+plant(struct repo *r, const uint8_t id[IDX_ID_LEN], const uint8_t *evil,
+    size_t n, uint8_t pid[IDX_ID_LEN])
+{
+	struct crypto_aead *aead;
+	struct pack_writer *w = pack_writer_new();
+	uint8_t *plain = malloc(n + 1), *sealed = malloc(n + 29), *hdr, *box;
+	uint8_t *pack;
+	size_t hlen, plen;
+	char name[128];
+	struct err e;
+
+	ck_assert_ptr_nonnull(
+	    aead = crypto_aead_new(key_master_blob_key(repo_master(r)), &e));
+	plain[0] = (uint8_t)(COMPRESS_RAW | IDX_BLOB_DATA << 4);
+	memcpy(plain + 1, evil, n);
+	ck_assert_int_eq(crypto_aead_seal(aead, plain, n + 1, id, IDX_ID_LEN,
+	                     sealed, &e),
+	    0);
+	ck_assert_int_eq(pack_writer_add(w, id, IDX_BLOB_DATA, sealed,
+	                     n + 1 + CRYPTO_AEAD_OVERHEAD, (uint32_t)n, &e),
+	    0);
+	pack_writer_header(w, &hdr, &hlen);
+	box = malloc(hlen + CRYPTO_AEAD_OVERHEAD);
+	ck_assert_int_eq(crypto_aead_seal(aead, hdr, hlen,
+	                     "coffer pack header 1", 20, box, &e),
+	    0);
+	ck_assert_int_eq(pack_writer_finish(w, box, hlen + CRYPTO_AEAD_OVERHEAD,
+	                     &pack, &plen, &e),
+	    0);
+	crypto_sha256(pack, plen, pid);
+	repo_pack_name(pid, name, sizeof(name));
+	ck_assert_int_eq(stor_put(repo_store(r), name, pack, plen,
+	                     STOR_NOREPLACE, &e),
+	    0);
+	free(pack);
+	free(box);
+	free(hdr);
+	free(sealed);
+	free(plain);
+	pack_writer_free(w);
+	crypto_aead_free(aead);
+}
+
+static int
+unlink_index(void *arg, const char *name, uint64_t size)
+{
+	char path[512];
+
+	(void)arg;
+	(void)size;
+	snprintf(path, sizeof(path), "%s/%s", loc, name);
+	ck_assert_int_eq(unlink(path), 0);
+	return (0);
+}
+
+struct got {
+	uint8_t buf[8][64];
+	size_t len[8];
+};
+
+static int
+keep_blob(void *arg, size_t i, const uint8_t *p, size_t len, struct err *e)
+{
+	struct got *g = arg;
+
+	(void)e;
+	ck_assert_uint_le(len, 64);
+	memcpy(g->buf[i], p, len);
+	g->len[i] = len;
+	return (0);
+}
+
+/*
+ * A planted copy indexed first: every read path checks the keyed id and
+ * falls back to the intact copy; with no intact copy the read fails as
+ * damage, and no byte of the planted one is handed over.
+ */
+START_TEST(test_planted_copy_is_passed_over)
+{
+	static const uint8_t good[] = "GOOD CONTENT\n",
+	                     evil[] = "EVIL CONTENT\n";
+	struct repo *r = open_ok(pass);
+	uint8_t id[IDX_ID_LEN], pid[IDX_ID_LEN], ids[8][IDX_ID_LEN], *out;
+	uint8_t *plain;
+	struct idx *x = idx_new();
+	struct idx_entry ent;
+	const struct idx_entry *g;
+	char iname[REPO_HEX_LEN + 1];
+	struct got got;
+	struct err e;
+	size_t n;
+	int added;
+
+	ck_assert_int_eq(repo_blob_put(r, IDX_BLOB_DATA, good, sizeof(good) - 1,
+	                     id, &added, &e),
+	    0);
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	plant(r, id, evil, sizeof(evil) - 1, pid);
+	/* One index: the planted copy first, then the good one. */
+	memset(&ent, 0, sizeof(ent));
+	memcpy(ent.id, id, IDX_ID_LEN);
+	ent.pack = idx_pack_add(x, pid);
+	ent.length = (uint32_t)(sizeof(evil) - 1 + 1 + CRYPTO_AEAD_OVERHEAD);
+	ent.raw_length = sizeof(evil) - 1;
+	ent.type = IDX_BLOB_DATA;
+	ck_assert_int_eq(idx_add(x, &ent), 0);
+	g = idx_find(repo_index(r), id);
+	ent = *g;
+	ent.pack = idx_pack_add(x, idx_pack_id(repo_index(r), g->pack));
+	ck_assert_int_eq(idx_add(x, &ent), 1);
+	ck_assert_int_eq(stor_list(repo_store(r), "index", unlink_index, NULL,
+	                     &e),
+	    0);
+	idx_encode(x, 0, idx_pack_count(x), &plain, &n);
+	ck_assert_int_eq(repo_file_put(r, "index", plain, n, iname, &e), 0);
+	free(plain);
+	idx_free(x);
+	repo_close(r);
+
+	r = open_ok(pass);
+	ck_assert_uint_eq(idx_find(repo_index(r), id)->pack, 0);
+	ck_assert_int_eq(repo_blob_get(r, id, IDX_BLOB_DATA, &out, &n, &e), 0);
+	ck_assert_mem_eq(out, good, n);
+	free(out);
+	/* Through the readers, with threads and without. */
+	for (int w = 0; w <= 2; w += 2) {
+		repo_set_workers(r, w);
+		for (int i = 0; i < 8; i++)
+			memcpy(ids[i], id, IDX_ID_LEN);
+		memset(&got, 0, sizeof(got));
+		ck_assert_int_eq(repo_blobs_read(r,
+		                     (const uint8_t(*)[IDX_ID_LEN])ids, 8,
+		                     IDX_BLOB_DATA, 0, keep_blob, &got, &e),
+		    0);
+		for (int i = 0; i < 8; i++) {
+			ck_assert_uint_eq(got.len[i], sizeof(good) - 1);
+			ck_assert_mem_eq(got.buf[i], good, sizeof(good) - 1);
+		}
+	}
+	repo_close(r);
+
+	/* Only the planted copy indexed: damage, and nothing handed over. */
+	r = open_ok(pass);
+	ck_assert_int_eq(stor_list(repo_store(r), "index", unlink_index, NULL,
+	                     &e),
+	    0);
+	x = idx_new();
+	memset(&ent, 0, sizeof(ent));
+	memcpy(ent.id, id, IDX_ID_LEN);
+	ent.pack = idx_pack_add(x, pid);
+	ent.length = (uint32_t)(sizeof(evil) - 1 + 1 + CRYPTO_AEAD_OVERHEAD);
+	ent.raw_length = sizeof(evil) - 1;
+	ent.type = IDX_BLOB_DATA;
+	ck_assert_int_eq(idx_add(x, &ent), 0);
+	idx_encode(x, 0, idx_pack_count(x), &plain, &n);
+	ck_assert_int_eq(repo_file_put(r, "index", plain, n, iname, &e), 0);
+	free(plain);
+	idx_free(x);
+	repo_close(r);
+	r = open_ok(pass);
+	out = (uint8_t *)"x";
+	ck_assert_int_eq(repo_blob_get(r, id, IDX_BLOB_DATA, &out, &n, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_msg(strstr(e.msg, "does not match its id") != NULL, "%s",
+	    e.msg);
+	ck_assert_ptr_null(out);
+	for (int w = 0; w <= 2; w += 2) {
+		repo_set_workers(r, w);
+		memset(&got, 0, sizeof(got));
+		ck_assert_int_eq(repo_blobs_read(r,
+		                     (const uint8_t(*)[IDX_ID_LEN])ids, 8,
+		                     IDX_BLOB_DATA, 0, keep_blob, &got, &e),
+		    -1);
+		ck_assert_int_eq(e.class, ERR_CORRUPT);
+		ck_assert_uint_eq(got.len[0], 0);
+	}
+	repo_close(r);
+}
+END_TEST
+
 START_TEST(test_unseal_blobs_and_header)
 {
 	struct repo *r = open_ok(pass);
@@ -755,6 +943,7 @@ repo_suite(void)
 	tcase_add_test(tc, test_key_from_another_repository);
 	tcase_add_test(tc, test_open_skips_bad_index_whole);
 	tcase_add_test(tc, test_unseal_blobs_and_header);
+	tcase_add_test(tc, test_planted_copy_is_passed_over);
 	suite_add_tcase(s, tc);
 	return (s);
 }
