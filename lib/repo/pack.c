@@ -237,11 +237,13 @@ pack_header_decode(const uint8_t *p, size_t len, uint64_t data_len,
 		if (bl[i].length < PACK_BLOB_SEALED_MIN ||
 		    bl[i].length > PACK_BLOB_SEALED_MAX ||
 		    bl[i].raw_length > PACK_BLOB_RAW_MAX) {
+			uint32_t blen = bl[i].length, raw = bl[i].raw_length;
+
 			free(bl);
 			return (err_set(e, ERR_CORRUPT,
 			    "pack header: blob %u has an impossible length "
 			    "(%u bytes, %u raw)",
-			    i, bl[i].length, bl[i].raw_length));
+			    i, blen, raw));
 		}
 		off += bl[i].length;
 		if (off > data_len) {
