@@ -380,10 +380,8 @@ struct pg {
 	struct rst_db_kv *kv;
 	size_t nkv;
 	char *dbname;
-	char *target;   /* conninfo of the target database */
-	char *maint;    /* the same with dbname=postgres */
-	char *password; /* "PGPASSWORD=..." or NULL */
-	const char *env[2];
+	char *target; /* conninfo of the target database */
+	char *maint;  /* the same with dbname=postgres */
 };
 
 static void
@@ -393,17 +391,19 @@ pg_clear(struct pg *pg)
 	free(pg->dbname);
 	free(pg->target);
 	free(pg->maint);
-	freezero_str(pg->password);
 }
 
 static int
 pg_setup(struct pg *pg, const char *conninfo, struct err *e)
 {
-	const char *db, *pw;
+	const char *db;
 
 	memset(pg, 0, sizeof(*pg));
 	if (rst_db_conninfo_parse(conninfo, &pg->kv, &pg->nkv, e) == -1)
 		return (-1);
+	/* On our argv, every user could read it in /proc. */
+	if (kv_get(pg->kv, pg->nkv, "password") != NULL)
+		return (err_set(e, ERR_USAGE, RST_DB_PASSWORD_REFUSED));
 	if ((db = kv_get(pg->kv, pg->nkv, "dbname")) == NULL || *db == '\0')
 		return (err_set(e, ERR_USAGE,
 		    "--to-postgres needs the database to restore into: "
@@ -411,23 +411,18 @@ pg_setup(struct pg *pg, const char *conninfo, struct err *e)
 	pg->dbname = xstrdup(db);
 	pg->target = rst_db_conninfo_build(pg->kv, pg->nkv, db);
 	pg->maint = rst_db_conninfo_build(pg->kv, pg->nkv, "postgres");
-	/* A password given in the settings reaches libpq by environment. */
-	if ((pw = kv_get(pg->kv, pg->nkv, "password")) != NULL) {
-		pg->password = xasprintf("PGPASSWORD=%s", pw);
-		pg->env[0] = pg->password;
-	}
 	return (0);
 }
 
 /* psql -c sql on conninfo, its output in *outp (may be NULL). */
 static int
-pg_sql(struct pg *pg, const char *conninfo, const char *sql, char **outp,
+pg_sql(const char *conninfo, const char *sql, char **outp,
     const struct rst_db_opts *o, struct err *e)
 {
 	const char *argv[] = { "psql", "-X", "-q", "-A", "-t", "-v",
 		"ON_ERROR_STOP=1", "-d", conninfo, "-c", sql, NULL };
 
-	return (run_capture(argv, pg->env, outp, o->interrupted, e));
+	return (run_capture(argv, NULL, outp, o->interrupted, e));
 }
 
 /*
@@ -457,7 +452,7 @@ pg_create(struct pg *pg, const struct manifest_source *src,
 		free(sql);
 		sql = next;
 	}
-	rc = pg_sql(pg, pg->maint, sql, NULL, o, e);
+	rc = pg_sql(pg->maint, sql, NULL, o, e);
 
 	if (rc == -1)
 		err_wrap(e, "creating database %s", pg->dbname);
@@ -474,7 +469,7 @@ pg_drop(struct pg *pg, const struct rst_db_opts *o)
 	struct err e;
 
 	err_clear(&e);
-	if (pg_sql(pg, pg->maint, sql, NULL, o, &e) == -1)
+	if (pg_sql(pg->maint, sql, NULL, o, &e) == -1)
 		log_warn(o->log, "could not drop database %s again: %s",
 		    pg->dbname, e.msg);
 	else
@@ -497,7 +492,7 @@ pg_check_empty(struct pg *pg, const struct rst_db_opts *o, struct err *e)
 	char *out = NULL;
 	long count;
 
-	if (pg_sql(pg, pg->target, sql, &out, o, e) == -1) {
+	if (pg_sql(pg->target, sql, &out, o, e) == -1) {
 		char *missing =
 		    xasprintf("database \"%s\" does not exist", pg->dbname);
 
@@ -574,7 +569,7 @@ pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		goto out;
 	}
 	fs_node_clear(&n);
-	client_opts(&po, argv, pg->env, o->interrupted);
+	client_opts(&po, argv, NULL, o->interrupted);
 	po.in = PROC_PIPE;
 	po.line = globals_line;
 	po.line_arg = &g;
@@ -691,7 +686,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		argv[k++] = staged;
 	argv[k] = NULL;
 
-	client_opts(&po, argv, pg.env, o->interrupted);
+	client_opts(&po, argv, NULL, o->interrupted);
 	po.in = staged != NULL ? PROC_NULL : PROC_PIPE;
 	if (proc_start(&po, &c, e) == -1)
 		goto out;

@@ -51,7 +51,8 @@ struct rst_db_stats {
  * stream.  A client that fails is ERR_IO "pg_restore exited with status
  * N: <its last error line>".  A database this call made is dropped again
  * when the restore fails.  A target that holds relations already is
- * ERR_USAGE unless o->clean.
+ * ERR_USAGE unless o->clean; settings that hold a password are ERR_USAGE
+ * (RST_DB_PASSWORD_REFUSED) before anything runs.
  */
 int rst_db_to_postgres(struct repo *, const uint8_t root[IDX_ID_LEN],
     const struct manifest_source *src, const struct rst_db_opts *o,
@@ -66,6 +67,12 @@ int rst_db_to_postgres(struct repo *, const uint8_t root[IDX_ID_LEN],
 int rst_db_to_mysql(struct repo *, const uint8_t root[IDX_ID_LEN],
     const struct manifest_source *src, const struct rst_db_opts *o,
     struct rst_db_stats *st, struct err *);
+
+/* Why settings with a password are refused, for the command line too. */
+#define RST_DB_PASSWORD_REFUSED                                                \
+	"--to-postgres: the connection settings hold a password, which every " \
+	"user could read in the process list; put it in ~/.pgpass (or a "      \
+	"service file) instead"
 
 /* libpq connection settings, parsed (exposed for the unit tests). */
 struct rst_db_kv {
