@@ -6,8 +6,14 @@
  */
 #include "restore/db.h"
 
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +380,185 @@ check_source(const struct manifest_source *src, const char *type, struct err *e)
 	return (0);
 }
 
+/* ------------------------------------------------------------ staging */
+
+/*
+ * What must sit in a file (the dump for pg_restore --jobs, which seeks;
+ * globals.sql, read back line by line) goes to a file without a name: it
+ * is made in a private directory TMPDIR/coffer-restore.PID.XXXXXX (0700)
+ * and unlinked at once, so that its bytes go with the last descriptor,
+ * even after a kill -9.  All a kill can leave is that directory, empty
+ * (or, killed between the open and the unlink, holding the empty file):
+ * the next database restore removes those whose process is gone.
+ */
+#define STAGE_PREFIX "coffer-restore."
+
+struct stage {
+	char *dir; /* the private directory, or NULL */
+	int fd;    /* the unnamed file, read/write, or -1 */
+};
+
+static const char *
+stage_root(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return (dir != NULL && dir[0] == '/' ? dir : "/tmp");
+}
+
+/* Remove directory name in dfd and the files in it (it has no more). */
+static int
+remove_flat(int dfd, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			(void)close(fd);
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    unlinkat(dirfd(d), de->d_name, 0) == -1)
+			rc = -1;
+	(void)closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) == -1)
+		rc = -1;
+	return (rc);
+}
+
+/*
+ * Remove what restores killed before they cleaned up left in the temp
+ * directory: coffer-restore.PID.* directories of ours whose process is
+ * gone.  A live process's (or another user's) are left alone.
+ */
+static void
+stage_sweep(struct log *log)
+{
+	const char *root = stage_root();
+	size_t plen = strlen(STAGE_PREFIX);
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(root)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		const char *p = de->d_name + plen;
+		struct stat sb;
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, STAGE_PREFIX, plen) != 0 ||
+		    !isdigit((unsigned char)*p))
+			continue;
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (errno != 0 || *end != '.' || pid <= 0 || pid > INT_MAX ||
+		    pid == (long)getpid())
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		        -1 ||
+		    !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (remove_flat(dirfd(d), de->d_name) == 0)
+			log_info(log,
+			    "removed %s/%s, left by a restore (process %ld) "
+			    "that did not finish",
+			    root, de->d_name, pid);
+		else
+			log_warn(log, "cannot remove %s/%s: %s", root,
+			    de->d_name, strerror(errno));
+	}
+	(void)closedir(d);
+}
+
+static void
+stage_close(struct stage *sg)
+{
+	if (sg->fd != -1)
+		(void)close(sg->fd);
+	sg->fd = -1;
+	if (sg->dir != NULL) {
+		char *file = xasprintf("%s/dump", sg->dir);
+
+		(void)unlink(file); /* only there if the first unlink failed */
+		(void)rmdir(sg->dir);
+		free(file);
+		free(sg->dir);
+		sg->dir = NULL;
+	}
+}
+
+static int
+stage_open(struct stage *sg, struct err *e)
+{
+	const char *root = stage_root();
+	char *file = NULL;
+	int rc = -1;
+
+	sg->fd = -1;
+	sg->dir =
+	    xasprintf("%s/" STAGE_PREFIX "%ld.XXXXXX", root, (long)getpid());
+	if (mkdtemp(sg->dir) == NULL) {
+		err_sys(e, ERR_IO, "cannot make a private directory in %s",
+		    root);
+		free(sg->dir);
+		sg->dir = NULL;
+		return (-1);
+	}
+	file = xasprintf("%s/dump", sg->dir);
+	if ((sg->fd = open(file,
+	         O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	    -1) {
+		err_sys(e, ERR_IO, "%s", file);
+		goto out;
+	}
+	if (unlink(file) == -1) {
+		err_sys(e, ERR_IO, "%s", file);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(file);
+	if (rc == -1)
+		stage_close(sg);
+	return (rc);
+}
+
+/*
+ * The file at path, authenticated as it goes, into a new stage (rewound
+ * for reading).  Damage leaves nothing behind.
+ */
+static int
+stage_file(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
+    const struct rst_db_opts *o, struct stage *sg, uint64_t *bytes,
+    struct err *e)
+{
+	struct rst_opts ro = stream_opts(o);
+	struct rst_stats rs;
+
+	if (stage_open(sg, e) == -1)
+		return (-1);
+	if (rst_file_stream(r, root, path, sg->fd, &ro, &rs, e) == -1)
+		goto fail;
+	if (lseek(sg->fd, 0, SEEK_SET) == -1) {
+		err_sys(e, ERR_IO, "%s: rewinding the staged copy", path);
+		goto fail;
+	}
+	if (bytes != NULL)
+		*bytes = rs.bytes;
+	return (0);
+fail:
+	stage_close(sg);
+	return (-1);
+}
+
 /* ------------------------------------------------------------ postgres */
 
 struct pg {
@@ -592,39 +777,6 @@ out:
 	return (rc);
 }
 
-/* --jobs: the dump, authenticated as it goes, in a private temp file. */
-static int
-pg_stage(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *dump,
-    const struct rst_db_opts *o, char **pathp, uint64_t *bytes, struct err *e)
-{
-	const char *dir = getenv("TMPDIR");
-	struct rst_opts ro = stream_opts(o);
-	struct rst_stats rs;
-	char *path;
-	int fd;
-
-	*pathp = NULL;
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
-	path = xasprintf("%s/coffer-restore-XXXXXX", dir);
-	if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
-		err_sys(e, ERR_IO, "temp file in %s", dir);
-		free(path);
-		return (-1);
-	}
-	if (rst_file_stream(r, root, dump, fd, &ro, &rs, e) == -1 ||
-	    (close(fd) == -1 && err_sys(e, ERR_IO, "%s", path))) {
-		if (fd != -1)
-			(void)close(fd);
-		(void)unlink(path);
-		free(path);
-		return (-1);
-	}
-	*bytes = rs.bytes;
-	*pathp = path;
-	return (0);
-}
-
 int
 rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
     const struct manifest_source *src, const struct rst_db_opts *o,
@@ -635,7 +787,8 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	struct rst_opts ro = stream_opts(o);
 	struct proc *c = NULL;
 	struct rst_stats rs;
-	char *staged = NULL, jobs[16];
+	struct stage sg = { NULL, -1 };
+	char jobs[16];
 	struct err fe;
 	struct pg pg;
 	size_t k = 0;
@@ -644,6 +797,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	memset(st, 0, sizeof(*st));
 	memset(&rs, 0, sizeof(rs));
 	err_clear(&fe);
+	stage_sweep(o->log);
 	if (pg_setup(&pg, o->target, e) == -1 ||
 	    check_source(src, "postgres", e) == -1)
 		goto out;
@@ -669,8 +823,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		log_info(o->log,
 		    "staging the dump in a temp file for "
 		    "pg_restore --jobs");
-		if (pg_stage(r, root, src->dump, o, &staged, &st->bytes, e) ==
-		    -1)
+		if (stage_file(r, root, src->dump, o, &sg, &st->bytes, e) == -1)
 			goto out;
 	} else
 		argv[k++] = "--single-transaction";
@@ -682,15 +835,24 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	}
 	argv[k++] = "-d";
 	argv[k++] = pg.target;
-	if (staged != NULL)
-		argv[k++] = staged;
+	/*
+	 * The staged file has no name: pg_restore gets it as its stdin and
+	 * opens it by /dev/stdin, a name it can reopen (and its workers,
+	 * which inherit the descriptor, too).
+	 */
+	if (sg.fd != -1)
+		argv[k++] = "/dev/stdin";
 	argv[k] = NULL;
 
 	client_opts(&po, argv, NULL, o->interrupted);
-	po.in = staged != NULL ? PROC_NULL : PROC_PIPE;
+	if (sg.fd != -1) {
+		po.in = PROC_FD;
+		po.in_fd = sg.fd;
+	} else
+		po.in = PROC_PIPE;
 	if (proc_start(&po, &c, e) == -1)
 		goto out;
-	if (staged != NULL)
+	if (sg.fd != -1)
 		fed = 0;
 	else {
 		fed = rst_file_stream(r, root, src->dump, proc_in(c), &ro, &rs,
@@ -707,10 +869,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	rc = 0;
 out:
 	proc_free(c);
-	if (staged != NULL) {
-		(void)unlink(staged);
-		free(staged);
-	}
+	stage_close(&sg);
 	if (rc == -1 && st->created) {
 		pg_drop(&pg, o);
 		st->created = 0;
@@ -791,6 +950,7 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 
 	memset(st, 0, sizeof(*st));
 	err_clear(&fe);
+	stage_sweep(o->log);
 	if (check_source(src, "mysql", e) == -1)
 		goto out;
 	if (o->target == NULL || *o->target == '\0') {
@@ -854,7 +1014,8 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	po.in = PROC_PIPE;
 	if (proc_start(&po, &c, e) == -1)
 		goto out;
-	/* Read and authenticated whole before the first byte is sent. */
+	/* Read and authenticated whole before the first byte is sent (read
+	 * twice: nothing of it is staged on disk). */
 	fed = rst_file_to_fd(r, root, src->dump, proc_in(c), &ro, &rs, &fe);
 	st->bytes = rs.bytes;
 	if (finish_client(c, fed, &fe, o, e) == -1) {

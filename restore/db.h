@@ -3,8 +3,10 @@
  * PostgreSQL custom-format dump through pg_restore, a MariaDB/MySQL SQL
  * dump through the mariadb (or mysql) client.  The dump is streamed from
  * the repository into the client's stdin; nothing is staged on disk
- * (except with rst_db_opts.jobs, below).  coffer-restore(1), "Into a
- * database", has the rules an admin sees.
+ * except for rst_db_opts.jobs (below), and then in a file without a
+ * name, in a private directory that the next database restore removes if
+ * a kill left it.  coffer-restore(1), "Into a database", has the rules an
+ * admin sees.
  */
 #ifndef COFFER_RESTORE_DB_H
 #define COFFER_RESTORE_DB_H
@@ -29,7 +31,7 @@ struct rst_db_opts {
 	int clean;       /* allow a database that holds tables already */
 	int globals;     /* postgres: replay globals.sql (roles) first */
 	int no_owner;    /* postgres: pg_restore --no-owner */
-	unsigned jobs;   /* postgres: >1 = pg_restore -j from a temp file */
+	unsigned jobs;   /* postgres: >1 = pg_restore -j from a staged file */
 	struct log *log; /* notes and progress; may be NULL */
 	volatile sig_atomic_t *interrupted;         /* may be NULL */
 	int (*keepalive)(void *arg, struct err *e); /* may be NULL */

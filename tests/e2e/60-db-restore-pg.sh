@@ -172,7 +172,7 @@ expect_grep '^\{.*"mode":"postgres".*"database":"gas_json".*"created":true.*"sta
 expect_status 2 R --source gasdb --to-postgres 'dbname=gas_json' --json
 expect_grep '"status":2.*"error":"database gas_json is not empty' "$T/out"
 
-# --jobs: staged in a temp file, pg_restore -j.
+# --jobs: staged in a file without a name, pg_restore -j.
 expect_status 0 R --source gasdb --to-postgres 'dbname=gas_jobs' --create \
     --jobs 2
 dumpof gas_jobs "$T/got.sql"
