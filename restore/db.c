@@ -13,12 +13,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "proc.h"
 #include "restore/restore.h"
 #include "xmalloc.h"
@@ -700,23 +702,118 @@ pg_check_empty(struct pg *pg, const struct rst_db_opts *o, struct err *e)
 	return (0);
 }
 
-/* globals.sql through psql: "already exists" is a note, else fatal. */
+/*
+ * globals.sql through psql.  A dump is data, not a script to trust: psql
+ * would run its meta-commands (\! runs a shell command as our user), so
+ * it is fed behind a \restrict with a key of ours that the dump cannot
+ * know, after which psql refuses every meta-command but \unrestrict KEY.
+ * pg_dumpall's own \restrict and \unrestrict lines (15.14 and later) are
+ * fed as empty lines, keeping line numbers; any other meta-command stops
+ * the restore.  A psql that predates \restrict is not used at all.
+ */
+#define RESTRICT_KEY_BYTES 24
+
+/* The first releases of each branch whose psql has \restrict; 18 on all. */
+static const unsigned psql_restrict_since[][2] = { { 13, 22 }, { 14, 19 },
+	{ 15, 14 }, { 16, 10 }, { 17, 6 } };
+
+int
+rst_db_psql_restricts(const char *version)
+{
+	unsigned major, minor;
+	const char *p = version + strcspn(version, "0123456789");
+
+	if (sscanf(p, "%u.%u", &major, &minor) != 2)
+		/* "19devel", "18beta1": only a later major is sure. */
+		return (sscanf(p, "%u", &major) == 1 && major >= 19);
+	if (major >= 18)
+		return (1);
+	for (size_t i = 0;
+	     i < sizeof(psql_restrict_since) / sizeof(psql_restrict_since[0]);
+	     i++)
+		if (psql_restrict_since[i][0] == major)
+			return (minor >= psql_restrict_since[i][1]);
+	return (0);
+}
+
+static int
+psql_check(const struct rst_db_opts *o, struct err *e)
+{
+	const char *argv[] = { "psql", "--version", NULL };
+	struct proc_opts po;
+	char out[128];
+
+	client_opts(&po, argv, NULL, o->interrupted);
+	po.out = PROC_PIPE;
+	if (proc_output(&po, out, sizeof(out), e) == -1)
+		return (-1);
+	if (!rst_db_psql_restricts(out))
+		return (err_set(e, ERR_IO,
+		    "%s cannot be told to refuse the meta-commands of a dump "
+		    "(\\restrict came with 13.22, 14.19, 15.14, 16.10 and "
+		    "17.6), and a \\! line in globals.sql would run as this "
+		    "user: upgrade the PostgreSQL client, or leave out "
+		    "--globals and replay the roles yourself",
+		    out));
+	return (0);
+}
+
+/* pg_dumpall's "\restrict KEY" or "\unrestrict KEY" (n bytes, with \n). */
+static int
+dump_restrict_line(const char *s, size_t n)
+{
+	size_t k;
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	if (n > 10 && strncmp(s, "\\restrict ", 10) == 0)
+		k = 10;
+	else if (n > 12 && strncmp(s, "\\unrestrict ", 12) == 0)
+		k = 12;
+	else
+		return (0);
+	for (; k < n; k++)
+		if (!isalnum((unsigned char)s[k]))
+			return (0);
+	return (1);
+}
+
 struct globals_acc {
 	struct log *log;
 	unsigned notes;
 	char first_bad[400];
 };
 
+/*
+ * Each line psql writes on stderr: "psql:<stdin>:N: ERROR:  ..." from
+ * the server ("already exists" is a note, else fatal), "psql:<stdin>:N:
+ * error: ..." from psql itself (a refused meta-command: fatal).
+ */
 static void
 globals_line(void *arg, const char *line)
 {
 	struct globals_acc *g = arg;
+	const char *what;
+	unsigned no;
 
-	if (strstr(line, "ERROR:") == NULL)
+	if ((what = strstr(line, ": error: ")) != NULL) {
+		if (g->first_bad[0] != '\0')
+			return;
+		/* Our \restrict line comes first: theirs are one less. */
+		if (sscanf(line, "psql:<stdin>:%u:", &no) == 1 && no > 1)
+			snprintf(g->first_bad, sizeof(g->first_bad),
+			    "globals.sql line %u: psql refused it (%s); "
+			    "coffer runs no psql meta-commands from a dump",
+			    no - 1, what + 9);
+		else
+			snprintf(g->first_bad, sizeof(g->first_bad), "%s",
+			    line);
+		return;
+	}
+	if ((what = strstr(line, "ERROR:")) == NULL)
 		return;
 	if (strstr(line, "already exists") != NULL) {
-		const char *what = strstr(line, "ERROR:") + 6;
-
+		what += 6;
 		while (*what == ' ')
 			what++;
 		g->notes++;
@@ -727,6 +824,80 @@ globals_line(void *arg, const char *line)
 		snprintf(g->first_bad, sizeof(g->first_bad), "%s", line);
 }
 
+/* n bytes to the non-blocking fd, polling so that an interrupt is seen. */
+static int
+feed(int fd, const char *p, size_t n, const struct rst_db_opts *o,
+    struct err *e)
+{
+	while (n > 0) {
+		ssize_t w;
+
+		if (interrupted(o))
+			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd pfd = { fd, POLLOUT, 0 };
+
+				(void)poll(&pfd, 1, 100);
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			return (err_sys(e, ERR_IO, "writing to psql"));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return (0);
+}
+
+/* Our \restrict line, then the staged globals.sql, to psql's stdin. */
+static int
+globals_feed(int in, int staged, const struct rst_db_opts *o, struct err *e)
+{
+	uint8_t key[RESTRICT_KEY_BYTES];
+	char hex[2 * RESTRICT_KEY_BYTES + 1], first[sizeof(hex) + 16];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f = NULL;
+	int fd, rc = -1;
+
+	if (crypto_random(key, sizeof(key), e) == -1)
+		goto out;
+	crypto_hex_encode(key, sizeof(key), hex);
+	snprintf(first, sizeof(first), "\\restrict %s\n", hex);
+	if (feed(in, first, strlen(first), o, e) == -1)
+		goto out;
+	if ((fd = fcntl(staged, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		err_sys(e, ERR_IO, "reading the staged globals.sql");
+		if (fd != -1)
+			(void)close(fd);
+		goto out;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (dump_restrict_line(line, (size_t)n)) {
+			if (feed(in, "\n", 1, o, e) == -1)
+				goto out;
+		} else if (feed(in, line, (size_t)n, o, e) == -1)
+			goto out;
+	}
+	if (ferror(f)) {
+		err_sys(e, ERR_IO, "reading the staged globals.sql");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f != NULL)
+		(void)fclose(f);
+	freezero(line, cap); /* password hashes */
+	wipe(key, sizeof(key));
+	wipe(hex, sizeof(hex));
+	wipe(first, sizeof(first));
+	return (rc);
+}
+
 static int
 pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
     const struct manifest_source *src, struct pg *pg,
@@ -735,10 +906,9 @@ pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	const char *argv[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=0",
 		"-d", pg->maint, "-f", "-", NULL };
 	struct globals_acc g = { o->log, 0, "" };
+	struct stage sg = { NULL, -1 };
 	struct proc_opts po;
-	struct rst_opts ro = stream_opts(o);
 	struct proc *c = NULL;
-	struct rst_stats rs;
 	struct fs_node n;
 	struct err fe;
 	char *path = xasprintf("%s/globals.sql", src->path);
@@ -754,13 +924,17 @@ pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		goto out;
 	}
 	fs_node_clear(&n);
+	/* Whole and authenticated before psql sees a byte of it. */
+	if (psql_check(o, e) == -1 ||
+	    stage_file(r, root, path, o, &sg, NULL, e) == -1)
+		goto out;
 	client_opts(&po, argv, NULL, o->interrupted);
 	po.in = PROC_PIPE;
 	po.line = globals_line;
 	po.line_arg = &g;
 	if (proc_start(&po, &c, e) == -1)
 		goto out;
-	fed = rst_file_to_fd(r, root, path, proc_in(c), &ro, &rs, &fe);
+	fed = globals_feed(proc_in(c), sg.fd, o, &fe);
 	if (finish_client(c, fed, &fe, o, e) == -1)
 		goto out;
 	if (g.first_bad[0] != '\0') {
@@ -773,6 +947,7 @@ out:
 	if (rc == -1)
 		err_wrap(e, "restoring the globals of %s", src->name);
 	proc_free(c);
+	stage_close(&sg);
 	free(path);
 	return (rc);
 }

@@ -1,5 +1,9 @@
 #!/bin/sh
 # Database restores that meet a hostile snapshot or a kill -9.
+# - A globals.sql that carries psql meta-commands (\! touch FILE before and
+#   after pg_dumpall's own \restrict pair, one mid-line, \o |cmd) runs none
+#   of them: the restore stops with status 1 naming the line, before the
+#   database is made.  A psql that predates \restrict is not run at all.
 # - A kill -9 while pg_restore --jobs reads its staged dump leaves no dump
 #   on disk: it was a 0600 file without a name in a 0700 directory, and
 #   that empty directory is all that is left; the next restore removes it
@@ -43,13 +47,74 @@ database = gas
 globals = yes
 EOF
 expect_status 0 "$COFFER" init -r "$REPO" --machine-key "$COFFER_PASSWORD_FILE"
-# A snapshot from the real pg_dumpall.
+# A snapshot from the real pg_dumpall, whose globals.sql has its own
+# \restrict pair, for the restores that must work.
 expect_status 0 "$COFFER" snapshot -c "$T/coffer.conf" -r "$REPO" \
     --source gasdb
 good=$(sed -n 's/^snapshot \([0-9a-f]*\) saved.*/\1/p' "$T/out")
 [ -n "$good" ] || fail "no snapshot id in: $(cat "$T/out")"
 
+# ------------------------------------------------------------ \! in globals
+
+# The snapshot a key holder could write: pg_dumpall's real output with
+# meta-commands around it (a pg_dumpall in front of the real one on PATH).
+mkdir "$T/evil"
+cat >"$T/evil/pg_dumpall" <<EOF
+#!/bin/sh
+printf '%s\n' '\\! touch $T/pwned-top'
+"$PG_BIN/pg_dumpall" "\$@" || exit
+printf '%s\n' '\\! touch $T/pwned-after' 'SELECT 1; \\! touch $T/pwned-mid' \
+    '\\o |touch $T/pwned-pipe' 'SELECT 1;'
+EOF
+chmod +x "$T/evil/pg_dumpall"
+expect_status 0 env PATH="$T/evil:$PATH" "$COFFER" snapshot \
+    -c "$T/coffer.conf" -r "$REPO" --source gasdb
+snap=latest
+expect_status 0 R --stdout /gasdb/globals.sql
+expect_grep '^\\! touch .*pwned-top' "$T/out"
+expect_grep '^\\unrestrict [A-Za-z0-9]+$' "$T/out"
+
+q -d gas -c "ALTER TABLE t OWNER TO postgres" -c "DROP ROLE app"
+expect_status 1 R --source gasdb --to-postgres 'dbname=gas_evil' --create \
+    --globals
+tail -n 1 "$T/err" >"$T/last"
+expect_grep '^coffer: restoring the globals of gasdb: globals.sql line 1: psql refused it \(backslash commands are restricted; only \\unrestrict is allowed\); coffer runs no psql meta-commands from a dump$' "$T/last"
+for f in top after mid pipe; do
+	[ ! -e "$T/pwned-$f" ] || fail "globals.sql ran a shell command ($f)"
+done
+dbexists gas_evil && fail "a refused globals.sql went on to make the database"
+
+# A psql without \restrict is not trusted with globals.sql at all.
+mkdir "$T/old"
+cat >"$T/old/psql" <<EOF
+#!/bin/sh
+if [ "\$1" = --version ]; then
+	echo 'psql (PostgreSQL) 15.13 (Debian 15.13-0+deb12u1)'
+	exit 0
+fi
+echo "\$*" >>"$T/old.argv"
+exec "$PG_BIN/psql" "\$@"
+EOF
+chmod +x "$T/old/psql"
+expect_status 1 env PATH="$T/old:$PATH" "$COFFER" restore -r "$REPO" latest \
+    --source gasdb --to-postgres 'dbname=gas_old' --create --globals
+expect_grep '^coffer: restoring the globals of gasdb: psql \(PostgreSQL\) 15.13 .* cannot be told to refuse the meta-commands of a dump .* upgrade the PostgreSQL client, or leave out --globals' "$T/err"
+[ ! -e "$T/old.argv" ] || fail "an old psql was run: $(cat "$T/old.argv")"
+[ ! -e "$T/pwned-top" ] || fail "an old psql ran globals.sql"
+dbexists gas_old && fail "a refused psql went on to make the database"
+
+# The real pg_dumpall's globals.sql, with its own \restrict pair, still
+# brings the role back.
 snap=$good
+expect_status 0 R --stdout /gasdb/globals.sql
+expect_grep '^\\restrict [A-Za-z0-9]+$' "$T/out"
+q -d gas -c "ALTER TABLE t OWNER TO postgres" -c "DROP ROLE IF EXISTS app"
+expect_status 0 R --source gasdb --to-postgres 'dbname=gas_glob' --create \
+    --globals
+[ "$(one -c "SELECT count(*) FROM pg_roles WHERE rolname = 'app'")" = 1 ] ||
+	fail "--globals did not bring role app back"
+dumpof gas_glob "$T/got.sql"
+expect_same "$T/want.sql" "$T/got.sql"
 
 # ------------------------------------------------------------ kill -9
 
