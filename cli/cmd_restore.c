@@ -17,6 +17,7 @@
 #include "repo_opts.h"
 #include "restore/db.h"
 #include "restore/restore.h"
+#include "snapshot/sources.h"
 #include "xmalloc.h"
 
 enum {
@@ -525,6 +526,18 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		    "--create and --clean go with --to-postgres or "
 		    "--to-mysql");
 		goto done;
+	}
+	if (to_pg != NULL) {
+		char db[256];
+		int pw = 0;
+
+		/* The same test as snapshot's; too late to hide it, but
+		 * refused before anything runs. */
+		(void)snap_pg_conninfo(to_pg, db, sizeof(db), &pw);
+		if (pw) {
+			cli_usage_error(cmd, RST_DB_PASSWORD_REFUSED);
+			goto done;
+		}
 	}
 	if ((globals || no_owner || jobs > 0) && to_pg == NULL) {
 		cli_usage_error(cmd,

@@ -6,13 +6,21 @@
  */
 #include "restore/db.h"
 
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "proc.h"
 #include "restore/restore.h"
 #include "xmalloc.h"
@@ -374,16 +382,193 @@ check_source(const struct manifest_source *src, const char *type, struct err *e)
 	return (0);
 }
 
+/* ------------------------------------------------------------ staging */
+
+/*
+ * What must sit in a file (the dump for pg_restore --jobs, which seeks;
+ * globals.sql, read back line by line) goes to a file without a name: it
+ * is made in a private directory TMPDIR/coffer-restore.PID.XXXXXX (0700)
+ * and unlinked at once, so that its bytes go with the last descriptor,
+ * even after a kill -9.  All a kill can leave is that directory, empty
+ * (or, killed between the open and the unlink, holding the empty file):
+ * the next database restore removes those whose process is gone.
+ */
+#define STAGE_PREFIX "coffer-restore."
+
+struct stage {
+	char *dir; /* the private directory, or NULL */
+	int fd;    /* the unnamed file, read/write, or -1 */
+};
+
+static const char *
+stage_root(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return (dir != NULL && dir[0] == '/' ? dir : "/tmp");
+}
+
+/* Remove directory name in dfd and the files in it (it has no more). */
+static int
+remove_flat(int dfd, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			(void)close(fd);
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    unlinkat(dirfd(d), de->d_name, 0) == -1)
+			rc = -1;
+	(void)closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) == -1)
+		rc = -1;
+	return (rc);
+}
+
+/*
+ * Remove what restores killed before they cleaned up left in the temp
+ * directory: coffer-restore.PID.* directories of ours whose process is
+ * gone.  A live process's (or another user's) are left alone.
+ */
+static void
+stage_sweep(struct log *log)
+{
+	const char *root = stage_root();
+	size_t plen = strlen(STAGE_PREFIX);
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(root)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		const char *p = de->d_name + plen;
+		struct stat sb;
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, STAGE_PREFIX, plen) != 0 ||
+		    !isdigit((unsigned char)*p))
+			continue;
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (errno != 0 || *end != '.' || pid <= 0 || pid > INT_MAX ||
+		    pid == (long)getpid())
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		        -1 ||
+		    !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (remove_flat(dirfd(d), de->d_name) == 0)
+			log_info(log,
+			    "removed %s/%s, left by a restore (process %ld) "
+			    "that did not finish",
+			    root, de->d_name, pid);
+		else
+			log_warn(log, "cannot remove %s/%s: %s", root,
+			    de->d_name, strerror(errno));
+	}
+	(void)closedir(d);
+}
+
+static void
+stage_close(struct stage *sg)
+{
+	if (sg->fd != -1)
+		(void)close(sg->fd);
+	sg->fd = -1;
+	if (sg->dir != NULL) {
+		char *file = xasprintf("%s/dump", sg->dir);
+
+		(void)unlink(file); /* only there if the first unlink failed */
+		(void)rmdir(sg->dir);
+		free(file);
+		free(sg->dir);
+		sg->dir = NULL;
+	}
+}
+
+static int
+stage_open(struct stage *sg, struct err *e)
+{
+	const char *root = stage_root();
+	char *file = NULL;
+	int rc = -1;
+
+	sg->fd = -1;
+	sg->dir =
+	    xasprintf("%s/" STAGE_PREFIX "%ld.XXXXXX", root, (long)getpid());
+	if (mkdtemp(sg->dir) == NULL) {
+		err_sys(e, ERR_IO, "cannot make a private directory in %s",
+		    root);
+		free(sg->dir);
+		sg->dir = NULL;
+		return (-1);
+	}
+	file = xasprintf("%s/dump", sg->dir);
+	if ((sg->fd = open(file,
+	         O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	    -1) {
+		err_sys(e, ERR_IO, "%s", file);
+		goto out;
+	}
+	if (unlink(file) == -1) {
+		err_sys(e, ERR_IO, "%s", file);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(file);
+	if (rc == -1)
+		stage_close(sg);
+	return (rc);
+}
+
+/*
+ * The file at path, authenticated as it goes, into a new stage (rewound
+ * for reading).  Damage leaves nothing behind.
+ */
+static int
+stage_file(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
+    const struct rst_db_opts *o, struct stage *sg, uint64_t *bytes,
+    struct err *e)
+{
+	struct rst_opts ro = stream_opts(o);
+	struct rst_stats rs;
+
+	if (stage_open(sg, e) == -1)
+		return (-1);
+	if (rst_file_stream(r, root, path, sg->fd, &ro, &rs, e) == -1)
+		goto fail;
+	if (lseek(sg->fd, 0, SEEK_SET) == -1) {
+		err_sys(e, ERR_IO, "%s: rewinding the staged copy", path);
+		goto fail;
+	}
+	if (bytes != NULL)
+		*bytes = rs.bytes;
+	return (0);
+fail:
+	stage_close(sg);
+	return (-1);
+}
+
 /* ------------------------------------------------------------ postgres */
 
 struct pg {
 	struct rst_db_kv *kv;
 	size_t nkv;
 	char *dbname;
-	char *target;   /* conninfo of the target database */
-	char *maint;    /* the same with dbname=postgres */
-	char *password; /* "PGPASSWORD=..." or NULL */
-	const char *env[2];
+	char *target; /* conninfo of the target database */
+	char *maint;  /* the same with dbname=postgres */
 };
 
 static void
@@ -393,17 +578,19 @@ pg_clear(struct pg *pg)
 	free(pg->dbname);
 	free(pg->target);
 	free(pg->maint);
-	freezero_str(pg->password);
 }
 
 static int
 pg_setup(struct pg *pg, const char *conninfo, struct err *e)
 {
-	const char *db, *pw;
+	const char *db;
 
 	memset(pg, 0, sizeof(*pg));
 	if (rst_db_conninfo_parse(conninfo, &pg->kv, &pg->nkv, e) == -1)
 		return (-1);
+	/* On our argv, every user could read it in /proc. */
+	if (kv_get(pg->kv, pg->nkv, "password") != NULL)
+		return (err_set(e, ERR_USAGE, RST_DB_PASSWORD_REFUSED));
 	if ((db = kv_get(pg->kv, pg->nkv, "dbname")) == NULL || *db == '\0')
 		return (err_set(e, ERR_USAGE,
 		    "--to-postgres needs the database to restore into: "
@@ -411,23 +598,18 @@ pg_setup(struct pg *pg, const char *conninfo, struct err *e)
 	pg->dbname = xstrdup(db);
 	pg->target = rst_db_conninfo_build(pg->kv, pg->nkv, db);
 	pg->maint = rst_db_conninfo_build(pg->kv, pg->nkv, "postgres");
-	/* A password given in the settings reaches libpq by environment. */
-	if ((pw = kv_get(pg->kv, pg->nkv, "password")) != NULL) {
-		pg->password = xasprintf("PGPASSWORD=%s", pw);
-		pg->env[0] = pg->password;
-	}
 	return (0);
 }
 
 /* psql -c sql on conninfo, its output in *outp (may be NULL). */
 static int
-pg_sql(struct pg *pg, const char *conninfo, const char *sql, char **outp,
+pg_sql(const char *conninfo, const char *sql, char **outp,
     const struct rst_db_opts *o, struct err *e)
 {
 	const char *argv[] = { "psql", "-X", "-q", "-A", "-t", "-v",
 		"ON_ERROR_STOP=1", "-d", conninfo, "-c", sql, NULL };
 
-	return (run_capture(argv, pg->env, outp, o->interrupted, e));
+	return (run_capture(argv, NULL, outp, o->interrupted, e));
 }
 
 /*
@@ -457,7 +639,7 @@ pg_create(struct pg *pg, const struct manifest_source *src,
 		free(sql);
 		sql = next;
 	}
-	rc = pg_sql(pg, pg->maint, sql, NULL, o, e);
+	rc = pg_sql(pg->maint, sql, NULL, o, e);
 
 	if (rc == -1)
 		err_wrap(e, "creating database %s", pg->dbname);
@@ -474,7 +656,7 @@ pg_drop(struct pg *pg, const struct rst_db_opts *o)
 	struct err e;
 
 	err_clear(&e);
-	if (pg_sql(pg, pg->maint, sql, NULL, o, &e) == -1)
+	if (pg_sql(pg->maint, sql, NULL, o, &e) == -1)
 		log_warn(o->log, "could not drop database %s again: %s",
 		    pg->dbname, e.msg);
 	else
@@ -497,7 +679,7 @@ pg_check_empty(struct pg *pg, const struct rst_db_opts *o, struct err *e)
 	char *out = NULL;
 	long count;
 
-	if (pg_sql(pg, pg->target, sql, &out, o, e) == -1) {
+	if (pg_sql(pg->target, sql, &out, o, e) == -1) {
 		char *missing =
 		    xasprintf("database \"%s\" does not exist", pg->dbname);
 
@@ -520,23 +702,118 @@ pg_check_empty(struct pg *pg, const struct rst_db_opts *o, struct err *e)
 	return (0);
 }
 
-/* globals.sql through psql: "already exists" is a note, else fatal. */
+/*
+ * globals.sql through psql.  A dump is data, not a script to trust: psql
+ * would run its meta-commands (\! runs a shell command as our user), so
+ * it is fed behind a \restrict with a key of ours that the dump cannot
+ * know, after which psql refuses every meta-command but \unrestrict KEY.
+ * pg_dumpall's own \restrict and \unrestrict lines (15.14 and later) are
+ * fed as empty lines, keeping line numbers; any other meta-command stops
+ * the restore.  A psql that predates \restrict is not used at all.
+ */
+#define RESTRICT_KEY_BYTES 24
+
+/* The first releases of each branch whose psql has \restrict; 18 on all. */
+static const unsigned psql_restrict_since[][2] = { { 13, 22 }, { 14, 19 },
+	{ 15, 14 }, { 16, 10 }, { 17, 6 } };
+
+int
+rst_db_psql_restricts(const char *version)
+{
+	unsigned major, minor;
+	const char *p = version + strcspn(version, "0123456789");
+
+	if (sscanf(p, "%u.%u", &major, &minor) != 2)
+		/* "19devel", "18beta1": only a later major is sure. */
+		return (sscanf(p, "%u", &major) == 1 && major >= 19);
+	if (major >= 18)
+		return (1);
+	for (size_t i = 0;
+	     i < sizeof(psql_restrict_since) / sizeof(psql_restrict_since[0]);
+	     i++)
+		if (psql_restrict_since[i][0] == major)
+			return (minor >= psql_restrict_since[i][1]);
+	return (0);
+}
+
+static int
+psql_check(const struct rst_db_opts *o, struct err *e)
+{
+	const char *argv[] = { "psql", "--version", NULL };
+	struct proc_opts po;
+	char out[128];
+
+	client_opts(&po, argv, NULL, o->interrupted);
+	po.out = PROC_PIPE;
+	if (proc_output(&po, out, sizeof(out), e) == -1)
+		return (-1);
+	if (!rst_db_psql_restricts(out))
+		return (err_set(e, ERR_IO,
+		    "%s cannot be told to refuse the meta-commands of a dump "
+		    "(\\restrict came with 13.22, 14.19, 15.14, 16.10 and "
+		    "17.6), and a \\! line in globals.sql would run as this "
+		    "user: upgrade the PostgreSQL client, or leave out "
+		    "--globals and replay the roles yourself",
+		    out));
+	return (0);
+}
+
+/* pg_dumpall's "\restrict KEY" or "\unrestrict KEY" (n bytes, with \n). */
+static int
+dump_restrict_line(const char *s, size_t n)
+{
+	size_t k;
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	if (n > 10 && strncmp(s, "\\restrict ", 10) == 0)
+		k = 10;
+	else if (n > 12 && strncmp(s, "\\unrestrict ", 12) == 0)
+		k = 12;
+	else
+		return (0);
+	for (; k < n; k++)
+		if (!isalnum((unsigned char)s[k]))
+			return (0);
+	return (1);
+}
+
 struct globals_acc {
 	struct log *log;
 	unsigned notes;
 	char first_bad[400];
 };
 
+/*
+ * Each line psql writes on stderr: "psql:<stdin>:N: ERROR:  ..." from
+ * the server ("already exists" is a note, else fatal), "psql:<stdin>:N:
+ * error: ..." from psql itself (a refused meta-command: fatal).
+ */
 static void
 globals_line(void *arg, const char *line)
 {
 	struct globals_acc *g = arg;
+	const char *what;
+	unsigned no;
 
-	if (strstr(line, "ERROR:") == NULL)
+	if ((what = strstr(line, ": error: ")) != NULL) {
+		if (g->first_bad[0] != '\0')
+			return;
+		/* Our \restrict line comes first: theirs are one less. */
+		if (sscanf(line, "psql:<stdin>:%u:", &no) == 1 && no > 1)
+			snprintf(g->first_bad, sizeof(g->first_bad),
+			    "globals.sql line %u: psql refused it (%s); "
+			    "coffer runs no psql meta-commands from a dump",
+			    no - 1, what + 9);
+		else
+			snprintf(g->first_bad, sizeof(g->first_bad), "%s",
+			    line);
+		return;
+	}
+	if ((what = strstr(line, "ERROR:")) == NULL)
 		return;
 	if (strstr(line, "already exists") != NULL) {
-		const char *what = strstr(line, "ERROR:") + 6;
-
+		what += 6;
 		while (*what == ' ')
 			what++;
 		g->notes++;
@@ -547,6 +824,80 @@ globals_line(void *arg, const char *line)
 		snprintf(g->first_bad, sizeof(g->first_bad), "%s", line);
 }
 
+/* n bytes to the non-blocking fd, polling so that an interrupt is seen. */
+static int
+feed(int fd, const char *p, size_t n, const struct rst_db_opts *o,
+    struct err *e)
+{
+	while (n > 0) {
+		ssize_t w;
+
+		if (interrupted(o))
+			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd pfd = { fd, POLLOUT, 0 };
+
+				(void)poll(&pfd, 1, 100);
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			return (err_sys(e, ERR_IO, "writing to psql"));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return (0);
+}
+
+/* Our \restrict line, then the staged globals.sql, to psql's stdin. */
+static int
+globals_feed(int in, int staged, const struct rst_db_opts *o, struct err *e)
+{
+	uint8_t key[RESTRICT_KEY_BYTES];
+	char hex[2 * RESTRICT_KEY_BYTES + 1], first[sizeof(hex) + 16];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f = NULL;
+	int fd, rc = -1;
+
+	if (crypto_random(key, sizeof(key), e) == -1)
+		goto out;
+	crypto_hex_encode(key, sizeof(key), hex);
+	snprintf(first, sizeof(first), "\\restrict %s\n", hex);
+	if (feed(in, first, strlen(first), o, e) == -1)
+		goto out;
+	if ((fd = fcntl(staged, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		err_sys(e, ERR_IO, "reading the staged globals.sql");
+		if (fd != -1)
+			(void)close(fd);
+		goto out;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (dump_restrict_line(line, (size_t)n)) {
+			if (feed(in, "\n", 1, o, e) == -1)
+				goto out;
+		} else if (feed(in, line, (size_t)n, o, e) == -1)
+			goto out;
+	}
+	if (ferror(f)) {
+		err_sys(e, ERR_IO, "reading the staged globals.sql");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f != NULL)
+		(void)fclose(f);
+	freezero(line, cap); /* password hashes */
+	wipe(key, sizeof(key));
+	wipe(hex, sizeof(hex));
+	wipe(first, sizeof(first));
+	return (rc);
+}
+
 static int
 pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
     const struct manifest_source *src, struct pg *pg,
@@ -555,10 +906,9 @@ pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	const char *argv[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=0",
 		"-d", pg->maint, "-f", "-", NULL };
 	struct globals_acc g = { o->log, 0, "" };
+	struct stage sg = { NULL, -1 };
 	struct proc_opts po;
-	struct rst_opts ro = stream_opts(o);
 	struct proc *c = NULL;
-	struct rst_stats rs;
 	struct fs_node n;
 	struct err fe;
 	char *path = xasprintf("%s/globals.sql", src->path);
@@ -574,13 +924,17 @@ pg_globals(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		goto out;
 	}
 	fs_node_clear(&n);
-	client_opts(&po, argv, pg->env, o->interrupted);
+	/* Whole and authenticated before psql sees a byte of it. */
+	if (psql_check(o, e) == -1 ||
+	    stage_file(r, root, path, o, &sg, NULL, e) == -1)
+		goto out;
+	client_opts(&po, argv, NULL, o->interrupted);
 	po.in = PROC_PIPE;
 	po.line = globals_line;
 	po.line_arg = &g;
 	if (proc_start(&po, &c, e) == -1)
 		goto out;
-	fed = rst_file_to_fd(r, root, path, proc_in(c), &ro, &rs, &fe);
+	fed = globals_feed(proc_in(c), sg.fd, o, &fe);
 	if (finish_client(c, fed, &fe, o, e) == -1)
 		goto out;
 	if (g.first_bad[0] != '\0') {
@@ -593,41 +947,9 @@ out:
 	if (rc == -1)
 		err_wrap(e, "restoring the globals of %s", src->name);
 	proc_free(c);
+	stage_close(&sg);
 	free(path);
 	return (rc);
-}
-
-/* --jobs: the dump, authenticated as it goes, in a private temp file. */
-static int
-pg_stage(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *dump,
-    const struct rst_db_opts *o, char **pathp, uint64_t *bytes, struct err *e)
-{
-	const char *dir = getenv("TMPDIR");
-	struct rst_opts ro = stream_opts(o);
-	struct rst_stats rs;
-	char *path;
-	int fd;
-
-	*pathp = NULL;
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
-	path = xasprintf("%s/coffer-restore-XXXXXX", dir);
-	if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
-		err_sys(e, ERR_IO, "temp file in %s", dir);
-		free(path);
-		return (-1);
-	}
-	if (rst_file_stream(r, root, dump, fd, &ro, &rs, e) == -1 ||
-	    (close(fd) == -1 && err_sys(e, ERR_IO, "%s", path))) {
-		if (fd != -1)
-			(void)close(fd);
-		(void)unlink(path);
-		free(path);
-		return (-1);
-	}
-	*bytes = rs.bytes;
-	*pathp = path;
-	return (0);
 }
 
 int
@@ -640,7 +962,8 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	struct rst_opts ro = stream_opts(o);
 	struct proc *c = NULL;
 	struct rst_stats rs;
-	char *staged = NULL, jobs[16];
+	struct stage sg = { NULL, -1 };
+	char jobs[16];
 	struct err fe;
 	struct pg pg;
 	size_t k = 0;
@@ -649,6 +972,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	memset(st, 0, sizeof(*st));
 	memset(&rs, 0, sizeof(rs));
 	err_clear(&fe);
+	stage_sweep(o->log);
 	if (pg_setup(&pg, o->target, e) == -1 ||
 	    check_source(src, "postgres", e) == -1)
 		goto out;
@@ -674,8 +998,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 		log_info(o->log,
 		    "staging the dump in a temp file for "
 		    "pg_restore --jobs");
-		if (pg_stage(r, root, src->dump, o, &staged, &st->bytes, e) ==
-		    -1)
+		if (stage_file(r, root, src->dump, o, &sg, &st->bytes, e) == -1)
 			goto out;
 	} else
 		argv[k++] = "--single-transaction";
@@ -687,15 +1010,24 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	}
 	argv[k++] = "-d";
 	argv[k++] = pg.target;
-	if (staged != NULL)
-		argv[k++] = staged;
+	/*
+	 * The staged file has no name: pg_restore gets it as its stdin and
+	 * opens it by /dev/stdin, a name it can reopen (and its workers,
+	 * which inherit the descriptor, too).
+	 */
+	if (sg.fd != -1)
+		argv[k++] = "/dev/stdin";
 	argv[k] = NULL;
 
-	client_opts(&po, argv, pg.env, o->interrupted);
-	po.in = staged != NULL ? PROC_NULL : PROC_PIPE;
+	client_opts(&po, argv, NULL, o->interrupted);
+	if (sg.fd != -1) {
+		po.in = PROC_FD;
+		po.in_fd = sg.fd;
+	} else
+		po.in = PROC_PIPE;
 	if (proc_start(&po, &c, e) == -1)
 		goto out;
-	if (staged != NULL)
+	if (sg.fd != -1)
 		fed = 0;
 	else {
 		fed = rst_file_stream(r, root, src->dump, proc_in(c), &ro, &rs,
@@ -712,10 +1044,7 @@ rst_db_to_postgres(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	rc = 0;
 out:
 	proc_free(c);
-	if (staged != NULL) {
-		(void)unlink(staged);
-		free(staged);
-	}
+	stage_close(&sg);
 	if (rc == -1 && st->created) {
 		pg_drop(&pg, o);
 		st->created = 0;
@@ -796,6 +1125,7 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 
 	memset(st, 0, sizeof(*st));
 	err_clear(&fe);
+	stage_sweep(o->log);
 	if (check_source(src, "mysql", e) == -1)
 		goto out;
 	if (o->target == NULL || *o->target == '\0') {
@@ -859,7 +1189,8 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	po.in = PROC_PIPE;
 	if (proc_start(&po, &c, e) == -1)
 		goto out;
-	/* Read and authenticated whole before the first byte is sent. */
+	/* Read and authenticated whole before the first byte is sent (read
+	 * twice: nothing of it is staged on disk). */
 	fed = rst_file_to_fd(r, root, src->dump, proc_in(c), &ro, &rs, &fe);
 	st->bytes = rs.bytes;
 	if (finish_client(c, fed, &fe, o, e) == -1) {

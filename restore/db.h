@@ -3,8 +3,10 @@
  * PostgreSQL custom-format dump through pg_restore, a MariaDB/MySQL SQL
  * dump through the mariadb (or mysql) client.  The dump is streamed from
  * the repository into the client's stdin; nothing is staged on disk
- * (except with rst_db_opts.jobs, below).  coffer-restore(1), "Into a
- * database", has the rules an admin sees.
+ * except for rst_db_opts.jobs and globals (below), and then in a file
+ * without a name, in a private directory that the next database restore
+ * removes if a kill left it.  coffer-restore(1), "Into a database", has
+ * the rules an admin sees.
  */
 #ifndef COFFER_RESTORE_DB_H
 #define COFFER_RESTORE_DB_H
@@ -29,7 +31,7 @@ struct rst_db_opts {
 	int clean;       /* allow a database that holds tables already */
 	int globals;     /* postgres: replay globals.sql (roles) first */
 	int no_owner;    /* postgres: pg_restore --no-owner */
-	unsigned jobs;   /* postgres: >1 = pg_restore -j from a temp file */
+	unsigned jobs;   /* postgres: >1 = pg_restore -j from a staged file */
 	struct log *log; /* notes and progress; may be NULL */
 	volatile sig_atomic_t *interrupted;         /* may be NULL */
 	int (*keepalive)(void *arg, struct err *e); /* may be NULL */
@@ -51,7 +53,12 @@ struct rst_db_stats {
  * stream.  A client that fails is ERR_IO "pg_restore exited with status
  * N: <its last error line>".  A database this call made is dropped again
  * when the restore fails.  A target that holds relations already is
- * ERR_USAGE unless o->clean.
+ * ERR_USAGE unless o->clean; settings that hold a password are ERR_USAGE
+ * (RST_DB_PASSWORD_REFUSED) before anything runs.  With o->globals,
+ * globals.sql is authenticated whole, then replayed by psql behind a
+ * \restrict of ours, so that none of its meta-commands runs: one there
+ * is ERR_IO naming its line, and a psql without \restrict is ERR_IO
+ * before anything runs.
  */
 int rst_db_to_postgres(struct repo *, const uint8_t root[IDX_ID_LEN],
     const struct manifest_source *src, const struct rst_db_opts *o,
@@ -66,6 +73,18 @@ int rst_db_to_postgres(struct repo *, const uint8_t root[IDX_ID_LEN],
 int rst_db_to_mysql(struct repo *, const uint8_t root[IDX_ID_LEN],
     const struct manifest_source *src, const struct rst_db_opts *o,
     struct rst_db_stats *st, struct err *);
+
+/* Why settings with a password are refused, for the command line too. */
+#define RST_DB_PASSWORD_REFUSED                                                \
+	"--to-postgres: the connection settings hold a password, which every " \
+	"user could read in the process list; put it in ~/.pgpass (or a "      \
+	"service file) instead"
+
+/*
+ * True when the psql whose "psql --version" output is version honours
+ * \restrict (13.22, 14.19, 15.14, 16.10, 17.6, 18 and later).
+ */
+int rst_db_psql_restricts(const char *version);
 
 /* libpq connection settings, parsed (exposed for the unit tests). */
 struct rst_db_kv {

@@ -7,8 +7,8 @@
 # replaces; --globals brings a dropped role back; a byte flipped in the
 # dump's data (exit 4) and a pg_restore that fails (exit 1) commit nothing;
 # SIGINT kills pg_restore (130); missing and failed sources, wrong
-# credentials: one line each; a password in CONNINFO reaches pg_restore and
-# psql by environment, never on their command lines (a shim records them).
+# credentials: one line each; a password in CONNINFO is refused (status 2)
+# before any client runs, and ~/.pgpass (PGPASSFILE) works.
 . "$(dirname "$0")/lib.sh"
 
 "$COFFER" help restore 2>/dev/null | grep -q -- --to-postgres ||
@@ -172,7 +172,7 @@ expect_grep '^\{.*"mode":"postgres".*"database":"gas_json".*"created":true.*"sta
 expect_status 2 R --source gasdb --to-postgres 'dbname=gas_json' --json
 expect_grep '"status":2.*"error":"database gas_json is not empty' "$T/out"
 
-# --jobs: staged in a temp file, pg_restore -j.
+# --jobs: staged in a file without a name, pg_restore -j.
 expect_status 0 R --source gasdb --to-postgres 'dbname=gas_jobs' --create \
     --jobs 2
 dumpof gas_jobs "$T/got.sql"
@@ -193,8 +193,10 @@ expect_grep 'globals: role "app" already exists \(kept\)' "$T/err"
 [ "$(one -d gas_glob -c 'SELECT count(*) FROM accounts')" = 20000 ] ||
 	fail "gas_glob was not restored"
 
-# A password in CONNINFO reaches the clients by environment only: a shim in
-# front of the real pg_restore and psql records their arguments.
+# A password in CONNINFO would sit on coffer's own command line, readable
+# by every user: refused (status 2) before any client runs, pointing at
+# ~/.pgpass; a shim in front of the real pg_restore and psql records runs.
+# The password file works.
 q -c "CREATE ROLE pwuser LOGIN CREATEDB PASSWORD 'Pw-s3cret-42'"
 hba=$PGDATA_DIR/pg_hba.conf
 { echo "host all pwuser 127.0.0.1/32 scram-sha-256"; cat "$hba"; } >"$T/hba"
@@ -205,21 +207,25 @@ for p in pg_restore psql; do
 	cat >"$T/shim/$p" <<EOF
 #!/bin/sh
 printf '%s\n' "\$@" >>"$T/shim.argv"
-[ -z "\${PGPASSWORD:-}" ] || echo "$p" >>"$T/shim.env"
 exec "$PG_BIN/$p" "\$@"
 EOF
 	chmod +x "$T/shim/$p"
 done
-expect_status 1 env PATH="$T/shim:$PATH" "$COFFER" restore -r "$REPO" latest \
-    --source gasdb --to-postgres 'dbname=gas_pw user=pwuser password=wrong' \
-    --create --no-owner
-expect_line 'password authentication failed for user "pwuser"'
-expect_status 0 env PATH="$T/shim:$PATH" "$COFFER" restore -r "$REPO" latest \
-    --source gasdb --to-postgres 'dbname=gas_pw user=pwuser password=Pw-s3cret-42' \
-    --create --no-owner
+for conn in 'dbname=gas_pw user=pwuser password=Pw-s3cret-42' \
+    "dbname=gas_pw password = 'Pw s3cret' user=pwuser"; do
+	expect_status 2 env PATH="$T/shim:$PATH" "$COFFER" restore -r "$REPO" \
+	    latest --source gasdb --to-postgres "$conn" --create --no-owner
+	expect_line 'connection settings hold a password, which every user could read in the process list; put it in ~/.pgpass \(or a service file\) instead'
+done
+[ ! -e "$T/shim.argv" ] || fail "a client ran: $(cat "$T/shim.argv")"
+dbexists gas_pw && fail "a refused password made a database"
+echo "127.0.0.1:$PGPORT:*:pwuser:Pw-s3cret-42" >"$T/pgpass"
+chmod 600 "$T/pgpass"
+expect_status 0 env PATH="$T/shim:$PATH" PGPASSFILE="$T/pgpass" \
+    "$COFFER" restore -r "$REPO" latest --source gasdb \
+    --to-postgres 'dbname=gas_pw user=pwuser' --create --no-owner
 [ "$(one -d gas_pw -c 'SELECT count(*) FROM accounts')" = 20000 ] ||
 	fail "gas_pw was not restored"
-expect_grep '^pg_restore$' "$T/shim.env"
 expect_grep "user='pwuser' dbname='gas_pw'" "$T/shim.argv"
 ! grep -q 's3cret' "$T/shim.argv" || fail "a password reached a command line"
 
