@@ -33,6 +33,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "passphrase.h"
+#include "secfile.h"
 #include "store/store_impl.h"
 #include "xmalloc.h"
 
@@ -1237,6 +1238,24 @@ rsa_unusable(void)
 #endif
 }
 
+/*
+ * A private key that group or others can read or write is refused, as
+ * ssh(1) refuses it ("UNPROTECTED PRIVATE KEY FILE"), with the chmod that
+ * fixes it.  A key that cannot be opened is left to the login to report.
+ */
+static int
+identity_check(const char *path, struct err *e)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
+		return (0);
+	rc = secfile_check_secret(fd, path, "identity", e);
+	close(fd);
+	return (rc);
+}
+
 /* 0: in; 1: refused (tried noted); -1: another error (e set). */
 static int
 auth_file(struct sftp *s, struct conn *c, const char *file, const char *pass,
@@ -1374,8 +1393,18 @@ authenticate(struct sftp *s, struct conn *c, struct err *e)
 		    (pw = getpwuid(geteuid())) != NULL)
 			home = pw->pw_dir;
 		for (size_t i = 0; rc == 1 && home != NULL && i < 2; i++) {
+			struct err ie;
+
 			file = xasprintf("%s/.ssh/%s", home, defaults[i]);
-			if (access(file, R_OK) == 0)
+			if (access(file, R_OK) == 0 &&
+			    identity_check(file, &ie) == -1) {
+				size_t tl = strlen(tried);
+
+				/* ssh(1) skips such a key too. */
+				snprintf(tried + tl, sizeof(tried) - tl,
+				    "%skey %s (not used: %s)", tl ? ", " : "",
+				    file, ie.msg);
+			} else if (access(file, R_OK) == 0)
 				rc = auth_file(s, c, file, NULL, 0, tried,
 				    sizeof(tried), e);
 			free(file);
@@ -2458,8 +2487,11 @@ stor_sftp_open(const char *location, const struct stor_opts *o, int create,
 		}
 		s->known_hosts = xasprintf("%s/.ssh/known_hosts", home);
 	}
-	if (o->identity != NULL)
+	if (o->identity != NULL) {
+		if (identity_check(o->identity, e) == -1)
+			goto fail;
 		s->identity = xstrdup(o->identity);
+	}
 	if (o->identity_passphrase_file != NULL &&
 	    read_identity_pass(s, o->identity_passphrase_file, e) == -1)
 		goto fail;
