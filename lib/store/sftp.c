@@ -51,6 +51,19 @@
  */
 #define SFTP_INTR_GRACE   2000
 #define SFTP_DIR_NAME_MAX 1024
+/*
+ * A listing believes the server no further than the repository layout
+ * needs (doc/FORMAT.md): its deepest files are data/<2 hex>/<id>, three
+ * components, so no directory is entered whose files would have more; a
+ * directory is read whole (no session is held across the caller's
+ * function), so one with more entries, or more bytes of names, than a
+ * repository holds in a directory is refused rather than read into
+ * memory.  Symlinks are never followed: only what the server reports as
+ * a regular file or a directory is listed.
+ */
+#define SFTP_LIST_DEPTH      3
+#define SFTP_DIR_ENTRIES_MAX (1u << 20)
+#define SFTP_DIR_NAMES_MAX   (128u << 20)
 
 #define TEMP_PREFIX ".tmp-"
 /* open_file's *rc when waiting failed (e set); no libssh2 code is > 0. */
@@ -2226,7 +2239,7 @@ struct dir_ent {
 struct dir_arg {
 	const char *rel;
 	struct dir_ent *ents;
-	size_t n;
+	size_t n, cap;
 };
 
 static void
@@ -2236,7 +2249,7 @@ dir_arg_clear(struct dir_arg *a)
 		free(a->ents[i].name);
 	free(a->ents);
 	a->ents = NULL;
-	a->n = 0;
+	a->n = a->cap = 0;
 }
 
 static int
@@ -2249,6 +2262,7 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 	LIBSSH2_SFTP_ATTRIBUTES at;
 	LIBSSH2_SFTP_HANDLE *h;
 	int64_t deadline;
+	size_t seen = 0, bytes = 0;
 	int r = 0, rc = -1;
 
 	(void)attempt;
@@ -2273,13 +2287,29 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 			conn_fail(s, c, r, "list", path, e);
 			goto out;
 		}
+		bytes += (size_t)r + strlen(a->rel) + 2 + sizeof(*a->ents);
+		if (++seen > SFTP_DIR_ENTRIES_MAX ||
+		    bytes > SFTP_DIR_NAMES_MAX) {
+			err_set(e, ERR_CORRUPT,
+			    "list %s on %s: more than %u entries or %u MiB of "
+			    "names in one directory, which no repository "
+			    "holds; refused (is that the repository?)",
+			    path, s->t.hostport, SFTP_DIR_ENTRIES_MAX,
+			    SFTP_DIR_NAMES_MAX >> 20);
+			goto out;
+		}
 		if (name[0] == '.') /* ., .., and temp files */
 			continue;
+		/* Symlinks and anything else are not followed, nor listed. */
 		if (!(at.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
 		    !(LIBSSH2_SFTP_S_ISDIR(at.permissions) ||
 		        LIBSSH2_SFTP_S_ISREG(at.permissions)))
 			continue;
-		a->ents = xreallocarray(a->ents, a->n + 1, sizeof(*a->ents));
+		if (a->n == a->cap) {
+			a->cap = a->cap ? 2 * a->cap : 64;
+			a->ents =
+			    xreallocarray(a->ents, a->cap, sizeof(*a->ents));
+		}
 		a->ents[a->n].name = xasprintf("%s/%.*s", a->rel, r, name);
 		a->ents[a->n].size = at.filesize;
 		a->ents[a->n].isdir = LIBSSH2_SFTP_S_ISDIR(at.permissions);
@@ -2293,20 +2323,46 @@ out:
 	return (rc);
 }
 
+/* The components of a name below the root: "data/ab" has 2. */
+static size_t
+name_depth(const char *name)
+{
+	size_t n = 1;
+
+	for (; *name != '\0'; name++)
+		n += *name == '/';
+	return (n);
+}
+
 static int
 list_dir(struct sftp *s, const char *rel,
-    int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
+    int (*fn)(void *, const char *, uint64_t), void *arg, int *warned,
+    struct err *e)
 {
-	struct dir_arg a = { rel, NULL, 0 };
+	struct dir_arg a = { rel, NULL, 0, 0 };
 	int rc = -1;
 
 	if (run_op(s, op_readdir, &a, e) == -1)
 		goto out;
 	for (size_t i = 0; i < a.n; i++) {
-		int r = a.ents[i].isdir
-		    ? list_dir(s, a.ents[i].name, fn, arg, e)
-		    : fn(arg, a.ents[i].name, a.ents[i].size);
+		const char *name = a.ents[i].name;
+		int r;
 
+		if (!a.ents[i].isdir)
+			r = fn(arg, name, a.ents[i].size);
+		else if (name_depth(name) < SFTP_LIST_DEPTH)
+			r = list_dir(s, name, fn, arg, warned, e);
+		else {
+			/* Its files would be deeper than any repository's. */
+			if (!*warned)
+				log_warn(s->log,
+				    "%s: skipped directory %s on the server "
+				    "(and any like it): nothing in a "
+				    "repository is that deep",
+				    s->t.hostport, name);
+			*warned = 1;
+			r = 0;
+		}
 		if (r != 0) {
 			rc = r;
 			goto out;
@@ -2322,7 +2378,9 @@ static int
 sftp_list(struct stor *st, const char *dir,
     int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
 {
-	return (list_dir(st->impl, dir, fn, arg, e));
+	int warned = 0;
+
+	return (list_dir(st->impl, dir, fn, arg, &warned, e));
 }
 
 static int
