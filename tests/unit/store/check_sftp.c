@@ -1,7 +1,9 @@
 /*
  * The sftp backend's pieces that need no server: URL parsing, OpenSSH
- * fingerprints, and known_hosts (host-key method choice, hashed names,
- * [host]:port, recording a new key).  The rest is tests/e2e/3[0-2]-sftp*.
+ * fingerprints, and known_hosts (host-key method choice, OpenSSH's host
+ * patterns, hashed names, the port rule, the verdicts on a key: trusted,
+ * unknown, revoked, changed, other types only, @cert-authority only;
+ * recording a new key).  The rest is tests/e2e/3[0-4]-sftp*.
  */
 #include <sys/stat.h>
 
