@@ -35,7 +35,7 @@ sub=$(basename "$(dirname "$pack")")
 # Three chains of 1000 levels, nested by mv: no path we name is too long.
 chain=$(printf 'd/%.0s' $(seq 1000))
 (
-	cd "$REMOTE/data/$sub"
+	cd "$REMOTE/data/$sub" || exit 1
 	mkdir -p "c1/$chain" "c2/$chain" "d/$chain"
 	cp "$pack" "c1/$chain"
 	mv c1 "c2/$chain"
