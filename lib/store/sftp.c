@@ -11,6 +11,7 @@
 
 #include <sys/socket.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -32,6 +33,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "passphrase.h"
+#include "secfile.h"
 #include "store/store_impl.h"
 #include "xmalloc.h"
 
@@ -49,6 +51,19 @@
  */
 #define SFTP_INTR_GRACE   2000
 #define SFTP_DIR_NAME_MAX 1024
+/*
+ * A listing believes the server no further than the repository layout
+ * needs (doc/FORMAT.md): its deepest files are data/<2 hex>/<id>, three
+ * components, so no directory is entered whose files would have more; a
+ * directory is read whole (no session is held across the caller's
+ * function), so one with more entries, or more bytes of names, than a
+ * repository holds in a directory is refused rather than read into
+ * memory.  Symlinks are never followed: only what the server reports as
+ * a regular file or a directory is listed.
+ */
+#define SFTP_LIST_DEPTH      3
+#define SFTP_DIR_ENTRIES_MAX (1u << 20)
+#define SFTP_DIR_NAMES_MAX   (128u << 20)
 
 #define TEMP_PREFIX ".tmp-"
 /* open_file's *rc when waiting failed (e set); no libssh2 code is > 0. */
@@ -291,26 +306,186 @@ static const struct {
 #define NKEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
 /*
- * Read known_hosts into two new collections: the keys trusted, and those
- * marked @revoked.  A missing file is empty.  Lines libssh2 cannot read
- * (@cert-authority, key types it does not know) are skipped, not fatal:
- * ~/.ssh/known_hosts is shared with OpenSSH, which writes them.
+ * known_hosts is read here as OpenSSH reads it (sshd(8), "SSH_KNOWN_HOSTS
+ * FILE FORMAT"; ssh_config(5), "PATTERNS"): libssh2 1.10's own reader
+ * knows no wildcards, negation or markers, and lets a plain "host" stand
+ * for every port, so a wildcard entry made a known host look unknown
+ * (and --accept-new-host-key pinned whatever it was offered).  Only
+ * hashed names go through libssh2, for the HMAC-SHA1 they need.
+ */
+#define KH_PLAIN   0
+#define KH_REVOKED 1 /* @revoked: never accepted, for any host */
+#define KH_CA      2 /* @cert-authority: coffer cannot check certificates */
+
+/* An OpenSSH host pattern longer than this matches nothing (match.c). */
+#define KH_PATTERN_MAX 1024
+
+struct kh_ent {
+	int marker;    /* KH_* */
+	char *hosts;   /* a pattern list, or one "|1|salt|hash" */
+	char *type;    /* the key type field */
+	uint8_t *blob; /* the key in SSH wire format */
+	size_t bloblen;
+	unsigned long line;
+};
+
+struct kh_file {
+	const char *path;
+	struct kh_ent *ents;
+	size_t n, cap;
+	LIBSSH2_SESSION *ssh;       /* for hashed names; not owned */
+	LIBSSH2_KNOWNHOSTS *hashed; /* scratch collection for hashed names */
+};
+
+/* What known_hosts says of a host's key. */
+enum kh_verdict {
+	KH_V_MATCH,   /* a line for the host holds this key */
+	KH_V_NONE,    /* no line at all for the host */
+	KH_V_REVOKED, /* the key is @revoked (whatever host the line names) */
+	KH_V_CHANGED, /* the host has another key of this type */
+	KH_V_CA,      /* only a @cert-authority line vouches for the host */
+	KH_V_OTHER,   /* the host has keys, of other types only */
+};
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+/* The key type a wire-format key starts with ("ssh-ed25519"...). */
+static int
+blob_type(const uint8_t *blob, size_t len, char *out, size_t outsz)
+{
+	uint32_t l;
+
+	if (len < 4)
+		return (-1);
+	l = get_u32(blob);
+	if (l == 0 || l > len - 4 || l >= outsz)
+		return (-1);
+	memcpy(out, blob + 4, l);
+	out[l] = '\0';
+	return (strlen(out) == l ? 0 : -1);
+}
+
+/* The next blank-separated field of *p, NUL-terminated; NULL at the end. */
+static char *
+kh_field(char **p)
+{
+	char *s = *p + strspn(*p, " \t"), *end;
+
+	if (*s == '\0')
+		return (NULL);
+	end = s + strcspn(s, " \t");
+	if (*end != '\0')
+		*end++ = '\0';
+	*p = end;
+	return (s);
+}
+
+/* Is s canonical base64 of exactly want bytes? */
+static int
+b64_is(const char *s, size_t slen, size_t want)
+{
+	uint8_t buf[64];
+	size_t n;
+	struct err e;
+
+	return (want <= sizeof(buf) &&
+	    crypto_b64_decode(s, slen, buf, sizeof(buf), &n, &e) == 0 &&
+	    n == want);
+}
+
+/*
+ * One line into ent; -1 for a line that holds no entry, which is skipped
+ * as OpenSSH skips it: comments, unknown markers, keys that do not decode
+ * or whose blob names another type than the line.
  */
 static int
-kh_load2(LIBSSH2_SESSION *ssh, const char *file, LIBSSH2_KNOWNHOSTS **out,
-    LIBSSH2_KNOWNHOSTS **revoked, struct err *e)
+kh_parse(char *line, unsigned long lineno, struct kh_ent *ent)
 {
-	LIBSSH2_KNOWNHOSTS *kh = NULL, *rv = NULL;
+	char *p = line, *f, *hosts, *type, *key, btype[128];
+	size_t cap;
+	struct err e;
+
+	memset(ent, 0, sizeof(*ent));
+	line[strcspn(line, "\r\n")] = '\0';
+	if ((f = kh_field(&p)) == NULL || f[0] == '#')
+		return (-1);
+	ent->marker = KH_PLAIN;
+	if (f[0] == '@') {
+		if (strcmp(f, "@revoked") == 0)
+			ent->marker = KH_REVOKED;
+		else if (strcmp(f, "@cert-authority") == 0)
+			ent->marker = KH_CA;
+		else
+			return (-1);
+		f = kh_field(&p);
+	}
+	hosts = f;
+	if (hosts == NULL || (type = kh_field(&p)) == NULL ||
+	    (key = kh_field(&p)) == NULL)
+		return (-1);
+	/* A hashed name: "|1|" base64(20-byte salt) "|" base64(HMAC-SHA1). */
+	if (hosts[0] == '|') {
+		const char *salt = hosts + 3, *bar;
+
+		if (strncmp(hosts, "|1|", 3) != 0 ||
+		    (bar = strchr(salt, '|')) == NULL ||
+		    !b64_is(salt, (size_t)(bar - salt), 20) ||
+		    !b64_is(bar + 1, strlen(bar + 1), 20))
+			return (-1);
+	}
+	cap = strlen(key) / 4 * 3 + 3;
+	ent->blob = xmalloc(cap);
+	if (crypto_b64_decode(key, strlen(key), ent->blob, cap, &ent->bloblen,
+	        &e) == -1 ||
+	    blob_type(ent->blob, ent->bloblen, btype, sizeof(btype)) == -1 ||
+	    strcmp(btype, type) != 0) {
+		free(ent->blob);
+		ent->blob = NULL;
+		return (-1);
+	}
+	ent->hosts = xstrdup(hosts);
+	ent->type = xstrdup(type);
+	ent->line = lineno;
+	return (0);
+}
+
+static void
+kh_free(struct kh_file *kf)
+{
+	for (size_t i = 0; i < kf->n; i++) {
+		free(kf->ents[i].hosts);
+		free(kf->ents[i].type);
+		free(kf->ents[i].blob);
+	}
+	free(kf->ents);
+	if (kf->hashed != NULL)
+		libssh2_knownhost_free(kf->hashed);
+	memset(kf, 0, sizeof(*kf));
+}
+
+/*
+ * Read known_hosts file into kf; a missing file holds nothing.  ssh is
+ * the session whose allocator libssh2 uses for hashed names.
+ */
+static int
+kh_read(LIBSSH2_SESSION *ssh, const char *file, struct kh_file *kf,
+    struct err *e)
+{
+	unsigned long lineno = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	FILE *f = NULL;
 	int rc = -1;
 
-	*out = NULL;
-	if (revoked != NULL)
-		*revoked = NULL;
-	if ((kh = libssh2_knownhost_init(ssh)) == NULL ||
-	    (rv = libssh2_knownhost_init(ssh)) == NULL) {
+	memset(kf, 0, sizeof(*kf));
+	kf->path = file;
+	kf->ssh = ssh;
+	if ((kf->hashed = libssh2_knownhost_init(ssh)) == NULL) {
 		err_set(e, ERR_INTERNAL, "libssh2_knownhost_init: %s",
 		    ssh_msg(ssh));
 		goto out;
@@ -319,84 +494,314 @@ kh_load2(LIBSSH2_SESSION *ssh, const char *file, LIBSSH2_KNOWNHOSTS **out,
 		err_sys(e, ERR_CONFIG, "known hosts file %s", file);
 		goto out;
 	}
-	while (f != NULL && getline(&line, &cap, f) > 0) {
-		LIBSSH2_KNOWNHOSTS *into = kh;
-		char *p = line + strspn(line, " \t");
+	while (f != NULL && getline(&line, &cap, f) != -1) {
+		struct kh_ent ent;
 
-		if (*p == '#' || *p == '\n' || *p == '\0')
+		if (kh_parse(line, ++lineno, &ent) == -1)
 			continue;
-		if (strncmp(p, "@revoked", 8) == 0 &&
-		    (p[8] == ' ' || p[8] == '\t')) {
-			p += 8 + strspn(p + 8, " \t");
-			into = rv;
-		} else if (*p == '@')
-			continue; /* @cert-authority: not for libssh2 */
-		(void)libssh2_knownhost_readline(into, p, strlen(p),
-		    LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+		if (kf->n == kf->cap) {
+			kf->cap = kf->cap ? 2 * kf->cap : 16;
+			kf->ents =
+			    xreallocarray(kf->ents, kf->cap, sizeof(*kf->ents));
+		}
+		kf->ents[kf->n++] = ent;
 	}
 	if (f != NULL && ferror(f)) {
 		err_sys(e, ERR_CONFIG, "known hosts file %s", file);
 		goto out;
-	}
-	*out = kh;
-	kh = NULL;
-	if (revoked != NULL) {
-		*revoked = rv;
-		rv = NULL;
 	}
 	rc = 0;
 out:
 	if (f != NULL)
 		fclose(f);
 	free(line);
-	if (kh != NULL)
-		libssh2_knownhost_free(kh);
-	if (rv != NULL)
-		libssh2_knownhost_free(rv);
+	if (rc == -1)
+		kh_free(kf);
 	return (rc);
 }
 
+/*
+ * The name known_hosts knows host:port by: "host" for port 22, else
+ * "[host]:port"; lowercase, as ssh(1) looks it up.
+ */
+static void
+kh_name(const char *host, int port, char *out, size_t outsz)
+{
+	if (port == 22)
+		snprintf(out, outsz, "%s", host);
+	else
+		snprintf(out, outsz, "[%s]:%d", host, port);
+	for (char *p = out; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+/* OpenSSH's match_pattern: '*' any run, '?' any one character. */
 static int
-kh_load(LIBSSH2_SESSION *ssh, const char *file, LIBSSH2_KNOWNHOSTS **out,
+kh_glob(const char *s, const char *p)
+{
+	const char *star = NULL, *back = NULL;
+
+	while (*s != '\0') {
+		if (*p == '*') {
+			star = p++;
+			back = s;
+		} else if (*p != '\0' && (*p == '?' || *p == *s)) {
+			p++;
+			s++;
+		} else if (star != NULL) {
+			p = star + 1;
+			s = ++back;
+		} else
+			return (0);
+	}
+	while (*p == '*')
+		p++;
+	return (*p == '\0');
+}
+
+/*
+ * OpenSSH's match_hostname: 1 when a pattern of the comma-separated list
+ * matches name and no negated ("!") one does.  name is lowercase.
+ */
+static int
+kh_patterns(const char *list, const char *name)
+{
+	char sub[KH_PATTERN_MAX];
+	int positive = 0;
+
+	while (*list != '\0') {
+		int neg = *list == '!';
+		size_t n;
+
+		list += neg;
+		n = strcspn(list, ",");
+		if (n >= sizeof(sub))
+			return (0);
+		for (size_t i = 0; i < n; i++)
+			sub[i] = (char)tolower((unsigned char)list[i]);
+		sub[n] = '\0';
+		list += n + (list[n] == ',');
+		if (kh_glob(name, sub)) {
+			if (neg)
+				return (0);
+			positive = 1;
+		}
+	}
+	return (positive);
+}
+
+/* Is a hashed name ("|1|salt|hash", checked by kh_parse) that of name? */
+static int
+kh_hashed(struct kh_file *kf, const char *hosts, const char *name,
     struct err *e)
 {
-	return (kh_load2(ssh, file, out, NULL, e));
+	struct libssh2_knownhost *node = NULL;
+	const char *salt = hosts + 3, *bar = strchr(salt, '|');
+	char saltb64[64];
+	int r;
+
+	snprintf(saltb64, sizeof(saltb64), "%.*s", (int)(bar - salt), salt);
+	/* Any key will do: only the name is compared. */
+	if (libssh2_knownhost_addc(kf->hashed, bar + 1, saltb64, "k", 1, NULL,
+	        0,
+	        LIBSSH2_KNOWNHOST_TYPE_SHA1 | LIBSSH2_KNOWNHOST_KEYENC_BASE64 |
+	            LIBSSH2_KNOWNHOST_KEY_ED25519,
+	        &node) != 0)
+		return (err_set(e, ERR_INTERNAL,
+		    "known hosts file %s: hashed name %s: %s", kf->path, hosts,
+		    ssh_msg(kf->ssh)));
+	r = libssh2_knownhost_checkp(kf->hashed, name, -1, "k", 1,
+	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_BASE64,
+	    NULL);
+	libssh2_knownhost_del(kf->hashed, node);
+	return (r == LIBSSH2_KNOWNHOST_CHECK_MATCH);
+}
+
+/* 1 when ent's host field names name, 0 when not, -1 on error (e set). */
+static int
+kh_for(struct kh_file *kf, const struct kh_ent *ent, const char *name,
+    struct err *e)
+{
+	if (ent->hosts[0] == '|')
+		return (kh_hashed(kf, ent->hosts, name, e));
+	return (kh_patterns(ent->hosts, name));
+}
+
+static int
+kh_is_revoked(const struct kh_file *kf, const uint8_t *key, size_t len)
+{
+	for (size_t i = 0; i < kf->n; i++)
+		if (kf->ents[i].marker == KH_REVOKED &&
+		    kf->ents[i].bloblen == len &&
+		    memcmp(kf->ents[i].blob, key, len) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * Judge key (wire format, of type ktype) for name.  A revoked key is
+ * refused whatever else the file says; a line holding the key trusts it
+ * (OpenSSH accepts when any matching line has the key); otherwise the
+ * first line that names the host explains the refusal.  *by is that line.
+ */
+static int
+kh_judge(struct kh_file *kf, const char *name, const uint8_t *key,
+    size_t keylen, const char *ktype, enum kh_verdict *v,
+    const struct kh_ent **by, struct err *e)
+{
+	const struct kh_ent *match = NULL, *changed = NULL, *ca = NULL;
+	const struct kh_ent *other = NULL;
+
+	*by = NULL;
+	for (size_t i = 0; i < kf->n; i++) {
+		const struct kh_ent *ent = &kf->ents[i];
+		int same = ent->bloblen == keylen &&
+		    memcmp(ent->blob, key, keylen) == 0;
+		int r;
+
+		if (ent->marker == KH_REVOKED) {
+			if (same) {
+				*v = KH_V_REVOKED;
+				*by = ent;
+				return (0);
+			}
+			continue;
+		}
+		if ((r = kh_for(kf, ent, name, e)) == -1)
+			return (-1);
+		if (r == 0)
+			continue;
+		if (ent->marker == KH_CA) {
+			if (ca == NULL)
+				ca = ent;
+		} else if (same) {
+			if (match == NULL)
+				match = ent;
+		} else if (strcmp(ent->type, ktype) == 0) {
+			if (changed == NULL)
+				changed = ent;
+		} else if (other == NULL)
+			other = ent;
+	}
+	*v = match    ? KH_V_MATCH
+	    : changed ? KH_V_CHANGED
+	    : ca      ? KH_V_CA
+	    : other   ? KH_V_OTHER
+	              : KH_V_NONE;
+	*by = match ? match : changed ? changed : ca ? ca : other;
+	return (0);
 }
 
 /*
  * The host-key methods to ask for: exactly the types known_hosts holds for
- * host:port, strongest first (libssh2 1.10 would otherwise ask for ecdsa
- * first and find no match when only the ed25519 key is known).  An entry
- * is for this host when libssh2's own check matches it against its own
- * key, which also covers hashed names and [host]:port.  "" when none.
+ * name (and does not revoke), strongest first; libssh2 1.10 would
+ * otherwise ask for ecdsa first and find no match when only the ed25519
+ * key is known.  "" when none.
  */
-static void
-kh_methods(LIBSSH2_KNOWNHOSTS *kh, const char *host, int port, char *out,
-    size_t outsz)
+static int
+kh_methods(struct kh_file *kf, const char *name, char *out, size_t outsz,
+    struct err *e)
 {
-	struct libssh2_knownhost *ent = NULL;
 	int wanted[NKEY_TYPES] = { 0 };
 	size_t o = 0;
 
-	while (libssh2_knownhost_get(kh, &ent, ent) == 0) {
-		int type = ent->typemask & LIBSSH2_KNOWNHOST_KEY_MASK;
-		int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN |
-		    LIBSSH2_KNOWNHOST_KEYENC_BASE64 | type;
+	for (size_t i = 0; i < kf->n; i++) {
+		const struct kh_ent *ent = &kf->ents[i];
+		int r;
 
-		for (size_t i = 0; i < NKEY_TYPES; i++) {
-			if (key_types[i].kh_type != type || wanted[i])
-				continue;
-			if (libssh2_knownhost_checkp(kh, host, port, ent->key,
-			        strlen(ent->key), mask,
-			        NULL) == LIBSSH2_KNOWNHOST_CHECK_MATCH)
-				wanted[i] = 1;
-		}
+		if (ent->marker != KH_PLAIN)
+			continue;
+		if ((r = kh_for(kf, ent, name, e)) == -1)
+			return (-1);
+		if (r == 0 || kh_is_revoked(kf, ent->blob, ent->bloblen))
+			continue;
+		for (size_t j = 0; j < NKEY_TYPES; j++)
+			if (strcmp(key_types[j].method, ent->type) == 0)
+				wanted[j] = 1;
 	}
 	out[0] = '\0';
-	for (size_t i = 0; i < NKEY_TYPES; i++)
-		if (wanted[i])
+	for (size_t j = 0; j < NKEY_TYPES; j++)
+		if (wanted[j])
 			o += (size_t)snprintf(out + o, outsz - o, "%s%s",
-			    o > 0 ? "," : "", key_types[i].method);
+			    o > 0 ? "," : "", key_types[j].method);
+	return (0);
+}
+
+/*
+ * Check host:port's key against kf: 0 trusted; 1 when the file has no
+ * line at all for the host (e then holds the refusal, for when the key is
+ * not to be recorded); -1 refused (ERR_HOSTKEY) or failed, e set.
+ */
+static int
+kh_verify(struct kh_file *kf, const char *host, int port, const uint8_t *key,
+    size_t keylen, struct err *e)
+{
+	char name[300], hp[300], fp[STOR_SFTP_FP_LEN], ktype[128];
+	const char *tname = NULL, *f = kf->path;
+	const struct kh_ent *by;
+	uint8_t h[CRYPTO_HASH_LEN];
+	enum kh_verdict v;
+
+	kh_name(host, port, name, sizeof(name));
+	if (port == 22)
+		snprintf(hp, sizeof(hp), "%s", host);
+	else
+		snprintf(hp, sizeof(hp), "[%s]:%d", host, port);
+	crypto_sha256(key, keylen, h);
+	stor_sftp_fingerprint(h, fp, sizeof(fp));
+	if (blob_type(key, keylen, ktype, sizeof(ktype)) == -1)
+		return (err_set(e, ERR_HOSTKEY,
+		    "host key for %s not trusted: the server sent a malformed "
+		    "key (%s)",
+		    hp, fp));
+	for (size_t i = 0; i < NKEY_TYPES; i++)
+		if (strcmp(key_types[i].method, ktype) == 0)
+			tname = key_types[i].name;
+	if (tname == NULL)
+		tname = ktype;
+	if (kh_judge(kf, name, key, keylen, ktype, &v, &by, e) == -1)
+		return (-1);
+	switch (v) {
+	case KH_V_MATCH:
+		return (0);
+	case KH_V_REVOKED:
+		return (err_set(e, ERR_HOSTKEY,
+		    "host key for %s is REVOKED: its %s key %s is marked "
+		    "@revoked in %s (line %lu); refused",
+		    hp, tname, fp, f, by->line));
+	case KH_V_CHANGED:
+		return (err_set(e, ERR_HOSTKEY,
+		    "HOST KEY CHANGED for %s: its %s key %s differs from the "
+		    "one in %s (line %lu; the server was reinstalled, or "
+		    "someone is in between); refused. If the change is "
+		    "expected, remove the old line and check the new key "
+		    "before accepting it",
+		    hp, tname, fp, f, by->line));
+	case KH_V_CA:
+		return (err_set(e, ERR_HOSTKEY,
+		    "host key for %s not trusted: %s vouches for it only by a "
+		    "@cert-authority line (line %lu), and coffer cannot check "
+		    "host certificates; refused. Add the host's own %s key "
+		    "%s to %s once it is checked on the server (ssh-keygen "
+		    "-lf)",
+		    hp, f, by->line, tname, fp, f));
+	case KH_V_OTHER:
+		return (err_set(e, ERR_HOSTKEY,
+		    "host key for %s not trusted: %s holds other keys for it "
+		    "(line %lu: %s), not its %s key %s; refused, even with "
+		    "--accept-new-host-key. If the server's keys changed, fix "
+		    "the lines for it after checking the key on the server",
+		    hp, f, by->line, by->type, tname, fp));
+	case KH_V_NONE:
+		break;
+	}
+	err_set(e, ERR_HOSTKEY,
+	    "host key for %s is not known: %s key %s is not in %s; if "
+	    "that is the server's key (compare with ssh-keygen -lf on "
+	    "the server), run again with --accept-new-host-key, or add "
+	    "it with: ssh-keyscan -p %d -t %s %s >> %s",
+	    hp, tname, fp, f, port, ktype, host, f);
+	return (1);
 }
 
 int
@@ -404,15 +809,34 @@ stor_sftp_kh_methods(const char *file, const char *host, int port, char *out,
     size_t outsz, struct err *e)
 {
 	LIBSSH2_SESSION *ssh;
-	LIBSSH2_KNOWNHOSTS *kh;
+	struct kh_file kf;
+	char name[300];
 	int rc = -1;
 
 	if ((ssh = libssh2_session_init()) == NULL)
 		return (err_set(e, ERR_INTERNAL, "libssh2_session_init"));
-	if (kh_load(ssh, file, &kh, e) == 0) {
-		kh_methods(kh, host, port, out, outsz);
-		libssh2_knownhost_free(kh);
-		rc = 0;
+	if (kh_read(ssh, file, &kf, e) == 0) {
+		kh_name(host, port, name, sizeof(name));
+		rc = kh_methods(&kf, name, out, outsz, e);
+		kh_free(&kf);
+	}
+	libssh2_session_free(ssh);
+	return (rc);
+}
+
+int
+stor_sftp_kh_verify(const char *file, const char *host, int port,
+    const uint8_t *key, size_t keylen, struct err *e)
+{
+	LIBSSH2_SESSION *ssh;
+	struct kh_file kf;
+	int rc = -1;
+
+	if ((ssh = libssh2_session_init()) == NULL)
+		return (err_set(e, ERR_INTERNAL, "libssh2_session_init"));
+	if (kh_read(ssh, file, &kf, e) == 0) {
+		rc = kh_verify(&kf, host, port, key, keylen, e);
+		kh_free(&kf);
 	}
 	libssh2_session_free(ssh);
 	return (rc);
@@ -701,75 +1125,41 @@ tcp_connect(struct sftp *s, struct conn *c, int64_t deadline, struct err *e)
 }
 
 static int
-verify_host_key(struct sftp *s, struct conn *c, LIBSSH2_KNOWNHOSTS *kh,
-    LIBSSH2_KNOWNHOSTS *revoked, struct err *e)
+verify_host_key(struct sftp *s, struct conn *c, struct kh_file *kf,
+    struct err *e)
 {
-	const char *key, *method = NULL, *tname = "unknown";
+	const char *key, *tname = NULL;
 	const char *hash;
 	char fp[STOR_SFTP_FP_LEN] = "(no fingerprint)";
 	size_t len = 0;
-	int hk_type = 0, kh_type = 0, mask;
+	int hk_type = 0, r;
 
 	if ((key = libssh2_session_hostkey(c->ssh, &len, &hk_type)) == NULL)
 		return (err_set(e, ERR_HOSTKEY,
 		    "host key for %s not trusted: the server sent none: %s",
 		    s->t.hostport, ssh_msg(c->ssh)));
 	for (size_t i = 0; i < NKEY_TYPES; i++)
-		if (key_types[i].hk_type == hk_type) {
-			kh_type = key_types[i].kh_type;
-			method = key_types[i].method;
+		if (key_types[i].hk_type == hk_type)
 			tname = key_types[i].name;
-		}
 	hash = libssh2_hostkey_hash(c->ssh, LIBSSH2_HOSTKEY_HASH_SHA256);
 	if (hash != NULL)
 		stor_sftp_fingerprint((const uint8_t *)hash, fp, sizeof(fp));
-	if (method == NULL)
+	if (tname == NULL)
 		return (err_set(e, ERR_HOSTKEY,
 		    "host key for %s not trusted: unsupported key type %d (%s)",
 		    s->t.hostport, hk_type, fp));
-	mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-	    kh_type;
-	if (libssh2_knownhost_checkp(revoked, s->t.host, s->t.port, key, len,
-	        mask, NULL) == LIBSSH2_KNOWNHOST_CHECK_MATCH)
-		return (err_set(e, ERR_HOSTKEY,
-		    "host key for %s is REVOKED: its %s key %s is marked "
-		    "@revoked in %s; refused",
-		    s->t.hostport, tname, fp, s->known_hosts));
-	switch (libssh2_knownhost_checkp(kh, s->t.host, s->t.port, key, len,
-	    mask, NULL)) {
-	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
-		return (0);
-	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		if (s->accept_new) {
-			if (stor_sftp_kh_record(s->known_hosts, s->t.host,
-			        s->t.port, key, len, hk_type, e) == -1)
-				return (-1);
-			log_warn(s->log,
-			    "recorded the %s host key %s of %s in %s", tname,
-			    fp, s->t.hostport, s->known_hosts);
-			return (0);
-		}
-		return (err_set(e, ERR_HOSTKEY,
-		    "host key for %s is not known: %s key %s is not in %s; if "
-		    "that is the server's key (compare with ssh-keygen -lf on "
-		    "the server), run again with --accept-new-host-key, or add "
-		    "it with: ssh-keyscan -p %d -t %s %s >> %s",
-		    s->t.hostport, tname, fp, s->known_hosts, s->t.port, method,
-		    s->t.host, s->known_hosts));
-	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-		return (err_set(e, ERR_HOSTKEY,
-		    "HOST KEY CHANGED for %s: its %s key %s differs from the "
-		    "one in %s (the server was reinstalled, or someone is in "
-		    "between); refused. If the change is expected, remove the "
-		    "old line (ssh-keygen -R '%s' -f %s) and check the new "
-		    "key before accepting it",
-		    s->t.hostport, tname, fp, s->known_hosts, s->t.hostport,
-		    s->known_hosts));
-	default:
-		return (err_set(e, ERR_HOSTKEY,
-		    "host key for %s not trusted: checking %s failed: %s",
-		    s->t.hostport, s->known_hosts, ssh_msg(c->ssh)));
-	}
+	r = kh_verify(kf, s->t.host, s->t.port, (const uint8_t *)key, len, e);
+	if (r != 1)
+		return (r);
+	/* Only a host with no line at all may have its key recorded. */
+	if (!s->accept_new)
+		return (-1);
+	if (stor_sftp_kh_record(s->known_hosts, s->t.host, s->t.port, key, len,
+	        hk_type, e) == -1)
+		return (-1);
+	log_warn(s->log, "recorded the %s host key %s of %s in %s", tname, fp,
+	    s->t.hostport, s->known_hosts);
+	return (0);
 }
 
 /*
@@ -859,6 +1249,24 @@ rsa_unusable(void)
 #else
 	return (0);
 #endif
+}
+
+/*
+ * A private key that group or others can read or write is refused, as
+ * ssh(1) refuses it ("UNPROTECTED PRIVATE KEY FILE"), with the chmod that
+ * fixes it.  A key that cannot be opened is left to the login to report.
+ */
+static int
+identity_check(const char *path, struct err *e)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
+		return (0);
+	rc = secfile_check_secret(fd, path, "identity", e);
+	close(fd);
+	return (rc);
 }
 
 /* 0: in; 1: refused (tried noted); -1: another error (e set). */
@@ -998,8 +1406,18 @@ authenticate(struct sftp *s, struct conn *c, struct err *e)
 		    (pw = getpwuid(geteuid())) != NULL)
 			home = pw->pw_dir;
 		for (size_t i = 0; rc == 1 && home != NULL && i < 2; i++) {
+			struct err ie;
+
 			file = xasprintf("%s/.ssh/%s", home, defaults[i]);
-			if (access(file, R_OK) == 0)
+			if (access(file, R_OK) == 0 &&
+			    identity_check(file, &ie) == -1) {
+				size_t tl = strlen(tried);
+
+				/* ssh(1) skips such a key too. */
+				snprintf(tried + tl, sizeof(tried) - tl,
+				    "%skey %s (not used: %s)", tl ? ", " : "",
+				    file, ie.msg);
+			} else if (access(file, R_OK) == 0)
 				rc = auth_file(s, c, file, NULL, 0, tried,
 				    sizeof(tried), e);
 			free(file);
@@ -1048,20 +1466,23 @@ conn_close(struct conn *c)
 static int
 conn_open(struct sftp *s, struct conn *c, struct err *e)
 {
-	LIBSSH2_KNOWNHOSTS *kh = NULL, *revoked = NULL;
-	char prefs[256];
+	struct kh_file kf;
+	char prefs[256], name[300];
 	int64_t deadline = now_ms() + (int64_t)s->connect_timeout * 1000;
 	int rc = -1, r;
 
+	memset(&kf, 0, sizeof(kf));
 	c->fd = -1;
 	c->broken = 0;
 	if ((c->ssh = libssh2_session_init()) == NULL) {
 		err_set(e, ERR_INTERNAL, "libssh2_session_init failed");
 		goto out;
 	}
-	if (kh_load2(c->ssh, s->known_hosts, &kh, &revoked, e) == -1)
+	if (kh_read(c->ssh, s->known_hosts, &kf, e) == -1)
 		goto out;
-	kh_methods(kh, s->t.host, s->t.port, prefs, sizeof(prefs));
+	kh_name(s->t.host, s->t.port, name, sizeof(name));
+	if (kh_methods(&kf, name, prefs, sizeof(prefs), e) == -1)
+		goto out;
 	/*
 	 * Nothing known: the check will refuse the key, and the message (or
 	 * --accept-new-host-key) should name the one OpenSSH would use.
@@ -1098,7 +1519,7 @@ conn_open(struct sftp *s, struct conn *c, struct err *e)
 		    ssh_msg(c->ssh));
 		goto out;
 	}
-	if (verify_host_key(s, c, kh, revoked, e) == -1)
+	if (verify_host_key(s, c, &kf, e) == -1)
 		goto out;
 	if (authenticate(s, c, e) == -1)
 		goto out;
@@ -1118,10 +1539,7 @@ conn_open(struct sftp *s, struct conn *c, struct err *e)
 	c->last_out = now_ms();
 	rc = 0;
 out:
-	if (kh != NULL)
-		libssh2_knownhost_free(kh);
-	if (revoked != NULL)
-		libssh2_knownhost_free(revoked);
+	kh_free(&kf);
 	if (rc == -1) {
 		c->broken = 1;
 		conn_close(c);
@@ -1821,7 +2239,7 @@ struct dir_ent {
 struct dir_arg {
 	const char *rel;
 	struct dir_ent *ents;
-	size_t n;
+	size_t n, cap;
 };
 
 static void
@@ -1831,7 +2249,7 @@ dir_arg_clear(struct dir_arg *a)
 		free(a->ents[i].name);
 	free(a->ents);
 	a->ents = NULL;
-	a->n = 0;
+	a->n = a->cap = 0;
 }
 
 static int
@@ -1844,6 +2262,7 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 	LIBSSH2_SFTP_ATTRIBUTES at;
 	LIBSSH2_SFTP_HANDLE *h;
 	int64_t deadline;
+	size_t seen = 0, bytes = 0;
 	int r = 0, rc = -1;
 
 	(void)attempt;
@@ -1868,13 +2287,29 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 			conn_fail(s, c, r, "list", path, e);
 			goto out;
 		}
+		bytes += (size_t)r + strlen(a->rel) + 2 + sizeof(*a->ents);
+		if (++seen > SFTP_DIR_ENTRIES_MAX ||
+		    bytes > SFTP_DIR_NAMES_MAX) {
+			err_set(e, ERR_CORRUPT,
+			    "list %s on %s: more than %u entries or %u MiB of "
+			    "names in one directory, which no repository "
+			    "holds; refused (is that the repository?)",
+			    path, s->t.hostport, SFTP_DIR_ENTRIES_MAX,
+			    SFTP_DIR_NAMES_MAX >> 20);
+			goto out;
+		}
 		if (name[0] == '.') /* ., .., and temp files */
 			continue;
+		/* Symlinks and anything else are not followed, nor listed. */
 		if (!(at.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
 		    !(LIBSSH2_SFTP_S_ISDIR(at.permissions) ||
 		        LIBSSH2_SFTP_S_ISREG(at.permissions)))
 			continue;
-		a->ents = xreallocarray(a->ents, a->n + 1, sizeof(*a->ents));
+		if (a->n == a->cap) {
+			a->cap = a->cap ? 2 * a->cap : 64;
+			a->ents =
+			    xreallocarray(a->ents, a->cap, sizeof(*a->ents));
+		}
 		a->ents[a->n].name = xasprintf("%s/%.*s", a->rel, r, name);
 		a->ents[a->n].size = at.filesize;
 		a->ents[a->n].isdir = LIBSSH2_SFTP_S_ISDIR(at.permissions);
@@ -1888,20 +2323,46 @@ out:
 	return (rc);
 }
 
+/* The components of a name below the root: "data/ab" has 2. */
+static size_t
+name_depth(const char *name)
+{
+	size_t n = 1;
+
+	for (; *name != '\0'; name++)
+		n += *name == '/';
+	return (n);
+}
+
 static int
 list_dir(struct sftp *s, const char *rel,
-    int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
+    int (*fn)(void *, const char *, uint64_t), void *arg, int *warned,
+    struct err *e)
 {
-	struct dir_arg a = { rel, NULL, 0 };
+	struct dir_arg a = { rel, NULL, 0, 0 };
 	int rc = -1;
 
 	if (run_op(s, op_readdir, &a, e) == -1)
 		goto out;
 	for (size_t i = 0; i < a.n; i++) {
-		int r = a.ents[i].isdir
-		    ? list_dir(s, a.ents[i].name, fn, arg, e)
-		    : fn(arg, a.ents[i].name, a.ents[i].size);
+		const char *name = a.ents[i].name;
+		int r;
 
+		if (!a.ents[i].isdir)
+			r = fn(arg, name, a.ents[i].size);
+		else if (name_depth(name) < SFTP_LIST_DEPTH)
+			r = list_dir(s, name, fn, arg, warned, e);
+		else {
+			/* Its files would be deeper than any repository's. */
+			if (!*warned)
+				log_warn(s->log,
+				    "%s: skipped directory %s on the server "
+				    "(and any like it): nothing in a "
+				    "repository is that deep",
+				    s->t.hostport, name);
+			*warned = 1;
+			r = 0;
+		}
 		if (r != 0) {
 			rc = r;
 			goto out;
@@ -1917,7 +2378,9 @@ static int
 sftp_list(struct stor *st, const char *dir,
     int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
 {
-	return (list_dir(st->impl, dir, fn, arg, e));
+	int warned = 0;
+
+	return (list_dir(st->impl, dir, fn, arg, &warned, e));
 }
 
 static int
@@ -2082,8 +2545,11 @@ stor_sftp_open(const char *location, const struct stor_opts *o, int create,
 		}
 		s->known_hosts = xasprintf("%s/.ssh/known_hosts", home);
 	}
-	if (o->identity != NULL)
+	if (o->identity != NULL) {
+		if (identity_check(o->identity, e) == -1)
+			goto fail;
 		s->identity = xstrdup(o->identity);
+	}
 	if (o->identity_passphrase_file != NULL &&
 	    read_identity_pass(s, o->identity_passphrase_file, e) == -1)
 		goto fail;

@@ -58,12 +58,31 @@ int stor_sftp_parse_url(const char *url, const struct stor_opts *,
 void stor_sftp_fingerprint(const uint8_t sha256[32], char *out, size_t outsz);
 
 /*
- * The host-key methods for host:port from what known_hosts file holds
- * (hashed names and [host]:port included), strongest first and comma
- * separated, "" when it holds none.  A missing file holds none.
+ * known_hosts file is read as OpenSSH reads it (sshd(8), SSH_KNOWN_HOSTS
+ * FILE FORMAT): host patterns with '*', '?', '!' and comma lists, hashed
+ * names, a plain name standing for port 22 only ("[host]:port" for the
+ * others), @revoked and @cert-authority markers.  A missing file holds
+ * nothing.
+ *
+ * stor_sftp_kh_methods: the host-key methods for host:port that file
+ * holds keys of (and does not revoke), strongest first and comma
+ * separated, "" when none.
  */
 int stor_sftp_kh_methods(const char *file, const char *host, int port,
     char *out, size_t outsz, struct err *);
+
+/*
+ * Judge the key (SSH wire format, keylen bytes) that host:port offered:
+ * 0 when a line for the host holds it; 1 when file has no line at all for
+ * the host (e holds the refusal, ERR_HOSTKEY, for when the key is not to
+ * be recorded); -1 when refused, with ERR_HOSTKEY and the reason: the key
+ * is @revoked on any line whatever host that line names, the host has
+ * another key of the type, keys of other types only, or only a
+ * @cert-authority line (coffer cannot check host certificates).  Reading
+ * the file can fail too (ERR_CONFIG).
+ */
+int stor_sftp_kh_verify(const char *file, const char *host, int port,
+    const uint8_t *key, size_t keylen, struct err *);
 
 /*
  * Append host:port's key (raw, as the server sent it; hk_type a

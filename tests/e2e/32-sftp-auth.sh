@@ -3,7 +3,8 @@
 # one line naming user@host and what was tried, after ONE authentication
 # sequence (sshd's log), never retried; an encrypted ed25519 identity with
 # identity_passphrase_file; ecdsa; ssh-agent when no identity is set;
-# ~/.ssh/id_ed25519; an RSA key gets the libssh2 explanation.
+# ~/.ssh/id_ed25519; an RSA key gets the libssh2 explanation; an identity
+# group or others can read is refused (exit 2) with the chmod that fixes it.
 . "$(dirname "$0")/lib.sh"
 
 need ssh-keygen ssh-agent ssh-add
@@ -81,10 +82,27 @@ if [ "$(pkg-config --modversion libssh2 2>/dev/null || echo 1.10)" \
 	expect_grep 'RSA key: libssh2 .* cannot sign with rsa-sha2-256/512.*ed25519' "$T/err"
 fi
 
-# The default key in ~/.ssh.
+# An identity that group or others can read is refused as ssh refuses it,
+# before connecting, in one line with the fix (exit 2).
+cp "$SSH_KEY" "$T/open_key"
+for mode in 644 640 604 620; do
+	chmod "$mode" "$T/open_key"
+	before=$(conns)
+	expect_status 2 c snapshots --identity "$T/open_key"
+	expect_grep "^coffer: identity $T/open_key is (readable|writable) by group or others \\(mode 0$mode\\); run: chmod 600 $T/open_key\$" "$T/err"
+	[ "$(wc -l <"$T/err")" -eq 1 ] || fail "more than one line: $(cat "$T/err")"
+	expect_eq "connections with an open identity" "$before" "$(conns)"
+done
+chmod 600 "$T/open_key"
+expect_status 0 c snapshots --identity "$T/open_key"
+
+# The default key in ~/.ssh; not used while others can read it.
 mkdir -m 700 "$HOME/.ssh"
 cp "$SSH_KEY" "$HOME/.ssh/id_ed25519"
 expect_status 0 c snapshots
+chmod 644 "$HOME/.ssh/id_ed25519"
+expect_status 7 c snapshots
+expect_grep "tried: key $HOME/.ssh/id_ed25519 \\(not used: .*chmod 600" "$T/err"
 rm "$HOME/.ssh/id_ed25519"
 
 # ssh-agent, with no identity configured.

@@ -1,7 +1,9 @@
 /*
  * The sftp backend's pieces that need no server: URL parsing, OpenSSH
- * fingerprints, and known_hosts (host-key method choice, hashed names,
- * [host]:port, recording a new key).  The rest is tests/e2e/3[0-2]-sftp*.
+ * fingerprints, and known_hosts (host-key method choice, OpenSSH's host
+ * patterns, hashed names, the port rule, the verdicts on a key: trusted,
+ * unknown, revoked, changed, other types only, @cert-authority only;
+ * recording a new key).  The rest is tests/e2e/3[0-4]-sftp*.
  */
 #include <sys/stat.h>
 
@@ -25,6 +27,12 @@
 	"AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBFu0YWJZS7SLtKgX" \
 	"hliMQvQB7pk1yOPZf8sCuSaiOGfmkOX688zWkbGcacpcPB1aMZkTM38eJ+HGzXr9vyxb" \
 	"oyc="
+/* Another ed25519 key, B. */
+#define ED2_B64                                                                \
+	"AAAAC3NzaC1lZDI1NTE5AAAAIIs6oS49MqihVkPT+7MJ/UOIZHWYEoUZ/EM0ZV5tsUYu"
+/* "[127.0.0.1]:2222", hashed by ssh-keygen -H. */
+#define HASHED_LOCAL_2222                                                      \
+	"|1|3tO5d9y343dEMMQBV17M1Tc7GQc=|EoDtXIFVOTEeiKsUwXxBLNEk+Gg="
 /* "example.org", hashed as ssh-keygen -H does (salt 00 01 .. 13). */
 #define HASHED_EXAMPLE_ORG                                                     \
 	"|1|AAECAwQFBgcICQoLDA0ODxAREhM=|bFDVYqbsfLlUB0fPAZemUYx8Gnc="
@@ -143,7 +151,7 @@ START_TEST(test_known_hosts_methods)
 	                     sizeof(m), &e),
 	    0);
 	ck_assert_str_eq(m, "");
-	/* Lines libssh2 cannot read are skipped, not fatal. */
+	/* Lines coffer cannot use are skipped, not fatal. */
 	write_file(kh,
 	    "# a comment\n"
 	    "@cert-authority *.example.org ssh-ed25519 " ED_B64 "\n"
@@ -151,7 +159,8 @@ START_TEST(test_known_hosts_methods)
 	    "QG9wZW5zc2guY29tAAAAIIOjTc2gkghfQ9xJJbiCa7h9wbFG6AsC1CfrrSTE53eH"
 	    "AAAABHNzaDo=\n"
 	    "not a known_hosts line\n"
-	    "@revoked revoked.example ssh-ed25519 " ED_B64 "\n"
+	    "@revoked revoked.example ssh-ed25519 " ED2_B64 "\n"
+	    "revoked.example ssh-ed25519 " ED2_B64 "\n"
 	    "[127.0.0.1]:2222 ssh-ed25519 " ED_B64 "\n"
 	    "[127.0.0.1]:2222 " EC_LINE "\n"
 	    "other.example ssh-ed25519 " ED_B64 "\n" HASHED_EXAMPLE_ORG
@@ -230,6 +239,185 @@ START_TEST(test_known_hosts_record)
 }
 END_TEST
 
+/* The methods known_hosts text kh holds for host:port. */
+static const char *
+methods(const char *text, const char *host, int port)
+{
+	static char m[256];
+	char kh[128];
+	struct err e;
+
+	snprintf(kh, sizeof(kh), "%s/kh-methods", dir);
+	write_file(kh, text);
+	ck_assert_int_eq(stor_sftp_kh_methods(kh, host, port, m, sizeof(m), &e),
+	    0);
+	return (m);
+}
+
+#define ED_KEY " ssh-ed25519 " ED_B64 "\n"
+
+/* OpenSSH's host patterns (ssh_config(5) PATTERNS) and port rule. */
+START_TEST(test_known_hosts_patterns)
+{
+	/* A wildcard names the hosts it matches, on port 22 only. */
+	ck_assert_str_eq(methods("*.example.org" ED_KEY, "a.example.org", 22),
+	    "ssh-ed25519");
+	ck_assert_str_eq(methods("*.example.org" ED_KEY, "example.org", 22),
+	    "");
+	ck_assert_str_eq(methods("*.example.org" ED_KEY, "a.example.org", 2222),
+	    "");
+	ck_assert_str_eq(methods("[*.example.org]:*" ED_KEY, "a.example.org",
+	                     2222),
+	    "ssh-ed25519");
+	ck_assert_str_eq(methods("*" ED_KEY, "127.0.0.1", 2222), "ssh-ed25519");
+	/* A plain name is port 22 only: [host]:port for the others. */
+	ck_assert_str_eq(methods("h.example" ED_KEY, "h.example", 2222), "");
+	ck_assert_str_eq(methods("h.example" ED_KEY, "h.example", 22),
+	    "ssh-ed25519");
+	ck_assert_str_eq(methods("[h.example]:2222" ED_KEY, "h.example", 22),
+	    "");
+	ck_assert_str_eq(methods("[h.example]:2222" ED_KEY, "h.example", 2222),
+	    "ssh-ed25519");
+	/* '?' is one character; names are not case-sensitive. */
+	ck_assert_str_eq(methods("host?.Example" ED_KEY, "HOST1.example", 22),
+	    "ssh-ed25519");
+	ck_assert_str_eq(methods("host?.example" ED_KEY, "host12.example", 22),
+	    "");
+	/* A comma list; a negated pattern that matches voids the line. */
+	ck_assert_str_eq(methods("a.example,*.test" ED_KEY, "b.test", 22),
+	    "ssh-ed25519");
+	ck_assert_str_eq(methods("!bad.test,*.test" ED_KEY, "bad.test", 22),
+	    "");
+	ck_assert_str_eq(methods("!bad.test,*.test" ED_KEY, "good.test", 22),
+	    "ssh-ed25519");
+	ck_assert_str_eq(methods("!bad.test" ED_KEY, "good.test", 22), "");
+	/* Hashed names: exactly the name, port included. */
+	ck_assert_str_eq(methods(HASHED_LOCAL_2222 ED_KEY, "127.0.0.1", 2222),
+	    "ssh-ed25519");
+	ck_assert_str_eq(methods(HASHED_LOCAL_2222 ED_KEY, "127.0.0.1", 22),
+	    "");
+	/* A key revoked anywhere is not asked for. */
+	ck_assert_str_eq(methods("*" ED_KEY "@revoked nowhere.example" ED_KEY,
+	                     "h.example", 22),
+	    "");
+}
+END_TEST
+
+/* What known_hosts text says of key (base64) offered by host:port. */
+static int
+verify(const char *text, const char *host, int port, const char *b64,
+    struct err *e)
+{
+	uint8_t blob[256];
+	char kh[128];
+	size_t n;
+
+	snprintf(kh, sizeof(kh), "%s/kh-verify", dir);
+	write_file(kh, text);
+	ck_assert_int_eq(crypto_b64_decode(b64, strlen(b64), blob, sizeof(blob),
+	                     &n, e),
+	    0);
+	memset(e, 0, sizeof(*e));
+	return (stor_sftp_kh_verify(kh, host, port, blob, n, e));
+}
+
+#define ED2_KEY " ssh-ed25519 " ED2_B64 "\n"
+
+#define ck_refused(text, host, port, key, what)                                \
+	do {                                                                   \
+		struct err e_;                                                 \
+                                                                               \
+		ck_assert_int_eq(verify((text), (host), (port), (key), &e_),   \
+		    -1);                                                       \
+		ck_assert_int_eq(e_.class, ERR_HOSTKEY);                       \
+		ck_assert_msg(strstr(e_.msg, (what)) != NULL,                  \
+		    "'%s' not in: %s", (what), e_.msg);                        \
+	} while (0)
+
+/*
+ * The verdicts: trusted, no entry (the only case --accept-new-host-key
+ * may record), and the refusals, each with its reason and line.
+ */
+START_TEST(test_known_hosts_verify)
+{
+	struct err e;
+
+	/* Trusted through a wildcard, a negation-free list, a hashed name. */
+	ck_assert_int_eq(verify("*" ED_KEY, "127.0.0.1", 2222, ED_B64, &e), 0);
+	ck_assert_int_eq(verify("x.test,[127.0.0.?]:2222" ED_KEY, "127.0.0.1",
+	                     2222, ED_B64, &e),
+	    0);
+	ck_assert_int_eq(verify(HASHED_LOCAL_2222 ED_KEY, "127.0.0.1", 2222,
+	                     ED_B64, &e),
+	    0);
+	/* Any line with the key trusts it, whatever other lines say. */
+	ck_assert_int_eq(verify("h.test" ED2_KEY "h.test" ED_KEY
+	                        "@cert-authority *" ED2_KEY,
+	                     "h.test", 22, ED_B64, &e),
+	    0);
+
+	/* No line for the host at all: 1, with the refusal ready. */
+	ck_assert_int_eq(verify("", "h.test", 22, ED_B64, &e), 1);
+	ck_assert_int_eq(e.class, ERR_HOSTKEY);
+	ck_assert_ptr_nonnull(
+	    strstr(e.msg, "is not known: ED25519 key " ED_FP));
+	ck_assert_ptr_nonnull(
+	    strstr(e.msg, "ssh-keyscan -p 22 -t ssh-ed25519"));
+	/* A plain name on another port, a negated name: no line. */
+	ck_assert_int_eq(verify("h.test" ED2_KEY, "h.test", 2222, ED_B64, &e),
+	    1);
+	ck_assert_int_eq(verify("!h.test,*.test" ED2_KEY, "h.test", 22, ED_B64,
+	                     &e),
+	    1);
+	ck_assert_int_eq(verify(HASHED_LOCAL_2222 ED2_KEY, "127.0.0.1", 2223,
+	                     ED_B64, &e),
+	    1);
+	/* Lines that hold no entry are skipped. */
+	ck_assert_int_eq(verify("# h.test" ED2_KEY "@foo h.test" ED2_KEY
+	                        "h.test ssh-ed25519 not-base64\n"
+	                        "h.test ecdsa-sha2-nistp256 " ED2_B64 "\n"
+	                        "h.test\n\n",
+	                     "h.test", 22, ED_B64, &e),
+	    1);
+
+	/* Revoked: on any line, for whatever host it names, even "*". */
+	ck_refused("h.test" ED_KEY "@revoked *" ED_KEY, "h.test", 22, ED_B64,
+	    "REVOKED: its ED25519 key " ED_FP);
+	ck_refused("h.test" ED_KEY "@revoked elsewhere.test" ED_KEY, "h.test",
+	    22, ED_B64, "(line 2)");
+	ck_refused("[127.0.0.1]:2222" ED_KEY
+	           "@revoked " HASHED_LOCAL_2222 ED_KEY,
+	    "127.0.0.1", 2222, ED_B64, "REVOKED");
+
+	/* Changed, through any kind of line for the host. */
+	ck_refused("h.test" ED2_KEY, "h.test", 22, ED_B64,
+	    "HOST KEY CHANGED for h.test: its ED25519 key " ED_FP);
+	ck_refused("*.test" ED2_KEY, "h.test", 22, ED_B64, "HOST KEY CHANGED");
+	ck_refused("other.test" ED_KEY "[*]:*" ED2_KEY, "h.test", 2222, ED_B64,
+	    "HOST KEY CHANGED for [h.test]:2222");
+	ck_refused(HASHED_LOCAL_2222 ED2_KEY, "127.0.0.1", 2222, ED_B64,
+	    "(line 1;");
+
+	/* Keys of other types only: refused, not treated as unknown. */
+	ck_refused("h.test " EC_LINE "\n", "h.test", 22, ED_B64,
+	    "holds other keys for it (line 1: ecdsa-sha2-nistp256)");
+	ck_refused("h.test sk-ssh-ed25519@openssh.com "
+	           "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIIOjTc2gkghfQ9"
+	           "xJJbiCa7h9wbFG6AsC1CfrrSTE53eHAAAABHNzaDo=\n",
+	    "h.test", 22, ED_B64, "holds other keys");
+
+	/* Only a @cert-authority line: refused, with why. */
+	ck_refused("@cert-authority *.test" ED2_KEY, "h.test", 22, ED_B64,
+	    "only by a @cert-authority line (line 1)");
+	ck_refused("@cert-authority *" ED_KEY, "h.test", 22, ED_B64,
+	    "@cert-authority");
+	/* ... but one for other hosts is no line for this one. */
+	ck_assert_int_eq(verify("@cert-authority *.org" ED2_KEY, "h.test", 22,
+	                     ED_B64, &e),
+	    1);
+}
+END_TEST
+
 Suite *sftp_suite(void);
 
 Suite *
@@ -243,6 +431,8 @@ sftp_suite(void)
 	tcase_add_test(tc, test_fingerprint);
 	tcase_add_test(tc, test_known_hosts_methods);
 	tcase_add_test(tc, test_known_hosts_record);
+	tcase_add_test(tc, test_known_hosts_patterns);
+	tcase_add_test(tc, test_known_hosts_verify);
 	suite_add_tcase(s, tc);
 	return (s);
 }
