@@ -663,13 +663,13 @@ skipped_add(struct skipped *s, const char *id)
 /*
  * Try key file keys/<id> (checked against its name) with secret, unless
  * its KDF cost exceeds *budget, which it is then added to s; what it costs
- * is taken from *budget.  0 when it opened; -1 with e otherwise: ERR_KEY
- * when the secret does not open it (or it was skipped), anything else
- * when it is damaged or unreadable.
+ * is taken from *budget.  0 when it opened (*kind: its kind); -1 with e
+ * otherwise: ERR_KEY when the secret does not open it (or it was
+ * skipped), anything else when it is damaged or unreadable.
  */
 static int
 try_key(struct repo *r, const char *id, const void *secret, size_t secretlen,
-    uint64_t *budget, struct skipped *s, struct err *e)
+    uint64_t *budget, struct skipped *s, enum key_kind *kind, struct err *e)
 {
 	struct key_file_info info;
 	uint8_t *json = NULL;
@@ -691,6 +691,7 @@ try_key(struct repo *r, const char *id, const void *secret, size_t secretlen,
 	if (key_file_open(json, len, secret, secretlen, &r->master, e) == -1)
 		goto out;
 	snprintf(r->key_id, sizeof(r->key_id), "%s", id);
+	*kind = info.kind;
 	rc = 0;
 out:
 	free(json);
@@ -702,6 +703,10 @@ out:
  * first, then the others in key_plan's order within the KDF budget, so
  * that files planted in keys/ cost a bounded time.  tag names the
  * repository for the hint (the SHA-256 of its config file); NULL: none.
+ * The hint is for passphrases: a secret that may be a machine key tries
+ * the machine key files first anyway, at no KDF cost, and a machine key
+ * that opened is not recorded (a cron job's machine key and a person's
+ * passphrase on one host would otherwise take turns in the hint).
  */
 static int
 open_key(struct repo *r, const char *tag, const void *secret, size_t secretlen,
@@ -713,6 +718,7 @@ open_key(struct repo *r, const char *tag, const void *secret, size_t secretlen,
 	int machine = looks_machine(secret, secretlen), rc = -1;
 	size_t bad = 0, tried = 0, ncand = 0;
 	char hint[KEY_ID_HEXLEN + 1] = "";
+	enum key_kind kind = KEY_KIND_MACHINE;
 	uint64_t budget;
 	struct err ke;
 
@@ -726,7 +732,7 @@ open_key(struct repo *r, const char *tag, const void *secret, size_t secretlen,
 		goto out;
 	}
 	/* A hint that names no file here is no hint. */
-	if (tag != NULL && key_hint_get(tag, hint) == 0) {
+	if (tag != NULL && !machine && key_hint_get(tag, hint) == 0) {
 		size_t i;
 
 		for (i = 0; i < keys.n; i++)
@@ -736,8 +742,8 @@ open_key(struct repo *r, const char *tag, const void *secret, size_t secretlen,
 			hint[0] = '\0';
 	}
 	if (hint[0] != '\0') {
-		if (try_key(r, hint, secret, secretlen, &budget, &skip, &ke) ==
-		    0)
+		if (try_key(r, hint, secret, secretlen, &budget, &skip, &kind,
+		        &ke) == 0)
 			goto opened;
 		if (skip.n == 0)
 			tried++;
@@ -775,7 +781,8 @@ open_key(struct repo *r, const char *tag, const void *secret, size_t secretlen,
 		const char *id = keys.names[cand[i].tag] + strlen("keys/");
 		size_t before = skip.n;
 
-		if (try_key(r, id, secret, secretlen, &budget, &skip, &ke) == 0)
+		if (try_key(r, id, secret, secretlen, &budget, &skip, &kind,
+		        &ke) == 0)
 			goto opened;
 		if (skip.n > before)
 			continue;
@@ -801,7 +808,8 @@ open_key(struct repo *r, const char *tag, const void *secret, size_t secretlen,
 	goto out;
 opened:
 	/* Only when it changed: an open must not need a writable cache. */
-	if (tag != NULL && strcmp(hint, r->key_id) != 0)
+	if (tag != NULL && kind == KEY_KIND_PASSPHRASE &&
+	    strcmp(hint, r->key_id) != 0)
 		key_hint_put(tag, r->key_id);
 	rc = 0;
 out:
