@@ -214,7 +214,8 @@ size_t key_plan(struct key_cand *c, size_t n, uint64_t budget);
  * root, else ~/.cache/coffer), in key-hints/TAG, where TAG (64 lowercase
  * hex digits) names the repository without its key: the SHA-256 of its
  * config file.  The hint holds only a key file id, nothing secret, and
- * only orders the tries: a wrong or planted hint costs one try.
+ * only orders the tries: a wrong or planted hint costs one try.  The
+ * opener records passphrase key files only (machine keys cost no KDF).
  */
 #define KEY_ID_HEXLEN 64
 
