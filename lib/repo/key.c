@@ -737,6 +737,8 @@ key_plan(struct key_cand *c, size_t n, uint64_t budget)
 {
 	size_t skipped = 0;
 
+	if (n == 0)
+		return (0); /* c may be NULL, which qsort must not see */
 	/* qsort is not stable: the tags break ties. */
 	qsort(c, n, sizeof(*c), cand_order);
 	for (size_t i = 0; i < n; i++) {
