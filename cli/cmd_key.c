@@ -170,7 +170,8 @@ passwd(struct cli_ctx *ctx, struct repo *r, const char *loc,
 		goto out;
 	/* No lock of its own: r holds the exclusive one for both. */
 	if (repo_open_opts(loc, so, secret_data(ns), secret_len(ns),
-	        REPO_OPEN_SKIP_BAD_INDEX, REPO_LOCK_NONE, NULL, &r2, e) == -1 ||
+	        REPO_OPEN_SKIP_BAD_INDEX | REPO_OPEN_KEY_HINT, REPO_LOCK_NONE,
+	        NULL, &r2, e) == -1 ||
 	    strcmp(repo_key_id(r2), oldid) == 0) {
 		if (r2 != NULL)
 			err_set(e, ERR_INTERNAL,
@@ -285,8 +286,8 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	cli_lock_opts(ctx, &lo);
 	cli_stor_opts(ctx, sec, &so);
 	if (repo_open_opts(loc, &so, secret_data(pw), secret_len(pw),
-	        REPO_OPEN_SKIP_BAD_INDEX, cli_lock_mode(ctx), &lo, &r,
-	        &e) == -1)
+	        REPO_OPEN_SKIP_BAD_INDEX | REPO_OPEN_KEY_HINT,
+	        cli_lock_mode(ctx), &lo, &r, &e) == -1)
 		goto out;
 	if (strcmp(sub, "list") == 0) {
 		if (key_list(ctx, r, &e) == -1)

@@ -1,6 +1,10 @@
 /*
  * coffer: the subcommand table, global options, signals and exit codes.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -549,6 +553,28 @@ setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Keep the master key out of core files and away from other processes of
+ * the same user: no core dumps (RLIMIT_CORE 0: children inherit it), and
+ * not dumpable, which also makes /proc/PID/mem and friends root's and
+ * refuses ptrace to anyone without CAP_SYS_PTRACE.  Programs we start are
+ * dumpable again after their exec.  First thing, before any secret.
+ */
+static void
+harden_process(struct log *log)
+{
+	const struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &none) == -1)
+		log_warn(log, "warning: cannot turn core dumps off: %s",
+		    strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn(log,
+		    "warning: cannot make the process non-dumpable (its "
+		    "memory stays readable by ptrace as this user): %s",
+		    strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -565,6 +591,7 @@ main(int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.interrupted = &interrupted;
 	ctx.log = log_new("coffer", LOGL_INFO, LOG_SINK_STDERR);
+	harden_process(ctx.log);
 	setup_signals();
 
 	/* Global options stop at the command name ("+"). */

@@ -146,8 +146,9 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 		goto out;
 	cli_lock_opts(ctx, &lo);
 	cli_stor_opts(ctx, sec, &so);
-	if (repo_open_opts(loc, &so, secret_data(pw), secret_len(pw), flags,
-	        cli_lock_mode(ctx), &lo, out, e) == -1)
+	if (repo_open_opts(loc, &so, secret_data(pw), secret_len(pw),
+	        flags | REPO_OPEN_KEY_HINT, cli_lock_mode(ctx), &lo, out,
+	        e) == -1)
 		goto out;
 	/* check reports them itself, with more. */
 	if (!(flags & REPO_OPEN_SKIP_BAD_INDEX)) {

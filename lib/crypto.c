@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -42,9 +43,12 @@ struct crypto_aead {
 
 /*
  * An OpenSSL call that cannot fail on a context made without error did:
- * the library is broken or memory is gone.  Like xmalloc, stop.  No test
- * can make a working OpenSSL get here, nor fail to fetch an algorithm or
- * make a context: such lines are excluded from coverage (GCOVR_EXCL).
+ * the library is broken or memory is gone.  Like xmalloc, stop, but with
+ * _exit rather than abort: keys are in memory, and a core file would
+ * hold them wherever the process was not made non-dumpable first (tests,
+ * other programs linking libcoffer).  No test can make a working OpenSSL
+ * get here, nor fail to fetch an algorithm or make a context: such lines
+ * are excluded from coverage (GCOVR_EXCL).
  */
 /* GCOVR_EXCL_START */
 static void __attribute__((noreturn)) crypto_fatal(const char *what)
@@ -54,8 +58,11 @@ static void __attribute__((noreturn)) crypto_fatal(const char *what)
 
 	if (code != 0)
 		ERR_error_string_n(code, detail, sizeof(detail));
-	fprintf(stderr, "coffer: OpenSSL failed in %s: %s\n", what, detail);
-	abort();
+	fprintf(stderr,
+	    "coffer: OpenSSL failed in %s: %s (internal error, stopping "
+	    "without a core dump)\n",
+	    what, detail);
+	_exit(err_exit_status(ERR_INTERNAL));
 }
 /* GCOVR_EXCL_STOP */
 

@@ -287,10 +287,13 @@ check_keys(struct ck *c)
 		char file[16 + REPO_HEX_LEN];
 
 		c->rep->stats.key_files++;
+		snprintf(file, sizeof(file), "keys/%s", v[i].id);
+		if (v[i].beyond_budget)
+			problem(c, CHECK_WARN, ERR_NONE, file, KEY_BUDGET_FIX,
+			    "%s", KEY_BUDGET_WHAT);
 		if (!v[i].damaged)
 			continue;
 		c->rep->stats.key_files_damaged++;
-		snprintf(file, sizeof(file), "keys/%s", v[i].id);
 		problem_err(c, file, FIX_KEY, &v[i].err);
 	}
 	free(v);

@@ -5,13 +5,19 @@
  */
 #include "key.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "afile.h"
 #include "crypto.h"
 #include "xmalloc.h"
 
@@ -29,10 +35,6 @@
 #define KF_SEALED_LEN (CRYPTO_AEAD_OVERHEAD + KEY_SECRET_LEN)
 #define KF_KDF_SCRYPT "scrypt"
 #define KF_KDF_HKDF   "hkdf-sha256"
-
-/* Upper bounds on scrypt parameters a key file may ask for. */
-#define KF_SCRYPT_MAX_NR ((uint64_t)1 << 23) /* N * r: 1 GiB */
-#define KF_SCRYPT_MAX_P  16
 
 const struct key_scrypt key_scrypt_default = { (uint64_t)1 << 17, 8, 1 };
 const struct key_scrypt key_scrypt_test_weak = { (uint64_t)1 << 10, 8, 1 };
@@ -180,12 +182,26 @@ scrypt_check(const struct key_scrypt *s, enum err_class c, struct err *e)
 		    " is weaker than the minimum N=%" PRIu64 " r=%" PRIu32
 		    " p=%" PRIu32 ": refused",
 		    s->n, s->r, s->p, min->n, min->r, min->p));
-	if (s->n > KF_SCRYPT_MAX_NR / s->r || s->p > KF_SCRYPT_MAX_P)
+	/* N * r <= 2^23 first, so that the product with p <= 4 fits. */
+	if (s->n > KEY_SCRYPT_MAX_NR / s->r || s->p > KEY_SCRYPT_MAX_P ||
+	    key_scrypt_cost(s) > KEY_SCRYPT_MAX_COST)
 		return (err_set(e, c,
 		    "scrypt N=%" PRIu64 " r=%" PRIu32 " p=%" PRIu32
-		    " exceeds the maximum (N*r at most 2^23, p at most %d)",
-		    s->n, s->r, s->p, KF_SCRYPT_MAX_P));
+		    " exceeds the maximum (N*r at most 2^23, p at most %d, "
+		    "N*r*p at most 2^23)",
+		    s->n, s->r, s->p, KEY_SCRYPT_MAX_P));
 	return (0);
+}
+
+uint64_t
+key_scrypt_cost(const struct key_scrypt *s)
+{
+	/* Saturating: only checked parameters are small enough to matter. */
+	if (s->r != 0 && s->n > UINT64_MAX / s->r)
+		return (UINT64_MAX);
+	if (s->p != 0 && s->n * s->r > UINT64_MAX / s->p)
+		return (UINT64_MAX);
+	return (s->n * s->r * s->p);
 }
 
 /* A host or user name: bounded, valid UTF-8, no C0 or C1 controls. */
@@ -678,4 +694,155 @@ out:
 	wipe(kek, sizeof(kek));
 	crypto_aead_free(a);
 	return (rc);
+}
+
+/* ------------------------------------------------ trying key files */
+
+int
+key_kdf_budget(uint64_t *budget, struct err *e)
+{
+	const char *v = getenv(KEY_KDF_BUDGET_ENV);
+	unsigned long long n;
+	char *end;
+
+	*budget = KEY_KDF_BUDGET;
+	if (v == NULL)
+		return (0);
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n == 0)
+		return (err_set(e, ERR_USAGE,
+		    "%s must be a positive integer (scrypt N*r*p units; "
+		    "the default is %" PRIu64 ")",
+		    KEY_KDF_BUDGET_ENV, (uint64_t)KEY_KDF_BUDGET));
+	*budget = (uint64_t)n;
+	return (0);
+}
+
+/* Machine keys first, then passphrases cheapest first, then by tag. */
+static int
+cand_order(const void *a, const void *b)
+{
+	const struct key_cand *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return (x->kind == KEY_KIND_MACHINE ? -1 : 1);
+	if (x->kind == KEY_KIND_PASSPHRASE && x->cost != y->cost)
+		return (x->cost < y->cost ? -1 : 1);
+	return (x->tag < y->tag ? -1 : x->tag > y->tag);
+}
+
+size_t
+key_plan(struct key_cand *c, size_t n, uint64_t budget)
+{
+	size_t skipped = 0;
+
+	if (n == 0)
+		return (0); /* c may be NULL, which qsort must not see */
+	/* qsort is not stable: the tags break ties. */
+	qsort(c, n, sizeof(*c), cand_order);
+	for (size_t i = 0; i < n; i++) {
+		c[i].skip = 0;
+		if (c[i].kind != KEY_KIND_PASSPHRASE)
+			continue;
+		if (c[i].cost > budget) {
+			c[i].skip = 1;
+			skipped++;
+		} else
+			budget -= c[i].cost;
+	}
+	return (skipped);
+}
+
+/* ------------------------------------------------------ key hints */
+
+#define HINT_DIR "key-hints"
+
+static int
+hex_ok(const char *s, size_t n)
+{
+	return (strlen(s) == n && strspn(s, "0123456789abcdef") == n);
+}
+
+/* The cache directory for hints, or NULL when there is none. */
+static char *
+hint_dir(void)
+{
+	const char *x;
+
+	if ((x = getenv("XDG_CACHE_HOME")) != NULL && x[0] == '/')
+		return (xasprintf("%s/coffer/%s", x, HINT_DIR));
+	if (geteuid() == 0)
+		return (xasprintf("/var/cache/coffer/%s", HINT_DIR));
+	if ((x = getenv("HOME")) != NULL && x[0] == '/')
+		return (xasprintf("%s/.cache/coffer/%s", x, HINT_DIR));
+	return (NULL);
+}
+
+int
+key_hint_get(const char *tag, char id[KEY_ID_HEXLEN + 1])
+{
+	char *dir = NULL, *path = NULL, buf[KEY_ID_HEXLEN + 2];
+	ssize_t got = -1;
+	int fd = -1;
+
+	id[0] = '\0';
+	if (!hex_ok(tag, KEY_ID_HEXLEN) || (dir = hint_dir()) == NULL)
+		return (-1);
+	path = xasprintf("%s/%s", dir, tag);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1)
+		got = read(fd, buf, sizeof(buf));
+	if (fd != -1)
+		close(fd);
+	free(path);
+	free(dir);
+	/* Exactly the id and a newline: anything else is no hint. */
+	if (got != KEY_ID_HEXLEN + 1 || buf[KEY_ID_HEXLEN] != '\n')
+		return (-1);
+	buf[KEY_ID_HEXLEN] = '\0';
+	if (!hex_ok(buf, KEY_ID_HEXLEN))
+		return (-1);
+	memcpy(id, buf, KEY_ID_HEXLEN + 1);
+	return (0);
+}
+
+/* mkdir -p with mode 0700 for what is made; 0 when path is a directory. */
+static int
+mkdirs(char *path)
+{
+	struct stat st;
+
+	for (char *p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			*p = '/';
+			return (-1);
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return (-1);
+	return (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1);
+}
+
+void
+key_hint_put(const char *tag, const char *id)
+{
+	char *dir = NULL, *path = NULL, line[KEY_ID_HEXLEN + 2];
+	struct err ignored;
+
+	if (!hex_ok(tag, KEY_ID_HEXLEN) || !hex_ok(id, KEY_ID_HEXLEN) ||
+	    (dir = hint_dir()) == NULL)
+		return;
+	if (mkdirs(dir) == 0) {
+		snprintf(line, sizeof(line), "%s\n", id);
+		path = xasprintf("%s/%s", dir, tag);
+		/* A cache: nothing is lost when this fails, so say nothing. */
+		(void)afile_write_all(path, line, KEY_ID_HEXLEN + 1, 0600, 0,
+		    &ignored);
+	}
+	free(path);
+	free(dir);
 }

@@ -83,9 +83,18 @@ struct key_scrypt {
  * (restic's), 128 MiB and about half a second.  These are also the least
  * accepted: weaker files are refused on open, so nobody who can write to
  * keys/ can hand coffer a cheaper file to crack.  The most accepted is
- * N * r <= 2^23 (1 GiB) and p <= 16.
+ * N * r <= 2^23 (1 GiB), p <= KEY_SCRYPT_MAX_P and N * r * p <=
+ * KEY_SCRYPT_MAX_COST: one file may ask for at most 8 times the default
+ * work, so nobody who can write to keys/ can make one open take minutes.
  */
 extern const struct key_scrypt key_scrypt_default;
+
+#define KEY_SCRYPT_MAX_NR   ((uint64_t)1 << 23) /* N * r: 1 GiB */
+#define KEY_SCRYPT_MAX_P    4
+#define KEY_SCRYPT_MAX_COST ((uint64_t)1 << 23) /* N * r * p */
+
+/* The scrypt work of s in N * r * p units (the default costs 2^20). */
+uint64_t key_scrypt_cost(const struct key_scrypt *s);
 
 /*
  * FOR TESTS ONLY: N = 2^10, r = 8, p = 1 (1 MiB, a millisecond).
@@ -155,5 +164,72 @@ struct key_file_info {
  */
 int key_file_info(const void *json, size_t jsonlen, struct key_file_info *,
     struct err *);
+
+/*
+ * The KDF budget of one open: how much scrypt work (N * r * p units, as
+ * key_scrypt_cost) trying passphrase key files may cost in all, so that
+ * key files planted in keys/ cost a bounded time per open.  KEY_KDF_BUDGET
+ * (16 files of the default cost, twice the dearest file accepted) unless
+ * the environment sets KEY_KDF_BUDGET_ENV to a positive integer: a way to
+ * reach a key file the budget left out.  Any other value fails with
+ * ERR_USAGE.
+ */
+#define KEY_KDF_BUDGET     ((uint64_t)1 << 24)
+#define KEY_KDF_BUDGET_ENV "COFFER_KDF_BUDGET"
+int key_kdf_budget(uint64_t *budget, struct err *);
+
+/* A key file an open may try, for key_plan. */
+struct key_cand {
+	size_t tag;         /* the caller's (an index into its list) */
+	enum key_kind kind; /* from key_file_info */
+	uint64_t cost;      /* key_scrypt_cost; 0 for a machine key */
+	int skip;           /* set by key_plan: beyond the budget */
+};
+
+/*
+ * Put the n candidates c[] in the order an open tries them: machine key
+ * files first (they cost no KDF), then passphrase key files cheapest
+ * first, ties by tag (so in the caller's order when tags ascend).  Then
+ * walk that order spending budget:
+ * a passphrase file whose cost does not fit in what is left gets skip = 1
+ * (not to be tried).  Returns the number skipped.  The caller leaves out
+ * machine key files when its secret cannot be a machine key.
+ */
+size_t key_plan(struct key_cand *c, size_t n, uint64_t budget);
+
+/* What coffer check says of a key file that key_plan skips, and the fix. */
+#define KEY_BUDGET_WHAT                                                        \
+	"beyond the KDF budget of one open: without the local key hint "       \
+	"(on another host, or with a mistyped passphrase) an open stops "      \
+	"before trying this passphrase key file"
+#define KEY_BUDGET_FIX                                                         \
+	"if nobody knows this key file, remove it with 'coffer key remove'; "  \
+	"its passphrase still opens the repository where the hint names it, "  \
+	"or with " KEY_KDF_BUDGET_ENV " raised"
+
+/*
+ * The local key hint: which key file opened a repository last time, so
+ * that it is tried first.  It lives in the user's cache directory
+ * ($XDG_CACHE_HOME/coffer when that is set, else /var/cache/coffer for
+ * root, else ~/.cache/coffer), in key-hints/TAG, where TAG (64 lowercase
+ * hex digits) names the repository without its key: the SHA-256 of its
+ * config file.  The hint holds only a key file id, nothing secret, and
+ * only orders the tries: a wrong or planted hint costs one try.  The
+ * opener records passphrase key files only (machine keys cost no KDF).
+ */
+#define KEY_ID_HEXLEN 64
+
+/*
+ * The key file id the hint for tag names, into id: 0, or -1 when there is
+ * no usable hint (none, unreadable, malformed): never an error.
+ */
+int key_hint_get(const char *tag, char id[KEY_ID_HEXLEN + 1]);
+
+/*
+ * Record id (64 lowercase hex digits) as the hint for tag, creating the
+ * cache directories (mode 0700) as needed.  Best effort: a cache that
+ * cannot be written is skipped silently, and never fails an open.
+ */
+void key_hint_put(const char *tag, const char *id);
 
 #endif

@@ -646,14 +646,90 @@ name_list_free(struct name_list *l)
 	l->n = l->cap = 0;
 }
 
+static int is_hex(const char *, size_t);
+static int get_key_file(struct repo *, const char *, uint8_t **, size_t *,
+    struct err *);
+
+/* Key files an open left out for the KDF budget, for its message. */
+struct skipped {
+	size_t n;
+	char names[4 * (sizeof("keys/12345678, ") - 1) + 1];
+};
+
+static void
+skipped_add(struct skipped *s, const char *id)
+{
+	size_t at = strlen(s->names);
+
+	if (s->n++ < 4)
+		snprintf(s->names + at, sizeof(s->names) - at, "%skeys/%.8s",
+		    at > 0 ? ", " : "", id);
+}
+
+/*
+ * Try key file keys/<id> (checked against its name) with secret, unless
+ * its KDF cost exceeds *budget, which it is then added to s; what it costs
+ * is taken from *budget.  0 when it opened (*kind: its kind); -1 with e
+ * otherwise: ERR_KEY when the secret does not open it (or it was
+ * skipped), anything else when it is damaged or unreadable.
+ */
 static int
-open_key(struct repo *r, const void *secret, size_t secretlen, struct err *e)
+try_key(struct repo *r, const char *id, const void *secret, size_t secretlen,
+    uint64_t *budget, struct skipped *s, enum key_kind *kind, struct err *e)
+{
+	struct key_file_info info;
+	uint8_t *json = NULL;
+	uint64_t cost = 0;
+	size_t len;
+	int rc = -1;
+
+	if (get_key_file(r, id, &json, &len, e) == -1 ||
+	    key_file_info(json, len, &info, e) == -1)
+		goto out;
+	if (info.kind == KEY_KIND_PASSPHRASE)
+		cost = key_scrypt_cost(&info.scrypt);
+	if (cost > *budget) {
+		skipped_add(s, id);
+		err_set(e, ERR_KEY, "keys/%s: beyond the KDF budget", id);
+		goto out;
+	}
+	*budget -= cost;
+	if (key_file_open(json, len, secret, secretlen, &r->master, e) == -1)
+		goto out;
+	snprintf(r->key_id, sizeof(r->key_id), "%s", id);
+	*kind = info.kind;
+	rc = 0;
+out:
+	free(json);
+	return (rc);
+}
+
+/*
+ * Find the key file that secret opens: the one the local hint names
+ * first, then the others in key_plan's order within the KDF budget, so
+ * that files planted in keys/ cost a bounded time.  tag names the
+ * repository for the hint (the SHA-256 of its config file); NULL: none.
+ * The hint is for passphrases: a secret that may be a machine key tries
+ * the machine key files first anyway, at no KDF cost, and a machine key
+ * that opened is not recorded (a cron job's machine key and a person's
+ * passphrase on one host would otherwise take turns in the hint).
+ */
+static int
+open_key(struct repo *r, const char *tag, const void *secret, size_t secretlen,
+    struct err *e)
 {
 	struct name_list keys = { NULL, 0, 0 };
+	struct skipped skip = { 0, "" };
+	struct key_cand *cand = NULL;
 	int machine = looks_machine(secret, secretlen), rc = -1;
-	size_t bad = 0, tried = 0;
+	size_t bad = 0, tried = 0, ncand = 0;
+	char hint[KEY_ID_HEXLEN + 1] = "";
+	enum key_kind kind = KEY_KIND_MACHINE;
+	uint64_t budget;
 	struct err ke;
 
+	if (key_kdf_budget(&budget, e) == -1)
+		goto out;
 	if (stor_list(r->st, "keys", collect_name, &keys, e) == -1)
 		goto out;
 	if (keys.n == 0) {
@@ -661,49 +737,89 @@ open_key(struct repo *r, const void *secret, size_t secretlen, struct err *e)
 		    stor_location(r->st));
 		goto out;
 	}
-	/* Pass 0: machine-kind files (cheap); pass 1: passphrase files. */
-	for (int pass = machine ? 0 : 1; pass < 2 && r->master == NULL;
-	     pass++) {
-		for (size_t i = 0; i < keys.n && r->master == NULL; i++) {
-			struct key_file_info info;
-			uint8_t *json = NULL;
-			size_t len;
+	/* A hint that names no file here is no hint. */
+	if (tag != NULL && !machine && key_hint_get(tag, hint) == 0) {
+		size_t i;
 
-			if (stor_get(r->st, keys.names[i], KEY_FILE_MAX, &json,
-			        &len, &ke) == -1 ||
-			    key_file_info(json, len, &info, &ke) == -1) {
-				if (pass == 1)
-					bad++;
-				free(json);
-				continue;
-			}
-			if ((pass == 0) != (info.kind == KEY_KIND_MACHINE)) {
-				free(json);
-				continue;
-			}
+		for (i = 0; i < keys.n; i++)
+			if (strcmp(keys.names[i] + strlen("keys/"), hint) == 0)
+				break;
+		if (i == keys.n)
+			hint[0] = '\0';
+	}
+	if (hint[0] != '\0') {
+		if (try_key(r, hint, secret, secretlen, &budget, &skip, &kind,
+		        &ke) == 0)
+			goto opened;
+		if (skip.n == 0)
 			tried++;
-			if (key_file_open(json, len, secret, secretlen,
-			        &r->master, &ke) == 0)
-				snprintf(r->key_id, sizeof(r->key_id), "%s",
-				    keys.names[i] + strlen("keys/"));
-			else if (ke.class != ERR_KEY)
-				bad++;
+		if (ke.class != ERR_KEY)
+			bad++;
+	}
+	cand = xcalloc(keys.n, sizeof(*cand));
+	for (size_t i = 0; i < keys.n; i++) {
+		const char *id = keys.names[i] + strlen("keys/");
+		struct key_file_info info;
+		uint8_t *json = NULL;
+		size_t len;
+
+		if (strcmp(id, hint) == 0)
+			continue; /* tried above */
+		if (!is_hex(id, REPO_HEX_LEN) ||
+		    get_key_file(r, id, &json, &len, &ke) == -1 ||
+		    key_file_info(json, len, &info, &ke) == -1) {
+			bad++;
 			free(json);
+			continue;
 		}
+		free(json);
+		if (info.kind == KEY_KIND_MACHINE && !machine)
+			continue;
+		cand[ncand].tag = i;
+		cand[ncand].kind = info.kind;
+		if (info.kind == KEY_KIND_PASSPHRASE)
+			cand[ncand].cost = key_scrypt_cost(&info.scrypt);
+		ncand++;
 	}
-	if (r->master == NULL) {
-		if (bad > 0)
-			err_set(e, ERR_KEY,
-			    "wrong passphrase or key for %s (%zu key files "
-			    "tried, %zu more damaged: run coffer check)",
-			    stor_location(r->st), tried, bad);
-		else
-			err_set(e, ERR_KEY, "wrong passphrase or key for %s",
-			    stor_location(r->st));
-		goto out;
+	/* The order only: try_key spends the budget and skips for it. */
+	(void)key_plan(cand, ncand, budget);
+	for (size_t i = 0; i < ncand; i++) {
+		const char *id = keys.names[cand[i].tag] + strlen("keys/");
+		size_t before = skip.n;
+
+		if (try_key(r, id, secret, secretlen, &budget, &skip, &kind,
+		        &ke) == 0)
+			goto opened;
+		if (skip.n > before)
+			continue;
+		tried++;
+		if (ke.class != ERR_KEY)
+			bad++;
 	}
+	if (skip.n > 0)
+		err_set(e, ERR_KEY,
+		    "wrong passphrase or key for %s (%zu key files tried; %zu "
+		    "more not tried, beyond the KDF budget of one open: %s%s; "
+		    "raise %s to try them, and run coffer check)",
+		    stor_location(r->st), tried, skip.n, skip.names,
+		    skip.n > 4 ? ", ..." : "", KEY_KDF_BUDGET_ENV);
+	else if (bad > 0)
+		err_set(e, ERR_KEY,
+		    "wrong passphrase or key for %s (%zu key files tried, %zu "
+		    "more damaged: run coffer check)",
+		    stor_location(r->st), tried, bad);
+	else
+		err_set(e, ERR_KEY, "wrong passphrase or key for %s",
+		    stor_location(r->st));
+	goto out;
+opened:
+	/* Only when it changed: an open must not need a writable cache. */
+	if (tag != NULL && kind == KEY_KIND_PASSPHRASE &&
+	    strcmp(hint, r->key_id) != 0)
+		key_hint_put(tag, r->key_id);
 	rc = 0;
 out:
+	free(cand);
 	name_list_free(&keys);
 	return (rc);
 }
@@ -855,7 +971,8 @@ repo_open_opts(const char *location, const struct stor_opts *so,
     const struct lock_opts *lo, struct repo **out, struct err *e)
 {
 	struct repo *r = repo_alloc();
-	uint8_t *box = NULL, *cfg = NULL;
+	uint8_t *box = NULL, *cfg = NULL, hash[CRYPTO_HASH_LEN];
+	char tag[REPO_HEX_LEN + 1];
 	size_t len, n;
 	uint64_t size;
 	int rc = -1;
@@ -871,10 +988,16 @@ repo_open_opts(const char *location, const struct stor_opts *so,
 		    location);
 		goto out;
 	}
-	if (open_key(r, secret, secretlen, e) == -1 || setup_crypto(r, e) == -1)
+	/* The config's hash names the repository for the key hint. */
+	if (stor_get(r->st, "config", 1 << 16, &box, &len, e) == -1)
 		goto out;
-	if (stor_get(r->st, "config", 1 << 16, &box, &len, e) == -1 ||
-	    unseal_file(r, "config", "config", box, len, &cfg, &n, e) == -1 ||
+	crypto_sha256(box, len, hash);
+	crypto_hex_encode(hash, sizeof(hash), tag);
+	if (open_key(r, (flags & REPO_OPEN_KEY_HINT) ? tag : NULL, secret,
+	        secretlen, e) == -1 ||
+	    setup_crypto(r, e) == -1)
+		goto out;
+	if (unseal_file(r, "config", "config", box, len, &cfg, &n, e) == -1 ||
 	    config_decode(r, (const char *)cfg, n, e) == -1)
 		goto out;
 	if ((r->cz = compress_new(r->level, e)) == NULL)
@@ -1802,6 +1925,32 @@ by_created(const void *a, const void *b)
 	return (strcmp(x->id, y->id));
 }
 
+/* Which passphrase files an open without the hint would not try. */
+static void
+mark_beyond_budget(struct repo_key_entry *v, size_t n)
+{
+	struct key_cand *cand = xcalloc(n + 1, sizeof(*cand));
+	size_t m = 0;
+	uint64_t budget;
+	struct err ignored;
+
+	/* A malformed budget fails every open; here the default serves. */
+	if (key_kdf_budget(&budget, &ignored) == -1)
+		budget = KEY_KDF_BUDGET;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].damaged || v[i].info.kind != KEY_KIND_PASSPHRASE)
+			continue;
+		cand[m].tag = i;
+		cand[m].kind = KEY_KIND_PASSPHRASE;
+		cand[m].cost = key_scrypt_cost(&v[i].info.scrypt);
+		m++;
+	}
+	(void)key_plan(cand, m, budget);
+	for (size_t i = 0; i < m; i++)
+		v[cand[i].tag].beyond_budget = cand[i].skip;
+	free(cand);
+}
+
 int
 repo_key_list(struct repo *r, struct repo_key_entry **out, size_t *n,
     struct err *e)
@@ -1840,6 +1989,7 @@ repo_key_list(struct repo *r, struct repo_key_entry **out, size_t *n,
 		}
 		free(json);
 	}
+	mark_beyond_budget(v, keys.n);
 	qsort(v, keys.n, sizeof(*v), by_created);
 	*out = v;
 	*n = keys.n;

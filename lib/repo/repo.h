@@ -73,7 +73,8 @@ int repo_open_locked(const char *location, const void *secret, size_t secretlen,
     struct err *);
 
 /* repo_open_flags */
-#define REPO_OPEN_SKIP_BAD_INDEX 0x1 /* load what can be: see below */
+#define REPO_OPEN_SKIP_BAD_INDEX 0x1  /* load what can be: see below */
+#define REPO_OPEN_KEY_HINT       0x10 /* try the local hint's key first */
 
 /*
  * repo_open_locked with flags.  An index file that is damaged (it does
@@ -85,6 +86,10 @@ int repo_open_locked(const char *location, const void *secret, size_t secretlen,
  * file that authenticates under a name that is not the SHA-256 of its
  * bytes is used and listed by repo_misnamed_indexes.  A damaged config
  * or no usable key still fails.
+ * REPO_OPEN_KEY_HINT (for commands, not tests): try first the key file
+ * that opened this repository last time, and record the one that opens
+ * it now (key_hint_get, key_hint_put).  Passphrase key files cost at most
+ * the KDF budget (key_kdf_budget) per open, with or without the flag.
  */
 int repo_open_flags(const char *location, const void *secret, size_t secretlen,
     int flags, enum repo_lock_mode, const struct lock_opts *lo,
@@ -230,6 +235,9 @@ struct repo_key_entry {
 	char id[REPO_HEX_LEN + 1]; /* its name under keys/ */
 	int current;               /* the key file that opened this repo */
 	int damaged;               /* info is not valid: err says why */
+	int beyond_budget;         /* a passphrase file that an open without
+	                              the key hint does not reach within the
+	                              KDF budget (key_plan) */
 	struct key_file_info info;
 	struct err err;
 };

@@ -88,6 +88,9 @@ mkdir "$T/.e2e" "$T/tmp"
 # Whatever the test runs keeps its temp files in $T too.
 TMPDIR=$T/tmp
 export TMPDIR
+# And its caches (coffer's key hints), not the user's.
+XDG_CACHE_HOME=$T/cache
+export XDG_CACHE_HOME
 # Servers run as an unprivileged user when we are root: let it reach its
 # own dirs in $T (search only, no listing).
 [ "$(id -u)" -ne 0 ] || chmod 0711 "$T"

@@ -7,16 +7,20 @@
  * Most tests use key_scrypt_test_weak (COFFER_TEST_WEAK_KDF=1 is set by
  * the fixture); the few with real parameters cost about 0.5 s per derive.
  */
+#include <sys/stat.h>
+
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
 #include "crypto.h"
 #include "repo/key.h"
+#include "tutil.h"
 
 /*
  * Key files written by tests/fixtures/key-files.py, which follows
@@ -741,6 +745,202 @@ START_TEST(test_mutations_never_open)
 }
 END_TEST
 
+/* key_file_info on fixture_real with kdf n, r, p set as given. */
+static int
+info_with(uint64_t n, uint32_t r, uint32_t p, struct err *e)
+{
+	struct key_file_info info;
+	char *a, *b, *c;
+	int rc;
+
+	a = edit(fixture_real, "kdf.n", json_integer((json_int_t)n));
+	b = edit(a, "kdf.r", json_integer((json_int_t)r));
+	c = edit(b, "kdf.p", json_integer((json_int_t)p));
+	err_clear(e);
+	rc = key_file_info(c, strlen(c), &info, e);
+	free(a);
+	free(b);
+	free(c);
+	return (rc);
+}
+
+/*
+ * One key file may ask for at most 8 times the default work: p <= 4 and
+ * N*r*p <= 2^23 (it was p <= 16 and N*r <= 2^23 alone, 128 times).
+ * Checked without any KDF run.
+ */
+START_TEST(test_cost_limits)
+{
+	struct key_master *m = fixture_master();
+	struct key_scrypt s = key_scrypt_default;
+	char *j = NULL;
+	size_t l;
+	struct err e;
+
+	ck_assert_uint_eq(key_scrypt_cost(&key_scrypt_default),
+	    (uint64_t)1 << 20);
+	ck_assert_uint_eq(key_scrypt_cost(&key_scrypt_test_weak),
+	    (uint64_t)1 << 13);
+	s.n = (uint64_t)1 << 62;
+	s.p = 16;
+	ck_assert_uint_eq(key_scrypt_cost(&s), UINT64_MAX);
+	/* The most accepted. */
+	ck_assert_int_eq(info_with((uint64_t)1 << 17, 8, 4, &e), 0);
+	ck_assert_int_eq(info_with((uint64_t)1 << 20, 8, 1, &e), 0);
+	ck_assert_int_eq(info_with((uint64_t)1 << 19, 8, 2, &e), 0);
+	ck_assert_int_eq(info_with((uint64_t)1 << 18, 16, 2, &e), 0);
+	/* Beyond: refused as malformed, with the limits in the message. */
+	ck_assert_int_eq(info_with((uint64_t)1 << 17, 8, 16, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "exceeds the maximum"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "p at most 4"));
+	ck_assert_int_eq(info_with((uint64_t)1 << 17, 8, 5, &e), -1);
+	ck_assert_int_eq(info_with((uint64_t)1 << 20, 8, 2, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "N*r*p at most 2^23"));
+	ck_assert_int_eq(info_with((uint64_t)1 << 19, 8, 4, &e), -1);
+	ck_assert_int_eq(info_with((uint64_t)1 << 17, 64, 2, &e), -1);
+	ck_assert_int_eq(info_with((uint64_t)1 << 21, 8, 1, &e), -1);
+	/* And not written either. */
+	s = key_scrypt_default;
+	s.p = 16;
+	ck_assert_int_eq(key_file_create(m, "x", 1, KEY_KIND_PASSPHRASE, &s,
+	                     &test_meta, &j, &l, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	ck_assert_ptr_null(j);
+	key_master_free(m);
+}
+END_TEST
+
+START_TEST(test_kdf_budget)
+{
+	static const char *const bad[] = { "", "0", "x", "-5", "+5", " 5",
+		"12x", "99999999999999999999999", NULL };
+	uint64_t b = 0;
+	struct err e;
+
+	unsetenv(KEY_KDF_BUDGET_ENV);
+	ck_assert_int_eq(key_kdf_budget(&b, &e), 0);
+	ck_assert_uint_eq(b, KEY_KDF_BUDGET);
+	/* Twice the dearest file, 16 of the default. */
+	ck_assert_uint_eq(KEY_KDF_BUDGET, 2 * KEY_SCRYPT_MAX_COST);
+	ck_assert_uint_eq(KEY_KDF_BUDGET,
+	    16 * key_scrypt_cost(&key_scrypt_default));
+	setenv(KEY_KDF_BUDGET_ENV, "12345", 1);
+	ck_assert_int_eq(key_kdf_budget(&b, &e), 0);
+	ck_assert_uint_eq(b, 12345);
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		setenv(KEY_KDF_BUDGET_ENV, bad[i], 1);
+		err_clear(&e);
+		ck_assert_msg(key_kdf_budget(&b, &e) == -1, "'%s' accepted",
+		    bad[i]);
+		ck_assert_int_eq(e.class, ERR_USAGE);
+		ck_assert_ptr_nonnull(strstr(e.msg, KEY_KDF_BUDGET_ENV));
+	}
+	unsetenv(KEY_KDF_BUDGET_ENV);
+}
+END_TEST
+
+START_TEST(test_plan)
+{
+	const uint64_t d = (uint64_t)1 << 20, w = (uint64_t)1 << 13;
+	struct key_cand c[] = {
+		{ 0, KEY_KIND_PASSPHRASE, d, 0 },
+		{ 1, KEY_KIND_MACHINE, 0, 0 },
+		{ 2, KEY_KIND_PASSPHRASE, w, 1 },
+		{ 3, KEY_KIND_PASSPHRASE, d, 0 },
+		{ 4, KEY_KIND_MACHINE, 0, 0 },
+		{ 5, KEY_KIND_PASSPHRASE, (uint64_t)1 << 23, 0 },
+		{ 6, KEY_KIND_PASSPHRASE, w, 0 },
+	};
+	static const size_t order[] = { 1, 4, 2, 6, 0, 3, 5 };
+	static const int skip[] = { 0, 0, 0, 0, 0, 1, 1 };
+	size_t n = sizeof(c) / sizeof(c[0]);
+
+	/* Room for the two cheap ones and one default, and a little. */
+	ck_assert_uint_eq(key_plan(c, n, 2 * w + d + 100), 2);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(c[i].tag, order[i]);
+		ck_assert_int_eq(c[i].skip, skip[i]);
+	}
+	/* Machine keys cost nothing: a zero budget still tries them. */
+	ck_assert_uint_eq(key_plan(c, n, 0), 5);
+	ck_assert_int_eq(c[0].skip, 0);
+	ck_assert_int_eq(c[1].skip, 0);
+	ck_assert_int_eq(c[2].skip, 1);
+	/* Enough for all. */
+	ck_assert_uint_eq(key_plan(c, n, UINT64_MAX), 0);
+	ck_assert_uint_eq(key_plan(NULL, 0, 0), 0);
+}
+END_TEST
+
+#define TAG_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_1  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ID_2  "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+START_TEST(test_hint)
+{
+	char *dir = tutil_mkdtemp(), *file, *hints, *got;
+	char id[KEY_ID_HEXLEN + 1];
+	struct stat st;
+
+	setenv("XDG_CACHE_HOME", dir, 1);
+	hints = tutil_path(dir, "coffer/key-hints");
+	file = tutil_path(hints, TAG_A);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), -1);
+	ck_assert_str_eq(id, "");
+	/* Made with the directories, private; read back. */
+	key_hint_put(TAG_A, ID_1);
+	ck_assert_int_eq(stat(hints, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	got = tutil_read_file(file, NULL);
+	ck_assert_str_eq(got, ID_1 "\n");
+	free(got);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), 0);
+	ck_assert_str_eq(id, ID_1);
+	key_hint_put(TAG_A, ID_2);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), 0);
+	ck_assert_str_eq(id, ID_2);
+	/* Only a well-formed id is a hint. */
+	tutil_write_file(file, ID_1, 64, 0600);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), -1);
+	tutil_write_file(file, ID_1 "\nx", 66, 0600);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), -1);
+	tutil_write_file(file, "ZZ" ID_1 "\n", 65, 0600);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), -1);
+	tutil_write_file(file, "../../../etc/passwd\n", 20, 0600);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), -1);
+	/* A symlink is not followed. */
+	ck_assert_int_eq(unlink(file), 0);
+	key_hint_put(TAG_A, ID_1);
+	got = tutil_path(dir, "elsewhere");
+	ck_assert_int_eq(rename(file, got), 0);
+	ck_assert_int_eq(symlink(got, file), 0);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), -1);
+	free(got);
+	/* Bad tags and ids are neither read nor written. */
+	key_hint_put("../x", ID_1);
+	key_hint_put(TAG_A "a", ID_1);
+	key_hint_put(ID_2, "../x");
+	ck_assert_int_eq(key_hint_get("../x", id), -1);
+	ck_assert_int_eq(tutil_count_entries(hints, ""), 1);
+	/* A cache that cannot be written costs nothing but the hint. */
+	got = tutil_path(dir, "a-file");
+	tutil_write_file(got, "x", 1, 0600);
+	setenv("XDG_CACHE_HOME", got, 1);
+	key_hint_put(TAG_A, ID_1);
+	ck_assert_int_eq(key_hint_get(TAG_A, id), -1);
+	free(got);
+	unsetenv("XDG_CACHE_HOME");
+	tutil_rmtree(dir);
+	free(file);
+	free(hints);
+	free(dir);
+}
+END_TEST
+
 /* The real cost: about half a second per derive. */
 START_TEST(test_real_parameters)
 {
@@ -796,6 +996,10 @@ key_suite(void)
 	tcase_add_test(tc, test_every_field_mistyped);
 	tcase_add_test(tc, test_malformed_documents);
 	tcase_add_test(tc, test_mutations_never_open);
+	tcase_add_test(tc, test_cost_limits);
+	tcase_add_test(tc, test_kdf_budget);
+	tcase_add_test(tc, test_plan);
+	tcase_add_test(tc, test_hint);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(slow, weak_off, weak_off);
 	tcase_set_timeout(slow, 60);
