@@ -311,7 +311,7 @@ random_bytes(size_t len)
 /* Packs larger than the stream buffer arrive whole and verify. */
 START_TEST(test_pack_larger_than_buffer)
 {
-	const size_t len = 2 * STOR_STREAM_BUF + 777;
+	const size_t len = STOR_STREAM_BUF + 777;
 	uint8_t *big = random_bytes(len);
 	char *name = put_named_bytes(src, "data", big, len);
 	struct repl_opts o = { 0 };
