@@ -9,10 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "replicate/replicate.h"
 #include "repo/check.h"
 #include "repo_opts.h"
+#include "store/store.h"
 
-enum { OPT_READ_DATA = CLI_OPT_CMD_BASE, OPT_SUBSET };
+enum { OPT_READ_DATA = CLI_OPT_CMD_BASE, OPT_SUBSET, OPT_COMPARE_CONFIG };
 
 struct out {
 	struct cli_ctx *ctx;
@@ -144,6 +146,33 @@ print_json(const char *loc, const struct check_report *rep)
 	json_decref(j);
 }
 
+/*
+ * --compare-config REF: the config of the repository checked must be the
+ * bytes of REF's, before anything trusts it (doc/OFFSITE.md).
+ */
+static int
+compare_config(struct cli_ctx *ctx, const char *arg, const char *ref,
+    struct err *e)
+{
+	struct config *cfg = NULL;
+	struct stor *st = NULL, *rst = NULL;
+	int rc = -1;
+
+	if (cli_load_config(ctx, &cfg, e) == -1 ||
+	    cli_open_store(ctx, cfg, arg, 0, &st, e) == -1 ||
+	    cli_open_store(ctx, cfg, ref, 0, &rst, e) == -1 ||
+	    repl_config_compare(st, rst, e) == -1)
+		goto out;
+	if (!ctx->json && !ctx->quiet)
+		printf("config the same as that of %s\n", stor_location(rst));
+	rc = 0;
+out:
+	stor_close(st);
+	stor_close(rst);
+	config_free(cfg);
+	return (rc);
+}
+
 int
 cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -153,6 +182,8 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 		CLI_NO_LOCK_LONG,
 		{ "read-data", no_argument, NULL, OPT_READ_DATA },
 		{ "read-data-subset", required_argument, NULL, OPT_SUBSET },
+		{ "compare-config", required_argument, NULL,
+		    OPT_COMPARE_CONFIG },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("check");
@@ -162,7 +193,7 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	struct progress *prog = NULL;
 	struct config *cfg = NULL;
 	struct repo *r = NULL;
-	const char *arg = NULL;
+	const char *arg = NULL, *ref = NULL;
 	struct err e;
 	int ch, all = 0, rc = EXIT_USAGE;
 
@@ -181,6 +212,9 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 			if (check_parse_subset(optarg, &o, &e) == -1)
 				return (cli_usage_error(cmd, "%s", e.msg));
 			break;
+		case OPT_COMPARE_CONFIG:
+			ref = optarg;
+			break;
 		default:
 			return (EXIT_USAGE);
 		}
@@ -194,6 +228,8 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	if (all)
 		o.data = CHECK_DATA_ALL;
 	rc = EXIT_ERROR;
+	if (ref != NULL && compare_config(ctx, arg, ref, &e) == -1)
+		goto out;
 	/* Shared (the default): prune must not remove packs under us. */
 	if (ctx->lock != CLI_LOCK_NONE) /* --no-lock */
 		ctx->lock = CLI_LOCK_SHARED;

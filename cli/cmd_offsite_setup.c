@@ -203,6 +203,20 @@ print_recipe(const struct url *u, const char *key)
 	       "#       X11Forwarding no\n"
 	       "#       PermitTTY no\n\n",
 	    parent, u->user, u->host, u->port, base, u->user, parent, base);
+	printf("# --- after the first replicate ---\n"
+	       "# config is the one repository file not named by its hash, "
+	       "and the\n"
+	       "# account owns what it uploads: it could rename config away "
+	       "and upload\n"
+	       "# another.  Once the first replicate has put it there, make "
+	       "it root's;\n"
+	       "# the sticky top then stops the account renaming, removing "
+	       "or\n"
+	       "# replacing it.  Check from the primary with\n"
+	       "#   coffer check -r OFFSITE --no-lock --compare-config LOCAL\n"
+	       "chown root:root %s/config\n"
+	       "chmod 0444 %s/config\n\n",
+	    u->path, u->path);
 	printf("# --- limits and pruning ---\n"
 	       "# - The key can fill the disk: give the account a quota or "
 	       "its own\n"

@@ -314,8 +314,16 @@ out:
 	if (pg != NULL && (rc == EXIT_OK || e.class == ERR_CORRUPT))
 		progress_done(pg);
 	progress_free(pg);
-	if (ran && (rc == EXIT_OK || e.class == ERR_CORRUPT))
+	if (ran && !rs.refused && (rc == EXIT_OK || e.class == ERR_CORRUPT))
 		report(ctx, &rs, ro.dry_run, o.problems, from, to);
+	/* The one file the backup key could swap: see doc/OFFSITE.md. */
+	if (rs.config_sent && (rc == EXIT_OK || e.class == ERR_CORRUPT) &&
+	    strncmp(stor_location(dst), "sftp://", 7) == 0)
+		log_info(ctx->log,
+		    "%s got its config now: on an append-only host, make it "
+		    "root's (chown root:root config; doc/OFFSITE.md, \"The "
+		    "config file\")",
+		    stor_location(dst));
 	if (rc != EXIT_OK)
 		rc = cli_report(ctx, &e);
 	json_decref(o.problems);

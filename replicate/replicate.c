@@ -1,7 +1,8 @@
 /*
  * coffer replicate's engine: list both stores once, compare the sorted
  * lists in memory, and send what the target lacks kind by kind through a
- * small pool of threads, each holding at most one file.
+ * small pool of threads, each streaming one file through a buffer of
+ * STOR_STREAM_BUF bytes and hashing it as it passes.
  */
 #include "replicate.h"
 
@@ -15,18 +16,30 @@
 
 #include "crypto.h"
 #include "progress.h"
+#include "repo/key.h"
 #include "repo/lock.h"
+#include "repo/repo.h"
 #include "store/store.h"
 #include "xmalloc.h"
 
+/* A config is about 200 bytes of sealed JSON; this is room to spare. */
 #define CONFIG_MAX ((size_t)1 << 20)
-/* Larger than any file coffer writes (packs are at most about 1 GiB). */
-#define FILE_MAX ((size_t)1 << 31)
+/*
+ * The format's own bound on a pack: offsets and lengths in pack headers,
+ * trailers and index entries are u32, and the pack writer never lets a
+ * pack pass it (doc/FORMAT.md, "Packs").
+ */
+#define PACK_FILE_MAX ((uint64_t)UINT32_MAX)
 
 /* The kinds in the order they are sent; config goes after keys. */
 enum kind { K_KEYS, K_DATA, K_INDEX, K_SNAPSHOTS, K_COUNT };
 static const char *const kind_dir[K_COUNT] = { "keys", "data", "index",
 	"snapshots" };
+/* The largest file of each kind that coffer reads; larger is no file of its. */
+static const uint64_t kind_max[K_COUNT] = { KEY_FILE_MAX, PACK_FILE_MAX,
+	REPO_FILE_MAX, REPO_FILE_MAX };
+static const char *const kind_what[K_COUNT] = { "key file", "pack",
+	"index file", "snapshot" };
 
 struct fent {
 	char *name;
@@ -141,13 +154,14 @@ hash_part(const char *name)
 	return (strrchr(name, '/') + 1);
 }
 
+/* Does the hash in ctx (which is reset) match the file's name? */
 static int
-hash_matches(const char *name, const uint8_t *data, size_t len)
+hash_matches(struct crypto_sha256_ctx *ctx, const char *name)
 {
 	uint8_t h[CRYPTO_HASH_LEN];
 	char hex[2 * CRYPTO_HASH_LEN + 1];
 
-	crypto_sha256(data, len, h);
+	crypto_sha256_final(ctx, h);
 	crypto_hex_encode(h, sizeof(h), hex);
 	return (strcmp(hex, hash_part(name)) == 0);
 }
@@ -178,21 +192,40 @@ set_fatal(struct pool *p, const struct err *e)
 	}
 }
 
-/* Read back the target's copy of a file it already has and hash it. */
+/*
+ * Read back the target's copy of a file it already has (of the source's
+ * size, which the listing showed) and hash it, a buffer at a time.
+ */
 static int
 verify_one(struct pool *p, const struct fent *f, struct err *e)
 {
-	uint8_t *data = NULL;
-	size_t len = 0;
-	int ok;
+	struct crypto_sha256_ctx *ctx = NULL;
+	uint8_t *buf = NULL;
+	uint64_t off = 0;
+	int ok = 0, rc = -1;
 
-	if (stor_get(p->dst, f->name, FILE_MAX, &data, &len, e) == -1) {
-		if (e->class != ERR_CORRUPT)
-			return (err_wrap(e, "verify %s", f->name));
-		ok = 0;
+	if ((ctx = crypto_sha256_new(e)) == NULL)
+		goto out;
+	buf = xmalloc(STOR_STREAM_BUF);
+	while (off < f->size) {
+		size_t n = f->size - off < STOR_STREAM_BUF
+		    ? (size_t)(f->size - off)
+		    : STOR_STREAM_BUF;
+
+		if (stor_get_range(p->dst, f->name, off, n, buf, e) == -1)
+			break;
+		crypto_sha256_update(ctx, buf, n);
+		off += n;
+	}
+	if (off < f->size) {
+		if (e->class != ERR_CORRUPT) { /* not just shorter */
+			err_wrap(e, "verify %s", f->name);
+			goto out;
+		}
+		err_clear(e);
 	} else
-		ok = hash_matches(f->name, data, len);
-	free(data);
+		ok = hash_matches(ctx, f->name);
+	rc = 0;
 	pthread_mutex_lock(&p->mu);
 	p->st->files_verified++;
 	if (!ok) {
@@ -204,12 +237,15 @@ verify_one(struct pool *p, const struct fent *f, struct err *e)
 		    f->name, stor_location(p->dst));
 	}
 	pthread_mutex_unlock(&p->mu);
-	return (0);
+out:
+	free(buf);
+	crypto_sha256_free(ctx);
+	return (rc);
 }
 
 /* The name was taken meanwhile: present if the size matches. */
 static int
-already_there(struct pool *p, const struct fent *f, size_t len, struct err *e)
+already_there(struct pool *p, const struct fent *f, uint64_t len, struct err *e)
 {
 	uint64_t size = 0;
 	int r;
@@ -224,45 +260,105 @@ already_there(struct pool *p, const struct fent *f, size_t len, struct err *e)
 		p->st->files_mismatch++;
 		notice(p,
 		    "%s: the target has another file of that name (%llu "
-		    "bytes, the source's has %zu); it is never replaced",
-		    f->name, (unsigned long long)size, len);
+		    "bytes, the source's has %llu); it is never replaced",
+		    f->name, (unsigned long long)size, (unsigned long long)len);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return (0);
 }
 
+/*
+ * A source file on its way to the target: stor_put_stream pulls it from
+ * the source a buffer at a time, and the hash of what passed is compared
+ * with the name before the target publishes it.
+ */
+struct src_reader {
+	struct pool *p;
+	const struct fent *f;
+	struct crypto_sha256_ctx *ctx;
+	uint64_t hashed;  /* bytes hashed in this attempt */
+	uint64_t counted; /* bytes counted in the progress, over attempts */
+	int src_failed;   /* reading the source failed (e says why) */
+	int rotten;       /* the bytes are not what the name says */
+};
+
+static int
+src_read(void *arg, uint64_t off, uint8_t *buf, size_t len, struct err *e)
+{
+	struct src_reader *sr = arg;
+	struct pool *p = sr->p;
+
+	if (off == 0 && sr->hashed > 0) { /* the target starts over */
+		uint8_t scratch[CRYPTO_HASH_LEN];
+
+		crypto_sha256_final(sr->ctx, scratch);
+		sr->hashed = 0;
+	}
+	if (off != sr->hashed)
+		return (err_set(e, ERR_INTERNAL,
+		    "%s: asked for bytes at %llu after %llu", sr->f->name,
+		    (unsigned long long)off, (unsigned long long)sr->hashed));
+	if (stor_get_range(p->src, sr->f->name, off, len, buf, e) == -1) {
+		sr->src_failed = 1;
+		return (-1);
+	}
+	crypto_sha256_update(sr->ctx, buf, len);
+	sr->hashed += len;
+	if (sr->hashed > sr->counted) {
+		pthread_mutex_lock(&p->mu);
+		progress_add(p->o->progress, sr->hashed - sr->counted);
+		pthread_mutex_unlock(&p->mu);
+		sr->counted = sr->hashed;
+	}
+	return (0);
+}
+
+static int
+src_done(void *arg, struct err *e)
+{
+	struct src_reader *sr = arg;
+
+	if (hash_matches(sr->ctx, sr->f->name))
+		return (0);
+	sr->rotten = 1;
+	return (err_set(e, ERR_CORRUPT, "%s: its SHA-256 is not its name",
+	    sr->f->name));
+}
+
 static int
 send_one(struct pool *p, const struct fent *f, struct err *e)
 {
-	uint8_t *data = NULL;
-	size_t len = 0;
+	struct src_reader sr;
+	struct stor_reader rd = { src_read, src_done, &sr };
 	int rc = -1;
 
-	if (stor_get(p->src, f->name, FILE_MAX, &data, &len, e) == -1) {
-		if (e->class != ERR_CORRUPT) {
+	memset(&sr, 0, sizeof(sr));
+	sr.p = p;
+	sr.f = f;
+	if ((sr.ctx = crypto_sha256_new(e)) == NULL)
+		goto out;
+	if (stor_put_stream(p->dst, f->name, f->size, &rd, STOR_NOREPLACE, e) ==
+	    -1) {
+		/* Shorter than listed, or not its name: rotten, not fatal. */
+		if (sr.rotten || (sr.src_failed && e->class == ERR_CORRUPT)) {
+			err_clear(e);
+			goto rotten;
+		}
+		if (sr.src_failed) {
 			err_wrap(e, "read %s", f->name);
 			goto out;
 		}
-		len = 0;
-		free(data);
-		data = NULL;
-		goto rotten;
-	}
-	if (!hash_matches(f->name, data, len))
-		goto rotten;
-	if (stor_put(p->dst, f->name, data, len, STOR_NOREPLACE, e) == -1) {
 		if (e->sys_errno != EEXIST) {
 			err_wrap(e, "send %s", f->name);
 			goto out;
 		}
 		err_clear(e);
-		rc = already_there(p, f, len, e);
+		rc = already_there(p, f, f->size, e);
 		goto out;
 	}
 	pthread_mutex_lock(&p->mu);
 	p->st->files_sent++;
-	p->st->bytes_sent += len;
-	progress_add(p->o->progress, len);
+	p->st->bytes_sent += f->size;
 	pthread_mutex_unlock(&p->mu);
 	rc = 0;
 	goto out;
@@ -276,7 +372,7 @@ rotten:
 	pthread_mutex_unlock(&p->mu);
 	rc = 0;
 out:
-	free(data);
+	crypto_sha256_free(sr.ctx);
 	return (rc);
 }
 
@@ -383,56 +479,118 @@ run_items(struct pool *p, struct item *items, size_t n, struct err *e)
 	return (0);
 }
 
-/* The config: the target gets the source's, or must have the same. */
+/* Do the sorted lists name a repository file in common? */
 static int
-config_step(struct pool *p, int *send, uint8_t **cfg, size_t *cfglen,
-    struct err *e)
+share_files(const struct flist *a, const struct flist *b)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		int c = 1;
+
+		while (j < b->n && (c = strcmp(b->v[j].name, a->v[i].name)) < 0)
+			j++;
+		if (j < b->n && c == 0 && kind_of(a->v[i].name) != -1)
+			return (1);
+	}
+	return (0);
+}
+
+/* The source's config; ERR_NOREPO without one. */
+static int
+source_config(struct stor *src, uint8_t **cfg, size_t *cfglen, struct err *e)
+{
+	if (stor_get(src, "config", CONFIG_MAX, cfg, cfglen, e) == 0)
+		return (0);
+	if (e->sys_errno == ENOENT)
+		return (err_set(e, ERR_NOREPO,
+		    "no repository at %s (it has no config file)",
+		    stor_location(src)));
+	return (err_wrap(e, "read the config of %s", stor_location(src)));
+}
+
+/*
+ * The config: the target gets the source's, or must have the same.  Files
+ * other than config are named by their hash, so a target that shares one
+ * with the source is a copy of it, and a config that differs there was
+ * replaced (the backup key may rename its own files: doc/OFFSITE.md).
+ */
+static int
+config_step(struct pool *p, const struct flist *sl, const struct flist *dl,
+    const uint8_t *cfg, size_t cfglen, int *send, struct err *e)
 {
 	uint8_t *theirs = NULL;
 	size_t tlen = 0;
 	int rc = -1;
 
 	*send = 0;
-	if (stor_get(p->src, "config", CONFIG_MAX, cfg, cfglen, e) == -1) {
-		if (e->sys_errno == ENOENT)
-			err_set(e, ERR_NOREPO,
-			    "no repository at %s (it has no config file)",
-			    stor_location(p->src));
-		else
-			err_wrap(e, "read the config of %s",
-			    stor_location(p->src));
-		goto out;
-	}
-	if (p->dst == NULL) /* a dry run to a location not there yet */
+	if (p->dst == NULL) { /* a dry run to a location not there yet */
 		*send = 1;
-	else if (stor_get(p->dst, "config", CONFIG_MAX, &theirs, &tlen, e) ==
-	    -1) {
-		if (e->sys_errno != ENOENT && e->class != ERR_CORRUPT) {
+		return (0);
+	}
+	if (stor_get(p->dst, "config", CONFIG_MAX, &theirs, &tlen, e) == -1) {
+		if (e->sys_errno == ENOENT) {
+			err_clear(e);
+			*send = 1;
+			rc = 0;
+			goto out;
+		}
+		if (e->class != ERR_CORRUPT) {
 			err_wrap(e, "read the config of %s",
 			    stor_location(p->dst));
 			goto out;
 		}
-		if (e->sys_errno != ENOENT) {
-			err_set(e, ERR_USAGE,
-			    "%s holds a config that is not this repository's; "
-			    "replicate only into an empty location or a copy "
-			    "of %s",
-			    stor_location(p->dst), stor_location(p->src));
-			goto out;
-		}
+		/* Too large to be a config: compared below as different. */
 		err_clear(e);
-		*send = 1;
-	} else if (tlen != *cfglen || memcmp(theirs, *cfg, tlen) != 0) {
+	} else if (tlen == cfglen && memcmp(theirs, cfg, tlen) == 0) {
+		rc = 0;
+		goto out;
+	}
+	p->st->refused = 1;
+	if (share_files(sl, dl))
+		err_set(e, ERR_CORRUPT,
+		    "the config of %s is not the one of %s, yet they share "
+		    "repository files: it was replaced there; nothing was "
+		    "sent. As root on that host, put back a copy of %s's "
+		    "config and make it root's (chown root:root config: "
+		    "doc/OFFSITE.md, \"The config file\")",
+		    stor_location(p->dst), stor_location(p->src),
+		    stor_location(p->src));
+	else
 		err_set(e, ERR_USAGE,
 		    "%s is another repository than %s (their config files "
 		    "differ); nothing was sent: replicate only into an empty "
 		    "location or a copy of the same repository",
 		    stor_location(p->dst), stor_location(p->src));
+out:
+	free(theirs);
+	return (rc);
+}
+
+int
+repl_config_compare(struct stor *st, struct stor *ref, struct err *e)
+{
+	uint8_t *a = NULL, *b = NULL;
+	size_t alen = 0, blen = 0;
+	int rc = -1;
+
+	if (source_config(st, &a, &alen, e) == -1 ||
+	    source_config(ref, &b, &blen, e) == -1)
+		goto out;
+	if (alen != blen || memcmp(a, b, alen) != 0) {
+		err_set(e, ERR_CORRUPT,
+		    "the config of %s differs from the one of %s: if it is a "
+		    "copy of that repository, its config was replaced; as "
+		    "root on its host, put back a copy of the config of %s "
+		    "and make it root's (chown root:root config: "
+		    "doc/OFFSITE.md, \"The config file\")",
+		    stor_location(st), stor_location(ref), stor_location(ref));
 		goto out;
 	}
 	rc = 0;
 out:
-	free(theirs);
+	free(a);
+	free(b);
 	return (rc);
 }
 
@@ -445,10 +603,12 @@ missing_bytes(const struct flist *s, const struct flist *d)
 
 	for (size_t i = 0; i < s->n; i++) {
 		int c = 1;
+		int k = kind_of(s->v[i].name);
 
 		while (j < d->n && (c = strcmp(d->v[j].name, s->v[i].name)) < 0)
 			j++;
-		if (!(j < d->n && c == 0) && kind_of(s->v[i].name) != -1)
+		if (!(j < d->n && c == 0) && k != -1 &&
+		    s->v[i].size <= kind_max[k])
 			sum += s->v[i].size;
 	}
 	return (sum);
@@ -485,9 +645,10 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 
-	if (config_step(&p, &send_cfg, &cfg, &cfglen, e) == -1 ||
+	if (source_config(src, &cfg, &cfglen, e) == -1 ||
 	    list_store(src, &sl, e) == -1 ||
-	    (dst != NULL && list_store(dst, &dl, e) == -1))
+	    (dst != NULL && list_store(dst, &dl, e) == -1) ||
+	    config_step(&p, &sl, &dl, cfg, cfglen, &send_cfg, e) == -1)
 		goto out;
 	if (!send_cfg) { /* there, and the same: present like any other */
 		st->files_present++;
@@ -512,6 +673,16 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
 					    "copied",
 					    f->name);
 				}
+				continue;
+			}
+			if (f->size > kind_max[k]) {
+				st->files_rotten++;
+				notice(&p,
+				    "%s: %llu bytes, more than a %s can have "
+				    "(%llu): damaged or not coffer's; not sent",
+				    f->name, (unsigned long long)f->size,
+				    kind_what[k],
+				    (unsigned long long)kind_max[k]);
 				continue;
 			}
 			while (
@@ -563,6 +734,7 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
 			} else {
 				st->files_sent++;
 				st->bytes_sent += cfglen;
+				st->config_sent = 1;
 			}
 		}
 	}

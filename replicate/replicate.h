@@ -39,27 +39,44 @@ struct repl_stats {
 	uint64_t files_mismatch; /* target files that differ from the source */
 	uint64_t files_skipped;  /* source files that are no repository file */
 	uint64_t files_verified; /* target files read back with verify */
+	int config_sent;         /* the target got its config in this run */
+	int refused;             /* the configs differ: nothing was done */
 	double seconds;
 };
 
 /*
  * Copy what dst lacks from src: keys/, then config (only when dst has
- * none; when both have one they must be the same bytes, i.e. the same
- * repository, else ERR_USAGE and nothing is sent), then data/, index/,
- * snapshots/, each kind complete before the next starts.  Locks and
- * temp files are not copied; nothing on dst is ever removed or replaced
- * (files are published with STOR_NOREPLACE).  A file dst already has is
- * counted as present when its size matches (and, with verify, its hash).
+ * none), then data/, index/, snapshots/, each kind complete before the
+ * next starts.  When both have a config they must be the same bytes, else
+ * nothing is sent and stats->refused is set: ERR_CORRUPT when the two
+ * share a repository file (dst is a copy whose config was replaced),
+ * ERR_USAGE when not (another repository).  Locks and temp files are not
+ * copied; nothing on dst is ever removed or replaced (files are published
+ * with STOR_NOREPLACE).  A file dst already has is counted as present
+ * when its size matches (and, with verify, its hash).
  *
- * A source file whose SHA-256 is not its name, or a target file that
- * differs from the source, is reported through notice and not sent; the
- * run goes on, and at the end returns -1 with ERR_CORRUPT.  Any other
- * failure (network, no space, interrupted) stops the run at once with
- * that error; what was published stays, and a re-run sends the rest.
+ * Each file is streamed (stor_put_stream): a worker holds a buffer of
+ * STOR_STREAM_BUF bytes, and the file's SHA-256 is checked against its
+ * name before dst publishes it.  A source file whose SHA-256 is not its
+ * name, or that is larger than its kind can be (KEY_FILE_MAX, a pack's
+ * 4 GiB - 1, REPO_FILE_MAX for index files and snapshots), or a target
+ * file that differs from the source, is reported through notice and not
+ * sent; the run goes on, and at the end returns -1 with ERR_CORRUPT.  Any
+ * other failure (network, no space, interrupted) stops the run at once
+ * with that error; what was published stays, and a re-run sends the rest.
  * *stats is filled in either case.  dst may be NULL with dry_run: a
  * target that does not exist yet.
  */
 int repl_run(struct stor *src, struct stor *dst, const struct repl_opts *,
     struct repl_stats *stats, struct err *);
+
+/*
+ * Compare the config file of st with that of ref, a repository st should
+ * be a copy of, byte for byte (a config is sealed and written once, so a
+ * copy has the same bytes).  0 when equal; -1 with ERR_CORRUPT when they
+ * differ (the message says how to put ref's back), ERR_NOREPO when either
+ * has none, or the error of reading one.
+ */
+int repl_config_compare(struct stor *st, struct stor *ref, struct err *);
 
 #endif

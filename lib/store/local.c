@@ -161,6 +161,46 @@ out:
 }
 
 static int
+local_put_stream(struct stor *st, const char *name, uint64_t len,
+    const struct stor_reader *r, int flags, struct err *e)
+{
+	struct afile *af = NULL;
+	uint8_t *buf = NULL;
+	char *path = NULL;
+	uint64_t off = 0;
+	int rc = -1;
+
+	if (strchr(name, '/') != NULL && make_parents(st, name, e) == -1)
+		goto out;
+	path = path_of(st, name);
+	if (afile_open(path, 0600,
+	        (flags & STOR_NOREPLACE) ? AFILE_NOREPLACE : 0, &af, e) == -1)
+		goto out;
+	buf =
+	    xmalloc(len < STOR_STREAM_BUF ? (size_t)len + 1 : STOR_STREAM_BUF);
+	while (off < len) {
+		size_t n = len - off < STOR_STREAM_BUF ? (size_t)(len - off)
+		                                       : STOR_STREAM_BUF;
+
+		if (r->read(r->arg, off, buf, n, e) == -1 ||
+		    afile_write(af, buf, n, e) == -1)
+			goto out;
+		off += n;
+	}
+	/* Checked before the rename: a refused file never gets its name. */
+	if (r->done != NULL && r->done(r->arg, e) == -1)
+		goto out;
+	if (afile_commit(af, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	afile_free(af); /* removes the temp file unless committed */
+	free(buf);
+	free(path);
+	return (rc);
+}
+
+static int
 local_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
 {
 	char *path = path_of(st, name);
@@ -271,6 +311,7 @@ static const struct stor_ops local_ops = {
 	.get = local_get,
 	.get_range = local_get_range,
 	.put = local_put,
+	.put_stream = local_put_stream,
 	.stat = local_stat,
 	.list = local_list,
 	.remove = local_remove,

@@ -2200,6 +2200,193 @@ sftp_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
 	return (run_op(st->impl, op_put, &a, e));
 }
 
+/* ------------------------------------------------------ streamed puts */
+
+/*
+ * stor_put_stream: op_put's publishing, with the bytes pulled from the
+ * caller's reader a buffer at a time.  A network fault restarts the whole
+ * file on a fresh session (run_op), so the reader is asked again from 0;
+ * the reader's own failures (cb_failed) are kept apart and never retried.
+ */
+struct put_stream_arg {
+	const char *name;
+	uint64_t len;
+	const struct stor_reader *r;
+	int flags;
+	int cb_failed;
+	struct err cb_err;
+};
+
+/* Pull the file from the reader into h; -1 with a->cb_failed for its own. */
+static int
+stream_to(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h,
+    struct put_stream_arg *a, const char *tmp, struct err *e)
+{
+	size_t bufsz =
+	    a->len < STOR_STREAM_BUF ? (size_t)a->len + 1 : STOR_STREAM_BUF;
+	uint8_t *buf = xmalloc(bufsz);
+	uint64_t off = 0;
+	int rc = -1;
+
+	while (off < a->len) {
+		size_t n = a->len - off < STOR_STREAM_BUF
+		    ? (size_t)(a->len - off)
+		    : STOR_STREAM_BUF;
+
+		err_clear(&a->cb_err);
+		if (a->r->read(a->r->arg, off, buf, n, &a->cb_err) == -1) {
+			a->cb_failed = 1;
+			goto out;
+		}
+		if (write_fully(s, c, h, buf, n, tmp, e) == -1)
+			goto out;
+		off += n;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return (rc);
+}
+
+static int
+op_put_stream(struct sftp *s, struct conn *c, void *arg, int attempt,
+    struct err *e)
+{
+	struct put_stream_arg *a = arg;
+	char *path = path_of(s, a->name), *tmp = NULL, *slash;
+	uint8_t rnd[8];
+	char hex[17];
+	LIBSSH2_SFTP_HANDLE *h = NULL;
+	LIBSSH2_SFTP_ATTRIBUTES at;
+	int64_t deadline;
+	int r = 0, rc = -1, made = 0, opened = 0;
+	struct err e2;
+
+	/* A fresh temp name every attempt: an old one may still be open. */
+	if (crypto_random(rnd, sizeof(rnd), e) == -1)
+		goto out;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	slash = strrchr(path, '/');
+	if (slash != NULL)
+		tmp = xasprintf("%.*s/" TEMP_PREFIX "%s", (int)(slash - path),
+		    path, hex);
+	else
+		tmp = xasprintf(TEMP_PREFIX "%s", hex);
+	for (;;) {
+		h = open_file(s, c, tmp,
+		    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
+		    LIBSSH2_SFTP_S_IRUSR | LIBSSH2_SFTP_S_IWUSR,
+		    LIBSSH2_SFTP_OPENFILE, &r, e);
+		if (h != NULL) {
+			opened = 1;
+			break;
+		}
+		if (r == WAIT_FAILED)
+			goto out;
+		conn_fail(s, c, r, "create", tmp, e);
+		/* The first file of a directory: make its parents. */
+		if (made || e->sys_errno != ENOENT || slash == NULL)
+			goto out;
+		if (make_parents(s, c, path, 0, e) == -1)
+			goto out;
+		made = 1;
+	}
+	if (stream_to(s, c, h, a, tmp, e) == -1)
+		goto out;
+	deadline = io_deadline(s);
+	while ((r = libssh2_sftp_fsync(h)) == LIBSSH2_ERROR_EAGAIN)
+		if (conn_wait(s, c, deadline, e) == -1)
+			goto out;
+	if (r != 0) {
+		conn_fail(s, c, r, "fsync", tmp, e);
+		if (e->sys_errno != ENOTSUP) {
+			maybe_full(s, c, tmp, 1, e);
+			goto out;
+		}
+		log_debug(s->log, "%s: no fsync@openssh.com on the server",
+		    s->t.hostport);
+	}
+	r = close_handle(s, c, h, tmp, e);
+	h = NULL;
+	if (r == -1) {
+		maybe_full(s, c, tmp, 1, e);
+		goto out;
+	}
+	/* Checked before the rename: a refused file never gets its name. */
+	if (a->r->done != NULL) {
+		err_clear(&a->cb_err);
+		if (a->r->done(a->r->arg, &a->cb_err) == -1) {
+			a->cb_failed = 1;
+			goto out;
+		}
+	}
+	if (rename_path(s, c, tmp, path, e) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (c->broken)
+		goto out;
+	/* SFTP v3 rename never replaces: is the name taken? */
+	e2 = *e;
+	switch (stat_path(s, c, path, &at, e)) {
+	case 1:
+		*e = e2;
+		goto out;
+	case -1:
+		goto out;
+	}
+	if (attempt > 0 && (at.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
+	    at.filesize == a->len) {
+		/* An earlier attempt's rename went through: see op_put. */
+		(void)remove_path(s, c, tmp, &e2);
+		rc = 0;
+		goto out;
+	}
+	if (a->flags & STOR_NOREPLACE) {
+		err_set(e, ERR_IO, "%s exists on %s", path, s->t.hostport);
+		e->sys_errno = EEXIST;
+		goto out;
+	}
+	if (remove_path(s, c, path, e) == -1 ||
+	    rename_path(s, c, tmp, path, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (h != NULL)
+		(void)close_handle(s, c, h, tmp, &e2);
+	if (rc == -1 && opened && !c->broken)
+		(void)remove_path(s, c, tmp, &e2); /* best effort */
+	if (rc == -1 && a->cb_failed)
+		/* Not ours, so not retried here: sftp_put_stream hands it on.
+		 */
+		err_set(e, ERR_INTERNAL, "put %s: the reader failed", a->name);
+	else if (rc == -1 && e->class != ERR_INTERRUPTED &&
+	    strstr(e->msg, a->name) == NULL)
+		err_wrap(e, "put %s", a->name);
+	free(tmp);
+	free(path);
+	return (rc);
+}
+
+static int
+sftp_put_stream(struct stor *st, const char *name, uint64_t len,
+    const struct stor_reader *r, int flags, struct err *e)
+{
+	struct put_stream_arg a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.name = name;
+	a.len = len;
+	a.r = r;
+	a.flags = flags;
+	rc = run_op(st->impl, op_put_stream, &a, e);
+	if (rc == -1 && a.cb_failed)
+		*e = a.cb_err;
+	return (rc);
+}
+
 struct stat_arg {
 	const char *name;
 	uint64_t *size;
@@ -2471,6 +2658,7 @@ static const struct stor_ops sftp_ops = {
 	.get = sftp_get,
 	.get_range = sftp_get_range,
 	.put = sftp_put,
+	.put_stream = sftp_put_stream,
 	.stat = sftp_stat,
 	.list = sftp_list,
 	.remove = sftp_remove,

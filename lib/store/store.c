@@ -100,6 +100,14 @@ stor_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
 }
 
 int
+stor_put_stream(struct stor *st, const char *name, uint64_t len,
+    const struct stor_reader *r, int flags, struct err *e)
+{
+	CHECK_NAME(name, e);
+	return (st->ops->put_stream(st, name, len, r, flags, e));
+}
+
+int
 stor_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
 {
 	CHECK_NAME(name, e);

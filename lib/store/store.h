@@ -82,6 +82,34 @@ int stor_get_range(struct stor *, const char *name, uint64_t off, size_t len,
 int stor_put(struct stor *, const char *name, const uint8_t *data, size_t len,
     int flags, struct err *);
 
+/*
+ * Where stor_put_stream gets a file's bytes.  read(arg, off, buf, len, e)
+ * fills buf with exactly len bytes of the file at offset off: the backend
+ * asks for them in order from 0, and starts again at 0 when it retries
+ * the put after a network fault.  done(arg, e) is called once all len
+ * bytes are written, before the file is published: -1 there (e set)
+ * abandons the file, and nothing appears under its name.  An error of
+ * read or done is handed back unchanged and never retried.
+ */
+struct stor_reader {
+	int (*read)(void *arg, uint64_t off, uint8_t *buf, size_t len,
+	    struct err *);
+	int (*done)(void *arg, struct err *);
+	void *arg;
+};
+
+/* The most a backend holds of a streamed file at once (its buffer). */
+#define STOR_STREAM_BUF ((size_t)4 << 20)
+
+/*
+ * stor_put for a file of len bytes that need not fit in memory: the same
+ * publishing (a temp name, fsync, rename; with STOR_NOREPLACE an existing
+ * name fails with sys_errno EEXIST and is left alone), the bytes pulled
+ * from r through a buffer of at most STOR_STREAM_BUF bytes.
+ */
+int stor_put_stream(struct stor *, const char *name, uint64_t len,
+    const struct stor_reader *r, int flags, struct err *);
+
 /* 0 and *size if the file exists, 1 if it does not, -1 on error. */
 int stor_stat(struct stor *, const char *name, uint64_t *size, struct err *);
 

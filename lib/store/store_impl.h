@@ -13,6 +13,8 @@ struct stor_ops {
 	    uint8_t *, struct err *);
 	int (*put)(struct stor *, const char *, const uint8_t *, size_t, int,
 	    struct err *);
+	int (*put_stream)(struct stor *, const char *, uint64_t,
+	    const struct stor_reader *, int, struct err *);
 	int (*stat)(struct stor *, const char *, uint64_t *, struct err *);
 	int (*list)(struct stor *, const char *,
 	    int (*)(void *, const char *, uint64_t), void *, struct err *);

@@ -12,6 +12,7 @@
 
 #include "crypto.h"
 #include "replicate/replicate.h"
+#include "repo/key.h"
 #include "store/store.h"
 #include "tutil.h"
 #include "xmalloc.h"
@@ -279,6 +280,146 @@ START_TEST(test_no_source)
 }
 END_TEST
 
+/* Put len bytes named by their hash (data/xx/HASH or dir/HASH). */
+static char *
+put_named_bytes(struct stor *st, const char *dir, const uint8_t *p, size_t len)
+{
+	uint8_t h[CRYPTO_HASH_LEN];
+	char hex[2 * CRYPTO_HASH_LEN + 1], *name;
+	struct err e;
+
+	crypto_sha256(p, len, h);
+	crypto_hex_encode(h, sizeof(h), hex);
+	if (strcmp(dir, "data") == 0)
+		name = xasprintf("data/%.2s/%s", hex, hex);
+	else
+		name = xasprintf("%s/%s", dir, hex);
+	ck_assert_int_eq(stor_put(st, name, p, len, 0, &e), 0);
+	return (name);
+}
+
+static uint8_t *
+random_bytes(size_t len)
+{
+	uint8_t *p = xmalloc(len);
+	struct err e;
+
+	ck_assert_int_eq(crypto_random(p, len, &e), 0);
+	return (p);
+}
+
+/* Packs larger than the stream buffer arrive whole and verify. */
+START_TEST(test_pack_larger_than_buffer)
+{
+	const size_t len = STOR_STREAM_BUF + 777;
+	uint8_t *big = random_bytes(len);
+	char *name = put_named_bytes(src, "data", big, len);
+	struct repl_opts o = { 0 };
+	struct repl_stats st;
+	struct err e;
+
+	o.jobs = 2;
+	ck_assert_int_eq(run(&o, &st, &e), 0);
+	assert_same_file(name);
+	ck_assert_uint_eq(st.files_sent, 8);
+	o.verify = 1;
+	ck_assert_int_eq(run(&o, &st, &e), 0);
+	ck_assert_uint_eq(st.files_verified, 7);
+	ck_assert_uint_eq(st.files_mismatch, 0);
+	free(name);
+	free(big);
+}
+END_TEST
+
+/* A rotten pack is hashed as it streams and never gets its name. */
+START_TEST(test_rotten_pack_never_published)
+{
+	const size_t len = STOR_STREAM_BUF + 4096;
+	uint8_t *big = random_bytes(len);
+	char *name = put_named_bytes(src, "data", big, len);
+	char *p = tutil_path(sdir, name), *q = tutil_path(ddir, name);
+	struct repl_opts o = { 0 };
+	struct repl_stats st;
+	struct seen s = { 0 };
+	struct err e;
+
+	big[len - 1] ^= 1; /* in the last buffer: all else was sent */
+	tutil_write_file(p, big, len, 0600);
+	o.notice = on_notice;
+	o.arg = &s;
+	ck_assert_int_eq(run(&o, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_uint_eq(st.files_rotten, 1);
+	ck_assert_ptr_nonnull(strstr(s.last, name));
+	ck_assert_ptr_nonnull(strstr(s.last, "damaged in the source"));
+	ck_assert_ptr_null(tutil_read_file(q, NULL));
+	*strrchr(q, '/') = '\0';
+	ck_assert_int_eq(tutil_count_entries(q, ""), 0); /* no temp file */
+	free(p);
+	free(q);
+	free(name);
+	free(big);
+}
+END_TEST
+
+/* Larger than its kind can be: refused unread, with one clear line. */
+START_TEST(test_oversize_refused)
+{
+	uint8_t *big = random_bytes(KEY_FILE_MAX + 1);
+	char *name = put_named_bytes(src, "keys", big, KEY_FILE_MAX + 1);
+	char *q = tutil_path(ddir, name);
+	struct repl_opts o = { 0 };
+	struct repl_stats st;
+	struct seen s = { 0 };
+	struct err e;
+
+	o.notice = on_notice;
+	o.arg = &s;
+	ck_assert_int_eq(run(&o, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_uint_eq(st.files_rotten, 1);
+	ck_assert_uint_eq(st.files_sent, 7); /* the rest */
+	ck_assert_int_eq(s.notices, 1);
+	ck_assert_ptr_nonnull(strstr(s.last, name));
+	ck_assert_ptr_nonnull(strstr(s.last, "more than a key file can have"));
+	ck_assert_ptr_null(tutil_read_file(q, NULL));
+	free(q);
+	free(name);
+	free(big);
+}
+END_TEST
+
+/* A copy whose config was swapped: refused, and said so. */
+START_TEST(test_config_replaced)
+{
+	struct repl_opts o = { 0 };
+	struct repl_stats st;
+	struct err e;
+	char *cfg = tutil_path(ddir, "config"), *extra;
+
+	ck_assert_int_eq(run(&o, &st, &e), 0);
+	err_clear(&e);
+	ck_assert_int_eq(repl_config_compare(dst, src, &e), 0);
+	tutil_write_file(cfg, "cfg-B", 5, 0600);
+	extra = put_named(src, "snapshots", "a new snapshot");
+	ck_assert_int_eq(run(&o, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "it was replaced there"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "chown root:root"));
+	ck_assert_int_eq(st.refused, 1);
+	ck_assert_uint_eq(st.files_sent, 0);
+	free(cfg);
+	cfg = tutil_path(ddir, extra);
+	ck_assert_ptr_null(tutil_read_file(cfg, NULL));
+	err_clear(&e);
+	ck_assert_int_eq(repl_config_compare(dst, src, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "its config was replaced"));
+	free(cfg);
+	free(extra);
+}
+END_TEST
+
 Suite *replicate_suite(void);
 
 Suite *
@@ -297,6 +438,10 @@ replicate_suite(void)
 	tcase_add_test(tc, test_target_differs_never_replaced);
 	tcase_add_test(tc, test_junk_skipped_and_interrupt);
 	tcase_add_test(tc, test_no_source);
+	tcase_add_test(tc, test_pack_larger_than_buffer);
+	tcase_add_test(tc, test_rotten_pack_never_published);
+	tcase_add_test(tc, test_oversize_refused);
+	tcase_add_test(tc, test_config_replaced);
 	suite_add_tcase(s, tc);
 	return (s);
 }
