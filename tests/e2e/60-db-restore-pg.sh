@@ -11,8 +11,6 @@
 # psql by environment, never on their command lines (a shim records them).
 . "$(dirname "$0")/lib.sh"
 
-"$COFFER" help restore 2>/dev/null | grep -q -- --to-postgres ||
-	skip "coffer restore has no --to-postgres yet"
 need od dd
 
 COFFER_TEST_WEAK_KDF=1
