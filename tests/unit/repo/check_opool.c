@@ -258,7 +258,7 @@ START_TEST(test_head_waits_for_the_oldest)
 	ck_assert_ptr_eq(opool_head(p, 1), second);
 	opool_pop(p);
 	ck_assert_uint_eq(opool_count(p), 0);
-	opool_free(p, NULL);
+	opool_free(p, cleanup); /* the jobs kept buffers */
 }
 END_TEST
 
