@@ -21,7 +21,7 @@
 #include "store/store.h"
 #include "tutil.h"
 
-static char root[64];            /* the store's directory on this machine */
+static char *root;               /* the store's directory on this machine */
 static char loc[PATH_MAX + 128]; /* what stor_open_opts is given */
 static struct stor_opts so;
 
@@ -42,11 +42,11 @@ sshd_teardown(void)
 	tsshd_stop(&sshd);
 }
 
+/* In the case's scratch directory: gone at its end, even after a failure. */
 static void
 make_root(void)
 {
-	strcpy(root, "/tmp/coffer-store.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	root = tutil_mkdtemp();
 	memset(&so, 0, sizeof(so));
 }
 
@@ -76,6 +76,7 @@ static void
 teardown(void)
 {
 	tutil_rmtree(root);
+	free(root);
 }
 
 /* loc + "/" + rel (rel "" is loc itself) */
@@ -212,7 +213,7 @@ START_TEST(test_noreplace_keeps_existing)
 	struct err e;
 	uint8_t *got;
 	size_t len;
-	char path[128];
+	char path[PATH_MAX];
 
 	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"one", 3,
 	                     STOR_NOREPLACE, &e),
@@ -283,7 +284,7 @@ START_TEST(test_list_skips_temp_and_recurses)
 	struct stor *st = open_ok();
 	struct err e;
 	struct seen s;
-	char path[128];
+	char path[PATH_MAX];
 	uint64_t size;
 
 	memset(&s, 0, sizeof(s));
@@ -325,7 +326,7 @@ START_TEST(test_open_and_create)
 	struct stor *st;
 	struct stat sb;
 	struct err e;
-	char missing[PATH_MAX], where[PATH_MAX + 160], path[128];
+	char missing[PATH_MAX], where[PATH_MAX + 160], path[PATH_MAX];
 	uint64_t size;
 
 	st = open_ok();
@@ -505,6 +506,8 @@ contract(const char *name, void (*setup)(void))
 {
 	TCase *tc = tcase_create(name);
 
+	tcase_add_unchecked_fixture(tc, tutil_scratch_setup,
+	    tutil_scratch_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_put_get_range_stat);
