@@ -6,9 +6,6 @@
 # make check-long, uses 30).
 . "$(dirname "$0")/lib.sh"
 
-"$COFFER" help check > /dev/null 2>&1 || skip "coffer check is not built"
-"$COFFER" help restore > /dev/null 2>&1 || skip "coffer restore is not built"
-
 R="$T/repo"
 rounds=${E2E_CRASH_ROUNDS:-8}
 expect_status 0 "$COFFER" init -r "$R" --machine-key "$T/key" --pack-size 1M

@@ -4,7 +4,6 @@
 # snapshots restore exactly: content, modes, owners, nanosecond mtimes.
 . "$(dirname "$0")/lib.sh"
 
-"$COFFER" help restore > /dev/null 2>&1 || skip "coffer restore is not built"
 F=$(cd "$(dirname "$0")/../fixtures/repo-v1" && pwd)
 . "$F/listing.sh"
 

@@ -8,17 +8,6 @@
 # file that needs it (exit 4, named on stderr) and nothing else.
 . "$(dirname "$0")/lib.sh"
 
-# need_coffer_cmd CMD...: skip until coffer has these commands (restore
-# needs snapshot to make its input).
-need_coffer_cmd() {
-	local c
-	for c in "$@"; do
-		"$COFFER" help "$c" >/dev/null 2>&1 ||
-			skip "coffer has no '$c' command yet"
-	done
-}
-
-need_coffer_cmd snapshot restore
 need setfattr getfattr setfacl getfacl tar truncate mkfifo stat find
 [ -x "$TOOLS/contenthash" ] || fail "no $TOOLS/contenthash: run 'make tools'"
 

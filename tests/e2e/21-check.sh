@@ -74,9 +74,6 @@ one_line "$T/err"
 expect_grep 'config' "$T/err"
 cp "$T/config.orig" "$R/config"
 
-"$COFFER" help snapshot >/dev/null 2>&1 ||
-	skip "coffer snapshot is not built yet: the data checks need it"
-
 mkdir -p "$T/src/sub"
 head -c 3000000 /dev/urandom >"$T/src/big"
 echo hello >"$T/src/sub/small"

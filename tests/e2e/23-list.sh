@@ -5,9 +5,6 @@
 # removing files, compared line for line.
 . "$(dirname "$0")/lib.sh"
 
-"$COFFER" help snapshot >/dev/null 2>&1 ||
-	skip "coffer snapshot is not there yet"
-
 # json_ok FILE: fail unless FILE holds one JSON document.
 json_ok() {
 	if command -v python3 >/dev/null 2>&1; then

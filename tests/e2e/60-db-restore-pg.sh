@@ -11,8 +11,6 @@
 # before any client runs, and ~/.pgpass (PGPASSFILE) works.
 . "$(dirname "$0")/lib.sh"
 
-"$COFFER" help restore 2>/dev/null | grep -q -- --to-postgres ||
-	skip "coffer restore has no --to-postgres yet"
 need od dd
 
 COFFER_TEST_WEAK_KDF=1

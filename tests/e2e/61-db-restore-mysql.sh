@@ -9,8 +9,6 @@
 # sent, the database made for it dropped again).
 . "$(dirname "$0")/lib.sh"
 
-"$COFFER" help restore 2>/dev/null | grep -q -- --to-mysql ||
-	skip "coffer restore has no --to-mysql yet"
 need od dd mariadb-dump
 
 COFFER_TEST_WEAK_KDF=1

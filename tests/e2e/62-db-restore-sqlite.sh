@@ -7,8 +7,6 @@
 # source; a database restore of a SQLite source is refused.
 . "$(dirname "$0")/lib.sh"
 
-"$COFFER" help restore 2>/dev/null | grep -q -- --source ||
-	skip "coffer restore has no --source yet"
 need sqlite3 tar
 
 COFFER_TEST_WEAK_KDF=1

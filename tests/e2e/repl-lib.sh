@@ -93,14 +93,14 @@ sftp_conf() {
 	} >>"$f"
 }
 
-# need_sftp CONF NAME: skip unless this coffer has the sftp:// backend
-# (it is built on branch wip/sftp); NAME is a section of CONF that
-# reaches the running sshd.
+# need_sftp CONF NAME: fail unless this coffer has the sftp:// backend
+# (every build has it: one without is broken, not a reason to skip); NAME
+# is a section of CONF that reaches the running sshd.
 need_sftp() {
 	"$COFFER" -c "$1" replicate --from "$2" --to "$T/probe" --dry-run \
 	    >/dev/null 2>"$T/probe.err" || true
 	if grep -q 'not supported by this build' "$T/probe.err"; then
-		skip "sftp:// is not supported by this build (the backend is on branch wip/sftp)"
+		fail "sftp:// is not supported by this build of $COFFER"
 	fi
 	rm -rf "$T/probe.err" "$T/probe"
 }
