@@ -18,25 +18,18 @@
 #include "progress.h"
 #include "repo/key.h"
 #include "repo/lock.h"
+#include "repo/pack.h"
 #include "repo/repo.h"
 #include "store/store.h"
 #include "xmalloc.h"
 
-/* A config is about 200 bytes of sealed JSON; this is room to spare. */
-#define CONFIG_MAX ((size_t)1 << 20)
-/*
- * The format's own bound on a pack: offsets and lengths in pack headers,
- * trailers and index entries are u32, and the pack writer never lets a
- * pack pass it (doc/FORMAT.md, "Packs").
- */
-#define PACK_FILE_MAX ((uint64_t)UINT32_MAX)
 
 /* The kinds in the order they are sent; config goes after keys. */
 enum kind { K_KEYS, K_DATA, K_INDEX, K_SNAPSHOTS, K_COUNT };
 static const char *const kind_dir[K_COUNT] = { "keys", "data", "index",
 	"snapshots" };
 /* The largest file of each kind that coffer reads; larger is no file of its. */
-static const uint64_t kind_max[K_COUNT] = { KEY_FILE_MAX, PACK_FILE_MAX,
+static const uint64_t kind_max[K_COUNT] = { KEY_FILE_MAX, PACK_LEN_MAX,
 	REPO_FILE_MAX, REPO_FILE_MAX };
 static const char *const kind_what[K_COUNT] = { "key file", "pack",
 	"index file", "snapshot" };
@@ -500,7 +493,7 @@ share_files(const struct flist *a, const struct flist *b)
 static int
 source_config(struct stor *src, uint8_t **cfg, size_t *cfglen, struct err *e)
 {
-	if (stor_get(src, "config", CONFIG_MAX, cfg, cfglen, e) == 0)
+	if (stor_get(src, "config", REPO_CONFIG_MAX, cfg, cfglen, e) == 0)
 		return (0);
 	if (e->sys_errno == ENOENT)
 		return (err_set(e, ERR_NOREPO,
@@ -528,7 +521,7 @@ config_step(struct pool *p, const struct flist *sl, const struct flist *dl,
 		*send = 1;
 		return (0);
 	}
-	if (stor_get(p->dst, "config", CONFIG_MAX, &theirs, &tlen, e) == -1) {
+	if (stor_get(p->dst, "config", REPO_CONFIG_MAX, &theirs, &tlen, e) == -1) {
 		if (e->sys_errno == ENOENT) {
 			err_clear(e);
 			*send = 1;

@@ -989,7 +989,7 @@ repo_open_opts(const char *location, const struct stor_opts *so,
 		goto out;
 	}
 	/* The config's hash names the repository for the key hint. */
-	if (stor_get(r->st, "config", 1 << 16, &box, &len, e) == -1)
+	if (stor_get(r->st, "config", REPO_CONFIG_MAX, &box, &len, e) == -1)
 		goto out;
 	crypto_sha256(box, len, hash);
 	crypto_hex_encode(hash, sizeof(hash), tag);

@@ -23,6 +23,7 @@
 #define REPO_HEX_LEN           64
 #define REPO_PACK_SIZE_DEFAULT (16u << 20)
 #define REPO_FILE_MAX          (256u << 20) /* larger sealed files are refused */
+#define REPO_CONFIG_MAX        (64u << 10)  /* a larger config is refused */
 
 struct repo;
 

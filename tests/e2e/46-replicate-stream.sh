@@ -57,13 +57,13 @@ h=$(sha256sum "$T/k" | cut -c1-64)
 cp "$T/k" "$A/keys/$h"
 p=00$(printf '%062d' 0)
 mkdir -p "$A/data/00"
-truncate -s 4294967296 "$A/data/00/$p"
+truncate -s 2753777604 "$A/data/00/$p"
 : >"$T/s"
 h2=$(sha256sum "$T/s" | cut -c1-64)
 cp "$T/s" "$A/snapshots/$h2" # small and well named: still sent
 expect_status 4 "$COFFER" -c "$T/c.conf" replicate --from "$A" --to offsite
 expect_grep "^coffer: warning: keys/$h: 65537 bytes, more than a key file can have \\(65536\\): damaged or not coffer's; not sent\$" "$T/err"
-expect_grep "^coffer: warning: data/00/$p: 4294967296 bytes, more than a pack can have \\(4294967295\\)" "$T/err"
+expect_grep "^coffer: warning: data/00/$p: 2753777604 bytes, more than a pack can have \\(2753777603\\)" "$T/err"
 expect_grep '2 damaged files in the source not sent' "$T/err"
 [ ! -e "$R/keys/$h" ] || fail "the oversized key file was sent"
 [ ! -e "$R/data/00/$p" ] || fail "the oversized pack was sent"
