@@ -179,6 +179,24 @@ local_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
 }
 
 static int
+local_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
+{
+	char *path = path_of(st, name);
+	struct stat sb;
+	int rc;
+
+	if (stat(path, &sb) == 0) {
+		*mtime = (int64_t)sb.st_mtim.tv_sec;
+		rc = 0;
+	} else if (errno == ENOENT)
+		rc = 1;
+	else
+		rc = err_sys(e, ERR_IO, "stat %s", path);
+	free(path);
+	return (rc);
+}
+
+static int
 list_dir(const char *root, const char *rel,
     int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
 {
@@ -272,6 +290,7 @@ static const struct stor_ops local_ops = {
 	.get_range = local_get_range,
 	.put = local_put,
 	.stat = local_stat,
+	.mtime = local_mtime,
 	.list = local_list,
 	.remove = local_remove,
 	.close = local_close,

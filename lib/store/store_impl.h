@@ -14,6 +14,7 @@ struct stor_ops {
 	int (*put)(struct stor *, const char *, const uint8_t *, size_t, int,
 	    struct err *);
 	int (*stat)(struct stor *, const char *, uint64_t *, struct err *);
+	int (*mtime)(struct stor *, const char *, int64_t *, struct err *);
 	int (*list)(struct stor *, const char *,
 	    int (*)(void *, const char *, uint64_t), void *, struct err *);
 	int (*remove)(struct stor *, const char *, struct err *);
