@@ -133,8 +133,8 @@ cmd_diff(struct cli_ctx *ctx, int argc, char **argv)
 	tr = tree_reader_new(r);
 	if (ctx->json)
 		fputs("{\"changes\":[", stdout);
-	if (tree_diff(tr, list->v[a].m.tree, list->v[b].m.tree, "", flags, one, &df,
-	        &e) == -1)
+	if (tree_diff(tr, list->v[a].m.tree, list->v[b].m.tree, "", flags, one,
+	        &df, &e) == -1)
 		goto out;
 	if (ctx->json) {
 		printf("\n],\"added\":%llu,\"removed\":%llu,\"modified\":%llu",

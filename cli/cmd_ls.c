@@ -200,8 +200,7 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (found == 1) {
 		shown = esc_str(path, strlen(path));
-		err_set(&e, ERR_USAGE, "no %s in snapshot %.8s", shown,
-		    m->id);
+		err_set(&e, ERR_USAGE, "no %s in snapshot %.8s", shown, m->id);
 		free(shown);
 		goto out;
 	}

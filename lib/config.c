@@ -6,14 +6,15 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/types.h>
+
+#include <sys/stat.h>
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1778,8 +1779,7 @@ config_setting_next(const struct config_section *s, size_t *iter,
  * unless the sticky bit keeps them to their own names.
  */
 static int
-dir_unsafe(const char *dir, const char *path, const char *what,
-    struct err *e)
+dir_unsafe(const char *dir, const char *path, const char *what, struct err *e)
 {
 	uid_t uid = geteuid();
 	struct stat st;
@@ -1831,8 +1831,7 @@ dirs_above(const char *p, const char *path, const char *what, struct err *e)
  */
 static int
 check_file(const char *path, const char *what,
-    int (*check)(int, const char *, const char *, struct err *),
-    struct err *e)
+    int (*check)(int, const char *, const char *, struct err *), struct err *e)
 {
 	char real[PATH_MAX];
 	int fd, rc;
@@ -1884,7 +1883,8 @@ config_check_files(const struct config *cfg, struct err *e)
 	} files[] = {
 		{ "password_file", "password file", 1, 1 },
 		{ "identity", "identity", 1, 0 },
-		{ "identity_passphrase_file", "identity passphrase file", 1, 0 },
+		{ "identity_passphrase_file", "identity passphrase file", 1,
+		    0 },
 		{ "known_hosts", "known_hosts file", 0, 0 },
 	};
 	const struct config_section *s = NULL;

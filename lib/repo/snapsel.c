@@ -271,8 +271,7 @@ parse_iso(const char *p, int64_t *out)
 	time_t t;
 
 	if (digits(&p, 4, &y) == -1 || *p++ != '-' ||
-	    digits(&p, 2, &mo) == -1 || *p++ != '-' ||
-	    digits(&p, 2, &d) == -1)
+	    digits(&p, 2, &mo) == -1 || *p++ != '-' || digits(&p, 2, &d) == -1)
 		return (-1);
 	if (*p == 'T' || *p == ' ') {
 		p++;

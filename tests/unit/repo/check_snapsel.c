@@ -118,8 +118,7 @@ START_TEST(test_equal_times)
 	static const char *const ids[] = { "ffff", "1111", "eeee", "2222" };
 	const int64_t t[] = { NOW - DAY, NOW - DAY, NOW - 2 * DAY,
 		NOW - 2 * DAY };
-	const int64_t st[] = { NOW - DAY, NOW - DAY + 5, NOW - DAY,
-		NOW - DAY };
+	const int64_t st[] = { NOW - DAY, NOW - DAY + 5, NOW - DAY, NOW - DAY };
 	struct snapsel *s = make(4, ids, t, st);
 
 	ck_assert_str_eq(s->v[0].m.id, "2222");
@@ -156,8 +155,7 @@ START_TEST(test_before)
 	b.tv_sec = NOW - 3 * DAY;
 	ck_assert_int_eq(snapsel_resolve(s, "latest", &b, &at, &e), -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
-	ck_assert_msg(strstr(e.msg, "no snapshot before") != NULL, "%s",
-	    e.msg);
+	ck_assert_msg(strstr(e.msg, "no snapshot before") != NULL, "%s", e.msg);
 	/* An id must also be before the limit. */
 	b.tv_sec = NOW - DAY;
 	ck_assert_int_eq(snapsel_resolve(s, "bbbb", &b, &at, &e), 0);
@@ -170,8 +168,7 @@ END_TEST
 
 START_TEST(test_prefixes)
 {
-	static const char *const ids[] = { "aaaa1111", "aaaa2222",
-		"bbbb3333" };
+	static const char *const ids[] = { "aaaa1111", "aaaa2222", "bbbb3333" };
 	const int64_t t[] = { NOW - 3 * DAY, NOW - 2 * DAY, NOW - DAY };
 	const int64_t st[] = { UNSET, UNSET, UNSET };
 	struct snapsel *s = make(3, ids, t, st), empty;
@@ -213,12 +210,11 @@ parsed(const char *s)
 
 START_TEST(test_time_forms)
 {
-	static const char *const bad[] = { "", "30", "yesterday",
-		"2026-13-01", "2026-02-30", "2026-12-1", "2026-12-01T2:30",
+	static const char *const bad[] = { "", "30", "yesterday", "2026-13-01",
+		"2026-02-30", "2026-12-1", "2026-12-01T2:30",
 		"2026-12-01T25:00", "2026-12-01T02:60", "2026-12-01T02:30+",
-		"2026-12-01T02:30+05:", "2026-12-01T02:30+24:00",
-		"2026-12-01Z", "2026-12-01T02:30:15.5", " 2026-12-01",
-		"2d ago", "-2d" };
+		"2026-12-01T02:30+05:", "2026-12-01T02:30+24:00", "2026-12-01Z",
+		"2026-12-01T02:30:15.5", " 2026-12-01", "2d ago", "-2d" };
 	const int64_t d = 1796083200; /* 2026-12-01T00:00:00Z */
 
 	ck_assert_int_eq(parsed("2026-12-01"), d);
