@@ -1,7 +1,8 @@
 /*
- * coffer config check: load the configuration, check the password files
- * it names (existence and mode only: they are never read), and print every
- * section with its resolved settings, as text or JSON.
+ * coffer config check: load the configuration, check the files it names
+ * (config_check_files: modes and the directories above them; secrets are
+ * never read), and print every section with its resolved settings, as text
+ * or JSON.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,48 +16,6 @@
 #include "config.h"
 #include "secfile.h"
 #include "xmalloc.h"
-
-static int
-check_password_files(const struct config *cfg, struct err *e)
-{
-	const struct config_section *s = NULL;
-	const char *path;
-	struct err fe;
-	int fd, rc;
-
-	/* Files that hold secrets: the key, an SSH key, its passphrase. */
-	static const struct {
-		const char *key, *what;
-	} files[] = {
-		{ "password_file", "password file" },
-		{ "identity", "identity" },
-		{ "identity_passphrase_file", "identity passphrase file" },
-	};
-
-	while ((s = config_next(cfg, s, CONFIG_REPOSITORY)) != NULL) {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-			if ((path = config_get_str(s, files[i].key)) == NULL)
-				continue;
-			/* Opened only to fstat it; O_NONBLOCK: a FIFO
-			 * cannot hang. */
-			fd = open(path,
-			    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-			/* A missing key is the transport's to report. */
-			if (fd == -1 && errno == ENOENT && i > 0)
-				continue;
-			if (fd == -1)
-				return (
-				    config_err(e, s, files[i].key, "%s %s: %s",
-				        files[i].what, path, strerror(errno)));
-			rc = secfile_check_secret(fd, path, files[i].what, &fe);
-			close(fd);
-			if (rc == -1)
-				return (config_err(e, s, files[i].key, "%s",
-				    fe.msg));
-		}
-	}
-	return (0);
-}
 
 static void
 print_text(const struct config *cfg, const struct config_section *s)
@@ -297,7 +256,7 @@ cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	path = ctx->config_path != NULL ? ctx->config_path : CLI_DEFAULT_CONFIG;
 	if (config_load(path, &cfg, &e) == -1 ||
-	    check_password_files(cfg, &e) == -1) {
+	    config_check_files(cfg, &e) == -1) {
 		rc = cli_report(ctx, &e);
 		goto out;
 	}

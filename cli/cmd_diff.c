@@ -11,6 +11,7 @@
 #include "esc.h"
 #include "fmt.h"
 #include "repo/manifest.h"
+#include "repo/snapsel.h"
 #include "repo/tree.h"
 #include "repo_opts.h"
 
@@ -93,11 +94,11 @@ cmd_diff(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	const struct cli_cmd *cmd = cli_find("diff");
 	struct tree_reader *tr = NULL;
-	struct manifest *list = NULL;
+	struct snapsel *list = NULL;
 	struct repo *r = NULL;
 	struct diff df;
 	const char *arg = NULL;
-	size_t n = 0, a, b;
+	size_t a, b;
 	int ch, flags = 0, rc = EXIT_USAGE;
 	struct err e;
 
@@ -125,15 +126,15 @@ cmd_diff(struct cli_ctx *ctx, int argc, char **argv)
 		    argv[optind + 2]));
 	rc = EXIT_ERROR;
 	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
-	    cli_snapshot_list(ctx, r, &list, &n, &e) == -1 ||
-	    manifest_resolve(list, n, argv[optind], &a, &e) == -1 ||
-	    manifest_resolve(list, n, argv[optind + 1], &b, &e) == -1)
+	    cli_snapshots(ctx, r, &list, &e) == -1 ||
+	    snapsel_resolve(list, argv[optind], NULL, &a, &e) == -1 ||
+	    snapsel_resolve(list, argv[optind + 1], NULL, &b, &e) == -1)
 		goto out;
 	tr = tree_reader_new(r);
 	if (ctx->json)
 		fputs("{\"changes\":[", stdout);
-	if (tree_diff(tr, list[a].tree, list[b].tree, "", flags, one, &df,
-	        &e) == -1)
+	if (tree_diff(tr, list->v[a].m.tree, list->v[b].m.tree, "", flags, one,
+	        &df, &e) == -1)
 		goto out;
 	if (ctx->json) {
 		printf("\n],\"added\":%llu,\"removed\":%llu,\"modified\":%llu",
@@ -161,7 +162,7 @@ out:
 	if (rc == EXIT_ERROR)
 		rc = cli_report(ctx, &e);
 	tree_reader_free(tr);
-	manifest_list_free(list, n);
+	snapsel_free(list);
 	repo_close(r);
 	return (rc);
 }

@@ -9,6 +9,7 @@
 #include "esc.h"
 #include "fmt.h"
 #include "repo/manifest.h"
+#include "repo/snapsel.h"
 #include "repo/tree.h"
 #include "repo_opts.h"
 #include "xmalloc.h"
@@ -136,17 +137,20 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 		CLI_NO_LOCK_LONG,
 		{ "long", no_argument, NULL, 'l' },
 		{ "recursive", no_argument, NULL, 'R' },
+		CLI_BEFORE_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("ls");
 	struct tree_reader *tr = NULL;
-	struct manifest *list = NULL;
+	struct snapsel *list = NULL;
+	const struct manifest *m;
+	struct timespec before_ts, *before = NULL;
 	struct repo *r = NULL;
 	struct fs_node node;
 	struct ls ls;
 	const char *arg = NULL, *snap, *path = "/";
 	char *clean = NULL, *shown;
-	size_t n = 0, at;
+	size_t at;
 	int ch, recursive = 0, found, rc = EXIT_USAGE;
 	struct err e;
 
@@ -166,6 +170,11 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 		case 'R':
 			recursive = 1;
 			break;
+		case CLI_OPT_BEFORE:
+			if (cli_parse_before(cmd, optarg, &before_ts) == -1)
+				return (EXIT_USAGE);
+			before = &before_ts;
+			break;
 		default:
 			return (EXIT_USAGE);
 		}
@@ -183,16 +192,15 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 	clean = tree_path_clean(path);
 	rc = EXIT_ERROR;
 	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
-	    cli_snapshot_list(ctx, r, &list, &n, &e) == -1 ||
-	    manifest_resolve(list, n, snap, &at, &e) == -1)
+	    cli_snapshot_pick(ctx, r, snap, before, &list, &at, &e) == -1)
 		goto out;
+	m = &list->v[at].m;
 	tr = tree_reader_new(r);
-	if ((found = tree_find(tr, list[at].tree, clean, &node, &e)) == -1)
+	if ((found = tree_find(tr, m->tree, clean, &node, &e)) == -1)
 		goto out;
 	if (found == 1) {
 		shown = esc_str(path, strlen(path));
-		err_set(&e, ERR_USAGE, "no %s in snapshot %.8s", shown,
-		    list[at].id);
+		err_set(&e, ERR_USAGE, "no %s in snapshot %.8s", shown, m->id);
 		free(shown);
 		goto out;
 	}
@@ -215,7 +223,7 @@ out:
 		rc = cli_report(ctx, &e);
 	fs_node_clear(&node);
 	tree_reader_free(tr);
-	manifest_list_free(list, n);
+	snapsel_free(list);
 	repo_close(r);
 	free(clean);
 	return (rc);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "repo/snapsel.h"
 #include "repo_opts.h"
 #include "restore/db.h"
 #include "restore/restore.h"
@@ -362,6 +363,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		{ "globals", no_argument, NULL, OPT_GLOBALS },
 		{ "no-owner", no_argument, NULL, OPT_NO_OWNER },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
+		CLI_BEFORE_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("restore");
@@ -384,9 +386,10 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	struct config *cfg = NULL;
 	struct repo *r = NULL;
 	struct manifest m;
-	struct timespec t0;
+	struct snapsel *snaps = NULL;
+	struct timespec t0, before_ts, *before = NULL;
+	size_t at;
 	struct err e;
-	size_t nbad;
 	int nmodes;
 	FILE *out;
 
@@ -465,6 +468,11 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 				goto done;
 			}
 			strv_push(&exc, optarg);
+			break;
+		case CLI_OPT_BEFORE:
+			if (cli_parse_before(cmd, optarg, &before_ts) == -1)
+				goto done;
+			before = &before_ts;
 			break;
 		case OPT_OVERWRITE:
 			overwrite = 1;
@@ -596,13 +604,11 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 			    "--no-lock restores without a lock");
 		goto out;
 	}
-	if (rst_snapshot_find(r, snap, &m, &nbad, &e) == -1)
+	if (cli_snapshot_pick(ctx, r, snap, before, &snaps, &at, &e) == -1)
 		goto out;
-	if (nbad > 0)
-		log_warn(ctx->log,
-		    "%zu snapshot file%s could not be read and %s left out "
-		    "(run coffer check)",
-		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "was" : "were");
+	m = snaps->v[at].m;
+	manifest_init(&snaps->v[at].m);
+	snapsel_free(snaps);
 	log_debug(ctx->log, "restoring snapshot %s", m.id);
 	memcpy(root, m.tree, IDX_ID_LEN);
 	if (source != NULL) {

@@ -1,6 +1,7 @@
 /*
- * coffer snapshots: list a repository's snapshots, oldest first, as a
- * table or JSON, optionally only those with some tags, hosts or paths.
+ * coffer snapshots: list a repository's snapshots, oldest first (in the
+ * order repo/snapsel.h trusts), as a table or JSON, optionally only those
+ * with some tags, hosts or paths.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "esc.h"
 #include "fmt.h"
 #include "repo/manifest.h"
+#include "repo/snapsel.h"
 #include "repo_opts.h"
 #include "xmalloc.h"
 
@@ -175,8 +177,9 @@ sources_json(const struct manifest *m)
 }
 
 static json_t *
-manifest_json(const struct manifest *m)
+manifest_json(const struct snapsel_item *it)
 {
+	const struct manifest *m = &it->m;
 	char when[64], tree[REPO_HEX_LEN + 1];
 	json_t *j = json_object(), *s = json_object(), *sk = json_array();
 
@@ -185,6 +188,15 @@ manifest_json(const struct manifest *m)
 	fmt_time_iso(m->time.tv_sec, (uint32_t)m->time.tv_nsec, when,
 	    sizeof(when));
 	json_object_set_new(j, "time", json_string(when));
+	if (it->stored != INT64_MIN) {
+		fmt_time_iso((time_t)it->stored, 0, when, sizeof(when));
+		json_object_set_new(j, "stored", json_string(when));
+	} else
+		json_object_set_new(j, "stored", json_null());
+	json_object_set_new(j, "dated_after_stored",
+	    json_boolean(it->flags & SNAPSEL_LATE));
+	json_object_set_new(j, "dated_in_future",
+	    json_boolean(it->flags & SNAPSEL_FUTURE));
 	fmt_json_set_bytes(j, "host", m->host, strlen(m->host));
 	fmt_json_set_bytes(j, "user", m->user, strlen(m->user));
 	fmt_json_set_bytes(j, "program", m->program, strlen(m->program));
@@ -288,8 +300,9 @@ failed_sources(const struct manifest *m, char **out)
 }
 
 static void
-row(const struct manifest *m, char *cell[NCOLS])
+row(const struct snapsel_item *it, char *cell[NCOLS])
 {
+	const struct manifest *m = &it->m;
 	char buf[64];
 
 	cell[COL_ID] = xstrndup(m->id, 8);
@@ -316,6 +329,16 @@ row(const struct manifest *m, char *cell[NCOLS])
 		cell[COL_FLAGS] = xasprintf("skipped %zu", m->nskipped);
 	else
 		cell[COL_FLAGS] = xstrdup("");
+	/* A wrong date first: it decides where the row sits. */
+	if (it->flags & (SNAPSEL_FUTURE | SNAPSEL_LATE)) {
+		char *rest = cell[COL_FLAGS];
+
+		cell[COL_FLAGS] = xasprintf("%s%s%s",
+		    (it->flags & SNAPSEL_FUTURE) ? "dated in the future"
+		                                 : "dated after it was stored",
+		    rest[0] != '\0' ? "; " : "", rest);
+		free(rest);
+	}
 }
 
 static void
@@ -340,7 +363,7 @@ print_row(char *const cell[NCOLS], const size_t width[NCOLS])
 }
 
 static void
-print_table(struct manifest *const *v, size_t n)
+print_table(struct snapsel_item *const *v, size_t n)
 {
 	char *(*cells)[NCOLS] = xreallocarray(NULL, n + 1, sizeof(*cells));
 	size_t width[NCOLS] = { 0 }, w;
@@ -376,11 +399,12 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("snapshots");
-	struct manifest *list = NULL, **sel = NULL;
+	struct snapsel *list = NULL;
+	struct snapsel_item **sel = NULL;
 	struct filter f;
 	struct repo *r = NULL;
 	const char *arg = NULL;
-	size_t n = 0, nsel = 0, nbad = 0;
+	size_t nsel = 0;
 	struct err e;
 	int ch, rc = EXIT_USAGE;
 
@@ -418,12 +442,12 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	rc = EXIT_ERROR;
 	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
-	    manifest_list(r, 1, &list, &n, &nbad, &e) == -1)
+	    cli_snapshots(ctx, r, &list, &e) == -1)
 		goto out;
-	sel = xreallocarray(NULL, n + 1, sizeof(*sel));
-	for (size_t i = 0; i < n; i++)
-		if (matches(&list[i], &f))
-			sel[nsel++] = &list[i];
+	sel = xreallocarray(NULL, list->n + 1, sizeof(*sel));
+	for (size_t i = 0; i < list->n; i++)
+		if (matches(&list->v[i].m, &f))
+			sel[nsel++] = &list->v[i];
 	if (ctx->json) {
 		json_t *a = json_array();
 
@@ -438,12 +462,13 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (fmt_stdout_check(&e) == -1)
 		goto out;
-	if (nbad > 0) {
+	if (list->nbad > 0) {
 		/* Listed what could be read; damage must not pass silently. */
 		err_set(&e, ERR_CORRUPT,
 		    "%zu snapshot file%s could not be read and %s left out; "
 		    "run 'coffer check'",
-		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "is" : "are");
+		    list->nbad, list->nbad == 1 ? "" : "s",
+		    list->nbad == 1 ? "is" : "are");
 		goto out;
 	}
 	rc = EXIT_OK;
@@ -451,7 +476,7 @@ out:
 	if (rc == EXIT_ERROR)
 		rc = cli_report(ctx, &e);
 	free(sel);
-	manifest_list_free(list, n);
+	snapsel_free(list);
 	repo_close(r);
 	filter_clear(&f);
 	return (rc);

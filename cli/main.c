@@ -122,7 +122,9 @@ const struct cli_cmd cli_commands[] = {
 	    "      --json            print id and location as JSON\n",
 	    cmd_init },
 	{ "ls", "list the files in a snapshot",
-	    "usage: coffer ls -r REPO [-lR] [--no-lock] [--json] SNAP [PATH]\n"
+	    "usage: coffer ls -r REPO [-lR] [--no-lock] [--json] [--before "
+	    "TIME]\n"
+	    "                 SNAP [PATH]\n"
 	    "\n"
 	    "List the directory PATH (default: the top) of snapshot SNAP, by\n"
 	    "name, like ls(1); a PATH that is not a directory lists itself.\n"
@@ -136,7 +138,9 @@ const struct cli_cmd cli_commands[] = {
 	    "  -R, --recursive   everything below PATH, as full paths\n"
 	    "      --no-lock     take no lock (an append-only or read-only\n"
 	    "                    copy, where lock files cannot be removed)\n"
-	    "      --json        an array of objects, one per entry\n",
+	    "      --json        an array of objects, one per entry\n"
+	    "      --before TIME only snapshots from before TIME, as restore\n"
+	    "                    takes it ('latest' is the newest of them)\n",
 	    cmd_ls },
 	{ "key", "add, list and remove the keys that open a repository",
 	    "usage: coffer key add [--machine-key FILE | --new-password-file "
@@ -213,6 +217,10 @@ const struct cli_cmd cli_commands[] = {
 	    "\n"
 	    "  -r, --repo REPO         the repository (path, sftp:// URL, "
 	    "NAME)\n"
+	    "      --before TIME       only snapshots from before TIME "
+	    "(2026-12-01,\n"
+	    "                          2026-12-01T02:30 in UTC, ...+02:00, "
+	    "or an age: 2d)\n"
 	    "  -t, --target DIR        restore into DIR (made if missing)\n"
 	    "      --tar FILE|-        write a tar stream to FILE or stdout\n"
 	    "      --stdout [PATH]     write the file PATH to stdout (with\n"

@@ -15,6 +15,7 @@
 
 #include "repo/lock.h"
 #include "repo/manifest.h"
+#include "repo/snapsel.h"
 #include "store/store.h"
 
 int
@@ -195,20 +196,89 @@ cli_key_meta(struct key_file_meta *m)
 	m->user = user;
 }
 
-int
-cli_snapshot_list(struct cli_ctx *ctx, struct repo *r, struct manifest **out,
-    size_t *n, struct err *e)
-{
-	size_t nbad;
+/* Warnings past this many of a kind are counted, not listed. */
+#define WARN_MAX 5
 
-	if (manifest_list(r, 1, out, n, &nbad, e) == -1)
+int
+cli_snapshots(struct cli_ctx *ctx, struct repo *r, struct snapsel **out,
+    struct err *e)
+{
+	struct snapsel *s;
+	char when[32], other[32];
+	size_t late = 0, future = 0;
+
+	if (snapsel_list(r, time(NULL), out, e) == -1)
 		return (-1);
-	if (nbad > 0)
+	s = *out;
+	for (size_t i = 0; i < s->nbad && i < WARN_MAX; i++)
 		log_warn(ctx->log,
-		    "warning: %zu snapshot file%s could not be read and %s "
-		    "left out (so 'latest' may not be the newest); run "
-		    "'coffer check'",
-		    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "is" : "are");
+		    "warning: snapshot %.8s cannot be read and is left out "
+		    "(so 'latest' may not be the newest): %s; run 'coffer "
+		    "check'",
+		    s->bad[i].id, s->bad[i].err.msg);
+	if (s->nbad > WARN_MAX)
+		log_warn(ctx->log,
+		    "warning: %zu more snapshot files cannot be read and "
+		    "are left out; run 'coffer check'",
+		    s->nbad - WARN_MAX);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snapsel_item *it = &s->v[i];
+
+		manifest_time_str(&it->m, when, sizeof(when));
+		if ((it->flags & SNAPSEL_LATE) && late++ < WARN_MAX) {
+			snapsel_time_str(it->stored, other, sizeof(other));
+			log_warn(ctx->log,
+			    "warning: snapshot %.8s is dated %s UTC, after "
+			    "its file reached the store (%s UTC): a wrong "
+			    "clock or a planted file; it is ordered by the "
+			    "store's time",
+			    it->m.id, when, other);
+		}
+		if ((it->flags & SNAPSEL_FUTURE) && future++ < WARN_MAX) {
+			snapsel_time_str(s->now, other, sizeof(other));
+			log_warn(ctx->log,
+			    "warning: snapshot %.8s is dated %s UTC, after "
+			    "this host's clock (%s UTC); 'latest' passes it "
+			    "over: check the clocks, and name it by id if "
+			    "you want it",
+			    it->m.id, when, other);
+		}
+	}
+	if (late > WARN_MAX || future > WARN_MAX)
+		log_warn(ctx->log,
+		    "warning: %zu more snapshots are dated wrong; 'coffer "
+		    "snapshots --json' shows which",
+		    (late > WARN_MAX ? late - WARN_MAX : 0) +
+		        (future > WARN_MAX ? future - WARN_MAX : 0));
+	return (0);
+}
+
+int
+cli_snapshot_pick(struct cli_ctx *ctx, struct repo *r, const char *sel,
+    const struct timespec *before, struct snapsel **list, size_t *index,
+    struct err *e)
+{
+	*list = NULL;
+	if (cli_snapshots(ctx, r, list, e) == -1)
+		return (-1);
+	if (snapsel_resolve(*list, sel, before, index, e) == -1) {
+		snapsel_free(*list);
+		*list = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+int
+cli_parse_before(const struct cli_cmd *cmd, const char *arg,
+    struct timespec *out)
+{
+	struct err e;
+
+	if (snapsel_parse_time(arg, time(NULL), out, &e) == -1) {
+		cli_usage_error(cmd, "--before: %s", e.msg);
+		return (-1);
+	}
 	return (0);
 }
 

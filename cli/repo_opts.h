@@ -54,14 +54,37 @@ int cli_open_repo(struct cli_ctx *, const char *arg, struct config **cfgp,
     struct repo **out, struct err *);
 
 /*
- * Every readable snapshot of r, oldest first, for resolving SNAP arguments
- * (manifest_resolve).  Snapshot files that cannot be read are left out
- * with a warning, so that one damaged file does not hide the others; the
- * warning says that "latest" may then not be the newest.
+ * Every snapshot of r in order (snapsel_list, by this host's clock), with a
+ * warning on the log for each file that cannot be read and each snapshot
+ * whose date is wrong (after its file reached the store, or after this
+ * host's clock): the list a command shows or chooses from.
  */
-struct manifest;
-int cli_snapshot_list(struct cli_ctx *, struct repo *, struct manifest **out,
-    size_t *n, struct err *);
+struct snapsel;
+struct timespec;
+int cli_snapshots(struct cli_ctx *, struct repo *, struct snapsel **out,
+    struct err *);
+
+/*
+ * cli_snapshots, then *index of the snapshot sel names ("latest" or an id
+ * prefix, with before NULL or the --before limit: snapsel_resolve).  On
+ * success *list is the listing (snapsel_free it); on failure NULL.
+ */
+int cli_snapshot_pick(struct cli_ctx *, struct repo *, const char *sel,
+    const struct timespec *before, struct snapsel **list, size_t *index,
+    struct err *);
+
+/*
+ * --before TIME for a command's option table, parsed at once
+ * (snapsel_parse_time): 0, or -1 after a usage error naming cmd.
+ */
+#define CLI_OPT_BEFORE (CLI_OPT_CMD_BASE - 1) /* below commands' own */
+#define CLI_BEFORE_LONG                                                        \
+	{                                                                      \
+		"before", required_argument, NULL, CLI_OPT_BEFORE              \
+	}
+int cli_parse_before(const struct cli_cmd *, const char *arg,
+    struct timespec *out);
+
 /* cli_open_repo with repo_open_flags (REPO_OPEN_*). */
 int cli_open_repo_flags(struct cli_ctx *, const char *arg, int flags,
     struct config **cfgp, struct repo **out, struct err *);

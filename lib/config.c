@@ -8,10 +8,13 @@
 
 #include <sys/types.h>
 
+#include <sys/stat.h>
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1764,6 +1767,170 @@ config_setting_next(const struct config_section *s, size_t *iter,
 		out->line = k != NULL ? k->line : 0;
 		out->is_default = k != NULL && k->line == 0;
 		return (1);
+	}
+	return (0);
+}
+
+/* ------------------------------------------------------ config check */
+
+/*
+ * Can someone but the caller and root replace what sits in dir?  Its
+ * owner can (chmod, rename); so can a group or others allowed to write,
+ * unless the sticky bit keeps them to their own names.
+ */
+static int
+dir_unsafe(const char *dir, const char *path, const char *what, struct err *e)
+{
+	uid_t uid = geteuid();
+	struct stat st;
+
+	if (stat(dir, &st) == -1 && errno == ENOENT)
+		return (0); /* what is missing cannot be replaced yet */
+	if (stat(dir, &st) == -1)
+		return (err_sys(e, ERR_CONFIG, "%s %s: directory %s", what,
+		    path, dir));
+	if (st.st_uid != uid && st.st_uid != 0)
+		return (err_set(e, ERR_CONFIG,
+		    "%s %s is unsafe: directory %s is owned by uid %u, not "
+		    "by you (uid %u) or root, who can replace the file; run: "
+		    "chown %u %s",
+		    what, path, dir, (unsigned)st.st_uid, (unsigned)uid,
+		    (unsigned)uid, dir));
+	if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
+		return (err_set(e, ERR_CONFIG,
+		    "%s %s is unsafe: directory %s is writable by group or "
+		    "others (mode %04o), who can replace the file; run: "
+		    "chmod go-w %s",
+		    what, path, dir, (unsigned)(st.st_mode & 07777), dir));
+	return (0);
+}
+
+/* Every directory above the absolute path p, nearest first. */
+static int
+dirs_above(const char *p, const char *path, const char *what, struct err *e)
+{
+	char *d = xstrdup(p), *slash;
+	int rc = 0;
+
+	while (rc == 0 && (slash = strrchr(d, '/')) != NULL) {
+		if (slash == d) {
+			rc = dir_unsafe("/", path, what, e);
+			break;
+		}
+		*slash = '\0';
+		rc = dir_unsafe(d, path, what, e);
+	}
+	free(d);
+	return (rc);
+}
+
+/*
+ * One file: its own mode (check: secfile_check_*) when it exists, then
+ * the directories above it as written and as resolved.  1 when it is
+ * missing (nothing checked beyond the directories that exist).
+ */
+static int
+check_file(const char *path, const char *what,
+    int (*check)(int, const char *, const char *, struct err *), struct err *e)
+{
+	char real[PATH_MAX];
+	int fd, rc;
+
+	if (path[0] != '/')
+		return (0); /* the schema takes absolute paths only */
+	/* Opened only to fstat it; O_NONBLOCK: a FIFO cannot hang. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1 && errno != ENOENT)
+		return (err_sys(e, ERR_CONFIG, "%s %s", what, path));
+	if (fd != -1) {
+		rc = check(fd, path, what, e);
+		close(fd);
+		if (rc == -1)
+			return (-1);
+	}
+	/* Where it really is first, so that a message names that. */
+	if (fd != -1) {
+		if (realpath(path, real) == NULL)
+			return (err_sys(e, ERR_CONFIG, "%s %s", what, path));
+		if (dirs_above(real, path, what, e) == -1)
+			return (-1);
+	}
+	if (dirs_above(path, path, what, e) == -1)
+		return (-1);
+	return (fd == -1 ? 1 : 0);
+}
+
+/* The program an absolute command line starts with, or NULL. */
+static char *
+command_program(const char *cmd)
+{
+	size_t n;
+
+	while (*cmd == ' ' || *cmd == '\t')
+		cmd++;
+	if (cmd[0] != '/')
+		return (NULL);
+	n = strcspn(cmd, " \t;|&<>()$`'\"\\");
+	return (xstrndup(cmd, n));
+}
+
+int
+config_check_files(const struct config *cfg, struct err *e)
+{
+	static const struct {
+		const char *key, *what;
+		int secret, must_exist;
+	} files[] = {
+		{ "password_file", "password file", 1, 1 },
+		{ "identity", "identity", 1, 0 },
+		{ "identity_passphrase_file", "identity passphrase file", 1,
+		    0 },
+		{ "known_hosts", "known_hosts file", 0, 0 },
+	};
+	const struct config_section *s = NULL;
+	struct config_setting st;
+	struct err fe;
+	const char *v;
+	char *prog;
+	size_t it, i;
+	int rc;
+
+	while ((s = config_next(cfg, s, CONFIG_ANY)) != NULL) {
+		it = 0;
+		while (config_setting_next(s, &it, &st)) {
+			if (st.value == NULL || st.is_default ||
+			    (st.vtype != CONFIG_V_COMMAND &&
+			        st.vtype != CONFIG_V_PATH) ||
+			    (v = config_get_str(s, st.key)) == NULL)
+				continue;
+			if (st.vtype == CONFIG_V_COMMAND) {
+				if ((prog = command_program(v)) == NULL)
+					continue;
+				rc = check_file(prog, "program",
+				    secfile_check_trusted, &fe);
+				free(prog);
+				if (rc == -1)
+					return (config_err(e, s, st.key, "%s",
+					    fe.msg));
+				continue;
+			}
+			for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+				if (strcmp(st.key, files[i].key) == 0)
+					break;
+			if (i == sizeof(files) / sizeof(files[0]))
+				continue;
+			rc = check_file(v, files[i].what,
+			    files[i].secret ? secfile_check_secret
+			                    : secfile_check_trusted,
+			    &fe);
+			if (rc == 1 && files[i].must_exist) {
+				errno = ENOENT;
+				rc = err_sys(&fe, ERR_CONFIG, "%s %s",
+				    files[i].what, v);
+			}
+			if (rc == -1)
+				return (config_err(e, s, st.key, "%s", fe.msg));
+		}
 	}
 	return (0);
 }

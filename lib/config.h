@@ -132,6 +132,21 @@ int config_key_line(const struct config_section *, const char *key);
 int config_err(struct err *e, const struct config_section *, const char *key,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * config check's look at the files a loaded config names (none is read):
+ * password_file, identity and identity_passphrase_file must be safe for a
+ * secret (secfile_check_secret), known_hosts and the program a command
+ * starts with (password_command, a source's command, before, after,
+ * on_failure: when its first word is an absolute path) safe from change
+ * (secfile_check_trusted); and no directory above any of them, up to /,
+ * both as written and after symlinks, may let someone else replace it:
+ * owned by the caller or root, and not writable by group or others unless
+ * sticky.  A password file must exist; the others may be missing.  The
+ * first problem: ERR_CONFIG, "FILE:LINE: " + what and the command that
+ * fixes it (config_err).
+ */
+int config_check_files(const struct config *, struct err *);
+
 /* One key of a section's schema, resolved, for printing. */
 struct config_setting {
 	const char *key;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fs/extract.h"
+#include "repo/snapsel.h"
 #include "xmalloc.h"
 
 #define ZEROS_LEN (64 * 1024) /* holes written to a descriptor */
@@ -266,26 +267,21 @@ int
 rst_snapshot_find(struct repo *r, const char *sel, struct manifest *out,
     size_t *nbad, struct err *e)
 {
-	struct manifest *list = NULL;
-	size_t n = 0, bad = 0, at;
+	struct snapsel *list = NULL;
+	size_t bad = 0, at;
 	int rc = -1;
 
 	manifest_init(out);
-	if (manifest_list(r, 1, &list, &n, &bad, e) == -1)
+	if (snapsel_list(r, time(NULL), &list, e) == -1)
 		goto out;
-	if (manifest_resolve(list, n, sel, &at, e) == -1) {
-		if (bad > 0)
-			err_wrap(e,
-			    "%zu snapshot file%s could not be read "
-			    "(run coffer check)",
-			    bad, bad == 1 ? "" : "s");
+	bad = list->nbad;
+	if (snapsel_resolve(list, sel, NULL, &at, e) == -1)
 		goto out;
-	}
-	*out = list[at];
-	manifest_init(&list[at]);
+	*out = list->v[at].m;
+	manifest_init(&list->v[at].m);
 	rc = 0;
 out:
-	manifest_list_free(list, n);
+	snapsel_free(list);
 	if (nbad != NULL)
 		*nbad = bad;
 	return (rc);

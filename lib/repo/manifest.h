@@ -1,8 +1,7 @@
 /*
  * Snapshot manifests: the sealed JSON file under snapshots/ that names a
  * snapshot's root tree and says when, where and from what it was taken.
- * Listing, and resolving "latest" or an id prefix to one snapshot.
- * doc/FORMAT.md, "Snapshots".
+ * doc/FORMAT.md, "Snapshots"; listing and choosing one: repo/snapsel.h.
  */
 #ifndef COFFER_MANIFEST_H
 #define COFFER_MANIFEST_H
@@ -95,23 +94,6 @@ int manifest_save(struct repo *, struct manifest *, struct err *);
 /* Load one by its full id. */
 int manifest_load(struct repo *, const char *id, struct manifest *,
     struct err *);
-
-/*
- * Every snapshot, oldest first (by time, then id).  A snapshot file that
- * cannot be read fails the whole listing unless skip_bad is set; then it is
- * counted in *nbad and left out.
- */
-int manifest_list(struct repo *, int skip_bad, struct manifest **out, size_t *n,
-    size_t *nbad, struct err *);
-void manifest_list_free(struct manifest *, size_t n);
-
-/*
- * The index in list (oldest first) of the snapshot sel names: "latest", or
- * a unique prefix of an id (at least 4 hex digits).  ERR_USAGE naming the
- * problem when none or several match.
- */
-int manifest_resolve(const struct manifest *list, size_t n, const char *sel,
-    size_t *index, struct err *);
 
 /* "2026-11-27 10:00:03" in UTC, for listings. */
 void manifest_time_str(const struct manifest *, char *buf, size_t size);

@@ -219,6 +219,24 @@ local_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
 }
 
 static int
+local_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
+{
+	char *path = path_of(st, name);
+	struct stat sb;
+	int rc;
+
+	if (stat(path, &sb) == 0) {
+		*mtime = (int64_t)sb.st_mtim.tv_sec;
+		rc = 0;
+	} else if (errno == ENOENT)
+		rc = 1;
+	else
+		rc = err_sys(e, ERR_IO, "stat %s", path);
+	free(path);
+	return (rc);
+}
+
+static int
 list_dir(const char *root, const char *rel,
     int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
 {
@@ -313,6 +331,7 @@ static const struct stor_ops local_ops = {
 	.put = local_put,
 	.put_stream = local_put_stream,
 	.stat = local_stat,
+	.mtime = local_mtime,
 	.list = local_list,
 	.remove = local_remove,
 	.close = local_close,

@@ -2416,6 +2416,37 @@ sftp_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
 	return (run_op(st->impl, op_stat, &a, e));
 }
 
+struct mtime_arg {
+	const char *name;
+	int64_t *mtime;
+};
+
+static int
+op_mtime(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
+{
+	struct mtime_arg *a = arg;
+	LIBSSH2_SFTP_ATTRIBUTES at;
+	char *path = path_of(s, a->name);
+	int rc;
+
+	(void)attempt;
+	rc = stat_path(s, c, path, &at, e);
+	if (rc == 0)
+		*a->mtime = (at.flags & LIBSSH2_SFTP_ATTR_ACMODTIME)
+		    ? (int64_t)at.mtime
+		    : INT64_MIN;
+	free(path);
+	return (rc);
+}
+
+static int
+sftp_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
+{
+	struct mtime_arg a = { name, mtime };
+
+	return (run_op(st->impl, op_mtime, &a, e));
+}
+
 /* One directory's entries, read whole so no session is held across fn. */
 struct dir_ent {
 	char *name;
@@ -2660,6 +2691,7 @@ static const struct stor_ops sftp_ops = {
 	.put = sftp_put,
 	.put_stream = sftp_put_stream,
 	.stat = sftp_stat,
+	.mtime = sftp_mtime,
 	.list = sftp_list,
 	.remove = sftp_remove,
 	.close = sftp_close,

@@ -115,6 +115,14 @@ stor_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
 }
 
 int
+stor_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
+{
+	CHECK_NAME(name, e);
+	*mtime = INT64_MIN;
+	return (st->ops->mtime(st, name, mtime, e));
+}
+
+int
 stor_list(struct stor *st, const char *dir,
     int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
 {

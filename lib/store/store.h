@@ -114,6 +114,15 @@ int stor_put_stream(struct stor *, const char *name, uint64_t len,
 int stor_stat(struct stor *, const char *name, uint64_t *size, struct err *);
 
 /*
+ * 0 and the file's modification time in *mtime (seconds since the epoch,
+ * as the store's host keeps it: a store written over the append-only
+ * recipe sets it on arrival, and the writer cannot change it); 1 if the
+ * file does not exist; -1 on error.  *mtime is INT64_MIN when the backend
+ * does not report one.
+ */
+int stor_mtime(struct stor *, const char *name, int64_t *mtime, struct err *);
+
+/*
  * Call fn for every file below dir (recursively), with names relative to
  * the store's root, in no particular order; temp files are skipped.  A
  * missing dir lists nothing.  Stops at fn's first non-zero result and

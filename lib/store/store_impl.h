@@ -16,6 +16,7 @@ struct stor_ops {
 	int (*put_stream)(struct stor *, const char *, uint64_t,
 	    const struct stor_reader *, int, struct err *);
 	int (*stat)(struct stor *, const char *, uint64_t *, struct err *);
+	int (*mtime)(struct stor *, const char *, int64_t *, struct err *);
 	int (*list)(struct stor *, const char *,
 	    int (*)(void *, const char *, uint64_t), void *, struct err *);
 	int (*remove)(struct stor *, const char *, struct err *);

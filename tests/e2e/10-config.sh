@@ -173,3 +173,86 @@ cmp text.want "$T/out" || {
 	diff -u text.want "$T/out" >&2 || :
 	fail "config check text output differs"
 }
+
+# 9. A file is only as safe as the directories above it: someone who can
+# write to one (without the sticky bit), or who owns it, can replace the
+# file.  Each is reported at its key's line with the fix.
+mkdir -p "$T/d9/keys" "$T/d9/ssh" "$T/d9/hooks"
+(umask 077 && printf '%s\n' "$secret" >"$T/d9/keys/k" &&
+	printf 'k\n' >"$T/d9/ssh/id")
+printf '[127.0.0.1]:22 ssh-ed25519 AAAA\n' >"$T/d9/ssh/known_hosts"
+printf '#!/bin/sh\n' >"$T/d9/hooks/freeze"
+chmod 755 "$T/d9/hooks/freeze"
+cat >d9.conf <<END
+[repository offsite]
+url = sftp://backup@dr.example.net/srv/coffer
+password_file = $T/d9/keys/k
+identity = $T/d9/ssh/id
+known_hosts = $T/d9/ssh/known_hosts
+
+[source etc]
+type = files
+paths = /etc
+before = $T/d9/hooks/freeze create --size 1G
+END
+expect_status 0 "$COFFER" config check -c d9.conf
+
+chmod 777 "$T/d9/keys"
+expect_status 2 "$COFFER" config check -c d9.conf
+one_line_with "d9.conf:3: password file $T/d9/keys/k is unsafe: directory $T/d9/keys is writable by group or others (mode 0777)"
+grep -qF "run: chmod go-w $T/d9/keys" "$T/err" || fail "no chmod hint"
+no_secret "config check, writable key directory"
+# The sticky bit keeps others to their own names, as in /tmp.
+chmod 1777 "$T/d9/keys"
+expect_status 0 "$COFFER" config check -c d9.conf
+# Any ancestor counts, not just the parent.
+chmod 755 "$T/d9/keys"
+chmod 775 "$T/d9"
+expect_status 2 "$COFFER" config check -c d9.conf
+one_line_with "d9.conf:3: password file $T/d9/keys/k is unsafe: directory $T/d9 is writable"
+chmod 755 "$T/d9"
+
+chmod 770 "$T/d9/ssh"
+expect_status 2 "$COFFER" config check -c d9.conf
+one_line_with "d9.conf:4: identity $T/d9/ssh/id is unsafe: directory $T/d9/ssh is writable"
+chmod 700 "$T/d9/ssh"
+# known_hosts is no secret, but whoever can change it can pick the host.
+chmod 666 "$T/d9/ssh/known_hosts"
+expect_status 2 "$COFFER" config check -c d9.conf
+one_line_with "d9.conf:5: known_hosts file $T/d9/ssh/known_hosts is writable by group or others"
+chmod 644 "$T/d9/ssh/known_hosts"
+
+chmod 757 "$T/d9/hooks"
+expect_status 2 "$COFFER" config check -c d9.conf
+one_line_with "d9.conf:10: program $T/d9/hooks/freeze is unsafe: directory $T/d9/hooks is writable"
+chmod 755 "$T/d9/hooks"
+chmod 775 "$T/d9/hooks/freeze"
+expect_status 2 "$COFFER" config check -c d9.conf
+one_line_with "d9.conf:10: program $T/d9/hooks/freeze is writable by group or others"
+chmod 755 "$T/d9/hooks/freeze"
+
+# Through a symlink: the directories of the link and of its target count.
+mkdir -m 777 "$T/d9/open"
+ln -s "$T/d9/keys" "$T/d9/open/keys"
+sed "s|$T/d9/keys/k|$T/d9/open/keys/k|" d9.conf >d9l.conf
+expect_status 2 "$COFFER" config check -c d9l.conf
+one_line_with "directory $T/d9/open is writable"
+rm "$T/d9/open/keys"
+chmod 755 "$T/d9/open"
+ln -s "$T/d9/open" "$T/d9/link"
+chmod 777 "$T/d9/open"
+mv "$T/d9/keys/k" "$T/d9/open/k"
+sed "s|$T/d9/keys/k|$T/d9/link/k|" d9.conf >d9l.conf
+expect_status 2 "$COFFER" config check -c d9l.conf
+one_line_with "password file $T/d9/link/k is unsafe: directory $T/d9/open is writable"
+mv "$T/d9/open/k" "$T/d9/keys/k"
+chmod 755 "$T/d9/open"
+
+# A directory another (non-root) user owns: they can swap the file.
+if [ "$(id -u)" -eq 0 ]; then
+	chown nobody "$T/d9/hooks"
+	expect_status 2 "$COFFER" config check -c d9.conf
+	one_line_with "directory $T/d9/hooks is owned by uid $(id -u nobody), not by you (uid 0) or root"
+	chown 0 "$T/d9/hooks"
+fi
+expect_status 0 "$COFFER" config check -c d9.conf

@@ -1,5 +1,6 @@
 /*
- * Snapshot manifests: JSON round trip, refusal of bad input, selection.
+ * Snapshot manifests: JSON round trip, refusal of bad input (selection:
+ * check_snapsel.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -147,30 +148,6 @@ START_TEST(test_sources)
 }
 END_TEST
 
-START_TEST(test_resolve)
-{
-	struct manifest v[3];
-	struct err e;
-	size_t at;
-
-	memset(v, 0, sizeof(v));
-	strcpy(v[0].id, "aaaa1111");
-	strcpy(v[1].id, "aaaa2222");
-	strcpy(v[2].id, "bbbb3333");
-	ck_assert_int_eq(manifest_resolve(v, 3, "latest", &at, &e), 0);
-	ck_assert_uint_eq(at, 2);
-	ck_assert_int_eq(manifest_resolve(v, 3, "aaaa2", &at, &e), 0);
-	ck_assert_uint_eq(at, 1);
-	ck_assert_int_eq(manifest_resolve(v, 3, "aaaa", &at, &e), -1);
-	ck_assert(strstr(e.msg, "matches 2") != NULL);
-	ck_assert_int_eq(manifest_resolve(v, 3, "cccc", &at, &e), -1);
-	ck_assert_int_eq(manifest_resolve(v, 3, "ab", &at, &e), -1);
-	ck_assert_int_eq(manifest_resolve(v, 3, "ZZZZ", &at, &e), -1);
-	ck_assert_int_eq(e.class, ERR_USAGE);
-	ck_assert_int_eq(manifest_resolve(v, 0, "latest", &at, &e), -1);
-}
-END_TEST
-
 START_TEST(test_paths_that_are_not_utf8)
 {
 	struct manifest m, d;
@@ -208,7 +185,6 @@ manifest_suite(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_refuses_bad_input);
 	tcase_add_test(tc, test_sources);
-	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_paths_that_are_not_utf8);
 	suite_add_tcase(s, tc);
 	return (s);
