@@ -2,8 +2,9 @@
  * The files cache: what a file's chunks were when it last had this path,
  * size, mtime, ctime, inode and device, so the next snapshot can skip
  * reading it.  One SQLite file per repository under the cache directory.
- * Only a hint: a hit is used only when every chunk is still in the
- * repository's index, and losing the cache costs time, never data.
+ * Only a hint: the snapshot uses a hit only when every chunk is still in
+ * the repository's index and their lengths add up to the file's size, so
+ * losing or damaging the cache costs time, never data.
  */
 #ifndef COFFER_FCACHE_H
 #define COFFER_FCACHE_H
