@@ -534,7 +534,11 @@ snap_begin(struct repo *r, const struct snap_opts *o, struct manifest *m,
 		/* The cache only saves time: go on without it. */
 		log_warn(o->log, "%s; reading every file", e->msg);
 		err_clear(e);
-	}
+	} else if (s->fc != NULL && fcache_moved_aside(s->fc) != NULL)
+		log_warn(o->log,
+		    "files cache was damaged: moved aside to %s and started "
+		    "afresh; reading every file",
+		    fcache_moved_aside(s->fc));
 	*out = s;
 	return (0);
 }
