@@ -47,7 +47,10 @@ strv_push(struct strv *s, const char *x)
 	s->v[s->n++] = x;
 }
 
-/* Where the files cache lives: option, config, then the usual places. */
+/*
+ * Where the files cache lives: option, config, then the usual places, in
+ * the order the key hints use (a set XDG_CACHE_HOME wins even for root).
+ */
 static char *
 cache_dir(const char *opt, const struct config *cfg)
 {
@@ -58,10 +61,10 @@ cache_dir(const char *opt, const struct config *cfg)
 	if (cfg != NULL && config_key_line(config_global(cfg), "cache_dir") > 0)
 		return (
 		    xstrdup(config_get_str(config_global(cfg), "cache_dir")));
-	if (geteuid() == 0)
-		return (xstrdup("/var/cache/coffer"));
 	if ((x = getenv("XDG_CACHE_HOME")) != NULL && x[0] == '/')
 		return (xasprintf("%s/coffer", x));
+	if (geteuid() == 0)
+		return (xstrdup("/var/cache/coffer"));
 	if ((x = getenv("HOME")) != NULL && x[0] == '/')
 		return (xasprintf("%s/.cache/coffer", x));
 	return (NULL);

@@ -2,8 +2,9 @@
  * The files cache: what a file's chunks were when it last had this path,
  * size, mtime, ctime, inode and device, so the next snapshot can skip
  * reading it.  One SQLite file per repository under the cache directory.
- * Only a hint: a hit is used only when every chunk is still in the
- * repository's index, and losing the cache costs time, never data.
+ * Only a hint: the snapshot uses a hit only when every chunk is still in
+ * the repository's index and their lengths add up to the file's size, so
+ * losing or damaging the cache costs time, never data.
  */
 #ifndef COFFER_FCACHE_H
 #define COFFER_FCACHE_H
@@ -18,10 +19,17 @@ struct fcache;
 
 /*
  * Open (creating) DIR/REPO_ID/files.db, directories mode 0700.  Entries not
- * seen for keep_runs snapshots are dropped at commit.
+ * seen for keep_runs snapshots are dropped at commit.  A file SQLite finds
+ * damaged is moved aside to files.db.corrupt (replacing an older one) and
+ * a fresh cache started: fcache_moved_aside then says where it went.
+ * Runs at the same time may share the file: each works on its own copy of
+ * what it saw and waits only for another's commit.
  */
 int fcache_open(const char *dir, const char *repo_id, unsigned keep_runs,
     struct fcache **out, struct err *);
+
+/* Where fcache_open moved a damaged cache file, or NULL. */
+const char *fcache_moved_aside(const struct fcache *);
 
 /*
  * If path was cached with n's size, mtime, ctime, inode and device, set
@@ -35,7 +43,9 @@ void fcache_store(struct fcache *, const char *path, const struct fs_node *n);
 
 /*
  * Make this run's entries durable and drop stale ones.  Call only after
- * the data they name is flushed to the repository.
+ * the data they name is flushed to the repository.  When SQLite found the
+ * file damaged during the run, it is moved aside instead (the next run
+ * starts a fresh one) and -1 returned saying so.
  */
 int fcache_commit(struct fcache *, struct err *);
 

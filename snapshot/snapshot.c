@@ -164,13 +164,27 @@ read_stream(struct snap *s, snap_reader rd, void *arg, struct fs_node *n,
 	return (0);
 }
 
+/*
+ * Whether a cache hit may stand for the file: every chunk a data blob in
+ * the index, their plaintext lengths adding up to the file's size.  A
+ * damaged entry (no chunks, or another file's) is then a miss, not a
+ * file stored short.  Chunks only in the pack being filled have no length
+ * yet: a miss too, which costs a read.
+ */
 static int
-all_known(struct repo *r, const struct fs_node *n)
+hit_usable(struct repo *r, const struct fs_node *n)
 {
-	for (size_t i = 0; i < n->nchunks; i++)
-		if (!repo_blob_known(r, n->chunks[i]))
+	const struct idx *ix = repo_index(r);
+	const struct idx_entry *ent;
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n->nchunks; i++) {
+		if ((ent = idx_find(ix, n->chunks[i])) == NULL ||
+		    ent->type != IDX_BLOB_DATA)
 			return (0);
-	return (1);
+		sum += ent->raw_length;
+	}
+	return (sum == n->size);
 }
 
 static int
@@ -179,7 +193,7 @@ file_content(struct snap *s, struct fs_walk *w, struct fs_node *n,
 {
 	/* Unchanged since the last run and still stored: no read needed. */
 	if (s->fc != NULL && fcache_lookup(s->fc, path, n)) {
-		if (all_known(s->r, n)) {
+		if (hit_usable(s->r, n)) {
 			fcache_store(s->fc, path, n);
 			return (0);
 		}
@@ -520,7 +534,11 @@ snap_begin(struct repo *r, const struct snap_opts *o, struct manifest *m,
 		/* The cache only saves time: go on without it. */
 		log_warn(o->log, "%s; reading every file", e->msg);
 		err_clear(e);
-	}
+	} else if (s->fc != NULL && fcache_moved_aside(s->fc) != NULL)
+		log_warn(o->log,
+		    "files cache was damaged: moved aside to %s and started "
+		    "afresh; reading every file",
+		    fcache_moved_aside(s->fc));
 	*out = s;
 	return (0);
 }

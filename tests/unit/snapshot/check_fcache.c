@@ -2,7 +2,8 @@
  * The files cache (snapshot/fcache.h) on real SQLite files: a hit only
  * when size, mtime, ctime, inode and device all match, entries that
  * outlive the run only once committed, stale ones dropped after keep_runs
- * runs, and a damaged entry or cache file costing a miss, never an abort.
+ * runs, a damaged entry costing a miss and a damaged cache file replaced
+ * by a fresh one, and runs at the same time not waiting on each other.
  */
 #include <sys/stat.h>
 
@@ -11,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 
 #include "snapshot/fcache.h"
 #include "tutil.h"
+#include "xmalloc.h"
 
 #define REPO "0123abcd"
 
@@ -317,26 +320,46 @@ START_TEST(test_damaged_entry_is_a_miss)
 }
 END_TEST
 
-START_TEST(test_damaged_cache_file_fails_cleanly)
+START_TEST(test_damaged_cache_file_started_afresh)
 {
 	struct fcache *c;
 	struct fs_node a, got;
 	struct err e;
-	char *db = db_path(), junk[8192], *file;
+	char *db = db_path(), junk[8192], *file, *aside, *wal, *back;
+	size_t len;
 
 	c = open_ok(10);
 	node(&a, 10, 2, 1);
 	fcache_store(c, "/a", &a);
 	commit_ok(c);
+	ck_assert_ptr_null(fcache_moved_aside(c));
 	fcache_close(c);
-	/* Overwritten with junk: an error to warn about, not a crash. */
+	/*
+	 * Overwritten with junk, beside a WAL of junk: moved aside once and
+	 * a fresh cache started, not an error every later run.
+	 */
 	memset(junk, 'x', sizeof(junk));
 	tutil_write_file(db, junk, sizeof(junk), 0600);
-	ck_assert_int_eq(fcache_open(dir, REPO, 10, &c, &e), -1);
-	ck_assert_ptr_null(c);
-	ck_assert_int_eq(e.class, ERR_IO);
-	ck_assert_ptr_nonnull(strstr(e.msg, "files cache"));
-	/* Where the cache directory should be, a file. */
+	wal = xasprintf("%s-wal", db);
+	tutil_write_file(wal, junk, sizeof(junk), 0600);
+	c = open_ok(10);
+	aside = xasprintf("%s.corrupt", db);
+	ck_assert_ptr_nonnull(fcache_moved_aside(c));
+	ck_assert_str_eq(fcache_moved_aside(c), aside);
+	back = tutil_read_file(aside, &len);
+	ck_assert_uint_eq(len, sizeof(junk));
+	ck_assert_mem_eq(back, junk, len);
+	free(back);
+	ck_assert_int_eq(lookup(c, "/a", &a, &got), 0);
+	fcache_store(c, "/a", &a);
+	commit_ok(c);
+	fcache_close(c);
+	c = open_ok(10);
+	ck_assert_ptr_null(fcache_moved_aside(c));
+	ck_assert_int_eq(lookup(c, "/a", &a, &got), 1);
+	fs_node_clear(&got);
+	fcache_close(c);
+	/* Where the cache directory should be, a file: an error. */
 	file = tutil_path(dir, "file");
 	tutil_write_file(file, "x", 1, 0600);
 	ck_assert_int_eq(fcache_open(file, REPO, 10, &c, &e), -1);
@@ -346,11 +369,47 @@ START_TEST(test_damaged_cache_file_fails_cleanly)
 	/* Gone altogether: made anew, empty. */
 	ck_assert_int_eq(unlink(db), 0);
 	c = open_ok(10);
+	ck_assert_ptr_null(fcache_moved_aside(c));
 	ck_assert_int_eq(lookup(c, "/a", &a, &got), 0);
 	fcache_close(c);
 	fs_node_clear(&a);
 	free(file);
+	free(aside);
+	free(wal);
 	free(db);
+}
+END_TEST
+
+START_TEST(test_concurrent_runs_do_not_wait)
+{
+	struct fcache *c1, *c2, *c3;
+	struct fs_node a, b, got;
+	struct timespec t0, t1;
+
+	node(&a, 10, 1, 1);
+	node(&b, 20, 1, 2);
+	/* Two runs at once: the second neither waits nor goes without. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c1 = open_ok(10);
+	fcache_store(c1, "/a", &a);
+	c2 = open_ok(10);
+	fcache_store(c2, "/b", &b);
+	ck_assert_int_eq(lookup(c2, "/a", &a, &got), 0);
+	commit_ok(c1);
+	commit_ok(c2);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 5);
+	fcache_close(c1);
+	fcache_close(c2);
+	/* Both runs' entries are kept. */
+	c3 = open_ok(10);
+	ck_assert_int_eq(lookup(c3, "/a", &a, &got), 1);
+	fs_node_clear(&got);
+	ck_assert_int_eq(lookup(c3, "/b", &b, &got), 1);
+	fs_node_clear(&got);
+	fcache_close(c3);
+	fs_node_clear(&a);
+	fs_node_clear(&b);
 }
 END_TEST
 
@@ -370,7 +429,8 @@ fcache_suite(void)
 	tcase_add_test(tc, test_uncommitted_run_is_forgotten);
 	tcase_add_test(tc, test_stale_entries_dropped_after_keep_runs);
 	tcase_add_test(tc, test_damaged_entry_is_a_miss);
-	tcase_add_test(tc, test_damaged_cache_file_fails_cleanly);
+	tcase_add_test(tc, test_damaged_cache_file_started_afresh);
+	tcase_add_test(tc, test_concurrent_runs_do_not_wait);
 	suite_add_tcase(s, tc);
 	return (s);
 }
