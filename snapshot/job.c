@@ -49,8 +49,8 @@ push(struct snap_job *job, const char *type)
 static const char *
 own(struct snap_job *job, char *s)
 {
-	job->owned = xreallocarray(job->owned, job->nowned + 1,
-	    sizeof(*job->owned));
+	job->owned =
+	    xreallocarray(job->owned, job->nowned + 1, sizeof(*job->owned));
 	job->owned[job->nowned++] = s;
 	return (s);
 }
@@ -146,8 +146,7 @@ out:
 }
 
 int
-snap_job_add_postgres(struct snap_job *job, const char *conninfo,
-    struct err *e)
+snap_job_add_postgres(struct snap_job *job, const char *conninfo, struct err *e)
 {
 	struct snap_source *x;
 	char db[256];
@@ -217,8 +216,8 @@ snap_job_check(const struct snap_job *job, struct err *e)
 {
 	if (job->nsources == 0) {
 		if (job->name != NULL)
-			return (err_set(e, ERR_USAGE,
-			    "job %s names no sources", job->name));
+			return (err_set(e, ERR_USAGE, "job %s names no sources",
+			    job->name));
 		return (err_set(e, ERR_USAGE, "no sources to snapshot"));
 	}
 	for (size_t i = 0; i < job->nsources; i++) {
@@ -236,9 +235,8 @@ snap_job_check(const struct snap_job *job, struct err *e)
 }
 
 static int
-hook(const struct snap_job *job, const struct snap_opts *o,
-    const char *which, const char *command, const char *status,
-    struct err *e)
+hook(const struct snap_job *job, const struct snap_opts *o, const char *which,
+    const char *command, const char *status, struct err *e)
 {
 	struct snap_hook h;
 

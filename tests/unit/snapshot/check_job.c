@@ -256,17 +256,16 @@ START_TEST(test_run_hooks_and_timeout)
 	/* Hooks around a snapshot: the before sees the job, after the
 	 * status. */
 	text = xasprintf("[repository main]\npath = %s\n"
-	                      "[source a]\ntype = command\n"
-	                      "command = echo a\nname = a.txt\n"
-	                      "[job j]\nsources = a\nrepository = main\n"
-	                      "before = echo \"$COFFER_HOOK $COFFER_JOB "
-	                      "$COFFER_REPOSITORY\" >>%s\n"
-	                      "after = echo \"$COFFER_HOOK $COFFER_STATUS\" "
-	                      ">>%s\n",
+	                 "[source a]\ntype = command\n"
+	                 "command = echo a\nname = a.txt\n"
+	                 "[job j]\nsources = a\nrepository = main\n"
+	                 "before = echo \"$COFFER_HOOK $COFFER_JOB "
+	                 "$COFFER_REPOSITORY\" >>%s\n"
+	                 "after = echo \"$COFFER_HOOK $COFFER_STATUS\" "
+	                 ">>%s\n",
 	    loc, marks, marks);
 	err_clear(&e);
-	ck_assert_msg(run_job(text, &m, &nfailed, &secs, &e) == 0, "%s",
-	    e.msg);
+	ck_assert_msg(run_job(text, &m, &nfailed, &secs, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(nfailed, 0);
 	ck_assert_uint_eq(m.nsources, 1);
 	manifest_clear(&m);
@@ -278,13 +277,13 @@ START_TEST(test_run_hooks_and_timeout)
 	/* A before hook that hangs is stopped after the job's hook_timeout,
 	 * no snapshot is taken, and after still runs, saying so. */
 	text = xasprintf("[repository main]\npath = %s\n"
-	                      "[source a]\ntype = command\n"
-	                      "command = echo a\nname = a.txt\n"
-	                      "[job j]\nsources = a\nrepository = main\n"
-	                      "hook_timeout = 1s\n"
-	                      "before = sleep 4\n"
-	                      "after = echo \"$COFFER_HOOK $COFFER_STATUS\" "
-	                      ">%s\n",
+	                 "[source a]\ntype = command\n"
+	                 "command = echo a\nname = a.txt\n"
+	                 "[job j]\nsources = a\nrepository = main\n"
+	                 "hook_timeout = 1s\n"
+	                 "before = sleep 4\n"
+	                 "after = echo \"$COFFER_HOOK $COFFER_STATUS\" "
+	                 ">%s\n",
 	    loc, marks);
 	err_clear(&e);
 	ck_assert_int_eq(run_job(text, &m, &nfailed, &secs, &e), -1);
