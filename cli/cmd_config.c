@@ -1,8 +1,9 @@
 /*
  * coffer config check: load the configuration, check the files it names
  * (config_check_files: modes and the directories above them; secrets are
- * never read), and print every section with its resolved settings, as text
- * or JSON.
+ * never read), warn of what it sets that nothing acts on yet
+ * (config_not_yet), and print every section with its resolved settings, as
+ * text or JSON.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -196,8 +197,22 @@ section_json(const struct config_section *s)
 	return (js);
 }
 
+struct warned {
+	struct cli_ctx *ctx;
+	json_t *list; /* --json: the same lines */
+};
+
+static void
+warn_not_yet(void *arg, const char *msg)
+{
+	struct warned *w = arg;
+
+	log_warn(w->ctx->log, "%s", msg);
+	json_array_append_new(w->list, jstr(msg));
+}
+
 static int
-print_json(const struct config *cfg)
+print_json(const struct config *cfg, json_t *warnings)
 {
 	const struct config_section *s = NULL;
 	json_t *root = jcheck(json_object()), *secs = jcheck(json_array());
@@ -205,6 +220,7 @@ print_json(const struct config *cfg)
 
 	json_object_set_new(root, "file", jstr(config_file(cfg)));
 	json_object_set_new(root, "valid", json_true());
+	json_object_set(root, "warnings", warnings);
 	if (config_section_line(config_global(cfg)) == 0)
 		json_array_append_new(secs, section_json(config_global(cfg)));
 	while ((s = config_next(cfg, s, CONFIG_ANY)) != NULL)
@@ -227,6 +243,7 @@ cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("config");
 	const struct config_section *s = NULL;
 	struct config *cfg = NULL;
+	struct warned w = { ctx, NULL };
 	const char *path;
 	struct err e;
 	int ch, rc = EXIT_USAGE, n = 0;
@@ -261,8 +278,10 @@ cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	rc = EXIT_OK;
+	w.list = jcheck(json_array());
+	(void)config_not_yet(cfg, warn_not_yet, &w);
 	if (ctx->json) {
-		if (print_json(cfg) == -1) {
+		if (print_json(cfg, w.list) == -1) {
 			err_sys(&e, ERR_IO, "stdout");
 			rc = cli_report(ctx, &e);
 		}
@@ -278,6 +297,7 @@ cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 	while ((s = config_next(cfg, s, CONFIG_ANY)) != NULL)
 		print_text(cfg, s);
 out:
+	json_decref(w.list);
 	config_free(cfg);
 	return (rc);
 }

@@ -1,8 +1,8 @@
 /*
  * coffer replicate: copy what one repository lacks from another (local
- * path or sftp://), without the key.  The engine is replicate/replicate.c;
- * this file resolves --from/--to/NAME, takes the source's lock and
- * reports.
+ * path or sftp://), without the key.  The engine is replicate/replicate.c,
+ * and repl_job_resolve says what --from/--to/NAME mean; this file opens
+ * the two, takes the source's lock and reports.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -49,39 +49,6 @@ on_listed(void *arg, const char *name, uint64_t size)
 
 	if (!o->ctx->json && !o->ctx->quiet)
 		printf("%s %llu\n", name, (unsigned long long)size);
-}
-
-/*
- * The source when only the target is named: the repository of the jobs
- * whose replicate = NAME, if they agree on one.
- */
-static int
-source_from_jobs(const struct config *cfg, const char *to, const char **from,
-    struct err *e)
-{
-	const struct config_section *s = NULL;
-	const char *found = NULL;
-
-	*from = NULL;
-	while (cfg != NULL && (s = config_next(cfg, s, CONFIG_JOB)) != NULL) {
-		const char *r = config_get_str(s, "replicate");
-		const char *repo = config_get_str(s, "repository");
-
-		if (r == NULL || repo == NULL || strcmp(r, to) != 0)
-			continue;
-		if (found != NULL && strcmp(found, repo) != 0)
-			return (err_set(e, ERR_USAGE,
-			    "jobs replicating to '%s' have different "
-			    "repositories ('%s', '%s'): give --from",
-			    to, found, repo));
-		found = repo;
-	}
-	if (found == NULL)
-		return (err_set(e, ERR_USAGE,
-		    "no [job] in %s has replicate = %s: give --from REPO",
-		    cfg ? config_file(cfg) : "the config", to));
-	*from = found;
-	return (0);
 }
 
 /*
@@ -243,30 +210,10 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 		    "NAME]"));
 	if (cli_load_config(ctx, &cfg, &e) == -1)
 		goto out;
-	/* NAME of a [job] (and of no [repository]): that job's copy. */
-	if (from == NULL && cfg != NULL &&
-	    config_section_find(cfg, CONFIG_REPOSITORY, to) == NULL) {
-		const struct config_section *job =
-		    config_section_find(cfg, CONFIG_JOB, to);
-
-		if (job != NULL) {
-			if (config_get_str(job, "replicate") == NULL) {
-				err_set(&e, ERR_USAGE,
-				    "[job %s] has no replicate = NAME", to);
-				goto out;
-			}
-			from = config_get_str(job, "repository");
-			to = config_get_str(job, "replicate");
-		}
-	}
-	if (from == NULL && source_from_jobs(cfg, to, &from, &e) == -1)
+	if (repl_job_resolve(cfg, to, from, &from, &to, &e) == -1)
 		goto out;
 	if (ro.jobs == 0)
 		ro.jobs = jobs_from_config(cfg, from, to);
-	if (strcmp(from, to) == 0) {
-		err_set(&e, ERR_USAGE, "--from and --to are both '%s'", from);
-		goto out;
-	}
 	if (cli_open_store(ctx, cfg, from, 0, &src, &e) == -1)
 		goto out;
 	if (cli_open_store(ctx, cfg, to, !ro.dry_run, &dst, &e) == -1) {

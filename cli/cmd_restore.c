@@ -198,90 +198,6 @@ summary_json(FILE *f, const char *id, const char *mode, const char *where,
 	json_decref(j);
 }
 
-/*
- * The source called name, and the tree of its subtree in root.  A name the
- * snapshot lacks is a usage error listing those it has; a source that
- * failed has nothing to restore.
- */
-static int
-pick_source(struct repo *r, const struct manifest *m, const char *name,
-    const struct manifest_source **srcp, uint8_t root[IDX_ID_LEN],
-    struct err *e)
-{
-	const struct manifest_source *src = manifest_find_source(m, name);
-	struct fs_node n;
-	char list[256] = "";
-	int rc = -1;
-
-	*srcp = NULL;
-	if (src == NULL) {
-		for (size_t i = 0; i < m->nsources; i++) {
-			size_t l = strlen(list);
-
-			snprintf(list + l, sizeof(list) - l, "%s%s",
-			    i ? ", " : "", m->sources[i].name);
-		}
-		if (m->nsources == 0)
-			return (err_set(e, ERR_USAGE,
-			    "snapshot %.8s has no sources (it is a snapshot of "
-			    "paths): leave out --source",
-			    m->id));
-		return (err_set(e, ERR_USAGE,
-		    "snapshot %.8s has no source %s; it has: %s", m->id, name,
-		    list));
-	}
-	if (strcmp(src->status, "ok") != 0 || src->path == NULL) {
-		/* The recorded error may hold a program's lines: one line. */
-		char why[256];
-
-		snprintf(why, sizeof(why), "%s",
-		    src->error ? src->error : "no error recorded");
-		for (char *p = why; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20)
-				*p = ' ';
-		return (err_set(e, ERR_IO,
-		    "source %s failed in snapshot %.8s (%s); restore it from "
-		    "an earlier snapshot",
-		    name, m->id, why));
-	}
-	if (rst_lookup(r, m->tree, src->path, &n, e) == -1)
-		return (err_wrap(e, "source %s", name));
-	if (n.type != FS_DIR)
-		err_set(e, ERR_CORRUPT, "source %s: %s is not a directory",
-		    name, src->path);
-	else if (!(n.flags & FS_NODE_HAS_SUBTREE))
-		err_set(e, ERR_CORRUPT, "source %s: %s is empty", name,
-		    src->path);
-	else {
-		memcpy(root, n.subtree, IDX_ID_LEN);
-		*srcp = src;
-		rc = 0;
-	}
-	fs_node_clear(&n);
-	return (rc);
-}
-
-/* --include paths under /NAME, made relative to the source's subtree. */
-static int
-reroot_includes(const struct manifest_source *src, char **incs, size_t n,
-    struct err *e)
-{
-	size_t plen = strlen(src->path);
-
-	for (size_t i = 0; i < n; i++) {
-		char *p = incs[i];
-
-		if (strncmp(p, src->path, plen) != 0 ||
-		    (p[plen] != '\0' && p[plen] != '/'))
-			return (err_set(e, ERR_USAGE,
-			    "--include %s is not in source %s (%s)", p,
-			    src->name, src->path));
-		incs[i] = xstrdup(p[plen] == '\0' ? "/" : p + plen);
-		free(p);
-	}
-	return (0);
-}
-
 /* --to-postgres / --to-mysql: the one line (or JSON) of the outcome. */
 static int
 restore_db(struct cli_ctx *ctx, struct repo *r, const struct manifest *m,
@@ -612,8 +528,8 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	log_debug(ctx->log, "restoring snapshot %s", m.id);
 	memcpy(root, m.tree, IDX_ID_LEN);
 	if (source != NULL) {
-		if (pick_source(r, &m, source, &src, root, &e) == -1 ||
-		    reroot_includes(src, incs, inc.n, &e) == -1)
+		if (rst_pick_source(r, &m, source, &src, root, &e) == -1 ||
+		    rst_reroot_includes(src, incs, inc.n, &e) == -1)
 			goto out;
 		if (want_stdout) {
 			if (src->dump == NULL) {

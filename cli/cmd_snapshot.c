@@ -13,8 +13,8 @@
 #include "fmt.h"
 #include "progress.h"
 #include "repo_opts.h"
+#include "snapshot/job.h"
 #include "snapshot/snapshot.h"
-#include "snapshot/sources.h"
 #include "xmalloc.h"
 
 enum {
@@ -70,114 +70,14 @@ cache_dir(const char *opt, const struct config *cfg)
 	return (NULL);
 }
 
-/* The sources being built from the options and the config. */
-struct srcv {
-	struct snap_source *v;
-	size_t n;
-	char **owned; /* names made up for ad-hoc sources */
-	size_t nowned;
-};
-
-static struct snap_source *
-srcv_push(struct srcv *sv, const char *type)
-{
-	struct snap_source *x;
-
-	sv->v = xreallocarray(sv->v, sv->n + 1, sizeof(*sv->v));
-	x = &sv->v[sv->n++];
-	memset(x, 0, sizeof(*x));
-	x->type = type;
-	return (x);
-}
-
-static const char *
-srcv_own(struct srcv *sv, char *s)
-{
-	sv->owned = xreallocarray(sv->owned, sv->nowned + 1, sizeof(char *));
-	sv->owned[sv->nowned++] = s;
-	return (s);
-}
-
-static void
-srcv_free(struct srcv *sv)
-{
-	for (size_t i = 0; i < sv->nowned; i++)
-		free(sv->owned[i]);
-	free(sv->owned);
-	free(sv->v);
-}
-
-/* A [source NAME] of the config as a snap_source. */
-static int
-source_from_config(const struct config *cfg, const char *name, struct srcv *sv,
-    struct err *e)
-{
-	const struct config_section *sec;
-	struct snap_source *x;
-	const char *const *items;
-	uint64_t secs;
-	int64_t lvl;
-	int b;
-
-	if (cfg == NULL ||
-	    (sec = config_section_find(cfg, CONFIG_SOURCE, name)) == NULL)
-		return (err_set(e, ERR_USAGE,
-		    "no [source %s] in %s: name a source of the config "
-		    "(coffer config --list shows them)",
-		    name, cfg ? config_file(cfg) : "the config (none found)"));
-	x = srcv_push(sv, config_get_str(sec, "type"));
-	x->name = config_section_name(sec);
-	x->npaths = config_get_list(sec, "paths", &items);
-	x->paths = items;
-	x->nexclude = config_get_list(sec, "exclude", &items);
-	x->exclude = items;
-	if (config_get_bool(sec, "one_file_system", &b) == 0)
-		x->one_file_system = b;
-	x->database = config_get_str(sec, "database");
-	x->connection = config_get_str(sec, "connection");
-	if (config_get_bool(sec, "globals", &b) == 0)
-		x->globals = b;
-	x->defaults_file = config_get_str(sec, "defaults_file");
-	x->path = config_get_str(sec, "path");
-	x->command = config_get_str(sec, "command");
-	x->file_name = config_get_str(sec, "name");
-	x->before = config_get_str(sec, "before");
-	x->after = config_get_str(sec, "after");
-	if (config_get_int(sec, "compression", &lvl) == 0)
-		x->compression = (int)lvl;
-	if (config_get_duration(sec, "hook_timeout", &secs) == 0)
-		x->hook_timeout =
-		    secs > UINT32_MAX ? UINT32_MAX : (unsigned)secs;
-	if (strcmp(x->type, "postgres") == 0 &&
-	    config_get_str(sec, "method") != NULL &&
-	    strcmp(config_get_str(sec, "method"), "dump") != 0)
-		return (config_err(e, sec, "method",
-		    "method = %s is not supported yet; use method = dump",
-		    config_get_str(sec, "method")));
-	return (0);
-}
-
-/* "state" of "/var/lib/app/state.db". */
-static char *
-sqlite_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-	char *n, *dot;
-
-	n = xstrdup(b ? b + 1 : path);
-	if ((dot = strrchr(n, '.')) != NULL && dot != n)
-		*dot = '\0';
-	return (n);
-}
-
 /* Without -r: the job's, COFFER_REPOSITORY, or the config's only one. */
 static const char *
-default_repo(const struct config *cfg, const struct config_section *job)
+default_repo(const struct config *cfg, const struct snap_job *job)
 {
 	const struct config_section *sec;
 
-	if (job != NULL)
-		return (config_get_str(job, "repository"));
+	if (job != NULL && job->name != NULL)
+		return (job->repository);
 	if (getenv("COFFER_REPOSITORY") != NULL || cfg == NULL)
 		return (NULL);
 	sec = config_next(cfg, NULL, CONFIG_REPOSITORY);
@@ -254,10 +154,9 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	            cmds = { NULL, 0 }, cmdnames = { NULL, 0 };
 	const char *arg = NULL, *cache_opt = NULL, *job = NULL,
 	           *defaults = NULL;
-	const struct config_section *jsec = NULL;
-	struct srcv sv = { NULL, 0, NULL, 0 };
+	struct snap_job *sj = NULL;
 	size_t nfailed = 0;
-	int sources_mode, job_failed = 0;
+	int sources_mode;
 	struct stat st;
 	int one_fs = 0, no_cache = 0, no_verify = 0, ch, rc = EXIT_USAGE;
 	int64_t lvl;
@@ -359,91 +258,34 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 		goto done;
 	}
 	if (sources_mode) {
-		const char *const *items;
-		size_t nitems;
-
 		if (cli_load_config(ctx, &cfg, &e) == -1)
 			goto out;
-		if (job != NULL) {
-			if (cfg == NULL ||
-			    (jsec = config_section_find(cfg, CONFIG_JOB,
-			         job)) == NULL) {
-				err_set(&e, ERR_USAGE, "no [job %s] in %s", job,
-				    cfg ? config_file(cfg) : "the config");
-				goto out;
-			}
-			nitems = config_get_list(jsec, "sources", &items);
-			for (size_t i = 0; i < nitems; i++)
-				if (source_from_config(cfg, items[i], &sv,
-				        &e) == -1)
-					goto out;
-		}
+		if (job == NULL)
+			sj = snap_job_new(NULL);
+		else if (snap_job_resolve(cfg, job, &sj, &e) == -1)
+			goto out;
 		for (size_t i = 0; i < names.n; i++)
-			if (source_from_config(cfg, names.v[i], &sv, &e) == -1)
+			if (snap_job_add_source(sj, cfg, names.v[i], &e) == -1)
 				goto out;
-		for (size_t i = 0; i < pgs.n; i++) {
-			struct snap_source *x = srcv_push(&sv, "postgres");
-			char db[256];
-			int pw;
-
-			if (snap_pg_conninfo(pgs.v[i], db, sizeof(db), &pw) ==
-			    -1) {
-				rc = cli_usage_error(cmd,
-				    "--postgres '%s' names no database: add "
-				    "dbname=NAME",
-				    pgs.v[i]);
+		for (size_t i = 0; i < pgs.n; i++)
+			if (snap_job_add_postgres(sj, pgs.v[i], &e) == -1) {
+				rc = cli_usage_error(cmd, "%s", e.msg);
 				goto done;
 			}
-			x->name = x->database = srcv_own(&sv, xstrdup(db));
-			x->connection = pgs.v[i];
-		}
-		for (size_t i = 0; i < mys.n; i++) {
-			struct snap_source *x = srcv_push(&sv, "mysql");
-
-			x->name = x->database = mys.v[i];
-			x->defaults_file = defaults;
-		}
-		for (size_t i = 0; i < sqls.n; i++) {
-			struct snap_source *x = srcv_push(&sv, "sqlite");
-
-			x->name = srcv_own(&sv, sqlite_name(sqls.v[i]));
-			x->path = sqls.v[i];
-		}
-		for (size_t i = 0; i < cmds.n; i++) {
-			struct snap_source *x = srcv_push(&sv, "command");
-
-			x->name = x->file_name = cmdnames.v[i];
-			x->command = cmds.v[i];
-		}
-		if (optind < argc) {
-			struct snap_source *x = srcv_push(&sv, "files");
-
-			x->name = "files";
-			x->paths = (const char *const *)argv + optind;
-			x->npaths = (size_t)(argc - optind);
-			x->exclude = excl.v;
-			x->nexclude = excl.n;
-			x->one_file_system = one_fs;
-		}
-		if (sv.n == 0) {
-			err_set(&e, ERR_USAGE, "job %s names no sources", job);
+		for (size_t i = 0; i < mys.n; i++)
+			snap_job_add_mysql(sj, mys.v[i], defaults);
+		for (size_t i = 0; i < sqls.n; i++)
+			snap_job_add_sqlite(sj, sqls.v[i]);
+		for (size_t i = 0; i < cmds.n; i++)
+			snap_job_add_command(sj, cmds.v[i], cmdnames.v[i]);
+		if (optind < argc)
+			snap_job_add_files(sj,
+			    (const char *const *)argv + optind,
+			    (size_t)(argc - optind), excl.v, excl.n, one_fs);
+		if (snap_job_check(sj, &e) == -1)
 			goto out;
-		}
-		for (size_t i = 0; i < sv.n; i++) {
-			if (snap_source_check(&sv.v[i], &e) == -1)
-				goto out;
-			for (size_t k = 0; k < i; k++)
-				if (strcmp(sv.v[i].name, sv.v[k].name) == 0) {
-					rc = cli_usage_error(cmd,
-					    "two sources are named %s: give "
-					    "each its own name (config "
-					    "sources, or --name)",
-					    sv.v[i].name);
-					goto done;
-				}
-		}
 		if (arg == NULL)
-			arg = default_repo(cfg, jsec);
+			arg = default_repo(cfg, sj);
 		/* The sources point into this one: keep it till the end. */
 		scfg = cfg;
 		cfg = NULL;
@@ -469,41 +311,8 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	so.repository = arg ? arg : getenv("COFFER_REPOSITORY");
 	if (cdir != NULL && stat(cdir, &st) == 0 && S_ISDIR(st.st_mode))
 		so.tmp_dir = cdir;
-	if (jsec != NULL && config_get_str(jsec, "before") != NULL) {
-		struct snap_hook h;
-
-		memset(&h, 0, sizeof(h));
-		h.which = "before";
-		h.command = config_get_str(jsec, "before");
-		h.job = job;
-		h.repository = so.repository;
-		h.timeout = 300;
-		h.interrupted = ctx->interrupted;
-		if (snap_hook_run(&h, &e) == -1) {
-			err_wrap(&e, "job %s", job);
-			job_failed = 1;
-		}
-	}
-	if (!job_failed &&
-	    (sources_mode ? snap_sources(r, &so, sv.v, sv.n, &m, &nfailed, &e)
-	                  : snap_run(r, &so, &m, &e)) == -1)
-		job_failed = 1;
-	if (jsec != NULL && config_get_str(jsec, "after") != NULL) {
-		struct snap_hook h;
-		struct err he;
-
-		memset(&h, 0, sizeof(h));
-		h.which = "after";
-		h.command = config_get_str(jsec, "after");
-		h.job = job;
-		h.status = job_failed || nfailed > 0 ? "failed" : "ok";
-		h.repository = so.repository;
-		h.timeout = 300;
-		err_clear(&he);
-		if (snap_hook_run(&h, &he) == -1)
-			log_warn(ctx->log, "job %s: %s", job, he.msg);
-	}
-	if (job_failed) {
+	if ((sources_mode ? snap_job_run(r, sj, &so, &m, &nfailed, &e)
+	                  : snap_run(r, &so, &m, &e)) == -1) {
 		progress_free(so.progress);
 		goto out;
 	}
@@ -532,7 +341,7 @@ done:
 	repo_close(r);
 	config_free(cfg);
 	config_free(scfg);
-	srcv_free(&sv);
+	snap_job_free(sj);
 	free(cdir);
 	free(tags.v);
 	free(excl.v);

@@ -32,6 +32,11 @@
  * adding a row (and a line in coffer.conf.5).
  */
 #define REQUIRED 0x1u
+/*
+ * Read and checked, but nothing acts on it yet (the scheduler and drills
+ * will): config check warns when the file sets it (config_not_yet).
+ */
+#define LATER 0x2u
 
 /* Variants: a source's type (bit = index in source_types), a repository's
  * kind.  A row's applies mask says which variants take the key; 0 = all. */
@@ -51,7 +56,7 @@ struct schema_key {
 	const char *name;
 	enum config_vtype vtype;
 	const char *def; /* default, as it would be written; NULL: none */
-	unsigned flags;  /* REQUIRED */
+	unsigned flags;  /* REQUIRED, LATER */
 	unsigned applies;
 	int64_t min, max;         /* INT, SIZE, DURATION */
 	const char *what;         /* INT: what the number is, for messages */
@@ -76,7 +81,8 @@ static const char *const pg_methods[] = { "dump", "basebackup", NULL };
 static const struct schema_key global_keys[] = {
 	{ K("log"), ENUM(log_words), .def = "stderr" },
 	{ K("cache_dir"), TYPE(CONFIG_V_PATH), .def = "/var/cache/coffer" },
-	{ K("state_dir"), TYPE(CONFIG_V_PATH), .def = "/var/lib/coffer" },
+	{ K("state_dir"), TYPE(CONFIG_V_PATH), .def = "/var/lib/coffer",
+	    .flags = LATER },
 	{ K("lock_stale_after"), DURATION(60, DUR_MAX), .def = "30m" },
 };
 
@@ -138,19 +144,20 @@ static const struct schema_key source_keys[] = {
 static const struct schema_key job_keys[] = {
 	{ K("sources"), REFS(CONFIG_SOURCE), .flags = REQUIRED },
 	{ K("repository"), REF(CONFIG_REPOSITORY), .flags = REQUIRED },
-	{ K("schedule"), TYPE(CONFIG_V_STRING) },
+	{ K("schedule"), TYPE(CONFIG_V_STRING), .flags = LATER },
 	{ K("replicate"), REF(CONFIG_REPOSITORY) },
-	{ K("keep_last"), INT(0, NOLIMIT, "a count") },
-	{ K("keep_hourly"), INT(0, NOLIMIT, "a count") },
-	{ K("keep_daily"), INT(0, NOLIMIT, "a count") },
-	{ K("keep_weekly"), INT(0, NOLIMIT, "a count") },
-	{ K("keep_monthly"), INT(0, NOLIMIT, "a count") },
-	{ K("keep_yearly"), INT(0, NOLIMIT, "a count") },
-	{ K("check"), TYPE(CONFIG_V_PERCENT) },
+	{ K("keep_last"), INT(0, NOLIMIT, "a count"), .flags = LATER },
+	{ K("keep_hourly"), INT(0, NOLIMIT, "a count"), .flags = LATER },
+	{ K("keep_daily"), INT(0, NOLIMIT, "a count"), .flags = LATER },
+	{ K("keep_weekly"), INT(0, NOLIMIT, "a count"), .flags = LATER },
+	{ K("keep_monthly"), INT(0, NOLIMIT, "a count"), .flags = LATER },
+	{ K("keep_yearly"), INT(0, NOLIMIT, "a count"), .flags = LATER },
+	{ K("check"), TYPE(CONFIG_V_PERCENT), .flags = LATER },
 	{ K("before"), TYPE(CONFIG_V_COMMAND) },
 	{ K("after"), TYPE(CONFIG_V_COMMAND) },
-	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
-	{ K("timeout"), DURATION(1, DUR_MAX) },
+	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },
+	{ K("on_failure"), TYPE(CONFIG_V_COMMAND), .flags = LATER },
+	{ K("timeout"), DURATION(1, DUR_MAX), .flags = LATER },
 };
 
 static const struct schema_key drill_keys[] = {
@@ -1769,6 +1776,53 @@ config_setting_next(const struct config_section *s, size_t *iter,
 		return (1);
 	}
 	return (0);
+}
+
+/*
+ * LATER keys, and [drill] sections as a whole: nothing acts on them until
+ * the scheduler and drills exist, and a file that sets them should not
+ * read as if it did.
+ */
+size_t
+config_not_yet(const struct config *cfg,
+    void (*warn)(void *arg, const char *msg), void *arg)
+{
+	const struct config_section *s = NULL;
+	const struct key *k;
+	char msg[ERR_MSG_MAX], where[CONFIG_NAME_MAX + 16];
+	size_t n = 0;
+
+	/* An implicit [global] holds only defaults: nothing is set there. */
+	while ((s = config_next(cfg, s, CONFIG_ANY)) != NULL) {
+		if (s->type == CONFIG_DRILL) {
+			snprintf(msg, sizeof(msg),
+			    "%s:%d: %s is not acted on yet: coffer has no "
+			    "drill command so far",
+			    cfg->path, s->line, label(s, where, sizeof(where)));
+			warn(arg, msg);
+			n++;
+			continue;
+		}
+		for (size_t i = 0; i < s->nkeys; i++) {
+			k = &s->keys[i];
+			if (k->line == 0 || k->sk == NULL ||
+			    !(k->sk->flags & LATER))
+				continue;
+			snprintf(msg, sizeof(msg),
+			    "%s:%d: %s %s is not acted on yet: coffer has no "
+			    "scheduler so far%s",
+			    cfg->path, k->line, label(s, where, sizeof(where)),
+			    k->name,
+			    s->type == CONFIG_JOB
+			        ? " (a job runs by hand: its sources, "
+			          "repository, before, after, hook_timeout and "
+			          "replicate are used)"
+			        : "");
+			warn(arg, msg);
+			n++;
+		}
+	}
+	return (n);
 }
 
 /* ------------------------------------------------------ config check */

@@ -147,6 +147,16 @@ int config_err(struct err *e, const struct config_section *, const char *key,
  */
 int config_check_files(const struct config *, struct err *);
 
+/*
+ * What the file sets that is read and checked but not acted on yet, as
+ * the scheduler and drills will: a job's schedule, keep_*, check,
+ * on_failure and timeout, [global] state_dir, and each [drill] section.
+ * warn(arg, msg) is called once for each, in file order, msg being one
+ * line "FILE:LINE: ... is not acted on yet: ..."; the count is returned.
+ */
+size_t config_not_yet(const struct config *,
+    void (*warn)(void *arg, const char *msg), void *arg);
+
 /* One key of a section's schema, resolved, for printing. */
 struct config_setting {
 	const char *key;

@@ -11,6 +11,7 @@
 
 #include "err.h"
 
+struct config;
 struct stor;
 struct lock;
 struct progress;
@@ -78,5 +79,20 @@ int repl_run(struct stor *src, struct stor *dst, const struct repl_opts *,
  * has none, or the error of reading one.
  */
 int repl_config_compare(struct stor *st, struct stor *ref, struct err *);
+
+/*
+ * Where `coffer replicate` copies from and to (replicate/job.c), given
+ * name (the NAME or --to, never NULL), from (--from, or NULL) and the
+ * config (may be NULL):
+ *  - name is a [job] and no [repository] (and from is NULL): from its
+ *    repository to its replicate (ERR_USAGE when it has none);
+ *  - else to name, from from or, when NULL, from the repository of the
+ *    jobs whose replicate = name (ERR_USAGE when none has it, or they
+ *    name different repositories).
+ * ERR_USAGE too when the two are the same.  *fromp and *top point into
+ * the config or the arguments; both NULL on failure.
+ */
+int repl_job_resolve(const struct config *cfg, const char *name,
+    const char *from, const char **fromp, const char **top, struct err *);
 
 #endif

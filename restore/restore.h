@@ -110,6 +110,29 @@ int rst_lookup(struct repo *, const uint8_t root[IDX_ID_LEN], const char *path,
     struct fs_node *out, struct err *);
 
 /*
+ * The source of m called name (restore/select.c): *srcp is its record in
+ * m and root the tree of its subtree ("/NAME" in the snapshot).  ERR_USAGE
+ * when m has no such source (the message lists those it has) or none at
+ * all (a snapshot of paths); ERR_IO when the source failed in that
+ * snapshot (its recorded error, on one line, and the way out); the error
+ * of rst_lookup, after "source NAME: ", when its subtree cannot be found;
+ * ERR_CORRUPT when it is not a directory or is empty.  *srcp is NULL and
+ * root untouched on failure.
+ */
+int rst_pick_source(struct repo *, const struct manifest *m, const char *name,
+    const struct manifest_source **srcp, uint8_t root[IDX_ID_LEN],
+    struct err *);
+
+/*
+ * Make incs[0 .. n - 1] (normalised --include paths, each allocated)
+ * relative to src's subtree: "/NAME/etc" becomes "/etc", "/NAME" becomes
+ * "/"; each replaced string is freed.  ERR_USAGE naming the first path
+ * that is not under src->path (the paths before it are already changed).
+ */
+int rst_reroot_includes(const struct manifest_source *src, char **incs,
+    size_t n, struct err *);
+
+/*
  * Restore the tree rooted at root into the directory target (made if
  * missing; one that holds anything needs FS_EXTRACT_OVERWRITE in
  * o->flags, or ERR_USAGE).  Depth first, in name order.  Returns 0 when

@@ -52,13 +52,16 @@ repository = local
 replicate = offsite
 EOF
 
-# 1. Valid: exit 0, every section shown, nothing on stderr.
+# 1. Valid: exit 0, every section shown; on stderr only the warning that
+# the job's schedule is not acted on yet (there is no scheduler so far).
 expect_status 0 "$COFFER" config check -c coffer.conf
 for h in '[global]' '[repository local]' '[repository offsite]' \
 	'[source gasdb]' '[job nightly]'; do
 	grep -qF "$h" "$T/out" || fail "output lacks $h"
 done
-[ ! -s "$T/err" ] || fail "stderr on success: $(cat "$T/err")"
+n=$(wc -l <"$T/err")
+[ "$n" -eq 1 ] || fail "stderr has $n lines, want 1: $(cat "$T/err")"
+expect_grep '^coffer: warning: coffer.conf:15: \[job nightly\] schedule is not acted on yet: coffer has no scheduler so far' "$T/err"
 no_secret "config check"
 
 # The same with options in any order, as JSON, and quiet.
@@ -76,10 +79,55 @@ off = s[("repository", "offsite")]["settings"]
 assert off["transfers"] == {"value": 4, "default": False, "line": 8}, off
 assert off["io_timeout"] == {"value": 60, "default": True, "line": None}
 assert s[("job", "nightly")]["settings"]["sources"]["value"] == ["gasdb"]
+assert len(d["warnings"]) == 1, d["warnings"]
+assert d["warnings"][0].startswith("coffer.conf:15: [job nightly] schedule is not acted on yet"), d["warnings"]
 ' "$T/out" || fail "--json output is not what was expected"
 fi
 expect_status 0 "$COFFER" -q config check -c coffer.conf
 [ ! -s "$T/out" ] || fail "-q printed on success"
+[ ! -s "$T/err" ] || fail "-q printed a warning: $(cat "$T/err")"
+
+# Every key of a job that nothing acts on yet warns, a [drill] and
+# state_dir as well; what is acted on (before, hook_timeout) does not.
+cat >later.conf <<EOF
+[global]
+state_dir = /var/lib/coffer
+
+[repository local]
+path = /var/backups/coffer
+
+[source gasdb]
+type = postgres
+database = gas
+
+[job nightly]
+sources = gasdb
+repository = local
+before = true
+hook_timeout = 1m
+schedule = daily 02:30
+keep_last = 1
+keep_hourly = 1
+keep_daily = 1
+keep_weekly = 1
+keep_monthly = 1
+keep_yearly = 1
+check = 5%
+on_failure = true
+timeout = 1h
+
+[drill weekly]
+repository = local
+EOF
+expect_status 0 "$COFFER" config check -c later.conf
+for w in '2: \[global\] state_dir' '16: \[job nightly\] schedule' \
+	'17: \[job nightly\] keep_last' '22: \[job nightly\] keep_yearly' \
+	'23: \[job nightly\] check' '24: \[job nightly\] on_failure' \
+	'25: \[job nightly\] timeout' '27: \[drill weekly\]'; do
+	expect_grep "^coffer: warning: later.conf:$w is not acted on yet" "$T/err"
+done
+n=$(wc -l <"$T/err")
+[ "$n" -eq 12 ] || fail "later.conf: $n warnings, want 12: $(cat "$T/err")"
 
 # 2. Unknown key: exit 2, one line with FILE:LINE and the key.
 sed 's/^transfers = 4$/tranfsers = 4/' coffer.conf >typo.conf
@@ -164,10 +212,11 @@ method       = dump      # default
 hook_timeout = 5m        # default
 
 [job nightly]  # plain.conf:12
-sources    = gasdb        # line 14
-repository = local        # line 15
-schedule   = daily 02:30  # line 13
-replicate  = offsite      # line 16
+sources      = gasdb        # line 14
+repository   = local        # line 15
+schedule     = daily 02:30  # line 13
+replicate    = offsite      # line 16
+hook_timeout = 5m           # default
 END
 cmp text.want "$T/out" || {
 	diff -u text.want "$T/out" >&2 || :
