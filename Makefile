@@ -4,6 +4,7 @@
 #   make demo       install missing build packages, build, run the demo
 #   make check      install missing packages, build, run every test
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
+#   make lint-errors  no decision on an error's message text (run by check)
 #   make unit TSAN=1    unit tests under ThreadSanitizer
 #   make check-long the long suite: 30 kill -9 rounds instead of 8
 #   make coverage   tests with gcov, summary by gcovr, the coverage gate
@@ -82,6 +83,7 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .PHONY: all help deps deps-build deps-test demo check check-long unit e2e lint-man \
+        lint-errors \
         tools coverage coverage-gate install uninstall format format-check clean \
         bench-tools
 
@@ -166,9 +168,20 @@ e2e: $(BUILD)/coffer tools
 lint-man:
 	@mandoc -Tlint -Wwarning $(MAN_PAGES) && echo "man pages: mandoc -Tlint clean"
 
+# Decisions are made on struct err's class, sys_errno and flags, never on
+# its message (STYLE.md): no string search or comparison may take an
+# err's msg.  Tests, which check what users read, are exempt.
+LINT_ERR_RE := (strstr|strcasestr|memmem|strn?cmp|strn?casecmp|memcmp|strchr|strrchr|strspn|strcspn|strpbrk|fnmatch|regexec) *\([^;]*(->|\.)msg\b
+lint-errors:
+	@if grep -rnE --include='*.[ch]' '$(LINT_ERR_RE)' \
+	    $(wildcard lib snapshot replicate restore scheduler cli); then \
+		echo "lint-errors: decide on the error's class, sys_errno or flags" \
+		    "(lib/err.h), not on its message" >&2; exit 1; \
+	fi; echo "errors: no decision on message text"
+
 check: deps-test
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory lint-man unit e2e
+	@$(MAKE) --no-print-directory lint-man lint-errors unit e2e
 
 # The long suite: the same tests with more rounds of fault injection.
 check-long: deps-test

@@ -50,8 +50,7 @@ new_secret(const struct key_args *a, struct secret **out, enum key_kind *kind,
 	po.password_file = a->new_file;
 	po.allow_prompt = 1;
 	if (pass_get(&po, "new passphrase", 1, out, e) == -1) {
-		if (e->class == ERR_USAGE &&
-		    strncmp(e->msg, "no passphrase", 13) == 0)
+		if (err_has(e, ERR_F_NOSECRET))
 			err_set(e, ERR_USAGE,
 			    "no new passphrase: give --new-password-file FILE "
 			    "(or --machine-key FILE), or run on a terminal");

@@ -514,7 +514,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		if (e.class == ERR_IO &&
 		    (e.sys_errno == EROFS ||
 		        ((e.sys_errno == EACCES || e.sys_errno == EPERM) &&
-		            strstr(e.msg, "lock") != NULL)))
+		            err_has(&e, ERR_F_LOCK))))
 			err_wrap(&e,
 			    "the repository cannot be written; "
 			    "--no-lock restores without a lock");

@@ -24,6 +24,7 @@ err_clear(struct err *e)
 {
 	e->class = ERR_NONE;
 	e->sys_errno = 0;
+	e->flags = 0;
 	e->msg[0] = '\0';
 }
 
@@ -34,6 +35,7 @@ err_set(struct err *e, enum err_class c, const char *fmt, ...)
 
 	e->class = c;
 	e->sys_errno = 0;
+	e->flags = 0;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
@@ -48,6 +50,7 @@ err_sys(struct err *e, enum err_class c, const char *fmt, ...)
 	size_t n;
 
 	e->sys_errno = saved;
+	e->flags = 0;
 	e->class = (saved == ENOSPC || saved == EDQUOT) ? ERR_NOSPACE : c;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
@@ -75,6 +78,19 @@ err_wrap(struct err *e, const char *fmt, ...)
 	if (e->class == ERR_NONE)
 		e->class = ERR_INTERNAL;
 	return (-1);
+}
+
+int
+err_mark(struct err *e, unsigned flags)
+{
+	e->flags |= flags;
+	return (-1);
+}
+
+int
+err_has(const struct err *e, unsigned flags)
+{
+	return (flags != 0 && (e->flags & flags) == flags);
 }
 
 int

@@ -42,9 +42,18 @@ enum err_class {
 
 #define ERR_MSG_MAX 512
 
+/*
+ * Facts that the function which fails knows and a caller may need to
+ * decide on, beside the class and errno.  Callers test these (err_has),
+ * never the message: the message is for people and may be reworded.
+ */
+#define ERR_F_LOCK     0x1u /* failed taking the repository's lock */
+#define ERR_F_NOSECRET 0x2u /* no passphrase source and no terminal */
+
 struct err {
 	enum err_class class;
 	int sys_errno;         /* errno at the failure, or 0 */
+	unsigned flags;        /* ERR_F_*, or 0 */
 	char msg[ERR_MSG_MAX]; /* reporting never allocates */
 };
 
@@ -53,7 +62,8 @@ void err_clear(struct err *);
 
 /*
  * Record an error of class c with a printf-style message.  Overwrites any
- * earlier error.  Always returns -1 so that "return err_set(...)" reads well.
+ * earlier error (errno and flags too).  Always returns -1 so that
+ * "return err_set(...)" reads well.
  */
 int err_set(struct err *, enum err_class c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -67,10 +77,19 @@ int err_sys(struct err *, enum err_class c, const char *fmt, ...)
 
 /*
  * Prefix the recorded message with context: "context: old message".
- * Keeps class and errno.  Returns -1.  Truncates, never allocates.
+ * Keeps class, errno and flags.  Returns -1.  Truncates, never allocates.
  */
 int err_wrap(struct err *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * Add flags (ERR_F_*) to the recorded error, keeping the rest: for the
+ * function that fails, after err_set or a callee's error.  Returns -1.
+ */
+int err_mark(struct err *, unsigned flags);
+
+/* True when the recorded error carries every one of flags. */
+int err_has(const struct err *, unsigned flags);
 
 /* The exit status for an error class (EXIT_OK for ERR_NONE). */
 int err_exit_status(enum err_class);

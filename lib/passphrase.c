@@ -482,6 +482,7 @@ pass_from_tty(const char *purpose, int confirm, struct secret **out,
 	if (fd == -1 || !isatty(fd)) {
 		err_set(e, ERR_USAGE, "%s, or run on a terminal",
 		    PASS_NO_SOURCE);
+		err_mark(e, ERR_F_NOSECRET);
 		goto out;
 	}
 	prompt = purpose != NULL ? xasprintf("Passphrase for %s: ", purpose)
@@ -533,8 +534,10 @@ pass_get(const struct pass_opts *o, const char *purpose, int confirm,
 		    pass_from_file(o->password_file, "password file", out, e));
 	if (pass_set(envfile))
 		return (pass_from_file(envfile, PASS_ENV, out, e));
-	if (!o->allow_prompt)
-		return (err_set(e, ERR_USAGE, "%s", PASS_NO_SOURCE));
+	if (!o->allow_prompt) {
+		err_set(e, ERR_USAGE, "%s", PASS_NO_SOURCE);
+		return (err_mark(e, ERR_F_NOSECRET));
+	}
 	return (pass_from_tty(purpose, confirm, out, e));
 }
 

@@ -56,10 +56,11 @@ struct pass_opts {
  * fails on a non-zero exit or a signal.  One trailing "\n" or "\r\n" is
  * removed; an empty result is an error.  confirm asks twice at the
  * terminal (other sources are taken as they are).  With no source and no
- * terminal: ERR_USAGE, naming the options.  ^C at the prompt restores the
- * terminal, passes the signal on to the caller's handling, and fails with
- * ERR_INTERRUPTED if the process is still alive.  No message ever holds
- * the passphrase.  On success *out owns the secret; else *out is NULL.
+ * terminal: ERR_USAGE with ERR_F_NOSECRET, naming the options.  ^C at the
+ * prompt restores the terminal, passes the signal on to the caller's
+ * handling, and fails with ERR_INTERRUPTED if the process is still
+ * alive.  No message ever holds the passphrase.  On success *out owns the
+ * secret; else *out is NULL.
  */
 int pass_get(const struct pass_opts *, const char *purpose, int confirm,
     struct secret **out, struct err *);

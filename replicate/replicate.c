@@ -23,7 +23,6 @@
 #include "store/store.h"
 #include "xmalloc.h"
 
-
 /* The kinds in the order they are sent; config goes after keys. */
 enum kind { K_KEYS, K_DATA, K_INDEX, K_SNAPSHOTS, K_COUNT };
 static const char *const kind_dir[K_COUNT] = { "keys", "data", "index",
@@ -461,12 +460,12 @@ run_items(struct pool *p, struct item *items, size_t n, struct err *e)
 	for (int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	if (p->stop) {
+		/*
+		 * As the store said it: each backend names where it failed
+		 * (the local one the whole path, sftp the host), and a full
+		 * disk keeps its class, ERR_NOSPACE, so it is not retried.
+		 */
 		*e = p->fatal;
-		/* Say where, unless the backend already did. */
-		if (e->class == ERR_NOSPACE &&
-		    strstr(e->msg, "no space left on the target") == NULL)
-			err_wrap(e, "no space left on the target %s",
-			    stor_location(p->dst));
 		return (-1);
 	}
 	return (0);
@@ -521,7 +520,8 @@ config_step(struct pool *p, const struct flist *sl, const struct flist *dl,
 		*send = 1;
 		return (0);
 	}
-	if (stor_get(p->dst, "config", REPO_CONFIG_MAX, &theirs, &tlen, e) == -1) {
+	if (stor_get(p->dst, "config", REPO_CONFIG_MAX, &theirs, &tlen, e) ==
+	    -1) {
 		if (e->sys_errno == ENOENT) {
 			err_clear(e);
 			*send = 1;

@@ -666,6 +666,34 @@ pg_drop(struct pg *pg, const struct rst_db_opts *o)
 	free(id);
 }
 
+/*
+ * Does the server have a database named pg->dbname?  1 or 0, or -1 when it
+ * cannot be asked (the maintenance database refuses us, say).
+ */
+static int
+pg_exists(struct pg *pg, const struct rst_db_opts *o)
+{
+	char *lit = rst_db_pg_literal(pg->dbname), *sql, *out = NULL;
+	struct err e;
+	int rc = -1;
+
+	sql = xasprintf("SELECT count(*) FROM pg_catalog.pg_database "
+	                "WHERE datname = %s",
+	    lit);
+	err_clear(&e);
+	if (pg_sql(pg->maint, sql, &out, o, &e) == 0) {
+		char *end;
+		long n = strtol(out, &end, 10);
+
+		if (end != out && (*end == '\n' || *end == '\0') && n >= 0)
+			rc = n > 0;
+	}
+	free(out);
+	free(sql);
+	free(lit);
+	return (rc);
+}
+
 /* Relations outside the system schemas: an empty database has none. */
 static int
 pg_check_empty(struct pg *pg, const struct rst_db_opts *o, struct err *e)
@@ -680,15 +708,16 @@ pg_check_empty(struct pg *pg, const struct rst_db_opts *o, struct err *e)
 	long count;
 
 	if (pg_sql(pg->target, sql, &out, o, e) == -1) {
-		char *missing =
-		    xasprintf("database \"%s\" does not exist", pg->dbname);
-
-		if (strstr(e->msg, missing) != NULL)
+		/*
+		 * Not there at all?  The server's catalog says, through the
+		 * maintenance database; if that cannot be asked either, the
+		 * first error stands.
+		 */
+		if (pg_exists(pg, o) == 0)
 			err_set(e, ERR_USAGE,
 			    "database %s does not exist; add --create to make "
 			    "it",
 			    pg->dbname);
-		free(missing);
 		return (-1);
 	}
 	count = strtol(out, NULL, 10);

@@ -53,6 +53,7 @@ snap_hook_run(const struct snap_hook *h, struct err *e)
 {
 	const char *env[6];
 	char *vars[5] = { NULL };
+	char *label = xasprintf("%s hook", h->which);
 	struct proc_opts co;
 	size_t n = 0;
 	int rc;
@@ -71,22 +72,16 @@ snap_hook_run(const struct snap_hook *h, struct err *e)
 	env[n] = NULL;
 	memset(&co, 0, sizeof(co));
 	co.shell = h->command;
-	co.label = h->which;
+	/* Names it in proc's messages: "before hook exited with ...". */
+	co.label = label;
 	co.env = env;
 	co.out = PROC_TAIL;
 	co.timeout = h->timeout;
 	co.interrupted = h->interrupted;
-	if ((rc = proc_run(&co, e)) == -1) {
-		/* "before exited with status 1: ..." reads as "before hook" */
-		char msg[ERR_MSG_MAX];
-
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		if (strncmp(msg, h->which, strlen(h->which)) == 0)
-			err_set(e, e->class, "%s hook%s", h->which,
-			    msg + strlen(h->which));
-	}
+	rc = proc_run(&co, e);
 	for (size_t i = 0; i < n; i++)
 		free(vars[i]);
+	free(label);
 	return (rc);
 }
 

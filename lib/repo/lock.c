@@ -975,6 +975,8 @@ lock_acquire(struct stor *st, enum lock_mode mode, const struct lock_opts *opts,
 	lk = NULL;
 	rc = 0;
 out:
+	if (rc == -1)
+		err_mark(e, ERR_F_LOCK);
 	lock_free(lk);
 	return (rc);
 }

@@ -92,7 +92,9 @@ struct lock;
  * user, since when) and, for a stale or unreadable lock, the command that
  * removes it.  Two processes racing may both fail; they never both win
  * incompatible locks.  A process never upgrades: holding shared, asking
- * for exclusive conflicts with itself.  st must outlive the lock.
+ * for exclusive conflicts with itself.  st must outlive the lock.  Every
+ * failure carries ERR_F_LOCK, so that a caller can tell a lock it could
+ * not take (say, a read-only repository) from its own errors.
  */
 int lock_acquire(struct stor *st, enum lock_mode, const struct lock_opts *,
     struct lock **out, struct err *);

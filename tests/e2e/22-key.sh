@@ -57,9 +57,12 @@ expect_status 2 key add --machine-key "$T/mk" --new-password-file "$T/p2" \
     --password-file "$T/p1"
 # The passphrase in use, again: refused.
 expect_status 2 key add --password-file "$T/p1" --new-password-file "$T/p1"
-# No terminal and no file for the new passphrase.
-expect_status 2 key add --password-file "$T/p1" </dev/null
-expect_grep 'new-password-file' "$T/err"
+# No terminal and no file for the new passphrase: the options for the new
+# one, not those for the passphrase in use.
+expect_status 2 setsid -w "$COFFER" key -r "$R" add --password-file "$T/p1" \
+    </dev/null
+one_line "$T/err"
+expect_grep '^coffer: no new passphrase: give --new-password-file FILE \(or --machine-key FILE\), or run on a terminal$' "$T/err"
 
 # add: a passphrase, then a machine key made on the spot.
 expect_status 0 key add --password-file "$T/p1" --new-password-file "$T/p2"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The target's disk fills up (a 20 MiB tmpfs): replicate stops with one
-# clear "no space" error (exit 1), without retrying for ever; what was
-# published is whole and the target still checks clean.  Local first,
-# then through sshd.
+# clear "no space left" error that names where, once (exit 1), without
+# retrying for ever; what was published is whole and the target still
+# checks clean.  Local first, then through sshd.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 
@@ -34,8 +34,11 @@ whole() {
 }
 
 expect_status 1 "$COFFER" replicate --from "$A" --to "$M/local"
-expect_grep '[Nn]o space' "$T/err"
+expect_grep '^coffer: send [^ ]*: write '"$M"'/local/[^ ]*: No space left on device$' "$T/err"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "not one line: $(cat "$T/err")"
+# The store names where, once; replicate adds no second copy of it.
+[ "$(grep -o "$M/local" "$T/err" | wc -l)" -eq 1 ] ||
+	fail "the target named twice: $(cat "$T/err")"
 whole "$M/local"
 [ -z "$(ls "$M/local/snapshots" 2>/dev/null)" ] || fail "a snapshot was sent"
 expect_status 0 "$COFFER" check -r "$M/local" --password-file "$T/key"
@@ -47,7 +50,9 @@ sftp_conf "$T/c.conf" offsite "sftp://$SSH_USER@127.0.0.1:$SSHD_PORT$R" \
     'retries = 3' 'io_timeout = 5s'
 need_sftp "$T/c.conf" offsite
 expect_status 1 timeout 300 "$COFFER" -c "$T/c.conf" replicate --from "$A" --to offsite
-expect_grep '[Nn]o space' "$T/err"
+expect_grep '(no space left on the target).*127\.0\.0\.1\]?:'"$SSHD_PORT"'|127\.0\.0\.1\]?:'"$SSHD_PORT"'.*no space left on the target' "$T/err"
+[ "$(grep -o 'no space left on the target' "$T/err" | wc -l)" -eq 1 ] ||
+	fail "said twice: $(cat "$T/err")"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "not one line: $(cat "$T/err")"
 grep -qi 'retry' "$T/err" && fail "retried a full disk: $(cat "$T/err")"
 whole "$R"

@@ -63,6 +63,43 @@ START_TEST(test_wrap_truncates_without_overflow)
 }
 END_TEST
 
+START_TEST(test_flags_marked_kept_and_reset)
+{
+	struct err e;
+
+	/* Set where the failure is known, kept through callers' context. */
+	err_clear(&e);
+	ck_assert_uint_eq(e.flags, 0);
+	ck_assert(!err_has(&e, ERR_F_LOCK));
+	err_set(&e, ERR_IO, "write lock");
+	ck_assert_int_eq(err_mark(&e, ERR_F_LOCK), -1);
+	ck_assert_int_eq(e.class, ERR_IO);
+	ck_assert_str_eq(e.msg, "write lock");
+	err_wrap(&e, "repository %s", "/srv");
+	ck_assert(err_has(&e, ERR_F_LOCK));
+	ck_assert(!err_has(&e, ERR_F_NOSECRET));
+	ck_assert(!err_has(&e, ERR_F_LOCK | ERR_F_NOSECRET));
+	err_mark(&e, ERR_F_NOSECRET);
+	ck_assert(err_has(&e, ERR_F_LOCK | ERR_F_NOSECRET));
+	ck_assert(!err_has(&e, 0));
+
+	/* A new error is a new set of facts. */
+	err_set(&e, ERR_USAGE, "other");
+	ck_assert_uint_eq(e.flags, 0);
+	err_mark(&e, ERR_F_LOCK);
+	errno = EACCES;
+	err_sys(&e, ERR_IO, "open");
+	ck_assert_uint_eq(e.flags, 0);
+	err_mark(&e, ERR_F_LOCK);
+	err_clear(&e);
+	ck_assert_uint_eq(e.flags, 0);
+
+	/* The flag is the fact, whatever the words. */
+	err_set(&e, ERR_IO, "blocked: lock lock lock");
+	ck_assert(!err_has(&e, ERR_F_LOCK));
+}
+END_TEST
+
 START_TEST(test_exit_status_table)
 {
 	/* The documented table in coffer(1); a change here is a change
@@ -110,6 +147,7 @@ err_suite(void)
 	tcase_add_test(tc, test_sys_appends_strerror_and_maps_enospc);
 	tcase_add_test(tc, test_wrap_prefixes_and_keeps_class);
 	tcase_add_test(tc, test_wrap_truncates_without_overflow);
+	tcase_add_test(tc, test_flags_marked_kept_and_reset);
 	tcase_add_test(tc, test_exit_status_table);
 	tcase_add_test(tc, test_only_net_is_retryable);
 	suite_add_tcase(s, tc);
