@@ -15,6 +15,7 @@
 
 #include "fs/extract.h"
 #include "repo/snapsel.h"
+#include "repo/treecodec.h"
 #include "xmalloc.h"
 
 #define ZEROS_LEN (64 * 1024) /* holes written to a descriptor */
@@ -143,7 +144,7 @@ load_tree(struct repo *r, const uint8_t id[IDX_ID_LEN], struct fs_node **nodes,
 	*n = 0;
 	if (fetch(r, id, IDX_BLOB_TREE, &p, &len, e) == -1)
 		return (-1);
-	rc = fs_tree_decode(p, len, nodes, n, e);
+	rc = treecodec_decode(p, len, nodes, n, e);
 	/* The plaintext names files: wipe it. */
 	freezero(p, len);
 	return (rc);

@@ -17,6 +17,7 @@
 #include "repo/idx.h"
 #include "repo/manifest.h"
 #include "repo/pack.h"
+#include "repo/treecodec.h"
 #include "xmalloc.h"
 
 #define CHECK_WINDOW     (4u << 20) /* bytes read from a pack at once */
@@ -711,7 +712,7 @@ open_frame(struct ck *c, const char *snap, const uint8_t id[IDX_ID_LEN],
 		goto bad;
 	}
 	if (repo_blob_get(c->r, id, IDX_BLOB_TREE, &plain, &len, &le) == -1 ||
-	    fs_tree_decode(plain, len, &nodes, &n, &le) == -1) {
+	    treecodec_decode(plain, len, &nodes, &n, &le) == -1) {
 		int damage = le.class == ERR_CORRUPT || le.sys_errno == ENOENT;
 
 		problem(c, CHECK_ERROR, damage ? ERR_CORRUPT : le.class, snap,

@@ -52,7 +52,7 @@ tree_load(struct tree_reader *tr, const uint8_t id[FS_ID_LEN],
 	tr->loads++;
 	if (repo_blob_get(tr->repo, id, IDX_BLOB_TREE, &p, &n, e) == -1)
 		return (-1);
-	rc = fs_tree_decode(p, n, &out->nodes, &out->n, e);
+	rc = treecodec_decode(p, n, &out->nodes, &out->n, e);
 	free(p);
 	if (rc == -1) {
 		crypto_hex_encode(id, FS_ID_LEN, hex);

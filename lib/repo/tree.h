@@ -17,6 +17,7 @@
 #include "err.h"
 #include "fs/node.h"
 #include "repo/repo.h"
+#include "repo/treecodec.h"
 
 /* Where trees come from: a repository, and how many trees were read. */
 struct tree_reader;

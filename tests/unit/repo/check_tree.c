@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "repo/tree.h"
+#include "repo/treecodec.h"
 #include "tutil.h"
 
 static const char machine[] =
@@ -166,7 +167,7 @@ build(const struct spec *sp, const char *prefix, uint8_t id[FS_ID_LEN],
 		make_node(sp, sp->v[i], &nodes[n++]);
 	}
 	*empty = n == 0;
-	fs_tree_encode(nodes, n, &blob, &bloblen);
+	treecodec_encode(nodes, n, &blob, &bloblen);
 	ck_assert_msg(repo_blob_put(repo, IDX_BLOB_TREE, blob, bloblen, id,
 	                  &added, &e) == 0,
 	    "%s", e.msg);
@@ -417,7 +418,7 @@ START_TEST(test_iter_deep)
 			n.flags = FS_NODE_HAS_SUBTREE;
 			memcpy(n.subtree, id, FS_ID_LEN);
 		}
-		fs_tree_encode(&n, 1, &blob, &len);
+		treecodec_encode(&n, 1, &blob, &len);
 		ck_assert_int_eq(repo_blob_put(repo, IDX_BLOB_TREE, blob, len,
 		                     id, &added, &e),
 		    0);

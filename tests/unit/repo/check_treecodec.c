@@ -1,5 +1,5 @@
 /*
- * Nodes and tree blobs: every field survives a round trip, hostile blobs
+ * The tree blob codec: every field survives a round trip, hostile blobs
  * are refused with ERR_CORRUPT and never crash the decoder.
  */
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <check.h>
 
 #include "fs/node.h"
+#include "repo/treecodec.h"
 
 static void
 fill_id(uint8_t id[FS_ID_LEN], int seed)
@@ -159,14 +160,14 @@ START_TEST(test_round_trip_every_field)
 	uint8_t *buf, *buf2;
 	size_t n = sample(v), m, len, len2;
 
-	fs_tree_encode(v, n, &buf, &len);
-	ck_assert_int_eq(fs_tree_decode(buf, len, &out, &m, &e), 0);
+	treecodec_encode(v, n, &buf, &len);
+	ck_assert_int_eq(treecodec_decode(buf, len, &out, &m, &e), 0);
 	ck_assert_uint_eq(m, n);
 	qsort(v, n, sizeof(v[0]), by_name);
 	for (size_t i = 0; i < n; i++)
 		assert_same(&v[i], &out[i]);
 	/* Encoding is deterministic: same nodes, same bytes (dedup). */
-	fs_tree_encode(out, m, &buf2, &len2);
+	treecodec_encode(out, m, &buf2, &len2);
 	ck_assert_uint_eq(len, len2);
 	ck_assert_mem_eq(buf, buf2, len);
 	/* Deep copies are independent of the original. */
@@ -188,9 +189,9 @@ START_TEST(test_empty_tree)
 	uint8_t *buf;
 	size_t len, m = 99;
 
-	fs_tree_encode(NULL, 0, &buf, &len);
+	treecodec_encode(NULL, 0, &buf, &len);
 	ck_assert_uint_eq(len, 12);
-	ck_assert_int_eq(fs_tree_decode(buf, len, &out, &m, &e), 0);
+	ck_assert_int_eq(treecodec_decode(buf, len, &out, &m, &e), 0);
 	ck_assert_uint_eq(m, 0);
 	fs_nodes_free(out, m);
 	free(buf);
@@ -204,13 +205,13 @@ START_TEST(test_every_truncation_refused)
 	uint8_t *buf;
 	size_t n = sample(v), m, len;
 
-	fs_tree_encode(v, n, &buf, &len);
+	treecodec_encode(v, n, &buf, &len);
 	for (size_t cut = 0; cut < len; cut++) {
 		uint8_t *t =
 		    malloc(cut + 1); /* exact size: ASan sees overreads */
 
 		memcpy(t, buf, cut);
-		ck_assert_int_eq(fs_tree_decode(t, cut, &out, &m, &e), -1);
+		ck_assert_int_eq(treecodec_decode(t, cut, &out, &m, &e), -1);
 		ck_assert_int_eq(e.class, ERR_CORRUPT);
 		ck_assert_ptr_null(out);
 		free(t);
@@ -233,7 +234,7 @@ two_nodes(size_t *len, size_t *name1, size_t *name2)
 	v[0].type = FS_FILE;
 	v[1].name = strdup("b");
 	v[1].type = FS_FILE;
-	fs_tree_encode(v, 2, &buf, len);
+	treecodec_encode(v, 2, &buf, len);
 	*name1 = 12 + 4 + 4;
 	*name2 = 12 + (*len - 12) / 2 + 4 + 4; /* records are equal in size */
 	fs_node_clear(&v[0]);
@@ -248,7 +249,7 @@ refused(const uint8_t *buf, size_t len, const char *want)
 	struct err e;
 	size_t m;
 
-	ck_assert_int_eq(fs_tree_decode(buf, len, &out, &m, &e), -1);
+	ck_assert_int_eq(treecodec_decode(buf, len, &out, &m, &e), -1);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
 	ck_assert_msg(strstr(e.msg, want) != NULL,
 	    "message \"%s\" lacks \"%s\"", e.msg, want);
@@ -262,7 +263,7 @@ START_TEST(test_hostile_names_and_order)
 	struct err e;
 	size_t m;
 
-	ck_assert_int_eq(fs_tree_decode(buf, len, &out, &m, &e), 0);
+	ck_assert_int_eq(treecodec_decode(buf, len, &out, &m, &e), 0);
 	ck_assert_str_eq(out[1].name, "b");
 	fs_nodes_free(out, m);
 	ck_assert_uint_eq(buf[n1], 'a');
@@ -295,8 +296,8 @@ START_TEST(test_hostile_fields)
 	memset(&v, 0, sizeof(v));
 	v.name = strdup("..x");
 	v.type = FS_FILE;
-	fs_tree_encode(&v, 1, &buf, &len);
-	ck_assert_int_eq(fs_tree_decode(buf, len, &out, &m, &e), 0);
+	treecodec_encode(&v, 1, &buf, &len);
+	ck_assert_int_eq(treecodec_decode(buf, len, &out, &m, &e), 0);
 	fs_nodes_free(out, m);
 
 	/* "..": name length 2, the record shortened to match. */
@@ -368,7 +369,7 @@ START_TEST(test_hostile_counts_and_extents)
 	v.name = strdup("f");
 	v.type = FS_FILE;
 	v.size = 100;
-	fs_tree_encode(&v, 1, &buf, &len);
+	treecodec_encode(&v, 1, &buf, &len);
 	xattrs = len - 12;
 	extents = len - 8;
 	chunks = len - 4;
@@ -390,7 +391,7 @@ START_TEST(test_hostile_counts_and_extents)
 	v.size = 100;
 	fs_node_add_extent(&v, 0, 50);
 	fs_node_add_extent(&v, 60, 40);
-	fs_tree_encode(&v, 1, &buf, &len);
+	treecodec_encode(&v, 1, &buf, &len);
 	/* Second extent's offset: 16 + 4 (chunk count) bytes from the end. */
 	buf[len - 4 - 16] = 40;
 	refused(buf, len, "extents overlap");
@@ -410,7 +411,7 @@ START_TEST(test_random_mutations_never_crash)
 	unsigned seed = 4242;
 	int accepted = 0;
 
-	fs_tree_encode(v, n, &buf, &len);
+	treecodec_encode(v, n, &buf, &len);
 	for (int round = 0; round < 2000; round++) {
 		size_t mlen = len - (size_t)(rand_r(&seed) % 16);
 		uint8_t *t = malloc(mlen);
@@ -420,14 +421,14 @@ START_TEST(test_random_mutations_never_crash)
 		for (int k = 0; k < flips; k++)
 			t[(size_t)rand_r(&seed) % mlen] =
 			    (uint8_t)rand_r(&seed);
-		if (fs_tree_decode(t, mlen, &out, &m, &e) == 0) {
+		if (treecodec_decode(t, mlen, &out, &m, &e) == 0) {
 			accepted++;
 			/* Whatever is accepted re-encodes (the invariants
 			 * hold). */
 			uint8_t *re;
 			size_t relen;
 
-			fs_tree_encode(out, m, &re, &relen);
+			treecodec_encode(out, m, &re, &relen);
 			free(re);
 			fs_nodes_free(out, m);
 		} else {
@@ -442,45 +443,12 @@ START_TEST(test_random_mutations_never_crash)
 }
 END_TEST
 
-START_TEST(test_data_offsets)
-{
-	struct fs_node f;
-	uint64_t off, run;
-
-	memset(&f, 0, sizeof(f));
-	f.type = FS_FILE;
-	f.size = 1000;
-	ck_assert_uint_eq(fs_node_data_len(&f), 1000);
-	ck_assert_int_eq(fs_node_data_offset(&f, 10, &off, &run), 0);
-	ck_assert_uint_eq(off, 10);
-	ck_assert_uint_eq(run, 990);
-	ck_assert_int_eq(fs_node_data_offset(&f, 1000, &off, &run), -1);
-	fs_node_add_extent(&f, 100, 10);
-	fs_node_add_extent(&f, 500, 20);
-	ck_assert_uint_eq(fs_node_data_len(&f), 30);
-	ck_assert_int_eq(fs_node_data_offset(&f, 0, &off, &run), 0);
-	ck_assert_uint_eq(off, 100);
-	ck_assert_uint_eq(run, 10);
-	ck_assert_int_eq(fs_node_data_offset(&f, 15, &off, &run), 0);
-	ck_assert_uint_eq(off, 505);
-	ck_assert_uint_eq(run, 15);
-	ck_assert_int_eq(fs_node_data_offset(&f, 30, &off, &run), -1);
-	ck_assert(!fs_name_valid("..", 2));
-	ck_assert(!fs_name_valid(".", 1));
-	ck_assert(!fs_name_valid("", 0));
-	ck_assert(!fs_name_valid("a/b", 3));
-	ck_assert(fs_name_valid("...", 3));
-	ck_assert(fs_name_valid(".a", 2));
-	fs_node_clear(&f);
-}
-END_TEST
-
-Suite *node_suite(void);
+Suite *treecodec_suite(void);
 
 Suite *
-node_suite(void)
+treecodec_suite(void)
 {
-	Suite *s = suite_create("fs_node");
+	Suite *s = suite_create("treecodec");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_round_trip_every_field);
@@ -490,7 +458,6 @@ node_suite(void)
 	tcase_add_test(tc, test_hostile_fields);
 	tcase_add_test(tc, test_hostile_counts_and_extents);
 	tcase_add_test(tc, test_random_mutations_never_crash);
-	tcase_add_test(tc, test_data_offsets);
 	suite_add_tcase(s, tc);
 	return (s);
 }

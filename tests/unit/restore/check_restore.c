@@ -19,6 +19,7 @@
 
 #include <check.h>
 
+#include "repo/treecodec.h"
 #include "restore/restore.h"
 
 #define BIG_LEN   700000
@@ -179,7 +180,7 @@ mk_dir(struct repo *r, const char *name, uint32_t mode, struct fs_node *v,
 	uint8_t *p;
 	size_t len;
 
-	fs_tree_encode(v, n, &p, &len);
+	treecodec_encode(v, n, &p, &len);
 	put(r, IDX_BLOB_TREE, p, len, d.subtree);
 	d.flags |= FS_NODE_HAS_SUBTREE;
 	free(p);
@@ -276,7 +277,7 @@ build(void)
 		uint8_t *p;
 		size_t len;
 
-		fs_tree_encode(top, 3, &p, &len);
+		treecodec_encode(top, 3, &p, &len);
 		put(r, IDX_BLOB_TREE, p, len, root);
 		free(p);
 		for (size_t i = 0; i < 3; i++)
