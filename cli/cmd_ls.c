@@ -84,7 +84,7 @@ stop(struct ls *ls, struct err *e)
 	return (fmt_stdout_check(e));
 }
 
-/* Everything below the directory dir (path: its clean path), full paths. */
+/* Everything below the directory dir (path: its path, "" for the root). */
 static int
 list_recursive(struct ls *ls, struct tree_reader *tr, const struct fs_node *dir,
     const char *path, struct err *e)
@@ -148,7 +148,7 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 	struct repo *r = NULL;
 	struct fs_node node;
 	struct ls ls;
-	const char *arg = NULL, *snap, *path = "/";
+	const char *arg = NULL, *snap, *path = "/", *prefix;
 	char *clean = NULL, *shown;
 	size_t at;
 	int ch, recursive = 0, found, rc = EXIT_USAGE;
@@ -189,8 +189,12 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 	snap = argv[optind];
 	if (argc - optind == 2)
 		path = argv[optind + 1];
-	clean = tree_path_clean(path);
 	rc = EXIT_ERROR;
+	/* The same paths as restore --include: checked before the repo. */
+	if (tree_path_clean(path, &clean, &e) == -1)
+		goto out;
+	/* Listed paths are "/" NAME below the root, "/etc/" NAME below /etc. */
+	prefix = strcmp(clean, "/") == 0 ? "" : clean;
 	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
 	    cli_snapshot_pick(ctx, r, snap, before, &list, &at, &e) == -1)
 		goto out;
@@ -209,9 +213,9 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 	if (node.type != FS_DIR)
 		print_entry(&ls, &node, clean, clean);
 	else if (recursive) {
-		if (list_recursive(&ls, tr, &node, clean, &e) == -1)
+		if (list_recursive(&ls, tr, &node, prefix, &e) == -1)
 			goto out;
-	} else if (list_dir(&ls, tr, &node, clean, &e) == -1)
+	} else if (list_dir(&ls, tr, &node, prefix, &e) == -1)
 		goto out;
 	if (ctx->json)
 		fputs("\n]\n", stdout);

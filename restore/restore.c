@@ -15,6 +15,7 @@
 
 #include "fs/extract.h"
 #include "repo/snapsel.h"
+#include "repo/tree.h"
 #include "xmalloc.h"
 
 #define ZEROS_LEN (64 * 1024) /* holes written to a descriptor */
@@ -27,14 +28,15 @@ struct str {
 
 /* One directory being restored: its entries and where the walk is. */
 struct level {
-	struct fs_node *nodes;
-	size_t n, next;
+	struct tree_dir dir;
+	size_t next;
 	size_t dirlen; /* its path's length in walk.rel */
 	int all;       /* every entry below is wanted (no include filter) */
 };
 
 struct walk {
 	struct repo *r;
+	struct tree_reader *tr;
 	const struct rst_opts *o;
 	struct rst_stats *st;
 	struct fs_extract *x;
@@ -122,145 +124,31 @@ missing_is_damage(struct err *e)
 	return (-1);
 }
 
-static int
-fetch(struct repo *r, const uint8_t id[IDX_ID_LEN], enum idx_blob_type type,
-    uint8_t **p, size_t *n, struct err *e)
-{
-	if (repo_blob_get(r, id, type, p, n, e) == 0)
-		return (0);
-	return (missing_is_damage(e));
-}
-
-static int
-load_tree(struct repo *r, const uint8_t id[IDX_ID_LEN], struct fs_node **nodes,
-    size_t *n, struct err *e)
-{
-	uint8_t *p;
-	size_t len;
-	int rc;
-
-	*nodes = NULL;
-	*n = 0;
-	if (fetch(r, id, IDX_BLOB_TREE, &p, &len, e) == -1)
-		return (-1);
-	rc = fs_tree_decode(p, len, nodes, n, e);
-	/* The plaintext names files: wipe it. */
-	freezero(p, len);
-	return (rc);
-}
-
-/* Nodes are sorted by name as unsigned bytes, which is strcmp's order. */
-static const struct fs_node *
-find_name(const struct fs_node *v, size_t n, const char *name)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(name, v[mid].name);
-
-		if (c == 0)
-			return (&v[mid]);
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return (NULL);
-}
-
 int
 rst_path_normalize(const char *path, char **out, struct err *e)
 {
-	struct str b = { NULL, 0, 0 };
-	const char *p = path, *end;
-
-	*out = NULL;
-	if (path[0] != '/')
-		return (err_set(e, ERR_USAGE,
-		    "'%s' is not an absolute path: give paths as they were "
-		    "snapshotted, like /etc/fstab",
-		    path));
-	str_add(&b, "", 0);
-	while (*p != '\0') {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		if (*p == '\0')
-			break;
-		end = strchrnul(p, '/');
-		n = (size_t)(end - p);
-		if ((n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.')) {
-			free(b.s);
-			return (err_set(e, ERR_USAGE,
-			    "'%s': \".\" and \"..\" have no meaning in a "
-			    "snapshot path",
-			    path));
-		}
-		str_add(&b, "/", 1);
-		str_add(&b, p, n);
-		p = end;
-	}
-	if (b.len == 0)
-		str_add(&b, "/", 1);
-	*out = b.s;
-	return (0);
+	return (tree_path_clean(path, out, e));
 }
 
 int
 rst_lookup(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
     struct fs_node *out, struct err *e)
 {
-	struct fs_node *nodes = NULL;
-	const struct fs_node *hit = NULL;
-	uint8_t id[IDX_ID_LEN];
-	const char *p, *slash;
-	char *comp = NULL;
-	size_t n = 0;
-	int rc = -1;
+	struct tree_reader *tr;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (path[0] != '/' || path[1] == '\0')
 		return (err_set(e, ERR_USAGE,
 		    "'%s' does not name an entry of a snapshot", path));
-	memcpy(id, root, IDX_ID_LEN);
-	for (p = path + 1;; p = slash + 1) {
-		slash = strchr(p, '/');
-		free(comp);
-		comp = slash != NULL ? xstrndup(p, (size_t)(slash - p))
-		                     : xstrdup(p);
-		fs_nodes_free(nodes, n);
-		if (load_tree(r, id, &nodes, &n, e) == -1) {
-			err_wrap(e, "%s: the listing of %.*s", path,
-			    p - path > 1 ? (int)(p - path - 1) : 1, path);
-			goto out;
-		}
-		if ((hit = find_name(nodes, n, comp)) == NULL) {
-			err_set(e, ERR_USAGE, "%s is not in the snapshot",
-			    path);
-			goto out;
-		}
-		if (slash == NULL)
-			break;
-		if (hit->type != FS_DIR ||
-		    !(hit->flags & FS_NODE_HAS_SUBTREE)) {
-			err_set(e, ERR_USAGE,
-			    "%s is not in the snapshot (%.*s is %s)", path,
-			    (int)(slash - path), path,
-			    hit->type == FS_DIR ? "an empty directory"
-			                        : fs_type_name(hit->type));
-			goto out;
-		}
-		memcpy(id, hit->subtree, IDX_ID_LEN);
-	}
-	fs_node_copy(out, hit);
-	rc = 0;
-out:
-	fs_nodes_free(nodes, n);
-	free(comp);
-	return (rc);
+	tr = tree_reader_new(r);
+	rc = tree_find(tr, root, path, out, e);
+	tree_reader_free(tr);
+	if (rc == 0)
+		return (0);
+	if (rc == -1)
+		err_wrap(e, "%s", path);
+	return (-1);
 }
 
 int
@@ -718,14 +606,14 @@ do_other(struct walk *w, const struct fs_node *n, struct err *e)
 }
 
 static void
-push(struct walk *w, struct fs_node *nodes, size_t n, int all)
+push(struct walk *w, struct tree_dir *dir, int all)
 {
 	if (w->depth == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 16;
 		w->lv = xreallocarray(w->lv, w->cap, sizeof(*w->lv));
 	}
-	w->lv[w->depth].nodes = nodes;
-	w->lv[w->depth].n = n;
+	w->lv[w->depth].dir = *dir; /* taken over */
+	memset(dir, 0, sizeof(*dir));
 	w->lv[w->depth].next = 0;
 	w->lv[w->depth].dirlen = w->rel.len;
 	w->lv[w->depth].all = all;
@@ -740,30 +628,28 @@ push(struct walk *w, struct fs_node *nodes, size_t n, int all)
 static int
 do_dir(struct walk *w, const struct fs_node *n, int all, struct err *e)
 {
-	struct fs_node *nodes = NULL;
-	size_t nn = 0;
+	struct tree_dir d = { NULL, 0 };
 	struct err why;
 	int fatal;
 
 	err_clear(&why);
-	if ((n->flags & FS_NODE_HAS_SUBTREE) &&
-	    load_tree(w->r, n->subtree, &nodes, &nn, &why) == -1) {
+	if (tree_load_dir(w->tr, n, &d, &why) == -1) {
 		err_wrap(&why, "its listing");
 		return (entry_failed(w, &why, e));
 	}
 	if (fs_extract_begin(w->x, w->rel.s, n, &why) == -1) {
-		fs_nodes_free(nodes, nn);
+		tree_dir_clear(&d);
 		return (entry_failed(w, &why, e));
 	}
 	if (!end_entry(w, e, &fatal)) {
-		fs_nodes_free(nodes, nn);
+		tree_dir_clear(&d);
 		return (fatal ? -1 : 0);
 	}
 	w->st->dirs++;
 	if (w->rel.len > 0)
 		str_add(&w->rel, "/", 1);
 	str_add(&w->rel, n->name, strlen(n->name));
-	push(w, nodes, nn, all);
+	push(w, &d, all);
 	return (0);
 }
 
@@ -800,26 +686,25 @@ excluded(const struct rst_opts *o, const char *path, const char *name)
 static int
 walk_tree(struct walk *w, const uint8_t root[IDX_ID_LEN], struct err *e)
 {
-	struct fs_node *nodes;
-	size_t n;
+	struct tree_dir d;
 
-	if (load_tree(w->r, root, &nodes, &n, e) == -1)
+	if (tree_load(w->tr, root, &d, e) == -1)
 		return (err_wrap(e, "the snapshot's top directory listing"));
-	push(w, nodes, n, w->o->nincludes == 0);
+	push(w, &d, w->o->nincludes == 0);
 	while (w->depth > 0) {
 		struct level *l = &w->lv[w->depth - 1];
 		const struct fs_node *node;
 		enum sel sel;
 		int rc;
 
-		if (l->next == l->n) {
-			fs_nodes_free(l->nodes, l->n);
+		if (l->next == l->dir.n) {
+			tree_dir_clear(&l->dir);
 			w->depth--;
 			if (w->depth > 0)
 				str_cut(&w->rel, w->lv[w->depth - 1].dirlen);
 			continue;
 		}
-		node = &l->nodes[l->next++];
+		node = &l->dir.nodes[l->next++];
 		str_cut(&w->path, 0);
 		str_add(&w->path, "/", 1);
 		str_add(&w->path, w->rel.s, w->rel.len);
@@ -859,6 +744,7 @@ walk_init(struct walk *w, struct repo *r, const struct rst_opts *o,
 	memset(w, 0, sizeof(*w));
 	memset(st, 0, sizeof(*st));
 	w->r = r;
+	w->tr = tree_reader_new(r);
 	w->o = o;
 	w->st = st;
 	str_add(&w->rel, "", 0);
@@ -890,9 +776,10 @@ walk_finish(struct walk *w, int rc, struct err *e)
 	w->x = NULL;
 	while (w->depth > 0) {
 		w->depth--;
-		fs_nodes_free(w->lv[w->depth].nodes, w->lv[w->depth].n);
+		tree_dir_clear(&w->lv[w->depth].dir);
 	}
 	free(w->lv);
+	tree_reader_free(w->tr);
 	free(w->rel.s);
 	free(w->path.s);
 	return (rc);

@@ -94,17 +94,18 @@ int rst_snapshot_find(struct repo *, const char *sel, struct manifest *out,
     size_t *nbad, struct err *);
 
 /*
- * A path as --include and --stdout take it, made canonical: absolute,
- * single slashes, no trailing slash ("/" stays "/"); "." and ".."
- * components are refused (ERR_USAGE).  *out is allocated.
+ * A path as --include and --stdout take it, made canonical by the rule
+ * ls uses too (tree_path_clean): absolute, single slashes, no trailing
+ * slash, "." components dropped ("/" stays "/"); a relative path or a
+ * ".." component is refused (ERR_USAGE).  *out is allocated.
  */
 int rst_path_normalize(const char *path, char **out, struct err *);
 
 /*
- * The node at path (normalised, not "/") in the tree rooted at root,
- * loading one tree per component.  ERR_USAGE when nothing is there (or a
- * component on the way is not a directory), ERR_CORRUPT when a tree on the
- * way is damaged.  out: fs_node_clear it.
+ * The node at path (normalised, not "/") in the tree rooted at root, found
+ * by tree_find.  ERR_USAGE when nothing is there (or a component on the
+ * way is not a directory), ERR_CORRUPT when a tree on the way is damaged
+ * or missing.  out: fs_node_clear it.
  */
 int rst_lookup(struct repo *, const uint8_t root[IDX_ID_LEN], const char *path,
     struct fs_node *out, struct err *);

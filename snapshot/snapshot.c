@@ -20,6 +20,7 @@
 
 #include "fs/walk.h"
 #include "repo/chunker.h"
+#include "repo/treecodec.h"
 #include "snapshot/fcache.h"
 #include "xmalloc.h"
 
@@ -88,9 +89,9 @@ put_tree(struct snap *s, struct fs_node *nodes, size_t n,
 	size_t len;
 	int added, rc;
 
-	fs_tree_encode(nodes, n, &buf, &len);
+	treecodec_encode(nodes, n, &buf, &len);
 	rc = repo_blob_put(s->r, IDX_BLOB_TREE, buf, len, id, &added, e);
-	free(buf);
+	freezero(buf, len); /* the plaintext names files */
 	return (rc);
 }
 

@@ -1,8 +1,8 @@
 /*
  * The entry model shared by the file-system walk, extraction and the
- * repository: one struct fs_node per directory entry, and the tree blob
- * that lists one directory's nodes (its encoding is in doc/FORMAT.md,
- * "Trees").  Nothing here touches the file system.
+ * repository: one struct fs_node per directory entry.  The tree blob that
+ * lists one directory's nodes is the repository's (repo/treecodec.h).
+ * Nothing here touches the file system.
  */
 #ifndef COFFER_FS_NODE_H
 #define COFFER_FS_NODE_H
@@ -121,24 +121,5 @@ int fs_name_valid(const char *name, size_t len);
 
 /* A short word for a type ("file", "dir", ...), "?" when unknown. */
 const char *fs_type_name(enum fs_type);
-
-/*
- * Encode n nodes (one directory's entries) as a tree blob plaintext.  The
- * nodes need not be sorted (the blob is written in name order) but their
- * names must be valid and distinct, and the fields consistent with the
- * type; anything else is a programmer error (assert).  *out is allocated;
- * free it with free().
- */
-void fs_tree_encode(const struct fs_node *nodes, size_t n, uint8_t **out,
-    size_t *outlen);
-
-/*
- * Decode a tree blob plaintext.  On success *nodes (free with
- * fs_nodes_free) holds *n nodes in name order.  Hostile or damaged input
- * is refused with ERR_CORRUPT and a message saying what is wrong; *nodes
- * is then NULL.
- */
-int fs_tree_decode(const uint8_t *p, size_t len, struct fs_node **nodes,
-    size_t *n, struct err *e);
 
 #endif

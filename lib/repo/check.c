@@ -17,6 +17,7 @@
 #include "repo/idx.h"
 #include "repo/manifest.h"
 #include "repo/pack.h"
+#include "repo/tree.h"
 #include "xmalloc.h"
 
 #define CHECK_WINDOW     (4u << 20) /* bytes read from a pack at once */
@@ -93,6 +94,7 @@ struct pk {
 
 struct ck {
 	struct repo *r;
+	struct tree_reader *tr; /* trees are read as ls and restore read them */
 	struct stor *st;
 	const struct idx *idx;
 	const struct check_opts *o;
@@ -686,9 +688,9 @@ open_frame(struct ck *c, const char *snap, const uint8_t id[IDX_ID_LEN],
     char *path, struct frame *f)
 {
 	const struct idx_entry *ent = idx_find(c->idx, id);
-	struct fs_node *nodes = NULL;
-	uint8_t *plain = NULL;
-	size_t len, n = 0;
+	struct tree_dir d = { NULL, 0 };
+	const struct fs_node *nodes;
+	size_t n;
 	char hex[REPO_HEX_LEN + 1];
 	struct err le;
 
@@ -710,17 +712,16 @@ open_frame(struct ck *c, const char *snap, const uint8_t id[IDX_ID_LEN],
 		c->lost_trees++;
 		goto bad;
 	}
-	if (repo_blob_get(c->r, id, IDX_BLOB_TREE, &plain, &len, &le) == -1 ||
-	    fs_tree_decode(plain, len, &nodes, &n, &le) == -1) {
+	if (tree_load(c->tr, id, &d, &le) == -1) {
+		/* le names the tree. */
 		int damage = le.class == ERR_CORRUPT || le.sys_errno == ENOENT;
 
 		problem(c, CHECK_ERROR, damage ? ERR_CORRUPT : le.class, snap,
-		    damage ? FIX_TREE : FIX_IO, "%s: tree %.16s: %s", path, hex,
-		    le.msg);
-		freezero(plain, plain ? len : 0);
+		    damage ? FIX_TREE : FIX_IO, "%s: %s", path, le.msg);
 		goto bad;
 	}
-	freezero(plain, len);
+	nodes = d.nodes;
+	n = d.n;
 	c->rep->stats.trees++;
 	c->ntrees++;
 	for (size_t i = 0; i < n; i++) {
@@ -737,7 +738,7 @@ open_frame(struct ck *c, const char *snap, const uint8_t id[IDX_ID_LEN],
 			f->nkids++;
 		}
 	}
-	fs_nodes_free(nodes, n);
+	tree_dir_clear(&d);
 	return (0);
 bad:
 	idset_put(&c->trees, id, TREE_BAD);
@@ -1342,6 +1343,7 @@ check_run(struct repo *r, const struct check_opts *o, struct check_report **out,
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
 	c.r = r;
+	c.tr = tree_reader_new(r);
 	c.st = repo_store(r);
 	c.idx = repo_index(r);
 	c.o = o;
@@ -1361,6 +1363,7 @@ check_run(struct repo *r, const struct check_opts *o, struct check_report **out,
 	rc = 0;
 out:
 	check_report_free(c.rep);
+	tree_reader_free(c.tr);
 	idset_free(&c.trees);
 	idset_free(&c.missing);
 	free(c.byidx);

@@ -6,6 +6,7 @@
 #include "repo/tree.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,20 +46,28 @@ tree_load(struct tree_reader *tr, const uint8_t id[FS_ID_LEN],
 {
 	char hex[2 * FS_ID_LEN + 1];
 	uint8_t *p = NULL;
-	size_t n;
-	int rc;
+	size_t n = 0;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	tr->loads++;
-	if (repo_blob_get(tr->repo, id, IDX_BLOB_TREE, &p, &n, e) == -1)
-		return (-1);
-	rc = fs_tree_decode(p, n, &out->nodes, &out->n, e);
-	free(p);
+	if (repo_blob_get(tr->repo, id, IDX_BLOB_TREE, &p, &n, e) == -1) {
+		/* A pack the index names is gone: the tree is missing. */
+		if (e->class == ERR_IO && e->sys_errno == ENOENT)
+			e->class = ERR_CORRUPT;
+		goto out;
+	}
+	if (treecodec_decode(p, n, &out->nodes, &out->n, e) == -1)
+		goto out;
+	rc = 0;
+out:
 	if (rc == -1) {
 		crypto_hex_encode(id, FS_ID_LEN, hex);
-		return (err_wrap(e, "tree %.16s", hex));
+		err_wrap(e, "tree %.16s", hex);
 	}
-	return (0);
+	/* The plaintext names files: wipe it. */
+	freezero(p, n);
+	return (rc);
 }
 
 int
@@ -155,6 +164,32 @@ wrap_path(struct err *e, const char *path, size_t len)
 	return (-1);
 }
 
+/* Fill e: path is not in the snapshot, and why when something is in the way. */
+static void
+not_found(struct err *e, const char *path, size_t upto,
+    const struct fs_node *in)
+{
+	char *s = esc_str(path, strlen(path)), *t = NULL;
+
+	if (in == NULL)
+		err_set(e, ERR_USAGE, "%s is not in the snapshot", s);
+	else {
+		t = esc_str(path, upto);
+		if (in->type == FS_DIR)
+			err_set(e, ERR_USAGE,
+			    "%s is not in the snapshot (%s is an empty "
+			    "directory)",
+			    s, t);
+		else
+			err_set(e, ERR_USAGE,
+			    "%s is not in the snapshot (%s is a %s, not a "
+			    "directory)",
+			    s, t, fs_type_name(in->type));
+	}
+	free(s);
+	free(t);
+}
+
 int
 tree_find(struct tree_reader *tr, const uint8_t root[FS_ID_LEN],
     const char *path, struct fs_node *out, struct err *e)
@@ -164,7 +199,7 @@ tree_find(struct tree_reader *tr, const uint8_t root[FS_ID_LEN],
 	uint8_t next[FS_ID_LEN];
 	int more = 1; /* next names a tree */
 	const char *p = path, *comp;
-	size_t len;
+	size_t len, upto = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -179,6 +214,8 @@ tree_find(struct tree_reader *tr, const uint8_t root[FS_ID_LEN],
 		if (len == 1 && comp[0] == '.')
 			continue;
 		if (!more) {
+			/* hit, ending at upto, is no directory to look in. */
+			not_found(e, path, upto, hit);
 			rc = 1;
 			goto out;
 		}
@@ -188,9 +225,11 @@ tree_find(struct tree_reader *tr, const uint8_t root[FS_ID_LEN],
 			goto out;
 		}
 		if ((hit = tree_dir_lookup(&d, comp, len)) == NULL) {
+			not_found(e, path, 0, NULL);
 			rc = 1;
 			goto out;
 		}
+		upto = (size_t)(p - path);
 		/* Nothing is below a non-directory or an empty directory;
 		 * the id is copied as d is cleared before it is loaded. */
 		more = hit->type == FS_DIR &&
@@ -210,27 +249,51 @@ out:
 	return (rc);
 }
 
-char *
-tree_path_clean(const char *path)
+int
+tree_path_clean(const char *path, char **out, struct err *e)
 {
-	char *out = xmalloc(strlen(path) + 2);
+	char *b = NULL, *s;
 	const char *p = path;
 	size_t len, n = 0;
 
+	*out = NULL;
+	if (path[0] != '/') {
+		s = esc_str(path, strlen(path));
+		err_set(e, ERR_USAGE,
+		    "'%s' is not an absolute path: give paths as they were "
+		    "snapshotted, like /etc/fstab",
+		    s);
+		free(s);
+		return (-1);
+	}
+	b = xmalloc(strlen(path) + 2);
 	for (;;) {
 		p += strspn(p, "/");
 		if (*p == '\0')
 			break;
 		len = strcspn(p, "/");
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			free(b);
+			s = esc_str(path, strlen(path));
+			err_set(e, ERR_USAGE,
+			    "'%s': \"..\" has no meaning in a snapshot path; "
+			    "give the path without it",
+			    s);
+			free(s);
+			return (-1);
+		}
 		if (len != 1 || p[0] != '.') {
-			out[n++] = '/';
-			memcpy(out + n, p, len);
+			b[n++] = '/';
+			memcpy(b + n, p, len);
 			n += len;
 		}
 		p += len;
 	}
-	out[n] = '\0';
-	return (out);
+	if (n == 0)
+		b[n++] = '/';
+	b[n] = '\0';
+	*out = b;
+	return (0);
 }
 
 /* ------------------------------------------------------------ walking */

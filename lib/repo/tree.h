@@ -17,6 +17,7 @@
 #include "err.h"
 #include "fs/node.h"
 #include "repo/repo.h"
+#include "repo/treecodec.h"
 
 /* Where trees come from: a repository, and how many trees were read. */
 struct tree_reader;
@@ -36,7 +37,10 @@ struct tree_dir {
 
 /*
  * Load and decode the tree blob id into *out (free with tree_dir_clear).
- * A missing or damaged blob is ERR_CORRUPT naming the id.
+ * A missing or damaged blob (its pack gone too) is ERR_CORRUPT naming the
+ * id ("tree 0123456789abcdef: ...").  The blob's plaintext is wiped
+ * before it is freed: it names files.  This is the one reader of tree
+ * blobs: ls, diff, restore and check all load trees through it.
  */
 int tree_load(struct tree_reader *, const uint8_t id[FS_ID_LEN],
     struct tree_dir *out, struct err *);
@@ -56,27 +60,32 @@ const struct fs_node *tree_dir_lookup(const struct tree_dir *d,
     const char *name, size_t len);
 
 /*
- * Find the node path names below the root tree root.  path is split at
- * '/'; a leading '/', repeated '/', a trailing '/' and "." components are
- * ignored ("/etc//hosts/." is "/etc/hosts"); ".." is not resolved (no
- * name is ".."), so it is never found.  A path with no components ("",
- * "/") names the root: *out is then an FS_DIR node without a name whose
- * subtree is root.
+ * A snapshot path as the user gives it (ls PATH, restore --include and
+ * --stdout), made canonical into *out (allocated: free()): "/" and the
+ * components joined by "/", "/" alone for the root.  Repeated '/', a
+ * trailing '/' and "." components are dropped ("//etc/./hosts/" gives
+ * "/etc/hosts").  Refused with ERR_USAGE, naming path: one that is not
+ * absolute (a snapshot holds its paths absolute), and one with a ".."
+ * component (no entry is named "..", and a path must never climb out of
+ * where it is restored).  *out is NULL on failure.
+ */
+int tree_path_clean(const char *path, char **out, struct err *);
+
+/*
+ * Find the node path names below the root tree root.  path is read as
+ * tree_path_clean reads it (repeated '/' and "." are skipped), but is not
+ * checked: a ".." component is simply never found.  The root ("/", or "")
+ * is an FS_DIR node without a name whose subtree is root.
  *
- * Returns 0 with a copy of the node in *out (free with fs_node_clear), 1
- * when there is no such path (a component is missing, or lies below
- * something that is not a directory; *out is zeroed), -1 when a tree
- * cannot be read.  Loads one tree per component.
+ * Returns 0 with a copy of the node in *out (free with fs_node_clear); 1
+ * when there is no such path, with ERR_USAGE in *e saying so ("/etc/x is
+ * not in the snapshot", and what is in the way when a component on it is
+ * not a directory) and *out zeroed; -1 when a tree on the way cannot be
+ * read (tree_load's class, the message naming the directory).  Loads one
+ * tree per component.
  */
 int tree_find(struct tree_reader *, const uint8_t root[FS_ID_LEN],
     const char *path, struct fs_node *out, struct err *);
-
-/*
- * path in the form tree_find reads it, cleaned the same way: "/" and the
- * components joined by "/", or "" for the root ("etc//./hosts/" gives
- * "/etc/hosts").  ".." is kept as a component.  Allocated: free().
- */
-char *tree_path_clean(const char *path);
 
 /*
  * Depth-first walk of a directory's subtree: each entry, then when it is

@@ -22,6 +22,7 @@
 #include "fault.h"
 #include "fs/node.h"
 #include "repo/manifest.h"
+#include "repo/treecodec.h"
 #include "tutil.h"
 
 static const char machine[] =
@@ -79,7 +80,7 @@ put_tree(struct repo *r, struct fs_node *nodes, size_t n,
 	uint8_t *p;
 	size_t len;
 
-	fs_tree_encode(nodes, n, &p, &len);
+	treecodec_encode(nodes, n, &p, &len);
 	put(r, IDX_BLOB_TREE, p, len, id);
 	free(p);
 	for (size_t i = 0; i < n; i++)

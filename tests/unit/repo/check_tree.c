@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
 #include "repo/tree.h"
+#include "repo/treecodec.h"
 #include "tutil.h"
 
 static const char machine[] =
@@ -166,7 +168,7 @@ build(const struct spec *sp, const char *prefix, uint8_t id[FS_ID_LEN],
 		make_node(sp, sp->v[i], &nodes[n++]);
 	}
 	*empty = n == 0;
-	fs_tree_encode(nodes, n, &blob, &bloblen);
+	treecodec_encode(nodes, n, &blob, &bloblen);
 	ck_assert_msg(repo_blob_put(repo, IDX_BLOB_TREE, blob, bloblen, id,
 	                  &added, &e) == 0,
 	    "%s", e.msg);
@@ -282,25 +284,133 @@ START_TEST(test_find_missing)
 }
 END_TEST
 
+/*
+ * The one rule for the paths users give: ls PATH, restore --include and
+ * restore --stdout all go through tree_path_clean, so this table is what
+ * each of them accepts (and as what) and refuses.
+ */
+static const struct {
+	const char *in;
+	const char *out; /* NULL: refused with ERR_USAGE */
+} path_table[] = {
+	{ "/", "/" },
+	{ "//./.", "/" },
+	{ "/etc", "/etc" },
+	{ "/etc/", "/etc" },
+	{ "//etc///ssh/", "/etc/ssh" },
+	{ "/etc/./hosts", "/etc/hosts" },
+	{ "/etc//./hosts/.", "/etc/hosts" },
+	{ "/./etc/hosts", "/etc/hosts" },
+	{ "/.x/..y/...", "/.x/..y/..." },
+	{ "/a b/c\td", "/a b/c\td" },
+	/* Not absolute: a snapshot holds its paths absolute. */
+	{ "", NULL },
+	{ "etc", NULL },
+	{ "etc/hosts", NULL },
+	{ "./etc/hosts", NULL },
+	/* "..": no entry has that name; never a way out of a target. */
+	{ "/..", NULL },
+	{ "/../etc/hosts", NULL },
+	{ "/etc/..", NULL },
+	{ "/etc/../..", NULL },
+	{ "/etc/ssh/../hosts", NULL },
+	{ "/etc/./../x/", NULL },
+};
+
 START_TEST(test_path_clean)
 {
-	static const char *cases[][2] = {
-		{ "", "" },
-		{ "/", "" },
-		{ "//./.", "" },
-		{ "etc", "/etc" },
-		{ "/etc/", "/etc" },
-		{ "etc//./hosts/.", "/etc/hosts" },
-		{ "/a/../b", "/a/../b" },
-		{ "/.x/..y/", "/.x/..y" },
-	};
+	for (size_t i = 0; i < sizeof(path_table) / sizeof(path_table[0]);
+	     i++) {
+		const char *in = path_table[i].in, *want = path_table[i].out;
+		char *got = (char *)1;
+		struct err e;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = tree_path_clean(cases[i][0]);
-
-		ck_assert_str_eq(got, cases[i][1]);
-		free(got);
+		err_clear(&e);
+		if (want != NULL) {
+			ck_assert_msg(tree_path_clean(in, &got, &e) == 0,
+			    "'%s': %s", in, e.msg);
+			ck_assert_str_eq(got, want);
+			free(got);
+			continue;
+		}
+		ck_assert_msg(tree_path_clean(in, &got, &e) == -1, "'%s'", in);
+		ck_assert_ptr_null(got);
+		ck_assert_int_eq(e.class, ERR_USAGE);
+		ck_assert_msg(strstr(e.msg, in) != NULL, "%s", e.msg);
 	}
+}
+END_TEST
+
+/* What clean paths name is what tree_find finds: the table, looked up. */
+START_TEST(test_path_clean_then_find)
+{
+	uint8_t root[FS_ID_LEN];
+	struct fs_node n;
+	struct err e;
+	char *p;
+
+	build_root(&sample, root);
+	ck_assert_int_eq(tree_path_clean("/etc/./hosts", &p, &e), 0);
+	ck_assert_int_eq(tree_find(tr, root, p, &n, &e), 0);
+	ck_assert_str_eq(n.name, "hosts");
+	fs_node_clear(&n);
+	free(p);
+	ck_assert_int_eq(tree_path_clean("//./", &p, &e), 0);
+	ck_assert_int_eq(tree_find(tr, root, p, &n, &e), 0);
+	ck_assert_ptr_null(n.name);
+	ck_assert_mem_eq(n.subtree, root, FS_ID_LEN);
+	fs_node_clear(&n);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_find_says_why)
+{
+	uint8_t root[FS_ID_LEN];
+	struct fs_node n;
+	struct err e;
+
+	build_root(&sample, root);
+	err_clear(&e);
+	ck_assert_int_eq(tree_find(tr, root, "/etc/nope", &n, &e), 1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	ck_assert_str_eq(e.msg, "/etc/nope is not in the snapshot");
+	ck_assert_int_eq(tree_find(tr, root, "/etc/hosts/x/y", &n, &e), 1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	ck_assert_str_eq(e.msg,
+	    "/etc/hosts/x/y is not in the snapshot (/etc/hosts is a file, "
+	    "not a directory)");
+	ck_assert_int_eq(tree_find(tr, root, "/etc/empty/x", &n, &e), 1);
+	ck_assert_str_eq(e.msg,
+	    "/etc/empty/x is not in the snapshot (/etc/empty is an empty "
+	    "directory)");
+}
+END_TEST
+
+/* A pack the index names is gone: the trees in it are damage. */
+START_TEST(test_missing_pack_is_corrupt)
+{
+	uint8_t root[FS_ID_LEN];
+	const struct idx_entry *ent;
+	struct fs_node n;
+	struct err e;
+	char name[128], *path;
+
+	build_root(&sample, root);
+	ck_assert_ptr_nonnull(ent = idx_find(repo_index(repo), root));
+	repo_pack_name(idx_pack_id(repo_index(repo), ent->pack), name,
+	    sizeof(name));
+	path = tutil_path(dir, "repo");
+	{
+		char *full = tutil_path(path, name);
+
+		ck_assert_int_eq(unlink(full), 0);
+		free(full);
+	}
+	free(path);
+	ck_assert_int_eq(tree_find(tr, root, "/etc/hosts", &n, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_msg(strstr(e.msg, "tree of /: tree ") != NULL, "%s", e.msg);
 }
 END_TEST
 
@@ -417,7 +527,7 @@ START_TEST(test_iter_deep)
 			n.flags = FS_NODE_HAS_SUBTREE;
 			memcpy(n.subtree, id, FS_ID_LEN);
 		}
-		fs_tree_encode(&n, 1, &blob, &len);
+		treecodec_encode(&n, 1, &blob, &len);
 		ck_assert_int_eq(repo_blob_put(repo, IDX_BLOB_TREE, blob, len,
 		                     id, &added, &e),
 		    0);
@@ -679,6 +789,9 @@ tree_suite(void)
 	tcase_add_test(tc, test_find_nested_and_root);
 	tcase_add_test(tc, test_find_missing);
 	tcase_add_test(tc, test_path_clean);
+	tcase_add_test(tc, test_path_clean_then_find);
+	tcase_add_test(tc, test_find_says_why);
+	tcase_add_test(tc, test_missing_pack_is_corrupt);
 	tcase_add_test(tc, test_missing_tree_blob_is_corrupt);
 	tcase_add_test(tc, test_iter_depth_first_order);
 	tcase_add_test(tc, test_iter_deep);
