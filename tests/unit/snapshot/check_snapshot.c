@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 
+#include "repo/snapsel.h"
 #include "repo/tree.h"
 #include "restore/restore.h"
 #include "snapshot/snapshot.h"
@@ -326,12 +328,13 @@ static size_t
 nsnapshots(void)
 {
 	struct repo *r = open_repo();
-	struct manifest *list;
-	size_t n, nbad;
+	struct snapsel *s;
+	size_t n;
 	struct err e;
 
-	ck_assert_int_eq(manifest_list(r, 0, &list, &n, &nbad, &e), 0);
-	manifest_list_free(list, n);
+	ck_assert_int_eq(snapsel_list(r, time(NULL), &s, &e), 0);
+	n = s->n;
+	snapsel_free(s);
 	repo_close(r);
 	return (n);
 }
