@@ -44,15 +44,12 @@
 #define SFTP_DIR_NAME_MAX 1024
 /*
  * A listing believes the server no further than the repository layout
- * needs (doc/FORMAT.md): its deepest files are data/<2 hex>/<id>, three
- * components, so no directory is entered whose files would have more; a
- * directory is read whole (no session is held across the caller's
- * function), so one with more entries, or more bytes of names, than a
- * repository holds in a directory is refused rather than read into
+ * needs (STOR_LIST_DEPTH); a directory is read whole (no session is held across
+ * the caller's function), so one with more entries, or more bytes of names,
+ * than a repository holds in a directory is refused rather than read into
  * memory.  Symlinks are never followed: only what the server reports as
  * a regular file or a directory is listed.
  */
-#define SFTP_LIST_DEPTH      3
 #define SFTP_DIR_ENTRIES_MAX (1u << 20)
 #define SFTP_DIR_NAMES_MAX   (128u << 20)
 
@@ -879,11 +876,13 @@ sftp_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
 struct dir_ent {
 	char *name;
 	uint64_t size;
+	int64_t mtime; /* INT64_MIN: not reported */
 	int isdir;
 };
 
 struct dir_arg {
 	const char *rel;
+	int flags; /* STOR_LIST_* */
 	struct dir_ent *ents;
 	size_t n, cap;
 };
@@ -944,7 +943,10 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 			    SFTP_DIR_NAMES_MAX >> 20);
 			goto out;
 		}
-		if (name[0] == '.') /* ., .., and temp files */
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		/* Temp files, and anything else hidden, unless asked for. */
+		if (name[0] == '.' && !(a->flags & STOR_LIST_DOT))
 			continue;
 		/* Symlinks and anything else are not followed, nor listed. */
 		if (!(at.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
@@ -958,6 +960,9 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 		}
 		a->ents[a->n].name = xasprintf("%s/%.*s", a->rel, r, name);
 		a->ents[a->n].size = at.filesize;
+		a->ents[a->n].mtime = at.flags & LIBSSH2_SFTP_ATTR_ACMODTIME
+		    ? (int64_t)at.mtime
+		    : INT64_MIN;
 		a->ents[a->n].isdir = LIBSSH2_SFTP_S_ISDIR(at.permissions);
 		a->n++;
 	}
@@ -969,23 +974,12 @@ out:
 	return (rc);
 }
 
-/* The components of a name below the root: "data/ab" has 2. */
-static size_t
-name_depth(const char *name)
-{
-	size_t n = 1;
-
-	for (; *name != '\0'; name++)
-		n += *name == '/';
-	return (n);
-}
-
 static int
-list_dir(struct sftp *s, const char *rel,
-    int (*fn)(void *, const char *, uint64_t), void *arg, int *warned,
+list_dir(struct sftp *s, const char *rel, int flags,
+    int (*fn)(void *, const char *, uint64_t, int64_t), void *arg, int *warned,
     struct err *e)
 {
-	struct dir_arg a = { rel, NULL, 0, 0 };
+	struct dir_arg a = { rel, flags, NULL, 0, 0 };
 	int rc = -1;
 
 	if (sftp_run_op(s, op_readdir, &a, e) == -1)
@@ -995,9 +989,9 @@ list_dir(struct sftp *s, const char *rel,
 		int r;
 
 		if (!a.ents[i].isdir)
-			r = fn(arg, name, a.ents[i].size);
-		else if (name_depth(name) < SFTP_LIST_DEPTH)
-			r = list_dir(s, name, fn, arg, warned, e);
+			r = fn(arg, name, a.ents[i].size, a.ents[i].mtime);
+		else if (stor_name_depth(name) < STOR_LIST_DEPTH)
+			r = list_dir(s, name, flags, fn, arg, warned, e);
 		else {
 			/* Its files would be deeper than any repository's. */
 			if (!*warned)
@@ -1021,12 +1015,13 @@ out:
 }
 
 static int
-sftp_list(struct stor *st, const char *dir,
-    int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
+sftp_list(struct stor *st, const char *dir, int flags,
+    int (*fn)(void *, const char *, uint64_t, int64_t), void *arg,
+    struct err *e)
 {
 	int warned = 0;
 
-	return (list_dir(st->impl, dir, fn, arg, &warned, e));
+	return (list_dir(st->impl, dir, flags, fn, arg, &warned, e));
 }
 
 static int

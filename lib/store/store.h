@@ -132,6 +132,26 @@ int stor_list(struct stor *, const char *dir,
     int (*fn)(void *, const char *name, uint64_t size), void *arg,
     struct err *);
 
+/*
+ * The files stor_list leaves out: fn(arg, name, size, mtime) for each
+ * regular file below dir whose name has a component starting with '.'
+ * (temp files of puts in flight, or a file someone hid), dot-named
+ * directories entered too; mtime is in seconds since the epoch as the
+ * store's host keeps it, INT64_MIN when the backend does not report one.
+ * Such names fail stor_name_valid: they are for reporting, not to read.
+ * Both listings enter directories no deeper than the repository layout
+ * has (data/ab/<id>: three components); deeper ones are skipped.
+ */
+int stor_list_hidden(struct stor *, const char *dir,
+    int (*fn)(void *, const char *name, uint64_t size, int64_t mtime),
+    void *arg, struct err *);
+
+/*
+ * True if name's last component has the form of the temp files puts make
+ * before they rename them into place (both backends' forms).
+ */
+int stor_name_temp(const char *name);
+
 /* Remove a file; a missing file is not an error. */
 int stor_remove(struct stor *, const char *name, struct err *);
 
