@@ -307,6 +307,18 @@ sftp_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
 	return (sftp_run_op(st->impl, op_get, &a, e));
 }
 
+/*
+ * A wait that failed names no file: name it here, as sftp_conn_fail does,
+ * so that every error of the helpers below names their path.
+ */
+static int
+wait_failed(const char *what, const char *path, struct err *e)
+{
+	if (e->class != ERR_INTERRUPTED)
+		err_wrap(e, "%s %s", what, path);
+	return (-1);
+}
+
 /* 0 and attributes; 1 when missing; -1 on error. */
 static int
 stat_path(struct sftp *s, struct conn *c, const char *path,
@@ -319,7 +331,7 @@ stat_path(struct sftp *s, struct conn *c, const char *path,
 	    (r = libssh2_sftp_stat_ex(c->sftp, path, (unsigned int)strlen(path),
 	         LIBSSH2_SFTP_STAT, at)) == LIBSSH2_ERROR_EAGAIN)
 		if (sftp_conn_wait(s, c, deadline, e) == -1)
-			return (-1);
+			return (wait_failed("stat", path, e));
 	if (r == 0)
 		return (0);
 	if (sftp_conn_fail(s, c, r, "stat", path, e) == -1 &&
@@ -437,7 +449,7 @@ remove_path(struct sftp *s, struct conn *c, const char *path, struct err *e)
 	while ((r = libssh2_sftp_unlink_ex(c->sftp, path,
 	            (unsigned int)strlen(path))) == LIBSSH2_ERROR_EAGAIN)
 		if (sftp_conn_wait(s, c, deadline, e) == -1)
-			return (-1);
+			return (wait_failed("remove", path, e));
 	if (r == 0)
 		return (0);
 	if (sftp_conn_fail(s, c, r, "remove", path, e) == -1 &&
@@ -458,7 +470,7 @@ rename_path(struct sftp *s, struct conn *c, const char *from, const char *to,
 	            LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)) ==
 	    LIBSSH2_ERROR_EAGAIN)
 		if (sftp_conn_wait(s, c, deadline, e) == -1)
-			return (-1);
+			return (wait_failed("rename to", to, e));
 	if (r == 0)
 		return (0);
 	return (sftp_conn_fail(s, c, r, "rename to", to, e));
@@ -512,7 +524,7 @@ op_put(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	LIBSSH2_SFTP_ATTRIBUTES at;
 	int64_t deadline;
-	int r = 0, rc = -1, made = 0, opened = 0;
+	int r = 0, rc = -1, made = 0, opened = 0, named = 0;
 	struct err e2;
 
 	/* A fresh temp name every attempt: an old one may still be open. */
@@ -567,6 +579,8 @@ op_put(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 		maybe_full(s, c, tmp, 1, e);
 		goto out;
 	}
+	/* From here every error names path, which ends in a->name. */
+	named = 1;
 	if (rename_path(s, c, tmp, path, e) == 0) {
 		rc = 0;
 		goto out;
@@ -608,8 +622,7 @@ out:
 		(void)close_handle(s, c, h, tmp, &e2);
 	if (rc == -1 && opened && !c->broken)
 		(void)remove_path(s, c, tmp, &e2); /* best effort */
-	if (rc == -1 && e->class != ERR_INTERRUPTED &&
-	    strstr(e->msg, a->name) == NULL)
+	if (rc == -1 && !named && e->class != ERR_INTERRUPTED)
 		err_wrap(e, "put %s", a->name);
 	free(tmp);
 	free(path);
@@ -684,7 +697,7 @@ op_put_stream(struct sftp *s, struct conn *c, void *arg, int attempt,
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	LIBSSH2_SFTP_ATTRIBUTES at;
 	int64_t deadline;
-	int r = 0, rc = -1, made = 0, opened = 0;
+	int r = 0, rc = -1, made = 0, opened = 0, named = 0;
 	struct err e2;
 
 	/* A fresh temp name every attempt: an old one may still be open. */
@@ -746,6 +759,8 @@ op_put_stream(struct sftp *s, struct conn *c, void *arg, int attempt,
 			goto out;
 		}
 	}
+	/* From here every error names path, which ends in a->name. */
+	named = 1;
 	if (rename_path(s, c, tmp, path, e) == 0) {
 		rc = 0;
 		goto out;
@@ -786,8 +801,7 @@ out:
 		/* Not ours, so not retried here: sftp_put_stream hands it on.
 		 */
 		err_set(e, ERR_INTERNAL, "put %s: the reader failed", a->name);
-	else if (rc == -1 && e->class != ERR_INTERRUPTED &&
-	    strstr(e->msg, a->name) == NULL)
+	else if (rc == -1 && !named && e->class != ERR_INTERRUPTED)
 		err_wrap(e, "put %s", a->name);
 	free(tmp);
 	free(path);
