@@ -433,6 +433,26 @@ out:
 	return (-1);
 }
 
+/*
+ * The server has no fsync@openssh.com: files are published unflushed.
+ * Said once per store, at open (op_caps) or at the first put that finds
+ * out, and recorded for stor_caps.
+ */
+static void
+no_fsync(struct sftp *s)
+{
+	int warn;
+
+	pthread_mutex_lock(&s->mu);
+	s->caps &= ~(unsigned)STOR_CAP_FSYNC;
+	warn = !s->fsync_warned;
+	s->fsync_warned = 1;
+	pthread_mutex_unlock(&s->mu);
+	if (warn)
+		log_warn(s->log, "%s: %s", s->t.hostport,
+		    stor_cap_lack(STOR_CAP_FSYNC));
+}
+
 struct put_arg {
 	const char *name;
 	const uint8_t *data;
@@ -570,8 +590,7 @@ op_put(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 			maybe_full(s, c, tmp, 1, e);
 			goto out;
 		}
-		log_debug(s->log, "%s: no fsync@openssh.com on the server",
-		    s->t.hostport);
+		no_fsync(s);
 	}
 	r = close_handle(s, c, h, tmp, e);
 	h = NULL;
@@ -742,8 +761,7 @@ op_put_stream(struct sftp *s, struct conn *c, void *arg, int attempt,
 			maybe_full(s, c, tmp, 1, e);
 			goto out;
 		}
-		log_debug(s->log, "%s: no fsync@openssh.com on the server",
-		    s->t.hostport);
+		no_fsync(s);
 	}
 	r = close_handle(s, c, h, tmp, e);
 	h = NULL;
@@ -1086,6 +1104,74 @@ op_root(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 	return (0);
 }
 
+/*
+ * What the server keeps of store.h's promises, asked once at open as
+ * OpenSSH's sftp-client reads its extension flags (libssh2 hands over no
+ * extension list, so each is tried, writing nothing): statvfs@openssh.com
+ * on the root, and fsync@openssh.com on a handle of the root directory,
+ * which a server with the extension refuses for a directory ("failure",
+ * "no such file") and one without refuses as an unsupported operation.
+ */
+static int
+op_caps(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
+{
+	const char *root = s->t.root[0] ? s->t.root : ".";
+	LIBSSH2_SFTP_STATVFS vfs;
+	LIBSSH2_SFTP_HANDLE *h;
+	int64_t deadline = sftp_io_deadline(s);
+	unsigned caps = 0;
+	int r = 0, rc = -1;
+
+	(void)arg;
+	(void)attempt;
+	while ((r = libssh2_sftp_statvfs(c->sftp, root, strlen(root), &vfs)) ==
+	    LIBSSH2_ERROR_EAGAIN)
+		if (sftp_conn_wait(s, c, deadline, e) == -1)
+			return (-1);
+	if (r == 0)
+		caps |= STOR_CAP_STATVFS;
+	else if (r != LIBSSH2_ERROR_SFTP_PROTOCOL)
+		return (sftp_conn_fail(s, c, r, "statvfs", root, e));
+	if ((h = open_file(s, c, root, 0, 0, LIBSSH2_SFTP_OPENDIR, &r, e)) ==
+	    NULL) {
+		if (r != WAIT_FAILED)
+			sftp_conn_fail(s, c, r, "open", root, e);
+		return (-1);
+	}
+	deadline = sftp_io_deadline(s);
+	while ((r = libssh2_sftp_fsync(h)) == LIBSSH2_ERROR_EAGAIN)
+		if (sftp_conn_wait(s, c, deadline, e) == -1)
+			goto out;
+	if (r == 0 ||
+	    (r == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+	        libssh2_sftp_last_error(c->sftp) != LIBSSH2_FX_OP_UNSUPPORTED))
+		caps |= STOR_CAP_FSYNC;
+	else if (r != LIBSSH2_ERROR_SFTP_PROTOCOL) {
+		sftp_conn_fail(s, c, r, "fsync", root, e);
+		goto out;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->caps = caps;
+	pthread_mutex_unlock(&s->mu);
+	rc = 0;
+out:
+	if (close_handle(s, c, h, root, rc == 0 ? e : NULL) == -1)
+		rc = -1;
+	return (rc);
+}
+
+static unsigned
+sftp_caps(struct stor *st)
+{
+	struct sftp *s = st->impl;
+	unsigned caps;
+
+	pthread_mutex_lock(&s->mu);
+	caps = s->caps;
+	pthread_mutex_unlock(&s->mu);
+	return (caps);
+}
+
 static void
 sftp_free(struct sftp *s)
 {
@@ -1131,6 +1217,7 @@ static const struct stor_ops sftp_ops = {
 	.mtime = sftp_mtime,
 	.list = sftp_list,
 	.remove = sftp_remove,
+	.caps = sftp_caps,
 	.close = sftp_close,
 };
 
@@ -1224,8 +1311,11 @@ stor_sftp_open(const char *location, const struct stor_opts *o, int create,
 	for (int i = 0; i < s->nconns; i++)
 		s->conns[i].fd = -1;
 	/* Connect now: host key and authentication fail here, once. */
-	if (sftp_run_op(s, op_root, &ra, e) == -1)
+	if (sftp_run_op(s, op_root, &ra, e) == -1 ||
+	    sftp_run_op(s, op_caps, NULL, e) == -1)
 		goto fail;
+	if (!(s->caps & STOR_CAP_FSYNC))
+		no_fsync(s);
 	if (s->keepalive != STOR_KEEPALIVE_OFF &&
 	    pthread_create(&s->ka_thread, NULL, sftp_keepalive_main, s) == 0)
 		s->ka_running = 1;

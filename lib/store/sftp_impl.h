@@ -56,6 +56,8 @@ struct sftp {
 	struct err gave_up_err;
 	pthread_t ka_thread;
 	int ka_running;
+	unsigned caps;    /* STOR_CAP_*, asked at open (op_caps); under mu */
+	int fsync_warned; /* the missing fsync was said, once */
 };
 
 struct kh_file {

@@ -211,3 +211,40 @@ stor_remove(struct stor *st, const char *name, struct err *e)
 	CHECK_NAME(name, e);
 	return (st->ops->remove(st, name, e));
 }
+
+unsigned
+stor_caps(struct stor *st)
+{
+	if (st->ops->caps == NULL)
+		return (STOR_CAPS_ALL);
+	return (st->ops->caps(st));
+}
+
+const char *
+stor_cap_name(unsigned cap)
+{
+	switch (cap) {
+	case STOR_CAP_FSYNC:
+		return ("fsync");
+	case STOR_CAP_STATVFS:
+		return ("statvfs");
+	}
+	return ("?");
+}
+
+const char *
+stor_cap_lack(unsigned cap)
+{
+	switch (cap) {
+	case STOR_CAP_FSYNC:
+		return ("the server has no fsync@openssh.com: files are "
+		        "published without being flushed to its disk, so a "
+		        "crash or power loss there can lose or truncate the "
+		        "latest ones (use OpenSSH's sftp-server or "
+		        "internal-sftp, 6.5 or later)");
+	case STOR_CAP_STATVFS:
+		return ("the server has no statvfs@openssh.com: a full disk "
+		        "there shows as a bare failure, not as 'no space'");
+	}
+	return ("?");
+}

@@ -418,6 +418,19 @@ START_TEST(test_list_hidden_and_depth)
 }
 END_TEST
 
+/* A local directory and OpenSSH's internal-sftp keep every promise. */
+START_TEST(test_caps_all)
+{
+	struct stor *st = open_ok();
+
+	ck_assert_uint_eq(stor_caps(st), STOR_CAPS_ALL);
+	ck_assert_str_eq(stor_cap_name(STOR_CAP_FSYNC), "fsync");
+	ck_assert(
+	    strstr(stor_cap_lack(STOR_CAP_FSYNC), "fsync@openssh.com") != NULL);
+	stor_close(st);
+}
+END_TEST
+
 START_TEST(test_open_and_create)
 {
 	struct stor *st;
@@ -811,6 +824,7 @@ contract(const char *name, void (*setup)(void))
 	tcase_add_test(tc, test_noreplace_keeps_existing);
 	tcase_add_test(tc, test_list_skips_temp_and_recurses);
 	tcase_add_test(tc, test_list_hidden_and_depth);
+	tcase_add_test(tc, test_caps_all);
 	tcase_add_test(tc, test_open_and_create);
 	tcase_add_test(tc, test_threads_share_one_store);
 	tcase_add_test(tc, test_put_stream_larger_than_buffer);
