@@ -1,5 +1,21 @@
 /*
  * The write pipeline: blobs into packs, packs into the store, then the index.
+ *
+ * repo_blob_put names a blob by the keyed hash of its plaintext
+ * (crypto_hmac_digest) and stops there if the index or the pack being
+ * filled knows the id already (deduplication).  A new blob becomes a job:
+ * pool_submit hands it to the sealing workers (opool), which compress,
+ * seal and, unless turned off, open it again to verify it (seal_job); with
+ * no workers, the calling thread does the same.  Jobs come back in the
+ * order they went in (pool_drain) and retire appends each sealed blob to
+ * the pack writer; a pack that reaches the target size is finished by
+ * write_pack (its header sealed, the pack named by the SHA-256 of its
+ * bytes, its blobs added to the index in memory) and queued for the one
+ * writer thread (wq_push), which puts it into the store while chunking and
+ * sealing go on; at most two packs wait.  repo_flush drains the workers,
+ * writes the last pack, waits until the writer has stored every pack
+ * (wq_wait), and only then writes the index file that names them: an index
+ * never names a pack that is not durably in the store.
  */
 #include <sys/types.h>
 
