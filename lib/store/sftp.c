@@ -32,13 +32,13 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
-#include "config.h"
 #include "crypto.h"
 #include "log.h"
 #include "passphrase.h"
 #include "secfile.h"
 #include "store/sftp_impl.h"
 #include "store/store_impl.h"
+#include "url.h"
 #include "xmalloc.h"
 
 #define SFTP_DIR_NAME_MAX 1024
@@ -63,12 +63,12 @@ int
 stor_sftp_parse_url(const char *url, const struct stor_opts *o,
     struct stor_sftp_target *t, struct err *e)
 {
-	struct config_url u;
+	struct url_sftp u;
 	const char *p;
 	size_t n;
 
 	memset(t, 0, sizeof(*t));
-	if (config_parse_url(url, &u, e) == -1) {
+	if (url_parse_sftp(url, &u, e) == -1) {
 		e->class = ERR_USAGE;
 		return (-1);
 	}

@@ -24,7 +24,6 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
-#include "config.h"
 #include "crypto.h"
 #include "log.h"
 #include "passphrase.h"
