@@ -1104,6 +1104,13 @@ op_root(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 	return (0);
 }
 
+/* Did the server answer the last request "operation unsupported"? */
+static int
+unsupported(struct conn *c)
+{
+	return (libssh2_sftp_last_error(c->sftp) == LIBSSH2_FX_OP_UNSUPPORTED);
+}
+
 /*
  * What the server keeps of store.h's promises, asked once at open as
  * OpenSSH's sftp-client reads its extension flags (libssh2 hands over no
@@ -1111,6 +1118,8 @@ op_root(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
  * on the root, and fsync@openssh.com on a handle of the root directory,
  * which a server with the extension refuses for a directory ("failure",
  * "no such file") and one without refuses as an unsupported operation.
+ * Only that answer counts as lacking: any other leaves the promise
+ * assumed, and a put that then finds fsync unsupported says so (no_fsync).
  */
 static int
 op_caps(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
@@ -1119,7 +1128,7 @@ op_caps(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 	LIBSSH2_SFTP_STATVFS vfs;
 	LIBSSH2_SFTP_HANDLE *h;
 	int64_t deadline = sftp_io_deadline(s);
-	unsigned caps = 0;
+	unsigned caps = STOR_CAPS_ALL;
 	int r = 0, rc = -1;
 
 	(void)arg;
@@ -1128,34 +1137,36 @@ op_caps(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 	    LIBSSH2_ERROR_EAGAIN)
 		if (sftp_conn_wait(s, c, deadline, e) == -1)
 			return (-1);
-	if (r == 0)
-		caps |= STOR_CAP_STATVFS;
-	else if (r != LIBSSH2_ERROR_SFTP_PROTOCOL)
+	if (r != 0 && r != LIBSSH2_ERROR_SFTP_PROTOCOL)
 		return (sftp_conn_fail(s, c, r, "statvfs", root, e));
+	if (r != 0 && unsupported(c))
+		caps &= ~(unsigned)STOR_CAP_STATVFS;
+	/* A root that cannot be opened tells nothing: puts will tell. */
 	if ((h = open_file(s, c, root, 0, 0, LIBSSH2_SFTP_OPENDIR, &r, e)) ==
 	    NULL) {
-		if (r != WAIT_FAILED)
-			sftp_conn_fail(s, c, r, "open", root, e);
-		return (-1);
+		if (r == WAIT_FAILED ||
+		    (r != LIBSSH2_ERROR_SFTP_PROTOCOL &&
+		        sftp_conn_fail(s, c, r, "open", root, e) == -1))
+			return (-1);
+		goto done;
 	}
 	deadline = sftp_io_deadline(s);
 	while ((r = libssh2_sftp_fsync(h)) == LIBSSH2_ERROR_EAGAIN)
 		if (sftp_conn_wait(s, c, deadline, e) == -1)
 			goto out;
-	if (r == 0 ||
-	    (r == LIBSSH2_ERROR_SFTP_PROTOCOL &&
-	        libssh2_sftp_last_error(c->sftp) != LIBSSH2_FX_OP_UNSUPPORTED))
-		caps |= STOR_CAP_FSYNC;
-	else if (r != LIBSSH2_ERROR_SFTP_PROTOCOL) {
+	if (r != 0 && r != LIBSSH2_ERROR_SFTP_PROTOCOL) {
 		sftp_conn_fail(s, c, r, "fsync", root, e);
 		goto out;
 	}
+	if (r != 0 && unsupported(c))
+		caps &= ~(unsigned)STOR_CAP_FSYNC;
+done:
 	pthread_mutex_lock(&s->mu);
 	s->caps = caps;
 	pthread_mutex_unlock(&s->mu);
 	rc = 0;
 out:
-	if (close_handle(s, c, h, root, rc == 0 ? e : NULL) == -1)
+	if (h != NULL && close_handle(s, c, h, root, rc == 0 ? e : NULL) == -1)
 		rc = -1;
 	return (rc);
 }
