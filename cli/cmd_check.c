@@ -103,11 +103,29 @@ print_summary(const struct check_report *rep, const struct check_opts *o)
 		        : "some files could not be checked");
 }
 
+/* A line for each promise of store.h the repository's store does not keep. */
 static void
-print_json(const char *loc, const struct check_report *rep)
+print_caps(struct stor *st)
+{
+	unsigned caps = stor_caps(st);
+
+	for (unsigned bit = 1; bit & STOR_CAPS_ALL; bit <<= 1)
+		if (!(caps & bit))
+			printf("store lacks %s: %s\n", stor_cap_name(bit),
+			    stor_cap_lack(bit));
+}
+
+static void
+print_json(const char *loc, struct stor *st, const struct check_report *rep)
 {
 	const struct check_stats *s = &rep->stats;
-	json_t *j, *probs = json_array();
+	json_t *j, *probs = json_array(), *lacks = json_array();
+	unsigned caps = stor_caps(st);
+
+	for (unsigned bit = 1; bit & STOR_CAPS_ALL; bit <<= 1)
+		if (!(caps & bit))
+			json_array_append_new(lacks,
+			    json_string(stor_cap_name(bit)));
 
 	for (size_t i = 0; i < rep->nproblems; i++) {
 		const struct check_problem *p = &rep->problems[i];
@@ -118,14 +136,16 @@ print_json(const char *loc, const struct check_report *rep)
 		        err_class_name(p->class), "file", p->file, "what",
 		        p->what, "fix", p->fix));
 	}
-	j = json_pack("{s:s, s:b, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, "
-	              "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	              "s:I, s:I, s:I, s:I, s:I}}",
+	j = json_pack(
+	    "{s:s, s:b, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I, s:I}}",
 	    "repository", loc, "ok", s->errors == 0, "errors",
 	    (json_int_t)s->errors, "warnings", (json_int_t)s->warnings,
-	    "problems", probs, "stats", "key_files", (json_int_t)s->key_files,
-	    "key_files_damaged", (json_int_t)s->key_files_damaged,
-	    "index_files", (json_int_t)s->index_files, "index_files_damaged",
+	    "problems", probs, "store_lacks", lacks, "stats", "key_files",
+	    (json_int_t)s->key_files, "key_files_damaged",
+	    (json_int_t)s->key_files_damaged, "index_files",
+	    (json_int_t)s->index_files, "index_files_damaged",
 	    (json_int_t)s->index_files_damaged, "index_files_misnamed",
 	    (json_int_t)s->index_files_misnamed, "blobs_indexed",
 	    (json_int_t)s->blobs_indexed, "blobs_duplicate",
@@ -260,9 +280,11 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	if (check_run(r, &o, &rep, &e) == -1)
 		goto out;
 	if (ctx->json)
-		print_json(repo_location(r), rep);
-	else if (!ctx->quiet)
+		print_json(repo_location(r), repo_store(r), rep);
+	else if (!ctx->quiet) {
+		print_caps(repo_store(r));
 		print_summary(rep, &o);
+	}
 	rc = check_report_exit_status(rep);
 	err_clear(&e);
 out:

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "repo_opts.h"
+#include "value.h"
 
 enum {
 	OPT_MACHINE_KEY = CLI_OPT_CMD_BASE,
@@ -54,14 +55,14 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 			machine = optarg;
 			break;
 		case OPT_COMPRESSION:
-			if (config_parse_int(optarg, &lvl) == -1 || lvl < 1 ||
+			if (value_parse_int(optarg, &lvl) == -1 || lvl < 1 ||
 			    lvl > 19)
 				return (cli_usage_error(cmd,
 				    "--compression takes a zstd level 1-19"));
 			o.compression = (int)lvl;
 			break;
 		case OPT_CHUNK:
-			if (config_parse_size(optarg, &v) == -1 ||
+			if (value_parse_size(optarg, &v) == -1 ||
 			    v > (16u << 20) || v < (16u << 10))
 				return (cli_usage_error(cmd,
 				    "--chunk-size takes a size from 16K to "
@@ -72,7 +73,7 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 			o.chunker.norm_level = 2;
 			break;
 		case OPT_PACK:
-			if (config_parse_size(optarg, &v) == -1 ||
+			if (value_parse_size(optarg, &v) == -1 ||
 			    v < (1u << 20) || v > (1u << 30))
 				return (cli_usage_error(cmd,
 				    "--pack-size takes a size from 1M to 1G"));

@@ -218,6 +218,15 @@ print_recipe(const struct url *u, const char *key)
 	       "chmod 0444 %s/config\n\n",
 	    u->path, u->path);
 	printf("# --- limits and pruning ---\n"
+	       "# - The server's SFTP must keep what coffer's store "
+	       "promises:\n"
+	       "#   fsync@openssh.com (each file on disk before it is "
+	       "named) and\n"
+	       "#   statvfs@openssh.com (a full disk named as such); "
+	       "OpenSSH's\n"
+	       "#   internal-sftp above has both.  coffer check -r OFFSITE "
+	       "--no-lock\n"
+	       "#   prints a 'store lacks' line for each one missing.\n"
 	       "# - The key can fill the disk: give the account a quota or "
 	       "its own\n"
 	       "#   file system (setquota -u %s 0 500G 0 0 /srv).\n"

@@ -15,6 +15,8 @@
 #include "repo_opts.h"
 #include "snapshot/job.h"
 #include "snapshot/snapshot.h"
+#include "snapshot/sources.h"
+#include "value.h"
 #include "xmalloc.h"
 
 enum {
@@ -201,7 +203,7 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 			job = optarg;
 			break;
 		case OPT_COMPRESSION:
-			if (config_parse_int(optarg, &lvl) == -1 || lvl < 1 ||
+			if (value_parse_int(optarg, &lvl) == -1 || lvl < 1 ||
 			    lvl > 19) {
 				rc = cli_usage_error(cmd,
 				    "--compression takes a zstd level 1-19");

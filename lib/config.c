@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "secfile.h"
+#include "url.h"
+#include "value.h"
 #include "xmalloc.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -337,231 +339,6 @@ applies(const struct config_section *s, const struct schema_key *sk)
 	    (sk->applies & s->variant) != 0);
 }
 
-/* Parsers. */
-
-int
-config_parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	for (size_t i = 0; i < NELEM(yes); i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return (0);
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return (0);
-		}
-	}
-	return (-1);
-}
-
-int
-config_parse_int(const char *s, int64_t *out)
-{
-	long long v;
-	char *end;
-
-	/* strtoll alone would take leading space, and "" as 0. */
-	if (!is_digit((unsigned char)s[0]) &&
-	    !((s[0] == '-' || s[0] == '+') && is_digit((unsigned char)s[1])))
-		return (-1);
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno == ERANGE || *end != '\0')
-		return (-1);
-	*out = v;
-	return (0);
-}
-
-/* Digits at *sp into *out, advancing *sp; -1 if none or on overflow. */
-static int
-digits(const char **sp, uint64_t *out)
-{
-	const char *s = *sp;
-	uint64_t v = 0, d;
-
-	if (!is_digit((unsigned char)*s))
-		return (-1);
-	for (; is_digit((unsigned char)*s); s++) {
-		d = (uint64_t)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return (-1);
-		v = v * 10 + d;
-	}
-	*sp = s;
-	*out = v;
-	return (0);
-}
-
-int
-config_parse_size(const char *s, uint64_t *bytes)
-{
-	static const struct {
-		const char *suffix;
-		unsigned shift;
-	} units[] = {
-		{ "", 0 },
-		{ "k", 10 },
-		{ "kib", 10 },
-		{ "m", 20 },
-		{ "mib", 20 },
-		{ "g", 30 },
-		{ "gib", 30 },
-		{ "t", 40 },
-		{ "tib", 40 },
-	};
-	uint64_t v;
-
-	if (digits(&s, &v) == -1)
-		return (-1);
-	for (size_t i = 0; i < NELEM(units); i++) {
-		if (strcasecmp(s, units[i].suffix) != 0)
-			continue;
-		if (v > (UINT64_MAX >> units[i].shift))
-			return (-1);
-		*bytes = v << units[i].shift;
-		return (0);
-	}
-	return (-1);
-}
-
-int
-config_parse_duration(const char *s, uint64_t *seconds)
-{
-	uint64_t total = 0, v, mult;
-
-	if (digits(&s, &v) == -1)
-		return (-1);
-	if (*s == '\0') {
-		*seconds = v;
-		return (0);
-	}
-	for (;;) {
-		switch (*s++) {
-		case 's':
-			mult = 1;
-			break;
-		case 'm':
-			mult = 60;
-			break;
-		case 'h':
-			mult = 3600;
-			break;
-		case 'd':
-			mult = 86400;
-			break;
-		case 'w':
-			mult = 7 * 86400;
-			break;
-		default:
-			return (-1);
-		}
-		if (v > UINT64_MAX / mult || total > UINT64_MAX - v * mult)
-			return (-1);
-		total += v * mult;
-		if (*s == '\0')
-			break;
-		/* "1h30" is refused: is the 30 minutes or seconds? */
-		if (digits(&s, &v) == -1 || *s == '\0')
-			return (-1);
-	}
-	*seconds = total;
-	return (0);
-}
-
-int
-config_parse_percent(const char *s, double *out)
-{
-	double v = 0, scale = 1;
-	int n = 0;
-
-	/* By hand rather than strtod: no locale, no "inf", no "1e2". */
-	for (; is_digit((unsigned char)*s); s++, n++) {
-		v = v * 10 + (*s - '0');
-		if (v > 100)
-			return (-1);
-	}
-	if (n == 0)
-		return (-1);
-	if (*s == '.') {
-		s++;
-		if (!is_digit((unsigned char)*s))
-			return (-1);
-		for (; is_digit((unsigned char)*s); s++) {
-			scale /= 10;
-			v += (*s - '0') * scale;
-		}
-	}
-	if (s[0] != '%' || s[1] != '\0' || v > 100)
-		return (-1);
-	*out = v;
-	return (0);
-}
-
-static int
-is_list_sep(int c)
-{
-	return (c == ',' || is_space(c));
-}
-
-int
-config_parse_list(const char *s, char ***itemsp, size_t *np)
-{
-	char **items = NULL, *item;
-	const char *start, *end;
-	size_t n = 0;
-	int rc = -1;
-
-	*itemsp = NULL;
-	*np = 0;
-	for (;;) {
-		while (*s != '\0' && is_list_sep((unsigned char)*s))
-			s++;
-		if (*s == '\0')
-			break;
-		if (*s == '"') {
-			start = s + 1;
-			if ((end = strchr(start, '"')) == NULL || end == start)
-				goto out;
-			s = end + 1;
-			if (*s != '\0' && !is_list_sep((unsigned char)*s))
-				goto out;
-		} else {
-			start = s;
-			while (*s != '\0' && !is_list_sep((unsigned char)*s) &&
-			    *s != '"')
-				s++;
-			if (*s == '"')
-				goto out;
-			end = s;
-		}
-		item = xstrndup(start, (size_t)(end - start));
-		items = xreallocarray(items, n + 1, sizeof(*items));
-		items[n++] = item;
-	}
-	*itemsp = items;
-	*np = n;
-	items = NULL;
-	rc = 0;
-out:
-	if (rc == -1)
-		config_list_free(items, n);
-	return (rc);
-}
-
-void
-config_list_free(char **items, size_t n)
-{
-	if (items == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(items[i]);
-	free(items);
-}
-
 int
 config_name_valid(const char *s)
 {
@@ -573,114 +350,6 @@ config_name_valid(const char *s)
 		if (!is_name_char((unsigned char)s[i]))
 			return (0);
 	return (1);
-}
-
-static int
-copy_part(char *dst, size_t size, const char *src, size_t n)
-{
-	if (n >= size)
-		return (-1);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	return (0);
-}
-
-int
-config_parse_url(const char *s, struct config_url *out, struct err *e)
-{
-	static const char want[] = "sftp://[user@]host[:port]/path";
-	struct config_url u;
-	const char *auth, *slash, *at, *h, *hend, *q;
-	int64_t port;
-	char num[16];
-
-	memset(&u, 0, sizeof(u));
-	if (strncmp(s, "sftp://", 7) != 0)
-		return (err_set(e, ERR_CONFIG, "'%s' is not an sftp URL (%s)",
-		    s, want));
-	auth = s + 7;
-	if ((slash = strchr(auth, '/')) == NULL || slash[1] == '\0')
-		return (
-		    err_set(e, ERR_CONFIG, "'%s' has no path (%s)", s, want));
-	for (q = slash; *q != '\0'; q++)
-		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return (err_set(e, ERR_CONFIG,
-			    "'%s' has a control character in its path", s));
-	at = memchr(auth, '@', (size_t)(slash - auth));
-	h = auth;
-	if (at != NULL) {
-		if (memchr(auth, ':', (size_t)(at - auth)) != NULL)
-			return (err_set(e, ERR_CONFIG,
-			    "'%s': a password in the URL is refused; use "
-			    "identity (an SSH key) instead",
-			    s));
-		/* A user "-oProxyCommand=..." must never reach ssh. */
-		if (at == auth || *auth == '-')
-			return (err_set(e, ERR_CONFIG,
-			    "'%s' has an invalid user name", s));
-		for (q = auth; q < at; q++)
-			if (!is_name_char((unsigned char)*q))
-				return (err_set(e, ERR_CONFIG,
-				    "'%s' has an invalid user name", s));
-		if (copy_part(u.user, sizeof(u.user), auth,
-		        (size_t)(at - auth)) == -1)
-			return (err_set(e, ERR_CONFIG,
-			    "'%s' has a user name that is too long", s));
-		h = at + 1;
-	}
-	if (*h == '[') {
-		/* [IPv6]: hex digits, ':' and '.' (for a mapped IPv4). */
-		h++;
-		if ((hend = memchr(h, ']', (size_t)(slash - h))) == NULL)
-			return (err_set(e, ERR_CONFIG,
-			    "'%s' has an IPv6 address without ']'", s));
-		for (q = h; q < hend; q++)
-			if (!(is_digit((unsigned char)*q) ||
-			        (*q >= 'a' && *q <= 'f') ||
-			        (*q >= 'A' && *q <= 'F') || *q == ':' ||
-			        *q == '.'))
-				break;
-		if (q != hend || hend == h)
-			return (err_set(e, ERR_CONFIG,
-			    "'%s' has an invalid IPv6 address", s));
-		q = hend + 1;
-	} else {
-		for (hend = h; hend < slash && *hend != ':'; hend++)
-			if (!(is_name_char((unsigned char)*hend) &&
-			        *hend != '_'))
-				return (err_set(e, ERR_CONFIG,
-				    "'%s' has an invalid host name", s));
-		if (hend == h || *h == '-' || *h == '.')
-			return (err_set(e, ERR_CONFIG,
-			    "'%s' has no valid host name (%s)", s, want));
-		q = hend;
-	}
-	if (copy_part(u.host, sizeof(u.host), h, (size_t)(hend - h)) == -1)
-		return (err_set(e, ERR_CONFIG,
-		    "'%s' has a host name that is "
-		    "too long",
-		    s));
-	if (*q == ':') {
-		q++;
-		if (copy_part(num, sizeof(num), q, (size_t)(slash - q)) == -1 ||
-		    !is_digit((unsigned char)num[0]) ||
-		    config_parse_int(num, &port) == -1 || port < 1 ||
-		    port > 65535)
-			return (err_set(e, ERR_CONFIG,
-			    "'%s': the port is not a port number (1-65535)",
-			    s));
-		u.port = (int)port;
-	} else if (q != slash) {
-		return (err_set(e, ERR_CONFIG, "'%s' is not an sftp URL (%s)",
-		    s, want));
-	}
-	if (copy_part(u.path, sizeof(u.path), slash, strlen(slash)) == -1)
-		return (err_set(e, ERR_CONFIG,
-		    "'%s' has a path that is too "
-		    "long",
-		    s));
-	*out = u;
-	return (0);
 }
 
 /* Values: what each kind expects, in messages. */
@@ -771,7 +440,7 @@ parse_value(struct parse *p, struct key *k, const struct schema_key *sk)
 {
 	const char *v = k->value;
 	char exp[160], lo[32], hi[32];
-	struct config_url url;
+	struct url_sftp url;
 	struct err ue;
 	int b;
 
@@ -802,23 +471,23 @@ parse_value(struct parse *p, struct key *k, const struct schema_key *sk)
 			}
 		goto bad;
 	case CONFIG_V_URL:
-		if (config_parse_url(v, &url, &ue) == 0)
+		if (url_parse_sftp(v, &url, &ue) == 0)
 			return (0);
 		if (p != NULL)
 			pfail(p, k->line, "%s: %s", k->name, ue.msg);
 		return (-1);
 	case CONFIG_V_BOOL:
-		if (config_parse_bool(v, &b) == -1)
+		if (value_parse_bool(v, &b) == -1)
 			goto bad;
 		k->v.i = b;
 		return (0);
 	case CONFIG_V_INT:
-		if (config_parse_int(v, &k->v.i) == -1 || k->v.i < sk->min ||
+		if (value_parse_int(v, &k->v.i) == -1 || k->v.i < sk->min ||
 		    k->v.i > sk->max)
 			goto bad;
 		return (0);
 	case CONFIG_V_SIZE:
-		if (config_parse_size(v, &k->v.u) == -1)
+		if (value_parse_size(v, &k->v.u) == -1)
 			goto bad;
 		if (k->v.u < (uint64_t)sk->min || k->v.u > (uint64_t)sk->max) {
 			if (p != NULL)
@@ -831,7 +500,7 @@ parse_value(struct parse *p, struct key *k, const struct schema_key *sk)
 		}
 		return (0);
 	case CONFIG_V_DURATION:
-		if (config_parse_duration(v, &k->v.u) == -1)
+		if (value_parse_duration(v, &k->v.u) == -1)
 			goto bad;
 		if (k->v.u < (uint64_t)sk->min || k->v.u > (uint64_t)sk->max) {
 			fmt_duration((uint64_t)sk->min, lo, sizeof(lo));
@@ -848,13 +517,13 @@ parse_value(struct parse *p, struct key *k, const struct schema_key *sk)
 		}
 		return (0);
 	case CONFIG_V_PERCENT:
-		if (config_parse_percent(v, &k->v.d) == -1)
+		if (value_parse_percent(v, &k->v.d) == -1)
 			goto bad;
 		return (0);
 	case CONFIG_V_LIST:
 	case CONFIG_V_PATHS:
 	case CONFIG_V_REFS:
-		if (config_parse_list(v, &k->items, &k->nitems) == -1) {
+		if (value_parse_list(v, &k->items, &k->nitems) == -1) {
 			if (p != NULL)
 				pfail(p, k->line,
 				    "%s: '%s' is not %s: a quote is "
@@ -929,7 +598,7 @@ section_free(struct config_section *s)
 	for (size_t i = 0; i < s->nkeys; i++) {
 		free(s->keys[i].name);
 		free(s->keys[i].value);
-		config_list_free(s->keys[i].items, s->keys[i].nitems);
+		value_list_free(s->keys[i].items, s->keys[i].nitems);
 	}
 	free(s->keys);
 	free(s->name);
@@ -1060,7 +729,7 @@ check_repository(struct parse *p, struct config_section *s)
 	const struct key *pc = key_find(s, "password_command");
 	const struct key *port = key_find(s, "port");
 	const struct key *user = key_find(s, "user");
-	struct config_url u;
+	struct url_sftp u;
 	struct err ue;
 	char lb[96];
 
@@ -1078,7 +747,7 @@ check_repository(struct parse *p, struct config_section *s)
 		    "%s has both 'password_file' and 'password_command'; "
 		    "keep one",
 		    lb);
-	if (url == NULL || config_parse_url(url->value, &u, &ue) == -1)
+	if (url == NULL || url_parse_sftp(url->value, &u, &ue) == -1)
 		return;
 	if (port != NULL && u.port != 0)
 		pfail(p, port->line,

@@ -176,62 +176,10 @@ int config_setting_next(const struct config_section *, size_t *iter,
     struct config_setting *out);
 
 /*
- * Parsers for values written in the config or on the command line.  Each
- * takes the whole string (no surrounding space), returns 0 with *out set,
- * or -1 (*out untouched) for anything else, including overflow.
- */
-
-/* yes/no, true/false, on/off, 1/0, any case. */
-int config_parse_bool(const char *s, int *out);
-
-/* A decimal integer with an optional sign, within int64_t. */
-int config_parse_int(const char *s, int64_t *out);
-
-/*
- * Bytes: digits with an optional suffix K, M, G or T (powers of 1024; any
- * case; KiB, MiB, GiB, TiB also accepted): "512", "64K", "2GiB".
- */
-int config_parse_size(const char *s, uint64_t *bytes);
-
-/*
- * Seconds: plain digits ("90"), or one or more numbers with a unit s, m,
- * h, d or w (week): "30s", "5m", "1h30m", "7d".
- */
-int config_parse_duration(const char *s, uint64_t *seconds);
-
-/* "5%", "0.5%", "100%": a number from 0 to 100 followed by '%'. */
-int config_parse_percent(const char *s, double *out);
-
-/*
- * Split a list: items separated by commas and/or white space; an item in
- * double quotes may hold either ("/srv/My Files").  On success *itemsp is
- * a new array of *np new strings (NULL and 0 for an empty list), freed
- * with config_list_free.  -1 for an unterminated quote, an empty "" item or
- * a quote inside a word.
- */
-int config_parse_list(const char *s, char ***itemsp, size_t *np);
-void config_list_free(char **items, size_t n);
-
-/*
  * A section name: 1 to CONFIG_NAME_MAX of [A-Za-z0-9_.-], not starting
  * with '.' or '-' (names become file names and appear next to options).
  */
 #define CONFIG_NAME_MAX 64
 int config_name_valid(const char *s);
-
-/* The parts of sftp://[user@]host[:port]/path. */
-struct config_url {
-	char user[256]; /* "" when absent */
-	char host[256]; /* a host name, an IPv4 address, or an IPv6 one
-	                   without its brackets */
-	int port;       /* 0 when absent */
-	char path[4096];
-};
-
-/*
- * Split an sftp URL into *out.  -1 with e (ERR_CONFIG) saying what is
- * wrong, starting with the URL in quotes; a password in the URL is refused.
- */
-int config_parse_url(const char *s, struct config_url *out, struct err *e);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "fs/node.h"
@@ -71,6 +72,18 @@
 	"hidden files in index/), or replaced by one that places the blob "    \
 	"elsewhere: run 'coffer rebuild-index' to index every blob of every "  \
 	"pack again"
+
+#define FIX_HIDDEN                                                             \
+	"coffer never hides a file: find out who did; if it is an index "      \
+	"file, rename it back to the SHA-256 of its bytes (sha256sum), or "    \
+	"run 'coffer rebuild-index', which indexes every pack again"
+/*
+ * A put's temp file lives for the seconds the put takes: one younger than
+ * this (by the store's clock, a minute of skew allowed) may be in flight,
+ * and is not reported.  Any other dot-named file in index/ is: renamed so,
+ * an index file is hidden from every reader.
+ */
+#define CHECK_TEMP_GRACE 600 /* s */
 
 /* A set of ids, each with a small state; open addressing. */
 struct idset {
@@ -310,6 +323,22 @@ count_file(void *arg, const char *name, uint64_t size)
 	return (0);
 }
 
+/* A dot-named file in index/: stor_list and so the index leave it out. */
+static int
+hidden_index(void *arg, const char *name, uint64_t size, int64_t mtime)
+{
+	struct ck *c = arg;
+	int64_t age = (int64_t)time(NULL) - mtime;
+
+	if (stor_name_temp(name) && mtime != INT64_MIN && age > -60 &&
+	    age < CHECK_TEMP_GRACE)
+		return (0);
+	problem(c, CHECK_WARN, ERR_NONE, name, FIX_HIDDEN,
+	    "a hidden file (%llu bytes) that readers of the index never see",
+	    (unsigned long long)size);
+	return (0);
+}
+
 static int
 check_indexes(struct ck *c)
 {
@@ -318,6 +347,8 @@ check_indexes(struct ck *c)
 
 	if (stor_list(c->st, "index", count_file, &c->rep->stats.index_files,
 	        c->e) == -1)
+		return (-1);
+	if (stor_list_hidden(c->st, "index", hidden_index, c, c->e) == -1)
 		return (-1);
 	bad = repo_bad_indexes(c->r, &n);
 	for (size_t i = 0; i < n; i++) {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "store/store.h"
+#include "value.h"
 #include "xmalloc.h"
 
 struct names {
@@ -328,7 +328,7 @@ snapsel_parse_time(const char *s, time_t now, struct timespec *out,
 	}
 	/* An age needs its unit: is a bare "30" seconds or days? */
 	if (len > 0 && strspn(s, "0123456789") != len &&
-	    config_parse_duration(s, &age) == 0 &&
+	    value_parse_duration(s, &age) == 0 &&
 	    age <= (uint64_t)INT32_MAX * 64) {
 		out->tv_sec = (time_t)((int64_t)now - (int64_t)age);
 		out->tv_nsec = 0;

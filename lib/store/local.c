@@ -237,8 +237,9 @@ local_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
 }
 
 static int
-list_dir(const char *root, const char *rel,
-    int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
+list_dir(const char *root, const char *rel, int flags,
+    int (*fn)(void *, const char *, uint64_t, int64_t), void *arg,
+    struct err *e)
 {
 	char *path = xasprintf("%s/%s", root, rel);
 	DIR *d = NULL;
@@ -265,7 +266,11 @@ list_dir(const char *root, const char *rel,
 			}
 			break;
 		}
-		if (de->d_name[0] == '.') /* ., .., and temp files */
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		/* Temp files, and anything else hidden, unless asked for. */
+		if (de->d_name[0] == '.' && !(flags & STOR_LIST_DOT))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
 		    -1) {
@@ -275,10 +280,15 @@ list_dir(const char *root, const char *rel,
 			goto out;
 		}
 		child = xasprintf("%s/%s", rel, de->d_name);
-		if (S_ISDIR(sb.st_mode))
-			r = list_dir(root, child, fn, arg, e);
-		else if (S_ISREG(sb.st_mode))
-			r = fn(arg, child, (uint64_t)sb.st_size);
+		if (S_ISDIR(sb.st_mode)) {
+			/* Its files would be deeper than any repository's. */
+			if (stor_name_depth(child) < STOR_LIST_DEPTH)
+				r = list_dir(root, child, flags, fn, arg, e);
+			else
+				r = 0;
+		} else if (S_ISREG(sb.st_mode))
+			r = fn(arg, child, (uint64_t)sb.st_size,
+			    (int64_t)sb.st_mtime);
 		else
 			r = 0;
 		free(child);
@@ -296,12 +306,13 @@ out:
 }
 
 static int
-local_list(struct stor *st, const char *dir,
-    int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
+local_list(struct stor *st, const char *dir, int flags,
+    int (*fn)(void *, const char *, uint64_t, int64_t), void *arg,
+    struct err *e)
 {
 	struct local *l = st->impl;
 
-	return (list_dir(l->root, dir, fn, arg, e));
+	return (list_dir(l->root, dir, flags, fn, arg, e));
 }
 
 static int

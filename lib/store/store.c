@@ -122,12 +122,87 @@ stor_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
 	return (st->ops->mtime(st, name, mtime, e));
 }
 
+size_t
+stor_name_depth(const char *name)
+{
+	size_t n = 1;
+
+	for (; *name != '\0'; name++)
+		n += *name == '/';
+	return (n);
+}
+
+/* What stor_list and stor_list_hidden hand the backend's listing. */
+struct list_arg {
+	int (*plain)(void *, const char *, uint64_t);
+	int (*hidden)(void *, const char *, uint64_t, int64_t);
+	void *arg;
+};
+
+static int
+list_plain(void *arg, const char *name, uint64_t size, int64_t mtime)
+{
+	struct list_arg *a = arg;
+
+	(void)mtime;
+	return (a->plain(a->arg, name, size));
+}
+
 int
 stor_list(struct stor *st, const char *dir,
     int (*fn)(void *, const char *, uint64_t), void *arg, struct err *e)
 {
+	struct list_arg a = { fn, NULL, arg };
+
 	CHECK_NAME(dir, e);
-	return (st->ops->list(st, dir, fn, arg, e));
+	return (st->ops->list(st, dir, 0, list_plain, &a, e));
+}
+
+int
+stor_name_temp(const char *name)
+{
+	const char *base = strrchr(name, '/');
+
+	base = base != NULL ? base + 1 : name;
+	/* store/sftp.c's ".tmp-<hex>", lib/afile.c's ".<name>.tmp.<sfx>" */
+	return (strncmp(base, ".tmp-", 5) == 0 ||
+	    (base[0] == '.' && strstr(base, ".tmp.") != NULL));
+}
+
+/* Does a component of name start with '.'? */
+static int
+name_hidden(const char *name)
+{
+	const char *p = name;
+
+	for (;;) {
+		if (*p == '.')
+			return (1);
+		if ((p = strchr(p, '/')) == NULL)
+			return (0);
+		p++;
+	}
+}
+
+static int
+list_hidden(void *arg, const char *name, uint64_t size, int64_t mtime)
+{
+	struct list_arg *a = arg;
+
+	if (!name_hidden(name))
+		return (0);
+	return (a->hidden(a->arg, name, size, mtime));
+}
+
+int
+stor_list_hidden(struct stor *st, const char *dir,
+    int (*fn)(void *, const char *, uint64_t, int64_t), void *arg,
+    struct err *e)
+{
+	struct list_arg a = { NULL, fn, arg };
+
+	CHECK_NAME(dir, e);
+	return (st->ops->list(st, dir, STOR_LIST_DOT, list_hidden, &a, e));
 }
 
 int
@@ -135,4 +210,41 @@ stor_remove(struct stor *st, const char *name, struct err *e)
 {
 	CHECK_NAME(name, e);
 	return (st->ops->remove(st, name, e));
+}
+
+unsigned
+stor_caps(struct stor *st)
+{
+	if (st->ops->caps == NULL)
+		return (STOR_CAPS_ALL);
+	return (st->ops->caps(st));
+}
+
+const char *
+stor_cap_name(unsigned cap)
+{
+	switch (cap) {
+	case STOR_CAP_FSYNC:
+		return ("fsync");
+	case STOR_CAP_STATVFS:
+		return ("statvfs");
+	}
+	return ("?");
+}
+
+const char *
+stor_cap_lack(unsigned cap)
+{
+	switch (cap) {
+	case STOR_CAP_FSYNC:
+		return ("the server has no fsync@openssh.com: files are "
+		        "published without being flushed to its disk, so a "
+		        "crash or power loss there can lose or truncate the "
+		        "latest ones (use OpenSSH's sftp-server or "
+		        "internal-sftp, 6.5 or later)");
+	case STOR_CAP_STATVFS:
+		return ("the server has no statvfs@openssh.com: a full disk "
+		        "there shows as a bare failure, not as 'no space'");
+	}
+	return ("?");
 }

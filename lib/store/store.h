@@ -132,6 +132,50 @@ int stor_list(struct stor *, const char *dir,
     int (*fn)(void *, const char *name, uint64_t size), void *arg,
     struct err *);
 
+/*
+ * The files stor_list leaves out: fn(arg, name, size, mtime) for each
+ * regular file below dir whose name has a component starting with '.'
+ * (temp files of puts in flight, or a file someone hid), dot-named
+ * directories entered too; mtime is in seconds since the epoch as the
+ * store's host keeps it, INT64_MIN when the backend does not report one.
+ * Such names fail stor_name_valid: they are for reporting, not to read.
+ * Both listings enter directories no deeper than the repository layout
+ * has (data/ab/<id>: three components); deeper ones are skipped.
+ */
+int stor_list_hidden(struct stor *, const char *dir,
+    int (*fn)(void *, const char *name, uint64_t size, int64_t mtime),
+    void *arg, struct err *);
+
+/*
+ * True if name's last component has the form of the temp files puts make
+ * before they rename them into place (both backends' forms).
+ */
+int stor_name_temp(const char *name);
+
+/*
+ * Capabilities: what a store keeps of this file's promises, found when it
+ * is opened (an sftp:// server is asked once, as OpenSSH's sftp-client
+ * reads its extension flags).  A store that lacks one still works, and
+ * says so once in a warning (to stor_opts.log).
+ *
+ * STOR_CAP_FSYNC: a put's bytes are on stable storage before the name
+ * appears ("durably" above); an sftp:// server needs fsync@openssh.com.
+ * STOR_CAP_STATVFS: free space can be asked, so a full target is named as
+ * such (ERR_NOSPACE) where the server reports only a bare failure.
+ */
+#define STOR_CAP_FSYNC   0x1
+#define STOR_CAP_STATVFS 0x2
+#define STOR_CAPS_ALL    (STOR_CAP_FSYNC | STOR_CAP_STATVFS)
+
+/* The STOR_CAP_* bits st has (a local directory has them all). */
+unsigned stor_caps(struct stor *st);
+
+/* A short name for one STOR_CAP_* bit ("fsync"), for --json. */
+const char *stor_cap_name(unsigned cap);
+
+/* One sentence: what lacking the STOR_CAP_* bit cap means, and what to do. */
+const char *stor_cap_lack(unsigned cap);
+
 /* Remove a file; a missing file is not an error. */
 int stor_remove(struct stor *, const char *name, struct err *);
 

@@ -17,11 +17,34 @@ struct stor_ops {
 	    const struct stor_reader *, int, struct err *);
 	int (*stat)(struct stor *, const char *, uint64_t *, struct err *);
 	int (*mtime)(struct stor *, const char *, int64_t *, struct err *);
-	int (*list)(struct stor *, const char *,
-	    int (*)(void *, const char *, uint64_t), void *, struct err *);
+	/*
+	 * list(st, dir, flags, fn, arg, e): fn(arg, name, size, mtime) for
+	 * each regular file below dir (mtime in seconds since the epoch,
+	 * INT64_MIN when unknown), directories entered down to
+	 * STOR_LIST_DEPTH components.  Names starting with '.' (".", ".."
+	 * never) are left out, unless flags has STOR_LIST_DOT: then dot-named
+	 * files are listed and dot-named directories entered too.
+	 */
+	int (*list)(struct stor *, const char *, int,
+	    int (*)(void *, const char *, uint64_t, int64_t), void *,
+	    struct err *);
 	int (*remove)(struct stor *, const char *, struct err *);
+	unsigned (*caps)(struct stor *); /* STOR_CAP_*, NULL: all */
 	void (*close)(struct stor *);
 };
+
+/* ops->list flags */
+#define STOR_LIST_DOT 0x1
+
+/*
+ * A listing believes the store no further than the repository layout
+ * needs (doc/FORMAT.md): its deepest files are data/<2 hex>/<id>, three
+ * components, so no directory is entered whose files would have more.
+ */
+#define STOR_LIST_DEPTH 3
+
+/* The components of a name below the root: "data/ab" has 2. */
+size_t stor_name_depth(const char *name);
 
 struct stor {
 	const struct stor_ops *ops;

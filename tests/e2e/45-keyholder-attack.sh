@@ -122,6 +122,11 @@ done
 	expect_status 0 "$COFFER" check -r offsite $K
 	expect_grep "^coffer: warning: data/[0-9a-f]{2}/[0-9a-f]{64}: no index entry names its bytes" "$T/err"
 	expect_grep "rebuild-index" "$T/err"
+	# check names each hidden original, with the fix.
+	for i in $ORIG; do
+		expect_grep "^coffer: warning: index/\\.$i: a hidden file" "$T/err"
+	done
+	expect_grep "rename it back to the SHA-256 of its bytes" "$T/err"
 	# --read-data names the planted copies.
 	expect_status 4 "$COFFER" check -r offsite $K --read-data
 	expect_grep "does not match its id" "$T/err"

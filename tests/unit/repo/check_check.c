@@ -650,6 +650,56 @@ START_TEST(test_index_tampering_warnings)
 }
 END_TEST
 
+/* Does the report name file at all? */
+static int
+names_file(const struct check_report *rep, const char *file)
+{
+	for (size_t i = 0; i < rep->nproblems; i++)
+		if (strcmp(rep->problems[i].file, file) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * An index file hidden under a dot-name is left out by every reader of
+ * the index: check names it, and any temp file too old to be in flight.
+ */
+START_TEST(test_hidden_index_file_is_named)
+{
+	char *d = tutil_path(loc, "index"), *f, *to, *young, *old, name[128];
+	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct check_report *rep;
+	const struct check_problem *p;
+
+	f = tutil_find_entry(d, "");
+	snprintf(name, sizeof(name), ".%s", strrchr(f, '/') + 1);
+	to = tutil_path(d, name);
+	ck_assert_int_eq(rename(f, to), 0);
+	young = tutil_path(d, ".tmp-0123abcd");
+	tutil_write_file(young, "t", 1, 0600);
+	old = tutil_path(d, ".tmp-4567cdef");
+	tutil_write_file(old, "tt", 2, 0600);
+	ck_assert_int_eq(utimensat(AT_FDCWD, old, ts, 0), 0);
+	rep = run(0, CHECK_DATA_NONE);
+	snprintf(name, sizeof(name), "index/.%s", strrchr(f, '/') + 1);
+	p = find(rep, CHECK_WARN, name, "hidden file");
+	ck_assert(strstr(p->fix, "SHA-256") != NULL);
+	ck_assert(strstr(p->fix, "rebuild-index") != NULL);
+	p = find(rep, CHECK_WARN, "index/.tmp-4567cdef", "hidden file");
+	/* Young: a put may be in flight. */
+	ck_assert_msg(!names_file(rep, "index/.tmp-0123abcd"), "%s", dump(rep));
+	check_report_free(rep);
+	ck_assert_int_eq(unlink(young), 0);
+	ck_assert_int_eq(unlink(old), 0);
+	ck_assert_int_eq(rename(to, f), 0);
+	free(young);
+	free(old);
+	free(to);
+	free(f);
+	free(d);
+}
+END_TEST
+
 START_TEST(test_damaged_snapshot_file)
 {
 	struct check_report *rep;
@@ -1193,6 +1243,7 @@ check_suite(void)
 	tcase_add_test(tc, test_unindexed_pack_is_a_warning);
 	tcase_add_test(tc, test_damaged_index_file_is_named);
 	tcase_add_test(tc, test_index_tampering_warnings);
+	tcase_add_test(tc, test_hidden_index_file_is_named);
 	tcase_add_test(tc, test_damaged_snapshot_file);
 	tcase_add_test(tc, test_damaged_key_file);
 	tcase_add_test(tc, test_tree_naming_missing_blobs);

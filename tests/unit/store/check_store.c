@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -322,6 +324,113 @@ START_TEST(test_list_skips_temp_and_recurses)
 }
 END_TEST
 
+struct hidden_seen {
+	struct seen s;
+	int64_t mtimes[16];
+};
+
+static int
+collect_hidden(void *arg, const char *name, uint64_t size, int64_t mtime)
+{
+	struct hidden_seen *h = arg;
+
+	h->mtimes[h->s.n] = mtime;
+	return (collect(&h->s, name, size));
+}
+
+static int64_t
+hidden_mtime(const struct hidden_seen *h, const char *name)
+{
+	for (int i = 0; i < h->s.n; i++)
+		if (strcmp(h->s.names[i], name) == 0)
+			return (h->mtimes[i]);
+	return (-1);
+}
+
+/* Plant a file behind the store's back, with its mtime set. */
+static void
+plant(const char *rel, const char *data, time_t mtime)
+{
+	char path[PATH_MAX];
+	struct timespec ts[2];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	tutil_write_file(path, data, strlen(data), 0600);
+	ts[0].tv_sec = ts[1].tv_sec = mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/*
+ * What stor_list leaves out, stor_list_hidden lists (a key holder can
+ * hide an index file under a dot-name), and neither enters a directory
+ * deeper than the repository layout.
+ */
+START_TEST(test_list_hidden_and_depth)
+{
+	struct stor *st = open_ok();
+	struct hidden_seen h;
+	struct seen s;
+	struct err e;
+	char path[PATH_MAX];
+
+	memset(&h, 0, sizeof(h));
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(stor_put(st, "index/cc", (const uint8_t *)"z", 1, 0,
+	                     &e),
+	    0);
+	ck_assert_int_eq(stor_put(st, "data/00/aa", (const uint8_t *)"x", 1, 0,
+	                     &e),
+	    0);
+	plant("index/.cc-orig", "abc", 1000000000);
+	plant("index/.tmp-0123abcd", "t", 1000000001);
+	snprintf(path, sizeof(path), "%s/index/.d", root);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	plant("index/.d/ee", "ee", 1000000002);
+	/* data/00/deep/ff has four components: no repository file has. */
+	snprintf(path, sizeof(path), "%s/data/00/deep", root);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	plant("data/00/deep/ff", "f", 1000000003);
+	plant("data/00/deep/.gg", "g", 1000000003);
+
+	ck_assert_int_eq(stor_list_hidden(st, "index", collect_hidden, &h, &e),
+	    0);
+	ck_assert_int_eq(h.s.n, 3);
+	ck_assert_int_eq(listed(&h.s, "index/.cc-orig"), 3);
+	ck_assert_int_eq(hidden_mtime(&h, "index/.cc-orig"), 1000000000);
+	ck_assert_int_eq(listed(&h.s, "index/.tmp-0123abcd"), 1);
+	ck_assert_int_eq(hidden_mtime(&h, "index/.tmp-0123abcd"), 1000000001);
+	ck_assert_int_eq(listed(&h.s, "index/.d/ee"), 2);
+	/* The plain listing is unchanged. */
+	ck_assert_int_eq(stor_list(st, "index", collect, &s, &e), 0);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_int_eq(listed(&s, "index/cc"), 1);
+	/* Too deep: left out by both. */
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(stor_list(st, "data", collect, &s, &e), 0);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_int_eq(listed(&s, "data/00/aa"), 1);
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(stor_list_hidden(st, "data", collect_hidden, &h, &e),
+	    0);
+	ck_assert_int_eq(h.s.n, 0);
+	stor_close(st);
+}
+END_TEST
+
+/* A local directory and OpenSSH's internal-sftp keep every promise. */
+START_TEST(test_caps_all)
+{
+	struct stor *st = open_ok();
+
+	ck_assert_uint_eq(stor_caps(st), STOR_CAPS_ALL);
+	ck_assert_str_eq(stor_cap_name(STOR_CAP_FSYNC), "fsync");
+	ck_assert(
+	    strstr(stor_cap_lack(STOR_CAP_FSYNC), "fsync@openssh.com") != NULL);
+	stor_close(st);
+}
+END_TEST
+
 START_TEST(test_open_and_create)
 {
 	struct stor *st;
@@ -486,6 +595,13 @@ START_TEST(test_names_and_locations)
 	ck_assert(!stor_name_valid(".hidden"));
 	ck_assert(!stor_name_valid("data/.tmp-x"));
 	ck_assert(!stor_name_valid("a b"));
+	/* Both backends' temp names, and only those. */
+	ck_assert(stor_name_temp("data/ff/.tmp-0123abcd"));
+	ck_assert(stor_name_temp("index/.0123.tmp.Xy12Ab"));
+	ck_assert(stor_name_temp(".config.tmp.abcdef"));
+	ck_assert(!stor_name_temp("index/.0123"));
+	ck_assert(!stor_name_temp("index/0123.tmp.x"));
+	ck_assert(!stor_name_temp("index/tmp-0123"));
 	/* sftp:// connects at open: nothing listens on port 1. */
 	memset(&o, 0, sizeof(o));
 	o.retries = -1;
@@ -707,6 +823,8 @@ contract(const char *name, void (*setup)(void))
 	tcase_add_test(tc, test_empty_and_large_files);
 	tcase_add_test(tc, test_noreplace_keeps_existing);
 	tcase_add_test(tc, test_list_skips_temp_and_recurses);
+	tcase_add_test(tc, test_list_hidden_and_depth);
+	tcase_add_test(tc, test_caps_all);
 	tcase_add_test(tc, test_open_and_create);
 	tcase_add_test(tc, test_threads_share_one_store);
 	tcase_add_test(tc, test_put_stream_larger_than_buffer);

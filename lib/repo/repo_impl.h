@@ -1,0 +1,79 @@
+/*
+ * Private to lib/repo/repo*.c: struct repo and the helpers its files share.
+ * The public contract is repo.h; nothing outside lib/repo/repo*.c includes
+ * this file.
+ */
+#ifndef COFFER_REPO_IMPL_H
+#define COFFER_REPO_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+
+#define PACK_HDR_AAD "coffer pack header 1"
+
+struct sealer;
+struct rctx;
+struct wq;
+
+struct repo {
+	struct stor *st;
+	struct key_master *master;
+	char id[REPO_HEX_LEN + 1];
+	char key_id[REPO_HEX_LEN + 1];
+	struct chunker_params cp;
+	uint64_t gear[CHUNKER_GEAR_SIZE];
+	int level;
+	int put_level; /* repo_set_compression; 0: level */
+	uint32_t pack_size;
+	int verify;
+
+	struct crypto_hmac *idmac;
+	struct crypto_aead *blob_aead, *file_aead;
+	struct compress *cz;
+
+	struct idx *idx;     /* every blob in a written pack */
+	struct idx *pending; /* blobs in the pack being filled */
+	uint32_t unindexed;  /* first pack number not yet in an index file */
+	struct pack_writer *pw;
+
+	struct repo_bad_file *bad_idx; /* index files left out */
+	size_t nbad_idx;
+	struct repo_bad_file *misnamed_idx; /* used, but renamed */
+	size_t nmisnamed_idx;
+
+	struct lock *lock;            /* NULL when opened without one */
+	struct sealer *inline_sealer; /* used when there are no workers */
+	struct opool *pool;           /* compress+seal+verify workers */
+	struct opool *rpool;          /* read-ahead for repo_blobs_read */
+	struct sealer **sealers;      /* one per sealing worker */
+	struct rctx *rctx;            /* one per reader */
+	size_t nsealers, nrctx;
+	struct wq *wq; /* packs on their way to the store */
+	int nworkers;  /* -1: as many as CPUs */
+	struct repo_stats stats;
+};
+
+/* Names from stor_list, gathered by repo_collect_name. */
+struct name_list {
+	char **names;
+	size_t n, cap;
+};
+
+int repo_collect_name(void *, const char *, uint64_t);
+void repo_name_list_free(struct name_list *);
+
+/* *buf holds at least need bytes (old contents are not kept). */
+void repo_grow(uint8_t **buf, size_t *cap, size_t need);
+
+/* Worker threads when the caller did not choose: the CPUs online. */
+size_t repo_default_workers(void);
+
+/* Teardown of the write pipeline (repo_write.c) and readers (repo_read.c). */
+void repo_sealer_free(struct sealer *);
+void repo_sealers_free(struct repo *);
+void repo_wq_free(struct wq *);
+void repo_readers_free(struct repo *);
+
+#endif

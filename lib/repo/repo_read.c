@@ -1,0 +1,498 @@
+/*
+ * Reading blobs back: one at a time, read ahead by threads, or checked
+ * from sealed bytes the caller already holds.
+ */
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "repo/compress.h"
+#include "repo/lock.h"
+#include "repo/opool.h"
+#include "repo/pack.h"
+#include "repo/repo.h"
+#include "repo/repo_impl.h"
+#include "xmalloc.h"
+
+/*
+ * Open a sealed blob in buf (len bytes) and return its plaintext, checked
+ * against id, type and raw length, and (mac not NULL) its keyed hash.
+ * buf is used as scratch.  The contexts belong to the calling thread.
+ */
+static int
+open_blob_with(struct crypto_aead *aead, struct compress *cz,
+    struct crypto_hmac *mac, const uint8_t id[IDX_ID_LEN], uint8_t type,
+    uint32_t raw_length, uint8_t *buf, size_t len, uint8_t **out,
+    size_t *outlen, struct err *e)
+{
+	uint8_t *payload = buf + CRYPTO_NONCE_LEN, *plain = NULL;
+	uint8_t digest[CRYPTO_HASH_LEN];
+	size_t plen, n;
+	unsigned method, btype;
+
+	*out = NULL;
+	if (len < CRYPTO_AEAD_OVERHEAD + 1)
+		return (err_set(e, ERR_CORRUPT, "sealed blob too short"));
+	if (crypto_aead_open(aead, buf, len, id, IDX_ID_LEN, payload, e) == -1)
+		return (-1);
+	plen = len - CRYPTO_AEAD_OVERHEAD;
+	method = payload[0] & 0x0f;
+	btype = payload[0] >> 4;
+	if (btype != type)
+		return (err_set(e, ERR_CORRUPT, "blob type %u, expected %u",
+		    btype, type));
+	if (method == COMPRESS_RAW) {
+		n = plen - 1;
+		if (n != raw_length)
+			return (err_set(e, ERR_CORRUPT,
+			    "blob holds %zu bytes, index says %u", n,
+			    raw_length));
+		plain = xmalloc(n ? n : 1);
+		memcpy(plain, payload + 1, n);
+	} else if (method == COMPRESS_ZSTD) {
+		if (compress_decode_alloc(cz, payload + 1, plen - 1, raw_length,
+		        &plain, &n, e) == -1)
+			return (-1);
+		if (n != raw_length) {
+			free(plain);
+			return (err_set(e, ERR_CORRUPT,
+			    "blob decompresses to %zu bytes, index says %u", n,
+			    raw_length));
+		}
+	} else
+		return (err_set(e, ERR_CORRUPT,
+		    "blob uses unknown compression %u", method));
+	if (mac != NULL) {
+		crypto_hmac_digest(mac, plain, n, digest);
+		if (!crypto_equal(digest, id, IDX_ID_LEN)) {
+			free(plain);
+			return (err_set(e, ERR_CORRUPT,
+			    "blob content does not match its id"));
+		}
+	}
+	*out = plain;
+	*outlen = n;
+	return (0);
+}
+
+static int
+open_blob(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
+    uint32_t raw_length, uint8_t *buf, size_t len, uint8_t **out,
+    size_t *outlen, struct err *e)
+{
+	return (open_blob_with(r->blob_aead, r->cz, r->idmac, id, type,
+	    raw_length, buf, len, out, outlen, e));
+}
+
+/* A copy that failed this way may leave another copy to read. */
+static int
+try_next_copy(const struct err *e)
+{
+	return (e->class == ERR_CORRUPT ||
+	    (e->class == ERR_IO && e->sys_errno == ENOENT));
+}
+
+/*
+ * Fetch and open one blob with the given contexts: authenticated, its
+ * type, length and keyed hash checked.  When a copy fails that (or its
+ * pack is gone), the next location the index knows is tried before the
+ * blob is called damaged; the error is then the first copy's.  The index
+ * is only read, so workers may call this while the repository's own
+ * thread waits.
+ */
+static int
+get_blob_with(struct repo *r, struct crypto_aead *aead, struct compress *cz,
+    struct crypto_hmac *mac, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type type, uint8_t **out, size_t *n, struct err *e)
+{
+	const struct idx_entry *ent = idx_find(r->idx, id);
+	char hex[REPO_HEX_LEN + 1];
+	struct err first;
+	unsigned copies = 0;
+
+	*out = NULL;
+	*n = 0;
+	crypto_hex_encode(id, IDX_ID_LEN, hex);
+	if (ent == NULL) {
+		if (r->nbad_idx > 0)
+			return (err_set(e, ERR_CORRUPT,
+			    "blob %.16s is not in the index (%zu index "
+			    "file%s could not be read: run coffer check)",
+			    hex, r->nbad_idx, r->nbad_idx == 1 ? "" : "s"));
+		return (err_set(e, ERR_CORRUPT,
+		    "blob %.16s is not in the index (missing pack?)", hex));
+	}
+	err_clear(&first);
+	for (; ent != NULL; ent = idx_find_next(r->idx, ent), copies++) {
+		char name[128];
+		uint8_t *buf;
+		struct err ce;
+		int rc;
+
+		if (ent->type != type) {
+			err_set(&ce, ERR_CORRUPT,
+			    "blob %.16s is indexed as type %u, expected %u",
+			    hex, ent->type, type);
+			goto failed;
+		}
+		repo_pack_name(idx_pack_id(r->idx, ent->pack), name,
+		    sizeof(name));
+		buf = xmalloc(ent->length ? ent->length : 1);
+		rc = stor_get_range(r->st, name, ent->offset, ent->length, buf,
+		         &ce) == -1 ||
+		    open_blob_with(aead, cz, mac, id, ent->type,
+		        ent->raw_length, buf, ent->length, out, n, &ce) == -1;
+		/* A failed open may leave plaintext in buf. */
+		freezero(buf, ent->length ? ent->length : 1);
+		if (rc == 0)
+			return (0);
+		err_wrap(&ce, "blob %.16s in %s", hex, name);
+failed:
+		if (copies == 0)
+			first = ce;
+		if (!try_next_copy(&ce)) {
+			*e = ce;
+			return (-1);
+		}
+	}
+	*e = first;
+	if (copies > 1)
+		err_wrap(e, "%u copies indexed, none intact; the first",
+		    copies);
+	return (-1);
+}
+
+int
+repo_blob_get(struct repo *r, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type type, uint8_t **out, size_t *n, struct err *e)
+{
+	return (get_blob_with(r, r->blob_aead, r->cz, r->idmac, id, type, out,
+	    n, e));
+}
+
+/* One reader thread's contexts. */
+struct rctx {
+	struct crypto_aead *aead;
+	struct compress *cz;
+	struct crypto_hmac *mac;
+};
+
+struct rjob {
+	uint8_t id[IDX_ID_LEN];
+	uint8_t type;
+	/* For repo_unseal_verify: the sealed bytes themselves. */
+	uint8_t *in;
+	size_t inlen, in_cap;
+	uint32_t raw_length;
+	int from_buf;
+	struct repo *r;
+	uint8_t *out;
+	size_t len;
+	int failed;
+	struct err err;
+};
+
+static void
+rctx_clear(struct rctx *c)
+{
+	crypto_aead_free(c->aead);
+	compress_free(c->cz);
+	crypto_hmac_free(c->mac);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+rctx_init(struct repo *r, struct rctx *c, struct err *e)
+{
+	memset(c, 0, sizeof(*c));
+	if ((c->aead = crypto_aead_new(key_master_blob_key(r->master), e)) ==
+	        NULL ||
+	    (c->cz = compress_new(r->level, e)) == NULL ||
+	    (c->mac = crypto_hmac_new(key_master_id_key(r->master),
+	         KEY_SECRET_LEN, e)) == NULL) {
+		rctx_clear(c);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Readers' job: fetch (or take) one sealed blob and open it. */
+static void
+read_fn(void *ctx, void *job)
+{
+	struct rctx *c = ctx;
+	struct rjob *j = job;
+
+	if (j->from_buf) {
+		j->failed = open_blob_with(c->aead, c->cz, c->mac, j->id,
+		                j->type, j->raw_length, j->in, j->inlen,
+		                &j->out, &j->len, &j->err) == -1;
+		/* Verified only: nothing of it is kept. */
+		wipe(j->in, j->inlen);
+		freezero(j->out, j->len);
+		j->out = NULL;
+		j->len = 0;
+	} else
+		j->failed = get_blob_with(j->r, c->aead, c->cz, c->mac, j->id,
+		                (enum idx_blob_type)j->type, &j->out, &j->len,
+		                &j->err) == -1;
+}
+
+static void
+rjob_cleanup(void *job)
+{
+	struct rjob *j = job;
+
+	freezero(j->out, j->len);
+	free(j->in);
+}
+
+void
+repo_readers_free(struct repo *r)
+{
+	opool_free(r->rpool, rjob_cleanup);
+	r->rpool = NULL;
+	for (size_t i = 0; i < r->nrctx; i++)
+		rctx_clear(&r->rctx[i]);
+	free(r->rctx);
+	r->rctx = NULL;
+	r->nrctx = 0;
+}
+
+/* Start the readers unless there are some, or none are wanted. */
+static int
+ensure_rpool(struct repo *r, struct err *e)
+{
+	void **ctxs;
+	size_t nth;
+
+	if (r->rpool != NULL)
+		return (0);
+	nth = r->nworkers < 0 ? repo_default_workers() : (size_t)r->nworkers;
+	if (nth == 0)
+		return (0);
+	r->rctx = xcalloc(nth, sizeof(*r->rctx));
+	for (; r->nrctx < nth; r->nrctx++)
+		if (rctx_init(r, &r->rctx[r->nrctx], e) == -1)
+			goto fail;
+	ctxs = xcalloc(nth, sizeof(*ctxs));
+	for (size_t i = 0; i < nth; i++)
+		ctxs[i] = &r->rctx[i];
+	/* Read ahead a few chunks per thread: memory stays small. */
+	r->rpool =
+	    opool_new(nth, 3 * nth + 1, sizeof(struct rjob), read_fn, ctxs, e);
+	free(ctxs);
+	if (r->rpool == NULL)
+		goto fail;
+	return (0);
+fail:
+	repo_readers_free(r);
+	return (-1);
+}
+
+/* The next free slot of the readers' ring, emptied for a new job. */
+static struct rjob *
+rjob_slot(struct repo *r)
+{
+	struct rjob *j = opool_at(r->rpool, opool_count(r->rpool));
+
+	j->r = r;
+	j->out = NULL;
+	j->len = 0;
+	j->failed = 0;
+	return (j);
+}
+
+/* Take every job out of the readers' ring, so the next call starts empty. */
+static void
+readers_drain(struct repo *r)
+{
+	struct rjob *j;
+
+	while ((j = opool_head(r->rpool, 1)) != NULL) {
+		freezero(j->out, j->len);
+		j->out = NULL;
+		opool_pop(r->rpool);
+	}
+}
+
+int
+repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type type, int flags,
+    int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
+    struct err *e)
+{
+	size_t next = 0, i;
+	int rc = 0;
+
+	(void)flags; /* every blob is rehashed: REPO_READ_REHASH is implied */
+
+	if (n > 1 && ensure_rpool(r, e) == -1)
+		return (-1);
+	if (r->rpool == NULL || n <= 1) {
+		/* One blob, or no threads: no hand-off to pay for. */
+		for (i = 0; i < n; i++) {
+			uint8_t *b;
+			size_t len;
+
+			if (get_blob_with(r, r->blob_aead, r->cz, r->idmac,
+			        ids[i], type, &b, &len, e) == -1)
+				return (-1);
+			rc = fn(arg, i, b, len, e);
+			freezero(b, len);
+			if (rc == -1)
+				return (-1);
+		}
+		return (0);
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct rjob *j;
+
+		while (
+		    next < n && opool_count(r->rpool) < opool_cap(r->rpool)) {
+			j = rjob_slot(r);
+			memcpy(j->id, ids[next++], IDX_ID_LEN);
+			j->type = (uint8_t)type;
+			j->from_buf = 0;
+			opool_push(r->rpool);
+		}
+		j = opool_head(r->rpool, 1);
+		if (j->failed) {
+			*e = j->err;
+			rc = -1;
+		} else
+			rc = fn(arg, i, j->out, j->len, e);
+		freezero(j->out, j->len);
+		j->out = NULL;
+		opool_pop(r->rpool);
+	}
+	readers_drain(r);
+	return (rc);
+}
+
+int
+repo_blob_unseal(struct repo *r, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type type, uint32_t raw_length, uint8_t *buf, size_t len,
+    uint8_t **out, size_t *outlen, struct err *e)
+{
+	uint8_t *plain;
+	size_t n;
+
+	if (out != NULL) {
+		*out = NULL;
+		*outlen = 0;
+	}
+	if (open_blob(r, id, (uint8_t)type, raw_length, buf, len, &plain, &n,
+	        e) == -1) {
+		/* It may have been decrypted in place before a later test
+		 * failed: leave none of it behind. */
+		wipe(buf, len);
+		return (-1);
+	}
+	if (out == NULL) {
+		freezero(plain, n);
+		return (0);
+	}
+	*out = plain;
+	*outlen = n;
+	return (0);
+}
+
+int
+repo_pack_header_unseal(struct repo *r, const uint8_t *box, size_t len,
+    uint8_t **plain, size_t *n, struct err *e)
+{
+	uint8_t *out;
+
+	*plain = NULL;
+	*n = 0;
+	if (len < CRYPTO_AEAD_OVERHEAD)
+		return (err_set(e, ERR_CORRUPT, "pack header: too short"));
+	out = xmalloc(len - CRYPTO_AEAD_OVERHEAD + 1);
+	if (crypto_aead_open(r->blob_aead, box, len, PACK_HDR_AAD,
+	        strlen(PACK_HDR_AAD), out, e) == -1) {
+		free(out);
+		return (err_wrap(e, "pack header"));
+	}
+	*plain = out;
+	*n = len - CRYPTO_AEAD_OVERHEAD;
+	return (0);
+}
+
+int
+repo_unseal_verify(struct repo *r,
+    int (*next)(void *, uint8_t id[IDX_ID_LEN], uint8_t *type,
+        uint32_t *raw_length, const uint8_t **sealed, size_t *len),
+    void (*done)(void *, const uint8_t id[IDX_ID_LEN], const struct err *),
+    void *arg, struct err *e)
+{
+	struct opool *p;
+	int more = 1, rc = 0;
+
+	if (ensure_rpool(r, e) == -1)
+		return (-1);
+	if ((p = r->rpool) == NULL) {
+		/* No threads: one at a time, here. */
+		for (;;) {
+			uint8_t id[IDX_ID_LEN], type, *copy;
+			uint32_t raw;
+			const uint8_t *sealed;
+			size_t len;
+			struct err be;
+
+			if ((rc = next(arg, id, &type, &raw, &sealed, &len)) !=
+			    0)
+				return (rc == 1 ? 0 : -1);
+			copy = xmalloc(len ? len : 1);
+			memcpy(copy, sealed, len);
+			done(arg, id,
+			    repo_blob_unseal(r, id, type, raw, copy, len, NULL,
+			        NULL, &be) == -1
+			        ? &be
+			        : NULL);
+			free(copy);
+		}
+	}
+	while (more || opool_count(p) > 0) {
+		struct rjob *j;
+
+		/* Keep the ring full while blobs come. */
+		while (more && opool_count(p) < opool_cap(p)) {
+			uint8_t id[IDX_ID_LEN], type;
+			uint32_t raw;
+			const uint8_t *sealed;
+			size_t len;
+			int k = next(arg, id, &type, &raw, &sealed, &len);
+
+			if (k != 0) {
+				more = 0;
+				if (k == -1)
+					rc = -1;
+				break;
+			}
+			j = rjob_slot(r);
+			memcpy(j->id, id, IDX_ID_LEN);
+			j->type = type;
+			j->raw_length = raw;
+			j->from_buf = 1;
+			repo_grow(&j->in, &j->in_cap, len ? len : 1);
+			memcpy(j->in, sealed, len);
+			j->inlen = len;
+			opool_push(p);
+		}
+		if ((j = opool_head(p, 1)) == NULL)
+			break;
+		done(arg, j->id, j->failed ? &j->err : NULL);
+		opool_pop(p);
+	}
+	return (rc);
+}

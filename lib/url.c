@@ -1,0 +1,130 @@
+/*
+ * sftp:// URLs, split into their parts.
+ */
+#include "url.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "value.h"
+
+static int
+is_digit(int c)
+{
+	return (c >= '0' && c <= '9');
+}
+
+static int
+is_name_char(int c)
+{
+	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    is_digit(c) || c == '_' || c == '.' || c == '-');
+}
+
+static int
+copy_part(char *dst, size_t size, const char *src, size_t n)
+{
+	if (n >= size)
+		return (-1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return (0);
+}
+
+int
+url_parse_sftp(const char *s, struct url_sftp *out, struct err *e)
+{
+	static const char want[] = "sftp://[user@]host[:port]/path";
+	struct url_sftp u;
+	const char *auth, *slash, *at, *h, *hend, *q;
+	int64_t port;
+	char num[16];
+
+	memset(&u, 0, sizeof(u));
+	if (strncmp(s, "sftp://", 7) != 0)
+		return (err_set(e, ERR_CONFIG, "'%s' is not an sftp URL (%s)",
+		    s, want));
+	auth = s + 7;
+	if ((slash = strchr(auth, '/')) == NULL || slash[1] == '\0')
+		return (
+		    err_set(e, ERR_CONFIG, "'%s' has no path (%s)", s, want));
+	for (q = slash; *q != '\0'; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return (err_set(e, ERR_CONFIG,
+			    "'%s' has a control character in its path", s));
+	at = memchr(auth, '@', (size_t)(slash - auth));
+	h = auth;
+	if (at != NULL) {
+		if (memchr(auth, ':', (size_t)(at - auth)) != NULL)
+			return (err_set(e, ERR_CONFIG,
+			    "'%s': a password in the URL is refused; use "
+			    "identity (an SSH key) instead",
+			    s));
+		/* A user "-oProxyCommand=..." must never reach ssh. */
+		if (at == auth || *auth == '-')
+			return (err_set(e, ERR_CONFIG,
+			    "'%s' has an invalid user name", s));
+		for (q = auth; q < at; q++)
+			if (!is_name_char((unsigned char)*q))
+				return (err_set(e, ERR_CONFIG,
+				    "'%s' has an invalid user name", s));
+		if (copy_part(u.user, sizeof(u.user), auth,
+		        (size_t)(at - auth)) == -1)
+			return (err_set(e, ERR_CONFIG,
+			    "'%s' has a user name that is too long", s));
+		h = at + 1;
+	}
+	if (*h == '[') {
+		/* [IPv6]: hex digits, ':' and '.' (for a mapped IPv4). */
+		h++;
+		if ((hend = memchr(h, ']', (size_t)(slash - h))) == NULL)
+			return (err_set(e, ERR_CONFIG,
+			    "'%s' has an IPv6 address without ']'", s));
+		for (q = h; q < hend; q++)
+			if (!(is_digit((unsigned char)*q) ||
+			        (*q >= 'a' && *q <= 'f') ||
+			        (*q >= 'A' && *q <= 'F') || *q == ':' ||
+			        *q == '.'))
+				break;
+		if (q != hend || hend == h)
+			return (err_set(e, ERR_CONFIG,
+			    "'%s' has an invalid IPv6 address", s));
+		q = hend + 1;
+	} else {
+		for (hend = h; hend < slash && *hend != ':'; hend++)
+			if (!(is_name_char((unsigned char)*hend) &&
+			        *hend != '_'))
+				return (err_set(e, ERR_CONFIG,
+				    "'%s' has an invalid host name", s));
+		if (hend == h || *h == '-' || *h == '.')
+			return (err_set(e, ERR_CONFIG,
+			    "'%s' has no valid host name (%s)", s, want));
+		q = hend;
+	}
+	if (copy_part(u.host, sizeof(u.host), h, (size_t)(hend - h)) == -1)
+		return (err_set(e, ERR_CONFIG,
+		    "'%s' has a host name that is "
+		    "too long",
+		    s));
+	if (*q == ':') {
+		q++;
+		if (copy_part(num, sizeof(num), q, (size_t)(slash - q)) == -1 ||
+		    !is_digit((unsigned char)num[0]) ||
+		    value_parse_int(num, &port) == -1 || port < 1 ||
+		    port > 65535)
+			return (err_set(e, ERR_CONFIG,
+			    "'%s': the port is not a port number (1-65535)",
+			    s));
+		u.port = (int)port;
+	} else if (q != slash) {
+		return (err_set(e, ERR_CONFIG, "'%s' is not an sftp URL (%s)",
+		    s, want));
+	}
+	if (copy_part(u.path, sizeof(u.path), slash, strlen(slash)) == -1)
+		return (err_set(e, ERR_CONFIG,
+		    "'%s' has a path that is too "
+		    "long",
+		    s));
+	*out = u;
+	return (0);
+}
