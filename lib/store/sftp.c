@@ -453,13 +453,6 @@ no_fsync(struct sftp *s)
 		    stor_cap_lack(STOR_CAP_FSYNC));
 }
 
-struct put_arg {
-	const char *name;
-	const uint8_t *data;
-	size_t len;
-	int flags;
-};
-
 static int
 remove_path(struct sftp *s, struct conn *c, const char *path, struct err *e)
 {
@@ -534,134 +527,12 @@ write_fully(struct sftp *s, struct conn *c, LIBSSH2_SFTP_HANDLE *h,
 	return (0);
 }
 
-static int
-op_put(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
-{
-	struct put_arg *a = arg;
-	char *path = path_of(s, a->name), *tmp = NULL, *slash;
-	uint8_t rnd[8];
-	char hex[17];
-	LIBSSH2_SFTP_HANDLE *h = NULL;
-	LIBSSH2_SFTP_ATTRIBUTES at;
-	int64_t deadline;
-	int r = 0, rc = -1, made = 0, opened = 0, named = 0;
-	struct err e2;
-
-	/* A fresh temp name every attempt: an old one may still be open. */
-	if (crypto_random(rnd, sizeof(rnd), e) == -1)
-		goto out;
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	slash = strrchr(path, '/');
-	if (slash != NULL)
-		tmp = xasprintf("%.*s/" TEMP_PREFIX "%s", (int)(slash - path),
-		    path, hex);
-	else
-		tmp = xasprintf(TEMP_PREFIX "%s", hex);
-	for (;;) {
-		h = open_file(s, c, tmp,
-		    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
-		    LIBSSH2_SFTP_S_IRUSR | LIBSSH2_SFTP_S_IWUSR,
-		    LIBSSH2_SFTP_OPENFILE, &r, e);
-		if (h != NULL) {
-			opened = 1;
-			break;
-		}
-		if (r == WAIT_FAILED)
-			goto out;
-		sftp_conn_fail(s, c, r, "create", tmp, e);
-		/* The first file of a directory: make its parents. */
-		if (made || e->sys_errno != ENOENT || slash == NULL)
-			goto out;
-		if (make_parents(s, c, path, 0, e) == -1)
-			goto out;
-		made = 1;
-	}
-	if (write_fully(s, c, h, a->data, a->len, tmp, e) == -1)
-		goto out;
-	deadline = sftp_io_deadline(s);
-	while ((r = libssh2_sftp_fsync(h)) == LIBSSH2_ERROR_EAGAIN)
-		if (sftp_conn_wait(s, c, deadline, e) == -1)
-			goto out;
-	if (r != 0) {
-		sftp_conn_fail(s, c, r, "fsync", tmp, e);
-		/* A server without fsync@openssh.com: do without. */
-		if (e->sys_errno != ENOTSUP) {
-			maybe_full(s, c, tmp, 1, e);
-			goto out;
-		}
-		no_fsync(s);
-	}
-	r = close_handle(s, c, h, tmp, e);
-	h = NULL;
-	if (r == -1) {
-		maybe_full(s, c, tmp, 1, e);
-		goto out;
-	}
-	/* From here every error names path, which ends in a->name. */
-	named = 1;
-	if (rename_path(s, c, tmp, path, e) == 0) {
-		rc = 0;
-		goto out;
-	}
-	if (c->broken)
-		goto out;
-	/* SFTP v3 rename never replaces: is the name taken? */
-	e2 = *e;
-	switch (stat_path(s, c, path, &at, e)) {
-	case 1:
-		*e = e2;
-		goto out;
-	case -1:
-		goto out;
-	}
-	if (attempt > 0 && (at.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
-	    at.filesize == a->len) {
-		/*
-		 * The earlier attempt's rename went through and only its
-		 * answer was lost: names are unique (content hashes, random
-		 * lock names), so same name and size is our file.
-		 */
-		(void)remove_path(s, c, tmp, &e2); /* this attempt's copy */
-		rc = 0;
-		goto out;
-	}
-	if (a->flags & STOR_NOREPLACE) {
-		err_set(e, ERR_IO, "%s exists on %s", path, s->t.hostport);
-		e->sys_errno = EEXIST;
-		goto out;
-	}
-	/* Replacing: not atomic over SFTP v3, for files that allow it. */
-	if (remove_path(s, c, path, e) == -1 ||
-	    rename_path(s, c, tmp, path, e) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (h != NULL)
-		(void)close_handle(s, c, h, tmp, &e2);
-	if (rc == -1 && opened && !c->broken)
-		(void)remove_path(s, c, tmp, &e2); /* best effort */
-	if (rc == -1 && !named && e->class != ERR_INTERRUPTED)
-		err_wrap(e, "put %s", a->name);
-	free(tmp);
-	free(path);
-	return (rc);
-}
-
-static int
-sftp_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
-    int flags, struct err *e)
-{
-	struct put_arg a = { name, data, len, flags };
-
-	return (sftp_run_op(st->impl, op_put, &a, e));
-}
-
 /* ------------------------------------------------------ streamed puts */
 
 /*
- * stor_put_stream: op_put's publishing, with the bytes pulled from the
- * caller's reader a buffer at a time.  A network fault restarts the whole
+ * Every put: a fresh temp file, the bytes pulled from the caller's reader a
+ * buffer at a time (stor_put's buffer is a reader too), fsync, close, the
+ * reader's done, then the rename.  A network fault restarts the whole
  * file on a fresh session (sftp_run_op), so the reader is asked again from 0;
  * the reader's own failures (cb_failed) are kept apart and never retried.
  */
@@ -796,8 +667,12 @@ op_put_stream(struct sftp *s, struct conn *c, void *arg, int attempt,
 	}
 	if (attempt > 0 && (at.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
 	    at.filesize == a->len) {
-		/* An earlier attempt's rename went through: see op_put. */
-		(void)remove_path(s, c, tmp, &e2);
+		/*
+		 * The earlier attempt's rename went through and only its
+		 * answer was lost: names are unique (content hashes, random
+		 * lock names), so same name and size is our file.
+		 */
+		(void)remove_path(s, c, tmp, &e2); /* this attempt's copy */
 		rc = 0;
 		goto out;
 	}
@@ -806,6 +681,7 @@ op_put_stream(struct sftp *s, struct conn *c, void *arg, int attempt,
 		e->sys_errno = EEXIST;
 		goto out;
 	}
+	/* Replacing: not atomic over SFTP v3, for files that allow it. */
 	if (remove_path(s, c, path, e) == -1 ||
 	    rename_path(s, c, tmp, path, e) == -1)
 		goto out;
@@ -842,6 +718,31 @@ sftp_put_stream(struct stor *st, const char *name, uint64_t len,
 	if (rc == -1 && a.cb_failed)
 		*e = a.cb_err;
 	return (rc);
+}
+
+/* stor_put: a reader over the caller's buffer, so one path publishes. */
+struct mem_src {
+	const uint8_t *data;
+};
+
+static int
+mem_read(void *arg, uint64_t off, uint8_t *buf, size_t len, struct err *e)
+{
+	const struct mem_src *m = arg;
+
+	(void)e;
+	memcpy(buf, m->data + off, len);
+	return (0);
+}
+
+static int
+sftp_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
+    int flags, struct err *e)
+{
+	struct mem_src m = { data };
+	struct stor_reader r = { mem_read, NULL, &m };
+
+	return (sftp_put_stream(st, name, len, &r, flags, e));
 }
 
 struct stat_arg {
