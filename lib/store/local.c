@@ -200,17 +200,16 @@ out:
 	return (rc);
 }
 
+/* stat of name: 0, 1 when it does not exist, -1 on other errors. */
 static int
-local_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
+stat_name(struct stor *st, const char *name, struct stat *sb, struct err *e)
 {
 	char *path = path_of(st, name);
-	struct stat sb;
 	int rc;
 
-	if (stat(path, &sb) == 0) {
-		*size = (uint64_t)sb.st_size;
+	if (stat(path, sb) == 0)
 		rc = 0;
-	} else if (errno == ENOENT)
+	else if (errno == ENOENT)
 		rc = 1;
 	else
 		rc = err_sys(e, ERR_IO, "stat %s", path);
@@ -219,20 +218,24 @@ local_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
 }
 
 static int
-local_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
+local_stat(struct stor *st, const char *name, uint64_t *size, struct err *e)
 {
-	char *path = path_of(st, name);
 	struct stat sb;
 	int rc;
 
-	if (stat(path, &sb) == 0) {
+	if ((rc = stat_name(st, name, &sb, e)) == 0)
+		*size = (uint64_t)sb.st_size;
+	return (rc);
+}
+
+static int
+local_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
+{
+	struct stat sb;
+	int rc;
+
+	if ((rc = stat_name(st, name, &sb, e)) == 0)
 		*mtime = (int64_t)sb.st_mtim.tv_sec;
-		rc = 0;
-	} else if (errno == ENOENT)
-		rc = 1;
-	else
-		rc = err_sys(e, ERR_IO, "stat %s", path);
-	free(path);
 	return (rc);
 }
 
