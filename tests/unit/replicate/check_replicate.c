@@ -353,8 +353,10 @@ START_TEST(test_rotten_pack_never_published)
 	ck_assert_ptr_nonnull(strstr(s.last, name));
 	ck_assert_ptr_nonnull(strstr(s.last, "damaged in the source"));
 	ck_assert_ptr_null(tutil_read_file(q, NULL));
+	/* The setup's packs may share this prefix directory (their names are
+	 * fixed, this one is random): count only temporary names. */
 	*strrchr(q, '/') = '\0';
-	ck_assert_int_eq(tutil_count_entries(q, ""), 0); /* no temp file */
+	ck_assert_int_eq(tutil_count_entries(q, ".tmp"), 0);
 	free(p);
 	free(q);
 	free(name);
