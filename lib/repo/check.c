@@ -43,9 +43,10 @@
 	"put it back from another copy of the repository; otherwise run "      \
 	"'coffer rebuild-index' to drop its blobs from the index"
 #define FIX_UNINDEXED                                                          \
-	"run 'coffer rebuild-index' to index it (an interrupted snapshot "     \
-	"leaves such packs, nothing is lost; so does an index file removed "   \
-	"or renamed: look for hidden files in index/)"
+	"if no snapshot is running, run 'coffer rebuild-index' to index it "   \
+	"(a running or interrupted snapshot leaves such packs, nothing is "    \
+	"lost; so does an index file removed or renamed: look for hidden "     \
+	"files in index/)"
 #define FIX_SNAPSHOT                                                           \
 	"put back an intact copy from another copy of the repository, or "     \
 	"remove the file: it is the snapshot's only record, nothing else "     \
@@ -105,6 +106,11 @@ struct pk {
 	int lost;      /* missing or short: its blobs cannot be read */
 };
 
+struct names {
+	char **v;
+	size_t n;
+};
+
 struct ck {
 	struct repo *r;
 	struct tree_reader *tr; /* trees are read as ls and restore read them */
@@ -118,6 +124,7 @@ struct ck {
 	uint32_t npacks;
 	struct pk *disk; /* pack files present, by id */
 	size_t ndisk;
+	struct names snaps; /* snapshot files, listed before the index */
 	uint64_t ntrees;
 	/* The snapshot being walked: what needs blobs from lost packs. */
 	uint64_t lost_trees, lost_files;
@@ -438,8 +445,6 @@ check_packs(struct ck *c)
 	}
 	(void)idx_foreach(c->idx, tally_entry, c->byidx);
 	s->packs_indexed = c->npacks;
-	if (stor_list(c->st, "data", collect_pack, c, c->e) == -1)
-		return (-1);
 	s->packs = c->ndisk;
 	if (c->ndisk > 1)
 		qsort(c->disk, c->ndisk, sizeof(*c->disk), by_id);
@@ -855,11 +860,6 @@ out:
 	return (rc);
 }
 
-struct names {
-	char **v;
-	size_t n;
-};
-
 static int
 collect_name(void *arg, const char *name, uint64_t size)
 {
@@ -881,11 +881,11 @@ static int
 check_snapshots(struct ck *c)
 {
 	struct check_stats *s = &c->rep->stats;
-	struct names l = { NULL, 0 };
+	struct names l = c->snaps;
 	int rc = -1;
 
-	if (stor_list(c->st, "snapshots", collect_name, &l, c->e) == -1)
-		goto out;
+	c->snaps.v = NULL;
+	c->snaps.n = 0;
 	if (l.n > 1)
 		qsort(l.v, l.n, sizeof(*l.v), by_str);
 	for (size_t i = 0; i < l.n; i++) {
@@ -1381,6 +1381,17 @@ check_run(struct repo *r, const struct check_opts *o, struct check_report **out,
 	c.e = e;
 	c.rep = xcalloc(1, sizeof(*c.rep));
 	check_keys(&c);
+	/*
+	 * Snapshots and packs are listed before the index files are read
+	 * again: a concurrent snapshot publishes packs, then its index, then
+	 * its manifest, so everything listed here is covered by an index
+	 * loaded after (or is a pack whose index is still to come, reported
+	 * as unindexed).
+	 */
+	if (stor_list(c.st, "snapshots", collect_name, &c.snaps, e) == -1 ||
+	    stor_list(c.st, "data", collect_pack, &c, e) == -1 ||
+	    repo_index_refresh(r, e) == -1)
+		goto out;
 	if (check_indexes(&c) == -1 || check_packs(&c) == -1)
 		goto out;
 	check_locations(&c);
@@ -1397,6 +1408,9 @@ out:
 	tree_reader_free(c.tr);
 	idset_free(&c.trees);
 	idset_free(&c.missing);
+	for (size_t i = 0; i < c.snaps.n; i++)
+		free(c.snaps.v[i]);
+	free(c.snaps.v);
 	free(c.byidx);
 	free(c.disk);
 	return (rc);

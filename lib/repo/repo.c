@@ -101,6 +101,7 @@ repo_close(struct repo *r)
 	idx_free(r->idx);
 	idx_free(r->pending);
 	pack_writer_free(r->pw);
+	repo_name_list_free(&r->idx_seen);
 	for (size_t i = 0; i < r->nbad_idx; i++)
 		free(r->bad_idx[i].name);
 	free(r->bad_idx);
@@ -689,12 +690,36 @@ bad_file_add(struct repo_bad_file **v, size_t *n, const char *name,
 	(*n)++;
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+static int
+idx_seen(const struct repo *r, const char *name)
+{
+	return (r->idx_seen.n > 0 &&
+	    bsearch(&name, r->idx_seen.names, r->idx_seen.n,
+	        sizeof(*r->idx_seen.names), by_name) != NULL);
+}
+
+void
+repo_idx_seen_add(struct repo *r, const char *name)
+{
+	if (idx_seen(r, name))
+		return;
+	(void)repo_collect_name(&r->idx_seen, name, 0);
+	qsort(r->idx_seen.names, r->idx_seen.n, sizeof(*r->idx_seen.names),
+	    by_name);
+}
+
 /*
- * Load every index file.  One that is damaged (ERR_CORRUPT: unreadable
- * as an index, failing authentication) is left out and listed, whatever
- * the flags: the others still say where everything they name is, and a
- * read of a blob only it named fails as missing.  Other failures (the
- * store, the network) fail the open unless REPO_OPEN_SKIP_BAD_INDEX.
+ * Load every index file not seen yet.  One that is damaged (ERR_CORRUPT:
+ * unreadable as an index, failing authentication) is left out and listed,
+ * whatever the flags: the others still say where everything they name is,
+ * and a read of a blob only it named fails as missing.  Other failures
+ * (the store, the network) fail unless REPO_OPEN_SKIP_BAD_INDEX.
  */
 static int
 load_indexes(struct repo *r, int flags, struct err *e)
@@ -708,23 +733,37 @@ load_indexes(struct repo *r, int flags, struct err *e)
 	for (size_t i = 0; i < files.n; i++) {
 		int misnamed;
 
+		if (idx_seen(r, files.names[i]))
+			continue;
 		if (load_index(r, files.names[i], &misnamed, &ie) == 0) {
 			if (misnamed)
 				bad_file_add(&r->misnamed_idx,
 				    &r->nmisnamed_idx, files.names[i], &ie);
-			continue;
-		}
-		if (!skip && ie.class != ERR_CORRUPT) {
+		} else if (!skip && ie.class != ERR_CORRUPT) {
 			*e = ie;
 			goto out;
-		}
-		bad_file_add(&r->bad_idx, &r->nbad_idx, files.names[i], &ie);
+		} else
+			bad_file_add(&r->bad_idx, &r->nbad_idx, files.names[i],
+			    &ie);
+		(void)repo_collect_name(&r->idx_seen, files.names[i], 0);
 	}
+	if (r->idx_seen.n > 1)
+		qsort(r->idx_seen.names, r->idx_seen.n,
+		    sizeof(*r->idx_seen.names), by_name);
 	r->unindexed = idx_pack_count(r->idx);
 	rc = 0;
 out:
 	repo_name_list_free(&files);
 	return (rc);
+}
+
+int
+repo_index_refresh(struct repo *r, struct err *e)
+{
+	/* A writer's unindexed packs must stay the last pack numbers. */
+	if (r->unindexed != idx_pack_count(r->idx) || idx_count(r->pending) > 0)
+		return (0);
+	return (load_indexes(r, 0, e));
 }
 
 const struct repo_bad_file *

@@ -333,6 +333,15 @@ struct repo_stats {
 };
 void repo_get_stats(const struct repo *, struct repo_stats *);
 
+/*
+ * Load the index files published since open (or the last refresh).  A
+ * reader calls it after listing the snapshots it will read, so that a
+ * snapshot published meanwhile by a concurrent writer (packs, then index,
+ * then snapshot) finds its blobs.  Does nothing once this instance has
+ * written packs.  Damaged new index files are left out as at open.
+ */
+int repo_index_refresh(struct repo *, struct err *);
+
 /* The blob index (for check, restore planning and listing). */
 const struct idx *repo_index(const struct repo *);
 

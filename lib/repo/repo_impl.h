@@ -13,6 +13,12 @@
 
 #define PACK_HDR_AAD "coffer pack header 1"
 
+/* Names from stor_list, gathered by repo_collect_name. */
+struct name_list {
+	char **names;
+	size_t n, cap;
+};
+
 struct sealer;
 struct rctx;
 struct wq;
@@ -38,6 +44,8 @@ struct repo {
 	uint32_t unindexed;  /* first pack number not yet in an index file */
 	struct pack_writer *pw;
 
+	/* Index file names read (used or left out) or written, sorted. */
+	struct name_list idx_seen;
 	struct repo_bad_file *bad_idx; /* index files left out */
 	size_t nbad_idx;
 	struct repo_bad_file *misnamed_idx; /* used, but renamed */
@@ -55,14 +63,10 @@ struct repo {
 	struct repo_stats stats;
 };
 
-/* Names from stor_list, gathered by repo_collect_name. */
-struct name_list {
-	char **names;
-	size_t n, cap;
-};
-
 int repo_collect_name(void *, const char *, uint64_t);
 void repo_name_list_free(struct name_list *);
+/* Note an index file this instance wrote: repo_index_refresh skips it. */
+void repo_idx_seen_add(struct repo *, const char *name);
 
 /* *buf holds at least need bytes (old contents are not kept). */
 void repo_grow(uint8_t **buf, size_t *cap, size_t need);

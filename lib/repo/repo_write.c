@@ -547,7 +547,7 @@ repo_flush(struct repo *r, struct err *e)
 {
 	uint8_t *plain;
 	size_t n;
-	char name[REPO_HEX_LEN + 1];
+	char name[REPO_HEX_LEN + 1], seen[REPO_HEX_LEN + sizeof("index/")];
 	uint32_t to;
 	int rc;
 
@@ -566,6 +566,8 @@ repo_flush(struct repo *r, struct err *e)
 	free(plain);
 	if (rc == -1)
 		return (err_wrap(e, "write index"));
+	snprintf(seen, sizeof(seen), "index/%s", name);
+	repo_idx_seen_add(r, seen); /* not loaded again by a refresh */
 	r->unindexed = to;
 	return (0);
 }

@@ -60,6 +60,9 @@ snapsel_list(struct repo *r, time_t now, struct snapsel **out, struct err *e)
 	*out = NULL;
 	if (stor_list(repo_store(r), "snapshots", add_name, &nm, e) != 0)
 		goto out;
+	/* A snapshot listed now has its index published: load it too. */
+	if (repo_index_refresh(r, e) == -1)
+		goto out;
 	for (size_t i = 0; i < nm.n; i++) {
 		err_clear(&le);
 		if (manifest_load(r, nm.v[i], &m, &le) == -1) {

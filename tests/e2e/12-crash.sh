@@ -39,7 +39,10 @@ while [ $i -le "$rounds" ]; do
 	    'BEGIN { srand(s * 7919); printf "%.3f", ms * (0.02 + rand() * 0.78) / 1000 }')
 	# New data every round: each killed run was writing packs.
 	head -c 16777216 /dev/urandom > "$T/src/new$i"
-	co snapshot --no-cache "$T/src" > /dev/null 2>&1 &
+	# Not through co(): $! would be the subshell that runs the function,
+	# and kill -9 of it leaves coffer running.
+	"$COFFER" snapshot --no-cache "$T/src" -r "$R" --password-file "$T/key" \
+	    > /dev/null 2>&1 &
 	pid=$!
 	sleep "$delay"
 	# Count the kills that hit a snapshot still running.
@@ -47,6 +50,8 @@ while [ $i -le "$rounds" ]; do
 		hits=$((hits + 1))
 	fi
 	wait "$pid" 2>/dev/null || true
+	pgrep -x coffer >/dev/null && pgrep -a -x coffer | grep -q -- "$T/src" &&
+		fail "round $i: the killed snapshot still runs"
 	if ! co check --read-data > "$T/check.out" 2>&1; then
 		cat "$T/check.out"
 		fail "round $i (kill after ${delay}s): check failed"

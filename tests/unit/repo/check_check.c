@@ -22,6 +22,7 @@
 #include "fault.h"
 #include "fs/node.h"
 #include "repo/manifest.h"
+#include "repo/snapsel.h"
 #include "repo/treecodec.h"
 #include "tutil.h"
 
@@ -482,6 +483,62 @@ START_TEST(test_unindexed_pack_is_a_warning)
 	ck_assert_uint_eq(rep->stats.packs_read, 3);
 	ck_assert_int_eq(check_report_exit_status(rep), EXIT_OK);
 	check_report_free(rep);
+}
+END_TEST
+
+/*
+ * A reader opened before a concurrent writer published a snapshot (packs,
+ * index, manifest): check and the snapshot selector load the new index,
+ * so the new snapshot is neither "incomplete" nor unreadable.
+ */
+START_TEST(test_snapshot_published_after_open)
+{
+	struct repo *reader = open_repo(0), *w = open_repo(0);
+	struct fs_node node;
+	struct check_opts o;
+	struct check_report *rep;
+	struct snapsel *sel;
+	uint8_t buf[3000], chunk[IDX_ID_LEN], root[IDX_ID_LEN];
+	char snap[REPO_HEX_LEN + 1];
+	struct err e;
+	size_t at;
+
+	fill(buf, sizeof(buf), 99);
+	put(w, IDX_BLOB_DATA, buf, sizeof(buf), chunk);
+	file_node(&node, "late", sizeof(buf));
+	fs_node_add_chunk(&node, chunk);
+	put_tree(w, &node, 1, root);
+	ck_assert_int_eq(repo_flush(w, &e), 0);
+	save_snapshot(w, root, snap);
+	repo_close(w);
+
+	memset(&o, 0, sizeof(o));
+	o.data = CHECK_DATA_ALL;
+	ck_assert_msg(check_run(reader, &o, &rep, &e) == 0, "%s", e.msg);
+	ck_assert_msg(rep->nproblems == 0, "%s", dump(rep));
+	ck_assert_uint_eq(rep->stats.snapshots, 2);
+	ck_assert_uint_eq(rep->stats.index_files, 3);
+	check_report_free(rep);
+	repo_close(reader);
+
+	reader = open_repo(0);
+	w = open_repo(0);
+	fill(buf, sizeof(buf), 100);
+	put(w, IDX_BLOB_DATA, buf, sizeof(buf), chunk);
+	file_node(&node, "later", sizeof(buf));
+	fs_node_add_chunk(&node, chunk);
+	put_tree(w, &node, 1, root);
+	ck_assert_int_eq(repo_flush(w, &e), 0);
+	save_snapshot(w, root, snap);
+	repo_close(w);
+	ck_assert_ptr_null(idx_find(repo_index(reader), root));
+	ck_assert_msg(snapsel_list(reader, time(NULL), &sel, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_int_eq(snapsel_resolve(sel, snap, NULL, &at, &e), 0);
+	ck_assert_ptr_nonnull(idx_find(repo_index(reader), root));
+	ck_assert_ptr_nonnull(idx_find(repo_index(reader), chunk));
+	snapsel_free(sel);
+	repo_close(reader);
 }
 END_TEST
 
@@ -1241,6 +1298,7 @@ check_suite(void)
 	tcase_add_test(tc, test_truncated_pack);
 	tcase_add_test(tc, test_missing_pack);
 	tcase_add_test(tc, test_unindexed_pack_is_a_warning);
+	tcase_add_test(tc, test_snapshot_published_after_open);
 	tcase_add_test(tc, test_damaged_index_file_is_named);
 	tcase_add_test(tc, test_index_tampering_warnings);
 	tcase_add_test(tc, test_hidden_index_file_is_named);
