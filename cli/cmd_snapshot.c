@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conninfo.h"
 #include "fmt.h"
 #include "progress.h"
 #include "repo_opts.h"
@@ -380,19 +381,25 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 				goto out;
 		for (size_t i = 0; i < pgs.n; i++) {
 			struct snap_source *x = srcv_push(&sv, "postgres");
-			char db[256];
-			int pw;
+			struct conninfo *ci = NULL;
+			const char *db;
 
-			if (snap_pg_conninfo(pgs.v[i], db, sizeof(db), &pw) ==
-			    -1) {
+			if (conninfo_parse(pgs.v[i], &ci, &e) == -1) {
+				rc = cli_usage_error(cmd, "--postgres: %s",
+				    e.msg);
+				goto done;
+			}
+			if ((db = conninfo_get(ci, "dbname")) == NULL ||
+			    *db == '\0') {
+				conninfo_free(ci);
 				rc = cli_usage_error(cmd,
-				    "--postgres '%s' names no database: add "
-				    "dbname=NAME",
-				    pgs.v[i]);
+				    "--postgres names no database: give its "
+				    "name, or add dbname=NAME");
 				goto done;
 			}
 			x->name = x->database = srcv_own(&sv, xstrdup(db));
 			x->connection = pgs.v[i];
+			conninfo_free(ci);
 		}
 		for (size_t i = 0; i < mys.n; i++) {
 			struct snap_source *x = srcv_push(&sv, "mysql");
