@@ -71,8 +71,7 @@ bad_key(struct err *e, const char *what, const char *k, size_t klen)
 
 /* Append key (klen bytes) = val (taken over); password is refused. */
 static int
-add(struct conninfo *ci, const char *key, size_t klen, char *val,
-    struct err *e)
+add(struct conninfo *ci, const char *key, size_t klen, char *val, struct err *e)
 {
 	char *k = xstrndup(key, klen);
 
@@ -204,8 +203,7 @@ uri_decode(const char *s, const char *what, struct err *e)
 
 /* A URI part, decoded, as setting key. */
 static int
-add_uri(struct conninfo *ci, const char *key, const char *raw,
-    struct err *e)
+add_uri(struct conninfo *ci, const char *key, const char *raw, struct err *e)
 {
 	char *v = uri_decode(raw, key, e);
 
@@ -326,8 +324,8 @@ parse_uri(struct conninfo *ci, const char *uri, struct err *e)
 		if (prev == ':') {
 			const char *port = ++p;
 
-			while (*p != '\0' && *p != '/' && *p != '?' &&
-			    *p != ',')
+			while (
+			    *p != '\0' && *p != '/' && *p != '?' && *p != ',')
 				p++;
 			prev = *p;
 			*p = '\0';

@@ -33,9 +33,9 @@ struct conninfo;
 int conninfo_parse(const char *s, struct conninfo **ci, struct err *);
 
 /* Why a password is refused, with the way to give one instead. */
-#define CONNINFO_PASSWORD                                                   \
-	"the connection settings hold a password, which every user could " \
-	"read in the process list; put it in ~/.pgpass (or a service file) " \
+#define CONNINFO_PASSWORD                                                      \
+	"the connection settings hold a password, which every user could "     \
+	"read in the process list; put it in ~/.pgpass (or a service file) "   \
 	"instead"
 
 /* The value of keyword key (the last one: later settings win), or NULL. */

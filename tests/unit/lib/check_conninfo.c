@@ -22,7 +22,8 @@ static const struct {
 	{ "dbname=gas", "dbname='gas'" },
 	{ "  host=/run/pg\tuser = backup dbname =\n'my db'  ",
 	    "host='/run/pg' user='backup' dbname='my db'" },
-	{ "dbname='it\\'s \\\\x' port=5433", "dbname='it\\'s \\\\x' port='5433'" },
+	{ "dbname='it\\'s \\\\x' port=5433",
+	    "dbname='it\\'s \\\\x' port='5433'" },
 	{ "dbname=a\\ b", "dbname='a b'" },
 	{ "dbname=x\\", "dbname='x'" },
 	{ "dbname='' host=h", "dbname='' host='h'" },
@@ -40,15 +41,18 @@ static const struct {
 	{ "postgresql://backup@h/gas?sslmode=require&connect_timeout=5",
 	    "user='backup' host='h' dbname='gas' sslmode='require' "
 	    "connect_timeout='5'" },
-	{ "postgresql://h1:1,h2:2/gas", "host='h1,h2' port='1,2' dbname='gas'" },
-	{ "postgresql://[::1]:5432/gas", "host='::1' port='5432' dbname='gas'" },
+	{ "postgresql://h1:1,h2:2/gas",
+	    "host='h1,h2' port='1,2' dbname='gas'" },
+	{ "postgresql://[::1]:5432/gas",
+	    "host='::1' port='5432' dbname='gas'" },
 	{ "postgresql://[2001:db8::7]/gas", "host='2001:db8::7' dbname='gas'" },
 	{ "postgresql://%2Frun%2Fpg/my%20db", "host='/run/pg' dbname='my db'" },
 	{ "postgresql:///gas?host=%2Frun%2Fpg", "dbname='gas' host='/run/pg'" },
 	{ "postgresql://h/", "host='h'" },
 	{ "postgresql://h?dbname=gas", "host='h' dbname='gas'" },
 	{ "postgresql://h/a+b", "host='h' dbname='a+b'" },
-	{ "postgresql://h/gas?ssl=true", "host='h' dbname='gas' sslmode='require'" },
+	{ "postgresql://h/gas?ssl=true",
+	    "host='h' dbname='gas' sslmode='require'" },
 	{ "postgresql://u%40x@h/g", "user='u@x' host='h' dbname='g'" },
 	{ "postgresql://h/it's", "host='h' dbname='it\\'s'" },
 	/* Not a URI: the prefix is case sensitive in libpq. */
@@ -180,8 +184,9 @@ START_TEST(test_long)
 	ck_assert_str_eq(conninfo_get(ci, "dbname"), v);
 	ck_assert_str_eq(conninfo_get(ci, "application_name"), v);
 	t = conninfo_string(ci, "postgres");
-	ck_assert_uint_eq(strlen(t), strlen("host='h' application_name='' "
-	                                    "dbname='postgres'") +
+	ck_assert_uint_eq(strlen(t),
+	    strlen("host='h' application_name='' "
+	           "dbname='postgres'") +
 	        n);
 	free(t);
 	conninfo_free(ci);
