@@ -97,7 +97,8 @@ add(struct conninfo *ci, const char *key, size_t klen, char *val, struct err *e)
 static int
 parse_kv(struct conninfo *ci, const char *p, struct err *e)
 {
-	char *val = xmalloc(strlen(p) + 1);
+	size_t size = strlen(p) + 1;
+	char *val = xmalloc(size); /* no NUL in it: freezero, not _str */
 	int rc = -1;
 
 	for (;;) {
@@ -156,7 +157,7 @@ parse_kv(struct conninfo *ci, const char *p, struct err *e)
 	}
 	rc = 0;
 out:
-	freezero_str(val);
+	freezero(val, size);
 	return (rc);
 }
 
@@ -176,7 +177,8 @@ hex(char c)
 static char *
 uri_decode(const char *s, const char *what, struct err *e)
 {
-	char *out = xmalloc(strlen(s) + 1), *q = out;
+	size_t size = strlen(s) + 1;
+	char *out = xmalloc(size), *q = out;
 
 	while (*s != '\0') {
 		if (*s != '%') {
@@ -187,12 +189,12 @@ uri_decode(const char *s, const char *what, struct err *e)
 			err_set(e, ERR_USAGE,
 			    "invalid percent-encoded token in the URI's %s",
 			    what);
-			freezero_str(out);
+			freezero(out, size);
 			return (NULL);
 		}
 		if ((*q++ = (char)(hex(s[1]) << 4 | hex(s[2]))) == '\0') {
 			err_set(e, ERR_USAGE, "%%00 in the URI's %s", what);
-			freezero_str(out);
+			freezero(out, size);
 			return (NULL);
 		}
 		s += 3;
@@ -267,6 +269,7 @@ parse_query(struct conninfo *ci, char *p, struct err *e)
 static int
 parse_uri(struct conninfo *ci, const char *uri, struct err *e)
 {
+	size_t size = strlen(uri) + 1; /* buf gets NULs: wipe it all */
 	char *buf = xstrdup(uri), *p = buf, *user, *host, *hosts, *ports;
 	char prev = '\0';
 	int rc = -1;
@@ -364,7 +367,7 @@ parse_uri(struct conninfo *ci, const char *uri, struct err *e)
 out:
 	free(hosts);
 	free(ports);
-	freezero_str(buf);
+	freezero(buf, size);
 	return (rc);
 }
 
