@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "repo/compress.h"
 #include "repo_opts.h"
 #include "value.h"
 
@@ -40,7 +41,6 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 	struct repo *r = NULL;
 	struct err e;
 	uint64_t v;
-	int64_t lvl;
 	int ch, rc = EXIT_USAGE;
 
 	err_clear(&e);
@@ -55,11 +55,10 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 			machine = optarg;
 			break;
 		case OPT_COMPRESSION:
-			if (value_parse_int(optarg, &lvl) == -1 || lvl < 1 ||
-			    lvl > 19)
+			if (compress_level_parse(optarg, &o.compression, &e) ==
+			    -1)
 				return (cli_usage_error(cmd,
-				    "--compression takes a zstd level 1-19"));
-			o.compression = (int)lvl;
+				    "--compression: %s", e.msg));
 			break;
 		case OPT_CHUNK:
 			if (value_parse_size(optarg, &v) == -1 ||

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conninfo.h"
 #include "fmt.h"
 #include "repo/snapsel.h"
 #include "repo_opts.h"
@@ -452,16 +453,15 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		goto done;
 	}
 	if (to_pg != NULL) {
-		char db[256];
-		int pw = 0;
+		struct conninfo *ci = NULL;
 
-		/* The same test as snapshot's; too late to hide it, but
+		/* snapshot's rules; a password is too late to hide, but
 		 * refused before anything runs. */
-		(void)snap_pg_conninfo(to_pg, db, sizeof(db), &pw);
-		if (pw) {
-			cli_usage_error(cmd, RST_DB_PASSWORD_REFUSED);
+		if (conninfo_parse(to_pg, &ci, &e) == -1) {
+			cli_usage_error(cmd, "--to-postgres: %s", e.msg);
 			goto done;
 		}
+		conninfo_free(ci);
 	}
 	if ((globals || no_owner || jobs > 0) && to_pg == NULL) {
 		cli_usage_error(cmd,

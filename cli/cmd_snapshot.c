@@ -12,6 +12,7 @@
 
 #include "fmt.h"
 #include "progress.h"
+#include "repo/compress.h"
 #include "repo_opts.h"
 #include "snapshot/job.h"
 #include "snapshot/snapshot.h"
@@ -161,7 +162,6 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	int sources_mode;
 	struct stat st;
 	int one_fs = 0, no_cache = 0, no_verify = 0, ch, rc = EXIT_USAGE;
-	int64_t lvl;
 	struct snap_opts so;
 	struct config *cfg = NULL, *scfg = NULL;
 	struct repo *r = NULL;
@@ -203,13 +203,12 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 			job = optarg;
 			break;
 		case OPT_COMPRESSION:
-			if (value_parse_int(optarg, &lvl) == -1 || lvl < 1 ||
-			    lvl > 19) {
-				rc = cli_usage_error(cmd,
-				    "--compression takes a zstd level 1-19");
+			if (compress_level_parse(optarg, &so.compression, &e) ==
+			    -1) {
+				rc = cli_usage_error(cmd, "--compression: %s",
+				    e.msg);
 				goto done;
 			}
-			so.compression = (int)lvl;
 			break;
 		case OPT_POSTGRES:
 			strv_push(&pgs, optarg);

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "repo/compress.h"
 #include "secfile.h"
 #include "url.h"
 #include "value.h"
@@ -113,7 +114,9 @@ static const struct schema_key repository_keys[] = {
 	    .applies = REPO_SFTP },
 	{ K("limit_download"), INT(0, NOLIMIT, "a rate in KiB/s"), .def = "0",
 	    .applies = REPO_SFTP },
-	{ K("compression"), INT(1, 19, "a zstd level"), .def = "3" },
+	{ K("compression"),
+	    INT(COMPRESS_LEVEL_MIN, COMPRESS_LEVEL_MAX, "a zstd level"),
+	    .def = "3" },
 };
 
 static const struct schema_key source_keys[] = {
@@ -137,7 +140,8 @@ static const struct schema_key source_keys[] = {
 	    .applies = SRC_COMMAND },
 	{ K("name"), TYPE(CONFIG_V_NAME), .flags = REQUIRED,
 	    .applies = SRC_COMMAND },
-	{ K("compression"), INT(1, 19, "a zstd level") },
+	{ K("compression"),
+	    INT(COMPRESS_LEVEL_MIN, COMPRESS_LEVEL_MAX, "a zstd level") },
 	{ K("before"), TYPE(CONFIG_V_COMMAND) },
 	{ K("after"), TYPE(CONFIG_V_COMMAND) },
 	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conninfo.h"
 #include "crypto.h"
 #include "proc.h"
 #include "restore/restore.h"
@@ -71,188 +72,6 @@ char *
 rst_db_my_literal(const char *s)
 {
 	return (quote_with(s, '\'', 1));
-}
-
-/* ------------------------------------------------------------ conninfo */
-
-void
-rst_db_kv_free(struct rst_db_kv *kv, size_t n)
-{
-	if (kv == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(kv[i].key);
-		freezero_str(kv[i].val);
-	}
-	free(kv);
-}
-
-static int
-is_space(char c)
-{
-	return (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-	    c == '\v');
-}
-
-int
-rst_db_conninfo_parse(const char *s, struct rst_db_kv **out, size_t *nout,
-    struct err *e)
-{
-	struct rst_db_kv *kv = NULL;
-	size_t n = 0, len = strlen(s);
-	char *val = NULL;
-	const char *p = s;
-
-	*out = NULL;
-	*nout = 0;
-	if (strncmp(s, "postgresql://", 13) == 0 ||
-	    strncmp(s, "postgres://", 11) == 0)
-		return (err_set(e, ERR_USAGE,
-		    "--to-postgres takes keyword=value settings "
-		    "('dbname=NAME host=... user=...'), not a URI"));
-	if (strchr(s, '=') == NULL) {
-		/* libpq's rule: no '=' is a database name. */
-		if (*s == '\0')
-			return (err_set(e, ERR_USAGE,
-			    "--to-postgres needs a database: 'dbname=NAME'"));
-		kv = xcalloc(1, sizeof(*kv));
-		kv[0].key = xstrdup("dbname");
-		kv[0].val = xstrdup(s);
-		*out = kv;
-		*nout = 1;
-		return (0);
-	}
-	val = xmalloc(len + 1);
-	for (;;) {
-		const char *k0;
-		size_t klen, vlen = 0;
-
-		while (is_space(*p))
-			p++;
-		if (*p == '\0')
-			break;
-		k0 = p;
-		while (*p != '\0' && *p != '=' && !is_space(*p))
-			p++;
-		klen = (size_t)(p - k0);
-		while (is_space(*p))
-			p++;
-		if (*p != '=' || klen == 0) {
-			err_set(e, ERR_USAGE,
-			    "--to-postgres: expected keyword=value near '%.*s'",
-			    (int)(klen ? klen : 1), k0);
-			goto fail;
-		}
-		p++;
-		while (is_space(*p))
-			p++;
-		if (*p == '\'') {
-			p++;
-			for (;;) {
-				if (*p == '\0') {
-					err_set(e, ERR_USAGE,
-					    "--to-postgres: unterminated "
-					    "quoted value of %.*s",
-					    (int)klen, k0);
-					goto fail;
-				}
-				if (*p == '\'') {
-					p++;
-					break;
-				}
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-				val[vlen++] = *p++;
-			}
-		} else {
-			while (*p != '\0' && !is_space(*p)) {
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-				val[vlen++] = *p++;
-			}
-		}
-		val[vlen] = '\0';
-		kv = xreallocarray(kv, n + 1, sizeof(*kv));
-		kv[n].key = xmalloc(klen + 1);
-		memcpy(kv[n].key, k0, klen);
-		kv[n].key[klen] = '\0';
-		kv[n].val = xstrdup(val);
-		n++;
-	}
-	freezero(val, len + 1);
-	*out = kv;
-	*nout = n;
-	return (0);
-fail:
-	freezero(val, len + 1);
-	rst_db_kv_free(kv, n);
-	return (-1);
-}
-
-/* The last value of key (libpq: a later setting wins), or NULL. */
-static const char *
-kv_get(const struct rst_db_kv *kv, size_t n, const char *key)
-{
-	const char *v = NULL;
-
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(kv[i].key, key) == 0)
-			v = kv[i].val;
-	return (v);
-}
-
-/* libpq: 'value' with ' and \ escaped by a backslash. */
-static char *
-conn_quote(const char *v)
-{
-	char *out = xmalloc(2 * strlen(v) + 3), *p = out;
-
-	*p++ = '\'';
-	for (; *v; v++) {
-		if (*v == '\'' || *v == '\\')
-			*p++ = '\\';
-		*p++ = *v;
-	}
-	*p++ = '\'';
-	*p = '\0';
-	return (out);
-}
-
-static void
-str_cat(char **s, const char *a)
-{
-	char *t = xasprintf("%s%s", *s, a);
-
-	free(*s);
-	*s = t;
-}
-
-char *
-rst_db_conninfo_build(const struct rst_db_kv *kv, size_t n, const char *dbname)
-{
-	char *s = xstrdup("");
-
-	for (size_t i = 0; i < n; i++) {
-		char *q;
-
-		if (strcmp(kv[i].key, "password") == 0 ||
-		    (dbname != NULL && strcmp(kv[i].key, "dbname") == 0))
-			continue;
-		q = conn_quote(kv[i].val);
-		str_cat(&s, *s ? " " : "");
-		str_cat(&s, kv[i].key);
-		str_cat(&s, "=");
-		str_cat(&s, q);
-		free(q);
-	}
-	if (dbname != NULL) {
-		char *q = conn_quote(dbname);
-
-		str_cat(&s, *s ? " dbname=" : "dbname=");
-		str_cat(&s, q);
-		free(q);
-	}
-	return (s);
 }
 
 /* ------------------------------------------------------------ children */
@@ -564,8 +383,7 @@ fail:
 /* ------------------------------------------------------------ postgres */
 
 struct pg {
-	struct rst_db_kv *kv;
-	size_t nkv;
+	struct conninfo *ci;
 	char *dbname;
 	char *target; /* conninfo of the target database */
 	char *maint;  /* the same with dbname=postgres */
@@ -574,7 +392,7 @@ struct pg {
 static void
 pg_clear(struct pg *pg)
 {
-	rst_db_kv_free(pg->kv, pg->nkv);
+	conninfo_free(pg->ci);
 	free(pg->dbname);
 	free(pg->target);
 	free(pg->maint);
@@ -586,18 +404,16 @@ pg_setup(struct pg *pg, const char *conninfo, struct err *e)
 	const char *db;
 
 	memset(pg, 0, sizeof(*pg));
-	if (rst_db_conninfo_parse(conninfo, &pg->kv, &pg->nkv, e) == -1)
-		return (-1);
-	/* On our argv, every user could read it in /proc. */
-	if (kv_get(pg->kv, pg->nkv, "password") != NULL)
-		return (err_set(e, ERR_USAGE, RST_DB_PASSWORD_REFUSED));
-	if ((db = kv_get(pg->kv, pg->nkv, "dbname")) == NULL || *db == '\0')
+	/* A password is refused: on our argv, every user could read it. */
+	if (conninfo_parse(conninfo, &pg->ci, e) == -1)
+		return (err_wrap(e, "--to-postgres"));
+	if ((db = conninfo_get(pg->ci, "dbname")) == NULL || *db == '\0')
 		return (err_set(e, ERR_USAGE,
 		    "--to-postgres needs the database to restore into: "
-		    "'dbname=NAME ...'"));
+		    "its name, or 'dbname=NAME ...'"));
 	pg->dbname = xstrdup(db);
-	pg->target = rst_db_conninfo_build(pg->kv, pg->nkv, db);
-	pg->maint = rst_db_conninfo_build(pg->kv, pg->nkv, "postgres");
+	pg->target = conninfo_string(pg->ci, db);
+	pg->maint = conninfo_string(pg->ci, "postgres");
 	return (0);
 }
 

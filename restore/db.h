@@ -22,8 +22,9 @@
 
 struct rst_db_opts {
 	/*
-	 * postgres: libpq keyword=value settings ("dbname=gas host=/run/pg"),
-	 * or a bare database name; mysql: the database name.
+	 * postgres: a libpq connection string in any of lib/conninfo.h's
+	 * forms ("dbname=gas host=/run/pg", a URI, a bare database name);
+	 * mysql: the database name.
 	 */
 	const char *target;
 	const char *defaults_file; /* mysql: --defaults-file, or NULL */
@@ -54,7 +55,7 @@ struct rst_db_stats {
  * N: <its last error line>".  A database this call made is dropped again
  * when the restore fails.  A target that holds relations already is
  * ERR_USAGE unless o->clean; settings that hold a password are ERR_USAGE
- * (RST_DB_PASSWORD_REFUSED) before anything runs.  With o->globals,
+ * (CONNINFO_PASSWORD) before anything runs.  With o->globals,
  * globals.sql is authenticated whole, then replayed by psql behind a
  * \restrict of ours, so that none of its meta-commands runs: one there
  * is ERR_IO naming its line, and a psql without \restrict is ERR_IO
@@ -74,38 +75,11 @@ int rst_db_to_mysql(struct repo *, const uint8_t root[IDX_ID_LEN],
     const struct manifest_source *src, const struct rst_db_opts *o,
     struct rst_db_stats *st, struct err *);
 
-/* Why settings with a password are refused, for the command line too. */
-#define RST_DB_PASSWORD_REFUSED                                                \
-	"--to-postgres: the connection settings hold a password, which every " \
-	"user could read in the process list; put it in ~/.pgpass (or a "      \
-	"service file) instead"
-
 /*
  * True when the psql whose "psql --version" output is version honours
  * \restrict (13.22, 14.19, 15.14, 16.10, 17.6, 18 and later).
  */
 int rst_db_psql_restricts(const char *version);
-
-/* libpq connection settings, parsed (exposed for the unit tests). */
-struct rst_db_kv {
-	char *key, *val;
-};
-
-/*
- * Parse libpq keyword=value settings (values plain or in single quotes,
- * backslash escapes); a string without '=' is a database name.  URIs
- * (postgresql://...) are refused with ERR_USAGE.  *kv: rst_db_kv_free.
- */
-int rst_db_conninfo_parse(const char *s, struct rst_db_kv **kv, size_t *n,
-    struct err *);
-void rst_db_kv_free(struct rst_db_kv *, size_t n);
-
-/*
- * The settings as a conninfo string with every value quoted, without
- * password, and with dbname set to dbname (when not NULL).  free().
- */
-char *rst_db_conninfo_build(const struct rst_db_kv *, size_t n,
-    const char *dbname);
 
 /* SQL quoting: a PostgreSQL identifier ("x""y") and string literal ('it''s',
  * standard_conforming_strings), a MySQL identifier (`x``y`) and a MySQL

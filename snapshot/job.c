@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conninfo.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -149,16 +150,21 @@ int
 snap_job_add_postgres(struct snap_job *job, const char *conninfo, struct err *e)
 {
 	struct snap_source *x;
-	char db[256];
-	int pw;
+	struct conninfo *ci = NULL;
+	const char *db;
 
-	if (snap_pg_conninfo(conninfo, db, sizeof(db), &pw) == -1)
+	if (conninfo_parse(conninfo, &ci, e) == -1)
+		return (err_wrap(e, "--postgres"));
+	if ((db = conninfo_get(ci, "dbname")) == NULL || *db == '\0') {
+		conninfo_free(ci);
 		return (err_set(e, ERR_USAGE,
-		    "--postgres '%s' names no database: add dbname=NAME",
-		    conninfo));
+		    "--postgres names no database: give its name, or add "
+		    "dbname=NAME"));
+	}
 	x = push(job, "postgres");
 	x->name = x->database = own(job, xstrdup(db));
 	x->connection = conninfo;
+	conninfo_free(ci);
 	return (0);
 }
 

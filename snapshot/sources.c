@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conninfo.h"
 #include "proc.h"
 #include "xmalloc.h"
 
@@ -85,115 +86,26 @@ snap_hook_run(const struct snap_hook *h, struct err *e)
 	return (rc);
 }
 
-/* Key/value conninfo: "k=v k='v v'"; the URI form is parsed apart. */
-static int
-conninfo_kv(const char *s, char *db, size_t size, int *pw)
-{
-	int found = 0;
-
-	while (*s != '\0') {
-		char key[64], val[1024];
-		size_t k = 0, v = 0;
-
-		while (*s == ' ' || *s == '\t' || *s == '\n')
-			s++;
-		if (*s == '\0')
-			break;
-		while (*s != '\0' && *s != '=' && *s != ' ' && *s != '\t') {
-			if (k + 1 < sizeof(key))
-				key[k++] = *s;
-			s++;
-		}
-		key[k] = '\0';
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s++ != '=')
-			return (-1);
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == '\'') {
-			for (s++; *s != '\'' && *s != '\0'; s++) {
-				if (*s == '\\' && s[1] != '\0')
-					s++;
-				if (v + 1 < sizeof(val))
-					val[v++] = *s;
-			}
-			if (*s != '\'')
-				return (-1);
-			s++;
-		} else
-			while (*s != '\0' && *s != ' ' && *s != '\t' &&
-			    *s != '\n') {
-				if (*s == '\\' && s[1] != '\0')
-					s++;
-				if (v + 1 < sizeof(val))
-					val[v++] = *s;
-				s++;
-			}
-		val[v] = '\0';
-		if (strcmp(key, "password") == 0)
-			*pw = 1;
-		if (strcmp(key, "dbname") == 0) {
-			snprintf(db, size, "%s", val);
-			found = v > 0;
-		}
-	}
-	return (found ? 0 : -1);
-}
-
-int
-snap_pg_conninfo(const char *s, char *db, size_t size, int *pw)
-{
-	const char *p, *at, *slash, *q;
-
-	*pw = 0;
-	db[0] = '\0';
-	if (strncmp(s, "postgresql://", 13) != 0 &&
-	    strncmp(s, "postgres://", 11) != 0)
-		return (conninfo_kv(s, db, size, pw));
-	p = strstr(s, "://") + 3;
-	slash = strchr(p, '/');
-	q = strchr(p, '?');
-	at = strchr(p, '@');
-	if (at != NULL && (slash == NULL || at < slash) &&
-	    (q == NULL || at < q) && memchr(p, ':', (size_t)(at - p)) != NULL)
-		*pw = 1;
-	if (q != NULL &&
-	    (strstr(q, "?password=") == q || strstr(q, "&password=") != NULL))
-		*pw = 1;
-	if (q != NULL && strstr(q, "dbname=") != NULL) {
-		const char *d = strstr(q, "dbname=") + 7;
-
-		snprintf(db, size, "%.*s", (int)strcspn(d, "&"), d);
-		return (db[0] ? 0 : -1);
-	}
-	if (slash == NULL || (q != NULL && q < slash))
-		return (-1);
-	snprintf(db, size, "%.*s", (int)strcspn(slash + 1, "?"), slash + 1);
-	return (db[0] ? 0 : -1);
-}
-
 int
 snap_source_check(const struct snap_source *src, struct err *e)
 {
-	char db[256];
-	int pw = 0, has_db = -1;
-
 	if (strcmp(src->type, "postgres") == 0 && src->connection != NULL) {
-		has_db = snap_pg_conninfo(src->connection, db, sizeof(db), &pw);
-		if (pw)
-			return (err_set(e, ERR_USAGE,
-			    "source %s: the connection string holds a "
-			    "password; put it in ~/.pgpass (or a service "
-			    "file) instead, where it stays out of process "
-			    "listings",
-			    src->name));
-		if (has_db == 0 && src->database != NULL &&
+		struct conninfo *ci = NULL;
+		const char *db;
+		int rc = 0;
+
+		if (conninfo_parse(src->connection, &ci, e) == -1)
+			return (err_wrap(e, "source %s", src->name));
+		db = conninfo_get(ci, "dbname");
+		if (db != NULL && *db != '\0' && src->database != NULL &&
 		    strcmp(db, src->database) != 0)
-			return (err_set(e, ERR_USAGE,
+			rc = err_set(e, ERR_USAGE,
 			    "source %s: the connection names database %s "
 			    "but database = %s; name it once",
-			    src->name, db, src->database));
+			    src->name, db, src->database);
+		conninfo_free(ci);
+		if (rc == -1)
+			return (-1);
 	}
 	if ((strcmp(src->type, "postgres") == 0 ||
 	        strcmp(src->type, "mysql") == 0) &&
@@ -296,18 +208,33 @@ run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	const char *env[2], *argv[10];
 	char *dbenv = xasprintf("PGDATABASE=%s", src->database);
 	char *fname = xasprintf("%s.pgdump", src->database);
+	char *conn = NULL;
 	struct proc_opts co;
 	size_t a;
 	int rc;
 
+	/*
+	 * The clients get the settings in keyword='value' form, whatever the
+	 * form given: pg_dumpall takes no bare database name.
+	 */
+	if (src->connection != NULL) {
+		struct conninfo *ci = NULL;
+
+		if (conninfo_parse(src->connection, &ci, e) == -1) {
+			rc = SRC_FAILED;
+			goto out;
+		}
+		conn = conninfo_string(ci, NULL);
+		conninfo_free(ci);
+	}
 	env[0] = dbenv;
 	env[1] = NULL;
 	a = 0;
 	argv[a++] = "psql";
 	argv[a++] = "-XAtq";
-	if (src->connection != NULL) {
+	if (conn != NULL) {
 		argv[a++] = "-d";
-		argv[a++] = src->connection;
+		argv[a++] = conn;
 	}
 	argv[a++] = "-c";
 	argv[a++] = "SHOW server_version";
@@ -323,9 +250,9 @@ run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 	argv[a++] = "pg_dump";
 	argv[a++] = "-Fc";
 	argv[a++] = "-Z0";
-	if (src->connection != NULL) {
+	if (conn != NULL) {
 		argv[a++] = "-d";
-		argv[a++] = src->connection;
+		argv[a++] = conn;
 	}
 	argv[a] = NULL;
 	memset(&co, 0, sizeof(co));
@@ -345,9 +272,9 @@ run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 		argv[a++] = "--globals-only";
 		argv[a++] = "-l";
 		argv[a++] = src->database;
-		if (src->connection != NULL) {
+		if (conn != NULL) {
 			argv[a++] = "-d";
-			argv[a++] = src->connection;
+			argv[a++] = conn;
 		}
 		argv[a] = NULL;
 		rc = stream_program(ru, &co, "globals.sql", &(*nodes)[1], e);
@@ -356,6 +283,7 @@ run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 		*nn = 2;
 	}
 out:
+	free(conn);
 	free(dbenv);
 	free(fname);
 	return (rc);

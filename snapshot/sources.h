@@ -25,8 +25,8 @@ struct snap_source {
 	int one_file_system;
 	/* postgres, mysql */
 	const char *database;
-	const char *connection;    /* postgres: libpq conninfo; may be NULL */
-	int globals;               /* postgres: pg_dumpall --globals-only */
+	const char *connection; /* postgres: conninfo.h's forms; may be NULL */
+	int globals;            /* postgres: pg_dumpall --globals-only */
 	const char *defaults_file; /* mysql: client option file; may be NULL */
 	const char *path;          /* sqlite: the database file */
 	const char *command;       /* command: a shell command line */
@@ -57,20 +57,12 @@ int snap_sources(struct repo *r, const struct snap_opts *o,
     size_t *nfailed, struct err *);
 
 /*
- * Check a source before anything runs: a conninfo holding a password, a
- * dbname that disagrees with database, names coffer cannot store.
- * ERR_USAGE naming the source.
+ * Check a source before anything runs: a connection string libpq would
+ * refuse or that holds a password (lib/conninfo.h), a dbname that
+ * disagrees with database, names coffer cannot store.  ERR_USAGE naming
+ * the source.
  */
 int snap_source_check(const struct snap_source *, struct err *);
-
-/*
- * The database a libpq conninfo ("dbname=gas host=...") or URI
- * ("postgresql://host/gas") names, copied into buf; 0, or -1 when it
- * names none (or it cannot be parsed).  *has_password is set when it holds
- * a password.
- */
-int snap_pg_conninfo(const char *conninfo, char *buf, size_t size,
-    int *has_password);
 
 /*
  * Run a hook (a shell command line) with COFFER_HOOK (before/after),

@@ -5,6 +5,7 @@
  */
 #include "compress.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include <zstd.h>
@@ -17,6 +18,24 @@ struct compress {
 	ZSTD_DCtx *dctx;
 	int level;
 };
+
+int
+compress_level_parse(const char *s, int *level, struct err *e)
+{
+	char *end;
+	long v;
+
+	/* strtol would skip white space: refuse it, as the config does. */
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || (*s != '-' && (*s < '0' || *s > '9')) ||
+	    *end != '\0' || v < COMPRESS_LEVEL_MIN || v > COMPRESS_LEVEL_MAX)
+		return (
+		    err_set(e, ERR_USAGE, "'%s' is not a zstd level (%d-%d)", s,
+		        COMPRESS_LEVEL_MIN, COMPRESS_LEVEL_MAX));
+	*level = (int)v;
+	return (0);
+}
 
 static int
 level_check(int *level, struct err *e)

@@ -12,8 +12,22 @@
 
 #include "err.h"
 
+/*
+ * The levels users choose from (command line, config): 1 (fastest) to 19;
+ * 20..22 need too much memory.  compress_new also takes zstd's negative
+ * levels, which a repository's config may hold.
+ */
 #define COMPRESS_LEVEL_DEFAULT 3
-#define COMPRESS_LEVEL_MAX     19 /* 20..22 need too much memory */
+#define COMPRESS_LEVEL_MIN     1
+#define COMPRESS_LEVEL_MAX     19
+
+/*
+ * The level text s names (decimal) into *level when it is one users may
+ * choose, COMPRESS_LEVEL_MIN..COMPRESS_LEVEL_MAX; else ERR_USAGE "'S' is
+ * not a zstd level (1-19)", the wording of the config's check, for the
+ * caller to put the option in front of.
+ */
+int compress_level_parse(const char *s, int *level, struct err *);
 
 /* How a blob body is stored; the values are part of the format. */
 enum compress_method {

@@ -87,7 +87,7 @@ expect_grep 'overlap' "$T/err"
 for lvl in 0 20 3x; do
 	expect_status 2 "$COFFER" snapshot -r "$R" --password-file "$T/pw" \
 	    --compression "$lvl" "$T/src"
-	expect_grep 'compression takes a zstd level 1-19' "$T/err"
+	expect_grep "compression: '$lvl' is not a zstd level \\(1-19\\)" "$T/err"
 done
 expect_status 2 "$COFFER" snapshot -r "$R" --password-file "$T/pw"
 (cd "$T" && "$COFFER" snapshot -r "$R" --password-file "$T/pw" $C --json src > "$T/out")

@@ -118,8 +118,8 @@ expect_status 2 R --to-postgres 'dbname=x'
 expect_line 'give --source NAME'
 expect_status 2 R --source gasdb --stdout /gasdb/gas.pgdump
 expect_line 'takes no PATH'
-expect_status 2 R --source gasdb --to-postgres 'postgresql://h/x'
-expect_line 'not a URI'
+expect_status 2 R --source gasdb --to-postgres "dbname='x"
+expect_line '--to-postgres: unterminated quoted value of "dbname"'
 expect_status 2 R --source gasdb --to-postgres 'dbname=x' --defaults-file /f
 expect_line 'goes with --to-mysql'
 expect_status 2 R --source gasdb --to-postgres 'dbname=absent'

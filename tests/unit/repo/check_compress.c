@@ -73,6 +73,31 @@ START_TEST(test_levels)
 }
 END_TEST
 
+/* The levels users choose from: one range for the CLI and the config. */
+START_TEST(test_level_parse)
+{
+	static const char *bad[] = { "0", "20", "-5", "3x", "", " 3",
+		"99999999999999999999" };
+	struct err e;
+	int lvl = 0;
+
+	ck_assert_int_eq(compress_level_parse("1", &lvl, &e), 0);
+	ck_assert_int_eq(lvl, COMPRESS_LEVEL_MIN);
+	ck_assert_int_eq(compress_level_parse("19", &lvl, &e), 0);
+	ck_assert_int_eq(lvl, COMPRESS_LEVEL_MAX);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err_clear(&e);
+		lvl = 7;
+		ck_assert_msg(compress_level_parse(bad[i], &lvl, &e) == -1,
+		    "'%s' accepted", bad[i]);
+		ck_assert_int_eq(e.class, ERR_USAGE);
+		ck_assert_int_eq(lvl, 7);
+	}
+	compress_level_parse("20", &lvl, &e);
+	ck_assert_str_eq(e.msg, "'20' is not a zstd level (1-19)");
+}
+END_TEST
+
 /* Changing the level of live contexts changes the frames, not their
  * meaning; a bad level is refused and the old one kept. */
 START_TEST(test_set_level)
@@ -372,6 +397,7 @@ compress_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_levels);
+	tcase_add_test(tc, test_level_parse);
 	tcase_add_test(tc, test_set_level);
 	tcase_add_test(tc, test_random_data_is_stored_raw);
 	tcase_add_loop_test(tc, test_text_round_trip_reusing_contexts, 0, 2);

@@ -1,6 +1,6 @@
 /*
- * Sources: what a PostgreSQL conninfo names, and the checks made before
- * anything runs.
+ * Sources: the checks made before anything runs (a PostgreSQL
+ * connection string's rules are lib/conninfo's, tests/unit/lib).
  */
 #include <string.h>
 
@@ -8,83 +8,46 @@
 
 #include "snapshot/sources.h"
 
-START_TEST(test_conninfo_dbname)
+START_TEST(test_connection)
 {
-	char db[64];
-	int pw;
-
-	ck_assert_int_eq(snap_pg_conninfo("dbname=gas", db, sizeof(db), &pw),
-	    0);
-	ck_assert_str_eq(db, "gas");
-	ck_assert_int_eq(pw, 0);
-	ck_assert_int_eq(snap_pg_conninfo("host=/run/postgresql dbname = "
-	                                  "'my \\'db\\'' user=backup",
-	                     db, sizeof(db), &pw),
-	    0);
-	ck_assert_str_eq(db, "my 'db'");
-	ck_assert_int_eq(snap_pg_conninfo("host=x user=y", db, sizeof(db), &pw),
-	    -1);
-	ck_assert_int_eq(snap_pg_conninfo("dbname", db, sizeof(db), &pw), -1);
-	ck_assert_int_eq(snap_pg_conninfo("dbname='open", db, sizeof(db), &pw),
-	    -1);
-}
-END_TEST
-
-START_TEST(test_conninfo_uri)
-{
-	char db[64];
-	int pw;
-
-	ck_assert_int_eq(snap_pg_conninfo("postgresql://db.example:5433/gas",
-	                     db, sizeof(db), &pw),
-	    0);
-	ck_assert_str_eq(db, "gas");
-	ck_assert_int_eq(pw, 0);
-	ck_assert_int_eq(snap_pg_conninfo("postgres://u@h/gas?sslmode=require",
-	                     db, sizeof(db), &pw),
-	    0);
-	ck_assert_str_eq(db, "gas");
-	ck_assert_int_eq(pw, 0);
-	ck_assert_int_eq(snap_pg_conninfo("postgresql://u:secret@h/gas", db,
-	                     sizeof(db), &pw),
-	    0);
-	ck_assert_int_eq(pw, 1);
-	ck_assert_int_eq(snap_pg_conninfo("postgresql://h/gas?password=x", db,
-	                     sizeof(db), &pw),
-	    0);
-	ck_assert_int_eq(pw, 1);
-	ck_assert_int_eq(snap_pg_conninfo("postgresql://h", db, sizeof(db),
-	                     &pw),
-	    -1);
-}
-END_TEST
-
-START_TEST(test_password_refused)
-{
+	static const char *pw[] = { "host=h password=hunter2",
+		"postgresql://u:hunter2@h/gas",
+		"postgres://h/gas?password=hunter2" };
 	struct snap_source s;
 	struct err e;
-	char db[64];
-	int pw;
 
-	ck_assert_int_eq(snap_pg_conninfo("dbname=gas password=hunter2", db,
-	                     sizeof(db), &pw),
-	    0);
-	ck_assert_int_eq(pw, 1);
 	memset(&s, 0, sizeof(s));
 	s.name = "gasdb";
 	s.type = "postgres";
 	s.database = "gas";
-	s.connection = "host=h password=hunter2";
-	err_clear(&e);
-	ck_assert_int_eq(snap_source_check(&s, &e), -1);
-	ck_assert_int_eq(e.class, ERR_USAGE);
-	ck_assert_ptr_nonnull(strstr(e.msg, "source gasdb"));
-	ck_assert_ptr_nonnull(strstr(e.msg, ".pgpass"));
-	ck_assert_ptr_null(strstr(e.msg, "hunter2"));
+	for (size_t i = 0; i < sizeof(pw) / sizeof(pw[0]); i++) {
+		s.connection = pw[i];
+		err_clear(&e);
+		ck_assert_int_eq(snap_source_check(&s, &e), -1);
+		ck_assert_int_eq(e.class, ERR_USAGE);
+		ck_assert_ptr_nonnull(strstr(e.msg, "source gasdb"));
+		ck_assert_ptr_nonnull(strstr(e.msg, ".pgpass"));
+		ck_assert_ptr_null(strstr(e.msg, "hunter2"));
+	}
 	s.connection = "host=h dbname=other";
 	ck_assert_int_eq(snap_source_check(&s, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "names database other"));
+	s.connection = "postgresql://h/other";
+	ck_assert_int_eq(snap_source_check(&s, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "names database other"));
+	s.connection = "other";
+	ck_assert_int_eq(snap_source_check(&s, &e), -1);
+	s.connection = "host=h dbname='open";
+	ck_assert_int_eq(snap_source_check(&s, &e), -1);
+	ck_assert_int_eq(e.class, ERR_USAGE);
+	/* The same database in each form, or none named. */
 	s.connection = "host=h dbname=gas";
+	ck_assert_int_eq(snap_source_check(&s, &e), 0);
+	s.connection = "gas";
+	ck_assert_int_eq(snap_source_check(&s, &e), 0);
+	s.connection = "postgresql://u@h:5433/gas?sslmode=require";
+	ck_assert_int_eq(snap_source_check(&s, &e), 0);
+	s.connection = "host=/run/postgresql";
 	ck_assert_int_eq(snap_source_check(&s, &e), 0);
 	s.database = "-oops";
 	ck_assert_int_eq(snap_source_check(&s, &e), -1);
@@ -118,9 +81,7 @@ sources_suite(void)
 	Suite *s = suite_create("sources");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_test(tc, test_conninfo_dbname);
-	tcase_add_test(tc, test_conninfo_uri);
-	tcase_add_test(tc, test_password_refused);
+	tcase_add_test(tc, test_connection);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	return (s);
