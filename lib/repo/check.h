@@ -72,6 +72,7 @@ struct check_stats {
 	uint64_t packs_short;          /* shorter than the index needs */
 	uint64_t packs_unindexed;      /* present, named by no index file */
 	uint64_t snapshots, snapshots_damaged; /* unreadable or incomplete */
+	uint64_t snapshots_forgotten; /* in forgotten/ (coffer forget) */
 	uint64_t trees;                        /* distinct trees loaded */
 	uint64_t data_refs;  /* data blob references checked */
 	uint64_t packs_read; /* --read-data: packs read whole */
