@@ -48,7 +48,7 @@ struct plan {
 	char ***sources; /* per snapshot: its source names */
 	size_t ngroups;
 	unsigned group_by;
-	int named;        /* SNAPSHOT... given: res[i].reasons 0 = named */
+	int named; /* SNAPSHOT... given: res[i].reasons 0 = named */
 	size_t nremove;
 	char **moved; /* ids moved so far */
 	size_t nmoved;
@@ -112,8 +112,8 @@ judge(struct plan *p, const struct retention_policy *pol, struct err *e)
 	}
 	if (pol == NULL)
 		return (0);
-	return (retention_apply(p->v, n, pol, p->group_by, p->res, &p->ngroups,
-	    e));
+	return (
+	    retention_apply(p->v, n, pol, p->group_by, p->res, &p->ngroups, e));
 }
 
 /* ---------------------------------------------------------------- output */
@@ -363,8 +363,7 @@ apply(struct cli_ctx *ctx, struct plan *p, struct stor *st, struct err *e)
  * the copy in forgotten/ goes.
  */
 static int
-tidy(struct cli_ctx *ctx, const struct plan *p, struct stor *st,
-    struct err *e)
+tidy(struct cli_ctx *ctx, const struct plan *p, struct stor *st, struct err *e)
 {
 	char **ids = NULL, *name;
 	size_t n = 0, at;
@@ -510,8 +509,8 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	memset(&cnt, 0, sizeof(cnt));
 	memset(&p, 0, sizeof(p));
 	p.group_by = RETENTION_GROUP_DEFAULT;
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:n", longopts)) != -1) {
+	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT "r:n",
+	            longopts)) != -1) {
 		switch (ch) {
 		case 'r':
 			arg = optarg;
@@ -524,8 +523,8 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_KEEP_YEARLY: {
 			int k = ch - OPT_KEEP_LAST;
 
-			if (parse_count(cmd, count_opt[k], optarg,
-			        &cnt.v[k]) == -1)
+			if (parse_count(cmd, count_opt[k], optarg, &cnt.v[k]) ==
+			    -1)
 				goto out;
 			cnt.set[k] = 1;
 			policy_opts = 1;
@@ -547,8 +546,8 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 			policy_opts = 1;
 			break;
 		case OPT_GROUP_BY:
-			if (retention_parse_group_by(optarg, &p.group_by,
-			        &e) == -1) {
+			if (retention_parse_group_by(optarg, &p.group_by, &e) ==
+			    -1) {
 				rc = cli_usage_error(cmd, "%s", e.msg);
 				goto out;
 			}
@@ -652,8 +651,9 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	else if (!ctx->quiet && dry_run)
 		printf("dry run: nothing was changed\n");
 	else if (!ctx->quiet && p.nremove > 0)
-		printf("forgot %zu snapshot%s: 'coffer forget --undo ID' brings "
-		       "one back until prune\n",
+		printf(
+		    "forgot %zu snapshot%s: 'coffer forget --undo ID' brings "
+		    "one back until prune\n",
 		    p.nmoved, p.nmoved == 1 ? "" : "s");
 	if (fmt_stdout_check(&e) == -1)
 		goto out;

@@ -88,8 +88,7 @@ const struct cli_cmd cli_commands[] = {
 	    "      --json        print {\"changes\": [...], \"added\": N, "
 	    "...}\n",
 	    cmd_diff },
-	{ "forget",
-	    "apply a keep policy: move the snapshots it drops aside",
+	{ "forget", "apply a keep policy: move the snapshots it drops aside",
 	    "usage: coffer forget -r REPO [--keep-last N] [--keep-hourly N] "
 	    "[--keep-daily N]\n"
 	    "                     [--keep-weekly N] [--keep-monthly N] "

@@ -23,9 +23,8 @@ static const unsigned cal_bit[NCAL] = { RETENTION_HOURLY, RETENTION_DAILY,
 int
 retention_policy_set(const struct retention_policy *p)
 {
-	return (p->last > 0 || p->hourly > 0 || p->daily > 0 ||
-	    p->weekly > 0 || p->monthly > 0 || p->yearly > 0 ||
-	    p->within > 0 || p->ntags > 0);
+	return (p->last > 0 || p->hourly > 0 || p->daily > 0 || p->weekly > 0 ||
+	    p->monthly > 0 || p->yearly > 0 || p->within > 0 || p->ntags > 0);
 }
 
 int

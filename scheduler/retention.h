@@ -40,14 +40,14 @@ struct retention_snap {
 
 /* A keep policy.  Zero / NULL members are rules not given. */
 struct retention_policy {
-	uint64_t last;    /* the N newest */
-	uint64_t hourly;  /* the newest of each of the N newest hours ... */
-	uint64_t daily;   /* ... days */
-	uint64_t weekly;  /* ... ISO 8601 weeks (Monday to Sunday) */
-	uint64_t monthly; /* ... months */
-	uint64_t yearly;  /* ... years */
-	uint64_t within;  /* seconds: every snapshot at most this much older
-	                     than the newest of its group */
+	uint64_t last;     /* the N newest */
+	uint64_t hourly;   /* the newest of each of the N newest hours ... */
+	uint64_t daily;    /* ... days */
+	uint64_t weekly;   /* ... ISO 8601 weeks (Monday to Sunday) */
+	uint64_t monthly;  /* ... months */
+	uint64_t yearly;   /* ... years */
+	uint64_t within;   /* seconds: every snapshot at most this much older
+	                      than the newest of its group */
 	char *const *tags; /* every snapshot that has one of these tags */
 	size_t ntags;
 };
@@ -62,9 +62,10 @@ struct retention_policy {
 #define RETENTION_WITHIN  0x040u
 #define RETENTION_TAG     0x080u
 #define RETENTION_NEWEST  0x100u /* the newest complete one of its group */
-#define RETENTION_PENDING 0x200u /* incomplete, and newer than the newest
-                                    complete one of its group (or the
-                                    group has no complete one) */
+#define RETENTION_PENDING                                                      \
+	0x200u                   /* incomplete, and newer than the newest      \
+	                            complete one of its group (or the          \
+	                            group has no complete one) */
 #define RETENTION_FUTURE  0x400u /* dated after this host's clock */
 #define RETENTION_REASONS 11     /* bits above */
 

@@ -36,8 +36,7 @@ int forget_probe(struct stor *st, struct err *e);
  * removed snapshots/ID, 0 when it was already gone and forgotten/ID is
  * there.  ERR_USAGE when neither name exists.
  */
-int forget_snapshot(struct stor *st, const char *id, int *moved,
-    struct err *e);
+int forget_snapshot(struct stor *st, const char *id, int *moved, struct err *e);
 
 /* forget_snapshot the other way: forgotten/ID back to snapshots/ID. */
 int forget_undo(struct stor *st, const char *id, int *moved, struct err *e);

@@ -21,11 +21,11 @@
 /* One snapshot of a test calendar. */
 struct row {
 	const char *id;
-	const char *when;  /* "YYYY-MM-DDTHH:MM:SSZ", UTC */
-	const char *host;  /* NULL: "h" */
-	const char *paths; /* comma separated; NULL: "/srv" */
-	const char *tags;  /* comma separated; NULL: none */
-	int incomplete;    /* 1: a source failed; 2: an entry was skipped */
+	const char *when;    /* "YYYY-MM-DDTHH:MM:SSZ", UTC */
+	const char *host;    /* NULL: "h" */
+	const char *paths;   /* comma separated; NULL: "/srv" */
+	const char *tags;    /* comma separated; NULL: none */
+	int incomplete;      /* 1: a source failed; 2: an entry was skipped */
 	const char *sources; /* source names, comma separated; NULL: none */
 };
 
@@ -93,8 +93,8 @@ judge(struct run *r, const struct row *rows, size_t n,
 		snprintf(m->id, sizeof(m->id), "%s", rows[i].id);
 		m->time.tv_sec = utc(rows[i].when);
 		m->host = xstrdup(rows[i].host ? rows[i].host : "h");
-		split(rows[i].paths ? rows[i].paths : "/srv",
-		    manifest_add_path, m);
+		split(rows[i].paths ? rows[i].paths : "/srv", manifest_add_path,
+		    m);
 		split(rows[i].tags, manifest_add_tag, m);
 		split(rows[i].sources, add_source, m);
 		if (rows[i].incomplete == 1) {
@@ -129,8 +129,8 @@ judge(struct run *r, const struct row *rows, size_t n,
 		r->v[i].complete = retention_complete(&it->m);
 		r->v[i].future = (it->flags & SNAPSEL_FUTURE) != 0;
 	}
-	ck_assert_msg(retention_apply(r->v, n, p, group_by, r->res,
-	                  &r->ngroups, &e) == 0,
+	ck_assert_msg(retention_apply(r->v, n, p, group_by, r->res, &r->ngroups,
+	                  &e) == 0,
 	    "%s", e.msg);
 }
 
@@ -289,19 +289,30 @@ START_TEST(test_dst_berlin)
 {
 	struct retention_policy p;
 	static const struct row fall[] = {
-		{ .id = "cest0110", .when = "2026-10-24T23:10:00Z" }, /* 01:10 CEST */
-		{ .id = "cest0210", .when = "2026-10-25T00:10:00Z" }, /* 02:10 CEST */
-		{ .id = "cest0250", .when = "2026-10-25T00:50:00Z" }, /* 02:50 CEST */
-		{ .id = "cet0210", .when = "2026-10-25T01:10:00Z" },  /* 02:10 CET */
-		{ .id = "cet0240", .when = "2026-10-25T01:40:00Z" },  /* 02:40 CET */
-		{ .id = "cet0320", .when = "2026-10-25T02:20:00Z" },  /* 03:20 CET */
-		{ .id = "cet2330", .when = "2026-10-25T22:30:00Z" },  /* 23:30 CET 25th */
-		{ .id = "cet0030", .when = "2026-10-25T23:30:00Z" },  /* 00:30 CET 26th */
+		{ .id = "cest0110",
+		    .when = "2026-10-24T23:10:00Z" }, /* 01:10 CEST */
+		{ .id = "cest0210",
+		    .when = "2026-10-25T00:10:00Z" }, /* 02:10 CEST */
+		{ .id = "cest0250",
+		    .when = "2026-10-25T00:50:00Z" }, /* 02:50 CEST */
+		{ .id = "cet0210",
+		    .when = "2026-10-25T01:10:00Z" }, /* 02:10 CET */
+		{ .id = "cet0240",
+		    .when = "2026-10-25T01:40:00Z" }, /* 02:40 CET */
+		{ .id = "cet0320",
+		    .when = "2026-10-25T02:20:00Z" }, /* 03:20 CET */
+		{ .id = "cet2330",
+		    .when = "2026-10-25T22:30:00Z" }, /* 23:30 CET 25th */
+		{ .id = "cet0030",
+		    .when = "2026-10-25T23:30:00Z" }, /* 00:30 CET 26th */
 	};
 	static const struct row spring[] = {
-		{ .id = "cet0030", .when = "2026-03-28T23:30:00Z" },  /* 00:30 CET 29th */
-		{ .id = "cest2330", .when = "2026-03-29T21:30:00Z" }, /* 23:30 CEST 29th */
-		{ .id = "cest0030", .when = "2026-03-29T22:30:00Z" }, /* 00:30 CEST 30th */
+		{ .id = "cet0030",
+		    .when = "2026-03-28T23:30:00Z" }, /* 00:30 CET 29th */
+		{ .id = "cest2330",
+		    .when = "2026-03-29T21:30:00Z" }, /* 23:30 CEST 29th */
+		{ .id = "cest0030",
+		    .when = "2026-03-29T22:30:00Z" }, /* 00:30 CEST 30th */
 	};
 
 	setenv("TZ", "Europe/Berlin", 1);
@@ -315,8 +326,7 @@ START_TEST(test_dst_berlin)
 	    "cet0320 cet2330 cet0030");
 	memset(&p, 0, sizeof(p));
 	p.daily = 100; /* the 25th (01:10 CEST to 23:30 CET) and the 26th */
-	expect(fall, N(fall), &p, RETENTION_GROUP_DEFAULT,
-	    "cet2330 cet0030");
+	expect(fall, N(fall), &p, RETENTION_GROUP_DEFAULT, "cet2330 cet0030");
 	expect(spring, N(spring), &p, RETENTION_GROUP_DEFAULT,
 	    "cest2330 cest0030");
 	/* In UTC the same instants fall on other days. */
@@ -324,8 +334,7 @@ START_TEST(test_dst_berlin)
 	tzset();
 	expect(spring, N(spring), &p, RETENTION_GROUP_DEFAULT,
 	    "cet0030 cest0030");
-	expect(fall, N(fall), &p, RETENTION_GROUP_DEFAULT,
-	    "cest0110 cet0030");
+	expect(fall, N(fall), &p, RETENTION_GROUP_DEFAULT, "cest0110 cet0030");
 }
 END_TEST
 
@@ -334,22 +343,27 @@ START_TEST(test_iso_week_53)
 {
 	struct retention_policy p;
 	static const struct row rows[] = {
-		{ .id = "w51", .when = "2026-12-20T12:00:00Z" },   /* Sunday, W51 */
-		{ .id = "w52", .when = "2026-12-27T12:00:00Z" },   /* Sunday, W52 */
+		{ .id = "w51",
+		    .when = "2026-12-20T12:00:00Z" }, /* Sunday, W51 */
+		{ .id = "w52",
+		    .when = "2026-12-27T12:00:00Z" }, /* Sunday, W52 */
 		{ .id = "w53mon", .when = "2026-12-28T12:00:00Z" }, /* W53 */
 		{ .id = "w53thu", .when = "2026-12-31T12:00:00Z" }, /* W53 */
-		{ .id = "w53fri", .when = "2027-01-01T12:00:00Z" }, /* W53 of 2026 */
-		{ .id = "w53sun", .when = "2027-01-03T12:00:00Z" }, /* W53 of 2026 */
-		{ .id = "w1mon", .when = "2027-01-04T12:00:00Z" },  /* 2027-W01 */
-		{ .id = "w1tue", .when = "2027-01-05T12:00:00Z" },  /* 2027-W01 */
+		{ .id = "w53fri",
+		    .when = "2027-01-01T12:00:00Z" }, /* W53 of 2026 */
+		{ .id = "w53sun",
+		    .when = "2027-01-03T12:00:00Z" }, /* W53 of 2026 */
+		{ .id = "w1mon",
+		    .when = "2027-01-04T12:00:00Z" }, /* 2027-W01 */
+		{ .id = "w1tue",
+		    .when = "2027-01-05T12:00:00Z" }, /* 2027-W01 */
 	};
 
 	setenv("TZ", "UTC", 1);
 	tzset();
 	memset(&p, 0, sizeof(p));
 	p.weekly = 3;
-	expect(rows, N(rows), &p, RETENTION_GROUP_DEFAULT,
-	    "w52 w53sun w1tue");
+	expect(rows, N(rows), &p, RETENTION_GROUP_DEFAULT, "w52 w53sun w1tue");
 	p.weekly = 2;
 	expect(rows, N(rows), &p, RETENTION_GROUP_DEFAULT, "w53sun w1tue");
 	/* And the year of a week is not the calendar year: */
@@ -429,11 +443,17 @@ START_TEST(test_incomplete)
 	struct run r;
 	static const struct row rows[] = {
 		{ .id = "d1ok", .when = "2026-11-01T10:00:00Z" },
-		{ .id = "d1bad", .when = "2026-11-01T20:00:00Z", .incomplete = 1 },
+		{ .id = "d1bad",
+		    .when = "2026-11-01T20:00:00Z",
+		    .incomplete = 1 },
 		{ .id = "d2ok", .when = "2026-11-02T10:00:00Z" },
 		{ .id = "d3ok", .when = "2026-11-03T10:00:00Z" },
-		{ .id = "d4skip", .when = "2026-11-04T10:00:00Z", .incomplete = 2 },
-		{ .id = "d5bad", .when = "2026-11-05T10:00:00Z", .incomplete = 1 },
+		{ .id = "d4skip",
+		    .when = "2026-11-04T10:00:00Z",
+		    .incomplete = 2 },
+		{ .id = "d5bad",
+		    .when = "2026-11-05T10:00:00Z",
+		    .incomplete = 1 },
 	};
 	static const struct row none_ok[] = {
 		{ .id = "x1", .when = "2026-11-01T10:00:00Z", .incomplete = 1 },
@@ -506,12 +526,33 @@ START_TEST(test_groups)
 	struct retention_policy p;
 	struct run r;
 	static const struct row rows[] = {
-		{ .id = "h1a", .when = "2026-11-01T10:00:00Z", .host = "h1", .paths = "/a,/b" },
-		{ .id = "h2a", .when = "2026-11-01T11:00:00Z", .host = "h2", .paths = "/a,/b" },
-		{ .id = "h1b", .when = "2026-11-02T10:00:00Z", .host = "h1", .paths = "/b,/a", .tags = "t" },
-		{ .id = "h1c", .when = "2026-11-02T11:00:00Z", .host = "h1", .paths = "/c" },
-		{ .id = "h2b", .when = "2026-11-03T10:00:00Z", .host = "h2", .paths = "/a,/b", .tags = "t" },
-		{ .id = "h1d", .when = "2026-11-04T10:00:00Z", .host = "h1", .paths = "/a,/b", .sources = "db" },
+		{ .id = "h1a",
+		    .when = "2026-11-01T10:00:00Z",
+		    .host = "h1",
+		    .paths = "/a,/b" },
+		{ .id = "h2a",
+		    .when = "2026-11-01T11:00:00Z",
+		    .host = "h2",
+		    .paths = "/a,/b" },
+		{ .id = "h1b",
+		    .when = "2026-11-02T10:00:00Z",
+		    .host = "h1",
+		    .paths = "/b,/a",
+		    .tags = "t" },
+		{ .id = "h1c",
+		    .when = "2026-11-02T11:00:00Z",
+		    .host = "h1",
+		    .paths = "/c" },
+		{ .id = "h2b",
+		    .when = "2026-11-03T10:00:00Z",
+		    .host = "h2",
+		    .paths = "/a,/b",
+		    .tags = "t" },
+		{ .id = "h1d",
+		    .when = "2026-11-04T10:00:00Z",
+		    .host = "h1",
+		    .paths = "/a,/b",
+		    .sources = "db" },
 	};
 
 	setenv("TZ", "UTC", 1);
@@ -587,8 +628,9 @@ START_TEST(test_group_by_parse)
 
 	ck_assert_int_eq(retention_parse_group_by("host,paths", &by, &e), 0);
 	ck_assert_uint_eq(by, RETENTION_GROUP_DEFAULT);
-	ck_assert_int_eq(
-	    retention_parse_group_by("tags,sources,host,paths", &by, &e), 0);
+	ck_assert_int_eq(retention_parse_group_by("tags,sources,host,paths",
+	                     &by, &e),
+	    0);
 	ck_assert_uint_eq(by, 0xf);
 	ck_assert_int_eq(retention_parse_group_by("", &by, &e), 0);
 	ck_assert_uint_eq(by, 0);
