@@ -126,7 +126,7 @@ for w in '2: \[global\] state_dir' '16: \[job nightly\] schedule' \
 	expect_grep "^coffer: warning: later.conf:$w is not acted on yet" "$T/err"
 done
 # keep_* are acted on by coffer forget --job.
-if grep -q keep_ "$T/err"; then fail "keep_* warned about: $(cat "$T/err")"; fi
+if grep -q "\] keep_" "$T/err"; then fail "keep_* warned about: $(cat "$T/err")"; fi
 n=$(wc -l <"$T/err")
 [ "$n" -eq 6 ] || fail "later.conf: $n warnings, want 6: $(cat "$T/err")"
 
