@@ -140,5 +140,6 @@ int cmd_diff(struct cli_ctx *, int, char **);
 int cmd_unlock(struct cli_ctx *, int, char **);
 int cmd_replicate(struct cli_ctx *, int, char **);
 int cmd_offsite_setup(struct cli_ctx *, int, char **);
+int cmd_forget(struct cli_ctx *, int, char **);
 
 #endif

@@ -82,6 +82,10 @@ print_summary(const struct check_report *rep, const struct check_opts *o)
 	    count(d, sizeof(d), s->snapshots, "snapshot"),
 	    count(f, sizeof(f), s->trees, "tree"),
 	    count(g, sizeof(g), s->data_refs, "data reference"));
+	if (s->snapshots_forgotten > 0)
+		printf("%s forgotten (not checked; 'coffer forget --undo ID' "
+		       "brings one back until prune)\n",
+		    count(a, sizeof(a), s->snapshots_forgotten, "snapshot"));
 	if (o->data != CHECK_DATA_NONE) {
 		human(size, sizeof(size), s->pack_bytes_read);
 		printf("read %llu of %s (%s), %s\n",
@@ -139,7 +143,7 @@ print_json(const char *loc, struct stor *st, const struct check_report *rep)
 	j = json_pack(
 	    "{s:s, s:b, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, "
 	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I}}",
+	    "s:I, s:I, s:I, s:I, s:I, s:I}}",
 	    "repository", loc, "ok", s->errors == 0, "errors",
 	    (json_int_t)s->errors, "warnings", (json_int_t)s->warnings,
 	    "problems", probs, "store_lacks", lacks, "stats", "key_files",
@@ -155,7 +159,8 @@ print_json(const char *loc, struct stor *st, const struct check_report *rep)
 	    (json_int_t)s->packs_short, "packs_unindexed",
 	    (json_int_t)s->packs_unindexed, "packs_gaps",
 	    (json_int_t)s->packs_gaps, "snapshots", (json_int_t)s->snapshots,
-	    "snapshots_damaged", (json_int_t)s->snapshots_damaged, "trees",
+	    "snapshots_damaged", (json_int_t)s->snapshots_damaged,
+	    "snapshots_forgotten", (json_int_t)s->snapshots_forgotten, "trees",
 	    (json_int_t)s->trees, "data_refs", (json_int_t)s->data_refs,
 	    "packs_read", (json_int_t)s->packs_read, "pack_bytes_read",
 	    (json_int_t)s->pack_bytes_read, "blobs_read",

@@ -152,12 +152,12 @@ static const struct schema_key job_keys[] = {
 	{ K("repository"), REF(CONFIG_REPOSITORY), .flags = REQUIRED },
 	{ K("schedule"), TYPE(CONFIG_V_STRING), .flags = LATER },
 	{ K("replicate"), REF(CONFIG_REPOSITORY) },
-	{ K("keep_last"), INT(0, NOLIMIT, "a count"), .flags = LATER },
-	{ K("keep_hourly"), INT(0, NOLIMIT, "a count"), .flags = LATER },
-	{ K("keep_daily"), INT(0, NOLIMIT, "a count"), .flags = LATER },
-	{ K("keep_weekly"), INT(0, NOLIMIT, "a count"), .flags = LATER },
-	{ K("keep_monthly"), INT(0, NOLIMIT, "a count"), .flags = LATER },
-	{ K("keep_yearly"), INT(0, NOLIMIT, "a count"), .flags = LATER },
+	{ K("keep_last"), INT(0, NOLIMIT, "a count") },
+	{ K("keep_hourly"), INT(0, NOLIMIT, "a count") },
+	{ K("keep_daily"), INT(0, NOLIMIT, "a count") },
+	{ K("keep_weekly"), INT(0, NOLIMIT, "a count") },
+	{ K("keep_monthly"), INT(0, NOLIMIT, "a count") },
+	{ K("keep_yearly"), INT(0, NOLIMIT, "a count") },
 	{ K("check"), TYPE(CONFIG_V_PERCENT), .flags = LATER },
 	{ K("before"), TYPE(CONFIG_V_COMMAND) },
 	{ K("after"), TYPE(CONFIG_V_COMMAND) },
@@ -1489,7 +1489,8 @@ config_not_yet(const struct config *cfg,
 			    s->type == CONFIG_JOB
 			        ? " (a job runs by hand: its sources, "
 			          "repository, before, after, hook_timeout and "
-			          "replicate are used)"
+			          "replicate are used, and its keep_* keys by "
+			          "'coffer forget --job')"
 			        : "");
 			warn(arg, msg);
 			n++;

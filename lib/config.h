@@ -149,7 +149,7 @@ int config_check_files(const struct config *, struct err *);
 
 /*
  * What the file sets that is read and checked but not acted on yet, as
- * the scheduler and drills will: a job's schedule, keep_*, check,
+ * the scheduler and drills will: a job's schedule, check,
  * on_failure and timeout, [global] state_dir, and each [drill] section.
  * warn(arg, msg) is called once for each, in file order, msg being one
  * line "FILE:LINE: ... is not acted on yet: ..."; the count is returned.

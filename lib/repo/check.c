@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "fs/node.h"
+#include "repo/forget.h"
 #include "repo/idx.h"
 #include "repo/manifest.h"
 #include "repo/pack.h"
@@ -343,6 +344,26 @@ hidden_index(void *arg, const char *name, uint64_t size, int64_t mtime)
 	problem(c, CHECK_WARN, ERR_NONE, name, FIX_HIDDEN,
 	    "a hidden file (%llu bytes) that readers of the index never see",
 	    (unsigned long long)size);
+	return (0);
+}
+
+/*
+ * forgotten/: manifests coffer forget moved aside (repo/forget.h), which
+ * no snapshot listing sees and prune will treat as gone; counted, not
+ * read.
+ */
+static int
+forgotten_file(void *arg, const char *name, uint64_t size)
+{
+	struct ck *c = arg;
+
+	(void)size;
+	if (!is_hex(name + strlen(FORGET_DIR "/"), REPO_HEX_LEN)) {
+		problem(c, CHECK_WARN, ERR_NONE, name, FIX_STRAY,
+		    "not a forgotten snapshot's name (64 hex digits)");
+		return (0);
+	}
+	c->rep->stats.snapshots_forgotten++;
 	return (0);
 }
 
@@ -1389,6 +1410,7 @@ check_run(struct repo *r, const struct check_opts *o, struct check_report **out,
 	 * as unindexed).
 	 */
 	if (stor_list(c.st, "snapshots", collect_name, &c.snaps, e) == -1 ||
+	    stor_list(c.st, FORGET_DIR, forgotten_file, &c, e) == -1 ||
 	    stor_list(c.st, "data", collect_pack, &c, e) == -1 ||
 	    repo_index_refresh(r, e) == -1)
 		goto out;

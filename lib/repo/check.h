@@ -72,9 +72,10 @@ struct check_stats {
 	uint64_t packs_short;          /* shorter than the index needs */
 	uint64_t packs_unindexed;      /* present, named by no index file */
 	uint64_t snapshots, snapshots_damaged; /* unreadable or incomplete */
-	uint64_t trees;                        /* distinct trees loaded */
-	uint64_t data_refs;  /* data blob references checked */
-	uint64_t packs_read; /* --read-data: packs read whole */
+	uint64_t snapshots_forgotten; /* in forgotten/ (coffer forget) */
+	uint64_t trees;               /* distinct trees loaded */
+	uint64_t data_refs;           /* data blob references checked */
+	uint64_t packs_read;          /* --read-data: packs read whole */
 	uint64_t pack_bytes_read;
 	uint64_t blobs_read;    /* blobs opened and verified */
 	uint64_t packs_damaged; /* found damaged by reading */

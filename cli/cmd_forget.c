@@ -1,0 +1,677 @@
+/*
+ * coffer forget: apply a keep policy (scheduler/retention.h) or forget
+ * named snapshots, moving their manifests aside (repo/forget.h); --undo
+ * brings one back.  The engine decides; this file parses, prints and asks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "esc.h"
+#include "fmt.h"
+#include "repo/forget.h"
+#include "repo/manifest.h"
+#include "repo/snapsel.h"
+#include "repo_opts.h"
+#include "scheduler/retention.h"
+#include "value.h"
+#include "xmalloc.h"
+
+enum {
+	OPT_KEEP_LAST = CLI_OPT_CMD_BASE,
+	OPT_KEEP_HOURLY,
+	OPT_KEEP_DAILY,
+	OPT_KEEP_WEEKLY,
+	OPT_KEEP_MONTHLY,
+	OPT_KEEP_YEARLY,
+	OPT_KEEP_WITHIN,
+	OPT_KEEP_TAG,
+	OPT_GROUP_BY,
+	OPT_YES,
+	OPT_JOB,
+	OPT_UNDO,
+};
+
+/* The counts given on the command line, over a job's. */
+struct counts {
+	uint64_t v[6];
+	int set[6];
+};
+
+struct plan {
+	struct snapsel *list;
+	struct retention_snap *v;
+	struct retention_result *res;
+	char ***sources; /* per snapshot: its source names */
+	size_t ngroups;
+	unsigned group_by;
+	int named; /* SNAPSHOT... given: res[i].reasons 0 = named */
+	size_t nremove;
+	char **moved; /* ids moved so far */
+	size_t nmoved;
+};
+
+static void
+plan_free(struct plan *p)
+{
+	if (p->list != NULL)
+		for (size_t i = 0; i < p->list->n; i++)
+			free(p->sources[i]);
+	free(p->sources);
+	free(p->v);
+	free(p->res);
+	free(p->moved);
+	snapsel_free(p->list);
+}
+
+static int
+parse_count(const struct cli_cmd *cmd, const char *opt, const char *arg,
+    uint64_t *out)
+{
+	int64_t v;
+
+	if (value_parse_int(arg, &v) == -1 || v < 0 || arg[0] == '+') {
+		cli_usage_error(cmd, "--%s takes a count (0 or more), not '%s'",
+		    opt, arg);
+		return (-1);
+	}
+	*out = (uint64_t)v;
+	return (0);
+}
+
+/* Build the policy's view of the listing and apply it. */
+static int
+judge(struct plan *p, const struct retention_policy *pol, struct err *e)
+{
+	size_t n = p->list->n;
+
+	p->v = xcalloc(n + 1, sizeof(*p->v));
+	p->res = xcalloc(n + 1, sizeof(*p->res));
+	p->sources = xcalloc(n + 1, sizeof(*p->sources));
+	for (size_t i = 0; i < n; i++) {
+		const struct snapsel_item *it = &p->list->v[i];
+		struct retention_snap *s = &p->v[i];
+
+		p->sources[i] = xcalloc(it->m.nsources + 1, sizeof(char *));
+		for (size_t j = 0; j < it->m.nsources; j++)
+			p->sources[i][j] = it->m.sources[j].name;
+		s->id = it->m.id;
+		s->time = it->order;
+		s->host = it->m.host;
+		s->paths = it->m.paths;
+		s->npaths = it->m.npaths;
+		s->sources = p->sources[i];
+		s->nsources = it->m.nsources;
+		s->tags = it->m.tags;
+		s->ntags = it->m.ntags;
+		s->complete = retention_complete(&it->m);
+		s->future = (it->flags & SNAPSEL_FUTURE) != 0;
+	}
+	if (pol == NULL)
+		return (0);
+	return (
+	    retention_apply(p->v, n, pol, p->group_by, p->res, &p->ngroups, e));
+}
+
+/* ---------------------------------------------------------------- output */
+
+static char *
+join_esc(char *const *v, size_t n)
+{
+	size_t len = 2, at = 0;
+	char *out, *s;
+
+	if (n == 0)
+		return (xstrdup("-"));
+	for (size_t i = 0; i < n; i++)
+		len += 4 * strlen(v[i]) + 1;
+	out = xmalloc(len);
+	for (size_t i = 0; i < n; i++) {
+		s = esc_str(v[i], strlen(v[i]));
+		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
+		    s);
+		free(s);
+	}
+	return (out);
+}
+
+static void
+print_group_head(const struct plan *p, size_t first)
+{
+	const struct manifest *m = &p->list->v[first].m;
+	char *s;
+
+	fputs("group", stdout);
+	if (p->group_by == 0)
+		fputs(" (all snapshots)", stdout);
+	if (p->group_by & RETENTION_GROUP_HOST) {
+		s = esc_str(m->host, strlen(m->host));
+		printf(" host %s", s[0] ? s : "-");
+		free(s);
+	}
+	if (p->group_by & RETENTION_GROUP_PATHS) {
+		s = join_esc(m->paths, m->npaths);
+		printf(" paths %s", s);
+		free(s);
+	}
+	if (p->group_by & RETENTION_GROUP_SOURCES) {
+		s = join_esc(p->sources[first], m->nsources);
+		printf(" sources %s", s);
+		free(s);
+	}
+	if (p->group_by & RETENTION_GROUP_TAGS) {
+		s = join_esc(m->tags, m->ntags);
+		printf(" tags %s", s);
+		free(s);
+	}
+	fputs(":\n", stdout);
+}
+
+static void
+print_row(const struct plan *p, size_t i)
+{
+	const struct snapsel_item *it = &p->list->v[i];
+	unsigned r = p->res[i].reasons;
+	char when[32];
+	int first = 1;
+
+	manifest_time_str(&it->m, when, sizeof(when));
+	printf("  %-6s  %.8s  %s", r ? "keep" : "remove", it->m.id, when);
+	if (!p->v[i].complete) {
+		fputs("  (incomplete)", stdout);
+		first = 0;
+	}
+	for (unsigned b = 1; b < (1u << RETENTION_REASONS); b <<= 1)
+		if (r & b) {
+			printf("%s%s", first ? "  " : " ",
+			    retention_reason_name(b));
+			first = 0;
+		}
+	putchar('\n');
+}
+
+static void
+print_plan(const struct plan *p)
+{
+	size_t n = p->list->n;
+
+	if (p->named) {
+		for (size_t i = 0; i < n; i++)
+			if (p->res[i].reasons == 0)
+				print_row(p, i);
+		return;
+	}
+	for (size_t g = 0; g < p->ngroups; g++) {
+		size_t first = SIZE_MAX;
+
+		for (size_t i = 0; i < n; i++) {
+			if (p->res[i].group != g)
+				continue;
+			if (first == SIZE_MAX) {
+				first = i;
+				print_group_head(p, i);
+			}
+			print_row(p, i);
+		}
+	}
+	printf("%zu snapshot%s: keep %zu, remove %zu\n", n, n == 1 ? "" : "s",
+	    n - p->nremove, p->nremove);
+}
+
+static json_t *
+strv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, fmt_json_bytes(v[i], strlen(v[i])));
+	return (a);
+}
+
+static json_t *
+row_json(const struct plan *p, size_t i)
+{
+	const struct snapsel_item *it = &p->list->v[i];
+	json_t *o = json_object(), *why = json_array();
+	unsigned r = p->res[i].reasons;
+	char when[64];
+
+	json_object_set_new(o, "id", json_string(it->m.id));
+	json_object_set_new(o, "short_id", json_stringn(it->m.id, 8));
+	fmt_time_iso(it->m.time.tv_sec, (uint32_t)it->m.time.tv_nsec, when,
+	    sizeof(when));
+	json_object_set_new(o, "time", json_string(when));
+	json_object_set_new(o, "complete", json_boolean(p->v[i].complete));
+	json_object_set_new(o, "keep", json_boolean(r != 0));
+	for (unsigned b = 1; b < (1u << RETENTION_REASONS); b <<= 1)
+		if (r & b)
+			json_array_append_new(why,
+			    json_string(retention_reason_name(b)));
+	json_object_set_new(o, "reasons", why);
+	return (o);
+}
+
+static void
+print_json(const struct plan *p, int dry_run)
+{
+	json_t *j = json_object(), *groups = json_array(), *rm = json_array(),
+	       *done = json_array();
+	size_t n = p->list->n;
+
+	json_object_set_new(j, "dry_run", json_boolean(dry_run));
+	for (size_t g = 0; !p->named && g < p->ngroups; g++) {
+		json_t *o = NULL, *a = json_array();
+
+		for (size_t i = 0; i < n; i++) {
+			const struct manifest *m = &p->list->v[i].m;
+
+			if (p->res[i].group != g)
+				continue;
+			if (o == NULL) {
+				o = json_object();
+				if (p->group_by & RETENTION_GROUP_HOST)
+					fmt_json_set_bytes(o, "host", m->host,
+					    strlen(m->host));
+				if (p->group_by & RETENTION_GROUP_PATHS)
+					json_object_set_new(o, "paths",
+					    strv(m->paths, m->npaths));
+				if (p->group_by & RETENTION_GROUP_SOURCES)
+					json_object_set_new(o, "sources",
+					    strv(p->sources[i], m->nsources));
+				if (p->group_by & RETENTION_GROUP_TAGS)
+					json_object_set_new(o, "tags",
+					    strv(m->tags, m->ntags));
+			}
+			json_array_append_new(a, row_json(p, i));
+		}
+		json_object_set_new(o, "snapshots", a);
+		json_array_append_new(groups, o);
+	}
+	if (!p->named)
+		json_object_set_new(j, "groups", groups);
+	else
+		json_decref(groups);
+	for (size_t i = 0; i < n; i++)
+		if (p->res[i].reasons == 0)
+			json_array_append_new(rm,
+			    json_string(p->list->v[i].m.id));
+	json_object_set_new(j, "remove", rm);
+	for (size_t i = 0; i < p->nmoved; i++)
+		json_array_append_new(done, json_string(p->moved[i]));
+	json_object_set_new(j, "removed", done);
+	fmt_json_print(j);
+	json_decref(j);
+}
+
+/* ---------------------------------------------------------------- doing */
+
+/*
+ * On a terminal, show the plan (done) and ask.  1: go ahead, 0: no.
+ * Not on a terminal (cron) there is no one to ask.
+ */
+static int
+confirm(size_t nremove)
+{
+	char line[32];
+	FILE *tty;
+	int yes;
+
+	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+")) == NULL)
+		return (1);
+	fflush(stdout);
+	fprintf(tty, "forget %zu snapshot%s? [y/N] ", nremove,
+	    nremove == 1 ? "" : "s");
+	fflush(tty);
+	yes = fgets(line, sizeof(line), tty) != NULL &&
+	    (strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0);
+	fclose(tty);
+	return (yes);
+}
+
+/* Move every snapshot the plan removes; stop at the first failure. */
+static int
+apply(struct cli_ctx *ctx, struct plan *p, struct stor *st, struct err *e)
+{
+	int moved;
+
+	p->moved = xcalloc(p->nremove + 1, sizeof(*p->moved));
+	for (size_t i = 0; i < p->list->n; i++) {
+		const char *id = p->list->v[i].m.id;
+
+		if (p->res[i].reasons != 0)
+			continue;
+		if (*ctx->interrupted)
+			return (err_set(e, ERR_INTERRUPTED,
+			    "interrupted: %zu of %zu snapshots forgotten",
+			    p->nmoved, p->nremove));
+		if (forget_snapshot(st, id, &moved, e) == -1)
+			return (err_wrap(e,
+			    "forget %.8s (%zu of %zu forgotten before it)", id,
+			    p->nmoved, p->nremove));
+		p->moved[p->nmoved++] = p->list->v[i].m.id;
+		log_debug(ctx->log, "forgot %s", id);
+	}
+	return (0);
+}
+
+/*
+ * A forget or undo cut between its copy and its removal left a kept
+ * snapshot under both names: the listed one is whole (it was read), so
+ * the copy in forgotten/ goes.
+ */
+static int
+tidy(struct cli_ctx *ctx, const struct plan *p, struct stor *st, struct err *e)
+{
+	char **ids = NULL, *name;
+	size_t n = 0, at;
+	int rc = 0;
+
+	if (forget_list(st, &ids, &n, e) == -1)
+		return (-1);
+	for (size_t i = 0; i < p->list->n && n > 0; i++) {
+		const char *id = p->list->v[i].m.id;
+
+		if (p->res[i].reasons == 0 ||
+		    forget_resolve(ids, n, id, &at, e) == -1)
+			continue;
+		name = xasprintf("%s/%s", FORGET_DIR, id);
+		rc = stor_remove(st, name, e);
+		free(name);
+		if (rc == -1) {
+			log_warn(ctx->log, "warning: could not tidy %s/: %s",
+			    FORGET_DIR, e->msg);
+			break;
+		}
+		log_info(ctx->log,
+		    "snapshot %.8s was under snapshots/ and %s/ (a forget or "
+		    "undo was cut short): kept, its copy in %s/ removed",
+		    id, FORGET_DIR, FORGET_DIR);
+	}
+	err_clear(e);
+	forget_ids_free(ids, n);
+	return (0);
+}
+
+static int
+undo(struct cli_ctx *ctx, struct repo *r, const char *sel, struct err *e)
+{
+	char **ids = NULL;
+	size_t n = 0, at;
+	int moved, rc = -1;
+
+	if (forget_list(repo_store(r), &ids, &n, e) == -1 ||
+	    forget_resolve(ids, n, sel, &at, e) == -1 ||
+	    forget_undo(repo_store(r), ids[at], &moved, e) == -1)
+		goto out;
+	if (ctx->json) {
+		json_t *j = json_pack("{s:s}", "restored", ids[at]);
+
+		fmt_json_print(j);
+		json_decref(j);
+	} else if (!ctx->quiet)
+		printf("snapshot %.8s is back (%s)\n", ids[at], ids[at]);
+	rc = 0;
+out:
+	forget_ids_free(ids, n);
+	return (rc);
+}
+
+/* Probe the store for removals before taking a lock or a passphrase. */
+static int
+probe(struct cli_ctx *ctx, const char *arg, struct err *e)
+{
+	struct config *cfg = NULL;
+	struct stor *st = NULL;
+	int rc = -1;
+
+	if (cli_load_config(ctx, &cfg, e) == -1 ||
+	    cli_open_store(ctx, cfg, arg, 0, &st, e) == -1 ||
+	    forget_probe(st, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	stor_close(st);
+	config_free(cfg);
+	return (rc);
+}
+
+/* --job NAME: its repository (unless -r) and its keep_* keys. */
+static int
+job_policy(struct cli_ctx *ctx, const char *job, const char **arg,
+    struct retention_policy *pol, char **repo_name, struct err *e)
+{
+	struct config *cfg = NULL;
+	const struct config_section *sec;
+	int rc = -1;
+
+	if (cli_load_config(ctx, &cfg, e) == -1)
+		goto out;
+	if (cfg == NULL) {
+		err_set(e, ERR_CONFIG,
+		    "--job %s: no configuration file (give -c FILE)", job);
+		goto out;
+	}
+	if ((sec = config_section_find(cfg, CONFIG_JOB, job)) == NULL) {
+		err_set(e, ERR_CONFIG, "%s: no [job %s]", config_file(cfg),
+		    job);
+		goto out;
+	}
+	retention_policy_from_job(sec, pol);
+	if (*arg == NULL) {
+		*repo_name = xstrdup(config_get_str(sec, "repository"));
+		*arg = *repo_name;
+	}
+	rc = 0;
+out:
+	config_free(cfg);
+	return (rc);
+}
+
+int
+cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		CLI_REPO_LONG,
+		{ "keep-last", required_argument, NULL, OPT_KEEP_LAST },
+		{ "keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY },
+		{ "keep-daily", required_argument, NULL, OPT_KEEP_DAILY },
+		{ "keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY },
+		{ "keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY },
+		{ "keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY },
+		{ "keep-within", required_argument, NULL, OPT_KEEP_WITHIN },
+		{ "keep-tag", required_argument, NULL, OPT_KEEP_TAG },
+		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "yes", no_argument, NULL, OPT_YES },
+		{ "job", required_argument, NULL, OPT_JOB },
+		{ "undo", required_argument, NULL, OPT_UNDO },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const count_opt[] = { "keep-last", "keep-hourly",
+		"keep-daily", "keep-weekly", "keep-monthly", "keep-yearly" };
+	const struct cli_cmd *cmd = cli_find("forget");
+	struct retention_policy pol;
+	struct counts cnt;
+	struct plan p;
+	struct repo *r = NULL;
+	const char *arg = NULL, *job = NULL, *undo_id = NULL;
+	char **tags = NULL, *repo_name = NULL;
+	size_t ntags = 0;
+	int ch, rc = EXIT_USAGE, dry_run = 0, yes = 0, policy_opts = 0;
+	struct err e;
+
+	err_clear(&e);
+	memset(&pol, 0, sizeof(pol));
+	memset(&cnt, 0, sizeof(cnt));
+	memset(&p, 0, sizeof(p));
+	p.group_by = RETENTION_GROUP_DEFAULT;
+	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT "r:n",
+	            longopts)) != -1) {
+		switch (ch) {
+		case 'r':
+			arg = optarg;
+			break;
+		case OPT_KEEP_LAST:
+		case OPT_KEEP_HOURLY:
+		case OPT_KEEP_DAILY:
+		case OPT_KEEP_WEEKLY:
+		case OPT_KEEP_MONTHLY:
+		case OPT_KEEP_YEARLY: {
+			int k = ch - OPT_KEEP_LAST;
+
+			if (parse_count(cmd, count_opt[k], optarg, &cnt.v[k]) ==
+			    -1)
+				goto out;
+			cnt.set[k] = 1;
+			policy_opts = 1;
+			break;
+		}
+		case OPT_KEEP_WITHIN:
+			if (value_parse_duration(optarg, &pol.within) == -1) {
+				rc = cli_usage_error(cmd,
+				    "--keep-within takes a duration (30d, 1w, "
+				    "36h, 1d12h), not '%s'",
+				    optarg);
+				goto out;
+			}
+			policy_opts = 1;
+			break;
+		case OPT_KEEP_TAG:
+			tags = xreallocarray(tags, ntags + 1, sizeof(*tags));
+			tags[ntags++] = optarg;
+			policy_opts = 1;
+			break;
+		case OPT_GROUP_BY:
+			if (retention_parse_group_by(optarg, &p.group_by, &e) ==
+			    -1) {
+				rc = cli_usage_error(cmd, "%s", e.msg);
+				goto out;
+			}
+			break;
+		case 'n':
+			dry_run = 1;
+			break;
+		case OPT_YES:
+			yes = 1;
+			break;
+		case OPT_JOB:
+			job = optarg;
+			break;
+		case OPT_UNDO:
+			undo_id = optarg;
+			break;
+		default:
+			goto out;
+		}
+	}
+	if (undo_id != NULL &&
+	    (policy_opts || job != NULL || optind != argc || dry_run)) {
+		rc = cli_usage_error(cmd,
+		    "--undo ID takes no keep rules, --job, --dry-run or "
+		    "snapshots");
+		goto out;
+	}
+	if (optind != argc && (policy_opts || job != NULL)) {
+		rc = cli_usage_error(cmd,
+		    "give either SNAPSHOT... or keep rules (--keep-*, --job), "
+		    "not both");
+		goto out;
+	}
+	p.named = optind != argc;
+	rc = EXIT_ERROR;
+	if (job != NULL &&
+	    job_policy(ctx, job, &arg, &pol, &repo_name, &e) == -1)
+		goto out;
+	{
+		uint64_t *dst[6] = { &pol.last, &pol.hourly, &pol.daily,
+			&pol.weekly, &pol.monthly, &pol.yearly };
+
+		for (int k = 0; k < 6; k++)
+			if (cnt.set[k])
+				*dst[k] = cnt.v[k];
+	}
+	pol.tags = tags;
+	pol.ntags = ntags;
+	/* An empty policy is refused before anything is opened. */
+	if (undo_id == NULL && !p.named && !retention_policy_set(&pol)) {
+		(void)retention_apply(NULL, 0, &pol, 0, NULL, &p.ngroups, &e);
+		if (job != NULL)
+			err_wrap(&e, "[job %s] sets no keep_* key", job);
+		rc = cli_report(ctx, &e);
+		goto out;
+	}
+	if (probe(ctx, arg, &e) == -1 ||
+	    cli_open_repo(ctx, arg, NULL, &r, &e) == -1)
+		goto out;
+	if (undo_id != NULL) {
+		if (undo(ctx, r, undo_id, &e) == -1)
+			goto out;
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (cli_snapshots(ctx, r, &p.list, &e) == -1 ||
+	    judge(&p, p.named ? NULL : &pol, &e) == -1)
+		goto out;
+	if (p.named) {
+		for (size_t i = 0; i < p.list->n; i++)
+			p.res[i].reasons = 1; /* kept unless named */
+		for (int i = optind; i < argc; i++) {
+			size_t at;
+
+			if (snapsel_resolve(p.list, argv[i], NULL, &at, &e) ==
+			    -1)
+				goto out;
+			p.res[at].reasons = 0;
+		}
+	}
+	for (size_t i = 0; i < p.list->n; i++)
+		p.nremove += p.res[i].reasons == 0;
+	if (!ctx->json && !ctx->quiet)
+		print_plan(&p);
+	if (!dry_run && !yes && p.nremove > 0 && !confirm(p.nremove)) {
+		log_error(ctx->log, "not confirmed: nothing was changed");
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if (!dry_run) {
+		if (!p.named && tidy(ctx, &p, repo_store(r), &e) == -1)
+			goto out;
+		if (apply(ctx, &p, repo_store(r), &e) == -1) {
+			if (ctx->json)
+				print_json(&p, dry_run);
+			goto out;
+		}
+	}
+	if (ctx->json)
+		print_json(&p, dry_run);
+	else if (!ctx->quiet && dry_run)
+		printf("dry run: nothing was changed\n");
+	else if (!ctx->quiet && p.nremove > 0)
+		printf(
+		    "forgot %zu snapshot%s: 'coffer forget --undo ID' brings "
+		    "one back until prune\n",
+		    p.nmoved, p.nmoved == 1 ? "" : "s");
+	if (fmt_stdout_check(&e) == -1)
+		goto out;
+	if (p.list->nbad > 0) {
+		err_set(&e, ERR_CORRUPT,
+		    "%zu snapshot file%s could not be read and %s left alone; "
+		    "run 'coffer check'",
+		    p.list->nbad, p.list->nbad == 1 ? "" : "s",
+		    p.list->nbad == 1 ? "was" : "were");
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	if (rc == EXIT_ERROR && e.class != ERR_NONE)
+		rc = cli_report(ctx, &e);
+	plan_free(&p);
+	repo_close(r);
+	free(tags);
+	free(repo_name);
+	return (rc);
+}
