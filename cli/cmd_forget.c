@@ -16,7 +16,7 @@
 #include "repo/manifest.h"
 #include "repo/snapsel.h"
 #include "repo_opts.h"
-#include "scheduler/retention.h"
+#include "scheduler/retention_plan.h"
 #include "value.h"
 #include "xmalloc.h"
 
@@ -41,32 +41,6 @@ struct counts {
 	int set[6];
 };
 
-struct plan {
-	struct snapsel *list;
-	struct retention_snap *v;
-	struct retention_result *res;
-	char ***sources; /* per snapshot: its source names */
-	size_t ngroups;
-	unsigned group_by;
-	int named; /* SNAPSHOT... given: res[i].reasons 0 = named */
-	size_t nremove;
-	char **moved; /* ids moved so far */
-	size_t nmoved;
-};
-
-static void
-plan_free(struct plan *p)
-{
-	if (p->list != NULL)
-		for (size_t i = 0; i < p->list->n; i++)
-			free(p->sources[i]);
-	free(p->sources);
-	free(p->v);
-	free(p->res);
-	free(p->moved);
-	snapsel_free(p->list);
-}
-
 static int
 parse_count(const struct cli_cmd *cmd, const char *opt, const char *arg,
     uint64_t *out)
@@ -80,40 +54,6 @@ parse_count(const struct cli_cmd *cmd, const char *opt, const char *arg,
 	}
 	*out = (uint64_t)v;
 	return (0);
-}
-
-/* Build the policy's view of the listing and apply it. */
-static int
-judge(struct plan *p, const struct retention_policy *pol, struct err *e)
-{
-	size_t n = p->list->n;
-
-	p->v = xcalloc(n + 1, sizeof(*p->v));
-	p->res = xcalloc(n + 1, sizeof(*p->res));
-	p->sources = xcalloc(n + 1, sizeof(*p->sources));
-	for (size_t i = 0; i < n; i++) {
-		const struct snapsel_item *it = &p->list->v[i];
-		struct retention_snap *s = &p->v[i];
-
-		p->sources[i] = xcalloc(it->m.nsources + 1, sizeof(char *));
-		for (size_t j = 0; j < it->m.nsources; j++)
-			p->sources[i][j] = it->m.sources[j].name;
-		s->id = it->m.id;
-		s->time = it->order;
-		s->host = it->m.host;
-		s->paths = it->m.paths;
-		s->npaths = it->m.npaths;
-		s->sources = p->sources[i];
-		s->nsources = it->m.nsources;
-		s->tags = it->m.tags;
-		s->ntags = it->m.ntags;
-		s->complete = retention_complete(&it->m);
-		s->future = (it->flags & SNAPSEL_FUTURE) != 0;
-	}
-	if (pol == NULL)
-		return (0);
-	return (
-	    retention_apply(p->v, n, pol, p->group_by, p->res, &p->ngroups, e));
 }
 
 /* ---------------------------------------------------------------- output */
@@ -139,7 +79,7 @@ join_esc(char *const *v, size_t n)
 }
 
 static void
-print_group_head(const struct plan *p, size_t first)
+print_group_head(const struct retention_plan *p, size_t first)
 {
 	const struct manifest *m = &p->list->v[first].m;
 	char *s;
@@ -171,7 +111,7 @@ print_group_head(const struct plan *p, size_t first)
 }
 
 static void
-print_row(const struct plan *p, size_t i)
+print_row(const struct retention_plan *p, size_t i)
 {
 	const struct snapsel_item *it = &p->list->v[i];
 	unsigned r = p->res[i].reasons;
@@ -194,7 +134,7 @@ print_row(const struct plan *p, size_t i)
 }
 
 static void
-print_plan(const struct plan *p)
+print_plan(const struct retention_plan *p)
 {
 	size_t n = p->list->n;
 
@@ -232,7 +172,7 @@ strv(char *const *v, size_t n)
 }
 
 static json_t *
-row_json(const struct plan *p, size_t i)
+row_json(const struct retention_plan *p, size_t i)
 {
 	const struct snapsel_item *it = &p->list->v[i];
 	json_t *o = json_object(), *why = json_array();
@@ -255,7 +195,7 @@ row_json(const struct plan *p, size_t i)
 }
 
 static void
-print_json(const struct plan *p, int dry_run)
+print_json(const struct retention_plan *p, int dry_run)
 {
 	json_t *j = json_object(), *groups = json_array(), *rm = json_array(),
 	       *done = json_array();
@@ -331,68 +271,15 @@ confirm(size_t nremove)
 	return (yes);
 }
 
-/* Move every snapshot the plan removes; stop at the first failure. */
-static int
-apply(struct cli_ctx *ctx, struct plan *p, struct stor *st, struct err *e)
+static void
+on_note(void *arg, int warn, const char *msg)
 {
-	int moved;
+	struct cli_ctx *ctx = arg;
 
-	p->moved = xcalloc(p->nremove + 1, sizeof(*p->moved));
-	for (size_t i = 0; i < p->list->n; i++) {
-		const char *id = p->list->v[i].m.id;
-
-		if (p->res[i].reasons != 0)
-			continue;
-		if (*ctx->interrupted)
-			return (err_set(e, ERR_INTERRUPTED,
-			    "interrupted: %zu of %zu snapshots forgotten",
-			    p->nmoved, p->nremove));
-		if (forget_snapshot(st, id, &moved, e) == -1)
-			return (err_wrap(e,
-			    "forget %.8s (%zu of %zu forgotten before it)", id,
-			    p->nmoved, p->nremove));
-		p->moved[p->nmoved++] = p->list->v[i].m.id;
-		log_debug(ctx->log, "forgot %s", id);
-	}
-	return (0);
-}
-
-/*
- * A forget or undo cut between its copy and its removal left a kept
- * snapshot under both names: the listed one is whole (it was read), so
- * the copy in forgotten/ goes.
- */
-static int
-tidy(struct cli_ctx *ctx, const struct plan *p, struct stor *st, struct err *e)
-{
-	char **ids = NULL, *name;
-	size_t n = 0, at;
-	int rc = 0;
-
-	if (forget_list(st, &ids, &n, e) == -1)
-		return (-1);
-	for (size_t i = 0; i < p->list->n && n > 0; i++) {
-		const char *id = p->list->v[i].m.id;
-
-		if (p->res[i].reasons == 0 ||
-		    forget_resolve(ids, n, id, &at, e) == -1)
-			continue;
-		name = xasprintf("%s/%s", FORGET_DIR, id);
-		rc = stor_remove(st, name, e);
-		free(name);
-		if (rc == -1) {
-			log_warn(ctx->log, "warning: could not tidy %s/: %s",
-			    FORGET_DIR, e->msg);
-			break;
-		}
-		log_info(ctx->log,
-		    "snapshot %.8s was under snapshots/ and %s/ (a forget or "
-		    "undo was cut short): kept, its copy in %s/ removed",
-		    id, FORGET_DIR, FORGET_DIR);
-	}
-	err_clear(e);
-	forget_ids_free(ids, n);
-	return (0);
+	if (warn)
+		log_warn(ctx->log, "%s", msg);
+	else
+		log_info(ctx->log, "%s", msg);
 }
 
 static int
@@ -496,7 +383,10 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("forget");
 	struct retention_policy pol;
 	struct counts cnt;
-	struct plan p;
+	struct retention_plan *p = NULL;
+	struct snapsel *list = NULL;
+	unsigned group_by = RETENTION_GROUP_DEFAULT;
+	int named;
 	struct repo *r = NULL;
 	const char *arg = NULL, *job = NULL, *undo_id = NULL;
 	char **tags = NULL, *repo_name = NULL;
@@ -507,8 +397,6 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	err_clear(&e);
 	memset(&pol, 0, sizeof(pol));
 	memset(&cnt, 0, sizeof(cnt));
-	memset(&p, 0, sizeof(p));
-	p.group_by = RETENTION_GROUP_DEFAULT;
 	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT "r:n",
 	            longopts)) != -1) {
 		switch (ch) {
@@ -546,7 +434,7 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 			policy_opts = 1;
 			break;
 		case OPT_GROUP_BY:
-			if (retention_parse_group_by(optarg, &p.group_by, &e) ==
+			if (retention_parse_group_by(optarg, &group_by, &e) ==
 			    -1) {
 				rc = cli_usage_error(cmd, "%s", e.msg);
 				goto out;
@@ -581,7 +469,7 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 		    "not both");
 		goto out;
 	}
-	p.named = optind != argc;
+	named = optind != argc;
 	rc = EXIT_ERROR;
 	if (job != NULL &&
 	    job_policy(ctx, job, &arg, &pol, &repo_name, &e) == -1)
@@ -597,8 +485,10 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	pol.tags = tags;
 	pol.ntags = ntags;
 	/* An empty policy is refused before anything is opened. */
-	if (undo_id == NULL && !p.named && !retention_policy_set(&pol)) {
-		(void)retention_apply(NULL, 0, &pol, 0, NULL, &p.ngroups, &e);
+	if (undo_id == NULL && !named && !retention_policy_set(&pol)) {
+		size_t ngroups;
+
+		(void)retention_apply(NULL, 0, &pol, 0, NULL, &ngroups, &e);
 		if (job != NULL)
 			err_wrap(&e, "[job %s] sets no keep_* key", job);
 		rc = cli_report(ctx, &e);
@@ -613,63 +503,48 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
-	if (cli_snapshots(ctx, r, &p.list, &e) == -1 ||
-	    judge(&p, p.named ? NULL : &pol, &e) == -1)
+	if (cli_snapshots(ctx, r, &list, &e) == -1)
 		goto out;
-	if (p.named) {
-		for (size_t i = 0; i < p.list->n; i++)
-			p.res[i].reasons = 1; /* kept unless named */
-		for (int i = optind; i < argc; i++) {
-			size_t at;
-
-			if (snapsel_resolve(p.list, argv[i], NULL, &at, &e) ==
-			    -1)
-				goto out;
-			p.res[at].reasons = 0;
-		}
-	}
-	for (size_t i = 0; i < p.list->n; i++)
-		p.nremove += p.res[i].reasons == 0;
+	if (retention_plan_new(list, &pol, group_by, argv + optind,
+	        (size_t)(argc - optind), &p, &e) == -1)
+		goto out;
 	if (!ctx->json && !ctx->quiet)
-		print_plan(&p);
-	if (!dry_run && !yes && p.nremove > 0 && !confirm(p.nremove)) {
+		print_plan(p);
+	if (!dry_run && !yes && p->nremove > 0 && !confirm(p->nremove)) {
 		log_error(ctx->log, "not confirmed: nothing was changed");
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	if (!dry_run) {
-		if (!p.named && tidy(ctx, &p, repo_store(r), &e) == -1)
-			goto out;
-		if (apply(ctx, &p, repo_store(r), &e) == -1) {
-			if (ctx->json)
-				print_json(&p, dry_run);
-			goto out;
-		}
+	if (!dry_run && retention_plan_apply(p, repo_store(r),
+	                    ctx->interrupted, on_note, ctx, &e) == -1) {
+		if (ctx->json)
+			print_json(p, dry_run);
+		goto out;
 	}
 	if (ctx->json)
-		print_json(&p, dry_run);
+		print_json(p, dry_run);
 	else if (!ctx->quiet && dry_run)
 		printf("dry run: nothing was changed\n");
-	else if (!ctx->quiet && p.nremove > 0)
+	else if (!ctx->quiet && p->nremove > 0)
 		printf(
 		    "forgot %zu snapshot%s: 'coffer forget --undo ID' brings "
 		    "one back until prune\n",
-		    p.nmoved, p.nmoved == 1 ? "" : "s");
+		    p->nmoved, p->nmoved == 1 ? "" : "s");
 	if (fmt_stdout_check(&e) == -1)
 		goto out;
-	if (p.list->nbad > 0) {
+	if (p->list->nbad > 0) {
 		err_set(&e, ERR_CORRUPT,
 		    "%zu snapshot file%s could not be read and %s left alone; "
 		    "run 'coffer check'",
-		    p.list->nbad, p.list->nbad == 1 ? "" : "s",
-		    p.list->nbad == 1 ? "was" : "were");
+		    p->list->nbad, p->list->nbad == 1 ? "" : "s",
+		    p->list->nbad == 1 ? "was" : "were");
 		goto out;
 	}
 	rc = EXIT_OK;
 out:
 	if (rc == EXIT_ERROR && e.class != ERR_NONE)
 		rc = cli_report(ctx, &e);
-	plan_free(&p);
+	retention_plan_free(p);
 	repo_close(r);
 	free(tags);
 	free(repo_name);
