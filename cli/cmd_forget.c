@@ -515,8 +515,9 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	if (!dry_run && retention_plan_apply(p, repo_store(r),
-	                    ctx->interrupted, on_note, ctx, &e) == -1) {
+	if (!dry_run &&
+	    retention_plan_apply(p, repo_store(r), ctx->interrupted, on_note,
+	        ctx, &e) == -1) {
 		if (ctx->json)
 			print_json(p, dry_run);
 		goto out;

@@ -55,8 +55,8 @@ typedef void (*retention_note_fn)(void *arg, int warn, const char *msg);
  * when *interrupted (may be NULL) is set between two moves.
  */
 int retention_plan_apply(struct retention_plan *p, struct stor *st,
-    const volatile sig_atomic_t *interrupted, retention_note_fn note,
-    void *arg, struct err *e);
+    const volatile sig_atomic_t *interrupted, retention_note_fn note, void *arg,
+    struct err *e);
 
 void retention_plan_free(struct retention_plan *p);
 

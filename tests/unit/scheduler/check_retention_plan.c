@@ -195,8 +195,9 @@ START_TEST(test_interrupt_stops_before_a_move)
 	struct retention_plan *p = plan(r, &pol, NULL, 0);
 	struct err e;
 
-	ck_assert_int_eq(
-	    retention_plan_apply(p, repo_store(r), &stop, NULL, NULL, &e), -1);
+	ck_assert_int_eq(retention_plan_apply(p, repo_store(r), &stop, NULL,
+	                     NULL, &e),
+	    -1);
 	ck_assert_int_eq(e.class, ERR_INTERRUPTED);
 	ck_assert_uint_eq(p->nmoved, 0);
 	for (int i = 0; i < 3; i++)
