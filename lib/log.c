@@ -4,11 +4,16 @@
  */
 #include "log.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "xmalloc.h"
 
@@ -18,6 +23,37 @@ struct log {
 	enum log_sink sink;
 };
 
+/*
+ * Can a message reach the syslog daemon?  syslog(3) drops messages without
+ * a word when nothing listens on _PATH_LOG, so ask the way it connects
+ * (a datagram socket, else a stream one).  0, or -1 with errno.
+ */
+static int
+syslog_reachable(void)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sa;
+	int fd, saved = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", _PATH_LOG);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) == -1)
+			return (-1);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return (0);
+		}
+		saved = errno;
+		close(fd);
+		if (saved != EPROTOTYPE)
+			break;
+	}
+	errno = saved;
+	return (-1);
+}
+
 struct log *
 log_new(const char *ident, enum log_level level, enum log_sink sink)
 {
@@ -26,7 +62,15 @@ log_new(const char *ident, enum log_level level, enum log_sink sink)
 	l->ident = xstrdup(ident);
 	l->level = level;
 	l->sink = sink;
-	if (sink == LOG_SINK_SYSLOG)
+	if (sink == LOG_SINK_SYSLOG && syslog_reachable() == -1) {
+		/* Say it once, where it can be read, and keep the messages. */
+		fprintf(stderr,
+		    "%s: warning: syslog is not reachable (%s: %s): logging to "
+		    "standard error instead\n",
+		    l->ident, _PATH_LOG, strerror(errno));
+		l->sink = LOG_SINK_STDERR;
+	}
+	if (l->sink == LOG_SINK_SYSLOG)
 		openlog(l->ident, LOG_PID, LOG_DAEMON);
 	return (l);
 }

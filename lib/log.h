@@ -22,7 +22,9 @@ struct log;
 
 /*
  * A logger printing messages at or above level to sink.  ident prefixes
- * stderr lines ("coffer: ...") and names the program in syslog.
+ * stderr lines ("coffer: ...") and names the program in syslog.  When
+ * syslog is asked for but nothing listens on /dev/log, says so once on
+ * stderr and logs there instead (syslog(3) would drop every message).
  */
 struct log *log_new(const char *ident, enum log_level level, enum log_sink);
 void log_free(struct log *);
