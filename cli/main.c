@@ -12,6 +12,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "crypto.h"
+#include "fmt.h"
+#include "fs/walk.h"
+#include "repo/compress.h"
+#include "snapshot/fcache.h"
+#include "store/store.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -492,9 +498,13 @@ const struct cli_cmd cli_commands[] = {
 	    "                    (default: a placeholder)\n",
 	    cmd_offsite_setup },
 	{ "version", "print the version of coffer and of its libraries",
-	    "usage: coffer version [-v]\n"
+	    "usage: coffer version [-v] [--json]\n"
 	    "\n"
-	    "Print coffer's version; the same as 'coffer --version'.\n",
+	    "Print coffer's version; the same as 'coffer --version'.  With "
+	    "-v,\n"
+	    "also the versions of the libraries it runs with: OpenSSL, "
+	    "libssh2,\n"
+	    "libarchive, zstd, SQLite and jansson.\n",
 	    cmd_version },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -588,6 +598,16 @@ cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_version(struct cli_ctx *ctx, int argc, char **argv)
 {
+	/* The libraries as loaded now, not as compiled against. */
+	const char *const libs[][2] = {
+		{ "openssl", crypto_version() },
+		{ "libssh2", stor_sftp_version() },
+		{ "libarchive", fs_archive_version() },
+		{ "zstd", compress_version() },
+		{ "sqlite", fcache_sqlite_version() },
+		{ "jansson", jansson_version_str() },
+	};
+	size_t nlibs = sizeof(libs) / sizeof(libs[0]);
 	int first;
 
 	if ((first = plain_options(ctx, "version", argc, argv)) == -1)
@@ -596,7 +616,21 @@ cmd_version(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "coffer version: takes no arguments\n");
 		return (EXIT_USAGE);
 	}
+	if (ctx->json) {
+		json_t *j = json_object(), *l = json_object();
+
+		json_object_set_new(j, "version", json_string(COFFER_VERSION));
+		for (size_t i = 0; i < nlibs; i++)
+			json_object_set_new(l, libs[i][0],
+			    json_string(libs[i][1]));
+		json_object_set_new(j, "libraries", l);
+		fmt_json_print(j);
+		json_decref(j);
+		return (EXIT_OK);
+	}
 	printf("coffer %s\n", COFFER_VERSION);
+	for (size_t i = 0; ctx->verbose && i < nlibs; i++)
+		printf("  %-11s %s\n", libs[i][0], libs[i][1]);
 	return (EXIT_OK);
 }
 

@@ -624,3 +624,9 @@ crypto_b64_decode(const char *s, size_t slen, void *out, size_t cap,
 	*outlen = n;
 	return (0);
 }
+
+const char *
+crypto_version(void)
+{
+	return (OpenSSL_version(OPENSSL_VERSION));
+}

@@ -176,4 +176,7 @@ void crypto_b64_encode(const void *p, size_t n, char *out);
 int crypto_b64_decode(const char *s, size_t slen, void *out, size_t cap,
     size_t *outlen, struct err *);
 
+/* The OpenSSL library in use, e.g. "OpenSSL 3.0.15 3 Sep 2024". */
+const char *crypto_version(void);
+
 #endif

@@ -338,3 +338,9 @@ fcache_close(struct fcache *c)
 	free(c->aside);
 	free(c);
 }
+
+const char *
+fcache_sqlite_version(void)
+{
+	return (sqlite3_libversion());
+}

@@ -52,4 +52,7 @@ int fcache_commit(struct fcache *, struct err *);
 /* Close; without a commit this run's entries are forgotten. */
 void fcache_close(struct fcache *);
 
+/* The SQLite library in use (files cache, sqlite sources), e.g. "3.40.1". */
+const char *fcache_sqlite_version(void);
+
 #endif

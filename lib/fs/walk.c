@@ -715,3 +715,9 @@ fs_walk_close(struct fs_walk *w)
 	archive_entry_free(w->ae);
 	free(w);
 }
+
+const char *
+fs_archive_version(void)
+{
+	return (archive_version_details());
+}

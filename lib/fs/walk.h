@@ -120,4 +120,10 @@ int fs_walk_reread(struct fs_walk *, struct err *e);
 /* End the walk and free it; NULL is fine. */
 void fs_walk_close(struct fs_walk *);
 
+/*
+ * The libarchive library in use and what it was built with, e.g.
+ * "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 ...".
+ */
+const char *fs_archive_version(void);
+
 #endif

@@ -229,3 +229,9 @@ compress_decode_alloc(struct compress *c, const void *src, size_t n,
 	*out = buf;
 	return (0);
 }
+
+const char *
+compress_version(void)
+{
+	return (ZSTD_versionString());
+}

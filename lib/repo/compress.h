@@ -80,4 +80,7 @@ int compress_decode(struct compress *, const void *src, size_t n, void *dst,
 int compress_decode_alloc(struct compress *, const void *src, size_t n,
     size_t bound, uint8_t **out, size_t *outlen, struct err *);
 
+/* The zstd library in use, e.g. "1.5.4". */
+const char *compress_version(void);
+
 #endif

@@ -1241,3 +1241,9 @@ fail:
 	sftp_free(s);
 	return (-1);
 }
+
+const char *
+stor_sftp_version(void)
+{
+	return (libssh2_version(0));
+}

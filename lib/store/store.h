@@ -185,4 +185,7 @@ int stor_remove(struct stor *, const char *name, struct err *);
  */
 int stor_name_valid(const char *name);
 
+/* The libssh2 library the sftp:// backend uses, e.g. "1.10.0". */
+const char *stor_sftp_version(void);
+
 #endif

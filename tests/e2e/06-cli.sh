@@ -6,6 +6,16 @@
 expect_status 0 "$COFFER" --version
 grep -Eq '^coffer [0-9]+\.[0-9]+\.[0-9]+' "$T/out" || fail "--version printed: $(cat "$T/out")"
 
+# version -v names each library with a version number, as loaded.
+expect_status 0 "$COFFER" version -v
+for lib in openssl libssh2 libarchive zstd sqlite jansson; do
+	grep -Eq "^  $lib +.*[0-9]+\.[0-9]+" "$T/out" ||
+		fail "version -v: no $lib version in: $(cat "$T/out")"
+done
+expect_status 0 "$COFFER" version --json
+grep -q '"libraries":{"openssl":"OpenSSL ' "$T/out" ||
+	fail "version --json: $(cat "$T/out")"
+
 expect_status 0 "$COFFER" help
 for c in config help version; do
 	grep -Eq "^  $c " "$T/out" || fail "coffer help does not list $c"
