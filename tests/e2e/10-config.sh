@@ -165,12 +165,22 @@ expect_status 2 "$COFFER" config
 expect_status 2 "$COFFER" config frobnicate -c coffer.conf
 expect_status 2 "$COFFER" config check extra -c coffer.conf
 
-# 7. The shipped sample passes once its password file exists.
-mkdir sample
-sed "s|/etc/coffer/|$T/sample/|g" "$sample" >sample.conf
+# 7. The shipped sample passes once its password file exists, and the
+# commands in its NOTE make that file: a machine key, as its comments say.
+sed "s|/etc/coffer/|$T/sample/|g; s|/var/backups/coffer|$T/sample-repo|g" \
+    "$sample" >sample.conf
 expect_status 2 "$COFFER" config check -c sample.conf
 one_line_with "password file $T/sample/local.key: No such file"
-(umask 077 && printf 'x\n' >sample/local.key)
+sed -n '/^# NOTE/,/^# Keep a copy/s/^#     //p' "$sample" |
+    sed "s|/etc/coffer/|$T/sample/|g; s|/etc/coffer\$|$T/sample|;
+    s|^coffer |$COFFER -c sample.conf |" >sample-note.sh
+[ "$(grep -c "^$COFFER " sample-note.sh)" -eq 2 ] &&
+    grep -q -- '--machine-key' sample-note.sh ||
+	fail "the sample's NOTE: $(cat sample-note.sh)"
+expect_status 0 sh -e sample-note.sh
+expect_status 0 "$COFFER" key list -c sample.conf -r local
+grep -q ' machine ' "$T/out" ||
+	fail "the sample's key is no machine key: $(cat "$T/out")"
 expect_status 0 "$COFFER" config check -c sample.conf
 for h in '[repository offsite]' '[source ldap]' '[job hourly]' \
 	'[drill weekly]'; do
