@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "conninfo.h"
+#include "crypto.h"
 #include "proc.h"
+#include "snapshot/pgglobals.h"
 #include "xmalloc.h"
 
 /* A source's outcome: ok, failed (e says why), or the snapshot is lost. */
@@ -143,11 +145,16 @@ proc_reader(void *arg, void *buf, size_t len, struct err *e)
  * A program's stdout as the file fname of *out.  The program must exit 0
  * after its output ends; else the entry is dropped (SRC_FAILED).
  */
+/*
+ * stream_program, the output going through pgglobals.h's filter with key
+ * when key is not NULL.
+ */
 static int
-stream_program(struct run *ru, const struct proc_opts *co, const char *fname,
-    struct fs_node *out, struct err *e)
+stream_program_with(struct run *ru, const struct proc_opts *co,
+    const char *fname, const char *key, struct fs_node *out, struct err *e)
 {
 	struct proc *c = NULL;
+	struct pgglobals *pf = NULL;
 	struct fs_node n;
 	struct err fe;
 	int rc;
@@ -155,8 +162,11 @@ stream_program(struct run *ru, const struct proc_opts *co, const char *fname,
 	memset(&n, 0, sizeof(n));
 	if (proc_start(co, &c, e) == -1)
 		return (SRC_FAILED);
-	if (snap_add_stream(ru->s, proc_reader, c, fname, &ru->start, &n, e) ==
-	    -1) {
+	if (key != NULL)
+		pf = pgglobals_new(proc_reader, c, key);
+	if (snap_add_stream(ru->s, pf != NULL ? pgglobals_read : proc_reader,
+	        pf != NULL ? (void *)pf : (void *)c, fname, &ru->start, &n,
+	        e) == -1) {
 		/* Why: the program (finish says more), or the repository. */
 		int fatal =
 		    fatal_class(e->class) && e->class != ERR_INTERRUPTED;
@@ -167,11 +177,13 @@ stream_program(struct run *ru, const struct proc_opts *co, const char *fname,
 		    e->class != ERR_INTERRUPTED)
 			*e = fe;
 		proc_free(c);
+		pgglobals_free(pf);
 		return (fatal || e->class == ERR_INTERRUPTED ? SRC_FATAL
 		                                             : SRC_FAILED);
 	}
 	rc = proc_finish(c, e);
 	proc_free(c);
+	pgglobals_free(pf);
 	if (rc == -1) {
 		fs_node_clear(&n);
 		return (e->class == ERR_INTERRUPTED ? SRC_FATAL : SRC_FAILED);
@@ -179,6 +191,13 @@ stream_program(struct run *ru, const struct proc_opts *co, const char *fname,
 	ru->bytes += n.size;
 	fs_node_move(out, &n);
 	return (SRC_OK);
+}
+
+static int
+stream_program(struct run *ru, const struct proc_opts *co, const char *fname,
+    struct fs_node *out, struct err *e)
+{
+	return (stream_program_with(ru, co, fname, NULL, out, e));
 }
 
 /* A small query's output (server version, how the database was made) into
@@ -201,11 +220,24 @@ query_of(struct run *ru, const char *const *argv, const char *const *env,
 		buf[0] = '\0';
 }
 
+/* The \restrict key of a source's globals.sql: the same on every run. */
+static void
+globals_key(struct run *ru, char key[PGGLOBALS_KEY_LEN + 1])
+{
+	uint8_t d[CRYPTO_HASH_LEN];
+	char *label = xasprintf("pg_dumpall restrict %s", ru->src->name);
+
+	repo_keyed_digest(ru->r, label, d);
+	crypto_hex_encode(d, sizeof(d), key);
+	free(label);
+}
+
 static int
 run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 {
 	const struct snap_source *src = ru->src;
 	const char *env[2], *argv[10];
+	char key[PGGLOBALS_KEY_LEN + 1];
 	char *dbenv = xasprintf("PGDATABASE=%s", src->database);
 	char *fname = xasprintf("%s.pgdump", src->database);
 	char *conn = NULL;
@@ -277,7 +309,9 @@ run_postgres(struct run *ru, struct fs_node **nodes, size_t *nn, struct err *e)
 			argv[a++] = conn;
 		}
 		argv[a] = NULL;
-		rc = stream_program(ru, &co, "globals.sql", &(*nodes)[1], e);
+		globals_key(ru, key);
+		rc = stream_program_with(ru, &co, "globals.sql", key,
+		    &(*nodes)[1], e);
 		if (rc != SRC_OK)
 			goto out;
 		*nn = 2;

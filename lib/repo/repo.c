@@ -1171,3 +1171,18 @@ repo_lock_refresh(struct repo *r, struct err *e)
 		return (0);
 	return (lock_refresh(r->lock, e));
 }
+
+void
+repo_keyed_digest(struct repo *r, const char *label,
+    uint8_t out[CRYPTO_HASH_LEN])
+{
+	static const char domain[] = "coffer keyed digest";
+	size_t dl = sizeof(domain), ll = strlen(label);
+	uint8_t *msg = xmalloc(dl + ll);
+
+	memcpy(msg, domain, dl); /* with its NUL: the separator */
+	memcpy(msg + dl, label, ll);
+	crypto_hmac_sha256(key_master_id_key(r->master), KEY_SECRET_LEN, msg,
+	    dl + ll, out);
+	free(msg);
+}

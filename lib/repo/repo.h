@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "err.h"
 #include "repo/chunker.h"
 #include "repo/idx.h"
@@ -341,6 +342,16 @@ void repo_get_stats(const struct repo *, struct repo_stats *);
  * written packs.  Damaged new index files are left out as at open.
  */
 int repo_index_refresh(struct repo *, struct err *);
+
+/*
+ * A value only a holder of the repository's key can compute, the same
+ * for the same label on every run: HMAC-SHA-256, under the key that
+ * names blobs, of "coffer keyed digest" NUL label.  For names that must
+ * not be guessable yet must not change from one snapshot to the next
+ * (pg_dumpall's \restrict key, snapshot/pgglobals.h).
+ */
+void repo_keyed_digest(struct repo *, const char *label,
+    uint8_t out[CRYPTO_HASH_LEN]);
 
 /* The blob index (for check, restore planning and listing). */
 const struct idx *repo_index(const struct repo *);

@@ -116,6 +116,18 @@ pg_dumpall --globals-only | grep -v '^\\\(un\)*restrict ' >"$T/globals.want"
 grep -v '^\\\(un\)*restrict ' "$T/globals.sql" >"$T/globals.got"
 expect_grep 'CREATE ROLE postgres' "$T/globals.got"
 expect_same "$T/globals.want" "$T/globals.got"
+# pg_dumpall's random key is replaced by one stable per repository and
+# source, so an unchanged cluster's globals.sql is unchanged too.
+key=$(sed -n 's/^\\restrict \([0-9a-f]\{64\}\)$/\1/p' "$T/globals.sql")
+[ -n "$key" ] || fail "globals.sql has no stable restrict key: $(head "$T/globals.sql")"
+expect_grep "^\\\\unrestrict $key\$" "$T/globals.sql"
+expect_status 0 "$COFFER" snapshots -c "$T/coffer.conf" -r main
+prev=$(awk 'NR > 1 && /^[0-9a-f]{8} / { id = $1 } END { print id }' "$T/out")
+expect_status 0 "$COFFER" snapshot -c "$T/coffer.conf" --no-cache --source gasdb
+expect_status 0 "$COFFER" diff -c "$T/coffer.conf" -r main "$prev" latest
+if grep -q 'globals.sql' "$T/out"; then
+	fail "globals.sql changed between two snapshots: $(cat "$T/out")"
+fi
 
 # A password in the conninfo is refused before anything runs.
 expect_status 2 "$COFFER" snapshot -r "$R" "$P" --postgres "dbname=gas password=x"
