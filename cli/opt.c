@@ -104,8 +104,8 @@ duration_str(int64_t v, char *buf, size_t size)
 
 /* The value of entry o into its field; -1 after a usage error. */
 static int
-take(const struct cli_cmd *cmd, const struct opt *o, void *dst,
-    const char *arg, const char *next)
+take(const struct cli_cmd *cmd, const struct opt *o, void *dst, const char *arg,
+    const char *next)
 {
 	void *field = (char *)dst + o->off;
 	char l[64], lo[32], hi[32];
@@ -233,7 +233,7 @@ join_names(const struct opt *t, const char *names, opt_given_t only,
 	for (int k = 0; k < n && at < size; k++) {
 		label_i(t, idx[k], with_arg, l, sizeof(l));
 		at += (size_t)snprintf(buf + at, size - at, "%s%s",
-		    k == 0         ? ""
+		    k == 0           ? ""
 		        : k == n - 1 ? " or "
 		                     : ", ",
 		    l);
@@ -273,7 +273,7 @@ check_rels(const struct cli_cmd *cmd, const struct opt_spec *sp,
 	int i, j, n;
 
 	for (const struct opt_rel *r = sp->rels; r != NULL && r->a != NULL;
-	    r++) {
+	     r++) {
 		switch (r->kind) {
 		case OPT_NEEDS:
 			if ((i = first_given(t, r->a, given, &n)) == -1 ||
@@ -337,8 +337,8 @@ opt_parse(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 		    ? no_argument
 		    : (t[k].flags & OPT_OPTIONAL) ? optional_argument
 		                                  : required_argument;
-		int val = t[k].letter != 0 ? t[k].letter
-		                           : OPT_VAL_BASE + (int)k;
+		int val =
+		    t[k].letter != 0 ? t[k].letter : OPT_VAL_BASE + (int)k;
 
 		if (t[k].name != NULL) {
 			struct option *x = &lo[ncommon++];
@@ -351,7 +351,7 @@ opt_parse(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 		if (t[k].letter != 0 && at + 4 < sizeof(shortopts))
 			at += (size_t)snprintf(shortopts + at,
 			    sizeof(shortopts) - at, "%c%s", t[k].letter,
-			    has == no_argument         ? ""
+			    has == no_argument             ? ""
 			        : has == required_argument ? ":"
 			                                   : "::");
 	}
@@ -365,7 +365,8 @@ opt_parse(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 				if (t[i].letter == ch)
 					break;
 			if ((size_t)i == n)
-				abort(); /* getopt returned what we never gave */
+				abort(); /* getopt returned what we never gave
+				          */
 		}
 		given |= (opt_given_t)1 << i;
 		if (take(cmd, &t[i], dst, optarg,
@@ -394,7 +395,7 @@ void
 opt_free(const struct opt_spec *sp, void *dst)
 {
 	for (const struct opt *o = sp->opts; o->name != NULL || o->letter != 0;
-	    o++)
+	     o++)
 		if (o->type == OPT_STRV) {
 			struct opt_strv *s =
 			    (struct opt_strv *)(void *)((char *)dst + o->off);
@@ -447,8 +448,8 @@ opt_spec_check(const struct opt_spec *sp, struct err *e)
 	size_t n = table_len(t);
 
 	if (n > OPT_MAX)
-		return (err_set(e, ERR_INTERNAL, "%zu options, more than %d",
-		    n, OPT_MAX));
+		return (err_set(e, ERR_INTERNAL, "%zu options, more than %d", n,
+		    OPT_MAX));
 	for (size_t i = 0; i < n; i++) {
 		const struct opt *o = &t[i];
 
@@ -459,14 +460,14 @@ opt_spec_check(const struct opt_spec *sp, struct err *e)
 					    "--%s is a common option",
 					    o->name));
 			if (find_name(t, o->name, strlen(o->name)) != (int)i)
-				return (err_set(e, ERR_INTERNAL,
-				    "--%s twice", o->name));
+				return (err_set(e, ERR_INTERNAL, "--%s twice",
+				    o->name));
 		}
 		if (o->letter != 0) {
 			if (strchr(CLI_COMMON_SHORT, o->letter) != NULL ||
 			    o->letter == ':' || o->letter == '?')
-				return (err_set(e, ERR_INTERNAL,
-				    "-%c is taken", o->letter));
+				return (err_set(e, ERR_INTERNAL, "-%c is taken",
+				    o->letter));
 			for (size_t k = 0; k < i; k++)
 				if (t[k].letter == o->letter)
 					return (err_set(e, ERR_INTERNAL,
@@ -481,8 +482,8 @@ opt_spec_check(const struct opt_spec *sp, struct err *e)
 			return (err_set(e, ERR_INTERNAL,
 			    "option %zu: range %" PRId64 " > %" PRId64, i,
 			    o->min, o->max));
-		if (o->type == OPT_INT && (o->min < INT32_MIN ||
-		                              o->max > INT32_MAX))
+		if (o->type == OPT_INT &&
+		    (o->min < INT32_MIN || o->max > INT32_MAX))
 			return (err_set(e, ERR_INTERNAL,
 			    "option %zu: range beyond an int", i));
 		if ((o->type == OPT_SIZE || o->type == OPT_DURATION) &&
@@ -495,11 +496,10 @@ opt_spec_check(const struct opt_spec *sp, struct err *e)
 		if ((o->flags & OPT_OPTIONAL) && o->type != OPT_FUNC &&
 		    o->type != OPT_STR)
 			return (err_set(e, ERR_INTERNAL,
-			    "option %zu: an optional value it cannot take",
-			    i));
+			    "option %zu: an optional value it cannot take", i));
 	}
 	for (const struct opt_rel *r = sp->rels; r != NULL && r->a != NULL;
-	    r++) {
+	     r++) {
 		if (check_names(t, r->a, e) == -1)
 			return (-1);
 		if (r->kind != OPT_ONE_OF && check_names(t, r->b, e) == -1)

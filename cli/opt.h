@@ -40,8 +40,8 @@ struct opt {
 	const char *name; /* the long name without "--", or NULL */
 	int letter;       /* the short option, or 0 */
 	enum opt_type type;
-	size_t off;      /* offsetof the field in the options struct */
-	const char *arg; /* the value's name in messages ("DIR"), or NULL */
+	size_t off;       /* offsetof the field in the options struct */
+	const char *arg;  /* the value's name in messages ("DIR"), or NULL */
 	int64_t min, max; /* OPT_INT, OPT_SIZE, OPT_DURATION: the range */
 	int flags;        /* OPT_NONEMPTY, OPT_OPTIONAL */
 	/*
@@ -51,8 +51,8 @@ struct opt {
 	 * the option on the command line, or NULL.  0, or -1 with e set to
 	 * what is wrong with arg (printed as "--NAME: MESSAGE").
 	 */
-	int (*parse)(void *opts, void *field, const char *arg,
-	    const char *next, struct err *e);
+	int (*parse)(void *opts, void *field, const char *arg, const char *next,
+	    struct err *e);
 };
 
 /* A table ends with an entry of neither name nor letter. */
@@ -129,5 +129,8 @@ int opt_no_more(const struct cli_cmd *, int argc, char **argv, int at);
  * e saying what is wrong.  For tests: every command's table is checked.
  */
 int opt_spec_check(const struct opt_spec *, struct err *);
+
+/* The tables of the commands (cli/cmd_*.c). */
+extern const struct opt_spec cmd_restore_opts;
 
 #endif

@@ -42,8 +42,7 @@ static const struct opt table[] = {
 	{ "more", 'm', OPT_COUNT, F(count), NULL, 0, 0, 0, NULL },
 	{ "str", 's', OPT_STR, F(str), "WORD", 0, 0, OPT_NONEMPTY, NULL },
 	{ "maybe", 0, OPT_STR, F(opt_str), "PATH", 0, 0, OPT_OPTIONAL, NULL },
-	{ "item", 'i', OPT_STRV, F(list), "PATTERN", 0, 0, OPT_NONEMPTY,
-	    NULL },
+	{ "item", 'i', OPT_STRV, F(list), "PATTERN", 0, 0, OPT_NONEMPTY, NULL },
 	{ "jobs", 'j', OPT_INT, F(num), "N", 1, 64, 0, NULL },
 	{ "size", 0, OPT_SIZE, F(size), "SIZE", 16 << 10, 16 << 20, 0, NULL },
 	{ "every", 0, OPT_DURATION, F(secs), "TIME", 60, 7 * 86400, 0, NULL },
@@ -69,8 +68,7 @@ static const struct opt_rel one_of[] = {
 
 static const struct opt_spec spec = { table, rels };
 static const struct opt_spec spec_one = { table, one_of };
-static const struct cli_cmd cmd = { "test", "a test", "usage: test\n",
-	NULL };
+static const struct cli_cmd cmd = { "test", "a test", "usage: test\n", NULL };
 
 static char errbuf[4096];
 
@@ -125,8 +123,7 @@ one_line(const char *want)
 
 	ck_assert_msg(strstr(errbuf, want) != NULL, "want '%s' in '%s'", want,
 	    errbuf);
-	ck_assert_msg(strncmp(errbuf, "coffer test: ", 13) == 0, "%s",
-	    errbuf);
+	ck_assert_msg(strncmp(errbuf, "coffer test: ", 13) == 0, "%s", errbuf);
 	ck_assert_ptr_nonnull(nl);
 	ck_assert_msg(nl[1] == '\0', "more than one line: %s", errbuf);
 	ck_assert_ptr_nonnull(strstr(errbuf, "(see 'coffer help test')"));
@@ -138,6 +135,20 @@ START_TEST(test_table_sound)
 
 	ck_assert_int_eq(opt_spec_check(&spec, &e), 0);
 	ck_assert_int_eq(opt_spec_check(&spec_one, &e), 0);
+}
+END_TEST
+
+/* Every command's table holds together (opt_parse would abort). */
+START_TEST(test_command_tables)
+{
+	static const struct opt_spec *const all[] = {
+		&cmd_restore_opts,
+	};
+	struct err e;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		ck_assert_msg(opt_spec_check(all[i], &e) == 0, "table %zu: %s",
+		    i, e.msg);
 }
 END_TEST
 
@@ -165,8 +176,8 @@ START_TEST(test_table_unsound)
 		OPT_REL_END,
 	};
 	const struct opt_spec s1 = { dup, NULL }, s2 = { common, NULL },
-			      s3 = { letter, NULL }, s4 = { range, NULL },
-			      s5 = { table, badrel };
+	                      s3 = { letter, NULL }, s4 = { range, NULL },
+	                      s5 = { table, badrel };
 	struct err e;
 
 	ck_assert_int_eq(opt_spec_check(&s1, &e), -1);
@@ -183,9 +194,9 @@ START_TEST(test_flag_count_str)
 	struct t_opts o;
 	opt_given_t g;
 
-	ck_assert_int_eq(run(&spec, &o, &g, "-f", "--more", "-mm", "--str",
-			     "a", "-s", "b", "--need", "n", "op1", "op2",
-			     (char *)NULL),
+	ck_assert_int_eq(run(&spec, &o, &g, "-f", "--more", "-mm", "--str", "a",
+	                     "-s", "b", "--need", "n", "op1", "op2",
+	                     (char *)NULL),
 	    0);
 	ck_assert_int_eq(o.flag, 1);
 	ck_assert_int_eq(o.count, 3);
@@ -395,9 +406,9 @@ START_TEST(test_one_of)
 
 	ck_assert_int_eq(run(&spec_one, &o, &g, (char *)NULL), -1);
 	one_line("give one of --need NAME, --alt DB or --maybe [PATH]: "
-		 "where it goes");
+	         "where it goes");
 	ck_assert_int_eq(run(&spec_one, &o, &g, "--need", "a", "--maybe",
-			     (char *)NULL),
+	                     (char *)NULL),
 	    -1);
 	one_line("give one of --need NAME");
 	ck_assert_int_eq(run(&spec_one, &o, &g, "--maybe", (char *)NULL), 0);
@@ -437,6 +448,7 @@ opt_suite(void)
 	TCase *tc = tcase_create("opt");
 
 	tcase_add_test(tc, test_table_sound);
+	tcase_add_test(tc, test_command_tables);
 	tcase_add_test(tc, test_table_unsound);
 	tcase_add_test(tc, test_flag_count_str);
 	tcase_add_test(tc, test_short_only);
