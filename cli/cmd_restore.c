@@ -313,7 +313,7 @@ static const struct opt_rel restore_rels[] = {
 	OPT_REL_END,
 };
 
-const struct opt_spec cmd_restore_opts = { restore_opts, restore_rels };
+static const struct opt_spec cmd_restore_opts = { restore_opts, restore_rels };
 
 int
 cmd_restore(struct cli_ctx *ctx, int argc, char **argv)

@@ -130,7 +130,4 @@ int opt_no_more(const struct cli_cmd *, int argc, char **argv, int at);
  */
 int opt_spec_check(const struct opt_spec *, struct err *);
 
-/* The tables of the commands (cli/cmd_*.c). */
-extern const struct opt_spec cmd_restore_opts;
-
 #endif

@@ -138,20 +138,6 @@ START_TEST(test_table_sound)
 }
 END_TEST
 
-/* Every command's table holds together (opt_parse would abort). */
-START_TEST(test_command_tables)
-{
-	static const struct opt_spec *const all[] = {
-		&cmd_restore_opts,
-	};
-	struct err e;
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		ck_assert_msg(opt_spec_check(all[i], &e) == 0, "table %zu: %s",
-		    i, e.msg);
-}
-END_TEST
-
 START_TEST(test_table_unsound)
 {
 	static const struct opt dup[] = {
@@ -448,7 +434,6 @@ opt_suite(void)
 	TCase *tc = tcase_create("opt");
 
 	tcase_add_test(tc, test_table_sound);
-	tcase_add_test(tc, test_command_tables);
 	tcase_add_test(tc, test_table_unsound);
 	tcase_add_test(tc, test_flag_count_str);
 	tcase_add_test(tc, test_short_only);
