@@ -24,8 +24,7 @@ struct key_args {
 static const struct opt key_opts[] = {
 	CLI_OPT_REPO(struct key_args, repo),
 	{ "machine-key", 0, OPT_STR, A(machine), "FILE", 0, 0, 0, NULL },
-	{ "new-password-file", 0, OPT_STR, A(new_file), "FILE", 0, 0, 0,
-	    NULL },
+	{ "new-password-file", 0, OPT_STR, A(new_file), "FILE", 0, 0, 0, NULL },
 	OPT_END,
 };
 

@@ -195,7 +195,8 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 		else if (snap_job_resolve(cfg, a.job, &sj, &e) == -1)
 			goto out;
 		for (size_t i = 0; i < a.names.n; i++)
-			if (snap_job_add_source(sj, cfg, a.names.v[i], &e) == -1)
+			if (snap_job_add_source(sj, cfg, a.names.v[i], &e) ==
+			    -1)
 				goto out;
 		for (size_t i = 0; i < a.pgs.n; i++)
 			if (snap_job_add_postgres(sj, a.pgs.v[i], &e) == -1) {
@@ -211,7 +212,8 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 		if (optind < argc)
 			snap_job_add_files(sj,
 			    (const char *const *)argv + optind,
-			    (size_t)(argc - optind), a.excl.v, a.excl.n, a.one_fs);
+			    (size_t)(argc - optind), a.excl.v, a.excl.n,
+			    a.one_fs);
 		if (snap_job_check(sj, &e) == -1)
 			goto out;
 		if (arg == NULL)

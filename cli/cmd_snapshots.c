@@ -33,8 +33,8 @@ path_opt(void *opts, void *field, const char *arg, const char *next,
 	(void)opts;
 	(void)next;
 	if (arg[0] != '/')
-		return (err_set(e, ERR_USAGE, "'%s' is not an absolute path",
-		    arg));
+		return (
+		    err_set(e, ERR_USAGE, "'%s' is not an absolute path", arg));
 	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
 	s->v[s->n++] = arg;
 	return (0);
@@ -105,7 +105,8 @@ matches(const struct manifest *m, const struct snapshots_args *f)
 			size_t len = strcspn(p, ",");
 
 			if (len > 0 &&
-			    !has((const char *const *)m->tags, m->ntags, p, len))
+			    !has((const char *const *)m->tags, m->ntags, p,
+			        len))
 				ok = 0;
 			if (p[len] == '\0')
 				break;
