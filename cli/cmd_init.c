@@ -8,83 +8,59 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "repo/compress.h"
 #include "repo_opts.h"
-#include "value.h"
 
-enum {
-	OPT_MACHINE_KEY = CLI_OPT_CMD_BASE,
-	OPT_COMPRESSION,
-	OPT_CHUNK,
-	OPT_PACK
+struct init_args {
+	const char *repo, *machine;
+	int compression;
+	uint64_t chunk, pack;
 };
+
+#define A(x) offsetof(struct init_args, x)
+static const struct opt init_opts[] = {
+	CLI_OPT_REPO(struct init_args, repo),
+	{ "machine-key", 0, OPT_STR, A(machine), "FILE", 0, 0, 0, NULL },
+	{ "compression", 0, OPT_ZSTD, A(compression), "N", 0, 0, 0, NULL },
+	{ "chunk-size", 0, OPT_SIZE, A(chunk), "SIZE", 16 << 10, 16 << 20, 0,
+	    NULL },
+	{ "pack-size", 0, OPT_SIZE, A(pack), "SIZE", 1 << 20, 1 << 30, 0,
+	    NULL },
+	OPT_END,
+};
+
+static const struct opt_spec init_spec = { init_opts, NULL };
 
 int
 cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		{ "machine-key", required_argument, NULL, OPT_MACHINE_KEY },
-		{ "compression", required_argument, NULL, OPT_COMPRESSION },
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
-		{ "pack-size", required_argument, NULL, OPT_PACK },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("init");
 	const struct config_section *sec = NULL;
 	struct repo_init_opts o;
 	struct stor_opts so;
 	struct config *cfg = NULL;
 	struct secret *pw = NULL;
-	const char *arg = NULL, *machine = NULL, *loc;
+	const char *arg, *machine, *loc;
+	struct init_args a;
 	struct repo *r = NULL;
 	struct err e;
-	uint64_t v;
-	int ch, rc = EXIT_USAGE;
+	int rc = EXIT_USAGE;
 
 	err_clear(&e);
 	memset(&o, 0, sizeof(o));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case OPT_MACHINE_KEY:
-			machine = optarg;
-			break;
-		case OPT_COMPRESSION:
-			if (compress_level_parse(optarg, &o.compression, &e) ==
-			    -1)
-				return (cli_usage_error(cmd,
-				    "--compression: %s", e.msg));
-			break;
-		case OPT_CHUNK:
-			if (value_parse_size(optarg, &v) == -1 ||
-			    v > (16u << 20) || v < (16u << 10))
-				return (cli_usage_error(cmd,
-				    "--chunk-size takes a size from 16K to "
-				    "16M"));
-			o.chunker.avg_size = (uint32_t)v;
-			o.chunker.min_size = (uint32_t)v / 4;
-			o.chunker.max_size = (uint32_t)v * 4;
-			o.chunker.norm_level = 2;
-			break;
-		case OPT_PACK:
-			if (value_parse_size(optarg, &v) == -1 ||
-			    v < (1u << 20) || v > (1u << 30))
-				return (cli_usage_error(cmd,
-				    "--pack-size takes a size from 1M to 1G"));
-			o.pack_size = (uint32_t)v;
-			break;
-		default:
-			return (EXIT_USAGE);
-		}
+	memset(&a, 0, sizeof(a));
+	if (opt_parse(ctx, cmd, &init_spec, argc, argv, &a, NULL) == -1 ||
+	    opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
+	arg = a.repo;
+	machine = a.machine;
+	o.compression = a.compression;
+	if (a.chunk != 0) {
+		o.chunker.avg_size = (uint32_t)a.chunk;
+		o.chunker.min_size = (uint32_t)a.chunk / 4;
+		o.chunker.max_size = (uint32_t)a.chunk * 4;
+		o.chunker.norm_level = 2;
 	}
-	if (optind != argc)
-		return (cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind]));
+	o.pack_size = (uint32_t)a.pack;
 	rc = EXIT_ERROR;
 	if (cli_load_config(ctx, &cfg, &e) == -1 ||
 	    cli_resolve_repo(arg, cfg, &loc, &sec, &e) == -1)

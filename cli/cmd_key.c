@@ -14,13 +14,26 @@
 
 #include "repo_opts.h"
 
-enum { OPT_MACHINE_KEY = CLI_OPT_CMD_BASE, OPT_NEW_PASSWORD_FILE };
-
 struct key_args {
 	const char *repo;
 	const char *machine;  /* --machine-key */
 	const char *new_file; /* --new-password-file */
 };
+
+#define A(x) offsetof(struct key_args, x)
+static const struct opt key_opts[] = {
+	CLI_OPT_REPO(struct key_args, repo),
+	{ "machine-key", 0, OPT_STR, A(machine), "FILE", 0, 0, 0, NULL },
+	{ "new-password-file", 0, OPT_STR, A(new_file), "FILE", 0, 0, 0, NULL },
+	OPT_END,
+};
+
+static const struct opt_rel key_rels[] = {
+	{ OPT_EXCLUDES, "machine-key", "new-password-file", NULL },
+	OPT_REL_END,
+};
+
+static const struct opt_spec key_spec = { key_opts, key_rels };
 
 static const char *
 kind_name(enum key_kind k)
@@ -208,14 +221,6 @@ out:
 int
 cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		{ "machine-key", required_argument, NULL, OPT_MACHINE_KEY },
-		{ "new-password-file", required_argument, NULL,
-		    OPT_NEW_PASSWORD_FILE },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("key");
 	const struct config_section *sec = NULL;
 	struct config *cfg = NULL;
@@ -228,26 +233,12 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	enum key_kind kind;
 	char id[REPO_HEX_LEN + 1];
 	struct err e;
-	int ch, nargs, rc = EXIT_USAGE;
+	int nargs, rc = EXIT_USAGE;
 
 	err_clear(&e);
 	memset(&a, 0, sizeof(a));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			a.repo = optarg;
-			break;
-		case OPT_MACHINE_KEY:
-			a.machine = optarg;
-			break;
-		case OPT_NEW_PASSWORD_FILE:
-			a.new_file = optarg;
-			break;
-		default:
-			return (EXIT_USAGE);
-		}
-	}
+	if (opt_parse(ctx, cmd, &key_spec, argc, argv, &a, NULL) == -1)
+		return (EXIT_USAGE);
 	if (optind == argc)
 		return (cli_usage_error(cmd,
 		    "say what to do: add, list, remove ID or passwd"));
@@ -267,9 +258,6 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 		return (cli_usage_error(cmd,
 		    "--machine-key and --new-password-file go with add and "
 		    "passwd"));
-	if (a.machine != NULL && a.new_file != NULL)
-		return (cli_usage_error(cmd,
-		    "give --machine-key or --new-password-file, not both"));
 
 	rc = EXIT_ERROR;
 	if (cli_load_config(ctx, &cfg, &e) == -1 ||

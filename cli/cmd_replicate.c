@@ -13,19 +13,30 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "opt.h"
 #include "progress.h"
 #include "replicate/replicate.h"
 #include "repo/lock.h"
 #include "repo_opts.h"
 #include "store/store.h"
 
-enum {
-	OPT_FROM = CLI_OPT_CMD_BASE,
-	OPT_TO,
-	OPT_DRY_RUN,
-	OPT_VERIFY,
-	OPT_NO_LOCK,
+struct replicate_args {
+	const char *from, *to;
+	int jobs, dry_run, verify, no_lock;
 };
+
+#define A(x) offsetof(struct replicate_args, x)
+static const struct opt replicate_opts[] = {
+	{ "from", 0, OPT_STR, A(from), "REPO", 0, 0, 0, NULL },
+	{ "to", 0, OPT_STR, A(to), "REPO", 0, 0, 0, NULL },
+	{ "jobs", 'j', OPT_INT, A(jobs), "N", 1, REPL_JOBS_MAX, 0, NULL },
+	{ "dry-run", 'n', OPT_FLAG, A(dry_run), NULL, 0, 0, 0, NULL },
+	{ "verify", 0, OPT_FLAG, A(verify), NULL, 0, 0, 0, NULL },
+	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
+	OPT_END,
+};
+
+static const struct opt_spec replicate_spec = { replicate_opts, NULL };
 
 struct out {
 	struct cli_ctx *ctx;
@@ -135,75 +146,38 @@ report(struct cli_ctx *ctx, const struct repl_stats *s, int dry_run,
 int
 cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "verify", no_argument, NULL, OPT_VERIFY },
-		{ "no-lock", no_argument, NULL, OPT_NO_LOCK },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("replicate");
 	struct config *cfg = NULL;
 	struct stor *src = NULL, *dst = NULL;
 	struct lock *lk = NULL;
 	struct progress *pg = NULL;
+	struct replicate_args a;
 	struct repl_opts ro;
 	struct repl_stats rs;
 	struct out o = { ctx, NULL };
-	const char *from = NULL, *to = NULL;
-	int ch, no_lock = 0, rc = EXIT_ERROR, ran = 0;
+	const char *from, *to;
+	int rc = EXIT_ERROR, ran = 0;
 	struct err e;
 
 	err_clear(&e);
+	memset(&a, 0, sizeof(a));
 	memset(&ro, 0, sizeof(ro));
 	memset(&rs, 0, sizeof(rs));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT "j:n",
-	            longopts)) != -1) {
-		switch (ch) {
-		case OPT_FROM:
-			from = optarg;
-			break;
-		case OPT_TO:
-			to = optarg;
-			break;
-		case 'j': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || v < 1 || v > REPL_JOBS_MAX)
-				return (cli_usage_error(cmd,
-				    "--jobs wants a number from 1 to %d, not "
-				    "'%s'",
-				    REPL_JOBS_MAX, optarg));
-			ro.jobs = (int)v;
-			break;
-		}
-		case 'n':
-		case OPT_DRY_RUN:
-			ro.dry_run = 1;
-			break;
-		case OPT_VERIFY:
-			ro.verify = 1;
-			break;
-		case OPT_NO_LOCK:
-			no_lock = 1;
-			break;
-		default:
-			return (EXIT_USAGE);
-		}
-	}
+	if (opt_parse(ctx, cmd, &replicate_spec, argc, argv, &a, NULL) == -1)
+		return (EXIT_USAGE);
+	from = a.from;
+	to = a.to;
+	ro.jobs = a.jobs;
+	ro.dry_run = a.dry_run;
+	ro.verify = a.verify;
 	if (optind < argc) {
 		if (to != NULL)
 			return (cli_usage_error(cmd,
 			    "give the target once: --to or NAME, not both"));
 		to = argv[optind++];
 	}
-	if (optind != argc)
-		return (cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind]));
+	if (opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
 	if (to == NULL)
 		return (cli_usage_error(cmd,
 		    "no target: give --to REPO or the NAME of a [repository "
@@ -223,7 +197,7 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		err_clear(&e);
 	}
-	if (!no_lock && !ro.dry_run) {
+	if (!a.no_lock && !ro.dry_run) {
 		struct lock_opts lo;
 
 		memset(&lo, 0, sizeof(lo));

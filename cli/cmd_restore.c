@@ -15,6 +15,7 @@
 
 #include "conninfo.h"
 #include "fmt.h"
+#include "opt.h"
 #include "repo/snapsel.h"
 #include "repo_opts.h"
 #include "restore/db.h"
@@ -22,45 +23,14 @@
 #include "snapshot/sources.h"
 #include "xmalloc.h"
 
-enum {
-	OPT_TAR = CLI_OPT_CMD_BASE,
-	OPT_STDOUT,
-	OPT_INCLUDE,
-	OPT_EXCLUDE,
-	OPT_OVERWRITE,
-	OPT_NUMERIC_OWNER,
-	OPT_NO_LOCK,
-	OPT_SOURCE,
-	OPT_TO_POSTGRES,
-	OPT_TO_MYSQL,
-	OPT_DEFAULTS_FILE,
-	OPT_CREATE,
-	OPT_CLEAN,
-	OPT_GLOBALS,
-	OPT_NO_OWNER,
-	OPT_JOBS
-};
-
 /* --json lists at most this many entries that were not restored. */
 #define JSON_FAILURES_MAX 100
-
-struct strv {
-	const char **v;
-	size_t n;
-};
 
 struct reporter {
 	struct cli_ctx *ctx;
 	json_t *failures; /* --json only */
 	size_t nfailures;
 };
-
-static void
-strv_push(struct strv *s, const char *x)
-{
-	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
-	s->v[s->n++] = x;
-}
 
 /* Paths are bytes; JSON wants UTF-8: what is not becomes '?'. */
 static json_t *
@@ -257,44 +227,106 @@ open_tar_file(const char *path, int overwrite, struct err *e)
 	return (fd);
 }
 
+struct restore_args {
+	const char *repo, *target, *tar, *source, *to_pg, *to_my;
+	const char *defaults_file;
+	const char *one;  /* --stdout PATH */
+	const char *cand; /* the word after a bare --stdout */
+	struct opt_strv inc, exc;
+	int overwrite, numeric, no_lock, create, clean, globals, no_owner;
+	int jobs;
+	struct timespec before;
+};
+
+/*
+ * "--stdout PATH" as well as "--stdout=PATH", and a bare --stdout with
+ * --source: the word after it is the PATH only if it is not the snapshot
+ * (cmd_restore decides, from the operands).
+ */
+static int
+stdout_opt(void *opts, void *field, const char *arg, const char *next,
+    struct err *e)
+{
+	struct restore_args *a = opts;
+
+	(void)e;
+	if (arg != NULL)
+		*(const char **)field = arg;
+	else if (next != NULL && next[0] != '-')
+		a->cand = next;
+	return (0);
+}
+
+/* snapshot's rules; a password is too late to hide, but refused before
+ * anything runs. */
+static int
+conninfo_opt(void *opts, void *field, const char *arg, const char *next,
+    struct err *e)
+{
+	struct conninfo *ci = NULL;
+
+	(void)opts;
+	(void)next;
+	if (conninfo_parse(arg, &ci, e) == -1)
+		return (-1);
+	conninfo_free(ci);
+	*(const char **)field = arg;
+	return (0);
+}
+
+#define A(x) offsetof(struct restore_args, x)
+static const struct opt restore_opts[] = {
+	CLI_OPT_REPO(struct restore_args, repo),
+	CLI_OPT_BEFORE_TIME(struct restore_args, before),
+	{ "target", 't', OPT_STR, A(target), "DIR", 0, 0, OPT_NONEMPTY, NULL },
+	{ "tar", 0, OPT_STR, A(tar), "FILE|-", 0, 0, 0, NULL },
+	{ "stdout", 0, OPT_FUNC, A(one), "PATH", 0, 0, OPT_OPTIONAL,
+	    stdout_opt },
+	{ "include", 0, OPT_STRV, A(inc), "PATH", 0, 0, 0, NULL },
+	{ "exclude", 0, OPT_STRV, A(exc), "PATTERN", 0, 0, OPT_NONEMPTY, NULL },
+	{ "overwrite", 0, OPT_FLAG, A(overwrite), NULL, 0, 0, 0, NULL },
+	{ "numeric-owner", 0, OPT_FLAG, A(numeric), NULL, 0, 0, 0, NULL },
+	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
+	{ "source", 0, OPT_STR, A(source), "NAME", 0, 0, 0, NULL },
+	{ "to-postgres", 0, OPT_FUNC, A(to_pg), "CONNINFO", 0, 0, 0,
+	    conninfo_opt },
+	{ "to-mysql", 0, OPT_STR, A(to_my), "DB", 0, 0, 0, NULL },
+	{ "defaults-file", 0, OPT_STR, A(defaults_file), "FILE", 0, 0, 0,
+	    NULL },
+	{ "create", 0, OPT_FLAG, A(create), NULL, 0, 0, 0, NULL },
+	{ "clean", 0, OPT_FLAG, A(clean), NULL, 0, 0, 0, NULL },
+	{ "globals", 0, OPT_FLAG, A(globals), NULL, 0, 0, 0, NULL },
+	{ "no-owner", 0, OPT_FLAG, A(no_owner), NULL, 0, 0, 0, NULL },
+	{ "jobs", 0, OPT_INT, A(jobs), "N", 1, 64, 0, NULL },
+	OPT_END,
+};
+
+static const struct opt_rel restore_rels[] = {
+	{ OPT_ONE_OF, "target tar stdout to-postgres to-mysql", NULL, NULL },
+	{ OPT_NEEDS, "to-postgres to-mysql", "source",
+	    "it restores a database source" },
+	{ OPT_NEEDS, "create clean", "to-postgres to-mysql", NULL },
+	{ OPT_NEEDS, "globals no-owner jobs", "to-postgres", NULL },
+	{ OPT_NEEDS, "defaults-file", "to-mysql", NULL },
+	{ OPT_NEEDS, "include exclude overwrite numeric-owner", "target tar",
+	    NULL },
+	OPT_REL_END,
+};
+
+static const struct opt_spec cmd_restore_opts = { restore_opts, restore_rels };
+
 int
 cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		{ "target", required_argument, NULL, 't' },
-		{ "tar", required_argument, NULL, OPT_TAR },
-		{ "stdout", optional_argument, NULL, OPT_STDOUT },
-		{ "include", required_argument, NULL, OPT_INCLUDE },
-		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
-		{ "numeric-owner", no_argument, NULL, OPT_NUMERIC_OWNER },
-		{ "no-lock", no_argument, NULL, OPT_NO_LOCK },
-		{ "source", required_argument, NULL, OPT_SOURCE },
-		{ "to-postgres", required_argument, NULL, OPT_TO_POSTGRES },
-		{ "to-mysql", required_argument, NULL, OPT_TO_MYSQL },
-		{ "defaults-file", required_argument, NULL, OPT_DEFAULTS_FILE },
-		{ "create", no_argument, NULL, OPT_CREATE },
-		{ "clean", no_argument, NULL, OPT_CLEAN },
-		{ "globals", no_argument, NULL, OPT_GLOBALS },
-		{ "no-owner", no_argument, NULL, OPT_NO_OWNER },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		CLI_BEFORE_LONG,
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("restore");
-	struct strv inc = { NULL, 0 }, exc = { NULL, 0 };
-	const char *arg = NULL, *target = NULL, *tar = NULL, *one = NULL;
-	const char *snap, *mode, *where, *cand = NULL, *source = NULL;
-	const char *to_pg = NULL, *to_my = NULL, *defaults_file = NULL;
+	struct restore_args a;
+	const char *target, *tar, *one, *source, *to_pg, *to_my;
+	const char *snap, *mode, *where;
 	const struct manifest_source *src = NULL;
 	struct rst_db_opts dbo;
 	uint8_t root[IDX_ID_LEN];
-	int want_stdout = 0, create = 0, clean = 0, globals = 0, no_owner = 0;
-	unsigned jobs = 0;
 	char *one_path = NULL, **incs = NULL;
-	int overwrite = 0, numeric = 0, no_lock = 0, ch, rc = EXIT_USAGE;
+	int want_stdout, rc = EXIT_USAGE;
 	int ran = -1;
 	int tar_fd = -1, tar_made = 0, status, epipe;
 	struct reporter rp = { ctx, NULL, 0 };
@@ -304,127 +336,40 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	struct repo *r = NULL;
 	struct manifest m;
 	struct snapsel *snaps = NULL;
-	struct timespec t0, before_ts, *before = NULL;
+	struct timespec t0, *before;
+	opt_given_t given;
 	size_t at;
 	struct err e;
-	int nmodes;
 	FILE *out;
 
 	err_clear(&e);
 	manifest_init(&m);
 	memset(&st, 0, sizeof(st));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:t:", longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case 't':
-			target = optarg;
-			break;
-		case OPT_TAR:
-			tar = optarg;
-			break;
-		case OPT_STDOUT:
-			/*
-			 * "--stdout PATH" as well as "--stdout=PATH", and a
-			 * bare --stdout with --source: the word after it is
-			 * the PATH only if it is not the snapshot (below).
-			 */
-			want_stdout = 1;
-			if (optarg != NULL)
-				one = optarg;
-			else if (optind < argc && argv[optind][0] != '-')
-				cand = argv[optind];
-			break;
-		case OPT_SOURCE:
-			source = optarg;
-			break;
-		case OPT_TO_POSTGRES:
-			to_pg = optarg;
-			break;
-		case OPT_TO_MYSQL:
-			to_my = optarg;
-			break;
-		case OPT_DEFAULTS_FILE:
-			defaults_file = optarg;
-			break;
-		case OPT_CREATE:
-			create = 1;
-			break;
-		case OPT_CLEAN:
-			clean = 1;
-			break;
-		case OPT_GLOBALS:
-			globals = 1;
-			break;
-		case OPT_NO_OWNER:
-			no_owner = 1;
-			break;
-		case OPT_JOBS: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*optarg == '\0' || *end != '\0' || v < 1 ||
-			    v > 64) {
-				cli_usage_error(cmd,
-				    "--jobs takes a number from 1 to 64");
-				goto done;
-			}
-			jobs = (unsigned)v;
-			break;
-		}
-		case OPT_INCLUDE:
-			strv_push(&inc, optarg);
-			break;
-		case OPT_EXCLUDE:
-			if (optarg[0] == '\0') {
-				cli_usage_error(cmd,
-				    "--exclude takes a "
-				    "non-empty pattern");
-				goto done;
-			}
-			strv_push(&exc, optarg);
-			break;
-		case CLI_OPT_BEFORE:
-			if (cli_parse_before(cmd, optarg, &before_ts) == -1)
-				goto done;
-			before = &before_ts;
-			break;
-		case OPT_OVERWRITE:
-			overwrite = 1;
-			break;
-		case OPT_NUMERIC_OWNER:
-			numeric = 1;
-			break;
-		case OPT_NO_LOCK:
-			no_lock = 1;
-			break;
-		default:
-			goto done;
-		}
-	}
+	memset(&a, 0, sizeof(a));
+	if (opt_parse(ctx, cmd, &cmd_restore_opts, argc, argv, &a, &given) ==
+	    -1)
+		goto done;
+	target = a.target;
+	tar = a.tar;
+	one = a.one;
+	source = a.source;
+	to_pg = a.to_pg;
+	to_my = a.to_my;
+	want_stdout = opt_is_given(&cmd_restore_opts, given, "stdout");
+	before =
+	    opt_is_given(&cmd_restore_opts, given, "before") ? &a.before : NULL;
 	if (optind >= argc) {
 		cli_usage_error(cmd, "give the snapshot: 'latest' or an id");
 		goto done;
 	}
 	snap = argv[optind];
-	if (argc - optind == 2 && cand != NULL && one == NULL) {
+	if (argc - optind == 2 && a.cand != NULL && one == NULL) {
 		/* SNAP and the PATH of a bare --stdout, in either order. */
-		one = cand;
-		snap = argv[optind] == cand ? argv[optind + 1] : argv[optind];
+		one = a.cand;
+		snap = argv[optind] == a.cand ? argv[optind + 1] : argv[optind];
 	} else if (argc - optind > 1) {
 		cli_usage_error(cmd, "unexpected argument '%s'",
 		    argv[optind + 1]);
-		goto done;
-	}
-	nmodes = (target != NULL) + (tar != NULL) + want_stdout +
-	    (to_pg != NULL) + (to_my != NULL);
-	if (nmodes != 1) {
-		cli_usage_error(cmd,
-		    "give one of --target DIR, --tar FILE (- for standard "
-		    "output), --stdout [PATH], --to-postgres CONNINFO or "
-		    "--to-mysql DB");
 		goto done;
 	}
 	if (want_stdout && one == NULL && source == NULL) {
@@ -439,46 +384,6 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		    "source's dump file");
 		goto done;
 	}
-	if ((to_pg != NULL || to_my != NULL) && source == NULL) {
-		cli_usage_error(cmd,
-		    "--to-%s restores a database source: "
-		    "give --source NAME",
-		    to_pg != NULL ? "postgres" : "mysql");
-		goto done;
-	}
-	if ((create || clean) && to_pg == NULL && to_my == NULL) {
-		cli_usage_error(cmd,
-		    "--create and --clean go with --to-postgres or "
-		    "--to-mysql");
-		goto done;
-	}
-	if (to_pg != NULL) {
-		struct conninfo *ci = NULL;
-
-		/* snapshot's rules; a password is too late to hide, but
-		 * refused before anything runs. */
-		if (conninfo_parse(to_pg, &ci, &e) == -1) {
-			cli_usage_error(cmd, "--to-postgres: %s", e.msg);
-			goto done;
-		}
-		conninfo_free(ci);
-	}
-	if ((globals || no_owner || jobs > 0) && to_pg == NULL) {
-		cli_usage_error(cmd,
-		    "--globals, --no-owner and --jobs go with --to-postgres");
-		goto done;
-	}
-	if (defaults_file != NULL && to_my == NULL) {
-		cli_usage_error(cmd, "--defaults-file goes with --to-mysql");
-		goto done;
-	}
-	if ((want_stdout || to_pg != NULL || to_my != NULL) &&
-	    (inc.n > 0 || exc.n > 0 || overwrite || numeric)) {
-		cli_usage_error(cmd,
-		    "--stdout and database restores take no --include, "
-		    "--exclude, --overwrite or --numeric-owner");
-		goto done;
-	}
 	if (tar != NULL && strcmp(tar, "-") == 0 && isatty(STDOUT_FILENO)) {
 		cli_usage_error(cmd,
 		    "refusing to write a tar stream to a "
@@ -486,14 +391,10 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		    "give --tar FILE");
 		goto done;
 	}
-	if (target != NULL && target[0] == '\0') {
-		cli_usage_error(cmd, "--target takes a directory");
-		goto done;
-	}
 	/* Paths as in the snapshot, checked before anything is opened. */
-	incs = xcalloc(inc.n + 1, sizeof(*incs));
-	for (size_t i = 0; i < inc.n; i++)
-		if (rst_path_normalize(inc.v[i], &incs[i], &e) == -1)
+	incs = xcalloc(a.inc.n + 1, sizeof(*incs));
+	for (size_t i = 0; i < a.inc.n; i++)
+		if (rst_path_normalize(a.inc.v[i], &incs[i], &e) == -1)
 			goto usage;
 	if (one != NULL &&
 	    (rst_path_normalize(one, &one_path, &e) == -1 ||
@@ -505,8 +406,8 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 
 	rc = EXIT_ERROR;
 	/* Shared: a prune (exclusive) must not remove packs under us. */
-	ctx->lock = no_lock ? CLI_LOCK_NONE : CLI_LOCK_SHARED;
-	if (cli_open_repo(ctx, arg, &cfg, &r, &e) == -1) {
+	ctx->lock = a.no_lock ? CLI_LOCK_NONE : CLI_LOCK_SHARED;
+	if (cli_open_repo(ctx, a.repo, &cfg, &r, &e) == -1) {
 		/*
 		 * The repository to restore after a disaster is often one
 		 * that cannot be written: say how to do without the lock.
@@ -529,7 +430,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	memcpy(root, m.tree, IDX_ID_LEN);
 	if (source != NULL) {
 		if (rst_pick_source(r, &m, source, &src, root, &e) == -1 ||
-		    rst_reroot_includes(src, incs, inc.n, &e) == -1)
+		    rst_reroot_includes(src, incs, a.inc.n, &e) == -1)
 			goto out;
 		if (want_stdout) {
 			if (src->dump == NULL) {
@@ -549,12 +450,12 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	if (to_pg != NULL || to_my != NULL) {
 		memset(&dbo, 0, sizeof(dbo));
 		dbo.target = to_pg != NULL ? to_pg : to_my;
-		dbo.defaults_file = defaults_file;
-		dbo.create = create;
-		dbo.clean = clean;
-		dbo.globals = globals;
-		dbo.no_owner = no_owner;
-		dbo.jobs = jobs;
+		dbo.defaults_file = a.defaults_file;
+		dbo.create = a.create;
+		dbo.clean = a.clean;
+		dbo.globals = a.globals;
+		dbo.no_owner = a.no_owner;
+		dbo.jobs = (unsigned)a.jobs;
 		dbo.log = ctx->log;
 		dbo.interrupted = ctx->interrupted;
 		dbo.keepalive = refresh_lock;
@@ -563,7 +464,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		goto done;
 	}
 	/* Say "not in the snapshot" before anything is written. */
-	for (size_t i = 0; i < inc.n; i++) {
+	for (size_t i = 0; i < a.inc.n; i++) {
 		struct fs_node n;
 
 		if (strcmp(incs[i], "/") == 0)
@@ -575,11 +476,11 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.includes = (const char *const *)incs;
-	o.nincludes = inc.n;
-	o.excludes = exc.v;
-	o.nexcludes = exc.n;
-	o.flags = (overwrite ? FS_EXTRACT_OVERWRITE : 0) |
-	    (numeric ? FS_EXTRACT_NUMERIC_OWNER : 0) |
+	o.nincludes = a.inc.n;
+	o.excludes = a.exc.v;
+	o.nexcludes = a.exc.n;
+	o.flags = (a.overwrite ? FS_EXTRACT_OVERWRITE : 0) |
+	    (a.numeric ? FS_EXTRACT_NUMERIC_OWNER : 0) |
 	    FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT;
 	o.report = on_event;
 	o.report_arg = &rp;
@@ -598,7 +499,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		where = strcmp(tar, "-") == 0 ? "standard output" : tar;
 		if (strcmp(tar, "-") == 0)
 			tar_fd = STDOUT_FILENO;
-		else if ((tar_fd = open_tar_file(tar, overwrite, &e)) == -1)
+		else if ((tar_fd = open_tar_file(tar, a.overwrite, &e)) == -1)
 			goto out;
 		else
 			tar_made = 1;
@@ -649,12 +550,11 @@ done:
 	repo_close(r);
 	config_free(cfg);
 	if (incs != NULL)
-		for (size_t i = 0; i < inc.n; i++)
+		for (size_t i = 0; i < a.inc.n; i++)
 			free(incs[i]);
 	free(incs);
 	free(one_path);
-	free(inc.v);
-	free(exc.v);
+	opt_free(&cmd_restore_opts, &a);
 	json_decref(rp.failures);
 	return (rc);
 }

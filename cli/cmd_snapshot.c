@@ -17,38 +17,60 @@
 #include "snapshot/job.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/sources.h"
-#include "value.h"
 #include "xmalloc.h"
 
-enum {
-	OPT_TAG = CLI_OPT_CMD_BASE,
-	OPT_EXCLUDE,
-	OPT_ONE_FS,
-	OPT_NO_CACHE,
-	OPT_CACHE_DIR,
-	OPT_NO_VERIFY,
-	OPT_COMPRESSION,
-	OPT_SOURCE,
-	OPT_JOB,
-	OPT_POSTGRES,
-	OPT_MYSQL,
-	OPT_DEFAULTS_FILE,
-	OPT_SQLITE,
-	OPT_COMMAND,
-	OPT_NAME
+struct snapshot_args {
+	const char *repo, *cache_dir, *job, *defaults;
+	struct opt_strv tags, excl, names, pgs, mys, sqls, cmds, cmdnames;
+	int one_fs, no_cache, no_verify, compression;
 };
 
-struct strv {
-	const char **v;
-	size_t n;
-};
-
-static void
-strv_push(struct strv *s, const char *x)
+/* --command CMD --name NAME: each name right after its command. */
+static int
+name_opt(void *opts, void *field, const char *arg, const char *next,
+    struct err *e)
 {
+	struct snapshot_args *a = opts;
+	struct opt_strv *s = field;
+
+	(void)next;
+	if (s->n + 1 != a->cmds.n)
+		return (err_set(e, ERR_USAGE,
+		    "give each NAME right after the --command it names"));
 	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
-	s->v[s->n++] = x;
+	s->v[s->n++] = arg;
+	return (0);
 }
+
+#define A(x) offsetof(struct snapshot_args, x)
+static const struct opt snapshot_opts[] = {
+	CLI_OPT_REPO(struct snapshot_args, repo),
+	{ "tag", 0, OPT_STRV, A(tags), "TAG", 0, 0, 0, NULL },
+	{ "exclude", 0, OPT_STRV, A(excl), "PATTERN", 0, 0, 0, NULL },
+	{ "one-file-system", 0, OPT_FLAG, A(one_fs), NULL, 0, 0, 0, NULL },
+	{ "no-cache", 0, OPT_FLAG, A(no_cache), NULL, 0, 0, 0, NULL },
+	{ "cache-dir", 0, OPT_STR, A(cache_dir), "DIR", 0, 0, 0, NULL },
+	{ "no-verify-before-write", 0, OPT_FLAG, A(no_verify), NULL, 0, 0, 0,
+	    NULL },
+	{ "source", 0, OPT_STRV, A(names), "NAME", 0, 0, 0, NULL },
+	{ "job", 0, OPT_STR, A(job), "NAME", 0, 0, 0, NULL },
+	{ "postgres", 0, OPT_STRV, A(pgs), "CONNINFO", 0, 0, 0, NULL },
+	{ "mysql", 0, OPT_STRV, A(mys), "DB", 0, 0, 0, NULL },
+	{ "defaults-file", 0, OPT_STR, A(defaults), "F", 0, 0, 0, NULL },
+	{ "sqlite", 0, OPT_STRV, A(sqls), "PATH", 0, 0, 0, NULL },
+	{ "command", 0, OPT_STRV, A(cmds), "CMD", 0, 0, 0, NULL },
+	{ "name", 0, OPT_FUNC, A(cmdnames), "NAME", 0, 0, 0, name_opt },
+	{ "compression", 0, OPT_ZSTD, A(compression), "N", 0, 0, 0, NULL },
+	OPT_END,
+};
+
+static const struct opt_rel snapshot_rels[] = {
+	{ OPT_NEEDS, "defaults-file", "mysql", NULL },
+	{ OPT_EXCLUDES, "job", "source", "--job runs the job's sources" },
+	OPT_REL_END,
+};
+
+static const struct opt_spec snapshot_spec = { snapshot_opts, snapshot_rels };
 
 /*
  * Where the files cache lives: option, config, then the usual places, in
@@ -131,37 +153,14 @@ report(struct cli_ctx *ctx, const struct manifest *m)
 int
 cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		{ "tag", required_argument, NULL, OPT_TAG },
-		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-		{ "one-file-system", no_argument, NULL, OPT_ONE_FS },
-		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
-		{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
-		{ "no-verify-before-write", no_argument, NULL, OPT_NO_VERIFY },
-		{ "source", required_argument, NULL, OPT_SOURCE },
-		{ "job", required_argument, NULL, OPT_JOB },
-		{ "postgres", required_argument, NULL, OPT_POSTGRES },
-		{ "mysql", required_argument, NULL, OPT_MYSQL },
-		{ "defaults-file", required_argument, NULL, OPT_DEFAULTS_FILE },
-		{ "sqlite", required_argument, NULL, OPT_SQLITE },
-		{ "command", required_argument, NULL, OPT_COMMAND },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "compression", required_argument, NULL, OPT_COMPRESSION },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("snapshot");
-	struct strv tags = { NULL, 0 }, excl = { NULL, 0 }, names = { NULL, 0 },
-	            pgs = { NULL, 0 }, mys = { NULL, 0 }, sqls = { NULL, 0 },
-	            cmds = { NULL, 0 }, cmdnames = { NULL, 0 };
-	const char *arg = NULL, *cache_opt = NULL, *job = NULL,
-	           *defaults = NULL;
+	struct snapshot_args a;
+	const char *arg;
 	struct snap_job *sj = NULL;
 	size_t nfailed = 0;
 	int sources_mode;
 	struct stat st;
-	int one_fs = 0, no_cache = 0, no_verify = 0, ch, rc = EXIT_USAGE;
+	int rc = EXIT_USAGE;
 	struct snap_opts so;
 	struct config *cfg = NULL, *scfg = NULL;
 	struct repo *r = NULL;
@@ -172,117 +171,49 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	err_clear(&e);
 	manifest_init(&m);
 	memset(&so, 0, sizeof(so));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case OPT_TAG:
-			strv_push(&tags, optarg);
-			break;
-		case OPT_EXCLUDE:
-			strv_push(&excl, optarg);
-			break;
-		case OPT_ONE_FS:
-			one_fs = 1;
-			break;
-		case OPT_NO_CACHE:
-			no_cache = 1;
-			break;
-		case OPT_CACHE_DIR:
-			cache_opt = optarg;
-			break;
-		case OPT_NO_VERIFY:
-			no_verify = 1;
-			break;
-		case OPT_SOURCE:
-			strv_push(&names, optarg);
-			break;
-		case OPT_JOB:
-			job = optarg;
-			break;
-		case OPT_COMPRESSION:
-			if (compress_level_parse(optarg, &so.compression, &e) ==
-			    -1) {
-				rc = cli_usage_error(cmd, "--compression: %s",
-				    e.msg);
-				goto done;
-			}
-			break;
-		case OPT_POSTGRES:
-			strv_push(&pgs, optarg);
-			break;
-		case OPT_MYSQL:
-			strv_push(&mys, optarg);
-			break;
-		case OPT_DEFAULTS_FILE:
-			defaults = optarg;
-			break;
-		case OPT_SQLITE:
-			strv_push(&sqls, optarg);
-			break;
-		case OPT_COMMAND:
-			strv_push(&cmds, optarg);
-			break;
-		case OPT_NAME:
-			if (cmdnames.n + 1 != cmds.n) {
-				rc = cli_usage_error(cmd,
-				    "--name NAME follows the --command it "
-				    "names");
-				goto done;
-			}
-			strv_push(&cmdnames, optarg);
-			break;
-		default:
-			goto done;
-		}
-	}
-	sources_mode =
-	    names.n + pgs.n + mys.n + sqls.n + cmds.n > 0 || job != NULL;
+	memset(&a, 0, sizeof(a));
+	if (opt_parse(ctx, cmd, &snapshot_spec, argc, argv, &a, NULL) == -1)
+		goto done;
+	arg = a.repo;
+	so.compression = a.compression;
+	sources_mode = a.job != NULL ||
+	    a.names.n + a.pgs.n + a.mys.n + a.sqls.n + a.cmds.n > 0;
 	if (!sources_mode && optind >= argc) {
 		rc = cli_usage_error(cmd,
 		    "give the paths to snapshot, or --source NAME");
 		goto done;
 	}
-	if (cmdnames.n != cmds.n) {
+	if (a.cmdnames.n != a.cmds.n) {
 		rc = cli_usage_error(cmd, "give each --command a --name NAME");
-		goto done;
-	}
-	if (defaults != NULL && mys.n == 0) {
-		rc = cli_usage_error(cmd, "--defaults-file goes with --mysql");
-		goto done;
-	}
-	if (job != NULL && names.n > 0) {
-		rc = cli_usage_error(cmd,
-		    "--job runs the job's sources: leave out --source");
 		goto done;
 	}
 	if (sources_mode) {
 		if (cli_load_config(ctx, &cfg, &e) == -1)
 			goto out;
-		if (job == NULL)
+		if (a.job == NULL)
 			sj = snap_job_new(NULL);
-		else if (snap_job_resolve(cfg, job, &sj, &e) == -1)
+		else if (snap_job_resolve(cfg, a.job, &sj, &e) == -1)
 			goto out;
-		for (size_t i = 0; i < names.n; i++)
-			if (snap_job_add_source(sj, cfg, names.v[i], &e) == -1)
+		for (size_t i = 0; i < a.names.n; i++)
+			if (snap_job_add_source(sj, cfg, a.names.v[i], &e) ==
+			    -1)
 				goto out;
-		for (size_t i = 0; i < pgs.n; i++)
-			if (snap_job_add_postgres(sj, pgs.v[i], &e) == -1) {
+		for (size_t i = 0; i < a.pgs.n; i++)
+			if (snap_job_add_postgres(sj, a.pgs.v[i], &e) == -1) {
 				rc = cli_usage_error(cmd, "%s", e.msg);
 				goto done;
 			}
-		for (size_t i = 0; i < mys.n; i++)
-			snap_job_add_mysql(sj, mys.v[i], defaults);
-		for (size_t i = 0; i < sqls.n; i++)
-			snap_job_add_sqlite(sj, sqls.v[i]);
-		for (size_t i = 0; i < cmds.n; i++)
-			snap_job_add_command(sj, cmds.v[i], cmdnames.v[i]);
+		for (size_t i = 0; i < a.mys.n; i++)
+			snap_job_add_mysql(sj, a.mys.v[i], a.defaults);
+		for (size_t i = 0; i < a.sqls.n; i++)
+			snap_job_add_sqlite(sj, a.sqls.v[i]);
+		for (size_t i = 0; i < a.cmds.n; i++)
+			snap_job_add_command(sj, a.cmds.v[i], a.cmdnames.v[i]);
 		if (optind < argc)
 			snap_job_add_files(sj,
 			    (const char *const *)argv + optind,
-			    (size_t)(argc - optind), excl.v, excl.n, one_fs);
+			    (size_t)(argc - optind), a.excl.v, a.excl.n,
+			    a.one_fs);
 		if (snap_job_check(sj, &e) == -1)
 			goto out;
 		if (arg == NULL)
@@ -293,17 +224,17 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (cli_open_repo(ctx, arg, &cfg, &r, &e) == -1)
 		goto out;
-	if (no_verify)
+	if (a.no_verify)
 		repo_set_verify_before_write(r, 0);
-	if (!no_cache)
-		cdir = cache_dir(cache_opt, cfg);
+	if (!a.no_cache)
+		cdir = cache_dir(a.cache_dir, cfg);
 	so.paths = (const char *const *)argv + optind;
 	so.npaths = (size_t)(argc - optind);
-	so.exclude = excl.v;
-	so.nexclude = excl.n;
-	so.tags = tags.v;
-	so.ntags = tags.n;
-	so.one_file_system = one_fs;
+	so.exclude = a.excl.v;
+	so.nexclude = a.excl.n;
+	so.tags = a.tags.v;
+	so.ntags = a.tags.n;
+	so.one_file_system = a.one_fs;
 	so.cache_dir = cdir;
 	so.log = ctx->log;
 	so.interrupted = ctx->interrupted;
@@ -344,13 +275,6 @@ done:
 	config_free(scfg);
 	snap_job_free(sj);
 	free(cdir);
-	free(tags.v);
-	free(excl.v);
-	free(names.v);
-	free(pgs.v);
-	free(mys.v);
-	free(sqls.v);
-	free(cmds.v);
-	free(cmdnames.v);
+	opt_free(&snapshot_spec, &a);
 	return (rc);
 }

@@ -15,40 +15,45 @@
 #include "repo_opts.h"
 #include "xmalloc.h"
 
-enum { OPT_TAG = CLI_OPT_CMD_BASE, OPT_HOST, OPT_PATH };
-
-struct filter {
-	char **tags; /* each "a,b": a snapshot needs all of one of them */
-	size_t ntags;
-	char **hosts; /* a snapshot's host is one of these */
-	size_t nhosts;
-	char **paths; /* a snapshot has every one of these */
-	size_t npaths;
+/* The options; the filters: a snapshot shows when it matches all. */
+struct snapshots_args {
+	const char *repo;
+	int no_lock;
+	struct opt_strv tags;  /* each "a,b": all of one of them */
+	struct opt_strv hosts; /* its host is one of these */
+	struct opt_strv paths; /* it has every one of these */
 };
 
-static void
-add(char ***v, size_t *n, const char *s)
+static int
+path_opt(void *opts, void *field, const char *arg, const char *next,
+    struct err *e)
 {
-	*v = xreallocarray(*v, *n + 1, sizeof(char *));
-	(*v)[(*n)++] = xstrdup(s);
+	struct opt_strv *s = field;
+
+	(void)opts;
+	(void)next;
+	if (arg[0] != '/')
+		return (
+		    err_set(e, ERR_USAGE, "'%s' is not an absolute path", arg));
+	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = arg;
+	return (0);
 }
 
-static void
-filter_clear(struct filter *f)
-{
-	for (size_t i = 0; i < f->ntags; i++)
-		free(f->tags[i]);
-	for (size_t i = 0; i < f->nhosts; i++)
-		free(f->hosts[i]);
-	for (size_t i = 0; i < f->npaths; i++)
-		free(f->paths[i]);
-	free(f->tags);
-	free(f->hosts);
-	free(f->paths);
-}
+#define A(x) offsetof(struct snapshots_args, x)
+static const struct opt snapshots_opts[] = {
+	CLI_OPT_REPO(struct snapshots_args, repo),
+	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
+	{ "tag", 0, OPT_STRV, A(tags), "TAG[,TAG...]", 0, 0, 0, NULL },
+	{ "host", 0, OPT_STRV, A(hosts), "HOST", 0, 0, 0, NULL },
+	{ "path", 0, OPT_FUNC, A(paths), "PATH", 0, 0, 0, path_opt },
+	OPT_END,
+};
+
+static const struct opt_spec snapshots_spec = { snapshots_opts, NULL };
 
 static int
-has(char *const *v, size_t n, const char *s, size_t len)
+has(const char *const *v, size_t n, const char *s, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strlen(v[i]) == len && memcmp(v[i], s, len) == 0)
@@ -80,26 +85,28 @@ has_path(const struct manifest *m, const char *want)
 }
 
 static int
-matches(const struct manifest *m, const struct filter *f)
+matches(const struct manifest *m, const struct snapshots_args *f)
 {
 	int ok;
 
-	if (f->nhosts > 0 &&
-	    !has(f->hosts, f->nhosts, m->host, strlen(m->host)))
+	if (f->hosts.n > 0 &&
+	    !has(f->hosts.v, f->hosts.n, m->host, strlen(m->host)))
 		return (0);
-	for (size_t i = 0; i < f->npaths; i++)
-		if (!has_path(m, f->paths[i]))
+	for (size_t i = 0; i < f->paths.n; i++)
+		if (!has_path(m, f->paths.v[i]))
 			return (0);
-	if (f->ntags == 0)
+	if (f->tags.n == 0)
 		return (1);
-	for (size_t i = 0; i < f->ntags; i++) {
-		const char *p = f->tags[i];
+	for (size_t i = 0; i < f->tags.n; i++) {
+		const char *p = f->tags.v[i];
 
 		ok = 1;
 		for (;;) {
 			size_t len = strcspn(p, ",");
 
-			if (len > 0 && !has(m->tags, m->ntags, p, len))
+			if (len > 0 &&
+			    !has((const char *const *)m->tags, m->ntags, p,
+			        len))
 				ok = 0;
 			if (p[len] == '\0')
 				break;
@@ -389,59 +396,24 @@ print_table(struct snapsel_item *const *v, size_t n)
 int
 cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		CLI_NO_LOCK_LONG,
-		{ "tag", required_argument, NULL, OPT_TAG },
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "path", required_argument, NULL, OPT_PATH },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("snapshots");
 	struct snapsel *list = NULL;
 	struct snapsel_item **sel = NULL;
-	struct filter f;
+	struct snapshots_args f;
 	struct repo *r = NULL;
-	const char *arg = NULL;
 	size_t nsel = 0;
 	struct err e;
-	int ch, rc = EXIT_USAGE;
+	int rc = EXIT_USAGE;
 
 	err_clear(&e);
 	memset(&f, 0, sizeof(f));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case OPT_TAG:
-			add(&f.tags, &f.ntags, optarg);
-			break;
-		case OPT_HOST:
-			add(&f.hosts, &f.nhosts, optarg);
-			break;
-		case OPT_PATH:
-			if (optarg[0] != '/') {
-				rc = cli_usage_error(cmd,
-				    "--path takes an absolute path, not '%s'",
-				    optarg);
-				goto out;
-			}
-			add(&f.paths, &f.npaths, optarg);
-			break;
-		default:
-			goto out;
-		}
-	}
-	if (optind != argc) {
-		rc = cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind]);
+	if (opt_parse(ctx, cmd, &snapshots_spec, argc, argv, &f, NULL) == -1 ||
+	    opt_no_more(cmd, argc, argv, optind) == -1)
 		goto out;
-	}
+	if (f.no_lock)
+		ctx->lock = CLI_LOCK_NONE;
 	rc = EXIT_ERROR;
-	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
+	if (cli_open_repo(ctx, f.repo, NULL, &r, &e) == -1 ||
 	    cli_snapshots(ctx, r, &list, &e) == -1)
 		goto out;
 	sel = xreallocarray(NULL, list->n + 1, sizeof(*sel));
@@ -478,6 +450,6 @@ out:
 	free(sel);
 	snapsel_free(list);
 	repo_close(r);
-	filter_clear(&f);
+	opt_free(&snapshots_spec, &f);
 	return (rc);
 }

@@ -110,6 +110,25 @@ print_help(const struct cli_cmd *cmd)
 	fputs(cmd->usage, stdout);
 }
 
+/*
+ * Is w the long form (--NAME, --NAME=V, or a prefix) of the option whose
+ * value is val?  Then an error names it as typed, not by its letter.
+ */
+static int
+long_word(const char *w, const struct option *lo, int val)
+{
+	size_t len;
+
+	if (strncmp(w, "--", 2) != 0)
+		return (0);
+	w += 2;
+	len = strcspn(w, "=");
+	for (; lo->name != NULL; lo++)
+		if (lo->val == val && strncmp(lo->name, w, len) == 0)
+			return (1);
+	return (0);
+}
+
 int
 cli_getopt(struct cli_ctx *ctx, const struct cli_cmd *cmd, int argc,
     char **argv, const char *shortopts, const struct option *longopts)
@@ -135,7 +154,8 @@ cli_getopt(struct cli_ctx *ctx, const struct cli_cmd *cmd, int argc,
 			if (optopt == CLI_OPT_PASSWORD)
 				(void)cli_common_option(ctx, cmd->name,
 				    CLI_OPT_PASSWORD, NULL);
-			else if (optopt != 0 && optopt < 256)
+			else if (optopt != 0 && optopt < 256 &&
+			    !long_word(argv[optind - 1], longopts, optopt))
 				cli_usage_error(cmd, "%s -%c",
 				    ch == ':' ? "missing value for"
 				              : "unknown option",

@@ -283,6 +283,15 @@ cli_parse_before(const struct cli_cmd *cmd, const char *arg,
 }
 
 int
+cli_opt_before(void *opts, void *field, const char *arg, const char *next,
+    struct err *e)
+{
+	(void)opts;
+	(void)next;
+	return (snapsel_parse_time(arg, time(NULL), field, e));
+}
+
+int
 cli_open_store(struct cli_ctx *ctx, const struct config *cfg, const char *arg,
     int create, struct stor **out, struct err *e)
 {

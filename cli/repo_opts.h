@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "opt.h"
 #include "passphrase.h"
 #include "repo/lock.h"
 #include "repo/repo.h"
@@ -84,6 +85,24 @@ int cli_snapshot_pick(struct cli_ctx *, struct repo *, const char *sel,
 	}
 int cli_parse_before(const struct cli_cmd *, const char *arg,
     struct timespec *out);
+
+/*
+ * Entries for a command's option table (cli/opt.h): -r/--repo REPO into a
+ * const char * field, --before TIME into a struct timespec field (parsed
+ * by snapsel_parse_time; whether it was given: opt_is_given).
+ */
+#define CLI_OPT_REPO(type, field)                                              \
+	{                                                                      \
+		"repo", 'r', OPT_STR, offsetof(type, field), "REPO", 0, 0, 0,  \
+		    NULL                                                       \
+	}
+#define CLI_OPT_BEFORE_TIME(type, field)                                       \
+	{                                                                      \
+		"before", 0, OPT_FUNC, offsetof(type, field), "TIME", 0, 0, 0, \
+		    cli_opt_before                                             \
+	}
+int cli_opt_before(void *opts, void *field, const char *arg, const char *next,
+    struct err *);
 
 /* cli_open_repo with repo_open_flags (REPO_OPEN_*). */
 int cli_open_repo_flags(struct cli_ctx *, const char *arg, int flags,

@@ -115,7 +115,7 @@ expect_status 1 R --source nosuch --to-postgres 'dbname=x' --create
 expect_line 'source nosuch failed in snapshot .*nosuch.*earlier snapshot'
 dbexists x && fail "a failed source made a database"
 expect_status 2 R --to-postgres 'dbname=x'
-expect_line 'give --source NAME'
+expect_line "goes with --source NAME"
 expect_status 2 R --source gasdb --stdout /gasdb/gas.pgdump
 expect_line 'takes no PATH'
 expect_status 2 R --source gasdb --to-postgres "dbname='x"
