@@ -92,16 +92,28 @@ START_TEST(test_long_message_is_one_truncated_line)
 }
 END_TEST
 
-START_TEST(test_null_log_and_syslog_sink_print_nothing_on_stderr)
+/*
+ * A NULL log prints nothing.  A syslog sink prints nothing on stderr when
+ * /dev/log listens; when it does not (this machine's business), it says
+ * so once at log_new and then logs to stderr.  e2e 14 makes both cases.
+ */
+START_TEST(test_null_log_and_syslog_sink)
 {
-	struct log *l = log_new("coffer-test", LOGL_DEBUG, LOG_SINK_SYSLOG);
-	char *out;
+	struct log *l;
+	char *made, *out;
 
 	CAPTURE(out, log_error(NULL, "nothing"));
 	ck_assert_str_eq(out, "");
 	free(out);
+	CAPTURE(made, l = log_new("coffer-test", LOGL_DEBUG, LOG_SINK_SYSLOG));
 	CAPTURE(out, log_info(l, "to syslog only"));
-	ck_assert_str_eq(out, "");
+	if (strstr(made, "syslog is not reachable") != NULL)
+		ck_assert_str_eq(out, "coffer-test: to syslog only\n");
+	else {
+		ck_assert_str_eq(made, "");
+		ck_assert_str_eq(out, "");
+	}
+	free(made);
 	free(out);
 	log_free(l);
 	log_free(NULL);
@@ -135,7 +147,7 @@ log_suite(void)
 	tcase_add_test(tc, test_newlines_are_flattened);
 	tcase_add_test(tc, test_long_message_is_one_truncated_line);
 	tcase_add_test(tc,
-	    test_null_log_and_syslog_sink_print_nothing_on_stderr);
+	    test_null_log_and_syslog_sink);
 	tcase_add_test(tc, test_sink_parse);
 	suite_add_tcase(s, tc);
 	return (s);
