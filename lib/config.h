@@ -43,6 +43,8 @@ enum config_vtype {
 	CONFIG_V_LIST,     /* words [list] */
 	CONFIG_V_PATHS,    /* absolute paths [list] */
 	CONFIG_V_REFS,     /* NAMEs of other sections [list] */
+	CONFIG_V_SCHEDULE, /* a schedule (schedule.h) [str] */
+	CONFIG_V_ZONE,     /* a time zone name (schedule_tz_check) [str] */
 };
 
 /*
