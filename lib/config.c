@@ -1388,7 +1388,7 @@ config_get_str(const struct config_section *s, const char *key)
 	const struct key *k = lookup(s, key,
 	    VT(CONFIG_V_STRING) | VT(CONFIG_V_COMMAND) | VT(CONFIG_V_PATH) |
 	        VT(CONFIG_V_NAME) | VT(CONFIG_V_ENUM) | VT(CONFIG_V_URL) |
-	        VT(CONFIG_V_REF));
+	        VT(CONFIG_V_REF) | VT(CONFIG_V_SCHEDULE) | VT(CONFIG_V_ZONE));
 
 	return (k != NULL ? k->value : NULL);
 }

@@ -422,7 +422,14 @@ schedule_parse(const char *text, struct schedule **sp, struct err *e)
 		if (parse_word(&s, tok, n, why, sizeof(why)) == 0)
 			goto ok;
 	} else if (n == 2) {
-		if (parse_days(tok[0], &s.wdays, why, sizeof(why)) == 0 &&
+		for (size_t i = 0; i < NELEM(words) && why[0] == '\0'; i++)
+			if (strcasecmp(tok[0], words[i].word) == 0)
+				snprintf(why, sizeof(why),
+				    "'%.16s' takes no time; for one, use "
+				    "'daily HH:MM' or crontab fields",
+				    tok[0]);
+		if (why[0] == '\0' &&
+		    parse_days(tok[0], &s.wdays, why, sizeof(why)) == 0 &&
 		    parse_time(tok[1], &h, &m, why, sizeof(why)) == 0) {
 			s.minutes = UINT64_C(1) << m;
 			s.hours = UINT32_C(1) << h;
