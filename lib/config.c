@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "repo/compress.h"
+#include "schedule.h"
 #include "secfile.h"
 #include "url.h"
 #include "value.h"
@@ -150,7 +151,7 @@ static const struct schema_key source_keys[] = {
 static const struct schema_key job_keys[] = {
 	{ K("sources"), REFS(CONFIG_SOURCE), .flags = REQUIRED },
 	{ K("repository"), REF(CONFIG_REPOSITORY), .flags = REQUIRED },
-	{ K("schedule"), TYPE(CONFIG_V_STRING), .flags = LATER },
+	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE), .flags = LATER },
 	{ K("replicate"), REF(CONFIG_REPOSITORY) },
 	{ K("keep_last"), INT(0, NOLIMIT, "a count") },
 	{ K("keep_hourly"), INT(0, NOLIMIT, "a count") },
@@ -164,6 +165,9 @@ static const struct schema_key job_keys[] = {
 	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND), .flags = LATER },
 	{ K("timeout"), DURATION(1, DUR_MAX), .flags = LATER },
+	{ K("timezone"), TYPE(CONFIG_V_ZONE), .flags = LATER },
+	{ K("jitter"), DURATION(0, DUR_MAX), .flags = LATER },
+	{ K("prune_schedule"), TYPE(CONFIG_V_SCHEDULE), .flags = LATER },
 };
 
 static const struct schema_key drill_keys[] = {
@@ -173,7 +177,7 @@ static const struct schema_key drill_keys[] = {
 	{ K("target"), TYPE(CONFIG_V_STRING) },
 	{ K("checks"), TYPE(CONFIG_V_COMMAND) },
 	{ K("max_rto"), DURATION(1, DUR_MAX) },
-	{ K("schedule"), TYPE(CONFIG_V_STRING) },
+	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE) },
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
 };
 
@@ -431,6 +435,11 @@ expect(const struct schema_key *sk, char *buf, size_t size)
 		snprintf(buf, size, "a list of [%s] names",
 		    schemas[sk->ref].type);
 		return (buf);
+	case CONFIG_V_SCHEDULE:
+		return ("a schedule (e.g. daily 02:30, Mon..Fri 22:00, "
+		        "*/15 * * * *)");
+	case CONFIG_V_ZONE:
+		return ("a time zone (e.g. Europe/Berlin, UTC)");
 	}
 	return ("a value");
 }
@@ -444,6 +453,7 @@ parse_value(struct parse *p, struct key *k, const struct schema_key *sk)
 {
 	const char *v = k->value;
 	char exp[160], lo[32], hi[32];
+	struct schedule *sched;
 	struct url_sftp url;
 	struct err ue;
 	int b;
@@ -523,6 +533,21 @@ parse_value(struct parse *p, struct key *k, const struct schema_key *sk)
 	case CONFIG_V_PERCENT:
 		if (value_parse_percent(v, &k->v.d) == -1)
 			goto bad;
+		return (0);
+	case CONFIG_V_SCHEDULE:
+		if (schedule_parse(v, &sched, &ue) == -1) {
+			if (p != NULL)
+				pfail(p, k->line, "%s: %s", k->name, ue.msg);
+			return (-1);
+		}
+		schedule_free(sched);
+		return (0);
+	case CONFIG_V_ZONE:
+		if (schedule_tz_check(v, &ue) == -1) {
+			if (p != NULL)
+				pfail(p, k->line, "%s: %s", k->name, ue.msg);
+			return (-1);
+		}
 		return (0);
 	case CONFIG_V_LIST:
 	case CONFIG_V_PATHS:
@@ -764,6 +789,41 @@ check_repository(struct parse *p, struct config_section *s)
 }
 
 /*
+ * A job's jitter delays each run; one as long as the shortest time between
+ * two due times would let the delayed run pass the next one.
+ */
+static void
+check_jitter(struct parse *p, struct config_section *s)
+{
+	static const char *const keys[] = { "schedule", "prune_schedule" };
+	const struct key *j = key_find(s, "jitter"), *k;
+	struct schedule *sched;
+	struct err ue;
+	uint64_t min;
+	char jt[32], mt[32];
+
+	if (j == NULL)
+		return;
+	for (size_t i = 0; i < NELEM(keys); i++) {
+		if ((k = key_find(s, keys[i])) == NULL ||
+		    schedule_parse(k->value, &sched, &ue) == -1)
+			continue;
+		min = schedule_interval_min(sched);
+		schedule_free(sched);
+		if (j->v.u < min)
+			continue;
+		fmt_duration(j->v.u, jt, sizeof(jt));
+		fmt_duration(min, mt, sizeof(mt));
+		pfail(p, j->line,
+		    "jitter: %s is not shorter than the %s between two runs "
+		    "of %s '%s' (line %d); a delayed run would pass the next "
+		    "one",
+		    jt, mt, keys[i], k->value, k->line);
+		return;
+	}
+}
+
+/*
  * Check a section that has ended: each key in line order, then (when
  * complete, i.e. the whole section was read) what the section as a whole
  * needs.  Then fill in the defaults.
@@ -823,6 +883,8 @@ finish_section(struct parse *p, struct config_section *s, int complete)
 		pfail(p, b->line,
 		    "replicate: '%s' is the job's own repository (line %d)",
 		    b->value, a->line);
+	if (s->type == CONFIG_JOB)
+		check_jitter(p, s);
 	if (!p->failed)
 		add_defaults(s);
 }
@@ -1326,7 +1388,7 @@ config_get_str(const struct config_section *s, const char *key)
 	const struct key *k = lookup(s, key,
 	    VT(CONFIG_V_STRING) | VT(CONFIG_V_COMMAND) | VT(CONFIG_V_PATH) |
 	        VT(CONFIG_V_NAME) | VT(CONFIG_V_ENUM) | VT(CONFIG_V_URL) |
-	        VT(CONFIG_V_REF));
+	        VT(CONFIG_V_REF) | VT(CONFIG_V_SCHEDULE) | VT(CONFIG_V_ZONE));
 
 	return (k != NULL ? k->value : NULL);
 }

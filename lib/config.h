@@ -43,6 +43,8 @@ enum config_vtype {
 	CONFIG_V_LIST,     /* words [list] */
 	CONFIG_V_PATHS,    /* absolute paths [list] */
 	CONFIG_V_REFS,     /* NAMEs of other sections [list] */
+	CONFIG_V_SCHEDULE, /* a schedule (schedule.h) [str] */
+	CONFIG_V_ZONE,     /* a time zone name (schedule_tz_check) [str] */
 };
 
 /*
@@ -98,7 +100,10 @@ const char *config_type_name(enum config_type);
  * is unset without a default has no value.
  */
 
-/* STRING, COMMAND, PATH, NAME, ENUM, URL, REF: the text, or NULL. */
+/*
+ * STRING, COMMAND, PATH, NAME, ENUM, URL, REF, SCHEDULE, ZONE: the text,
+ * or NULL.
+ */
 const char *config_get_str(const struct config_section *, const char *key);
 
 /* 0 with *out set, or -1 when there is no value (*out untouched). */

@@ -165,6 +165,27 @@ expect_status 2 "$COFFER" config
 expect_status 2 "$COFFER" config frobnicate -c coffer.conf
 expect_status 2 "$COFFER" config check extra -c coffer.conf
 
+# 6b. Schedules and time zones are checked at their line; the keys that
+# only the scheduler will use are warned of, not accepted silently.
+sed 's|^schedule = daily 02:30$|schedule = Mon..Fri 22:00\
+timezone = Europe/Berlin\
+jitter = 10m\
+prune_schedule = Sun 04:00|' coffer.conf | grep -v '^password_file' >sched.conf
+expect_status 0 "$COFFER" config check -c sched.conf
+for w in '13: \[job nightly\] schedule' '14: \[job nightly\] timezone' \
+	'15: \[job nightly\] jitter' '16: \[job nightly\] prune_schedule'; do
+	expect_grep "^coffer: warning: sched.conf:$w is not acted on yet" "$T/err"
+done
+sed 's|^schedule = .*|schedule = Mon..Fry 22:00|' sched.conf >bad.conf
+expect_status 2 "$COFFER" config check -c bad.conf
+one_line_with "bad.conf:13: schedule: 'Mon..Fry 22:00' is not a schedule: 'Mon..Fry' is not a day"
+sed 's|^timezone = .*|timezone = Europe/Berln|' sched.conf >bad.conf
+expect_status 2 "$COFFER" config check -c bad.conf
+one_line_with "bad.conf:14: timezone: time zone 'Europe/Berln' is unknown"
+sed 's|^jitter = .*|jitter = 1d|' sched.conf >bad.conf
+expect_status 2 "$COFFER" config check -c bad.conf
+one_line_with "bad.conf:15: jitter: 1d is not shorter than the 1d between two runs of schedule"
+
 # 7. The shipped sample passes once its password file exists, and the
 # commands in its NOTE make that file: a machine key, as its comments say.
 sed "s|/etc/coffer/|$T/sample/|g; s|/var/backups/coffer|$T/sample-repo|g" \

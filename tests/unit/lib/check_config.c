@@ -283,7 +283,7 @@ static const char every_type[] =
     "target = /srv/drill\n"
     "checks = /usr/local/bin/check-drill\n"
     "max_rto = 1h30m\n"
-    "schedule = weekly sun 04:00\n"
+    "schedule = Sun 04:00\n"
     "on_failure = logger drill failed\n";
 
 START_TEST(test_every_type_reads_back)
@@ -383,7 +383,7 @@ START_TEST(test_every_type_reads_back)
 	ck_assert_int_eq(config_key_line(d, "snapshot"), 0);
 	ck_assert_int_eq(config_get_duration(d, "max_rto", &u), 0);
 	ck_assert_uint_eq(u, 5400);
-	ck_assert_str_eq(config_get_str(d, "schedule"), "weekly sun 04:00");
+	ck_assert_str_eq(config_get_str(d, "schedule"), "Sun 04:00");
 	config_free(cfg);
 }
 END_TEST
