@@ -76,8 +76,7 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 		po.password_file = machine;
 		if (pass_get(&po, "machine key", 0, &pw, &e) == -1)
 			goto out;
-	} else if (cli_passphrase(ctx, sec, "new repository passphrase", 1, &pw,
-	               &e) == -1)
+	} else if (cli_repo_passphrase(ctx, sec, loc, 1, &pw, &e) == -1)
 		goto out;
 	o.scrypt = machine ? NULL : cli_scrypt_params();
 	cli_key_meta(&o.meta);

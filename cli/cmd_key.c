@@ -262,7 +262,7 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	rc = EXIT_ERROR;
 	if (cli_load_config(ctx, &cfg, &e) == -1 ||
 	    cli_resolve_repo(a.repo, cfg, &loc, &sec, &e) == -1 ||
-	    cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, &e) == -1)
+	    cli_repo_passphrase(ctx, sec, loc, 0, &pw, &e) == -1)
 		goto out;
 	/*
 	 * Key changes exclude everything else; a listing is shared.  Keys

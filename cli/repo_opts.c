@@ -17,6 +17,7 @@
 #include "repo/manifest.h"
 #include "repo/snapsel.h"
 #include "store/store.h"
+#include "xmalloc.h"
 
 int
 cli_load_config(struct cli_ctx *ctx, struct config **out, struct err *e)
@@ -82,6 +83,18 @@ cli_passphrase(struct cli_ctx *ctx, const struct config_section *sec,
 	return (pass_get(&o, purpose, confirm, out, e));
 }
 
+int
+cli_repo_passphrase(struct cli_ctx *ctx, const struct config_section *sec,
+    const char *loc, int confirm, struct secret **out, struct err *e)
+{
+	char *purpose =
+	    xasprintf("%srepository %s", confirm ? "new " : "", loc);
+	int rc = cli_passphrase(ctx, sec, purpose, confirm, out, e);
+
+	free(purpose);
+	return (rc);
+}
+
 const struct key_scrypt *
 cli_scrypt_params(void)
 {
@@ -143,7 +156,7 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 	if (cli_load_config(ctx, &cfg, e) == -1 ||
 	    cli_resolve_repo(arg, cfg, &loc, &sec, e) == -1)
 		goto out;
-	if (cli_passphrase(ctx, sec, "repository passphrase", 0, &pw, e) == -1)
+	if (cli_repo_passphrase(ctx, sec, loc, 0, &pw, e) == -1)
 		goto out;
 	cli_lock_opts(ctx, &lo);
 	cli_stor_opts(ctx, sec, &so);

@@ -42,6 +42,14 @@ int cli_resolve_repo(const char *arg, const struct config *cfg,
 int cli_passphrase(struct cli_ctx *, const struct config_section *sec,
     const char *purpose, int confirm, struct secret **out, struct err *);
 
+/*
+ * cli_passphrase for the repository at loc: the prompt names it
+ * ("Passphrase for repository /var/backups/coffer: "; with confirm, for a
+ * new one).
+ */
+int cli_repo_passphrase(struct cli_ctx *ctx, const struct config_section *sec,
+    const char *loc, int confirm, struct secret **out, struct err *e);
+
 /* Is the KDF-weakening test switch on (COFFER_TEST_WEAK_KDF=1)? */
 const struct key_scrypt *cli_scrypt_params(void);
 

@@ -58,3 +58,16 @@ set +e
 rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "help > /dev/full exited $rc, want 1"
+
+# The passphrase prompt names the repository it opens (on a terminal:
+# script(1) gives coffer one).
+if command -v script >/dev/null 2>&1; then
+	export COFFER_TEST_WEAK_KDF=1
+	(umask 077; printf 'right one\n' >"$T/pw")
+	expect_status 0 "$COFFER" init -r "$T/r" --password-file "$T/pw"
+	st=0
+	(sleep 1; printf 'wrong one\n') | timeout 60 script -qec \
+	    "'$COFFER' snapshots -r '$T/r'" /dev/null >"$T/tty" 2>&1 || st=$?
+	expect_eq "exit status, wrong passphrase on a terminal" 12 "$st"
+	expect_grep "Passphrase for repository $T/r: " "$T/tty"
+fi
