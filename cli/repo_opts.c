@@ -156,6 +156,19 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 	if (cli_load_config(ctx, &cfg, e) == -1 ||
 	    cli_resolve_repo(arg, cfg, &loc, &sec, e) == -1)
 		goto out;
+	/*
+	 * A bare word names a [repository] section or a directory here:
+	 * with neither, say so before asking for a passphrase.
+	 */
+	if (cfg == NULL && strchr(loc, '/') == NULL && strcmp(loc, ".") != 0 &&
+	    access(loc, F_OK) == -1 && errno == ENOENT) {
+		err_set(e, ERR_USAGE,
+		    "no repository named %s: no configuration file was read "
+		    "to define it (give -c FILE), and there is no directory "
+		    "./%s",
+		    loc, loc);
+		goto out;
+	}
 	if (cli_repo_passphrase(ctx, sec, loc, 0, &pw, e) == -1)
 		goto out;
 	cli_lock_opts(ctx, &lo);

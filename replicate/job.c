@@ -33,10 +33,15 @@ source_from_jobs(const struct config *cfg, const char *to, const char **from,
 			    to, found, repo));
 		found = repo;
 	}
+	if (found == NULL && cfg == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "no job replicates to %s: no configuration file was read "
+		    "(give -c FILE, or --from REPO)",
+		    to));
 	if (found == NULL)
 		return (err_set(e, ERR_USAGE,
 		    "no [job] in %s has replicate = %s: give --from REPO",
-		    cfg ? config_file(cfg) : "the config", to));
+		    config_file(cfg), to));
 	*from = found;
 	return (0);
 }

@@ -71,3 +71,18 @@ if command -v script >/dev/null 2>&1; then
 	expect_eq "exit status, wrong passphrase on a terminal" 12 "$st"
 	expect_grep "Passphrase for repository $T/r: " "$T/tty"
 fi
+
+# Without a config file, a name that is no directory here says so, before
+# any passphrase; a job names the missing config too.  (Only where the
+# default config does not exist: -c FILE that is missing is an error.)
+if [ ! -e /etc/coffer/coffer.conf ]; then
+	mkdir "$T/nocfg"
+	st=0
+	(cd "$T/nocfg" && "$COFFER" snapshots -r local >"$T/out" 2>"$T/err") ||
+		st=$?
+	expect_eq "exit status, no config and no ./local" 2 "$st"
+	expect_grep "no repository named local: no configuration file was read" \
+	    "$T/err"
+	expect_status 2 "$COFFER" snapshot --job nightly
+	expect_grep "no \[job nightly\]: no configuration file was read" "$T/err"
+fi

@@ -110,7 +110,8 @@ START_TEST(test_target_for_a_job)
 
 	/* No config: --from is needed. */
 	expect(NULL, "/srv/b", "/srv/a", "/srv/a", "/srv/b");
-	refused(NULL, "/srv/b", NULL, "no [job] in the config");
+	refused(NULL, "/srv/b", NULL,
+	    "no job replicates to /srv/b: no configuration file was read");
 }
 END_TEST
 
