@@ -407,20 +407,8 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	rc = EXIT_ERROR;
 	/* Shared: a prune (exclusive) must not remove packs under us. */
 	ctx->lock = a.no_lock ? CLI_LOCK_NONE : CLI_LOCK_SHARED;
-	if (cli_open_repo(ctx, a.repo, &cfg, &r, &e) == -1) {
-		/*
-		 * The repository to restore after a disaster is often one
-		 * that cannot be written: say how to do without the lock.
-		 */
-		if (e.class == ERR_IO &&
-		    (e.sys_errno == EROFS ||
-		        ((e.sys_errno == EACCES || e.sys_errno == EPERM) &&
-		            err_has(&e, ERR_F_LOCK))))
-			err_wrap(&e,
-			    "the repository cannot be written; "
-			    "--no-lock restores without a lock");
+	if (cli_open_repo(ctx, a.repo, &cfg, &r, &e) == -1)
 		goto out;
-	}
 	if (cli_snapshot_pick(ctx, r, snap, before, &snaps, &at, &e) == -1)
 		goto out;
 	m = snaps->v[at].m;

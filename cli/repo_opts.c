@@ -147,7 +147,7 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 	struct secret *pw = NULL;
 	struct lock_opts lo;
 	struct stor_opts so;
-	const char *loc;
+	const char *loc, *lk;
 	int rc = -1;
 
 	*out = NULL;
@@ -173,10 +173,29 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 		goto out;
 	cli_lock_opts(ctx, &lo);
 	cli_stor_opts(ctx, sec, &so);
+	/* locks = none: a copy that cannot be written is read without one. */
+	if (ctx->lock == CLI_LOCK_SHARED && sec != NULL &&
+	    (lk = config_get_str(sec, "locks")) != NULL &&
+	    strcmp(lk, "none") == 0)
+		ctx->lock = CLI_LOCK_NONE;
 	if (repo_open_opts(loc, &so, secret_data(pw), secret_len(pw),
 	        flags | REPO_OPEN_KEY_HINT, cli_lock_mode(ctx), &lo, out,
-	        e) == -1)
+	        e) == -1) {
+		/*
+		 * A copy that cannot be written (an append-only off-site
+		 * host, a read-only mount) cannot hold a lock file: say how
+		 * to read it without one.
+		 */
+		if (ctx->lock == CLI_LOCK_SHARED && e->class == ERR_IO &&
+		    (e->sys_errno == EROFS ||
+		        ((e->sys_errno == EACCES || e->sys_errno == EPERM) &&
+		            err_has(e, ERR_F_LOCK))))
+			err_wrap(e,
+			    "the repository cannot be written, so it cannot be "
+			    "locked: give --no-lock, or set locks = none in "
+			    "its [repository] section");
 		goto out;
+	}
 	/* check reports them itself, with more. */
 	if (!(flags & REPO_OPEN_SKIP_BAD_INDEX)) {
 		const struct repo_bad_file *bad;

@@ -81,6 +81,7 @@ static const char *const log_words[] = { "stderr", "syslog", NULL };
 static const char *const source_types[] = { "files", "postgres", "mysql",
 	"sqlite", "command", NULL };
 static const char *const pg_methods[] = { "dump", "basebackup", NULL };
+static const char *const lock_words[] = { "shared", "none", NULL };
 
 static const struct schema_key global_keys[] = {
 	{ K("log"), ENUM(log_words), .def = "stderr" },
@@ -118,6 +119,7 @@ static const struct schema_key repository_keys[] = {
 	{ K("compression"),
 	    INT(COMPRESS_LEVEL_MIN, COMPRESS_LEVEL_MAX, "a zstd level"),
 	    .def = "3" },
+	{ K("locks"), ENUM(lock_words), .def = "shared" },
 };
 
 static const struct schema_key source_keys[] = {

@@ -224,17 +224,19 @@ lock_stale_after = 30m                # default
 [repository local]  # plain.conf:1
 path        = /var/backups/coffer  # line 2
 compression = 3                    # default
+locks       = shared               # default
 
 [repository offsite]  # plain.conf:4
 url             = sftp://backup@dr.example.net:22/srv/coffer/gas  # line 5
-connect_timeout = 10s  # default
-io_timeout      = 60s  # default
-keepalive       = 15s  # default
-retries         = 5    # default
-transfers       = 4    # line 6
-limit_upload    = 0    # default
-limit_download  = 0    # default
-compression     = 3    # default
+connect_timeout = 10s     # default
+io_timeout      = 60s     # default
+keepalive       = 15s     # default
+retries         = 5       # default
+transfers       = 4       # line 6
+limit_upload    = 0       # default
+limit_download  = 0       # default
+compression     = 3       # default
+locks           = shared  # default
 
 [source gasdb]  # plain.conf:8
 type         = postgres  # line 9

@@ -44,7 +44,7 @@ K="--password-file $H/key"
 # shellcheck disable=SC2086 # AS and K are words
 expect_status 1 env HOME="$H" $AS "$COFFER" restore -r "$R" $K latest \
     --target "$H/r1"
-one_line_with "the repository cannot be written; --no-lock restores without a lock"
+one_line_with "the repository cannot be written, so it cannot be locked: give --no-lock, or set locks = none"
 grep -q 'Permission denied' "$T/err" || fail "no cause in: $(cat "$T/err")"
 [ ! -e "$H/r1" ] || fail "restore made its target without a lock"
 
@@ -53,6 +53,29 @@ expect_status 0 env HOME="$H" $AS "$COFFER" restore -r "$R" $K --no-lock \
     latest --target "$H/r2"
 expect_same "$T/src/f" "$H/r2$T/src/f"
 [ -z "$(ls "$R/locks")" ] || fail "--no-lock wrote a lock"
+
+# ------------- every reading command says so, and locks = none reads it
+for c in snapshots "ls latest" check "diff latest latest"; do
+	# shellcheck disable=SC2086
+	expect_status 1 env HOME="$H" $AS "$COFFER" $c -r "$R" $K
+	one_line_with "cannot be locked: give --no-lock, or set locks = none"
+done
+cat >"$H/c.conf" <<EOF
+[repository dr]
+path = $R
+password_file = $H/key
+locks = none
+EOF
+chown "$u" "$H/c.conf"
+for c in snapshots "ls latest" check "diff latest latest"; do
+	# shellcheck disable=SC2086
+	expect_status 0 env HOME="$H" $AS "$COFFER" -c "$H/c.conf" $c -r dr
+done
+# shellcheck disable=SC2086
+expect_status 0 env HOME="$H" $AS "$COFFER" -c "$H/c.conf" restore -r dr \
+    latest --target "$H/r5"
+expect_same "$T/src/f" "$H/r5$T/src/f"
+[ -z "$(ls "$R/locks")" ] || fail "locks = none wrote a lock"
 
 # ------------------- a file that cannot be read: not the lock, no hint
 chmod 600 "$R/config"
