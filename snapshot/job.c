@@ -269,9 +269,12 @@ snap_job_run(struct repo *r, const struct snap_job *job,
     const struct snap_opts *o, struct manifest *m, size_t *nfailed,
     struct err *e)
 {
+	struct snap_opts jo = *o;
 	int rc = -1;
 
 	*nfailed = 0;
+	jo.job = job->name; /* recorded in the manifest */
+	o = &jo;
 	if (job->before != NULL &&
 	    hook(job, o, "before", job->before, NULL, e) == -1)
 		goto after;

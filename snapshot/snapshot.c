@@ -516,6 +516,8 @@ snap_begin(struct repo *r, const struct snap_opts *o, struct manifest *m,
 	clock_gettime(CLOCK_REALTIME, &m->time);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	fill_identity(m);
+	if (o->job != NULL)
+		m->job = xstrdup(o->job);
 	repo_get_stats(r, &s->st0);
 	for (size_t i = 0; i < o->ntags; i++)
 		manifest_add_tag(m, o->tags[i]);

@@ -33,6 +33,7 @@ struct snap_opts {
 	volatile sig_atomic_t *interrupted; /* may be NULL */
 	/* Sources only: */
 	const char *repository; /* for hooks' COFFER_REPOSITORY */
+	const char *job;        /* the [job NAME] taking it (manifest "job") */
 	const char *tmp_dir;    /* SQLite backups; NULL: TMPDIR or /tmp */
 };
 

@@ -40,6 +40,7 @@ manifest_clear(struct manifest *m)
 	free(m->host);
 	free(m->user);
 	free(m->program);
+	free(m->job);
 	strv_free(m->tags, m->ntags);
 	strv_free(m->paths, m->npaths);
 	strv_free(m->inconsistent, m->ninconsistent);
@@ -324,6 +325,8 @@ manifest_encode(const struct manifest *m)
 	    strv_json(m->inconsistent, m->ninconsistent), "skipped", sk);
 	if (j != NULL && m->nsources > 0)
 		json_object_set_new(j, "sources", sources_json(m));
+	if (j != NULL && m->job != NULL)
+		json_object_set_new(j, "job", json_string(m->job));
 	if (j == NULL ||
 	    (s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9))) ==
 	        NULL) {
@@ -507,6 +510,15 @@ manifest_decode(const char *text, size_t len, struct manifest *m, struct err *e)
 	if ((x = json_object_get(j, "sources")) != NULL &&
 	    sources_from(x, m, e) == -1)
 		goto out;
+	if ((x = json_object_get(j, "job")) != NULL) {
+		if (!json_is_string(x) || json_string_length(x) == 0 ||
+		    json_string_length(x) > MANIFEST_JOB_MAX ||
+		    strlen(json_string_value(x)) != json_string_length(x)) {
+			err_set(e, ERR_CORRUPT, "snapshot: bad job name");
+			goto out;
+		}
+		m->job = xstrdup(json_string_value(x));
+	}
 	if (files < 0 || dirs < 0 || others < 0 || bytes < 0 || bread < 0 ||
 	    bnew < 0 || rnew < 0 || snew < 0) {
 		err_set(e, ERR_CORRUPT, "snapshot: negative count");

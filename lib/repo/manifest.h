@@ -13,6 +13,8 @@
 #include "err.h"
 #include "repo/repo.h"
 
+#define MANIFEST_JOB_MAX 255 /* bytes of a job name */
+
 struct manifest_skip {
 	char *path;
 	char *error;
@@ -42,6 +44,7 @@ struct manifest {
 	char id[REPO_HEX_LEN + 1]; /* file name; empty until saved/loaded */
 	struct timespec time;      /* when the snapshot started (UTC) */
 	char *host, *user, *program;
+	char *job; /* the [job NAME] that took it; NULL: none */
 	char **tags;
 	size_t ntags;
 	char **paths; /* what was snapshotted, as given (absolute) */

@@ -50,8 +50,43 @@ START_TEST(test_round_trip)
 	ck_assert_str_eq(d.inconsistent[0], "/etc/mtab");
 	ck_assert_str_eq(d.skipped[0].error, "Permission denied");
 	ck_assert_str_eq(d.parent, "");
+	ck_assert_ptr_null(d.job);
+	ck_assert_ptr_null(strstr(json, "\"job\""));
 	free(json);
 	manifest_clear(&d);
+	manifest_clear(&m);
+}
+END_TEST
+
+/* The job that took a snapshot: kept when set, refused when malformed. */
+START_TEST(test_job_name)
+{
+	static const char *bad[] = { "\"job\":\"\"", "\"job\":7",
+		"\"job\":\"a\\u0000b\"" };
+	struct manifest m, d;
+	struct err e;
+	char *json, *mod;
+
+	sample(&m);
+	m.job = strdup("nightly");
+	json = manifest_encode(&m);
+	ck_assert_int_eq(manifest_decode(json, strlen(json), &d, &e), 0);
+	ck_assert_str_eq(d.job, "nightly");
+	manifest_clear(&d);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *at = strstr(json, "\"job\":\"nightly\"");
+
+		ck_assert_ptr_nonnull(at);
+		mod = malloc(strlen(json) + 32);
+		memcpy(mod, json, (size_t)(at - json));
+		strcpy(mod + (at - json), bad[i]);
+		strcat(mod, at + strlen("\"job\":\"nightly\""));
+		ck_assert_msg(manifest_decode(mod, strlen(mod), &d, &e) == -1,
+		    "accepted %s", bad[i]);
+		ck_assert_int_eq(e.class, ERR_CORRUPT);
+		free(mod);
+	}
+	free(json);
 	manifest_clear(&m);
 }
 END_TEST
@@ -183,6 +218,7 @@ manifest_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_job_name);
 	tcase_add_test(tc, test_refuses_bad_input);
 	tcase_add_test(tc, test_sources);
 	tcase_add_test(tc, test_paths_that_are_not_utf8);
