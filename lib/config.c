@@ -1726,3 +1726,15 @@ config_check_files(const struct config *cfg, struct err *e)
 	}
 	return (0);
 }
+
+void
+config_schema_each(void (*fn)(void *arg, enum config_type type, const char *key,
+                       int later),
+    void *arg)
+{
+	for (size_t t = CONFIG_GLOBAL; t < NELEM(schemas); t++)
+		for (size_t i = 0; i < schemas[t].nkeys; i++)
+			fn(arg, (enum config_type)t, schemas[t].keys[i].name,
+			    (schemas[t].keys[i].flags & LATER) != 0 ||
+			        t == CONFIG_DRILL);
+}

@@ -187,4 +187,14 @@ int config_setting_next(const struct config_section *, size_t *iter,
 #define CONFIG_NAME_MAX 64
 int config_name_valid(const char *s);
 
+/*
+ * Every key the schema knows, for the tests that hold coffer.conf(5) to
+ * it (and for completion): fn(arg, type, key, later) per key of each
+ * section type, later set when nothing acts on the key yet (config check
+ * warns of it; a [drill] section is warned of whole).
+ */
+void config_schema_each(void (*fn)(void *arg, enum config_type type,
+                            const char *key, int later),
+    void *arg);
+
 #endif
