@@ -87,7 +87,7 @@ endif
 
 .PHONY: all help deps deps-build deps-test demo check check-long unit e2e lint-man \
         lint-errors \
-        tools coverage coverage-gate install uninstall format format-check clean \
+        tools coverage coverage-gate install install-files uninstall format format-check clean \
         bench-tools
 
 all: coffer
@@ -217,20 +217,36 @@ coverage-gate:
 	        "$(COVERAGE_GATE)% (per file: build/cov/gate.txt); see" \
 	        "doc/TESTING.md, Coverage" >&2; exit 1; }
 
-install: coffer
+# What install puts where; uninstall removes exactly these, then the
+# directories that are coffer's own (DOCDIR, SYSCONFDIR/coffer) if empty.
+# INSTALL_BIN: the binary to install (the tests install the one they test).
+INSTALL_BIN ?= coffer
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCS      := README.md doc/FORMAT.md doc/OFFSITE.md
+
+install: coffer install-files
+
+install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)
-	install -m 755 coffer $(DESTDIR)$(BINDIR)/coffer
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(COMPLETIONDIR)
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/coffer
 	for m in man/*.1; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	for d in $(DOCS); do install -m 644 $$d $(DESTDIR)$(DOCDIR)/; done
 	install -m 644 etc/coffer.conf.sample $(DESTDIR)$(DOCDIR)/coffer.conf.sample
+	install -m 644 etc/bash-completion/coffer $(DESTDIR)$(COMPLETIONDIR)/coffer
 	install -d -m 700 $(DESTDIR)$(SYSCONFDIR)/coffer
 	install -m 600 etc/coffer.conf.sample $(DESTDIR)$(SYSCONFDIR)/coffer/coffer.conf.sample
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/coffer $(DESTDIR)$(DOCDIR)/coffer.conf.sample
+	rm -f $(DESTDIR)$(BINDIR)/coffer $(DESTDIR)$(DOCDIR)/coffer.conf.sample \
+	    $(DESTDIR)$(COMPLETIONDIR)/coffer \
+	    $(DESTDIR)$(SYSCONFDIR)/coffer/coffer.conf.sample
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
 	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
+	for d in $(DOCS); do rm -f $(DESTDIR)$(DOCDIR)/$${d##*/}; done
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/coffer 2>/dev/null
 
 # Micro-benchmark of the per-blob primitives; not part of check.
 .PHONY: bench-crypto
