@@ -85,7 +85,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all help deps deps-build deps-test demo check check-long unit e2e lint-man \
+.PHONY: all help deps deps-build deps-test deps-demo demo check check-long unit e2e lint-man \
         lint-errors \
         tools coverage coverage-gate install install-files uninstall format format-check clean \
         bench-tools
@@ -157,8 +157,11 @@ deps-build:
 deps-test:
 	@sh scripts/deps.sh test
 
-demo: deps-build
-	@$(MAKE) --no-print-directory all
+deps-demo:
+	@sh scripts/deps.sh demo
+
+demo: deps-demo
+	@$(MAKE) --no-print-directory all tools
 	@sh scripts/demo.sh ./coffer
 
 UNIT_TIMEOUT_MULTIPLIER ?= 1

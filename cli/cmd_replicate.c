@@ -242,7 +242,8 @@ out:
 	    strncmp(stor_location(dst), "sftp://", 7) == 0)
 		log_info(ctx->log,
 		    "%s got its config now: on an append-only host, make it "
-		    "root's (chown root:root config; doc/OFFSITE.md, \"The "
+		    "root's and read-only (chown root:root config; chmod 0444 "
+		    "config; doc/OFFSITE.md, \"The "
 		    "config file\")",
 		    stor_location(dst));
 	if (rc != EXIT_OK)

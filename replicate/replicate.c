@@ -545,7 +545,8 @@ config_step(struct pool *p, const struct flist *sl, const struct flist *dl,
 		    "the config of %s is not the one of %s, yet they share "
 		    "repository files: it was replaced there; nothing was "
 		    "sent. As root on that host, put back a copy of %s's "
-		    "config and make it root's (chown root:root config: "
+		    "config and make it root's and read-only (chown root:root "
+		    "config; chmod 0444 config: "
 		    "doc/OFFSITE.md, \"The config file\")",
 		    stor_location(p->dst), stor_location(p->src),
 		    stor_location(p->src));
@@ -575,7 +576,8 @@ repl_config_compare(struct stor *st, struct stor *ref, struct err *e)
 		    "the config of %s differs from the one of %s: if it is a "
 		    "copy of that repository, its config was replaced; as "
 		    "root on its host, put back a copy of the config of %s "
-		    "and make it root's (chown root:root config: "
+		    "and make it root's and read-only (chown root:root config; "
+		    "chmod 0444 config: "
 		    "doc/OFFSITE.md, \"The config file\")",
 		    stor_location(st), stor_location(ref), stor_location(ref));
 		goto out;

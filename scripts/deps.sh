@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages coffer needs that are missing.
 #   deps.sh build   what it takes to build ./coffer
+#   deps.sh demo    that, plus the servers make demo starts (PostgreSQL, sshd)
 #   deps.sh test    that, plus the real servers and tools the tests start
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
@@ -10,11 +11,13 @@ libinih-dev libjansson-dev libsqlite3-dev"
 test="check openssh-server openssh-client postgresql mariadb-server
 mariadb-client sqlite3 mandoc acl attr gcovr tar zstd procps iproute2
 util-linux faketime socat"
+demo="postgresql openssh-server openssh-client procps"
 
 case "${1:-build}" in
 build) want=$build ;;
+demo) want="$build $demo" ;;
 test) want="$build $test" ;;
-*) echo "usage: deps.sh build|test" >&2; exit 2 ;;
+*) echo "usage: deps.sh build|demo|test" >&2; exit 2 ;;
 esac
 
 missing=

@@ -1,0 +1,17 @@
+#!/bin/sh
+# make demo's story runs green, under make check, so a broken demo fails
+# CI: it starts its own PostgreSQL and sshd, and must leave nothing behind.
+. "$(dirname "$0")/lib.sh"
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# The demo's servers run as nobody when root: let them reach its dir.
+chmod 0711 "$T/tmp"
+st=0
+sh "$top/scripts/demo.sh" "$COFFER" >"$T/demo.out" 2>&1 || st=$?
+if [ "$st" -ne 0 ]; then
+	tail -n 30 "$T/demo.out" >&2
+	fail "the demo exited with status $st"
+fi
+expect_grep '^==> demo finished: all steps behaved as expected$' "$T/demo.out"
+expect_grep '^restored: .* readings, md5 ' "$T/demo.out"
+[ -z "$(ls -A "$T/tmp")" ] || fail "the demo left files: $(ls -A "$T/tmp")"
