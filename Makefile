@@ -11,6 +11,7 @@
 #   make bench-crypto   MB/s of HMAC, SHA-256, AES-GCM, zstd; scrypt time
 #   make bench-tools  build the benchmark's corpus generator (bench/run uses it)
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
+#   make deb        build/deb/coffer_VERSION_ARCH.deb, lintian-clean
 #   make bench-chunker   chunker speed and chunk sizes on 1 GiB in memory
 
 PREFIX    ?= /usr/local
@@ -87,7 +88,7 @@ endif
 
 .PHONY: all help deps deps-build deps-test deps-demo demo check check-long unit e2e lint-man \
         lint-errors \
-        tools coverage coverage-gate install install-files uninstall format format-check clean \
+        tools coverage coverage-gate install install-files uninstall deb format format-check clean \
         bench-tools
 
 all: coffer
@@ -228,6 +229,10 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 DOCS      := README.md doc/FORMAT.md doc/OFFSITE.md
 
 install: coffer install-files
+
+# A Debian package of this tree, held to lintian: build/deb/coffer_*.deb.
+deb:
+	@sh scripts/deb.sh
 
 install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -226,9 +226,13 @@ read_stderr(void *arg)
 static void
 join_reader(struct proc *p)
 {
+	ssize_t n;
+
 	if (!p->reading)
 		return;
-	(void)write(p->wake[1], "", 1);
+	/* A full pipe already wakes the reader: nothing to do on failure. */
+	n = write(p->wake[1], "", 1);
+	(void)n;
 	pthread_join(p->reader, NULL);
 	p->reading = 0;
 }
