@@ -14,7 +14,8 @@ need dh
 need lintian
 need git
 top=$(cd "$(dirname "$0")/../.." && pwd)
-[ -d "$top/.git" ] || skip "not a git checkout: make deb packs the tree git knows"
+git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+	skip "not a git checkout: make deb packs the tree git knows"
 
 sh "$top/scripts/deb.sh" "$T/deb" >"$T/deb.out" 2>&1 || {
 	tail -n 30 "$T/deb.out" >&2
