@@ -114,8 +114,8 @@ cmd_scheduler(struct cli_ctx *ctx, int argc, char **argv)
 	if (opt_parse(ctx, cmd, &sched_spec, argc, argv, &a, NULL) == -1)
 		return (EXIT_USAGE);
 	if (optind >= argc)
-		return (cli_usage_error(cmd,
-		    "give a subcommand: history [JOB]"));
+		return (
+		    cli_usage_error(cmd, "give a subcommand: history [JOB]"));
 	if (strcmp(argv[optind], "history") != 0)
 		return (cli_usage_error(cmd,
 		    "unknown subcommand '%s' (there is: history [JOB])",

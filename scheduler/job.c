@@ -3,6 +3,8 @@
  * runs its steps and watch it against the timeout, then call its hook and
  * record the run.  The steps themselves run in run_steps, in the child.
  */
+#include "scheduler/job.h"
+
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -27,7 +29,6 @@
 #include "repo/manifest.h"
 #include "repo/repo.h"
 #include "repo/snapsel.h"
-#include "scheduler/job.h"
 #include "scheduler/retention.h"
 #include "scheduler/retention_plan.h"
 #include "scheduler/state.h"
@@ -165,8 +166,7 @@ do_snapshot(struct run *u, struct job_step_result *sr, struct err *e)
 		so.tmp_dir = so.cache_dir;
 	if (snap_job_run(r, u->sj, &so, &m, &nfailed, e) == -1)
 		goto out;
-	snprintf(u->res->snapshot_id, sizeof(u->res->snapshot_id), "%s",
-	    m.id);
+	snprintf(u->res->snapshot_id, sizeof(u->res->snapshot_id), "%s", m.id);
 	sr->bytes = m.stored_new;
 	if (nfailed > 0 || m.nskipped > 0) {
 		const char *why = "";
@@ -326,8 +326,7 @@ do_check(struct run *u, struct job_step_result *sr, struct err *e)
 		sr->exit_status = check_report_exit_status(rep);
 		snprintf(sr->msg, sizeof(sr->msg),
 		    "check (packs slice %u/%u): %llu errors; first: %s: %s",
-		    co.slice, co.slices,
-		    (unsigned long long)rep->stats.errors,
+		    co.slice, co.slices, (unsigned long long)rep->stats.errors,
 		    p != NULL ? p->file : "?", p != NULL ? p->what : "?");
 		rc = 0;
 		goto out;
@@ -422,8 +421,8 @@ kill_descendants(void)
 			if (n == cap) {
 				cap = cap ? cap * 2 : 256;
 				pids = xreallocarray(pids, cap, sizeof(*pids));
-				ppids = xreallocarray(ppids, cap,
-				    sizeof(*ppids));
+				ppids =
+				    xreallocarray(ppids, cap, sizeof(*ppids));
 			}
 			pids[n] = (pid_t)pid;
 			ppids[n++] = (pid_t)ppid;
@@ -592,7 +591,8 @@ run_hook(const struct config_section *sec, const char *name,
 {
 	const char *hook = config_get_str(sec,
 	    res->failed_step < 0 ? "on_success" : "on_failure");
-	char vjob[CONFIG_NAME_MAX + 300], vstatus[32], vstep[32], verr[ERR_MSG_MAX + 16];
+	char vjob[CONFIG_NAME_MAX + 300], vstatus[32], vstep[32],
+	    verr[ERR_MSG_MAX + 16];
 	const char *env[5];
 	struct proc_opts po;
 	uint64_t secs = 0;
@@ -642,7 +642,7 @@ record(struct state *st, const char *name, struct job_result *res,
 		steps[n].status = job_status_name(sr->status);
 		steps[n].duration = sr->duration;
 		steps[n].error_class = sr->status != JOB_FAILED ? NULL
-		    : sr->timeout ? "timeout"
+		    : sr->timeout                               ? "timeout"
 		                  : err_class_name(sr->class);
 		steps[n].message = sr->msg[0] ? sr->msg : NULL;
 		steps[n].bytes = sr->bytes;
@@ -656,8 +656,8 @@ record(struct state *st, const char *name, struct job_result *res,
 }
 
 int
-job_run(const struct config *cfg, const char *name,
-    const struct job_opts *o, struct job_result *res, struct err *e)
+job_run(const struct config *cfg, const char *name, const struct job_opts *o,
+    struct job_result *res, struct err *e)
 {
 	const struct config_section *sec;
 	struct snap_job *sj = NULL;

@@ -43,29 +43,30 @@ enum job_step {
 };
 
 enum job_status {
-	JOB_SKIPPED = 0, /* not run: not configured, or a step it needs failed */
+	JOB_SKIPPED =
+	    0, /* not run: not configured, or a step it needs failed */
 	JOB_OK,
 	JOB_FAILED,
 };
 
 struct job_step_result {
 	enum job_status status;
-	int ran;             /* the step was started */
-	int configured;      /* the job asks for it */
-	double duration;     /* seconds */
+	int ran;               /* the step was started */
+	int configured;        /* the job asks for it */
+	double duration;       /* seconds */
 	enum err_class class;  /* failed: its class */
-	int exit_status;     /* failed: the exit status it stands for */
-	int timeout;         /* failed: stopped by the job's timeout */
+	int exit_status;       /* failed: the exit status it stands for */
+	int timeout;           /* failed: stopped by the job's timeout */
 	char msg[ERR_MSG_MAX]; /* failed: one line; skipped: why */
-	uint64_t bytes;      /* snapshot: stored; replicate: sent; check: read */
+	uint64_t bytes; /* snapshot: stored; replicate: sent; check: read */
 };
 
 struct job_result {
 	struct job_step_result steps[JOB_NSTEPS];
-	int ok;              /* every step that ran succeeded */
-	int failed_step;     /* the first failed step, or -1 */
-	int busy;            /* another run of the job holds its lock */
-	int64_t run_id;      /* in the state database */
+	int ok;          /* every step that ran succeeded */
+	int failed_step; /* the first failed step, or -1 */
+	int busy;        /* another run of the job holds its lock */
+	int64_t run_id;  /* in the state database */
 	int64_t started, ended;
 	char snapshot_id[65]; /* the snapshot taken, or "" */
 };

@@ -3,6 +3,8 @@
  * a transaction of its own; readers and writers wait on each other
  * through the busy timeout rather than failing.
  */
+#include "scheduler/state.h"
+
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -14,7 +16,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "scheduler/state.h"
 #include "xmalloc.h"
 
 #define BUSY_MS 30000 /* another coffer writing: wait this long */
@@ -24,26 +25,25 @@ struct state {
 	char *path;
 };
 
-static const char schema_v1[] =
-    "CREATE TABLE runs ("
-    " id INTEGER PRIMARY KEY,"
-    " job TEXT NOT NULL,"
-    " started INTEGER NOT NULL,"
-    " ended INTEGER,"
-    " status TEXT NOT NULL,"
-    " trigger TEXT NOT NULL);"
-    "CREATE INDEX runs_job ON runs (job, started);"
-    "CREATE TABLE steps ("
-    " run INTEGER NOT NULL REFERENCES runs (id),"
-    " seq INTEGER NOT NULL,"
-    " step TEXT NOT NULL,"
-    " status TEXT NOT NULL,"
-    " duration REAL NOT NULL,"
-    " error_class TEXT,"
-    " message TEXT,"
-    " bytes INTEGER NOT NULL,"
-    " PRIMARY KEY (run, seq));"
-    "PRAGMA user_version = 1;";
+static const char schema_v1[] = "CREATE TABLE runs ("
+                                " id INTEGER PRIMARY KEY,"
+                                " job TEXT NOT NULL,"
+                                " started INTEGER NOT NULL,"
+                                " ended INTEGER,"
+                                " status TEXT NOT NULL,"
+                                " trigger TEXT NOT NULL);"
+                                "CREATE INDEX runs_job ON runs (job, started);"
+                                "CREATE TABLE steps ("
+                                " run INTEGER NOT NULL REFERENCES runs (id),"
+                                " seq INTEGER NOT NULL,"
+                                " step TEXT NOT NULL,"
+                                " status TEXT NOT NULL,"
+                                " duration REAL NOT NULL,"
+                                " error_class TEXT,"
+                                " message TEXT,"
+                                " bytes INTEGER NOT NULL,"
+                                " PRIMARY KEY (run, seq));"
+                                "PRAGMA user_version = 1;";
 
 char *
 state_dir_default(const struct config *cfg)
@@ -65,8 +65,8 @@ state_dir_default(const struct config *cfg)
 static int
 db_err(struct state *st, struct err *e, const char *what)
 {
-	return (err_set(e, ERR_IO, "state database %s: %s: %s", st->path,
-	    what, sqlite3_errmsg(st->db)));
+	return (err_set(e, ERR_IO, "state database %s: %s: %s", st->path, what,
+	    sqlite3_errmsg(st->db)));
 }
 
 static int
@@ -123,8 +123,8 @@ state_open(const char *dir, struct state **out, struct err *e)
 		goto out;
 	}
 	if (sqlite3_open_v2(st->path, &st->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-	    SQLITE_OK) {
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+	        NULL) != SQLITE_OK) {
 		db_err(st, e, "open");
 		goto out;
 	}
@@ -320,8 +320,8 @@ steps_clear(struct state_step *steps, size_t n)
 }
 
 int
-state_history(struct state *st, const char *job, int64_t since,
-    state_run_fn fn, void *arg, struct err *e)
+state_history(struct state *st, const char *job, int64_t since, state_run_fn fn,
+    void *arg, struct err *e)
 {
 	sqlite3_stmt *q = NULL, *sq = NULL;
 	struct state_step *steps = NULL;
@@ -366,8 +366,8 @@ state_history(struct state *st, const char *job, int64_t since,
 
 			if (nsteps == cap) {
 				cap = cap ? cap * 2 : 8;
-				steps = xreallocarray(steps, cap,
-				    sizeof(*steps));
+				steps =
+				    xreallocarray(steps, cap, sizeof(*steps));
 			}
 			s = &steps[nsteps++];
 			s->step = col_dup(sq, 0);

@@ -68,9 +68,8 @@ int state_run_begin(struct state *, const char *job, int64_t started,
  * Record the end of run id: its status and its n steps, in one
  * transaction.
  */
-int state_run_end(struct state *, int64_t id, int64_t ended,
-    const char *status, const struct state_step *steps, size_t n,
-    struct err *);
+int state_run_end(struct state *, int64_t id, int64_t ended, const char *status,
+    const struct state_step *steps, size_t n, struct err *);
 
 /*
  * How many runs of job have a step named step that was not skipped: the
