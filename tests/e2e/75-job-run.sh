@@ -129,6 +129,15 @@ for s in snapshot forget replicate check; do
 		fail "history of $s: $(cat "$T/out")"
 done
 
+# --since: all three are within the hour; a bad duration is a usage error.
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" $C scheduler history --since 1h --json
+[ "$(grep -c '"job":"nightly"' "$T/out")" -eq 3 ] || fail "since: $(cat "$T/out")"
+# shellcheck disable=SC2086
+expect_status 2 "$COFFER" $C scheduler history --since soon
+# shellcheck disable=SC2086
+expect_status 2 "$COFFER" $C job run nosuchjob
+
 # ------------------------------------------------ a cut target
 # shellcheck disable=SC2086
 expect_status 1 "$COFFER" $C job run cutoff
@@ -165,7 +174,7 @@ expect_grep 'snapshot +failed .*timeout: ' "$T/out"
 # shellcheck disable=SC2086
 "$COFFER" $C job run slow >"$T/a.out" 2>"$T/a.err" &
 a=$!
-wait_for 10 "the first run's lock" grep -q pid "$T/state/job-slow.lock"
+wait_for 10 "the first run's lock" grep -q "^pid $a " "$T/state/job-slow.lock"
 # shellcheck disable=SC2086
 expect_status 13 "$COFFER" $C job run slow
 expect_grep "job slow is already running \(pid $a since " "$T/err"
