@@ -210,58 +210,60 @@ int
 state_run_end(struct state *st, int64_t id, int64_t ended, const char *status,
     const struct state_step *steps, size_t n, struct err *e)
 {
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *q = NULL, *ins = NULL;
 	int rc = -1;
 
 	if (exec(st, "BEGIN IMMEDIATE", e) == -1)
 		return (-1);
 	if (sqlite3_prepare_v2(st->db,
 	        "UPDATE runs SET ended = ?, status = ? WHERE id = ?", -1, &q,
-	        NULL) != SQLITE_OK)
-		goto fail;
+	        NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+	        "INSERT INTO steps (run, seq, step, status, duration, "
+	        "error_class, message, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	        -1, &ins, NULL) != SQLITE_OK) {
+		db_err(st, e, "write");
+		goto out;
+	}
 	sqlite3_bind_int64(q, 1, ended);
 	sqlite3_bind_text(q, 2, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, id);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(q);
-	q = NULL;
-	if (sqlite3_prepare_v2(st->db,
-	        "INSERT INTO steps (run, seq, step, status, duration, "
-	        "error_class, message, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	        -1, &q, NULL) != SQLITE_OK)
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_reset(q);
-		sqlite3_bind_int64(q, 1, id);
-		sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
-		sqlite3_bind_text(q, 3, steps[i].step, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, steps[i].status, -1, SQLITE_STATIC);
-		sqlite3_bind_double(q, 5, steps[i].duration);
-		if (steps[i].error_class != NULL)
-			sqlite3_bind_text(q, 6, steps[i].error_class, -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(q, 6);
-		if (steps[i].message != NULL)
-			sqlite3_bind_text(q, 7, steps[i].message, -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(q, 7);
-		sqlite3_bind_int64(q, 8, (sqlite3_int64)steps[i].bytes);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			goto fail;
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_err(st, e, "write");
+		goto out;
 	}
-	sqlite3_finalize(q);
-	q = NULL;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(ins, 3, steps[i].step, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, steps[i].status, -1, SQLITE_STATIC);
+		sqlite3_bind_double(ins, 5, steps[i].duration);
+		if (steps[i].error_class != NULL)
+			sqlite3_bind_text(ins, 6, steps[i].error_class, -1,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 6);
+		if (steps[i].message != NULL)
+			sqlite3_bind_text(ins, 7, steps[i].message, -1,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 7);
+		sqlite3_bind_int64(ins, 8, (sqlite3_int64)steps[i].bytes);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			db_err(st, e, "write");
+			goto out;
+		}
+	}
 	if (exec(st, "COMMIT", e) == -1)
 		goto out;
-	return (0);
-fail:
-	db_err(st, e, "write");
+	rc = 0;
 out:
 	sqlite3_finalize(q);
-	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_finalize(ins);
+	/* Nothing of a failed write stays: the transaction goes whole. */
+	if (rc == -1)
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return (rc);
 }
 
