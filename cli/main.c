@@ -184,6 +184,19 @@ const struct cli_cmd cli_commands[] = {
 	    "      --pack-size SIZE  target pack file size (default 16M)\n"
 	    "      --json            print id and location as JSON\n",
 	    cmd_init },
+	{ "job", "run a [job NAME] now: snapshot, forget, replicate, check",
+	    "usage: coffer job run NAME [--json]\n"
+	    "\n"
+	    "Run the steps of the config's [job NAME] now, in order: snapshot\n"
+	    "its sources; forget (when it sets keep_*), replicate (when it\n"
+	    "sets replicate) and check a rotating slice of the packs (when it\n"
+	    "sets check) after a successful snapshot.  timeout stops the\n"
+	    "running step; on_failure or on_success runs after; the run is\n"
+	    "recorded for 'coffer scheduler history'.  A second run of the\n"
+	    "same job while one runs fails at once (exit 13).\n"
+	    "\n"
+	    "      --json              the result and each step as JSON\n",
+	    cmd_job },
 	{ "ls", "list the files in a snapshot",
 	    "usage: coffer ls -r REPO [-lR] [--no-lock] [--json] [--before "
 	    "TIME]\n"
@@ -327,6 +340,17 @@ const struct cli_cmd cli_commands[] = {
 	    "                          cannot be written\n"
 	    "      --json              print the outcome as JSON\n",
 	    cmd_restore },
+	{ "scheduler", "the record of job runs",
+	    "usage: coffer scheduler history [JOB] [--since DURATION] "
+	    "[--json]\n"
+	    "\n"
+	    "List the runs of every job (or of JOB) recorded in the state\n"
+	    "database, oldest first, with each step's status, duration and\n"
+	    "error.\n"
+	    "\n"
+	    "      --since DURATION    only runs started within it (30d)\n"
+	    "      --json              one JSON object per run\n",
+	    cmd_scheduler },
 	{ "snapshot", "snapshot file trees and databases into a repository",
 	    "usage: coffer snapshot -r REPO [--tag TAG] [--exclude PATTERN]\n"
 	    "                       [--one-file-system] [--no-cache] PATH...\n"

@@ -86,8 +86,7 @@ static const char *const lock_words[] = { "shared", "none", NULL };
 static const struct schema_key global_keys[] = {
 	{ K("log"), ENUM(log_words), .def = "stderr" },
 	{ K("cache_dir"), TYPE(CONFIG_V_PATH), .def = "/var/cache/coffer" },
-	{ K("state_dir"), TYPE(CONFIG_V_PATH), .def = "/var/lib/coffer",
-	    .flags = LATER },
+	{ K("state_dir"), TYPE(CONFIG_V_PATH), .def = "/var/lib/coffer" },
 	{ K("lock_stale_after"), DURATION(60, DUR_MAX), .def = "30m" },
 };
 
@@ -161,12 +160,13 @@ static const struct schema_key job_keys[] = {
 	{ K("keep_weekly"), INT(0, NOLIMIT, "a count") },
 	{ K("keep_monthly"), INT(0, NOLIMIT, "a count") },
 	{ K("keep_yearly"), INT(0, NOLIMIT, "a count") },
-	{ K("check"), TYPE(CONFIG_V_PERCENT), .flags = LATER },
+	{ K("check"), TYPE(CONFIG_V_PERCENT) },
 	{ K("before"), TYPE(CONFIG_V_COMMAND) },
 	{ K("after"), TYPE(CONFIG_V_COMMAND) },
 	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },
-	{ K("on_failure"), TYPE(CONFIG_V_COMMAND), .flags = LATER },
-	{ K("timeout"), DURATION(1, DUR_MAX), .flags = LATER },
+	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
+	{ K("on_success"), TYPE(CONFIG_V_COMMAND) },
+	{ K("timeout"), DURATION(1, DUR_MAX) },
 	{ K("timezone"), TYPE(CONFIG_V_ZONE), .flags = LATER },
 	{ K("jitter"), DURATION(0, DUR_MAX), .flags = LATER },
 	{ K("prune_schedule"), TYPE(CONFIG_V_SCHEDULE), .flags = LATER },
@@ -1551,10 +1551,8 @@ config_not_yet(const struct config *cfg,
 			    cfg->path, k->line, label(s, where, sizeof(where)),
 			    k->name,
 			    s->type == CONFIG_JOB
-			        ? " (a job runs by hand: its sources, "
-			          "repository, before, after, hook_timeout and "
-			          "replicate are used, and its keep_* keys by "
-			          "'coffer forget --job')"
+			        ? " (a job runs by hand with 'coffer job "
+			          "run NAME')"
 			        : "");
 			warn(arg, msg);
 			n++;

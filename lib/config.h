@@ -142,8 +142,8 @@ int config_err(struct err *e, const struct config_section *, const char *key,
  * password_file, identity and identity_passphrase_file must be safe for a
  * secret (secfile_check_secret), known_hosts and the program a command
  * starts with (password_command, a source's command, before, after,
- * on_failure: when its first word is an absolute path) safe from change
- * (secfile_check_trusted); and no directory above any of them, up to /,
+ * on_failure, on_success: when its first word is an absolute path) safe from
+ * change (secfile_check_trusted); and no directory above any of them, up to /,
  * both as written and after symlinks, may let someone else replace it:
  * owned by the caller or root, and not writable by group or others unless
  * sticky.  A password file must exist; the others may be missing.  The
@@ -154,8 +154,8 @@ int config_check_files(const struct config *, struct err *);
 
 /*
  * What the file sets that is read and checked but not acted on yet, as
- * the scheduler and drills will: a job's schedule, check,
- * on_failure and timeout, [global] state_dir, and each [drill] section.
+ * the scheduler and drills will: a job's schedule, timezone, jitter and
+ * prune_schedule, and each [drill] section.
  * warn(arg, msg) is called once for each, in file order, msg being one
  * line "FILE:LINE: ... is not acted on yet: ..."; the count is returned.
  */

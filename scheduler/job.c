@@ -1,0 +1,808 @@
+/*
+ * A job's run (job.h): resolve it, take its lock, fork the process that
+ * runs its steps and watch it against the timeout, then call its hook and
+ * record the run.  The steps themselves run in run_steps, in the child.
+ */
+#include "scheduler/job.h"
+
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "proc.h"
+#include "replicate/replicate.h"
+#include "repo/check.h"
+#include "repo/lock.h"
+#include "repo/manifest.h"
+#include "repo/repo.h"
+#include "repo/snapsel.h"
+#include "scheduler/retention.h"
+#include "scheduler/retention_plan.h"
+#include "scheduler/state.h"
+#include "snapshot/job.h"
+#include "snapshot/snapshot.h"
+#include "xmalloc.h"
+
+static const char *const step_names[JOB_NSTEPS] = { "snapshot", "forget",
+	"replicate", "check" };
+
+const char *
+job_step_name(enum job_step s)
+{
+	return (s < JOB_NSTEPS ? step_names[s] : "?");
+}
+
+const char *
+job_status_name(enum job_status s)
+{
+	switch (s) {
+	case JOB_OK:
+		return ("ok");
+	case JOB_FAILED:
+		return ("failed");
+	default:
+		return ("skipped");
+	}
+}
+
+int
+job_step_gate(const struct job_result *r, enum job_step s, char *why,
+    size_t whylen)
+{
+	const char *w = NULL;
+
+	if (!r->steps[s].configured)
+		w = "not configured";
+	else if (s != JOB_STEP_SNAPSHOT &&
+	    r->steps[JOB_STEP_SNAPSHOT].status != JOB_OK)
+		w = "the snapshot failed";
+	if (w != NULL && why != NULL)
+		snprintf(why, whylen, "%s", w);
+	return (w == NULL);
+}
+
+void
+job_check_slice(double percent, uint64_t count, uint32_t *slice,
+    uint32_t *slices)
+{
+	double s = percent > 0 ? 100.0 / percent : 1;
+
+	/* Slices of at least percent each: floor, and at least one. */
+	if (s < 1)
+		s = 1;
+	if (s > 1000000)
+		s = 1000000;
+	*slices = (uint32_t)s;
+	*slice = (uint32_t)(count % *slices) + 1;
+}
+
+int
+job_exit_status(const struct job_result *r)
+{
+	if (r->failed_step < 0)
+		return (EXIT_OK);
+	return (r->steps[r->failed_step].exit_status);
+}
+
+/* ------------------------------------------------------- in the child */
+
+struct run {
+	const struct config *cfg;
+	const char *name;
+	const struct config_section *sec;
+	const struct snap_job *sj;
+	const struct job_opts *o;
+	struct job_result *res;
+	uint64_t checks; /* earlier runs whose check step ran */
+	int fd;          /* to the parent */
+};
+
+/* One record to the parent: a step started (done 0) or ended. */
+struct job_msg {
+	int step, done;
+	struct job_step_result r;
+	char snapshot_id[65];
+};
+
+static void
+send_msg(struct run *u, enum job_step s, int done)
+{
+	struct job_msg m;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.step = (int)s;
+	m.done = done;
+	m.r = u->res->steps[s];
+	memcpy(m.snapshot_id, u->res->snapshot_id, sizeof(m.snapshot_id));
+	/* Less than PIPE_BUF: written whole, or not at all. */
+	do
+		n = write(u->fd, &m, sizeof(m));
+	while (n == -1 && errno == EINTR);
+}
+
+static void
+step_fail(struct job_step_result *sr, const struct err *e)
+{
+	sr->status = JOB_FAILED;
+	sr->class = e->class != ERR_NONE ? e->class : ERR_INTERNAL;
+	sr->exit_status = err_exit_status(sr->class);
+	snprintf(sr->msg, sizeof(sr->msg), "%s", e->msg);
+}
+
+static int
+do_snapshot(struct run *u, struct job_step_result *sr, struct err *e)
+{
+	struct repo *r = NULL;
+	struct snap_opts so;
+	struct manifest m;
+	struct stat st;
+	size_t nfailed = 0;
+	int rc = -1;
+
+	manifest_init(&m);
+	memset(&so, 0, sizeof(so));
+	if (u->o->open_repo(u->o->arg, u->sj->repository, 0, 0, &r, e) == -1)
+		goto out;
+	so.cache_dir = u->o->cache_dir;
+	so.log = u->o->log;
+	so.interrupted = u->o->interrupted;
+	so.repository = u->sj->repository;
+	if (so.cache_dir != NULL && stat(so.cache_dir, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		so.tmp_dir = so.cache_dir;
+	if (snap_job_run(r, u->sj, &so, &m, &nfailed, e) == -1)
+		goto out;
+	snprintf(u->res->snapshot_id, sizeof(u->res->snapshot_id), "%s", m.id);
+	sr->bytes = m.stored_new;
+	if (nfailed > 0 || m.nskipped > 0) {
+		const char *why = "";
+
+		for (size_t i = 0; i < m.nsources; i++)
+			if (strcmp(m.sources[i].status, "ok") != 0 &&
+			    m.sources[i].error != NULL) {
+				why = m.sources[i].error;
+				break;
+			}
+		sr->status = JOB_FAILED;
+		sr->class = ERR_IO;
+		sr->exit_status = EXIT_PARTIAL;
+		snprintf(sr->msg, sizeof(sr->msg),
+		    "snapshot %.8s is partial: %zu of %zu sources failed, %zu "
+		    "entries skipped%s%s",
+		    m.id, nfailed, m.nsources, m.nskipped, why[0] ? ": " : "",
+		    why);
+		rc = 0;
+		goto out;
+	}
+	snprintf(sr->msg, sizeof(sr->msg), "snapshot %.8s saved", m.id);
+	rc = 0;
+out:
+	manifest_clear(&m);
+	repo_close(r);
+	return (rc);
+}
+
+static void
+forget_note(void *arg, int warn, const char *msg)
+{
+	struct log *log = arg;
+
+	if (warn)
+		log_warn(log, "%s", msg);
+	else
+		log_info(log, "%s", msg);
+}
+
+static int
+do_forget(struct run *u, struct job_step_result *sr, struct err *e)
+{
+	struct retention_policy pol;
+	struct retention_plan *p = NULL;
+	struct snapsel *list = NULL;
+	struct repo *r = NULL;
+	int rc = -1;
+
+	memset(&pol, 0, sizeof(pol));
+	retention_policy_from_job(u->sec, &pol);
+	if (u->o->open_repo(u->o->arg, u->sj->repository, 0, 0, &r, e) == -1)
+		goto out;
+	if (snapsel_list(r, time(NULL), &list, e) == -1)
+		goto out;
+	if (retention_plan_new(list, &pol, RETENTION_GROUP_DEFAULT, NULL, 0, &p,
+	        e) == -1)
+		goto out;
+	if (retention_plan_apply(p, repo_store(r), u->o->interrupted,
+	        forget_note, u->o->log, e) == -1)
+		goto out;
+	snprintf(sr->msg, sizeof(sr->msg), "forgot %zu snapshot%s", p->nmoved,
+	    p->nmoved == 1 ? "" : "s");
+	rc = 0;
+out:
+	retention_plan_free(p);
+	repo_close(r);
+	return (rc);
+}
+
+static void
+repl_notice(void *arg, const char *msg)
+{
+	log_warn(arg, "replicate: %s", msg);
+}
+
+static int
+do_replicate(struct run *u, struct job_step_result *sr, struct err *e)
+{
+	const char *to = config_get_str(u->sec, "replicate");
+	struct stor *src = NULL, *dst = NULL;
+	struct lock *lk = NULL;
+	struct lock_opts lo;
+	struct repl_opts ro;
+	struct repl_stats rs;
+	int rc = -1;
+
+	memset(&lo, 0, sizeof(lo));
+	memset(&ro, 0, sizeof(ro));
+	memset(&rs, 0, sizeof(rs));
+	if (u->o->open_store(u->o->arg, u->sj->repository, 0, &src, e) == -1 ||
+	    u->o->open_store(u->o->arg, to, 1, &dst, e) == -1)
+		goto out;
+	lo.command = "replicate";
+	lo.interrupted = u->o->interrupted;
+	if (lock_acquire(src, LOCK_SHARED, &lo, &lk, e) == -1)
+		goto out;
+	ro.notice = repl_notice;
+	ro.arg = u->o->log;
+	ro.src_lock = lk;
+	ro.interrupted = u->o->interrupted;
+	if (repl_run(src, dst, &ro, &rs, e) == -1) {
+		sr->bytes = rs.bytes_sent;
+		goto out;
+	}
+	sr->bytes = rs.bytes_sent;
+	if (lock_release(lk, e) == -1)
+		goto out;
+	snprintf(sr->msg, sizeof(sr->msg), "%llu files sent to %s",
+	    (unsigned long long)rs.files_sent, to);
+	rc = 0;
+out:
+	if (rc == -1)
+		err_wrap(e, "replicate to %s", to);
+	lock_free(lk);
+	stor_close(src);
+	stor_close(dst);
+	return (rc);
+}
+
+static int
+check_tick(void *arg, struct err *e)
+{
+	return (repo_lock_refresh(arg, e));
+}
+
+static int
+do_check(struct run *u, struct job_step_result *sr, struct err *e)
+{
+	struct check_report *rep = NULL;
+	struct check_opts co;
+	struct repo *r = NULL;
+	double pct = 0;
+	int rc = -1;
+
+	memset(&co, 0, sizeof(co));
+	(void)config_get_percent(u->sec, "check", &pct);
+	co.data = CHECK_DATA_SLICE;
+	job_check_slice(pct, u->checks, &co.slice, &co.slices);
+	if (u->o->open_repo(u->o->arg, u->sj->repository, 0,
+	        REPO_OPEN_SKIP_BAD_INDEX, &r, e) == -1)
+		goto out;
+	co.tick = check_tick;
+	co.arg = r;
+	co.interrupted = u->o->interrupted;
+	if (check_run(r, &co, &rep, e) == -1)
+		goto out;
+	sr->bytes = rep->stats.pack_bytes_read;
+	if (rep->stats.errors > 0) {
+		const struct check_problem *p = NULL;
+
+		for (size_t i = 0; i < rep->nproblems && p == NULL; i++)
+			if (rep->problems[i].severity == CHECK_ERROR)
+				p = &rep->problems[i];
+		sr->status = JOB_FAILED;
+		sr->class = p != NULL ? p->class : ERR_CORRUPT;
+		sr->exit_status = check_report_exit_status(rep);
+		snprintf(sr->msg, sizeof(sr->msg),
+		    "check (packs slice %u/%u): %llu errors; first: %s: %s",
+		    co.slice, co.slices, (unsigned long long)rep->stats.errors,
+		    p != NULL ? p->file : "?", p != NULL ? p->what : "?");
+		rc = 0;
+		goto out;
+	}
+	snprintf(sr->msg, sizeof(sr->msg),
+	    "check: no errors; packs slice %u/%u read (%llu packs)", co.slice,
+	    co.slices, (unsigned long long)rep->stats.packs_read);
+	rc = 0;
+out:
+	check_report_free(rep);
+	repo_close(r);
+	return (rc);
+}
+
+typedef int (*step_fn)(struct run *, struct job_step_result *, struct err *);
+
+static void
+run_steps(struct run *u)
+{
+	static const step_fn fns[JOB_NSTEPS] = { do_snapshot, do_forget,
+		do_replicate, do_check };
+	struct timespec t0, t1;
+	struct err e;
+
+	for (int s = 0; s < JOB_NSTEPS; s++) {
+		struct job_step_result *sr = &u->res->steps[s];
+
+		if (!job_step_gate(u->res, (enum job_step)s, sr->msg,
+		        sizeof(sr->msg))) {
+			sr->status = JOB_SKIPPED;
+			continue;
+		}
+		if (u->o->interrupted != NULL && *u->o->interrupted) {
+			sr->status = JOB_SKIPPED;
+			snprintf(sr->msg, sizeof(sr->msg), "interrupted");
+			continue;
+		}
+		sr->ran = 1;
+		send_msg(u, (enum job_step)s, 0);
+		log_info(u->o->log, "job %s: %s", u->name, step_names[s]);
+		err_clear(&e);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		sr->status = JOB_OK;
+		if (fns[s](u, sr, &e) == -1)
+			step_fail(sr, &e);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		sr->duration = (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		send_msg(u, (enum job_step)s, 1);
+	}
+}
+
+/* ------------------------------------------------------ in the parent */
+
+/*
+ * SIGKILL every process below us (the worker's children and, as we are
+ * their subreaper, those it left behind), and reap them.  Only the worker
+ * and what it started are below us while a job runs.
+ */
+static void
+kill_descendants(void)
+{
+	pid_t self = getpid();
+
+	for (int round = 0; round < 100; round++) {
+		pid_t *pids = NULL, *ppids = NULL;
+		size_t n = 0, cap = 0;
+		int found = 0;
+		DIR *d;
+		struct dirent *de;
+
+		if ((d = opendir("/proc")) == NULL)
+			return;
+		while ((de = readdir(d)) != NULL) {
+			char path[300], buf[512], *p;
+			long pid, ppid;
+			FILE *f;
+
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/stat",
+			    de->d_name);
+			if ((f = fopen(path, "re")) == NULL)
+				continue;
+			p = fgets(buf, sizeof(buf), f);
+			fclose(f);
+			/* "PID (COMM) S PPID ...": COMM may hold anything. */
+			if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+			    sscanf(buf, "%ld", &pid) != 1 ||
+			    sscanf(p + 1, " %*c %ld", &ppid) != 1)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				pids = xreallocarray(pids, cap, sizeof(*pids));
+				ppids =
+				    xreallocarray(ppids, cap, sizeof(*ppids));
+			}
+			pids[n] = (pid_t)pid;
+			ppids[n++] = (pid_t)ppid;
+		}
+		closedir(d);
+		/* Mark descendants of self: repeat until nothing changes. */
+		{
+			char *mark = xcalloc(n ? n : 1, 1);
+			int more = 1;
+
+			while (more) {
+				more = 0;
+				for (size_t i = 0; i < n; i++) {
+					if (mark[i])
+						continue;
+					int up = ppids[i] == self;
+
+					for (size_t j = 0; j < n && !up; j++)
+						up = mark[j] &&
+						    pids[j] == ppids[i];
+					if (up) {
+						mark[i] = 1;
+						more = 1;
+					}
+				}
+			}
+			for (size_t i = 0; i < n; i++)
+				if (mark[i]) {
+					(void)kill(pids[i], SIGKILL);
+					found = 1;
+				}
+			free(mark);
+		}
+		free(pids);
+		free(ppids);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!found)
+			return;
+		usleep(20000);
+	}
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return ((int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+}
+
+/*
+ * Read the worker's records into res until it ends, sending it SIGTERM at
+ * the deadline (or on an interrupt) and killing all below us after the
+ * grace.  Returns the step that was running when it ended, or -1.
+ */
+static int
+watch(pid_t pid, int fd, uint64_t timeout, volatile sig_atomic_t *intr,
+    struct job_result *res, int *timed_out, int *wstatus)
+{
+	int64_t deadline = timeout ? now_ms() + (int64_t)timeout * 1000 : 0;
+	int64_t kill_at = 0;
+	int running = -1, termed = 0;
+
+	*timed_out = 0;
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		struct job_msg m;
+		int64_t t = now_ms();
+		ssize_t n;
+
+		if (!termed && deadline && t >= deadline)
+			*timed_out = 1;
+		if (!termed && (*timed_out || (intr != NULL && *intr))) {
+			(void)kill(pid, SIGTERM);
+			termed = 1;
+			kill_at = t + JOB_KILL_GRACE * 1000;
+		}
+		if (termed && t >= kill_at)
+			break;
+		if (poll(&pf, 1, 200) <= 0)
+			continue;
+		n = read(fd, &m, sizeof(m));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(m))
+			break; /* the end (or a torn record: the same) */
+		if (m.step < 0 || m.step >= JOB_NSTEPS)
+			continue;
+		res->steps[m.step] = m.r;
+		memcpy(res->snapshot_id, m.snapshot_id,
+		    sizeof(res->snapshot_id));
+		res->snapshot_id[sizeof(res->snapshot_id) - 1] = '\0';
+		running = m.done ? -1 : m.step;
+	}
+	if (termed)
+		kill_descendants();
+	while (waitpid(pid, wstatus, 0) == -1 && errno == EINTR)
+		;
+	if (termed)
+		kill_descendants();
+	return (running);
+}
+
+/* The job's lock: flock on STATE_DIR/job-NAME.lock, holding who and when. */
+static int
+job_lock(const char *dir, const char *name, int *fdp, struct job_result *res,
+    struct err *e)
+{
+	char *path = xasprintf("%s/job-%s.lock", dir, name);
+	char buf[128], when[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	ssize_t n;
+	int fd, rc = -1;
+
+	*fdp = -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		err_sys(e, ERR_IO, "job %s: lock file %s", name, path);
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			err_sys(e, ERR_IO, "job %s: lock %s", name, path);
+			goto out;
+		}
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		res->busy = 1;
+		err_set(e, ERR_LOCKED, "job %s is already running (%s)", name,
+		    buf[0] ? buf : "pid unknown");
+		goto out;
+	}
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	n = snprintf(buf, sizeof(buf), "pid %ld since %s\n", (long)getpid(),
+	    when);
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		err_sys(e, ERR_IO, "job %s: lock file %s", name, path);
+		goto out;
+	}
+	*fdp = fd;
+	fd = -1;
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return (rc);
+}
+
+/* Replace control characters: COFFER_ERROR is one line. */
+static void
+one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static void
+run_hook(const struct config_section *sec, const char *name,
+    const struct job_result *res, struct log *log)
+{
+	const char *hook = config_get_str(sec,
+	    res->failed_step < 0 ? "on_success" : "on_failure");
+	char vjob[CONFIG_NAME_MAX + 300], vstatus[32], vstep[32],
+	    verr[ERR_MSG_MAX + 16];
+	const char *env[5];
+	struct proc_opts po;
+	uint64_t secs = 0;
+	struct err e;
+
+	if (hook == NULL)
+		return;
+	(void)config_get_duration(sec, "hook_timeout", &secs);
+	snprintf(vjob, sizeof(vjob), "COFFER_JOB=%.*s", CONFIG_NAME_MAX, name);
+	snprintf(vstatus, sizeof(vstatus), "COFFER_STATUS=%s",
+	    res->failed_step < 0 ? "ok" : "failed");
+	snprintf(vstep, sizeof(vstep), "COFFER_STEP=%s",
+	    res->failed_step < 0 ? "" : step_names[res->failed_step]);
+	snprintf(verr, sizeof(verr), "COFFER_ERROR=%s",
+	    res->failed_step < 0 ? "" : res->steps[res->failed_step].msg);
+	one_line(verr);
+	env[0] = vjob;
+	env[1] = vstatus;
+	env[2] = vstep;
+	env[3] = verr;
+	env[4] = NULL;
+	memset(&po, 0, sizeof(po));
+	po.shell = hook;
+	po.label = res->failed_step < 0 ? "on_success hook" : "on_failure hook";
+	po.env = env;
+	po.out = PROC_TAIL;
+	po.timeout = (unsigned)secs;
+	err_clear(&e);
+	if (proc_run(&po, &e) == -1)
+		log_warn(log, "job %s: %s", name, e.msg);
+}
+
+static void
+record(struct state *st, const char *name, struct job_result *res,
+    struct log *log)
+{
+	struct state_step steps[JOB_NSTEPS];
+	size_t n = 0;
+	struct err e;
+
+	for (int s = 0; s < JOB_NSTEPS; s++) {
+		const struct job_step_result *sr = &res->steps[s];
+
+		if (!sr->configured)
+			continue;
+		steps[n].step = step_names[s];
+		steps[n].status = job_status_name(sr->status);
+		steps[n].duration = sr->duration;
+		steps[n].error_class = sr->status != JOB_FAILED ? NULL
+		    : sr->timeout                               ? "timeout"
+		                  : err_class_name(sr->class);
+		steps[n].message = sr->msg[0] ? sr->msg : NULL;
+		steps[n].bytes = sr->bytes;
+		n++;
+	}
+	err_clear(&e);
+	if (state_run_end(st, res->run_id, res->ended,
+	        res->failed_step < 0 ? "ok" : "failed", steps, n, &e) == -1)
+		log_error(log, "job %s: cannot record the run: %s", name,
+		    e.msg);
+}
+
+int
+job_run(const struct config *cfg, const char *name, const struct job_opts *o,
+    struct job_result *res, struct err *e)
+{
+	const struct config_section *sec;
+	struct snap_job *sj = NULL;
+	struct state *st = NULL;
+	struct retention_policy pol;
+	char *dir = NULL;
+	uint64_t timeout = 0, checks = 0;
+	int lockfd = -1, pfd[2] = { -1, -1 }, rc = -1, timed_out = 0;
+	int running, stopped, wstatus = 0;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	res->failed_step = -1;
+	if (snap_job_resolve(cfg, name, &sj, e) == -1 ||
+	    snap_job_check(sj, e) == -1)
+		goto out;
+	sec = config_section_find(cfg, CONFIG_JOB, name);
+	memset(&pol, 0, sizeof(pol));
+	retention_policy_from_job(sec, &pol);
+	res->steps[JOB_STEP_SNAPSHOT].configured = 1;
+	res->steps[JOB_STEP_FORGET].configured = retention_policy_set(&pol);
+	res->steps[JOB_STEP_REPLICATE].configured =
+	    config_get_str(sec, "replicate") != NULL;
+	res->steps[JOB_STEP_CHECK].configured =
+	    config_key_line(sec, "check") > 0;
+	(void)config_get_duration(sec, "timeout", &timeout);
+
+	dir = o->state_dir != NULL ? xstrdup(o->state_dir)
+	                           : state_dir_default(cfg);
+	if (dir == NULL) {
+		err_set(e, ERR_CONFIG,
+		    "no state directory: set state_dir in [global], or HOME");
+		goto out;
+	}
+	if (state_open(dir, &st, e) == -1)
+		goto out;
+	if (job_lock(dir, name, &lockfd, res, e) == -1)
+		goto out;
+	if (state_step_count(st, name, "check", &checks, e) == -1)
+		goto out;
+	res->started = (int64_t)time(NULL);
+	if (state_run_begin(st, name, res->started,
+	        o->trigger ? o->trigger : "manual", &res->run_id, e) == -1)
+		goto out;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		err_sys(e, ERR_IO, "job %s: pipe", name);
+		goto out;
+	}
+	/* What the worker leaves behind when killed comes to us. */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		err_sys(e, ERR_IO, "job %s: fork", name);
+		goto out;
+	}
+	if (pid == 0) {
+		struct run u;
+
+		close(pfd[0]);
+		memset(&u, 0, sizeof(u));
+		u.cfg = cfg;
+		u.name = name;
+		u.sec = sec;
+		u.sj = sj;
+		u.o = o;
+		u.res = res;
+		u.checks = checks;
+		u.fd = pfd[1];
+		run_steps(&u);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(0);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	running = watch(pid, pfd[0], timeout, o->interrupted, res, &timed_out,
+	    &wstatus);
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+
+	/* What the worker could not say itself. */
+	stopped = running;
+	if (timed_out && stopped < 0) {
+		/* Between steps, or the step ended on the SIGTERM. */
+		for (int s = 0; s < JOB_NSTEPS && stopped < 0; s++)
+			if (res->steps[s].ran &&
+			    res->steps[s].status == JOB_FAILED &&
+			    res->steps[s].class == ERR_INTERRUPTED)
+				stopped = s;
+		for (int s = 0; s < JOB_NSTEPS && stopped < 0; s++)
+			if (res->steps[s].configured && !res->steps[s].ran)
+				stopped = s;
+		for (int s = 0; s < JOB_NSTEPS; s++)
+			if (stopped < 0 && res->steps[s].ran)
+				stopped = s;
+	}
+	for (int s = 0; s < JOB_NSTEPS; s++) {
+		struct job_step_result *sr = &res->steps[s];
+
+		if (s == stopped && timed_out) {
+			sr->status = JOB_FAILED;
+			sr->timeout = 1;
+			sr->class = ERR_INTERRUPTED;
+			sr->exit_status = EXIT_ERROR;
+			snprintf(sr->msg, sizeof(sr->msg),
+			    "timeout: job %s ran past its timeout of %llu s; "
+			    "%s was stopped",
+			    name, (unsigned long long)timeout, step_names[s]);
+		} else if (s == stopped) {
+			sr->status = JOB_FAILED;
+			sr->class = ERR_INTERNAL;
+			sr->exit_status = EXIT_ERROR;
+			snprintf(sr->msg, sizeof(sr->msg),
+			    "%s ended without a result (the process running "
+			    "it %s %d)",
+			    step_names[s],
+			    WIFSIGNALED(wstatus) ? "was killed by signal"
+			                         : "exited with status",
+			    WIFSIGNALED(wstatus) ? WTERMSIG(wstatus)
+			                         : WEXITSTATUS(wstatus));
+		} else if (!sr->ran && sr->configured &&
+		    sr->status == JOB_SKIPPED && sr->msg[0] == '\0')
+			snprintf(sr->msg, sizeof(sr->msg), "%s",
+			    timed_out ? "timeout" : "not reached");
+	}
+	for (int s = 0; s < JOB_NSTEPS; s++)
+		if (res->steps[s].status == JOB_FAILED) {
+			res->failed_step = s;
+			break;
+		}
+	res->ok = res->failed_step < 0;
+	res->ended = (int64_t)time(NULL);
+	run_hook(sec, name, res, o->log);
+	record(st, name, res, o->log);
+	rc = 0;
+out:
+	if (pfd[0] != -1)
+		close(pfd[0]);
+	if (pfd[1] != -1)
+		close(pfd[1]);
+	if (lockfd != -1)
+		close(lockfd);
+	state_close(st);
+	snap_job_free(sj);
+	free(dir);
+	return (rc);
+}

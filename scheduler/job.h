@@ -1,0 +1,141 @@
+/*
+ * One run of a [job NAME] (coffer job run, and the scheduler): its steps
+ * in order, each through its engine's own entry point, under the job's
+ * timeout and lock, with its on_failure / on_success hooks, recorded in
+ * the state database (state.h).
+ *
+ * Steps and the rule for which runs after a failure (job_step_gate):
+ *   snapshot   always first (snap_job_resolve + snap_job_run);
+ *   forget     when the job sets a keep_* key, only after a successful
+ *              snapshot (a failed night never removes an old snapshot);
+ *              never prunes;
+ *   replicate  when replicate = NAME, only after a successful snapshot
+ *              (a failed forget does not stop it);
+ *   check      when check = N%, only after a successful snapshot (a
+ *              failed forget or replicate does not stop it: it checks the
+ *              local repository).  It reads slice K of S of the packs, S =
+ *              floor(100 / N) (at least 1), K = 1 + (the number of earlier
+ *              runs of this job whose check step ran) mod S: every pack is
+ *              read within S <= 100 / N runs.
+ * A timeout or an interrupt stops the running step; the steps after it
+ * are skipped.
+ */
+#ifndef COFFER_SCHED_JOB_H
+#define COFFER_SCHED_JOB_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct config;
+struct log;
+struct repo;
+struct stor;
+
+enum job_step {
+	JOB_STEP_SNAPSHOT = 0,
+	JOB_STEP_FORGET,
+	JOB_STEP_REPLICATE,
+	JOB_STEP_CHECK,
+	JOB_NSTEPS
+};
+
+enum job_status {
+	JOB_SKIPPED =
+	    0, /* not run: not configured, or a step it needs failed */
+	JOB_OK,
+	JOB_FAILED,
+};
+
+struct job_step_result {
+	enum job_status status;
+	int ran;               /* the step was started */
+	int configured;        /* the job asks for it */
+	double duration;       /* seconds */
+	enum err_class class;  /* failed: its class */
+	int exit_status;       /* failed: the exit status it stands for */
+	int timeout;           /* failed: stopped by the job's timeout */
+	char msg[ERR_MSG_MAX]; /* failed: one line; skipped: why */
+	uint64_t bytes; /* snapshot: stored; replicate: sent; check: read */
+};
+
+struct job_result {
+	struct job_step_result steps[JOB_NSTEPS];
+	int ok;          /* every step that ran succeeded */
+	int failed_step; /* the first failed step, or -1 */
+	int busy;        /* another run of the job holds its lock */
+	int64_t run_id;  /* in the state database */
+	int64_t started, ended;
+	char snapshot_id[65]; /* the snapshot taken, or "" */
+};
+
+/*
+ * How job_run reaches repositories: the caller (cli/) resolves a name or
+ * location, its passphrase and transport settings.  Called in the process
+ * that runs the steps.
+ */
+struct job_opts {
+	/* Open repository name (a [repository] NAME of cfg) with its key,
+	 * locked exclusive or shared; REPO_OPEN_* flags. */
+	int (*open_repo)(void *arg, const char *name, int exclusive, int flags,
+	    struct repo **out, struct err *e);
+	/* Open the store of name without the key (create: make it). */
+	int (*open_store)(void *arg, const char *name, int create,
+	    struct stor **out, struct err *e);
+	void *arg;
+	const char *cache_dir; /* the files cache; NULL: none */
+	const char *state_dir; /* NULL: state_dir_default */
+	const char *trigger;   /* "manual" or "schedule" */
+	struct log *log;
+	volatile sig_atomic_t *interrupted; /* may be NULL */
+};
+
+/*
+ * Run the [job name] of cfg (see above) into *res.  The steps run in a
+ * forked child process; the caller's process waits for it, and when the
+ * job's timeout passes (or *interrupted is set) sends it SIGTERM, which
+ * makes the running step stop (its child programs with it), and after a
+ * grace of JOB_KILL_GRACE seconds kills it and everything it started.
+ * Then the hook on_failure or on_success runs (lib/proc, within
+ * hook_timeout, with COFFER_JOB, COFFER_STATUS "ok"/"failed",
+ * COFFER_STEP the failed step, COFFER_ERROR its message on one line) and
+ * the run is recorded in the state database.
+ *
+ * Returns 0 when the job ran, whatever its steps did (res says); -1 when it
+ * could not: no such job or a bad one (ERR_USAGE, ERR_CONFIG), the state
+ * database or the job lock cannot be had (ERR_IO), or another run of the
+ * job holds the lock: ERR_LOCKED "job NAME is already running (pid N since
+ * TIME)" with res->busy set.
+ */
+#define JOB_KILL_GRACE 5
+int job_run(const struct config *cfg, const char *name,
+    const struct job_opts *opts, struct job_result *res, struct err *e);
+
+/*
+ * The dependency rule: whether step s runs given the results of the
+ * steps before it in r (and whether it is configured, r->steps[s].
+ * configured).  1: run it; 0: skip it, with why (may be NULL) filled.
+ */
+int job_step_gate(const struct job_result *r, enum job_step s, char *why,
+    size_t whylen);
+
+/*
+ * The slice check = percent reads on the run after count earlier checked
+ * runs: *slice of *slices (1 <= *slice <= *slices).
+ */
+void job_check_slice(double percent, uint64_t count, uint32_t *slice,
+    uint32_t *slices);
+
+/* "snapshot", "forget", "replicate", "check". */
+const char *job_step_name(enum job_step);
+
+/* "ok", "failed", "skipped". */
+const char *job_status_name(enum job_status);
+
+/* The exit status for a run: 0 when every step that ran succeeded, else
+ * the first failed step's exit_status. */
+int job_exit_status(const struct job_result *);
+
+#endif

@@ -1,0 +1,401 @@
+/*
+ * The state database (state.h): runs and steps in SQLite.  Each write is
+ * a transaction of its own; readers and writers wait on each other
+ * through the busy timeout rather than failing.
+ */
+#include "scheduler/state.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "xmalloc.h"
+
+#define BUSY_MS 30000 /* another coffer writing: wait this long */
+
+struct state {
+	sqlite3 *db;
+	char *path;
+};
+
+static const char schema_v1[] = "CREATE TABLE runs ("
+                                " id INTEGER PRIMARY KEY,"
+                                " job TEXT NOT NULL,"
+                                " started INTEGER NOT NULL,"
+                                " ended INTEGER,"
+                                " status TEXT NOT NULL,"
+                                " trigger TEXT NOT NULL);"
+                                "CREATE INDEX runs_job ON runs (job, started);"
+                                "CREATE TABLE steps ("
+                                " run INTEGER NOT NULL REFERENCES runs (id),"
+                                " seq INTEGER NOT NULL,"
+                                " step TEXT NOT NULL,"
+                                " status TEXT NOT NULL,"
+                                " duration REAL NOT NULL,"
+                                " error_class TEXT,"
+                                " message TEXT,"
+                                " bytes INTEGER NOT NULL,"
+                                " PRIMARY KEY (run, seq));"
+                                "PRAGMA user_version = 1;";
+
+char *
+state_dir_default(const struct config *cfg)
+{
+	const char *x;
+
+	if (cfg != NULL && config_key_line(config_global(cfg), "state_dir") > 0)
+		return (
+		    xstrdup(config_get_str(config_global(cfg), "state_dir")));
+	if (geteuid() == 0)
+		return (xstrdup("/var/lib/coffer"));
+	if ((x = getenv("XDG_STATE_HOME")) != NULL && x[0] == '/')
+		return (xasprintf("%s/coffer", x));
+	if ((x = getenv("HOME")) != NULL && x[0] == '/')
+		return (xasprintf("%s/.local/state/coffer", x));
+	return (NULL);
+}
+
+static int
+db_err(struct state *st, struct err *e, const char *what)
+{
+	return (err_set(e, ERR_IO, "state database %s: %s: %s", st->path, what,
+	    sqlite3_errmsg(st->db)));
+}
+
+static int
+exec(struct state *st, const char *sql, struct err *e)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return (db_err(st, e, "write"));
+	return (0);
+}
+
+/* mkdir -p, each new directory 0700. */
+static int
+mkdirs(const char *dir, struct err *e)
+{
+	char *p = xstrdup(dir);
+	int rc = -1;
+
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
+			err_sys(e, ERR_IO, "state directory %s: mkdir %s", dir,
+			    p);
+			goto out;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	rc = 0;
+out:
+	free(p);
+	return (rc);
+}
+
+int
+state_open(const char *dir, struct state **out, struct err *e)
+{
+	struct state *st = xcalloc(1, sizeof(*st));
+	sqlite3_stmt *q = NULL;
+	int fd = -1, rc = -1, ver;
+
+	*out = NULL;
+	st->path = xasprintf("%s/%s", dir, STATE_FILE);
+	if (mkdirs(dir, e) == -1)
+		goto out;
+	/* Made here, so that it is 0600 whatever the umask; SQLite gives
+	 * its -wal and -shm files the same mode. */
+	if ((fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		err_sys(e, ERR_IO, "state database %s", st->path);
+		goto out;
+	}
+	if (sqlite3_open_v2(st->path, &st->db,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+	        NULL) != SQLITE_OK) {
+		db_err(st, e, "open");
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, BUSY_MS);
+	if (exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+	        e) == -1)
+		goto out;
+	if (exec(st, "BEGIN IMMEDIATE", e) == -1)
+		goto out;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW) {
+		db_err(st, e, "read");
+		goto rollback;
+	}
+	ver = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (ver > STATE_SCHEMA_VERSION) {
+		err_set(e, ERR_CORRUPT,
+		    "state database %s has schema version %d; this coffer "
+		    "knows up to %d: use a newer coffer",
+		    st->path, ver, STATE_SCHEMA_VERSION);
+		goto rollback;
+	}
+	if (ver == 0 && exec(st, schema_v1, e) == -1)
+		goto rollback;
+	if (exec(st, "COMMIT", e) == -1)
+		goto rollback;
+	*out = st;
+	st = NULL;
+	rc = 0;
+	goto out;
+rollback:
+	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(q);
+	if (fd != -1)
+		close(fd);
+	state_close(st);
+	return (rc);
+}
+
+void
+state_close(struct state *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+int
+state_run_begin(struct state *st, const char *job, int64_t started,
+    const char *trigger, int64_t *id, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->db,
+	        "INSERT INTO runs (job, started, status, trigger) "
+	        "VALUES (?, ?, 'running', ?)",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, started);
+	sqlite3_bind_text(q, 3, trigger, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	*id = sqlite3_last_insert_rowid(st->db);
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return (rc);
+}
+
+int
+state_run_end(struct state *st, int64_t id, int64_t ended, const char *status,
+    const struct state_step *steps, size_t n, struct err *e)
+{
+	sqlite3_stmt *q = NULL, *ins = NULL;
+	int rc = -1;
+
+	if (exec(st, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	if (sqlite3_prepare_v2(st->db,
+	        "UPDATE runs SET ended = ?, status = ? WHERE id = ?", -1, &q,
+	        NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+	        "INSERT INTO steps (run, seq, step, status, duration, "
+	        "error_class, message, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	        -1, &ins, NULL) != SQLITE_OK) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, ended);
+	sqlite3_bind_text(q, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, id);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(ins, 3, steps[i].step, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, steps[i].status, -1, SQLITE_STATIC);
+		sqlite3_bind_double(ins, 5, steps[i].duration);
+		if (steps[i].error_class != NULL)
+			sqlite3_bind_text(ins, 6, steps[i].error_class, -1,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 6);
+		if (steps[i].message != NULL)
+			sqlite3_bind_text(ins, 7, steps[i].message, -1,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 7);
+		sqlite3_bind_int64(ins, 8, (sqlite3_int64)steps[i].bytes);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			db_err(st, e, "write");
+			goto out;
+		}
+	}
+	if (exec(st, "COMMIT", e) == -1)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	sqlite3_finalize(ins);
+	/* Nothing of a failed write stays: the transaction goes whole. */
+	if (rc == -1)
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return (rc);
+}
+
+int
+state_step_count(struct state *st, const char *job, const char *step,
+    uint64_t *n, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->db,
+	        "SELECT count(*) FROM steps JOIN runs ON runs.id = steps.run "
+	        "WHERE runs.job = ? AND steps.step = ? "
+	        "AND steps.status <> 'skipped'",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, step, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	*n = (uint64_t)sqlite3_column_int64(q, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return (rc);
+}
+
+static const char *
+col_text(sqlite3_stmt *q, int i)
+{
+	return ((const char *)sqlite3_column_text(q, i));
+}
+
+/* A step's strings live only until the next row: keep copies. */
+static char *
+col_dup(sqlite3_stmt *q, int i)
+{
+	const char *s = col_text(q, i);
+
+	return (s != NULL ? xstrdup(s) : NULL);
+}
+
+static void
+steps_clear(struct state_step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)steps[i].step);
+		free((char *)steps[i].status);
+		free((char *)steps[i].error_class);
+		free((char *)steps[i].message);
+	}
+}
+
+int
+state_history(struct state *st, const char *job, int64_t since, state_run_fn fn,
+    void *arg, struct err *e)
+{
+	sqlite3_stmt *q = NULL, *sq = NULL;
+	struct state_step *steps = NULL;
+	size_t nsteps = 0, cap = 0;
+	int rc = -1, r;
+
+	/* One read transaction: a consistent picture while writers go on. */
+	if (exec(st, "BEGIN", e) == -1)
+		return (-1);
+	if (sqlite3_prepare_v2(st->db,
+	        "SELECT id, job, started, coalesce(ended, 0), status, trigger "
+	        "FROM runs WHERE (?1 IS NULL OR job = ?1) AND started >= ?2 "
+	        "ORDER BY started, id",
+	        -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+	        "SELECT step, status, duration, error_class, message, bytes "
+	        "FROM steps WHERE run = ? ORDER BY seq",
+	        -1, &sq, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	if (job != NULL)
+		sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 1);
+	sqlite3_bind_int64(q, 2, since);
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		struct state_run run;
+
+		run.id = sqlite3_column_int64(q, 0);
+		run.job = col_text(q, 1);
+		run.started = sqlite3_column_int64(q, 2);
+		run.ended = sqlite3_column_int64(q, 3);
+		run.status = col_text(q, 4);
+		run.trigger = col_text(q, 5);
+		sqlite3_reset(sq);
+		sqlite3_bind_int64(sq, 1, run.id);
+		steps_clear(steps, nsteps);
+		nsteps = 0;
+		while ((r = sqlite3_step(sq)) == SQLITE_ROW) {
+			struct state_step *s;
+
+			if (nsteps == cap) {
+				cap = cap ? cap * 2 : 8;
+				steps =
+				    xreallocarray(steps, cap, sizeof(*steps));
+			}
+			s = &steps[nsteps++];
+			s->step = col_dup(sq, 0);
+			s->status = col_dup(sq, 1);
+			s->duration = sqlite3_column_double(sq, 2);
+			s->error_class = col_dup(sq, 3);
+			s->message = col_dup(sq, 4);
+			s->bytes = (uint64_t)sqlite3_column_int64(sq, 5);
+		}
+		if (r != SQLITE_DONE) {
+			db_err(st, e, "read");
+			goto out;
+		}
+		if (fn(arg, &run, steps, nsteps, e) == -1)
+			goto out;
+	}
+	if (r != SQLITE_DONE) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	sqlite3_finalize(sq);
+	(void)sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	steps_clear(steps, nsteps);
+	free(steps);
+	return (rc);
+}

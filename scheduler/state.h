@@ -1,0 +1,91 @@
+/*
+ * The scheduler's state: a SQLite database, state.db in the state
+ * directory, holding every job run and its steps (coffer scheduler
+ * history).  WAL mode with a busy timeout, so that two coffer processes
+ * can share it; each write is one transaction, so a crash leaves either
+ * the whole write or none of it.  The schema's version is the database's
+ * user_version.
+ */
+#ifndef COFFER_STATE_H
+#define COFFER_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct config;
+struct state;
+
+#define STATE_SCHEMA_VERSION 1
+#define STATE_FILE           "state.db"
+
+/* One step of a run, as recorded. */
+struct state_step {
+	const char *step;   /* "snapshot", "forget", "replicate", "check" */
+	const char *status; /* "ok", "failed", "skipped" */
+	double duration;    /* seconds */
+	const char *error_class; /* err_class_name, "timeout"; NULL: none */
+	const char *message;     /* one line; NULL: none */
+	uint64_t bytes;          /* bytes added (snapshot: stored; replicate:
+	                            sent; check: read) */
+};
+
+/* One run, as recorded. */
+struct state_run {
+	int64_t id;
+	const char *job;
+	int64_t started, ended; /* Unix seconds; ended 0: never ended (the
+	                           run is still going or its process died) */
+	const char *status;     /* "running", "ok", "failed" */
+	const char *trigger;    /* "manual", "schedule" */
+};
+
+/*
+ * The state directory: [global] state_dir when the file sets it (cfg may
+ * be NULL), else /var/lib/coffer for root, else $XDG_STATE_HOME/coffer,
+ * else ~/.local/state/coffer.  A new string; NULL when none can be told
+ * (no HOME).
+ */
+char *state_dir_default(const struct config *cfg);
+
+/*
+ * Open (creating dir 0700 and the database 0600 when missing) the state
+ * database in dir into *out.  ERR_IO naming the path when it cannot be
+ * made or opened; ERR_CORRUPT when its schema is newer than this coffer
+ * knows.
+ */
+int state_open(const char *dir, struct state **out, struct err *);
+
+/* Close; NULL is fine. */
+void state_close(struct state *);
+
+/* Record the start of a run of job: status "running"; *id its id. */
+int state_run_begin(struct state *, const char *job, int64_t started,
+    const char *trigger, int64_t *id, struct err *);
+
+/*
+ * Record the end of run id: its status and its n steps, in one
+ * transaction.
+ */
+int state_run_end(struct state *, int64_t id, int64_t ended, const char *status,
+    const struct state_step *steps, size_t n, struct err *);
+
+/*
+ * How many runs of job have a step named step that was not skipped: the
+ * counter the check step's rotating slice is chosen from.
+ */
+int state_step_count(struct state *, const char *job, const char *step,
+    uint64_t *n, struct err *);
+
+/*
+ * Each run started at or after since (Unix seconds; 0: all), of job (NULL:
+ * every job), oldest first, to fn with its steps in order.  fn returns 0
+ * to go on, -1 (with e filled) to stop, which the call returns.
+ */
+typedef int (*state_run_fn)(void *arg, const struct state_run *,
+    const struct state_step *steps, size_t nsteps, struct err *e);
+int state_history(struct state *, const char *job, int64_t since,
+    state_run_fn fn, void *arg, struct err *);
+
+#endif

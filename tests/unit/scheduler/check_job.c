@@ -1,0 +1,149 @@
+/*
+ * The job's rules that need no repository: which step runs after which
+ * failure (job_step_gate), the rotating check slice (every pack within
+ * 100/N runs) and the run's exit status.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "err.h"
+#include "scheduler/job.h"
+
+static void
+configure_all(struct job_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->failed_step = -1;
+	for (int s = 0; s < JOB_NSTEPS; s++)
+		r->steps[s].configured = 1;
+}
+
+START_TEST(test_gate_snapshot_ok)
+{
+	struct job_result r;
+	char why[64];
+
+	configure_all(&r);
+	ck_assert_int_eq(job_step_gate(&r, JOB_STEP_SNAPSHOT, why, 64), 1);
+	r.steps[JOB_STEP_SNAPSHOT].status = JOB_OK;
+	ck_assert_int_eq(job_step_gate(&r, JOB_STEP_FORGET, why, 64), 1);
+	/* A failed forget stops neither replicate nor check. */
+	r.steps[JOB_STEP_FORGET].status = JOB_FAILED;
+	ck_assert_int_eq(job_step_gate(&r, JOB_STEP_REPLICATE, why, 64), 1);
+	/* A failed replicate does not stop the check of the local copy. */
+	r.steps[JOB_STEP_REPLICATE].status = JOB_FAILED;
+	ck_assert_int_eq(job_step_gate(&r, JOB_STEP_CHECK, why, 64), 1);
+}
+END_TEST
+
+START_TEST(test_gate_snapshot_failed)
+{
+	struct job_result r;
+	char why[64];
+
+	configure_all(&r);
+	r.steps[JOB_STEP_SNAPSHOT].status = JOB_FAILED;
+	for (int s = JOB_STEP_FORGET; s < JOB_NSTEPS; s++) {
+		why[0] = '\0';
+		ck_assert_int_eq(job_step_gate(&r, (enum job_step)s, why, 64),
+		    0);
+		ck_assert_str_eq(why, "the snapshot failed");
+	}
+}
+END_TEST
+
+START_TEST(test_gate_not_configured)
+{
+	struct job_result r;
+	char why[64];
+
+	configure_all(&r);
+	r.steps[JOB_STEP_SNAPSHOT].status = JOB_OK;
+	r.steps[JOB_STEP_REPLICATE].configured = 0;
+	ck_assert_int_eq(job_step_gate(&r, JOB_STEP_REPLICATE, why, 64), 0);
+	ck_assert_str_eq(why, "not configured");
+	ck_assert_int_eq(job_step_gate(&r, JOB_STEP_CHECK, NULL, 0), 1);
+}
+END_TEST
+
+/* Over S = floor(100/N) consecutive runs every slice comes once. */
+START_TEST(test_check_slice_rotates)
+{
+	static const double pcts[] = { 100, 50, 30, 5, 0.5, 33.4, 99 };
+
+	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
+		uint32_t slice, slices, first;
+		int seen[256];
+
+		job_check_slice(pcts[i], 0, &first, &slices);
+		ck_assert_uint_ge(slices, 1);
+		ck_assert(slices <= 100.0 / pcts[i] + 1e-9);
+		/* Each slice is at least N% of the packs. */
+		ck_assert(100.0 / slices >= pcts[i] - 1e-9);
+		if (slices > 256)
+			continue;
+		memset(seen, 0, sizeof(seen));
+		for (uint64_t run = 7; run < 7 + slices; run++) {
+			job_check_slice(pcts[i], run, &slice, &slices);
+			ck_assert_uint_ge(slice, 1);
+			ck_assert_uint_le(slice, slices);
+			seen[slice - 1]++;
+		}
+		for (uint32_t k = 0; k < slices; k++)
+			ck_assert_int_eq(seen[k], 1);
+	}
+}
+END_TEST
+
+START_TEST(test_check_slice_values)
+{
+	uint32_t slice, slices;
+
+	job_check_slice(50, 0, &slice, &slices);
+	ck_assert_uint_eq(slices, 2);
+	ck_assert_uint_eq(slice, 1);
+	job_check_slice(50, 1, &slice, &slices);
+	ck_assert_uint_eq(slice, 2);
+	job_check_slice(50, 2, &slice, &slices);
+	ck_assert_uint_eq(slice, 1);
+	job_check_slice(5, 19, &slice, &slices);
+	ck_assert_uint_eq(slices, 20);
+	ck_assert_uint_eq(slice, 20);
+	job_check_slice(30, 0, &slice, &slices);
+	ck_assert_uint_eq(slices, 3);
+}
+END_TEST
+
+START_TEST(test_exit_status)
+{
+	struct job_result r;
+
+	configure_all(&r);
+	ck_assert_int_eq(job_exit_status(&r), EXIT_OK);
+	r.failed_step = JOB_STEP_REPLICATE;
+	r.steps[JOB_STEP_REPLICATE].exit_status = EXIT_NET;
+	ck_assert_int_eq(job_exit_status(&r), EXIT_NET);
+	ck_assert_str_eq(job_step_name(JOB_STEP_CHECK), "check");
+	ck_assert_str_eq(job_status_name(JOB_SKIPPED), "skipped");
+}
+END_TEST
+
+Suite *job_run_suite(void);
+
+Suite *
+job_run_suite(void)
+{
+	Suite *s = suite_create("job_run");
+	TCase *tc = tcase_create("rules");
+
+	tcase_add_test(tc, test_gate_snapshot_ok);
+	tcase_add_test(tc, test_gate_snapshot_failed);
+	tcase_add_test(tc, test_gate_not_configured);
+	tcase_add_test(tc, test_check_slice_rotates);
+	tcase_add_test(tc, test_check_slice_values);
+	tcase_add_test(tc, test_exit_status);
+	suite_add_tcase(s, tc);
+	return (s);
+}

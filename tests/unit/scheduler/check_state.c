@@ -1,0 +1,254 @@
+/*
+ * The state database: made 0700/0600 with its schema version, runs and
+ * steps written and read back in order, the history's filters, the check
+ * counter, a newer schema refused, and a writer that dies inside its
+ * transaction leaving nothing of it behind.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "err.h"
+#include "scheduler/state.h"
+
+static char dir[64], sdir[96], db[128];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/coffer-state-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sdir, sizeof(sdir), "%s/a/b", dir);
+	snprintf(db, sizeof(db), "%s/%s", sdir, STATE_FILE);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+struct seen {
+	int nruns;
+	char text[4096];
+};
+
+static int
+collect(void *arg, const struct state_run *run, const struct state_step *st,
+    size_t n, struct err *e)
+{
+	struct seen *s = arg;
+	size_t len = strlen(s->text);
+
+	(void)e;
+	s->nruns++;
+	snprintf(s->text + len, sizeof(s->text) - len, "%s@%lld:%s:%s;",
+	    run->job, (long long)run->started, run->status, run->trigger);
+	for (size_t i = 0; i < n; i++) {
+		len = strlen(s->text);
+		snprintf(s->text + len, sizeof(s->text) - len,
+		    " %s=%s/%s/%s/%llu;", st[i].step, st[i].status,
+		    st[i].error_class ? st[i].error_class : "-",
+		    st[i].message ? st[i].message : "-",
+		    (unsigned long long)st[i].bytes);
+	}
+	return (0);
+}
+
+static const struct state_step steps2[] = {
+	{ "snapshot", "ok", 1.5, NULL, "saved", 100 },
+	{ "replicate", "failed", 0.5, "net", "cut", 7 },
+	{ "check", "ok", 0.1, NULL, NULL, 0 },
+};
+
+/* A run whose check was skipped: it does not count for the slice. */
+static const struct state_step steps1[] = {
+	{ "snapshot", "ok", 1.5, NULL, "saved", 100 },
+	{ "check", "skipped", 0, NULL, "the snapshot failed", 0 },
+};
+
+START_TEST(test_schema_and_modes)
+{
+	struct state *st = NULL;
+	struct err e;
+	struct stat sb;
+	sqlite3 *h;
+	sqlite3_stmt *q;
+
+	err_clear(&e);
+	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
+	state_close(st);
+	ck_assert_int_eq(stat(sdir, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0700);
+	ck_assert_int_eq(stat(db, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0600);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &q,
+	                     NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(q, 0), STATE_SCHEMA_VERSION);
+	sqlite3_finalize(q);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &q,
+	                     NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	/* A newer schema is refused, not written over. */
+	ck_assert_int_eq(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL,
+	                     NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	ck_assert_int_eq(state_open(sdir, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_ptr_null(st);
+}
+END_TEST
+
+START_TEST(test_runs_and_history)
+{
+	struct state *st = NULL;
+	struct seen s;
+	struct err e;
+	int64_t id1, id2, id3;
+	uint64_t n;
+
+	err_clear(&e);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
+	ck_assert_int_eq(state_run_begin(st, "nightly", 1000, "manual", &id1,
+	                     &e),
+	    0);
+	ck_assert_int_eq(state_run_end(st, id1, 1010, "ok", steps1, 2, &e), 0);
+	ck_assert_int_eq(state_run_begin(st, "other", 2000, "schedule", &id2,
+	                     &e),
+	    0);
+	ck_assert_int_eq(state_run_begin(st, "nightly", 3000, "manual", &id3,
+	                     &e),
+	    0);
+	ck_assert_int_eq(state_run_end(st, id3, 3010, "failed", steps2, 3, &e),
+	    0);
+	ck_assert_int_ne(id1, id3);
+	/* Reopened: all of it is there, oldest first. */
+	state_close(st);
+	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
+	ck_assert_int_eq(state_history(st, NULL, 0, collect, &s, &e), 0);
+	ck_assert_int_eq(s.nruns, 3);
+	ck_assert_str_eq(s.text,
+	    "nightly@1000:ok:manual; snapshot=ok/-/saved/100;"
+	    " check=skipped/-/the snapshot failed/0;"
+	    "other@2000:running:schedule;"
+	    "nightly@3000:failed:manual; snapshot=ok/-/saved/100;"
+	    " replicate=failed/net/cut/7; check=ok/-/-/0;");
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(state_history(st, "nightly", 1500, collect, &s, &e),
+	    0);
+	ck_assert_int_eq(s.nruns, 1);
+	ck_assert_ptr_nonnull(strstr(s.text, "nightly@3000"));
+	ck_assert_int_eq(state_step_count(st, "nightly", "check", &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(state_step_count(st, "nightly", "snapshot", &n, &e),
+	    0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(state_step_count(st, "other", "check", &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	state_close(st);
+}
+END_TEST
+
+/*
+ * A process that dies between its writes and its COMMIT: the next opener
+ * sees none of them, and the database stays whole.
+ */
+START_TEST(test_uncommitted_write_vanishes)
+{
+	struct state *st = NULL;
+	struct seen s;
+	struct err e;
+	int64_t id;
+	pid_t pid;
+	int ws;
+
+	err_clear(&e);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
+	ck_assert_int_eq(state_run_begin(st, "nightly", 1000, "manual", &id,
+	                     &e),
+	    0);
+	state_close(st);
+	if ((pid = fork()) == 0) {
+		sqlite3 *h;
+
+		if (sqlite3_open(db, &h) != SQLITE_OK ||
+		    sqlite3_exec(h,
+		        "BEGIN IMMEDIATE;"
+		        "UPDATE runs SET status = 'ok', ended = 5;"
+		        "INSERT INTO steps VALUES (1, 0, 'snapshot', 'ok', 1, "
+		        "NULL, 'half', 1);",
+		        NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		_exit(0); /* no COMMIT, no close: a crash */
+	}
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	ck_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
+	ck_assert_int_eq(state_history(st, NULL, 0, collect, &s, &e), 0);
+	ck_assert_str_eq(s.text, "nightly@1000:running:manual;");
+	/* And the next write goes through. */
+	ck_assert_int_eq(state_run_end(st, id, 1010, "ok", steps2, 1, &e), 0);
+	state_close(st);
+}
+END_TEST
+
+START_TEST(test_dir_default)
+{
+	char *d;
+
+	if (geteuid() == 0) {
+		d = state_dir_default(NULL);
+		ck_assert_str_eq(d, "/var/lib/coffer");
+		free(d);
+		return;
+	}
+	setenv("XDG_STATE_HOME", "/x/state", 1);
+	d = state_dir_default(NULL);
+	ck_assert_str_eq(d, "/x/state/coffer");
+	free(d);
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", "/home/u", 1);
+	d = state_dir_default(NULL);
+	ck_assert_str_eq(d, "/home/u/.local/state/coffer");
+	free(d);
+}
+END_TEST
+
+Suite *state_suite(void);
+
+Suite *
+state_suite(void)
+{
+	Suite *s = suite_create("state");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_schema_and_modes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("runs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_runs_and_history);
+	tcase_add_test(tc, test_uncommitted_write_vanishes);
+	tcase_add_test(tc, test_dir_default);
+	suite_add_tcase(s, tc);
+	return (s);
+}
