@@ -161,8 +161,9 @@ expect_status 1 "$COFFER" $C job run slow
 took=$(($(date +%s) - start))
 [ "$took" -lt 15 ] || fail "timeout 2s took $took s"
 expect_grep 'snapshot +FAILED .*timeout' "$T/out"
-if pgrep -f 'sleep 30' >/dev/null; then
-	fail "sleep 30 still runs: $(pgrep -af 'sleep 30')"
+# Exactly 'sleep 30': other tests' 'sleep 300 && ...' must not count.
+if pgrep -fx 'sleep 30' >/dev/null; then
+	fail "sleep 30 still runs: $(pgrep -afx 'sleep 30')"
 fi
 expect_grep '^snapshot timeout' "$T/slow.log"
 # shellcheck disable=SC2086
