@@ -14,6 +14,7 @@
 #include "progress.h"
 #include "repo/compress.h"
 #include "repo_opts.h"
+#include "scheduler/job.h"
 #include "snapshot/job.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/sources.h"
@@ -160,7 +161,7 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	size_t nfailed = 0;
 	int sources_mode;
 	struct stat st;
-	int rc = EXIT_USAGE;
+	int rc = EXIT_USAGE, joblock = -1, busy = 0;
 	struct snap_opts so;
 	struct config *cfg = NULL, *scfg = NULL;
 	struct repo *r = NULL;
@@ -194,6 +195,15 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 			sj = snap_job_new(NULL);
 		else if (snap_job_resolve(cfg, a.job, &sj, &e) == -1)
 			goto out;
+		/* One run of a job at a time, by hand or by job run. */
+		if (a.job != NULL &&
+		    job_lock_acquire(cfg, a.job, &joblock, &busy, &e) == -1) {
+			if (!busy)
+				goto out;
+			log_error(ctx->log, "%s", e.msg);
+			rc = EXIT_JOB_RUNNING;
+			goto done;
+		}
 		for (size_t i = 0; i < a.names.n; i++)
 			if (snap_job_add_source(sj, cfg, a.names.v[i], &e) ==
 			    -1)
@@ -274,6 +284,7 @@ done:
 	config_free(cfg);
 	config_free(scfg);
 	snap_job_free(sj);
+	job_lock_release(joblock);
 	free(cdir);
 	opt_free(&snapshot_spec, &a);
 	return (rc);

@@ -806,3 +806,36 @@ out:
 	free(dir);
 	return (rc);
 }
+
+int
+job_lock_acquire(const struct config *cfg, const char *name, int *fd, int *busy,
+    struct err *e)
+{
+	struct job_result res;
+	char *dir = state_dir_default(cfg);
+	int rc = -1;
+
+	*fd = -1;
+	*busy = 0;
+	memset(&res, 0, sizeof(res));
+	if (dir == NULL) {
+		err_set(e, ERR_CONFIG,
+		    "no state directory for the job lock: set state_dir in "
+		    "[global], or HOME");
+		goto out;
+	}
+	if (state_mkdir(dir, e) == -1)
+		goto out;
+	rc = job_lock(dir, name, fd, &res, e);
+	*busy = res.busy;
+out:
+	free(dir);
+	return (rc);
+}
+
+void
+job_lock_release(int fd)
+{
+	if (fd != -1)
+		(void)close(fd); /* closing drops the flock */
+}

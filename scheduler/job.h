@@ -138,4 +138,16 @@ const char *job_status_name(enum job_status);
  * the first failed step's exit_status. */
 int job_exit_status(const struct job_result *);
 
+/*
+ * The lock job_run holds, for a job's snapshot started by hand
+ * (`snapshot --job NAME`): two runs of one job must not both store its
+ * data.  *fd is the lock (job_lock_release); when another run holds it,
+ * *busy is set and ERR_LOCKED says "job NAME is already running (pid N
+ * since TIME)".  The state directory (state_dir_default) is made if
+ * missing.
+ */
+int job_lock_acquire(const struct config *cfg, const char *name, int *fd,
+    int *busy, struct err *e);
+void job_lock_release(int fd);
+
 #endif

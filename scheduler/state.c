@@ -106,6 +106,12 @@ out:
 }
 
 int
+state_mkdir(const char *dir, struct err *e)
+{
+	return (mkdirs(dir, e));
+}
+
+int
 state_open(const char *dir, struct state **out, struct err *e)
 {
 	struct state *st = xcalloc(1, sizeof(*st));

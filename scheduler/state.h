@@ -57,6 +57,9 @@ char *state_dir_default(const struct config *cfg);
  */
 int state_open(const char *dir, struct state **out, struct err *);
 
+/* mkdir -p dir, each directory it makes mode 0700. */
+int state_mkdir(const char *dir, struct err *e);
+
 /* Close; NULL is fine. */
 void state_close(struct state *);
 

@@ -52,7 +52,7 @@ connection = host=$PG_SOCKET_DIR port=$PGPORT user=postgres
 
 [source slow]
 type = command
-command = sleep 30
+command = sleep 31
 name = slow
 
 [job nightly]
@@ -161,9 +161,10 @@ expect_status 1 "$COFFER" $C job run slow
 took=$(($(date +%s) - start))
 [ "$took" -lt 15 ] || fail "timeout 2s took $took s"
 expect_grep 'snapshot +FAILED .*timeout' "$T/out"
-# Exactly 'sleep 30': other tests' 'sleep 300 && ...' must not count.
-if pgrep -fx 'sleep 30' >/dev/null; then
-	fail "sleep 30 still runs: $(pgrep -afx 'sleep 30')"
+# Exactly 'sleep 31': no other test runs it (check_proc leaves a 'sleep
+# 30' behind, 54-hooks runs 'sleep 300 && ...').
+if pgrep -fx 'sleep 31' >/dev/null; then
+	fail "sleep 31 still runs: $(pgrep -afx 'sleep 31')"
 fi
 expect_grep '^snapshot timeout' "$T/slow.log"
 # shellcheck disable=SC2086
@@ -178,6 +179,10 @@ a=$!
 wait_for 10 "the first run's lock" grep -q "^pid $a " "$T/state/job-slow.lock"
 # shellcheck disable=SC2086
 expect_status 13 "$COFFER" $C job run slow
+expect_grep "job slow is already running \(pid $a since " "$T/err"
+# A snapshot of the job started by hand waits for no one either.
+# shellcheck disable=SC2086
+expect_status 13 "$COFFER" $C snapshot --job slow
 expect_grep "job slow is already running \(pid $a since " "$T/err"
 wait "$a" || true
 # Only the first was recorded.
