@@ -84,6 +84,9 @@ fi
 step "a configuration with both repositories, the sources and a nightly job"
 C=$T/coffer.conf
 cat >"$C" <<EOF
+[global]
+state_dir = $T/state
+
 [repository local]
 path = $T/repo
 password_file = $T/local.key
@@ -110,6 +113,7 @@ sources = gasdb etc
 repository = local
 replicate = offsite
 keep_last = 3
+check = 50%
 EOF
 cat "$C"
 run "$COFFER" -c "$C" init -r local --machine-key "$T/local.key"
@@ -134,14 +138,13 @@ printf 'tariff_7 = 9.99\n' >"$S/etc/gas/billing.d/tariff-7.conf"
 before=$(fingerprint gas)
 echo "now: $before"
 
-step "night 2: only what changed is stored and shipped"
-run "$COFFER" -c "$C" snapshot --job nightly
-run "$COFFER" -c "$C" replicate nightly
+step "night 2: the whole job in one command; only what changed is stored and shipped"
+run "$COFFER" -c "$C" job run nightly
+run "$COFFER" -c "$C" scheduler history nightly
 run "$COFFER" -c "$C" snapshots -r local
 first=$("$COFFER" -c "$C" snapshots -r local --json |
     sed -n 's/^\[{"id":"\([0-9a-f]\{8\}\).*/\1/p')
 run "$COFFER" -c "$C" diff -r local "$first" latest
-run "$COFFER" -c "$C" forget --job nightly --dry-run
 
 step "disaster: the primary repository is gone"
 rm -rf "$T/repo" "$T/cache"
