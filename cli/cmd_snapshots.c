@@ -52,72 +52,6 @@ static const struct opt snapshots_opts[] = {
 
 static const struct opt_spec snapshots_spec = { snapshots_opts, NULL };
 
-static int
-has(const char *const *v, size_t n, const char *s, size_t len)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strlen(v[i]) == len && memcmp(v[i], s, len) == 0)
-			return (1);
-	return (0);
-}
-
-/* "/etc/" and "/etc" are one path; "/" stays "/". */
-static size_t
-path_len(const char *p)
-{
-	size_t len = strlen(p);
-
-	while (len > 1 && p[len - 1] == '/')
-		len--;
-	return (len);
-}
-
-static int
-has_path(const struct manifest *m, const char *want)
-{
-	size_t len = path_len(want);
-
-	for (size_t i = 0; i < m->npaths; i++)
-		if (path_len(m->paths[i]) == len &&
-		    memcmp(m->paths[i], want, len) == 0)
-			return (1);
-	return (0);
-}
-
-static int
-matches(const struct manifest *m, const struct snapshots_args *f)
-{
-	int ok;
-
-	if (f->hosts.n > 0 &&
-	    !has(f->hosts.v, f->hosts.n, m->host, strlen(m->host)))
-		return (0);
-	for (size_t i = 0; i < f->paths.n; i++)
-		if (!has_path(m, f->paths.v[i]))
-			return (0);
-	if (f->tags.n == 0)
-		return (1);
-	for (size_t i = 0; i < f->tags.n; i++) {
-		const char *p = f->tags.v[i];
-
-		ok = 1;
-		for (;;) {
-			size_t len = strcspn(p, ",");
-
-			if (len > 0 &&
-			    !has((const char *const *)m->tags, m->ntags, p,
-			        len))
-				ok = 0;
-			if (p[len] == '\0')
-				break;
-			p += len + 1;
-		}
-		if (ok)
-			return (1);
-	}
-	return (0);
-}
-
 /* ---------------------------------------------------------------- JSON */
 
 static json_t *
@@ -400,6 +334,7 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 	struct snapsel *list = NULL;
 	struct snapsel_item **sel = NULL;
 	struct snapshots_args f;
+	struct snapsel_filter sf;
 	struct repo *r = NULL;
 	size_t nsel = 0;
 	struct err e;
@@ -412,14 +347,18 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (f.no_lock)
 		ctx->lock = CLI_LOCK_NONE;
+	sf.hosts = f.hosts.v;
+	sf.nhosts = f.hosts.n;
+	sf.paths = f.paths.v;
+	sf.npaths = f.paths.n;
+	sf.tags = f.tags.v;
+	sf.ntags = f.tags.n;
 	rc = EXIT_ERROR;
 	if (cli_open_repo(ctx, f.repo, NULL, &r, &e) == -1 ||
 	    cli_snapshots(ctx, r, &list, &e) == -1)
 		goto out;
 	sel = xreallocarray(NULL, list->n + 1, sizeof(*sel));
-	for (size_t i = 0; i < list->n; i++)
-		if (matches(&list->v[i].m, &f))
-			sel[nsel++] = &list->v[i];
+	nsel = snapsel_filter(list, &sf, sel);
 	if (ctx->json) {
 		json_t *a = json_array();
 
