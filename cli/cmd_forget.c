@@ -80,26 +80,6 @@ static const struct opt_spec forget_spec = { forget_opts, forget_rels };
 
 /* ---------------------------------------------------------------- output */
 
-static char *
-join_esc(char *const *v, size_t n)
-{
-	size_t len = 2, at = 0;
-	char *out, *s;
-
-	if (n == 0)
-		return (xstrdup("-"));
-	for (size_t i = 0; i < n; i++)
-		len += 4 * strlen(v[i]) + 1;
-	out = xmalloc(len);
-	for (size_t i = 0; i < n; i++) {
-		s = esc_str(v[i], strlen(v[i]));
-		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
-		    s);
-		free(s);
-	}
-	return (out);
-}
-
 static void
 print_group_head(const struct retention_plan *p, size_t first)
 {
@@ -115,17 +95,17 @@ print_group_head(const struct retention_plan *p, size_t first)
 		free(s);
 	}
 	if (p->group_by & RETENTION_GROUP_PATHS) {
-		s = join_esc(m->paths, m->npaths);
+		s = fmt_join_esc(m->paths, m->npaths);
 		printf(" paths %s", s);
 		free(s);
 	}
 	if (p->group_by & RETENTION_GROUP_SOURCES) {
-		s = join_esc(p->sources[first], m->nsources);
+		s = fmt_join_esc(p->sources[first], m->nsources);
 		printf(" sources %s", s);
 		free(s);
 	}
 	if (p->group_by & RETENTION_GROUP_TAGS) {
-		s = join_esc(m->tags, m->ntags);
+		s = fmt_join_esc(m->tags, m->ntags);
 		printf(" tags %s", s);
 		free(s);
 	}
@@ -184,16 +164,6 @@ print_plan(const struct retention_plan *p)
 }
 
 static json_t *
-strv(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, fmt_json_bytes(v[i], strlen(v[i])));
-	return (a);
-}
-
-static json_t *
 row_json(const struct retention_plan *p, size_t i)
 {
 	const struct snapsel_item *it = &p->list->v[i];
@@ -239,13 +209,14 @@ print_json(const struct retention_plan *p, int dry_run)
 					    strlen(m->host));
 				if (p->group_by & RETENTION_GROUP_PATHS)
 					json_object_set_new(o, "paths",
-					    strv(m->paths, m->npaths));
+					    fmt_json_strv(m->paths, m->npaths));
 				if (p->group_by & RETENTION_GROUP_SOURCES)
 					json_object_set_new(o, "sources",
-					    strv(p->sources[i], m->nsources));
+					    fmt_json_strv(p->sources[i],
+					        m->nsources));
 				if (p->group_by & RETENTION_GROUP_TAGS)
 					json_object_set_new(o, "tags",
-					    strv(m->tags, m->ntags));
+					    fmt_json_strv(m->tags, m->ntags));
 			}
 			json_array_append_new(a, row_json(p, i));
 		}

@@ -55,16 +55,6 @@ static const struct opt_spec snapshots_spec = { snapshots_opts, NULL };
 /* ---------------------------------------------------------------- JSON */
 
 static json_t *
-strv(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, fmt_json_bytes(v[i], strlen(v[i])));
-	return (a);
-}
-
-static json_t *
 uint_json(uint64_t v)
 {
 	return (
@@ -141,8 +131,8 @@ manifest_json(const struct snapsel_item *it)
 	fmt_json_set_bytes(j, "host", m->host, strlen(m->host));
 	fmt_json_set_bytes(j, "user", m->user, strlen(m->user));
 	fmt_json_set_bytes(j, "program", m->program, strlen(m->program));
-	json_object_set_new(j, "tags", strv(m->tags, m->ntags));
-	json_object_set_new(j, "paths", strv(m->paths, m->npaths));
+	json_object_set_new(j, "tags", fmt_json_strv(m->tags, m->ntags));
+	json_object_set_new(j, "paths", fmt_json_strv(m->paths, m->npaths));
 	crypto_hex_encode(m->tree, IDX_ID_LEN, tree);
 	json_object_set_new(j, "tree", json_string(tree));
 	json_object_set_new(j, "parent",
@@ -158,7 +148,7 @@ manifest_json(const struct snapsel_item *it)
 	json_object_set_new(s, "duration", json_real(m->duration));
 	json_object_set_new(j, "summary", s);
 	json_object_set_new(j, "inconsistent",
-	    strv(m->inconsistent, m->ninconsistent));
+	    fmt_json_strv(m->inconsistent, m->ninconsistent));
 	for (size_t i = 0; i < m->nskipped; i++) {
 		json_t *x = json_object();
 
@@ -195,28 +185,6 @@ static const char *const heading[NCOLS] = { "ID", "TIME", "HOST", "TAGS",
 /* Numbers are aligned right, the rest left; flags, last, not at all. */
 static const char align[NCOLS] = { 'l', 'l', 'l', 'l', 'l', 'r', 'r', 'r',
 	'-' };
-
-/* v joined by ",", each escaped; "-" when empty. */
-static char *
-join(char *const *v, size_t n)
-{
-	size_t len = 2, at = 0;
-	char *out, *s;
-
-	if (n == 0)
-		return (xstrdup("-"));
-	for (size_t i = 0; i < n; i++)
-		len += 4 * strlen(v[i]) + 1;
-	out = xmalloc(len);
-	for (size_t i = 0; i < n; i++) {
-		s = esc_str(v[i], strlen(v[i]));
-		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
-		    s);
-		free(s);
-	}
-	return (out);
-}
-
 /* "failed: gasdb,billing" when sources failed: 1 with *out set. */
 static int
 failed_sources(const struct manifest *m, char **out)
@@ -231,7 +199,7 @@ failed_sources(const struct manifest *m, char **out)
 		free(names);
 		return (0);
 	}
-	list = join(names, n);
+	list = fmt_join_esc(names, n);
 	*out = xasprintf("failed %s%s", list,
 	    m->ninconsistent + m->nskipped > 0 ? ", more listed by --json"
 	                                       : "");
@@ -251,8 +219,8 @@ row(const struct snapsel_item *it, char *cell[NCOLS])
 	cell[COL_TIME] = xstrdup(buf);
 	cell[COL_HOST] =
 	    m->host[0] ? esc_str(m->host, strlen(m->host)) : xstrdup("-");
-	cell[COL_TAGS] = join(m->tags, m->ntags);
-	cell[COL_PATHS] = join(m->paths, m->npaths);
+	cell[COL_TAGS] = fmt_join_esc(m->tags, m->ntags);
+	cell[COL_PATHS] = fmt_join_esc(m->paths, m->npaths);
 	cell[COL_FILES] = xasprintf("%llu", (unsigned long long)m->files);
 	fmt_size(m->bytes, buf, sizeof(buf));
 	cell[COL_SIZE] = xstrdup(buf);
