@@ -358,5 +358,6 @@ out:
 	snapsel_free(list);
 	repo_close(r);
 	opt_free(&snapshots_spec, &f);
+	free(f.paths.v); /* an OPT_FUNC field: opt_free leaves it */
 	return (rc);
 }
