@@ -14,7 +14,39 @@
 #include "repo_opts.h"
 #include "store/store.h"
 
-enum { OPT_READ_DATA = CLI_OPT_CMD_BASE, OPT_SUBSET, OPT_COMPARE_CONFIG };
+struct check_args {
+	const char *repo, *ref;
+	int no_lock, all;
+	struct check_opts o; /* --read-data-subset's slice or share */
+};
+
+/* check_parse_subset names the option in its message. */
+static int
+subset_opt(void *opts, void *field, const char *arg, const char *next,
+    struct err *e)
+{
+	(void)opts;
+	(void)next;
+	return (check_parse_subset(arg, field, e));
+}
+
+#define A(x) offsetof(struct check_args, x)
+static const struct opt check_opts[] = {
+	CLI_OPT_REPO(struct check_args, repo),
+	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
+	{ "read-data", 0, OPT_FLAG, A(all), NULL, 0, 0, 0, NULL },
+	{ "read-data-subset", 0, OPT_FUNC, A(o), "N%|K/N", 0, 0, OPT_NAMED,
+	    subset_opt },
+	{ "compare-config", 0, OPT_STR, A(ref), "REF", 0, 0, 0, NULL },
+	OPT_END,
+};
+
+static const struct opt_rel check_rels[] = {
+	{ OPT_EXCLUDES, "read-data", "read-data-subset", NULL },
+	OPT_REL_END,
+};
+
+static const struct opt_spec check_spec = { check_opts, check_rels };
 
 struct out {
 	struct cli_ctx *ctx;
@@ -201,57 +233,30 @@ out:
 int
 cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		CLI_NO_LOCK_LONG,
-		{ "read-data", no_argument, NULL, OPT_READ_DATA },
-		{ "read-data-subset", required_argument, NULL, OPT_SUBSET },
-		{ "compare-config", required_argument, NULL,
-		    OPT_COMPARE_CONFIG },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("check");
 	struct check_report *rep = NULL;
+	struct check_args a;
 	struct check_opts o;
 	struct out out = { NULL, NULL, 0 };
 	struct progress *prog = NULL;
 	struct config *cfg = NULL;
 	struct repo *r = NULL;
-	const char *arg = NULL, *ref = NULL;
+	const char *arg, *ref;
 	struct err e;
-	int ch, all = 0, rc = EXIT_USAGE;
+	int rc = EXIT_USAGE;
 
 	err_clear(&e);
-	memset(&o, 0, sizeof(o));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case OPT_READ_DATA:
-			all = 1;
-			break;
-		case OPT_SUBSET:
-			if (check_parse_subset(optarg, &o, &e) == -1)
-				return (cli_usage_error(cmd, "%s", e.msg));
-			break;
-		case OPT_COMPARE_CONFIG:
-			ref = optarg;
-			break;
-		default:
-			return (EXIT_USAGE);
-		}
-	}
-	if (optind != argc)
-		return (cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind]));
-	if (all && o.data != CHECK_DATA_NONE)
-		return (cli_usage_error(cmd,
-		    "give --read-data or --read-data-subset, not both"));
-	if (all)
+	memset(&a, 0, sizeof(a));
+	if (opt_parse(ctx, cmd, &check_spec, argc, argv, &a, NULL) == -1 ||
+	    opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
+	arg = a.repo;
+	ref = a.ref;
+	o = a.o;
+	if (a.all)
 		o.data = CHECK_DATA_ALL;
+	if (a.no_lock)
+		ctx->lock = CLI_LOCK_NONE;
 	rc = EXIT_ERROR;
 	if (ref != NULL && compare_config(ctx, arg, ref, &e) == -1)
 		goto out;

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "opt.h"
 #include "secfile.h"
 #include "xmalloc.h"
 
@@ -233,30 +234,24 @@ print_json(const struct config *cfg, json_t *warnings)
 	return (0);
 }
 
+static const struct opt config_opts[] = { OPT_END };
+static const struct opt_spec config_spec = { config_opts, NULL };
+
 int
 cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("config");
 	const struct config_section *s = NULL;
 	struct config *cfg = NULL;
 	struct warned w = { ctx, NULL };
 	const char *path;
 	struct err e;
-	int ch, rc = EXIT_USAGE, n = 0;
+	int rc = EXIT_USAGE, n = 0;
 
 	err_clear(&e);
 	/* No options of its own: anything but the common ones is an error. */
-	/* The leading ':' makes a missing value "missing value for -c". */
-	while ((ch = cli_getopt(ctx, cmd, argc, argv, ":" CLI_COMMON_SHORT,
-	            longopts)) != -1) {
-		if (ch != '?')
-			cli_usage_error(cmd, "unknown option");
+	if (opt_parse(ctx, cmd, &config_spec, argc, argv, NULL, NULL) == -1)
 		goto out;
-	}
 	if (optind >= argc) {
 		cli_usage_error(cmd, "missing the word 'check'");
 		goto out;

@@ -15,8 +15,6 @@
 #include "repo/tree.h"
 #include "repo_opts.h"
 
-enum { OPT_METADATA = CLI_OPT_CMD_BASE };
-
 struct diff {
 	struct cli_ctx *ctx;
 	uint64_t added, removed, modified, metadata;
@@ -82,50 +80,50 @@ one(void *arg, const struct tree_delta *d, struct err *e)
 	return (fmt_stdout_check(e));
 }
 
+struct diff_args {
+	const char *repo;
+	int no_lock, metadata;
+};
+
+#define A(x) offsetof(struct diff_args, x)
+static const struct opt diff_opts[] = {
+	CLI_OPT_REPO(struct diff_args, repo),
+	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
+	{ "metadata", 0, OPT_FLAG, A(metadata), NULL, 0, 0, 0, NULL },
+	OPT_END,
+};
+
+static const struct opt_spec diff_spec = { diff_opts, NULL };
+
 int
 cmd_diff(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		CLI_NO_LOCK_LONG,
-		{ "metadata", no_argument, NULL, OPT_METADATA },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("diff");
 	struct tree_reader *tr = NULL;
 	struct snapsel *list = NULL;
+	struct diff_args o;
 	struct repo *r = NULL;
 	struct diff df;
-	const char *arg = NULL;
 	size_t a, b;
-	int ch, flags = 0, rc = EXIT_USAGE;
+	int flags, rc = EXIT_USAGE;
 	struct err e;
 
 	err_clear(&e);
 	memset(&df, 0, sizeof(df));
+	memset(&o, 0, sizeof(o));
 	df.ctx = ctx;
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case OPT_METADATA:
-			flags |= TREE_DIFF_METADATA;
-			break;
-		default:
-			return (EXIT_USAGE);
-		}
-	}
+	if (opt_parse(ctx, cmd, &diff_spec, argc, argv, &o, NULL) == -1)
+		return (EXIT_USAGE);
+	flags = o.metadata ? TREE_DIFF_METADATA : 0;
+	if (o.no_lock)
+		ctx->lock = CLI_LOCK_NONE;
 	if (argc - optind < 2)
 		return (
 		    cli_usage_error(cmd, "give two snapshots, SNAP1 SNAP2"));
-	if (argc - optind > 2)
-		return (cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind + 2]));
+	if (opt_no_more(cmd, argc, argv, optind + 2) == -1)
+		return (EXIT_USAGE);
 	rc = EXIT_ERROR;
-	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
+	if (cli_open_repo(ctx, o.repo, NULL, &r, &e) == -1 ||
 	    cli_snapshots(ctx, r, &list, &e) == -1 ||
 	    snapsel_resolve(list, argv[optind], NULL, &a, &e) == -1 ||
 	    snapsel_resolve(list, argv[optind + 1], NULL, &b, &e) == -1)

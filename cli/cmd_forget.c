@@ -20,63 +20,65 @@
 #include "value.h"
 #include "xmalloc.h"
 
-enum {
-	OPT_KEEP_LAST = CLI_OPT_CMD_BASE,
-	OPT_KEEP_HOURLY,
-	OPT_KEEP_DAILY,
-	OPT_KEEP_WEEKLY,
-	OPT_KEEP_MONTHLY,
-	OPT_KEEP_YEARLY,
-	OPT_KEEP_WITHIN,
-	OPT_KEEP_TAG,
-	OPT_GROUP_BY,
-	OPT_YES,
-	OPT_JOB,
-	OPT_UNDO,
+/* The options; the keep counts from the command line go over a job's. */
+struct forget_args {
+	const char *repo, *job, *undo;
+	int keep[6]; /* last, hourly, daily, weekly, monthly, yearly */
+	uint64_t within;
+	struct opt_strv tags;
+	unsigned group_by;
+	int dry_run, yes;
 };
 
-/* The counts given on the command line, over a job's. */
-struct counts {
-	uint64_t v[6];
-	int set[6];
-};
-
+/* retention_parse_group_by names --group-by in its message. */
 static int
-parse_count(const struct cli_cmd *cmd, const char *opt, const char *arg,
-    uint64_t *out)
+group_by_opt(void *opts, void *field, const char *arg, const char *next,
+    struct err *e)
 {
-	int64_t v;
-
-	if (value_parse_int(arg, &v) == -1 || v < 0 || arg[0] == '+') {
-		cli_usage_error(cmd, "--%s takes a count (0 or more), not '%s'",
-		    opt, arg);
-		return (-1);
-	}
-	*out = (uint64_t)v;
-	return (0);
+	(void)opts;
+	(void)next;
+	return (retention_parse_group_by(arg, field, e));
 }
+
+#define A(x) offsetof(struct forget_args, x)
+#define KEEP(name, i)                                                          \
+	{                                                                      \
+		name, 0, OPT_INT, A(keep) + (i) * sizeof(int), "N", 0,         \
+		    INT32_MAX, 0, NULL                                         \
+	}
+static const struct opt forget_opts[] = {
+	CLI_OPT_REPO(struct forget_args, repo),
+	KEEP("keep-last", 0),
+	KEEP("keep-hourly", 1),
+	KEEP("keep-daily", 2),
+	KEEP("keep-weekly", 3),
+	KEEP("keep-monthly", 4),
+	KEEP("keep-yearly", 5),
+	{ "keep-within", 0, OPT_DURATION, A(within), "DURATION", 0,
+	    36500 * 86400LL, 0, NULL },
+	{ "keep-tag", 0, OPT_STRV, A(tags), "TAG[,TAG...]", 0, 0, 0, NULL },
+	{ "group-by", 0, OPT_FUNC, A(group_by), "KEYS", 0, 0, OPT_NAMED,
+	    group_by_opt },
+	{ "dry-run", 'n', OPT_FLAG, A(dry_run), NULL, 0, 0, 0, NULL },
+	{ "yes", 0, OPT_FLAG, A(yes), NULL, 0, 0, 0, NULL },
+	{ "job", 0, OPT_STR, A(job), "NAME", 0, 0, 0, NULL },
+	{ "undo", 0, OPT_STR, A(undo), "ID", 0, 0, 0, NULL },
+	OPT_END,
+};
+
+#define KEEP_RULES                                                             \
+	"keep-last keep-hourly keep-daily keep-weekly keep-monthly "           \
+	"keep-yearly keep-within keep-tag"
+
+static const struct opt_rel forget_rels[] = {
+	{ OPT_EXCLUDES, "undo", KEEP_RULES " job dry-run",
+	    "--undo brings one snapshot back" },
+	OPT_REL_END,
+};
+
+static const struct opt_spec forget_spec = { forget_opts, forget_rels };
 
 /* ---------------------------------------------------------------- output */
-
-static char *
-join_esc(char *const *v, size_t n)
-{
-	size_t len = 2, at = 0;
-	char *out, *s;
-
-	if (n == 0)
-		return (xstrdup("-"));
-	for (size_t i = 0; i < n; i++)
-		len += 4 * strlen(v[i]) + 1;
-	out = xmalloc(len);
-	for (size_t i = 0; i < n; i++) {
-		s = esc_str(v[i], strlen(v[i]));
-		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
-		    s);
-		free(s);
-	}
-	return (out);
-}
 
 static void
 print_group_head(const struct retention_plan *p, size_t first)
@@ -93,17 +95,17 @@ print_group_head(const struct retention_plan *p, size_t first)
 		free(s);
 	}
 	if (p->group_by & RETENTION_GROUP_PATHS) {
-		s = join_esc(m->paths, m->npaths);
+		s = fmt_join_esc(m->paths, m->npaths);
 		printf(" paths %s", s);
 		free(s);
 	}
 	if (p->group_by & RETENTION_GROUP_SOURCES) {
-		s = join_esc(p->sources[first], m->nsources);
+		s = fmt_join_esc(p->sources[first], m->nsources);
 		printf(" sources %s", s);
 		free(s);
 	}
 	if (p->group_by & RETENTION_GROUP_TAGS) {
-		s = join_esc(m->tags, m->ntags);
+		s = fmt_join_esc(m->tags, m->ntags);
 		printf(" tags %s", s);
 		free(s);
 	}
@@ -162,16 +164,6 @@ print_plan(const struct retention_plan *p)
 }
 
 static json_t *
-strv(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, fmt_json_bytes(v[i], strlen(v[i])));
-	return (a);
-}
-
-static json_t *
 row_json(const struct retention_plan *p, size_t i)
 {
 	const struct snapsel_item *it = &p->list->v[i];
@@ -217,13 +209,14 @@ print_json(const struct retention_plan *p, int dry_run)
 					    strlen(m->host));
 				if (p->group_by & RETENTION_GROUP_PATHS)
 					json_object_set_new(o, "paths",
-					    strv(m->paths, m->npaths));
+					    fmt_json_strv(m->paths, m->npaths));
 				if (p->group_by & RETENTION_GROUP_SOURCES)
 					json_object_set_new(o, "sources",
-					    strv(p->sources[i], m->nsources));
+					    fmt_json_strv(p->sources[i],
+					        m->nsources));
 				if (p->group_by & RETENTION_GROUP_TAGS)
 					json_object_set_new(o, "tags",
-					    strv(m->tags, m->ntags));
+					    fmt_json_strv(m->tags, m->ntags));
 			}
 			json_array_append_new(a, row_json(p, i));
 		}
@@ -360,116 +353,50 @@ out:
 int
 cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		{ "keep-last", required_argument, NULL, OPT_KEEP_LAST },
-		{ "keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY },
-		{ "keep-daily", required_argument, NULL, OPT_KEEP_DAILY },
-		{ "keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY },
-		{ "keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY },
-		{ "keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY },
-		{ "keep-within", required_argument, NULL, OPT_KEEP_WITHIN },
-		{ "keep-tag", required_argument, NULL, OPT_KEEP_TAG },
-		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "yes", no_argument, NULL, OPT_YES },
-		{ "job", required_argument, NULL, OPT_JOB },
-		{ "undo", required_argument, NULL, OPT_UNDO },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char *const count_opt[] = { "keep-last", "keep-hourly",
-		"keep-daily", "keep-weekly", "keep-monthly", "keep-yearly" };
 	const struct cli_cmd *cmd = cli_find("forget");
 	struct retention_policy pol;
-	struct counts cnt;
+	struct forget_args o;
 	struct retention_plan *p = NULL;
 	struct snapsel *list = NULL;
-	unsigned group_by = RETENTION_GROUP_DEFAULT;
-	int named;
 	struct repo *r = NULL;
-	const char *arg = NULL, *job = NULL, *undo_id = NULL;
-	char **tags = NULL, *repo_name = NULL;
-	size_t ntags = 0;
-	int ch, rc = EXIT_USAGE, dry_run = 0, yes = 0, policy_opts = 0;
+	const char *arg, *job, *undo_id;
+	char *repo_name = NULL;
+	opt_given_t given;
+	int named, rc = EXIT_USAGE, dry_run, yes, policy_opts = 0;
 	struct err e;
 
 	err_clear(&e);
 	memset(&pol, 0, sizeof(pol));
-	memset(&cnt, 0, sizeof(cnt));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT "r:n",
-	            longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case OPT_KEEP_LAST:
-		case OPT_KEEP_HOURLY:
-		case OPT_KEEP_DAILY:
-		case OPT_KEEP_WEEKLY:
-		case OPT_KEEP_MONTHLY:
-		case OPT_KEEP_YEARLY: {
-			int k = ch - OPT_KEEP_LAST;
+	memset(&o, 0, sizeof(o));
+	o.group_by = RETENTION_GROUP_DEFAULT;
+	if (opt_parse(ctx, cmd, &forget_spec, argc, argv, &o, &given) == -1)
+		goto out;
+	arg = o.repo;
+	job = o.job;
+	undo_id = o.undo;
+	dry_run = o.dry_run;
+	yes = o.yes;
+	for (const char *k = KEEP_RULES; *k != '\0'; k += strspn(k, " ")) {
+		char name[32];
+		size_t len = strcspn(k, " ");
 
-			if (parse_count(cmd, count_opt[k], optarg, &cnt.v[k]) ==
-			    -1)
-				goto out;
-			cnt.set[k] = 1;
+		snprintf(name, sizeof(name), "%.*s", (int)len, k);
+		if (opt_is_given(&forget_spec, given, name))
 			policy_opts = 1;
-			break;
-		}
-		case OPT_KEEP_WITHIN:
-			if (value_parse_duration(optarg, &pol.within) == -1) {
-				rc = cli_usage_error(cmd,
-				    "--keep-within takes a duration (30d, 1w, "
-				    "36h, 1d12h), not '%s'",
-				    optarg);
-				goto out;
-			}
-			policy_opts = 1;
-			break;
-		case OPT_KEEP_TAG:
-			tags = xreallocarray(tags, ntags + 1, sizeof(*tags));
-			tags[ntags++] = optarg;
-			policy_opts = 1;
-			break;
-		case OPT_GROUP_BY:
-			if (retention_parse_group_by(optarg, &group_by, &e) ==
-			    -1) {
-				rc = cli_usage_error(cmd, "%s", e.msg);
-				goto out;
-			}
-			break;
-		case 'n':
-			dry_run = 1;
-			break;
-		case OPT_YES:
-			yes = 1;
-			break;
-		case OPT_JOB:
-			job = optarg;
-			break;
-		case OPT_UNDO:
-			undo_id = optarg;
-			break;
-		default:
-			goto out;
-		}
+		k += len;
 	}
-	if (undo_id != NULL &&
-	    (policy_opts || job != NULL || optind != argc || dry_run)) {
+	named = optind != argc;
+	if (undo_id != NULL && named) {
 		rc = cli_usage_error(cmd,
-		    "--undo ID takes no keep rules, --job, --dry-run or "
-		    "snapshots");
+		    "give --undo or SNAPSHOT..., not both");
 		goto out;
 	}
-	if (optind != argc && (policy_opts || job != NULL)) {
+	if (named && (policy_opts || job != NULL)) {
 		rc = cli_usage_error(cmd,
 		    "give either SNAPSHOT... or keep rules (--keep-*, --job), "
 		    "not both");
 		goto out;
 	}
-	named = optind != argc;
 	rc = EXIT_ERROR;
 	if (job != NULL &&
 	    job_policy(ctx, job, &arg, &pol, &repo_name, &e) == -1)
@@ -479,11 +406,14 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 			&pol.weekly, &pol.monthly, &pol.yearly };
 
 		for (int k = 0; k < 6; k++)
-			if (cnt.set[k])
-				*dst[k] = cnt.v[k];
+			if (opt_is_given(&forget_spec, given,
+			        forget_opts[1 + k].name))
+				*dst[k] = (uint64_t)o.keep[k];
 	}
-	pol.tags = tags;
-	pol.ntags = ntags;
+	if (opt_is_given(&forget_spec, given, "keep-within"))
+		pol.within = o.within;
+	pol.tags = (char **)o.tags.v;
+	pol.ntags = o.tags.n;
 	/* An empty policy is refused before anything is opened. */
 	if (undo_id == NULL && !named && !retention_policy_set(&pol)) {
 		size_t ngroups;
@@ -505,7 +435,7 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (cli_snapshots(ctx, r, &list, &e) == -1)
 		goto out;
-	if (retention_plan_new(list, &pol, group_by, argv + optind,
+	if (retention_plan_new(list, &pol, o.group_by, argv + optind,
 	        (size_t)(argc - optind), &p, &e) == -1)
 		goto out;
 	if (!ctx->json && !ctx->quiet)
@@ -547,7 +477,7 @@ out:
 		rc = cli_report(ctx, &e);
 	retention_plan_free(p);
 	repo_close(r);
-	free(tags);
+	opt_free(&forget_spec, &o);
 	free(repo_name);
 	return (rc);
 }

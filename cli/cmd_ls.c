@@ -128,64 +128,58 @@ list_dir(struct ls *ls, struct tree_reader *tr, const struct fs_node *dir,
 	return (rc);
 }
 
+struct ls_args {
+	const char *repo;
+	int no_lock, lng, recursive;
+	struct timespec before;
+};
+
+#define A(x) offsetof(struct ls_args, x)
+static const struct opt ls_opts[] = {
+	CLI_OPT_REPO(struct ls_args, repo),
+	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
+	{ "long", 'l', OPT_FLAG, A(lng), NULL, 0, 0, 0, NULL },
+	{ "recursive", 'R', OPT_FLAG, A(recursive), NULL, 0, 0, 0, NULL },
+	CLI_OPT_BEFORE_TIME(struct ls_args, before),
+	OPT_END,
+};
+
+static const struct opt_spec ls_spec = { ls_opts, NULL };
+
 int
 cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		CLI_NO_LOCK_LONG,
-		{ "long", no_argument, NULL, 'l' },
-		{ "recursive", no_argument, NULL, 'R' },
-		CLI_BEFORE_LONG,
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("ls");
 	struct tree_reader *tr = NULL;
 	struct snapsel *list = NULL;
 	const struct manifest *m;
-	struct timespec before_ts, *before = NULL;
+	struct ls_args o;
 	struct repo *r = NULL;
 	struct fs_node node;
 	struct ls ls;
-	const char *arg = NULL, *snap, *path = "/", *prefix;
+	const char *snap, *path = "/", *prefix;
 	char *clean = NULL, *shown;
+	opt_given_t given;
 	size_t at;
-	int ch, recursive = 0, found, rc = EXIT_USAGE;
+	int found, rc = EXIT_USAGE;
 	struct err e;
 
 	err_clear(&e);
 	memset(&node, 0, sizeof(node));
 	memset(&ls, 0, sizeof(ls));
+	memset(&o, 0, sizeof(o));
 	ls.ctx = ctx;
-	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT "r:lR",
-	            longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case 'l':
-			ls.lng = 1;
-			break;
-		case 'R':
-			recursive = 1;
-			break;
-		case CLI_OPT_BEFORE:
-			if (cli_parse_before(cmd, optarg, &before_ts) == -1)
-				return (EXIT_USAGE);
-			before = &before_ts;
-			break;
-		default:
-			return (EXIT_USAGE);
-		}
-	}
+	if (opt_parse(ctx, cmd, &ls_spec, argc, argv, &o, &given) == -1)
+		return (EXIT_USAGE);
+	ls.lng = o.lng;
+	if (o.no_lock)
+		ctx->lock = CLI_LOCK_NONE;
 	if (optind == argc)
 		return (cli_usage_error(cmd,
 		    "which snapshot? give SNAP "
 		    "('latest' or an id)"));
-	if (argc - optind > 2)
-		return (cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind + 2]));
+	if (opt_no_more(cmd, argc, argv, optind + 2) == -1)
+		return (EXIT_USAGE);
 	snap = argv[optind];
 	if (argc - optind == 2)
 		path = argv[optind + 1];
@@ -195,8 +189,10 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	/* Listed paths are "/" NAME below the root, "/etc/" NAME below /etc. */
 	prefix = strcmp(clean, "/") == 0 ? "" : clean;
-	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1 ||
-	    cli_snapshot_pick(ctx, r, snap, before, &list, &at, &e) == -1)
+	if (cli_open_repo(ctx, o.repo, NULL, &r, &e) == -1 ||
+	    cli_snapshot_pick(ctx, r, snap,
+	        opt_is_given(&ls_spec, given, "before") ? &o.before : NULL,
+	        &list, &at, &e) == -1)
 		goto out;
 	m = &list->v[at].m;
 	tr = tree_reader_new(r);
@@ -212,7 +208,7 @@ cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
 		fputs("[", stdout);
 	if (node.type != FS_DIR)
 		print_entry(&ls, &node, clean, clean);
-	else if (recursive) {
+	else if (o.recursive) {
 		if (list_recursive(&ls, tr, &node, prefix, &e) == -1)
 			goto out;
 	} else if (list_dir(&ls, tr, &node, prefix, &e) == -1)

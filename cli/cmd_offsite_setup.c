@@ -9,28 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "opt.h"
+#include "url.h"
 #include "xmalloc.h"
 
-enum { OPT_KEY = CLI_OPT_CMD_BASE };
+struct offsite_args {
+	const char *key;
+};
+
+static const struct opt offsite_opts[] = {
+	{ "key", 0, OPT_STR, offsetof(struct offsite_args, key), "FILE", 0, 0,
+	    0, NULL },
+	OPT_END,
+};
+
+static const struct opt_spec offsite_spec = { offsite_opts, NULL };
 
 /* Requests the backup key may not make (valid -P names in OpenSSH 9.2). */
 #define OFFSITE_DENIED                                                         \
 	"remove,rmdir,posix-rename,setstat,fsetstat,lsetstat,symlink,"         \
 	"hardlink,copy-data"
-
-struct url {
-	char *user, *host, *path;
-	int port;
-};
-
-static void
-url_free(struct url *u)
-{
-	free(u->user);
-	free(u->host);
-	free(u->path);
-}
 
 /* Plain enough to go into a shell script and an sshd option unquoted. */
 static int
@@ -44,45 +42,38 @@ word_ok(const char *s, const char *extra)
 	return (1);
 }
 
+/*
+ * The URL split by url_parse_sftp (one URL parser), then what the recipe
+ * needs on top: a user (it is for one account), a path fit for a shell
+ * script unquoted, the port filled in, and an IPv6 host in brackets again.
+ */
 static int
-url_parse(const char *s, struct url *u, struct err *e)
+recipe_url(const char *s, struct url_sftp *u, struct err *e)
 {
-	const char *p, *at, *slash, *colon;
+	size_t len;
 
-	memset(u, 0, sizeof(*u));
-	u->port = 22;
-	if (strncmp(s, "sftp://", 7) != 0)
-		return (err_set(e, ERR_USAGE,
-		    "'%s' is not an sftp:// URL "
-		    "(sftp://USER@HOST[:PORT]/PATH)",
-		    s));
-	p = s + 7;
-	if ((slash = strchr(p, '/')) == NULL || slash[1] == '\0')
-		return (err_set(e, ERR_USAGE, "'%s' names no path", s));
-	if ((at = memchr(p, '@', (size_t)(slash - p))) == NULL)
+	if (url_parse_sftp(s, u, e) == -1) {
+		e->class = ERR_USAGE; /* a command-line argument, not config */
+		return (-1);
+	}
+	if (u->user[0] == '\0')
 		return (err_set(e, ERR_USAGE,
 		    "'%s' names no user: the recipe is for one account "
 		    "(sftp://USER@HOST/PATH)",
 		    s));
-	u->user = xstrndup(p, (size_t)(at - p));
-	p = at + 1;
-	if ((colon = memchr(p, ':', (size_t)(slash - p))) != NULL) {
-		char *end;
-		long v = strtol(colon + 1, &end, 10);
-
-		if (end != slash || v < 1 || v > 65535)
-			return (err_set(e, ERR_USAGE, "'%s': bad port", s));
-		u->port = (int)v;
-		u->host = xstrndup(p, (size_t)(colon - p));
-	} else
-		u->host = xstrndup(p, (size_t)(slash - p));
-	u->path = xstrdup(slash);
-	while (strlen(u->path) > 1 && u->path[strlen(u->path) - 1] == '/')
-		u->path[strlen(u->path) - 1] = '\0';
-	if (!word_ok(u->user, "._-") || u->user[0] == '-')
-		return (err_set(e, ERR_USAGE, "'%s': unusual user name", s));
-	if (!word_ok(u->host, ".-[]:") || u->host[0] == '-')
-		return (err_set(e, ERR_USAGE, "'%s': unusual host name", s));
+	if (u->port == 0)
+		u->port = 22;
+	if (strchr(u->host, ':') != NULL) {
+		if ((len = strlen(u->host)) + 3 > sizeof(u->host))
+			return (err_set(e, ERR_USAGE,
+			    "'%s' has a host name that is too long", s));
+		memmove(u->host + 1, u->host, len);
+		u->host[0] = '[';
+		u->host[len + 1] = ']';
+		u->host[len + 2] = '\0';
+	}
+	while ((len = strlen(u->path)) > 1 && u->path[len - 1] == '/')
+		u->path[len - 1] = '\0';
 	if (!word_ok(u->path, "/._-+") || strcmp(u->path, "/") == 0 ||
 	    strstr(u->path, "/.") != NULL)
 		return (err_set(e, ERR_USAGE,
@@ -120,7 +111,7 @@ read_pubkey(const char *file, char **out, struct err *e)
 }
 
 static void
-print_recipe(const struct url *u, const char *key)
+print_recipe(const struct url_sftp *u, const char *key)
 {
 	const char *base = strrchr(u->path, '/') + 1;
 	int plen = (int)(base - 1 - u->path);
@@ -253,35 +244,24 @@ print_recipe(const struct url *u, const char *key)
 int
 cmd_offsite_setup(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		{ "key", required_argument, NULL, OPT_KEY },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("offsite-setup");
-	const char *keyfile = NULL;
+	struct offsite_args a;
+	const char *keyfile;
 	char *key = NULL;
-	struct url u;
-	int ch, rc = EXIT_ERROR;
+	struct url_sftp u;
+	int rc = EXIT_ERROR;
 	struct err e;
 
 	err_clear(&e);
-	memset(&u, 0, sizeof(u));
-	while ((ch = cli_getopt(ctx, cmd, argc, argv, CLI_COMMON_SHORT,
-	            longopts)) != -1) {
-		switch (ch) {
-		case OPT_KEY:
-			keyfile = optarg;
-			break;
-		default:
-			return (EXIT_USAGE);
-		}
-	}
+	memset(&a, 0, sizeof(a));
+	if (opt_parse(ctx, cmd, &offsite_spec, argc, argv, &a, NULL) == -1)
+		return (EXIT_USAGE);
+	keyfile = a.key;
 	if (optind + 1 != argc)
 		return (cli_usage_error(cmd,
 		    optind == argc ? "give the off-site URL"
 		                   : "give one URL only"));
-	if (url_parse(argv[optind], &u, &e) == -1)
+	if (recipe_url(argv[optind], &u, &e) == -1)
 		goto out;
 	if (keyfile != NULL && read_pubkey(keyfile, &key, &e) == -1)
 		goto out;
@@ -298,6 +278,5 @@ out:
 	if (rc != EXIT_OK)
 		rc = cli_report(ctx, &e);
 	free(key);
-	url_free(&u);
 	return (rc);
 }

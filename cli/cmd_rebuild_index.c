@@ -3,37 +3,39 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "repo_opts.h"
+
+struct rebuild_args {
+	const char *repo;
+};
+
+static const struct opt rebuild_opts[] = {
+	CLI_OPT_REPO(struct rebuild_args, repo),
+	OPT_END,
+};
+
+static const struct opt_spec rebuild_spec = { rebuild_opts, NULL };
 
 int
 cmd_rebuild_index(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("rebuild-index");
 	struct repo_rebuild_stats st;
+	struct rebuild_args a;
 	struct repo *r = NULL;
-	const char *arg = NULL;
 	struct err e;
-	int ch, rc;
+	int rc;
 
 	err_clear(&e);
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
-		if (ch != 'r')
-			return (EXIT_USAGE);
-		arg = optarg;
-	}
-	if (optind != argc)
-		return (cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind]));
+	memset(&a, 0, sizeof(a));
+	if (opt_parse(ctx, cmd, &rebuild_spec, argc, argv, &a, NULL) == -1 ||
+	    opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
 	/* It replaces index files: nobody else may read or write meanwhile. */
 	ctx->lock = CLI_LOCK_EXCLUSIVE;
-	if (cli_open_repo_flags(ctx, arg, REPO_OPEN_SKIP_BAD_INDEX, NULL, &r,
+	if (cli_open_repo_flags(ctx, a.repo, REPO_OPEN_SKIP_BAD_INDEX, NULL, &r,
 	        &e) == -1 ||
 	    repo_rebuild_index(r, &st, &e) == -1) {
 		rc = cli_report(ctx, &e);

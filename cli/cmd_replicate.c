@@ -62,34 +62,6 @@ on_listed(void *arg, const char *name, uint64_t size)
 		printf("%s %llu\n", name, (unsigned long long)size);
 }
 
-/*
- * Without -j: as many files in flight as the sftp:// side has transfers
- * (SSH sessions; more would only wait, each holding a pack in memory), or
- * the engine's default between local directories.
- */
-static int
-jobs_from_config(const struct config *cfg, const char *a, const char *b)
-{
-	const char *args[2] = { a, b };
-	int jobs = 0;
-
-	for (int i = 0; i < 2 && cfg != NULL; i++) {
-		const struct config_section *sec;
-		const char *loc;
-		int64_t v;
-		struct err e;
-
-		if (cli_resolve_repo(args[i], cfg, &loc, &sec, &e) == -1 ||
-		    sec == NULL || loc == NULL ||
-		    strncmp(loc, "sftp://", 7) != 0 ||
-		    config_get_int(sec, "transfers", &v) == -1)
-			continue;
-		if (v > jobs && v <= REPL_JOBS_MAX)
-			jobs = (int)v;
-	}
-	return (jobs);
-}
-
 static void
 lock_notice(void *arg, const char *msg)
 {
@@ -187,7 +159,7 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 	if (repl_job_resolve(cfg, to, from, &from, &to, &e) == -1)
 		goto out;
 	if (ro.jobs == 0)
-		ro.jobs = jobs_from_config(cfg, from, to);
+		ro.jobs = repl_jobs_default(cfg, from, to);
 	if (cli_open_store(ctx, cfg, from, 0, &src, &e) == -1)
 		goto out;
 	if (cli_open_store(ctx, cfg, to, !ro.dry_run, &dst, &e) == -1) {

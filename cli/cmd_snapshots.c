@@ -52,83 +52,7 @@ static const struct opt snapshots_opts[] = {
 
 static const struct opt_spec snapshots_spec = { snapshots_opts, NULL };
 
-static int
-has(const char *const *v, size_t n, const char *s, size_t len)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strlen(v[i]) == len && memcmp(v[i], s, len) == 0)
-			return (1);
-	return (0);
-}
-
-/* "/etc/" and "/etc" are one path; "/" stays "/". */
-static size_t
-path_len(const char *p)
-{
-	size_t len = strlen(p);
-
-	while (len > 1 && p[len - 1] == '/')
-		len--;
-	return (len);
-}
-
-static int
-has_path(const struct manifest *m, const char *want)
-{
-	size_t len = path_len(want);
-
-	for (size_t i = 0; i < m->npaths; i++)
-		if (path_len(m->paths[i]) == len &&
-		    memcmp(m->paths[i], want, len) == 0)
-			return (1);
-	return (0);
-}
-
-static int
-matches(const struct manifest *m, const struct snapshots_args *f)
-{
-	int ok;
-
-	if (f->hosts.n > 0 &&
-	    !has(f->hosts.v, f->hosts.n, m->host, strlen(m->host)))
-		return (0);
-	for (size_t i = 0; i < f->paths.n; i++)
-		if (!has_path(m, f->paths.v[i]))
-			return (0);
-	if (f->tags.n == 0)
-		return (1);
-	for (size_t i = 0; i < f->tags.n; i++) {
-		const char *p = f->tags.v[i];
-
-		ok = 1;
-		for (;;) {
-			size_t len = strcspn(p, ",");
-
-			if (len > 0 &&
-			    !has((const char *const *)m->tags, m->ntags, p,
-			        len))
-				ok = 0;
-			if (p[len] == '\0')
-				break;
-			p += len + 1;
-		}
-		if (ok)
-			return (1);
-	}
-	return (0);
-}
-
 /* ---------------------------------------------------------------- JSON */
-
-static json_t *
-strv(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, fmt_json_bytes(v[i], strlen(v[i])));
-	return (a);
-}
 
 static json_t *
 uint_json(uint64_t v)
@@ -207,8 +131,8 @@ manifest_json(const struct snapsel_item *it)
 	fmt_json_set_bytes(j, "host", m->host, strlen(m->host));
 	fmt_json_set_bytes(j, "user", m->user, strlen(m->user));
 	fmt_json_set_bytes(j, "program", m->program, strlen(m->program));
-	json_object_set_new(j, "tags", strv(m->tags, m->ntags));
-	json_object_set_new(j, "paths", strv(m->paths, m->npaths));
+	json_object_set_new(j, "tags", fmt_json_strv(m->tags, m->ntags));
+	json_object_set_new(j, "paths", fmt_json_strv(m->paths, m->npaths));
 	crypto_hex_encode(m->tree, IDX_ID_LEN, tree);
 	json_object_set_new(j, "tree", json_string(tree));
 	json_object_set_new(j, "parent",
@@ -224,7 +148,7 @@ manifest_json(const struct snapsel_item *it)
 	json_object_set_new(s, "duration", json_real(m->duration));
 	json_object_set_new(j, "summary", s);
 	json_object_set_new(j, "inconsistent",
-	    strv(m->inconsistent, m->ninconsistent));
+	    fmt_json_strv(m->inconsistent, m->ninconsistent));
 	for (size_t i = 0; i < m->nskipped; i++) {
 		json_t *x = json_object();
 
@@ -261,28 +185,6 @@ static const char *const heading[NCOLS] = { "ID", "TIME", "HOST", "TAGS",
 /* Numbers are aligned right, the rest left; flags, last, not at all. */
 static const char align[NCOLS] = { 'l', 'l', 'l', 'l', 'l', 'r', 'r', 'r',
 	'-' };
-
-/* v joined by ",", each escaped; "-" when empty. */
-static char *
-join(char *const *v, size_t n)
-{
-	size_t len = 2, at = 0;
-	char *out, *s;
-
-	if (n == 0)
-		return (xstrdup("-"));
-	for (size_t i = 0; i < n; i++)
-		len += 4 * strlen(v[i]) + 1;
-	out = xmalloc(len);
-	for (size_t i = 0; i < n; i++) {
-		s = esc_str(v[i], strlen(v[i]));
-		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
-		    s);
-		free(s);
-	}
-	return (out);
-}
-
 /* "failed: gasdb,billing" when sources failed: 1 with *out set. */
 static int
 failed_sources(const struct manifest *m, char **out)
@@ -297,7 +199,7 @@ failed_sources(const struct manifest *m, char **out)
 		free(names);
 		return (0);
 	}
-	list = join(names, n);
+	list = fmt_join_esc(names, n);
 	*out = xasprintf("failed %s%s", list,
 	    m->ninconsistent + m->nskipped > 0 ? ", more listed by --json"
 	                                       : "");
@@ -317,8 +219,8 @@ row(const struct snapsel_item *it, char *cell[NCOLS])
 	cell[COL_TIME] = xstrdup(buf);
 	cell[COL_HOST] =
 	    m->host[0] ? esc_str(m->host, strlen(m->host)) : xstrdup("-");
-	cell[COL_TAGS] = join(m->tags, m->ntags);
-	cell[COL_PATHS] = join(m->paths, m->npaths);
+	cell[COL_TAGS] = fmt_join_esc(m->tags, m->ntags);
+	cell[COL_PATHS] = fmt_join_esc(m->paths, m->npaths);
 	cell[COL_FILES] = xasprintf("%llu", (unsigned long long)m->files);
 	fmt_size(m->bytes, buf, sizeof(buf));
 	cell[COL_SIZE] = xstrdup(buf);
@@ -400,6 +302,7 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 	struct snapsel *list = NULL;
 	struct snapsel_item **sel = NULL;
 	struct snapshots_args f;
+	struct snapsel_filter sf;
 	struct repo *r = NULL;
 	size_t nsel = 0;
 	struct err e;
@@ -412,14 +315,18 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (f.no_lock)
 		ctx->lock = CLI_LOCK_NONE;
+	sf.hosts = f.hosts.v;
+	sf.nhosts = f.hosts.n;
+	sf.paths = f.paths.v;
+	sf.npaths = f.paths.n;
+	sf.tags = f.tags.v;
+	sf.ntags = f.tags.n;
 	rc = EXIT_ERROR;
 	if (cli_open_repo(ctx, f.repo, NULL, &r, &e) == -1 ||
 	    cli_snapshots(ctx, r, &list, &e) == -1)
 		goto out;
 	sel = xreallocarray(NULL, list->n + 1, sizeof(*sel));
-	for (size_t i = 0; i < list->n; i++)
-		if (matches(&list->v[i].m, &f))
-			sel[nsel++] = &list->v[i];
+	nsel = snapsel_filter(list, &sf, sel);
 	if (ctx->json) {
 		json_t *a = json_array();
 
@@ -451,5 +358,6 @@ out:
 	snapsel_free(list);
 	repo_close(r);
 	opt_free(&snapshots_spec, &f);
+	free(f.paths.v); /* an OPT_FUNC field: opt_free leaves it */
 	return (rc);
 }

@@ -10,7 +10,19 @@
 #include "repo/lock.h"
 #include "repo_opts.h"
 
-enum { OPT_REMOVE_STALE = CLI_OPT_CMD_BASE };
+struct unlock_args {
+	const char *repo;
+	int remove;
+};
+
+#define A(x) offsetof(struct unlock_args, x)
+static const struct opt unlock_opts[] = {
+	CLI_OPT_REPO(struct unlock_args, repo),
+	{ "remove-stale", 0, OPT_FLAG, A(remove), NULL, 0, 0, 0, NULL },
+	OPT_END,
+};
+
+static const struct opt_spec unlock_spec = { unlock_opts, NULL };
 
 struct show {
 	struct cli_ctx *ctx;
@@ -60,45 +72,28 @@ notice(void *arg, const char *msg)
 int
 cmd_unlock(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		CLI_REPO_LONG,
-		{ "remove-stale", no_argument, NULL, OPT_REMOVE_STALE },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("unlock");
 	struct config *cfg = NULL;
 	struct stor *st = NULL;
 	struct lock_opts lo;
 	struct show s = { ctx, NULL, 0 };
-	const char *arg = NULL;
-	int remove = 0, ch, rc = EXIT_ERROR;
+	struct unlock_args a;
+	int remove, rc = EXIT_ERROR;
 	unsigned removed = 0;
 	struct err e;
 
 	err_clear(&e);
-	while ((ch = cli_getopt(ctx, cmd, argc, argv,
-	            CLI_COMMON_SHORT "r:", longopts)) != -1) {
-		switch (ch) {
-		case 'r':
-			arg = optarg;
-			break;
-		case OPT_REMOVE_STALE:
-			remove = 1;
-			break;
-		default:
-			return (EXIT_USAGE);
-		}
-	}
-	if (optind != argc)
-		return (cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind]));
+	memset(&a, 0, sizeof(a));
+	if (opt_parse(ctx, cmd, &unlock_spec, argc, argv, &a, NULL) == -1 ||
+	    opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
+	remove = a.remove;
 	memset(&lo, 0, sizeof(lo));
 	lo.command = "unlock";
 	lo.notice = notice;
 	lo.notice_arg = ctx;
 	if (cli_load_config(ctx, &cfg, &e) == -1 ||
-	    cli_open_store(ctx, cfg, arg, 0, &st, &e) == -1)
+	    cli_open_store(ctx, cfg, a.repo, 0, &st, &e) == -1)
 		goto out;
 	if (remove && lock_remove_stale(st, &lo, &removed, &e) == -1)
 		goto out;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "esc.h"
 #include "xmalloc.h"
 
 void
@@ -198,4 +199,34 @@ fmt_stdout_check(struct err *e)
 	if (errno == 0)
 		return (err_set(e, ERR_IO, "standard output: write error"));
 	return (err_sys(e, ERR_IO, "standard output"));
+}
+
+json_t *
+fmt_json_strv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, fmt_json_bytes(v[i], strlen(v[i])));
+	return (a);
+}
+
+char *
+fmt_join_esc(char *const *v, size_t n)
+{
+	size_t len = 2, at = 0;
+	char *out, *s;
+
+	if (n == 0)
+		return (xstrdup("-"));
+	for (size_t i = 0; i < n; i++)
+		len += 4 * strlen(v[i]) + 1;
+	out = xmalloc(len);
+	for (size_t i = 0; i < n; i++) {
+		s = esc_str(v[i], strlen(v[i]));
+		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
+		    s);
+		free(s);
+	}
+	return (out);
 }

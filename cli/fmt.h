@@ -36,6 +36,15 @@ void fmt_json_set_bytes(json_t *obj, const char *key, const char *s,
 /* The same for an array element: a string, or {"b64": "..."}. */
 json_t *fmt_json_bytes(const char *s, size_t len);
 
+/* The n strings of v as a JSON array, each as fmt_json_bytes makes it. */
+json_t *fmt_json_strv(char *const *v, size_t n);
+
+/*
+ * The n strings of v, each escaped for a terminal (esc_str), joined by
+ * ","; "-" when n is 0.  Free the result.
+ */
+char *fmt_join_esc(char *const *v, size_t n);
+
 /*
  * A tree entry as a JSON object: path (its full path), name, type, mode
  * (the permission bits as a number), uid, gid, user and group (when

@@ -188,7 +188,10 @@ take(const struct cli_cmd *cmd, const struct opt *o, void *dst, const char *arg,
 		return (0);
 	case OPT_FUNC:
 		if (o->parse(dst, field, arg, next, &e) == -1) {
-			cli_usage_error(cmd, "%s: %s", l, e.msg);
+			if (o->flags & OPT_NAMED)
+				cli_usage_error(cmd, "%s", e.msg);
+			else
+				cli_usage_error(cmd, "%s: %s", l, e.msg);
 			return (-1);
 		}
 		return (0);

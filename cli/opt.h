@@ -29,6 +29,7 @@ enum opt_type {
 /* Flags of an entry. */
 #define OPT_NONEMPTY 0x1 /* OPT_STR, OPT_STRV: refuse "" */
 #define OPT_OPTIONAL 0x2 /* the value may be left out (--opt or --opt=V) */
+#define OPT_NAMED    0x4 /* OPT_FUNC: its message names the option: as is */
 
 /* The values of an OPT_STRV option: pointers into argv. */
 struct opt_strv {
@@ -49,7 +50,8 @@ struct opt {
 	 * (NULL for an OPT_OPTIONAL option given bare) into the options
 	 * struct opts, whose field at off is field; next is the word after
 	 * the option on the command line, or NULL.  0, or -1 with e set to
-	 * what is wrong with arg (printed as "--NAME: MESSAGE").
+	 * what is wrong with arg (printed as "--NAME: MESSAGE", or as
+	 * MESSAGE with OPT_NAMED: for engine parsers that name the option).
 	 */
 	int (*parse)(void *opts, void *field, const char *arg, const char *next,
 	    struct err *e);

@@ -315,19 +315,6 @@ cli_snapshot_pick(struct cli_ctx *ctx, struct repo *r, const char *sel,
 }
 
 int
-cli_parse_before(const struct cli_cmd *cmd, const char *arg,
-    struct timespec *out)
-{
-	struct err e;
-
-	if (snapsel_parse_time(arg, time(NULL), out, &e) == -1) {
-		cli_usage_error(cmd, "--before: %s", e.msg);
-		return (-1);
-	}
-	return (0);
-}
-
-int
 cli_opt_before(void *opts, void *field, const char *arg, const char *next,
     struct err *e)
 {

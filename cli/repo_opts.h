@@ -83,18 +83,6 @@ int cli_snapshot_pick(struct cli_ctx *, struct repo *, const char *sel,
     struct err *);
 
 /*
- * --before TIME for a command's option table, parsed at once
- * (snapsel_parse_time): 0, or -1 after a usage error naming cmd.
- */
-#define CLI_OPT_BEFORE (CLI_OPT_CMD_BASE - 1) /* below commands' own */
-#define CLI_BEFORE_LONG                                                        \
-	{                                                                      \
-		"before", required_argument, NULL, CLI_OPT_BEFORE              \
-	}
-int cli_parse_before(const struct cli_cmd *, const char *arg,
-    struct timespec *out);
-
-/*
  * Entries for a command's option table (cli/opt.h): -r/--repo REPO into a
  * const char * field, --before TIME into a struct timespec field (parsed
  * by snapsel_parse_time; whether it was given: opt_is_given).

@@ -1,9 +1,11 @@
 /*
  * Which repository a replication copies from and to, when the config's
  * jobs say it: the one place that reads a job's replicate = NAME, for
- * `coffer replicate` and (later) the scheduler.
+ * `coffer replicate` and (later) the scheduler; and how many files it
+ * keeps in flight by the repositories' transfers = N.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config.h"
@@ -71,4 +73,32 @@ repl_job_resolve(const struct config *cfg, const char *name, const char *from,
 	*fromp = from;
 	*top = to;
 	return (0);
+}
+
+int
+repl_jobs_default(const struct config *cfg, const char *from, const char *to)
+{
+	const char *names[2] = { from, to };
+	int jobs = 0;
+
+	for (int i = 0; i < 2 && cfg != NULL; i++) {
+		const struct config_section *sec;
+		const char *loc;
+		int64_t v;
+
+		/* A path or URL is used as is: no section, no setting. */
+		if (names[i] == NULL || strchr(names[i], '/') != NULL ||
+		    strcmp(names[i], ".") == 0 ||
+		    (sec = config_section_find(cfg, CONFIG_REPOSITORY,
+		         names[i])) == NULL)
+			continue;
+		if ((loc = config_get_str(sec, "path")) == NULL)
+			loc = config_get_str(sec, "url");
+		if (loc == NULL || strncmp(loc, "sftp://", 7) != 0 ||
+		    config_get_int(sec, "transfers", &v) == -1)
+			continue;
+		if (v > jobs && v <= REPL_JOBS_MAX)
+			jobs = (int)v;
+	}
+	return (jobs);
 }

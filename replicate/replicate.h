@@ -95,4 +95,15 @@ int repl_config_compare(struct stor *st, struct stor *ref, struct err *);
 int repl_job_resolve(const struct config *cfg, const char *name,
     const char *from, const char **fromp, const char **top, struct err *);
 
+/*
+ * How many files `coffer replicate` keeps in flight when -j is not given
+ * (replicate/job.c): the larger transfers = N of the two sides that are
+ * the NAME of an sftp:// [repository NAME] in cfg (each transfer is an
+ * SSH session; more would only wait, each holding a pack in memory), else
+ * 0, the engine's default (repl_opts.jobs).  A path, a URL, or a name the
+ * config lacks counts for nothing here.  cfg may be NULL.
+ */
+int repl_jobs_default(const struct config *cfg, const char *from,
+    const char *to);
+
 #endif

@@ -342,3 +342,81 @@ snapsel_parse_time(const char *s, time_t now, struct timespec *out,
 	    "or ending in Z or +HH:MM), or an age such as 36h or 2d",
 	    s));
 }
+
+static int
+has(const char *const *v, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]) == len && memcmp(v[i], s, len) == 0)
+			return (1);
+	return (0);
+}
+
+/* "/etc/" and "/etc" are one path; "/" stays "/". */
+static size_t
+path_len(const char *p)
+{
+	size_t len = strlen(p);
+
+	while (len > 1 && p[len - 1] == '/')
+		len--;
+	return (len);
+}
+
+static int
+has_path(const struct manifest *m, const char *want)
+{
+	size_t len = path_len(want);
+
+	for (size_t i = 0; i < m->npaths; i++)
+		if (path_len(m->paths[i]) == len &&
+		    memcmp(m->paths[i], want, len) == 0)
+			return (1);
+	return (0);
+}
+
+/* Has m every tag of the list "a,b,c" (empty names skipped)? */
+static int
+has_tags(const struct manifest *m, const char *p)
+{
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len > 0 &&
+		    !has((const char *const *)m->tags, m->ntags, p, len))
+			return (0);
+		if (p[len] == '\0')
+			return (1);
+		p += len + 1;
+	}
+}
+
+int
+snapsel_match(const struct manifest *m, const struct snapsel_filter *f)
+{
+	if (f->nhosts > 0 &&
+	    (m->host == NULL ||
+	        !has(f->hosts, f->nhosts, m->host, strlen(m->host))))
+		return (0);
+	for (size_t i = 0; i < f->npaths; i++)
+		if (!has_path(m, f->paths[i]))
+			return (0);
+	if (f->ntags == 0)
+		return (1);
+	for (size_t i = 0; i < f->ntags; i++)
+		if (has_tags(m, f->tags[i]))
+			return (1);
+	return (0);
+}
+
+size_t
+snapsel_filter(const struct snapsel *s, const struct snapsel_filter *f,
+    struct snapsel_item **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (snapsel_match(&s->v[i].m, f))
+			out[n++] = &s->v[i];
+	return (n);
+}

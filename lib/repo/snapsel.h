@@ -96,6 +96,35 @@ int snapsel_resolve(const struct snapsel *s, const char *sel,
 int snapsel_parse_time(const char *s, time_t now, struct timespec *out,
     struct err *e);
 
+/*
+ * Which snapshots to take from a list, by what their manifests say; a
+ * snapshot matches when it passes every part that is given (n > 0):
+ *  - hosts: its host is one of them;
+ *  - paths: it has every one of them among its paths ("/etc/" and "/etc"
+ *    are one path);
+ *  - tags: for one of them, "a,b" say, it has every tag named (a and b).
+ * Every part empty: every snapshot matches.  snapshots, and forget, the
+ * scheduler and drills, select with this.
+ */
+struct snapsel_filter {
+	const char *const *hosts;
+	size_t nhosts;
+	const char *const *paths;
+	size_t npaths;
+	const char *const *tags;
+	size_t ntags;
+};
+
+/* Does m pass f? */
+int snapsel_match(const struct manifest *m, const struct snapsel_filter *f);
+
+/*
+ * The items of s that pass f, in s's order, into out (room for s->n
+ * pointers); returns how many.
+ */
+size_t snapsel_filter(const struct snapsel *s, const struct snapsel_filter *f,
+    struct snapsel_item **out);
+
 /* "2026-11-27 10:00:03" in UTC. */
 void snapsel_time_str(int64_t t, char *buf, size_t size);
 

@@ -14,7 +14,10 @@ export COFFER_TEST_WEAK_KDF=1
 # Usage errors: one line, exit 2.
 expect_status 2 "$COFFER" offsite-setup
 expect_status 2 "$COFFER" offsite-setup /srv/coffer
-expect_grep 'not an sftp:// URL' "$T/err"
+expect_grep 'not an sftp URL' "$T/err"
+# The URL parser the config uses: an IPv6 host with a port works here too.
+expect_status 0 "$COFFER" offsite-setup 'sftp://backup@[::1]:2222/srv/coffer/gas'
+expect_grep '^# URL: sftp://backup@\[::1\]:2222/srv/coffer/gas$' "$T/out"
 expect_status 2 "$COFFER" offsite-setup sftp://dr.example.net/srv/x
 expect_grep 'names no user' "$T/err"
 expect_status 2 "$COFFER" offsite-setup 'sftp://u@h/srv/a;rm'

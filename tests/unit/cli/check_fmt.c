@@ -100,6 +100,35 @@ START_TEST(test_json_bytes)
 }
 END_TEST
 
+START_TEST(test_lists)
+{
+	char *v[] = { (char *)"daily", (char *)"a\nb", (char *)"caf\xff" };
+	char *s;
+	json_t *a;
+
+	s = fmt_join_esc(v, 0);
+	ck_assert_str_eq(s, "-");
+	free(s);
+	s = fmt_join_esc(v, 1);
+	ck_assert_str_eq(s, "daily");
+	free(s);
+	/* Escaped for a terminal: no raw newline, one "," between. */
+	s = fmt_join_esc(v, 3);
+	ck_assert_ptr_null(strchr(s, '\n'));
+	ck_assert(strncmp(s, "daily,a", 7) == 0);
+	free(s);
+	/* JSON: strings where they can be, base64 where not. */
+	a = fmt_json_strv(v, 3);
+	ck_assert_uint_eq(json_array_size(a), 3);
+	ck_assert_str_eq(json_string_value(json_array_get(a, 1)), "a\nb");
+	ck_assert(json_is_object(json_array_get(a, 2)));
+	json_decref(a);
+	a = fmt_json_strv(v, 0);
+	ck_assert_uint_eq(json_array_size(a), 0);
+	json_decref(a);
+}
+END_TEST
+
 START_TEST(test_json_node)
 {
 	struct fs_node n;
@@ -140,6 +169,7 @@ fmt_suite(void)
 	tcase_add_test(tc, test_mode);
 	tcase_add_test(tc, test_time);
 	tcase_add_test(tc, test_json_bytes);
+	tcase_add_test(tc, test_lists);
 	tcase_add_test(tc, test_json_node);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -36,6 +36,20 @@ parse_func(void *opts, void *field, const char *arg, const char *next,
 	return (0);
 }
 
+/* An engine parser that names the option itself (OPT_NAMED). */
+static int
+parse_named(void *opts, void *field, const char *arg, const char *next,
+    struct err *e)
+{
+	(void)opts;
+	(void)next;
+	if (strcmp(arg, "bad") == 0)
+		return (
+		    err_set(e, ERR_USAGE, "--named wants good, not '%s'", arg));
+	*(const char **)field = arg;
+	return (0);
+}
+
 #define F(x) offsetof(struct t_opts, x)
 static const struct opt table[] = {
 	{ "flag", 'f', OPT_FLAG, F(flag), NULL, 0, 0, 0, NULL },
@@ -49,6 +63,8 @@ static const struct opt table[] = {
 	{ "level", 0, OPT_ZSTD, F(level), "N", 0, 0, 0, NULL },
 	{ "func", 0, OPT_FUNC, F(func_arg), "X", 0, 0, OPT_OPTIONAL,
 	    parse_func },
+	{ "named", 0, OPT_FUNC, F(func_arg), "X", 0, 0, OPT_NAMED,
+	    parse_named },
 	{ "need", 0, OPT_STR, F(need), "NAME", 0, 0, 0, NULL },
 	{ "alt", 0, OPT_STR, F(alt), "DB", 0, 0, 0, NULL },
 	{ NULL, 'x', OPT_FLAG, F(flag), NULL, 0, 0, 0, NULL },
@@ -316,6 +332,11 @@ START_TEST(test_func_and_optional)
 	ck_assert_ptr_null(o.func_next);
 	ck_assert_int_eq(RUN(&o, "--func=bad"), -1);
 	one_line("--func: 'bad' is no good");
+	/* OPT_NAMED: the parser's message as is, the option not twice. */
+	ck_assert_int_eq(RUN(&o, "--named", "ok"), 0);
+	ck_assert_str_eq(o.func_arg, "ok");
+	ck_assert_int_eq(RUN(&o, "--named", "bad"), -1);
+	one_line("coffer test: --named wants good, not 'bad' (see");
 	ck_assert_int_eq(RUN(&o, "--maybe"), 0);
 	ck_assert_ptr_null(o.opt_str);
 	ck_assert_int_eq(RUN(&o, "--maybe=/p"), 0);

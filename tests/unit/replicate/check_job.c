@@ -115,6 +115,36 @@ START_TEST(test_target_for_a_job)
 }
 END_TEST
 
+START_TEST(test_jobs_default)
+{
+	struct config *cfg = conf("[repository main]\npath = /srv/main\n"
+	                          "[repository far]\n"
+	                          "url = sftp://u@far.example/srv/r\n"
+	                          "transfers = 6\n"
+	                          "[repository near]\n"
+	                          "url = sftp://u@near.example/srv/r\n"
+	                          "transfers = 3\n"
+	                          "[repository plain]\n"
+	                          "url = sftp://u@plain.example/srv/r\n"
+	                          "[repository local]\npath = /srv/l\n");
+
+	/* The larger side that is an sftp:// [repository]. */
+	ck_assert_int_eq(repl_jobs_default(cfg, "main", "far"), 6);
+	ck_assert_int_eq(repl_jobs_default(cfg, "near", "far"), 6);
+	ck_assert_int_eq(repl_jobs_default(cfg, "near", "main"), 3);
+	/* Unset: the config's default for transfers. */
+	ck_assert_int_eq(repl_jobs_default(cfg, "main", "plain"), 2);
+	/* Local repositories, paths, URLs and unknown names: 0. */
+	ck_assert_int_eq(repl_jobs_default(cfg, "main", "local"), 0);
+	ck_assert_int_eq(repl_jobs_default(cfg, "/srv/main",
+	                     "sftp://u@far.example/srv/r"),
+	    0);
+	ck_assert_int_eq(repl_jobs_default(cfg, "main", "nosuch"), 0);
+	ck_assert_int_eq(repl_jobs_default(NULL, "main", "far"), 0);
+	config_free(cfg);
+}
+END_TEST
+
 Suite *repl_job_suite(void);
 
 Suite *
@@ -127,6 +157,7 @@ repl_job_suite(void)
 	    tutil_scratch_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_target_for_a_job);
+	tcase_add_test(tc, test_jobs_default);
 	suite_add_tcase(s, tc);
 	return (s);
 }

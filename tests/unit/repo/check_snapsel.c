@@ -195,6 +195,89 @@ START_TEST(test_prefixes)
 }
 END_TEST
 
+/* Give item i a host, tags and paths (NULL-terminated lists). */
+static void
+describe(struct snapsel *s, size_t i, const char *host, const char *const *tags,
+    const char *const *paths)
+{
+	struct manifest *m = &s->v[i].m;
+
+	free(m->host);
+	m->host = xstrdup(host);
+	for (; *tags != NULL; tags++) {
+		m->tags = xreallocarray(m->tags, m->ntags + 1, sizeof(char *));
+		m->tags[m->ntags++] = xstrdup(*tags);
+	}
+	for (; *paths != NULL; paths++) {
+		m->paths =
+		    xreallocarray(m->paths, m->npaths + 1, sizeof(char *));
+		m->paths[m->npaths++] = xstrdup(*paths);
+	}
+}
+
+/* The ids of the items f takes from s, joined by spaces. */
+static const char *
+filtered(const struct snapsel *s, const struct snapsel_filter *f)
+{
+	static char buf[256];
+	struct snapsel_item *out[8];
+	size_t n = snapsel_filter(s, f, out);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+		    i ? " " : "", out[i]->m.id);
+	return (buf);
+}
+
+START_TEST(test_filter)
+{
+	static const char *const ids[] = { "aaaa1", "bbbb2", "cccc3", "dddd4" };
+	static const int64_t t[] = { NOW - 4 * DAY, NOW - 3 * DAY,
+		NOW - 2 * DAY, NOW - DAY };
+	static const int64_t st[] = { UNSET, UNSET, UNSET, UNSET };
+	static const char *const none[] = { NULL };
+	static const char *const daily[] = { "daily", NULL };
+	static const char *const daily_db[] = { "daily", "db", NULL };
+	static const char *const etc[] = { "/etc/", NULL };
+	static const char *const etc_var[] = { "/etc", "/var", NULL };
+	const char *hosts[] = { "db1", "web" }, *paths[] = { "/etc", "/var/" };
+	const char *tags[] = { "db,daily", "weekly" };
+	struct snapsel *s = make(4, ids, t, st);
+	struct snapsel_filter f;
+
+	describe(s, 0, "db1", daily_db, etc_var);
+	describe(s, 1, "db2", daily, etc);
+	describe(s, 2, "web", none, none);
+	describe(s, 3, "db1", daily, etc_var);
+	memset(&f, 0, sizeof(f));
+	ck_assert_str_eq(filtered(s, &f), "aaaa1 bbbb2 cccc3 dddd4");
+	/* Hosts: any of them. */
+	f.hosts = hosts;
+	f.nhosts = 2;
+	ck_assert_str_eq(filtered(s, &f), "aaaa1 cccc3 dddd4");
+	/* Paths: every one, trailing slashes or not; and with the hosts. */
+	f.paths = paths;
+	f.npaths = 2;
+	ck_assert_str_eq(filtered(s, &f), "aaaa1 dddd4");
+	f.nhosts = 0;
+	f.npaths = 1;
+	ck_assert_str_eq(filtered(s, &f), "aaaa1 bbbb2 dddd4");
+	/* Tags: all of one "a,b" list, or any of the lists. */
+	f.npaths = 0;
+	f.tags = tags;
+	f.ntags = 1;
+	ck_assert_str_eq(filtered(s, &f), "aaaa1");
+	ck_assert(snapsel_match(&s->v[0].m, &f));
+	ck_assert(!snapsel_match(&s->v[1].m, &f));
+	f.ntags = 2;
+	ck_assert_str_eq(filtered(s, &f), "aaaa1");
+	tags[1] = "daily,";
+	ck_assert_str_eq(filtered(s, &f), "aaaa1 bbbb2 dddd4");
+	snapsel_free(s);
+}
+END_TEST
+
 static int64_t
 parsed(const char *s)
 {
@@ -352,6 +435,7 @@ snapsel_suite(void)
 	tcase_add_test(tc, test_before);
 	tcase_add_test(tc, test_prefixes);
 	tcase_add_test(tc, test_time_forms);
+	tcase_add_test(tc, test_filter);
 	tcase_add_test(tc, test_list_real_repository);
 	suite_add_tcase(s, tc);
 	return (s);
