@@ -21,6 +21,7 @@ struct snapshots_args {
 	int no_lock;
 	struct opt_strv tags;  /* each "a,b": all of one of them */
 	struct opt_strv hosts; /* its host is one of these */
+	struct opt_strv jobs;  /* taken by one of these jobs */
 	struct opt_strv paths; /* it has every one of these */
 };
 
@@ -46,6 +47,7 @@ static const struct opt snapshots_opts[] = {
 	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
 	{ "tag", 0, OPT_STRV, A(tags), "TAG[,TAG...]", 0, 0, 0, NULL },
 	{ "host", 0, OPT_STRV, A(hosts), "HOST", 0, 0, 0, NULL },
+	{ "job", 0, OPT_STRV, A(jobs), "NAME", 0, 0, 0, NULL },
 	{ "path", 0, OPT_FUNC, A(paths), "PATH", 0, 0, 0, path_opt },
 	OPT_END,
 };
@@ -131,6 +133,10 @@ manifest_json(const struct snapsel_item *it)
 	fmt_json_set_bytes(j, "host", m->host, strlen(m->host));
 	fmt_json_set_bytes(j, "user", m->user, strlen(m->user));
 	fmt_json_set_bytes(j, "program", m->program, strlen(m->program));
+	if (m->job != NULL)
+		json_object_set_new(j, "job", json_string(m->job));
+	else
+		json_object_set_new(j, "job", json_null());
 	json_object_set_new(j, "tags", fmt_json_strv(m->tags, m->ntags));
 	json_object_set_new(j, "paths", fmt_json_strv(m->paths, m->npaths));
 	crypto_hex_encode(m->tree, IDX_ID_LEN, tree);
@@ -321,6 +327,8 @@ cmd_snapshots(struct cli_ctx *ctx, int argc, char **argv)
 	sf.npaths = f.paths.n;
 	sf.tags = f.tags.v;
 	sf.ntags = f.tags.n;
+	sf.jobs = f.jobs.v;
+	sf.njobs = f.jobs.n;
 	rc = EXIT_ERROR;
 	if (cli_open_repo(ctx, f.repo, NULL, &r, &e) == -1 ||
 	    cli_snapshots(ctx, r, &list, &e) == -1)

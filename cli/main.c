@@ -405,6 +405,7 @@ const struct cli_cmd cli_commands[] = {
 	{ "snapshots", "list the snapshots in a repository",
 	    "usage: coffer snapshots -r REPO [--no-lock] [--json]\n"
 	    "                        [--tag T[,T...]] [--host H] [--path P]\n"
+	    "                        [--job NAME]\n"
 	    "\n"
 	    "List the snapshots, oldest first: id, time (UTC), host, tags,\n"
 	    "paths, files, size, the bytes the snapshot added to the\n"
@@ -417,6 +418,8 @@ const struct cli_cmd cli_commands[] = {
 	    "      --host H      only snapshots taken on H (or another "
 	    "--host)\n"
 	    "      --path P      only snapshots of P (and every other --path)\n"
+	    "      --job NAME    only snapshots taken by 'snapshot --job NAME'\n"
+	    "                    or 'job run NAME' (or another --job)\n"
 	    "      --no-lock     take no lock (an append-only or read-only\n"
 	    "                    copy, where lock files cannot be removed)\n"
 	    "      --json        an array with every field of each snapshot\n",

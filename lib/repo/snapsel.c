@@ -398,6 +398,9 @@ snapsel_match(const struct manifest *m, const struct snapsel_filter *f)
 	    (m->host == NULL ||
 	        !has(f->hosts, f->nhosts, m->host, strlen(m->host))))
 		return (0);
+	if (f->njobs > 0 &&
+	    (m->job == NULL || !has(f->jobs, f->njobs, m->job, strlen(m->job))))
+		return (0);
 	for (size_t i = 0; i < f->npaths; i++)
 		if (!has_path(m, f->paths[i]))
 			return (0);

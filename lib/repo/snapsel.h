@@ -113,6 +113,8 @@ struct snapsel_filter {
 	size_t npaths;
 	const char *const *tags;
 	size_t ntags;
+	const char *const *jobs; /* taken by one of these [job]s */
+	size_t njobs;
 };
 
 /* Does m pass f? */

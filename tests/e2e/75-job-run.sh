@@ -105,6 +105,14 @@ n=$("$COFFER" snapshots -r "$R" --password-file "$T/key" -q | awk 'NR > 1' |
 expect_eq "snapshots kept" 2 "$n"
 [ "$(find "$O/snapshots" -type f | wc -l)" -eq 3 ] ||
 	fail "offsite: $(find "$O/snapshots" -type f)"
+# Each snapshot names its job, and the listing selects by it.
+expect_status 0 "$COFFER" snapshots -r "$R" --password-file "$T/key" \
+    --job nightly --json
+[ "$(grep -o '"job":"nightly"' "$T/out" | wc -l)" -eq 2 ] ||
+	fail "snapshots --job nightly: $(cat "$T/out")"
+expect_status 0 "$COFFER" snapshots -r "$R" --password-file "$T/key" \
+    --job hourly --json
+expect_eq "snapshots of another job" "[]" "$(cat "$T/out")"
 # check = 50%: slices 1/2, 2/2, 1/2 in turn.
 grep -q 'slice 1/2' "$T/run1.json" || fail "run 1: $(cat "$T/run1.json")"
 grep -q 'slice 2/2' "$T/run2.json" || fail "run 2: $(cat "$T/run2.json")"

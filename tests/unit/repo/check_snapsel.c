@@ -243,6 +243,7 @@ START_TEST(test_filter)
 	static const char *const etc_var[] = { "/etc", "/var", NULL };
 	const char *hosts[] = { "db1", "web" }, *paths[] = { "/etc", "/var/" };
 	const char *tags[] = { "db,daily", "weekly" };
+	const char *jobs[] = { "nightly", "hourly" };
 	struct snapsel *s = make(4, ids, t, st);
 	struct snapsel_filter f;
 
@@ -274,6 +275,18 @@ START_TEST(test_filter)
 	ck_assert_str_eq(filtered(s, &f), "aaaa1");
 	tags[1] = "daily,";
 	ck_assert_str_eq(filtered(s, &f), "aaaa1 bbbb2 dddd4");
+	/* Jobs: taken by one of them; a snapshot of no job matches none. */
+	f.ntags = 0;
+	s->v[1].m.job = strdup("nightly");
+	s->v[3].m.job = strdup("hourly");
+	f.jobs = jobs;
+	f.njobs = 1;
+	ck_assert_str_eq(filtered(s, &f), "bbbb2");
+	f.njobs = 2;
+	ck_assert_str_eq(filtered(s, &f), "bbbb2 dddd4");
+	f.hosts = hosts;
+	f.nhosts = 1;
+	ck_assert_str_eq(filtered(s, &f), "dddd4");
 	snapsel_free(s);
 }
 END_TEST
