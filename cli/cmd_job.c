@@ -49,24 +49,6 @@ open_store(void *arg, const char *name, int create, struct stor **out,
 	return (rc);
 }
 
-/* The files cache, as coffer snapshot finds it (cmd_snapshot.c). */
-static char *
-cache_dir(const struct config *cfg)
-{
-	const char *x;
-
-	if (config_key_line(config_global(cfg), "cache_dir") > 0)
-		return (
-		    xstrdup(config_get_str(config_global(cfg), "cache_dir")));
-	if ((x = getenv("XDG_CACHE_HOME")) != NULL && x[0] == '/')
-		return (xasprintf("%s/coffer", x));
-	if (geteuid() == 0)
-		return (xstrdup("/var/cache/coffer"));
-	if ((x = getenv("HOME")) != NULL && x[0] == '/')
-		return (xasprintf("%s/.cache/coffer", x));
-	return (NULL);
-}
-
 static void
 report(struct cli_ctx *ctx, const char *name, const struct job_result *r)
 {
@@ -168,7 +150,7 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 		    name, CLI_DEFAULT_CONFIG);
 		goto out;
 	}
-	cdir = cache_dir(cfg);
+	cdir = cli_cache_dir(NULL, cfg);
 	o.open_repo = open_repo;
 	o.open_store = open_store;
 	o.arg = ctx;

@@ -77,25 +77,6 @@ static const struct opt_spec snapshot_spec = { snapshot_opts, snapshot_rels };
  * Where the files cache lives: option, config, then the usual places, in
  * the order the key hints use (a set XDG_CACHE_HOME wins even for root).
  */
-static char *
-cache_dir(const char *opt, const struct config *cfg)
-{
-	const char *x;
-
-	if (opt != NULL)
-		return (xstrdup(opt));
-	if (cfg != NULL && config_key_line(config_global(cfg), "cache_dir") > 0)
-		return (
-		    xstrdup(config_get_str(config_global(cfg), "cache_dir")));
-	if ((x = getenv("XDG_CACHE_HOME")) != NULL && x[0] == '/')
-		return (xasprintf("%s/coffer", x));
-	if (geteuid() == 0)
-		return (xstrdup("/var/cache/coffer"));
-	if ((x = getenv("HOME")) != NULL && x[0] == '/')
-		return (xasprintf("%s/.cache/coffer", x));
-	return (NULL);
-}
-
 /* Without -r: the job's, COFFER_REPOSITORY, or the config's only one. */
 static const char *
 default_repo(const struct config *cfg, const struct snap_job *job)
@@ -237,7 +218,7 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	if (a.no_verify)
 		repo_set_verify_before_write(r, 0);
 	if (!a.no_cache)
-		cdir = cache_dir(a.cache_dir, cfg);
+		cdir = cli_cache_dir(a.cache_dir, cfg);
 	so.paths = (const char *const *)argv + optind;
 	so.npaths = (size_t)(argc - optind);
 	so.exclude = a.excl.v;

@@ -382,3 +382,22 @@ cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
 	so->log = ctx->log;
 	so->interrupted = ctx->interrupted;
 }
+
+char *
+cli_cache_dir(const char *opt, const struct config *cfg)
+{
+	const char *x;
+
+	if (opt != NULL)
+		return (xstrdup(opt));
+	if (cfg != NULL && config_key_line(config_global(cfg), "cache_dir") > 0)
+		return (
+		    xstrdup(config_get_str(config_global(cfg), "cache_dir")));
+	if ((x = getenv("XDG_CACHE_HOME")) != NULL && x[0] == '/')
+		return (xasprintf("%s/coffer", x));
+	if (geteuid() == 0)
+		return (xstrdup("/var/cache/coffer"));
+	if ((x = getenv("HOME")) != NULL && x[0] == '/')
+		return (xasprintf("%s/.cache/coffer", x));
+	return (NULL);
+}

@@ -135,4 +135,12 @@ void cli_stor_opts(struct cli_ctx *, const struct config_section *sec,
 /* Fill meta (host, user, now) for a new key file; strings are static. */
 void cli_key_meta(struct key_file_meta *);
 
+/*
+ * The files cache directory for snapshot and job run: opt (--cache-dir),
+ * else [global] cache_dir when the file sets it, else
+ * $XDG_CACHE_HOME/coffer, /var/cache/coffer for root, ~/.cache/coffer;
+ * NULL when none can be named.  free() it.
+ */
+char *cli_cache_dir(const char *opt, const struct config *cfg);
+
 #endif
