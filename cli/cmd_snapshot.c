@@ -268,5 +268,6 @@ done:
 	job_lock_release(joblock);
 	free(cdir);
 	opt_free(&snapshot_spec, &a);
+	free(a.cmdnames.v); /* an OPT_FUNC field: opt_free leaves it */
 	return (rc);
 }
