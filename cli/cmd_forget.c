@@ -327,18 +327,9 @@ job_policy(struct cli_ctx *ctx, const char *job, const char **arg,
 	const struct config_section *sec;
 	int rc = -1;
 
-	if (cli_load_config(ctx, &cfg, e) == -1)
+	if (cli_load_config(ctx, &cfg, e) == -1 ||
+	    config_job_find(cfg, job, &sec, e) == -1)
 		goto out;
-	if (cfg == NULL) {
-		err_set(e, ERR_CONFIG,
-		    "--job %s: no configuration file (give -c FILE)", job);
-		goto out;
-	}
-	if ((sec = config_section_find(cfg, CONFIG_JOB, job)) == NULL) {
-		err_set(e, ERR_CONFIG, "%s: no [job %s]", config_file(cfg),
-		    job);
-		goto out;
-	}
 	retention_policy_from_job(sec, pol);
 	if (*arg == NULL) {
 		*repo_name = xstrdup(config_get_str(sec, "repository"));

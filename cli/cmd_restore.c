@@ -322,9 +322,8 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	struct restore_args a;
 	const char *target, *tar, *one, *source, *to_pg, *to_my;
 	const char *snap, *mode, *where;
-	const struct manifest_source *src = NULL;
 	struct rst_db_opts dbo;
-	uint8_t root[IDX_ID_LEN];
+	struct rst_selection sel;
 	char *one_path = NULL, **incs = NULL;
 	int want_stdout, rc = EXIT_USAGE;
 	int ran = -1;
@@ -344,6 +343,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 
 	err_clear(&e);
 	manifest_init(&m);
+	memset(&sel, 0, sizeof(sel));
 	memset(&st, 0, sizeof(st));
 	memset(&a, 0, sizeof(a));
 	if (opt_parse(ctx, cmd, &cmd_restore_opts, argc, argv, &a, &given) ==
@@ -415,26 +415,9 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	manifest_init(&snaps->v[at].m);
 	snapsel_free(snaps);
 	log_debug(ctx->log, "restoring snapshot %s", m.id);
-	memcpy(root, m.tree, IDX_ID_LEN);
-	if (source != NULL) {
-		if (rst_pick_source(r, &m, source, &src, root, &e) == -1 ||
-		    rst_reroot_includes(src, incs, a.inc.n, &e) == -1)
-			goto out;
-		if (want_stdout) {
-			if (src->dump == NULL) {
-				err_set(&e, ERR_USAGE,
-				    "source %s (%s) has no dump file; restore "
-				    "it with --target or --tar",
-				    src->name, src->type);
-				goto out;
-			}
-			one_path = xstrdup(src->dump);
-			one = one_path;
-			/* The dump's path is the snapshot's, not the
-			 * subtree's. */
-			memcpy(root, m.tree, IDX_ID_LEN);
-		}
-	}
+	if (rst_select(r, &m, source, incs, a.inc.n, one_path,
+	        want_stdout && source != NULL, &sel, &e) == -1)
+		goto out;
 	if (to_pg != NULL || to_my != NULL) {
 		memset(&dbo, 0, sizeof(dbo));
 		dbo.target = to_pg != NULL ? to_pg : to_my;
@@ -448,19 +431,10 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		dbo.interrupted = ctx->interrupted;
 		dbo.keepalive = refresh_lock;
 		dbo.keepalive_arg = r;
-		rc = restore_db(ctx, r, &m, src, &dbo, to_pg != NULL);
+		rc = restore_db(ctx, r, &m, sel.src, &dbo, to_pg != NULL);
 		goto done;
 	}
-	/* Say "not in the snapshot" before anything is written. */
-	for (size_t i = 0; i < a.inc.n; i++) {
-		struct fs_node n;
-
-		if (strcmp(incs[i], "/") == 0)
-			continue;
-		if (rst_lookup(r, root, incs[i], &n, &e) == -1)
-			goto out;
-		fs_node_clear(&n);
-	}
+	one = sel.file;
 
 	memset(&o, 0, sizeof(o));
 	o.includes = (const char *const *)incs;
@@ -481,7 +455,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	if (target != NULL) {
 		mode = "dir";
 		where = target;
-		ran = rst_to_dir(r, root, target, &o, &st, &e);
+		ran = rst_to_dir(r, sel.root, target, &o, &st, &e);
 	} else if (tar != NULL) {
 		mode = "tar";
 		where = strcmp(tar, "-") == 0 ? "standard output" : tar;
@@ -491,7 +465,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		else
 			tar_made = 1;
-		ran = rst_to_tar(r, root, tar_fd, &o, &st, &e);
+		ran = rst_to_tar(r, sel.root, tar_fd, &o, &st, &e);
 		if (tar_made && close(tar_fd) == -1 && ran == 0)
 			ran = err_sys(&e, ERR_IO, "%s", tar);
 		tar_fd = -1;
@@ -500,9 +474,9 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 			(void)unlink(tar);
 	} else {
 		mode = "stdout";
-		where = one_path;
-		ran = rst_file_to_fd(r, root, one_path, STDOUT_FILENO, &o, &st,
-		    &e);
+		where = sel.file;
+		ran = rst_file_to_fd(r, sel.root, sel.file, STDOUT_FILENO, &o,
+		    &st, &e);
 	}
 
 	/* A reader that went away (| head) is not worth a message. */
@@ -534,6 +508,7 @@ out:
 done:
 	if (tar_fd != -1 && tar_fd != STDOUT_FILENO)
 		close(tar_fd);
+	rst_selection_clear(&sel);
 	manifest_clear(&m);
 	repo_close(r);
 	config_free(cfg);

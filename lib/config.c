@@ -1338,6 +1338,22 @@ config_section_find(const struct config *cfg, enum config_type t,
 	return (NULL);
 }
 
+int
+config_job_find(const struct config *cfg, const char *name,
+    const struct config_section **out, struct err *e)
+{
+	*out = NULL;
+	if (cfg == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "no [job %s]: no configuration file was read (give -c "
+		    "FILE)",
+		    name));
+	if ((*out = config_section_find(cfg, CONFIG_JOB, name)) == NULL)
+		return (err_set(e, ERR_USAGE, "no [job %s] in %s", name,
+		    cfg->path));
+	return (0);
+}
+
 const struct config_section *
 config_global(const struct config *cfg)
 {

@@ -76,6 +76,15 @@ const struct config_section *config_section_find(const struct config *,
     enum config_type t, const char *name);
 
 /*
+ * The [job name] of cfg into *out, for every command that takes a job's
+ * name (snapshot --job, forget --job, job run, the scheduler).  cfg may
+ * be NULL (no file was read).  ERR_USAGE "no [job NAME] in FILE", or
+ * "no [job NAME]: no configuration file was read (give -c FILE)".
+ */
+int config_job_find(const struct config *cfg, const char *name,
+    const struct config_section **out, struct err *e);
+
+/*
  * The [global] section: never NULL.  When the file has none, a section
  * with line 0 holding only defaults.
  */

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "fs/extract.h"
-#include "repo/snapsel.h"
 #include "repo/tree.h"
 #include "xmalloc.h"
 
@@ -149,30 +148,6 @@ rst_lookup(struct repo *r, const uint8_t root[IDX_ID_LEN], const char *path,
 	if (rc == -1)
 		err_wrap(e, "%s", path);
 	return (-1);
-}
-
-int
-rst_snapshot_find(struct repo *r, const char *sel, struct manifest *out,
-    size_t *nbad, struct err *e)
-{
-	struct snapsel *list = NULL;
-	size_t bad = 0, at;
-	int rc = -1;
-
-	manifest_init(out);
-	if (snapsel_list(r, time(NULL), &list, e) == -1)
-		goto out;
-	bad = list->nbad;
-	if (snapsel_resolve(list, sel, NULL, &at, e) == -1)
-		goto out;
-	*out = list->v[at].m;
-	manifest_init(&list->v[at].m);
-	rc = 0;
-out:
-	snapsel_free(list);
-	if (nbad != NULL)
-		*nbad = bad;
-	return (rc);
 }
 
 int

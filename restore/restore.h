@@ -85,15 +85,6 @@ struct rst_opts {
 };
 
 /*
- * The snapshot sel names ("latest" or an id prefix), loaded into out
- * (manifest_clear it).  Snapshot files that cannot be read are left out
- * and counted in *nbad (may be NULL): "latest" is then the newest that
- * can be read.
- */
-int rst_snapshot_find(struct repo *, const char *sel, struct manifest *out,
-    size_t *nbad, struct err *);
-
-/*
  * A path as --include and --stdout take it, made canonical by the rule
  * ls uses too (tree_path_clean): absolute, single slashes, no trailing
  * slash, "." components dropped ("/" stays "/"); a relative path or a
@@ -132,6 +123,33 @@ int rst_pick_source(struct repo *, const struct manifest *m, const char *name,
  */
 int rst_reroot_includes(const struct manifest_source *src, char **incs,
     size_t n, struct err *);
+
+/*
+ * What of snapshot m a restore writes, chosen the one way coffer restore
+ * and drills both use (restore/select.c):
+ *   source   a source's name (rst_pick_source), or NULL: the whole
+ *            snapshot;
+ *   incs     n normalised --include paths as in the snapshot; with a
+ *            source they are made relative to its subtree in place
+ *            (rst_reroot_includes); each must name something
+ *            (rst_lookup), so that "not in the snapshot" is said before
+ *            anything is written;
+ *   file     one file's normalised path (--stdout PATH), or NULL;
+ *   dump     with a source: the file is that source's dump file
+ *            (ERR_USAGE when it has none), whose path is the
+ *            snapshot's, so out->root is then the snapshot's root.
+ * Fills out (rst_selection_clear it, also after a failure).
+ */
+struct rst_selection {
+	uint8_t root[IDX_ID_LEN];          /* the tree to restore */
+	const struct manifest_source *src; /* in m, or NULL */
+	char *file;                        /* one file under root, or NULL */
+};
+
+int rst_select(struct repo *, const struct manifest *m, const char *source,
+    char **incs, size_t n, const char *file, int dump,
+    struct rst_selection *out, struct err *);
+void rst_selection_clear(struct rst_selection *);
 
 /*
  * Restore the tree rooted at root into the directory target (made if

@@ -88,3 +88,42 @@ rst_reroot_includes(const struct manifest_source *src, char **incs, size_t n,
 	return (0);
 }
 
+int
+rst_select(struct repo *r, const struct manifest *m, const char *source,
+    char **incs, size_t n, const char *file, int dump,
+    struct rst_selection *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->root, m->tree, IDX_ID_LEN);
+	if (source != NULL &&
+	    (rst_pick_source(r, m, source, &out->src, out->root, e) == -1 ||
+	        rst_reroot_includes(out->src, incs, n, e) == -1))
+		return (-1);
+	if (dump) {
+		if (out->src == NULL || out->src->dump == NULL)
+			return (err_set(e, ERR_USAGE,
+			    "source %s (%s) has no dump file; restore it with "
+			    "--target or --tar",
+			    source, out->src ? out->src->type : "-"));
+		out->file = xstrdup(out->src->dump);
+		memcpy(out->root, m->tree, IDX_ID_LEN);
+	} else if (file != NULL)
+		out->file = xstrdup(file);
+	for (size_t i = 0; i < n; i++) {
+		struct fs_node node;
+
+		if (strcmp(incs[i], "/") == 0)
+			continue;
+		if (rst_lookup(r, out->root, incs[i], &node, e) == -1)
+			return (-1);
+		fs_node_clear(&node);
+	}
+	return (0);
+}
+
+void
+rst_selection_clear(struct rst_selection *s)
+{
+	free(s->file);
+	s->file = NULL;
+}

@@ -125,14 +125,8 @@ snap_job_resolve(const struct config *cfg, const char *name,
 	int rc = -1;
 
 	*out = NULL;
-	if (cfg == NULL)
-		return (err_set(e, ERR_USAGE,
-		    "no [job %s]: no configuration file was read (give -c "
-		    "FILE)",
-		    name));
-	if ((sec = config_section_find(cfg, CONFIG_JOB, name)) == NULL)
-		return (err_set(e, ERR_USAGE, "no [job %s] in %s", name,
-		    config_file(cfg)));
+	if (config_job_find(cfg, name, &sec, e) == -1)
+		return (-1);
 	job = snap_job_new(config_section_name(sec));
 	job->repository = config_get_str(sec, "repository");
 	job->before = config_get_str(sec, "before");

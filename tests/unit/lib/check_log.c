@@ -146,8 +146,7 @@ log_suite(void)
 	tcase_add_test(tc, test_macros_format);
 	tcase_add_test(tc, test_newlines_are_flattened);
 	tcase_add_test(tc, test_long_message_is_one_truncated_line);
-	tcase_add_test(tc,
-	    test_null_log_and_syslog_sink);
+	tcase_add_test(tc, test_null_log_and_syslog_sink);
 	tcase_add_test(tc, test_sink_parse);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 
+#include "repo/snapsel.h"
 #include "repo/tree.h"
 #include "repo/treecodec.h"
 #include "restore/restore.h"
@@ -319,6 +321,29 @@ teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+/* The snapshot sel names, by the one selector (repo/snapsel.h). */
+static int
+find_snapshot(struct repo *r, const char *sel, struct manifest *out,
+    size_t *nbad, struct err *e)
+{
+	struct snapsel *list = NULL;
+	size_t at;
+	int rc = -1;
+
+	manifest_init(out);
+	if (snapsel_list(r, time(NULL), &list, e) == -1)
+		return (-1);
+	if (nbad != NULL)
+		*nbad = list->nbad;
+	if (snapsel_resolve(list, sel, NULL, &at, e) == 0) {
+		*out = list->v[at].m;
+		manifest_init(&list->v[at].m);
+		rc = 0;
+	}
+	snapsel_free(list);
+	return (rc);
+}
+
 static struct repo *
 open_repo(struct manifest *m)
 {
@@ -328,7 +353,7 @@ open_repo(struct manifest *m)
 
 	ck_assert_msg(repo_open(loc, machine, strlen(machine), &r, &e) == 0,
 	    "%s", e.msg);
-	ck_assert_msg(rst_snapshot_find(r, "latest", m, &nbad, &e) == 0, "%s",
+	ck_assert_msg(find_snapshot(r, "latest", m, &nbad, &e) == 0, "%s",
 	    e.msg);
 	ck_assert_uint_eq(nbad, 0);
 	return (r);
@@ -636,11 +661,10 @@ START_TEST(test_paths_and_lookup)
 
 		memcpy(pre, m.id, 8);
 		pre[8] = '\0';
-		ck_assert_int_eq(rst_snapshot_find(r, pre, &m2, NULL, &e), 0);
+		ck_assert_int_eq(find_snapshot(r, pre, &m2, NULL, &e), 0);
 		ck_assert_str_eq(m2.id, m.id);
 		manifest_clear(&m2);
-		ck_assert_int_eq(rst_snapshot_find(r, "ffff0000", &m2, NULL,
-		                     &e),
+		ck_assert_int_eq(find_snapshot(r, "ffff0000", &m2, NULL, &e),
 		    -1);
 		ck_assert_int_eq(e.class, ERR_USAGE);
 	}

@@ -85,8 +85,8 @@ START_TEST(test_pick_source)
 	struct err e;
 
 	err_clear(&e);
-	ck_assert_msg(rst_pick_source(r, &m, "good", &src, root, &e) == 0,
-	    "%s", e.msg);
+	ck_assert_msg(rst_pick_source(r, &m, "good", &src, root, &e) == 0, "%s",
+	    e.msg);
 	ck_assert_str_eq(src->name, "good");
 	ck_assert_str_eq(src->path, "/good");
 	/* root is the source's own tree: good.txt sits at its top. */
@@ -130,9 +130,9 @@ START_TEST(test_pick_source)
 		                     &e),
 		    -1);
 		ck_assert_int_eq(e.class, ERR_USAGE);
-		ck_assert_msg(strstr(e.msg, "has no sources (it is a snapshot "
-		                            "of paths): leave out --source") !=
-		        NULL,
+		ck_assert_msg(strstr(e.msg,
+		                  "has no sources (it is a snapshot "
+		                  "of paths): leave out --source") != NULL,
 		    "%s", e.msg);
 		manifest_clear(&paths);
 	}
