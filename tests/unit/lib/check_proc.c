@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -103,12 +104,28 @@ END_TEST
 
 START_TEST(test_grandchild_keeps_stderr)
 {
+	char path[] = "/tmp/coffer-proc-XXXXXX", cmd[128];
 	struct err e;
+	FILE *f;
+	int fd, pid = 0;
 
 	err_clear(&e);
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	close(fd);
 	/* The hook ends; what it left running holds stderr open. */
-	ck_assert_int_eq(sh("sleep 30 & echo went >&2; exit 4", 0, &e), -1);
+	snprintf(cmd, sizeof(cmd),
+	    "sleep 30 & echo $! >%s; echo went >&2; "
+	    "exit 4",
+	    path);
+	ck_assert_int_eq(sh(cmd, 0, &e), -1);
 	ck_assert_str_eq(e.msg, "hook exited with status 4: went");
+	/* Leave no sleep behind for 30 s. */
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
+	fclose(f);
+	unlink(path);
+	ck_assert_int_gt(pid, 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 }
 END_TEST
 
