@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "replicate/replicate.h"
+#include "trepo.h"
 #include "tutil.h"
 
 static char *base;
@@ -29,15 +30,7 @@ teardown(void)
 static struct config *
 conf(const char *text)
 {
-	char *p = tutil_path(base, "coffer.conf");
-	struct config *cfg = NULL;
-	struct err e;
-
-	tutil_write_file(p, text, strlen(text), 0600);
-	err_clear(&e);
-	ck_assert_msg(config_load(p, &cfg, &e) == 0, "%s", e.msg);
-	free(p);
-	return (cfg);
+	return (trepo_config(base, text));
 }
 
 static const char jobs[] = "[repository main]\npath = /srv/main\n"

@@ -24,10 +24,8 @@
 #include "repo/manifest.h"
 #include "repo/snapsel.h"
 #include "repo/treecodec.h"
+#include "trepo.h"
 #include "tutil.h"
-
-static const char machine[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 static char *dir, *loc;
 
@@ -113,8 +111,9 @@ open_repo(int flags)
 	struct repo *r;
 	struct err e;
 
-	ck_assert_msg(repo_open_flags(loc, machine, strlen(machine), flags,
-	                  REPO_LOCK_NONE, NULL, &r, &e) == 0,
+	ck_assert_msg(repo_open_flags(loc, trepo_machine_key,
+	                  strlen(trepo_machine_key), flags, REPO_LOCK_NONE,
+	                  NULL, &r, &e) == 0,
 	    "%s", e.msg);
 	return (r);
 }
@@ -127,7 +126,6 @@ open_repo(int flags)
 static void
 setup(void)
 {
-	struct repo_init_opts o;
 	struct fs_node nodes[2];
 	uint8_t buf[7000];
 	struct repo *r;
@@ -135,13 +133,7 @@ setup(void)
 
 	dir = tutil_mkdtemp();
 	loc = tutil_path(dir, "repo");
-	memset(&o, 0, sizeof(o));
-	o.pack_size = 1 << 20;
-	o.meta.host = "testhost";
-	o.meta.user = "tester";
-	ck_assert_msg(repo_init(loc, &o, machine, strlen(machine),
-	                  KEY_KIND_MACHINE, &r, &e) == 0,
-	    "%s", e.msg);
+	trepo_init(loc, 1 << 20, &r);
 	for (uint32_t i = 0; i < 3; i++) {
 		fill(buf, 5000, i);
 		put(r, IDX_BLOB_DATA, buf, 5000, B.chunk[i]);
@@ -556,7 +548,9 @@ START_TEST(test_damaged_index_file_is_named)
 	rel = strdup(f + strlen(loc) + 1);
 	flip(rel, 20);
 	/* A plain open leaves it out too (issue 9, finding 2), and says so. */
-	ck_assert_int_eq(repo_open(loc, machine, strlen(machine), &r, &e), 0);
+	ck_assert_int_eq(repo_open(loc, trepo_machine_key,
+	                     strlen(trepo_machine_key), &r, &e),
+	    0);
 	ck_assert_ptr_nonnull(repo_bad_indexes(r, &nbad));
 	ck_assert_uint_eq(nbad, 1);
 	repo_close(r);

@@ -16,6 +16,7 @@
 #include <check.h>
 
 #include "repo/snapsel.h"
+#include "trepo.h"
 #include "xmalloc.h"
 
 #define NOW   ((time_t)1796000000) /* 2026-11-30 00:53:20 UTC */
@@ -333,25 +334,15 @@ END_TEST
 /* ------------------------------------------- a real local repository */
 
 static char dir[64], loc[96];
-static const char machine[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
 static struct repo *
 new_repo(void)
 {
-	struct repo_init_opts o;
 	struct repo *r;
-	struct err e;
 
 	strcpy(dir, "/tmp/coffer-snapsel.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(loc, sizeof(loc), "%s/repo", dir);
-	memset(&o, 0, sizeof(o));
-	o.meta.host = "testhost";
-	o.meta.user = "tester";
-	ck_assert_msg(repo_init(loc, &o, machine, strlen(machine),
-	                  KEY_KIND_MACHINE, &r, &e) == 0,
-	    "%s", e.msg);
+	trepo_init(loc, 0, &r);
 	return (r);
 }
 

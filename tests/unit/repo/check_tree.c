@@ -12,10 +12,8 @@
 
 #include "repo/tree.h"
 #include "repo/treecodec.h"
+#include "trepo.h"
 #include "tutil.h"
-
-static const char machine[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 static char *dir;
 static struct repo *repo;
@@ -24,18 +22,11 @@ static struct tree_reader *tr;
 static void
 setup(void)
 {
-	struct repo_init_opts o;
-	struct err e;
 	char *loc;
 
 	dir = tutil_mkdtemp();
 	loc = tutil_path(dir, "repo");
-	memset(&o, 0, sizeof(o));
-	o.meta.host = "testhost";
-	o.meta.user = "tester";
-	ck_assert_msg(repo_init(loc, &o, machine, strlen(machine),
-	                  KEY_KIND_MACHINE, &repo, &e) == 0,
-	    "%s", e.msg);
+	trepo_init(loc, 0, &repo);
 	free(loc);
 	tr = tree_reader_new(repo);
 }

@@ -24,15 +24,13 @@
 #include "repo/tree.h"
 #include "repo/treecodec.h"
 #include "restore/restore.h"
+#include "trepo.h"
 
 #define BIG_LEN   700000
 #define BIG_CHUNK 100000
 #define SPARSE_SZ (10u << 20)
 #define MTIME     1700000000
 #define NSEC      123456789
-
-static const char machine[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 static char base[64];
 static char loc[128];
@@ -208,20 +206,13 @@ flush(struct repo *r)
 static void
 build(void)
 {
-	struct repo_init_opts o;
 	struct fs_node etc[11], ssh[2], conf[1], app[1], opt[1], var[1], top[3];
 	struct manifest m;
 	struct repo *r;
 	struct err e;
 	uint8_t root[IDX_ID_LEN];
 
-	memset(&o, 0, sizeof(o));
-	o.pack_size = 1 << 20;
-	o.meta.host = "testhost";
-	o.meta.user = "tester";
-	ck_assert_msg(repo_init(loc, &o, machine, strlen(machine),
-	                  KEY_KIND_MACHINE, &r, &e) == 0,
-	    "%s", e.msg);
+	trepo_init(loc, 1 << 20, &r);
 	fill(big, sizeof(big), 1);
 	fill(sparse_data, sizeof(sparse_data), 2);
 	next_ino = 0;
@@ -351,7 +342,8 @@ open_repo(struct manifest *m)
 	struct err e;
 	size_t nbad;
 
-	ck_assert_msg(repo_open(loc, machine, strlen(machine), &r, &e) == 0,
+	ck_assert_msg(repo_open(loc, trepo_machine_key,
+	                  strlen(trepo_machine_key), &r, &e) == 0,
 	    "%s", e.msg);
 	ck_assert_msg(find_snapshot(r, "latest", m, &nbad, &e) == 0, "%s",
 	    e.msg);
@@ -498,7 +490,9 @@ damage_blob(const uint8_t id[IDX_ID_LEN])
 	int fd;
 	char c;
 
-	ck_assert_int_eq(repo_open(loc, machine, strlen(machine), &r, &e), 0);
+	ck_assert_int_eq(repo_open(loc, trepo_machine_key,
+	                     strlen(trepo_machine_key), &r, &e),
+	    0);
 	ck_assert_ptr_nonnull(ent = idx_find(repo_index(r), id));
 	repo_pack_name(idx_pack_id(repo_index(r), ent->pack), name,
 	    sizeof(name));

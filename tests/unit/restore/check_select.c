@@ -13,11 +13,9 @@
 
 #include "restore/restore.h"
 #include "snapshot/sources.h"
+#include "trepo.h"
 #include "tutil.h"
 #include "xmalloc.h"
-
-static const char machine[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 static char *base;
 static char loc[PATH_MAX];
@@ -25,18 +23,10 @@ static char loc[PATH_MAX];
 static void
 setup(void)
 {
-	struct repo_init_opts o;
-	struct err e;
 
 	base = tutil_mkdtemp();
 	snprintf(loc, sizeof(loc), "%s/repo", base);
-	memset(&o, 0, sizeof(o));
-	o.pack_size = 1 << 20;
-	o.meta.host = "testhost";
-	o.meta.user = "tester";
-	ck_assert_msg(repo_init(loc, &o, machine, strlen(machine),
-	                  KEY_KIND_MACHINE, NULL, &e) == 0,
-	    "%s", e.msg);
+	trepo_init(loc, 1 << 20, NULL);
 }
 
 static void
@@ -56,7 +46,8 @@ snapshot_two(struct manifest *m)
 	struct err e;
 	size_t nfailed;
 
-	ck_assert_msg(repo_open(loc, machine, strlen(machine), &r, &e) == 0,
+	ck_assert_msg(repo_open(loc, trepo_machine_key,
+	                  strlen(trepo_machine_key), &r, &e) == 0,
 	    "%s", e.msg);
 	memset(src, 0, sizeof(src));
 	src[0].name = "good";

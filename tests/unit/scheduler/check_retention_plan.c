@@ -17,11 +17,9 @@
 #include "repo/manifest.h"
 #include "repo/repo.h"
 #include "scheduler/retention_plan.h"
+#include "trepo.h"
 #include "tutil.h"
 #include "xmalloc.h"
-
-static const char machine[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 #define T0 ((time_t)1795000000) /* 2026-11-18 */
 
@@ -34,8 +32,9 @@ open_repo(void)
 	struct repo *r;
 	struct err e;
 
-	ck_assert_msg(repo_open_flags(loc, machine, strlen(machine), 0,
-	                  REPO_LOCK_NONE, NULL, &r, &e) == 0,
+	ck_assert_msg(repo_open_flags(loc, trepo_machine_key,
+	                  strlen(trepo_machine_key), 0, REPO_LOCK_NONE, NULL,
+	                  &r, &e) == 0,
 	    "%s", e.msg);
 	return (r);
 }
@@ -43,18 +42,12 @@ open_repo(void)
 static void
 setup(void)
 {
-	struct repo_init_opts o;
 	struct repo *r;
 	struct err e;
 
 	dir = tutil_mkdtemp();
 	loc = tutil_path(dir, "repo");
-	memset(&o, 0, sizeof(o));
-	o.meta.host = "testhost";
-	o.meta.user = "tester";
-	ck_assert_msg(repo_init(loc, &o, machine, strlen(machine),
-	                  KEY_KIND_MACHINE, &r, &e) == 0,
-	    "%s", e.msg);
+	trepo_init(loc, 0, &r);
 	for (int i = 0; i < 3; i++) {
 		struct manifest m;
 

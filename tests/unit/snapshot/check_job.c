@@ -14,11 +14,9 @@
 
 #include "config.h"
 #include "snapshot/job.h"
+#include "trepo.h"
 #include "tutil.h"
 #include "xmalloc.h"
-
-static const char machine[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 static char *base;
 static char loc[PATH_MAX];
@@ -26,18 +24,10 @@ static char loc[PATH_MAX];
 static void
 setup(void)
 {
-	struct repo_init_opts o;
-	struct err e;
 
 	base = tutil_mkdtemp();
 	snprintf(loc, sizeof(loc), "%s/repo", base);
-	memset(&o, 0, sizeof(o));
-	o.pack_size = 1 << 20;
-	o.meta.host = "testhost";
-	o.meta.user = "tester";
-	ck_assert_msg(repo_init(loc, &o, machine, strlen(machine),
-	                  KEY_KIND_MACHINE, NULL, &e) == 0,
-	    "%s", e.msg);
+	trepo_init(loc, 1 << 20, NULL);
 }
 
 static void
@@ -51,15 +41,7 @@ teardown(void)
 static struct config *
 conf(const char *text)
 {
-	char *p = tutil_path(base, "coffer.conf");
-	struct config *cfg = NULL;
-	struct err e;
-
-	tutil_write_file(p, text, strlen(text), 0600);
-	err_clear(&e);
-	ck_assert_msg(config_load(p, &cfg, &e) == 0, "%s", e.msg);
-	free(p);
-	return (cfg);
+	return (trepo_config(base, text));
 }
 
 static const char two[] = "[repository main]\n"
@@ -228,7 +210,8 @@ run_job(const char *text, struct manifest *m, size_t *nfailed, double *secs,
 	struct timespec t0, t1;
 	int rc;
 
-	ck_assert_msg(repo_open(loc, machine, strlen(machine), &r, e) == 0,
+	ck_assert_msg(repo_open(loc, trepo_machine_key,
+	                  strlen(trepo_machine_key), &r, e) == 0,
 	    "%s", e->msg);
 	ck_assert_msg(snap_job_resolve(cfg, "j", &job, e) == 0, "%s", e->msg);
 	memset(&o, 0, sizeof(o));

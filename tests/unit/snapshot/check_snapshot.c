@@ -26,14 +26,12 @@
 #include "repo/tree.h"
 #include "restore/restore.h"
 #include "snapshot/snapshot.h"
+#include "trepo.h"
 #include "tutil.h"
 #include "xmalloc.h"
 
 #define BIG_LEN (3u << 20)
 #define T0      1700000000
-
-static const char machine[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 static char *base; /* scratch: repo/, src/, dst/, cache/ */
 static char loc[PATH_MAX];
@@ -55,19 +53,11 @@ fill(uint8_t *p, size_t n, uint32_t seed)
 static void
 setup(void)
 {
-	struct repo_init_opts o;
-	struct err e;
 
 	base = tutil_mkdtemp();
 	snprintf(loc, sizeof(loc), "%s/repo", base);
 	snprintf(src, sizeof(src), "%s/src", base);
-	memset(&o, 0, sizeof(o));
-	o.pack_size = 1 << 20;
-	o.meta.host = "testhost";
-	o.meta.user = "tester";
-	ck_assert_msg(repo_init(loc, &o, machine, strlen(machine),
-	                  KEY_KIND_MACHINE, NULL, &e) == 0,
-	    "%s", e.msg);
+	trepo_init(loc, 1 << 20, NULL);
 }
 
 static void
@@ -83,7 +73,8 @@ open_repo(void)
 	struct repo *r;
 	struct err e;
 
-	ck_assert_msg(repo_open(loc, machine, strlen(machine), &r, &e) == 0,
+	ck_assert_msg(repo_open(loc, trepo_machine_key,
+	                  strlen(trepo_machine_key), &r, &e) == 0,
 	    "%s", e.msg);
 	return (r);
 }
