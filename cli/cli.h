@@ -143,6 +143,7 @@ int cmd_offsite_setup(struct cli_ctx *, int, char **);
 int cmd_forget(struct cli_ctx *, int, char **);
 int cmd_job(struct cli_ctx *, int, char **);
 int cmd_scheduler(struct cli_ctx *, int, char **);
+int cmd_scheduler_install(struct cli_ctx *, int, char **);
 
 /* coffer job run: another run of the job holds its lock (coffer(1)). */
 #define EXIT_JOB_RUNNING 13

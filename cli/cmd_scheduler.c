@@ -111,6 +111,8 @@ cmd_scheduler(struct cli_ctx *ctx, int argc, char **argv)
 
 	err_clear(&e);
 	memset(&a, 0, sizeof(a));
+	if (argc > 1 && strcmp(argv[1], "install") == 0)
+		return (cmd_scheduler_install(ctx, argc - 1, argv + 1));
 	if (opt_parse(ctx, cmd, &sched_spec, argc, argv, &a, NULL) == -1)
 		return (EXIT_USAGE);
 	if (optind >= argc)

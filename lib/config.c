@@ -87,6 +87,7 @@ static const struct schema_key global_keys[] = {
 	{ K("log"), ENUM(log_words), .def = "stderr" },
 	{ K("cache_dir"), TYPE(CONFIG_V_PATH), .def = "/var/cache/coffer" },
 	{ K("state_dir"), TYPE(CONFIG_V_PATH), .def = "/var/lib/coffer" },
+	{ K("metrics_file"), TYPE(CONFIG_V_PATH) },
 	{ K("lock_stale_after"), DURATION(60, DUR_MAX), .def = "30m" },
 };
 

@@ -29,6 +29,7 @@
 #include "repo/manifest.h"
 #include "repo/repo.h"
 #include "repo/snapsel.h"
+#include "scheduler/metrics.h"
 #include "scheduler/retention.h"
 #include "scheduler/retention_plan.h"
 #include "scheduler/state.h"
@@ -106,8 +107,9 @@ struct run {
 	const struct snap_job *sj;
 	const struct job_opts *o;
 	struct job_result *res;
-	uint64_t checks; /* earlier runs whose check step ran */
-	int fd;          /* to the parent */
+	uint64_t checks;          /* earlier runs whose check step ran */
+	int fd;                   /* to the parent */
+	struct metrics_sample ms; /* after the step that ended last */
 };
 
 /* One record to the parent: a step started (done 0) or ended. */
@@ -115,6 +117,7 @@ struct job_msg {
 	int step, done;
 	struct job_step_result r;
 	char snapshot_id[65];
+	struct metrics_sample ms; /* done: what the step changed */
 };
 
 static void
@@ -128,6 +131,7 @@ send_msg(struct run *u, enum job_step s, int done)
 	m.done = done;
 	m.r = u->res->steps[s];
 	memcpy(m.snapshot_id, u->res->snapshot_id, sizeof(m.snapshot_id));
+	m.ms = u->ms;
 	/* Less than PIPE_BUF: written whole, or not at all. */
 	do
 		n = write(u->fd, &m, sizeof(m));
@@ -375,6 +379,7 @@ run_steps(struct run *u)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		sr->duration = (double)(t1.tv_sec - t0.tv_sec) +
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		metrics_probe(u->cfg, u->name, (enum job_step)s, u->o, &u->ms);
 		send_msg(u, (enum job_step)s, 1);
 	}
 }
@@ -482,7 +487,8 @@ now_ms(void)
  */
 static int
 watch(pid_t pid, int fd, uint64_t timeout, volatile sig_atomic_t *intr,
-    struct job_result *res, int *timed_out, int *wstatus)
+    struct job_result *res, const struct metrics_hook *mh, int *timed_out,
+    int *wstatus)
 {
 	int64_t deadline = timeout ? now_ms() + (int64_t)timeout * 1000 : 0;
 	int64_t kill_at = 0;
@@ -518,6 +524,8 @@ watch(pid_t pid, int fd, uint64_t timeout, volatile sig_atomic_t *intr,
 		    sizeof(res->snapshot_id));
 		res->snapshot_id[sizeof(res->snapshot_id) - 1] = '\0';
 		running = m.done ? -1 : m.step;
+		if (m.done)
+			metrics_step(mh, res, (enum job_step)m.step, &m.ms);
 	}
 	if (termed)
 		kill_descendants();
@@ -663,6 +671,7 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 	struct snap_job *sj = NULL;
 	struct state *st = NULL;
 	struct retention_policy pol;
+	struct metrics_hook mh;
 	char *dir = NULL;
 	uint64_t timeout = 0, checks = 0;
 	int lockfd = -1, pfd[2] = { -1, -1 }, rc = -1, timed_out = 0;
@@ -735,8 +744,12 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
-	running = watch(pid, pfd[0], timeout, o->interrupted, res, &timed_out,
-	    &wstatus);
+	mh.cfg = cfg;
+	mh.st = st;
+	mh.job = name;
+	mh.log = o->log;
+	running = watch(pid, pfd[0], timeout, o->interrupted, res, &mh,
+	    &timed_out, &wstatus);
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 
 	/* What the worker could not say itself. */
@@ -793,6 +806,7 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 	res->ended = (int64_t)time(NULL);
 	run_hook(sec, name, res, o->log);
 	record(st, name, res, o->log);
+	metrics_end(&mh, res);
 	rc = 0;
 out:
 	if (pfd[0] != -1)

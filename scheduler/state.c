@@ -405,3 +405,166 @@ out:
 	free(steps);
 	return (rc);
 }
+
+/* ------------------------------------------------ for the metrics file */
+
+int
+state_jobs_latest(struct state *st, state_job_fn fn, void *arg, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1, r;
+
+	if (sqlite3_prepare_v2(st->db,
+	        "SELECT job, coalesce(max(CASE WHEN status IN ('running', "
+	        "'ok', 'failed') THEN started END), 0), "
+	        "coalesce(max(CASE WHEN status = 'ok' THEN ended END), 0) "
+	        "FROM runs GROUP BY job ORDER BY job",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	while ((r = sqlite3_step(q)) == SQLITE_ROW)
+		if (fn(arg, col_text(q, 0), sqlite3_column_int64(q, 1),
+		        sqlite3_column_int64(q, 2), e) == -1)
+			goto out;
+	if (r != SQLITE_DONE) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return (rc);
+}
+
+int
+state_steps_latest(struct state *st, int which, state_step_fn fn, void *arg,
+    struct err *e)
+{
+	static const char *const filter[] = {
+		[STATE_LATEST_ANY] = "1",
+		[STATE_LATEST_RAN] = "s.status <> 'skipped'",
+		[STATE_LATEST_OK] = "s.status = 'ok'",
+	};
+	sqlite3_stmt *q = NULL;
+	char *sql;
+	int rc = -1, r;
+
+	if (which < STATE_LATEST_ANY || which > STATE_LATEST_OK)
+		return (
+		    err_set(e, ERR_INTERNAL, "state_steps_latest: %d", which));
+	/* One pass over the steps: the newest run per (job, step), then
+	 * its row.  Run ids grow with time. */
+	sql = xasprintf("WITH latest AS (SELECT r.job AS job, s.step AS step, "
+	                "max(r.id) AS run FROM steps s JOIN runs r ON r.id = "
+	                "s.run WHERE r.status IN ('ok', 'failed') AND %s "
+	                "GROUP BY r.job, s.step) "
+	                "SELECT l.job, s.step, s.status, s.duration, "
+	                "s.error_class, s.message, s.bytes FROM latest l "
+	                "JOIN steps s ON s.run = l.run AND s.step = l.step "
+	                "ORDER BY l.job, s.step",
+	    filter[which]);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		struct state_step s;
+
+		s.step = col_text(q, 1);
+		s.status = col_text(q, 2);
+		s.duration = sqlite3_column_double(q, 3);
+		s.error_class = col_text(q, 4);
+		s.message = col_text(q, 5);
+		s.bytes = (uint64_t)sqlite3_column_int64(q, 6);
+		if (fn(arg, col_text(q, 0), &s, e) == -1)
+			goto out;
+	}
+	if (r != SQLITE_DONE) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	free(sql);
+	return (rc);
+}
+
+/* Not in schema_v1: older state databases get it on first use, and a
+ * coffer that does not know it leaves it alone. */
+static int
+facts_table(struct state *st, struct err *e)
+{
+	return (exec(st,
+	    "CREATE TABLE IF NOT EXISTS metrics_facts ("
+	    " kind TEXT NOT NULL,"
+	    " name TEXT NOT NULL,"
+	    " key TEXT NOT NULL,"
+	    " value INTEGER NOT NULL,"
+	    " measured INTEGER NOT NULL,"
+	    " PRIMARY KEY (kind, name, key))",
+	    e));
+}
+
+int
+state_fact_set(struct state *st, const char *kind, const char *name,
+    const char *key, int64_t value, int64_t measured, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (facts_table(st, e) == -1)
+		return (-1);
+	if (sqlite3_prepare_v2(st->db,
+	        "INSERT OR REPLACE INTO metrics_facts (kind, name, key, "
+	        "value, measured) VALUES (?, ?, ?, ?, ?)",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, value);
+	sqlite3_bind_int64(q, 5, measured);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return (rc);
+}
+
+int
+state_facts(struct state *st, const char *kind, state_fact_fn fn, void *arg,
+    struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1, r;
+
+	if (facts_table(st, e) == -1)
+		return (-1);
+	if (sqlite3_prepare_v2(st->db,
+	        "SELECT name, key, value FROM metrics_facts WHERE kind = ? "
+	        "ORDER BY name, key",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(q)) == SQLITE_ROW)
+		if (fn(arg, col_text(q, 0), col_text(q, 1),
+		        sqlite3_column_int64(q, 2), e) == -1)
+			goto out;
+	if (r != SQLITE_DONE) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return (rc);
+}

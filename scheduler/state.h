@@ -91,4 +91,46 @@ typedef int (*state_run_fn)(void *arg, const struct state_run *,
 int state_history(struct state *, const char *job, int64_t since,
     state_run_fn fn, void *arg, struct err *);
 
+/*
+ * For the metrics file (scheduler/metrics.h).  fn(arg, job, last_run,
+ * last_success, e) for each job with runs, by name: last_run the start of
+ * its newest run that is running or ended ("running", "ok", "failed"),
+ * last_success the end of its newest run that ended "ok" (0: none).  fn
+ * returns 0 to go on, -1 to stop, which the call returns.
+ */
+typedef int (*state_job_fn)(void *arg, const char *job, int64_t last_run,
+    int64_t last_success, struct err *e);
+int state_jobs_latest(struct state *, state_job_fn fn, void *arg, struct err *);
+
+/* Which rows state_steps_latest looks at. */
+#define STATE_LATEST_ANY 0 /* any status */
+#define STATE_LATEST_RAN 1 /* not "skipped" */
+#define STATE_LATEST_OK  2 /* "ok" */
+
+/*
+ * For each job and step name, by job then step: the step's row (of the
+ * kind which says) in the newest run of the job that ended ("ok" or
+ * "failed") and has one, to fn(arg, job, step, e).  fn returns 0 to go
+ * on, -1 to stop, which the call returns.
+ */
+typedef int (*state_step_fn)(void *arg, const char *job,
+    const struct state_step *step, struct err *e);
+int state_steps_latest(struct state *, int which, state_step_fn fn, void *arg,
+    struct err *);
+
+/*
+ * Facts the metrics file keeps between runs (a repository's size, a
+ * job's replication times): value under (kind, name, key), replacing the
+ * one there, with when it was measured.  Kept in a table of their own,
+ * metrics_facts, made on first use.
+ */
+int state_fact_set(struct state *, const char *kind, const char *name,
+    const char *key, int64_t value, int64_t measured, struct err *);
+
+/* Each fact of kind, by name then key, to fn; fn as above. */
+typedef int (*state_fact_fn)(void *arg, const char *name, const char *key,
+    int64_t value, struct err *e);
+int state_facts(struct state *, const char *kind, state_fact_fn fn, void *arg,
+    struct err *);
+
 #endif

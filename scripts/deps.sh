@@ -10,7 +10,8 @@ build="gcc make pkg-config libarchive-dev libzstd-dev libssh2-1-dev libssl-dev
 libinih-dev libjansson-dev libsqlite3-dev"
 test="check openssh-server openssh-client postgresql mariadb-server
 mariadb-client sqlite3 mandoc acl attr gcovr tar zstd procps iproute2
-util-linux faketime socat debhelper lintian dpkg-dev git"
+util-linux faketime socat debhelper lintian dpkg-dev git jq prometheus
+systemd"
 demo="postgresql openssh-server openssh-client procps"
 
 case "${1:-build}" in
