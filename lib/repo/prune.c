@@ -1195,7 +1195,10 @@ phase1(struct run *x, struct err *e)
 	res->npacks = x->disk.n;
 	/* Index files read at open become candidates, but those an earlier
 	 * record names already, and damaged ones (check reports them). */
-	for (size_t i = 0; i < x->loaded_index.n; i++)
+	for (size_t i = 0; res->t.packs[PRUNE_DELETE] +
+	         res->t.packs[PRUNE_REPACK] >
+	     0 && i < x->loaded_index.n;
+	     i++)
 		if (!names_has(&x->marked_index, x->loaded_index.v[i]) &&
 		    !names_has(&x->due_index, x->loaded_index.v[i]))
 			names_add(&res->index_replaced, x->loaded_index.v[i]);
