@@ -317,8 +317,7 @@ cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
 				printf(a.dry_run
 				        ? "dry run: nothing was changed\n"
 				        : "nothing to prune\n");
-			rc = fmt_stdout_check(&e) == -1 ? EXIT_ERROR
-			                                : EXIT_OK;
+			rc = fmt_stdout_check(&e) == -1 ? EXIT_ERROR : EXIT_OK;
 			goto out;
 		}
 		if (!confirm()) {

@@ -6,8 +6,8 @@
 #include "repo/prune.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +35,9 @@ prune_margin(uint64_t *seconds, struct err *e)
 		return (0);
 	}
 	if (value_parse_duration(v, seconds) == -1)
-		return (err_set(e, ERR_USAGE,
-		    "%s=%s: not a duration (30s, 5m, 1h)", PRUNE_MARGIN_ENV,
-		    v));
+		return (
+		    err_set(e, ERR_USAGE, "%s=%s: not a duration (30s, 5m, 1h)",
+		        PRUNE_MARGIN_ENV, v));
 	return (0);
 }
 
@@ -231,8 +231,8 @@ record_encode(int64_t t, const uint8_t (*packs)[IDX_ID_LEN], size_t npacks,
 }
 
 static int
-record_decode(const char *name, const uint8_t *p, size_t n,
-    struct record *rec, struct err *e)
+record_decode(const char *name, const uint8_t *p, size_t n, struct record *rec,
+    struct err *e)
 {
 	json_t *j, *v, *a;
 	json_error_t je;
@@ -270,8 +270,8 @@ record_decode(const char *name, const uint8_t *p, size_t n,
 	{
 		char *x;
 
-		if (!json_is_string(v) || !is_hex(json_string_value(v),
-		                              REPO_HEX_LEN))
+		if (!json_is_string(v) ||
+		    !is_hex(json_string_value(v), REPO_HEX_LEN))
 			goto bad;
 		x = xasprintf("index/%s", json_string_value(v));
 		names_add(&rec->index, x);
@@ -288,8 +288,7 @@ out:
 }
 
 static int
-record_load(struct repo *r, const char *name, struct record *rec,
-    struct err *e)
+record_load(struct repo *r, const char *name, struct record *rec, struct err *e)
 {
 	uint8_t *p = NULL;
 	size_t n;
@@ -371,10 +370,10 @@ pack_map(const struct idx *ix, const struct prune_pack *packs, size_t n)
 	size_t *m = xcalloc(np ? np : 1, sizeof(*m));
 
 	for (uint32_t p = 0; p < np; p++) {
-		const struct prune_pack *k = n == 0 ? NULL
-		                                    : bsearch(idx_pack_id(ix, p),
-		                                          packs, n,
-		                                          sizeof(*packs), by_id);
+		const struct prune_pack *k = n == 0
+		    ? NULL
+		    : bsearch(idx_pack_id(ix, p), packs, n, sizeof(*packs),
+		          by_id);
 
 		m[p] = k == NULL ? SIZE_MAX : (size_t)(k - packs);
 	}
@@ -600,8 +599,8 @@ needed(struct repo *r, const struct prune_opts *o, struct prune_result *res,
 			for (size_t k = 0; k < d.n; k++) {
 				const struct fs_node *nd = &d.nodes[k];
 
-				for (size_t c = 0; nd->type == FS_FILE &&
-				     c < nd->nchunks;
+				for (size_t c = 0;
+				     nd->type == FS_FILE && c < nd->nchunks;
 				     c++)
 					(void)pset_add(&s, nd->chunks[c]);
 				if (nd->type != FS_DIR ||
@@ -613,8 +612,7 @@ needed(struct repo *r, const struct prune_opts *o, struct prune_result *res,
 					stack = xreallocarray(stack, cap,
 					    IDX_ID_LEN);
 				}
-				memcpy(stack[depth++], nd->subtree,
-				    IDX_ID_LEN);
+				memcpy(stack[depth++], nd->subtree, IDX_ID_LEN);
 			}
 			tree_dir_clear(&d);
 		}
@@ -677,7 +675,8 @@ list_packs(struct repo *r, struct disk *d, struct err *e)
 static struct prune_pack *
 disk_find(const struct disk *d, const uint8_t *id)
 {
-	return (d->n == 0 ? NULL : bsearch(id, d->v, d->n, sizeof(*d->v), by_id));
+	return (
+	    d->n == 0 ? NULL : bsearch(id, d->v, d->n, sizeof(*d->v), by_id));
 }
 
 static void
@@ -743,7 +742,8 @@ write_index(struct repo *r, int (*keep)(void *, uint32_t), void *arg,
 		char name[REPO_HEX_LEN + 1];
 		int k;
 
-		if (p < np && (sum == 0 || sum + w.count[p] <= INDEX_FILE_ENTRIES)) {
+		if (p < np &&
+		    (sum == 0 || sum + w.count[p] <= INDEX_FILE_ENTRIES)) {
 			sum += w.count[p];
 			continue;
 		}
@@ -783,8 +783,7 @@ rescue_keep(void *arg, uint32_t pack)
 	return (in_sorted(x->packs, x->n, idx_pack_id(x->ix, pack)));
 }
 
-static void
-note(const struct prune_opts *o, const char *fmt, ...)
+static void note(const struct prune_opts *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -1093,8 +1092,8 @@ repack_one(struct run *x, const struct prune_pack *pk, const size_t *map,
 		const struct idx_entry *ent = &l.v[i];
 
 		if ((uint64_t)ent->offset + ent->length > len) {
-			err_set(e, ERR_CORRUPT, "%s: shorter than its index says",
-			    name);
+			err_set(e, ERR_CORRUPT,
+			    "%s: shorter than its index says", name);
 			goto out;
 		}
 		/* Checked before it is copied: no damage is spread. */
@@ -1104,9 +1103,9 @@ repack_one(struct run *x, const struct prune_pack *pk, const size_t *map,
 			copy = xmalloc(ccap);
 		}
 		memcpy(copy, buf + ent->offset, ent->length);
-		if (repo_blob_unseal(x->r, ent->id, (enum idx_blob_type)ent->type,
-		        ent->raw_length, copy, ent->length, NULL, NULL,
-		        e) == -1) {
+		if (repo_blob_unseal(x->r, ent->id,
+		        (enum idx_blob_type)ent->type, ent->raw_length, copy,
+		        ent->length, NULL, NULL, e) == -1) {
 			err_wrap(e, "%s", name);
 			goto out;
 		}
@@ -1155,8 +1154,8 @@ phase1(struct run *x, struct err *e)
 				continue;
 		}
 		x->disk.v[j] = x->disk.v[i];
-		x->disk.v[j].action = in_sorted(x->marked, x->nmarked,
-		                          x->disk.v[i].id)
+		x->disk.v[j].action =
+		    in_sorted(x->marked, x->nmarked, x->disk.v[i].id)
 		    ? PRUNE_MARKED
 		    : PRUNE_KEEP;
 		j++;
@@ -1195,9 +1194,9 @@ phase1(struct run *x, struct err *e)
 	res->npacks = x->disk.n;
 	/* Index files read at open become candidates, but those an earlier
 	 * record names already, and damaged ones (check reports them). */
-	for (size_t i = 0; res->t.packs[PRUNE_DELETE] +
-	         res->t.packs[PRUNE_REPACK] >
-	     0 && i < x->loaded_index.n;
+	for (size_t i = 0;
+	     res->t.packs[PRUNE_DELETE] + res->t.packs[PRUNE_REPACK] > 0 &&
+	     i < x->loaded_index.n;
 	     i++)
 		if (!names_has(&x->marked_index, x->loaded_index.v[i]) &&
 		    !names_has(&x->due_index, x->loaded_index.v[i]))
@@ -1266,8 +1265,8 @@ out:
 /* ---------------------------------------------------------------- run */
 
 int
-prune_run(struct repo *r, const struct prune_opts *o,
-    struct prune_result **out, struct err *e)
+prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
+    struct err *e)
 {
 	struct prune_result *res = xcalloc(1, sizeof(*res));
 	struct run x;

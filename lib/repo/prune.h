@@ -85,10 +85,10 @@ struct prune_params {
 /* Sums over a plan's packs, per action. */
 struct prune_totals {
 	uint64_t packs[PRUNE_MARKED + 1];
-	uint64_t bytes[PRUNE_MARKED + 1];   /* pack file sizes */
-	uint64_t blobs_used, blobs_unused;  /* over indexed, present packs */
-	uint64_t bytes_used, bytes_unused;  /* sealed bytes, the same */
-	uint64_t repack_copy;               /* used bytes repacking copies */
+	uint64_t bytes[PRUNE_MARKED + 1];  /* pack file sizes */
+	uint64_t blobs_used, blobs_unused; /* over indexed, present packs */
+	uint64_t bytes_used, bytes_unused; /* sealed bytes, the same */
+	uint64_t repack_copy;              /* used bytes repacking copies */
 };
 
 /*

@@ -389,8 +389,8 @@ int repo_prune_guard_commit(struct repo *, struct err *);
  * is known: prune's repacking.  Written by repo_flush_packs.
  */
 int repo_blob_put_sealed(struct repo *, const uint8_t id[IDX_ID_LEN],
-    enum idx_blob_type, const uint8_t *sealed, size_t len,
-    uint32_t raw_length, struct err *);
+    enum idx_blob_type, const uint8_t *sealed, size_t len, uint32_t raw_length,
+    struct err *);
 
 /*
  * repo_flush without its index file: the packs are durable and in the

@@ -621,9 +621,9 @@ guard_check(struct repo *r, struct err *e)
 
 	if (prune_margin(&margin, e) == -1)
 		return (-1);
-	t0 = r->guard_begun ? (double)r->guard_t0.tv_sec +
-	        (double)r->guard_t0.tv_nsec / 1e9
-	                    : -1e18;
+	t0 = r->guard_begun
+	    ? (double)r->guard_t0.tv_sec + (double)r->guard_t0.tv_nsec / 1e9
+	    : -1e18;
 	for (int pass = 0;; pass++) {
 		uint32_t np = idx_pack_count(r->idx);
 		struct timespec ts;
@@ -657,8 +657,9 @@ guard_check(struct repo *r, struct err *e)
 				continue;
 			repo_pack_name(idx_pack_id(r->idx, p), name,
 			    sizeof(name));
-			if (nc > 0 && bsearch(idx_pack_id(r->idx, p), c, nc,
-			                  IDX_ID_LEN, by_pack_id) != NULL) {
+			if (nc > 0 &&
+			    bsearch(idx_pack_id(r->idx, p), c, nc, IDX_ID_LEN,
+			        by_pack_id) != NULL) {
 				err_set(e, ERR_LOCKED,
 				    "a prune that ran meanwhile marked %s, "
 				    "which this snapshot uses, for deletion: "
