@@ -141,6 +141,7 @@ int cmd_unlock(struct cli_ctx *, int, char **);
 int cmd_replicate(struct cli_ctx *, int, char **);
 int cmd_offsite_setup(struct cli_ctx *, int, char **);
 int cmd_forget(struct cli_ctx *, int, char **);
+int cmd_prune(struct cli_ctx *, int, char **);
 int cmd_job(struct cli_ctx *, int, char **);
 int cmd_scheduler(struct cli_ctx *, int, char **);
 int cmd_scheduler_install(struct cli_ctx *, int, char **);

@@ -438,6 +438,38 @@ const struct cli_cmd cli_commands[] = {
 	    "      --remove-stale  remove dead, stale and unreadable locks\n"
 	    "      --json          print the locks as JSON\n",
 	    cmd_unlock },
+	{ "prune", "delete the data no snapshot needs, in two phases",
+	    "usage: coffer prune -r REPO [--max-unused PCT] "
+	    "[--max-repack-size SIZE]\n"
+	    "                    [--dry-run] [--yes] [--json]\n"
+	    "\n"
+	    "Finish earlier prunes whose margin has passed (delete the packs "
+	    "they\n"
+	    "marked, except those a snapshot needs again), then mark what no "
+	    "snapshot\n"
+	    "in snapshots/ needs: write a new index without those packs and "
+	    "a record\n"
+	    "for the next prune, which deletes them once the margin (1 h) has "
+	    "passed\n"
+	    "by this host's clock and the store's.  Packs with more unused "
+	    "data than\n"
+	    "--max-unused are repacked first.  Forgotten snapshots are "
+	    "removed.  On a\n"
+	    "terminal the plan is shown and confirmed first, unless --yes.  "
+	    "Takes the\n"
+	    "exclusive lock; refused on a copy that refuses removals.\n"
+	    "\n"
+	    "  -r, --repo REPO         the repository (path, sftp:// URL, "
+	    "NAME)\n"
+	    "      --max-unused PCT    repack packs with more unused bytes "
+	    "(5%)\n"
+	    "      --max-repack-size SIZE  copy at most SIZE of used blobs "
+	    "(2G)\n"
+	    "  -n, --dry-run           print the plan, change nothing\n"
+	    "      --yes               do not ask on a terminal\n"
+	    "      --json              print the plan (and what was done) as "
+	    "JSON\n",
+	    cmd_prune },
 	{ "rebuild-index", "rebuild the index from the packs' own headers",
 	    "usage: coffer rebuild-index -r REPO [--json]\n"
 	    "\n"

@@ -175,12 +175,12 @@ read_stream(struct snap *s, snap_reader rd, void *arg, struct fs_node *n,
 static int
 hit_usable(struct repo *r, const struct fs_node *n)
 {
-	const struct idx *ix = repo_index(r);
 	const struct idx_entry *ent;
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < n->nchunks; i++) {
-		if ((ent = idx_find(ix, n->chunks[i])) == NULL ||
+		/* Not a copy a prune marked: reused, and checked at commit. */
+		if ((ent = repo_blob_reuse(r, n->chunks[i])) == NULL ||
 		    ent->type != IDX_BLOB_DATA)
 			return (0);
 		sum += ent->raw_length;
@@ -519,6 +519,11 @@ snap_begin(struct repo *r, const struct snap_opts *o, struct manifest *m,
 	if (o->job != NULL)
 		m->job = xstrdup(o->job);
 	repo_get_stats(r, &s->st0);
+	/* Before the first blob is deduplicated (FORMAT.md, "Prune"). */
+	if (repo_prune_guard_begin(r, e) == -1) {
+		snap_end(s);
+		return (-1);
+	}
 	for (size_t i = 0; i < o->ntags; i++)
 		manifest_add_tag(m, o->tags[i]);
 	if (repo_set_compression(r, o->compression, e) == -1) {
@@ -652,8 +657,9 @@ snap_commit(struct snap *s, const uint8_t root[IDX_ID_LEN], struct err *e)
 	struct manifest *m = s->m;
 
 	memcpy(m->tree, root, IDX_ID_LEN);
-	/* Packs, then index, then the snapshot: never name missing data. */
-	if (repo_flush(s->r, e) == -1)
+	/* Packs, then index, then the snapshot: never name missing data,
+	 * nor data a concurrent prune deletes (repo_prune_guard_commit). */
+	if (repo_prune_guard_commit(s->r, e) == -1)
 		return (-1);
 	repo_get_stats(s->r, &st1);
 	m->blobs_new = st1.blobs_new - s->st0.blobs_new;

@@ -19,6 +19,7 @@
 #include "repo/idx.h"
 #include "repo/manifest.h"
 #include "repo/pack.h"
+#include "repo/prune.h"
 #include "repo/tree.h"
 #include "xmalloc.h"
 
@@ -364,6 +365,23 @@ forgotten_file(void *arg, const char *name, uint64_t size)
 		return (0);
 	}
 	c->rep->stats.snapshots_forgotten++;
+	return (0);
+}
+
+/*
+ * prune/: records of deletion candidates (repo/prune.h), written by one
+ * prune for the next; a damaged one is left alone by prune and writers,
+ * and so only its name is looked at here.
+ */
+static int
+prune_file(void *arg, const char *name, uint64_t size)
+{
+	struct ck *c = arg;
+
+	(void)size;
+	if (!is_hex(name + strlen(PRUNE_DIR "/"), REPO_HEX_LEN))
+		problem(c, CHECK_WARN, ERR_NONE, name, FIX_STRAY,
+		    "not a prune record's name (64 hex digits)");
 	return (0);
 }
 
@@ -1411,6 +1429,7 @@ check_run(struct repo *r, const struct check_opts *o, struct check_report **out,
 	 */
 	if (stor_list(c.st, "snapshots", collect_name, &c.snaps, e) == -1 ||
 	    stor_list(c.st, FORGET_DIR, forgotten_file, &c, e) == -1 ||
+	    stor_list(c.st, PRUNE_DIR, prune_file, &c, e) == -1 ||
 	    stor_list(c.st, "data", collect_pack, &c, e) == -1 ||
 	    repo_index_refresh(r, e) == -1)
 		goto out;

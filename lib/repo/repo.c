@@ -109,6 +109,7 @@ repo_close(struct repo *r)
 		free(r->misnamed_idx[i].name);
 	free(r->misnamed_idx);
 	repo_sealer_free(r->inline_sealer);
+	free(r->pk);
 	wipe(r->gear, sizeof(r->gear));
 	free(r);
 }
@@ -921,11 +922,61 @@ repo_get_stats(const struct repo *r, struct repo_stats *s)
 	*s = r->stats;
 }
 
+void
+repo_pk_set(struct repo *r, uint32_t pack, uint8_t bits)
+{
+	if (pack >= r->npk) {
+		size_t n = r->npk ? r->npk : 64;
+
+		while (n <= pack)
+			n *= 2;
+		r->pk = xreallocarray(r->pk, n, 1);
+		memset(r->pk + r->npk, 0, n - r->npk);
+		r->npk = n;
+	}
+	r->pk[pack] |= bits;
+}
+
+uint8_t
+repo_pk_get(const struct repo *r, uint32_t pack)
+{
+	return (pack < r->npk ? r->pk[pack] : 0);
+}
+
+const struct idx_entry *
+repo_blob_reuse(struct repo *r, const uint8_t id[IDX_ID_LEN])
+{
+	const struct idx_entry *ent;
+
+	/* A copy only in packs a prune marked counts as absent: stored
+	 * again, it cannot be deleted under the snapshot (FORMAT.md). */
+	for (ent = idx_find(r->idx, id); ent != NULL;
+	     ent = idx_find_next(r->idx, ent))
+		if (!(repo_pk_get(r, ent->pack) & REPO_PK_GONE)) {
+			repo_pk_set(r, ent->pack, REPO_PK_USED);
+			return (ent);
+		}
+	return (NULL);
+}
+
 int
 repo_blob_known(struct repo *r, const uint8_t id[IDX_ID_LEN])
 {
 	return (
-	    idx_find(r->idx, id) != NULL || idx_find(r->pending, id) != NULL);
+	    idx_find(r->pending, id) != NULL || repo_blob_reuse(r, id) != NULL);
+}
+
+const char *
+repo_lock_file(const struct repo *r)
+{
+	return (r->lock != NULL ? lock_name(r->lock) : NULL);
+}
+
+void
+repo_index_files(const struct repo *r, char *const **names, size_t *n)
+{
+	*names = r->idx_seen.names;
+	*n = r->idx_seen.n;
 }
 
 int

@@ -353,6 +353,62 @@ int repo_index_refresh(struct repo *, struct err *);
 void repo_keyed_digest(struct repo *, const char *label,
     uint8_t out[CRYPTO_HASH_LEN]);
 
+/*
+ * The first indexed location of id in a pack that no prune had marked for
+ * deletion when repo_prune_guard_begin ran, noting that the caller reuses
+ * it (repo_prune_guard_commit checks those packs); NULL if there is none.
+ * The files cache asks this before it lets a file stand unread.
+ */
+const struct idx_entry *repo_blob_reuse(struct repo *,
+    const uint8_t id[IDX_ID_LEN]);
+
+/*
+ * Prune's guard for writers (doc/FORMAT.md, "Prune"), begin: read the
+ * deletion candidates of the records in prune/, so that from now on a
+ * blob whose every indexed copy lies in a candidate pack counts as
+ * unknown (repo_blob_known, repo_blob_reuse) and is stored again, and
+ * start the clock repo_prune_guard_commit reads.
+ */
+int repo_prune_guard_begin(struct repo *, struct err *);
+
+/*
+ * The guard, in place of repo_flush right before a manifest naming this
+ * instance's blobs is written: writes the packs, checks them, then writes
+ * the index file.  Fails with ERR_LOCKED, and one line saying nothing was
+ * committed, when a pack the snapshot reused or wrote is now a prune
+ * candidate, or (when at least half the margin passed since the last
+ * check, prune_margin) is gone; the index is then not written.  A writer
+ * that passes commits a manifest whose data no prune deletes (the margin
+ * argument, FORMAT.md "Prune").
+ */
+int repo_prune_guard_commit(struct repo *, struct err *);
+
+/*
+ * Add a blob already sealed (len bytes as stored in a pack, checked by
+ * the caller) to the pack being filled, as is and whether or not its id
+ * is known: prune's repacking.  Written by repo_flush_packs.
+ */
+int repo_blob_put_sealed(struct repo *, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type, const uint8_t *sealed, size_t len, uint32_t raw_length,
+    struct err *);
+
+/*
+ * repo_flush without its index file: the packs are durable and in the
+ * index in memory, and the caller writes the index files that name them
+ * (prune writes one index for everything it keeps).
+ */
+int repo_flush_packs(struct repo *, struct err *);
+
+/* "locks/<id>": the file holding this instance's lock, or NULL. */
+const char *repo_lock_file(const struct repo *);
+
+/*
+ * The index files this instance read at open or by a refresh (used or
+ * left out) or wrote, as "index/<name>", sorted; valid until the next
+ * open, refresh or flush.
+ */
+void repo_index_files(const struct repo *, char *const **names, size_t *n);
+
 /* The blob index (for check, restore planning and listing). */
 const struct idx *repo_index(const struct repo *);
 

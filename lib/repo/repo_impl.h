@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "repo/repo.h"
 
@@ -61,7 +62,23 @@ struct repo {
 	struct wq *wq; /* packs on their way to the store */
 	int nworkers;  /* -1: as many as CPUs */
 	struct repo_stats stats;
+
+	/* Prune's guard for writers (repo_prune_guard_*), per pack number
+	 * of idx: REPO_PK_* bits. */
+	uint8_t *pk;
+	size_t npk;
+	int guard_begun;
+	struct timespec guard_t0; /* CLOCK_BOOTTIME of the last check */
 };
+
+#define REPO_PK_GONE 0x1 /* a prune candidate when the guard began */
+#define REPO_PK_USED 0x2 /* a blob of it was reused (deduplicated) */
+#define REPO_PK_OWN  0x4 /* written by this instance */
+
+/* Set bits on pack number pack's guard state (growing the array). */
+void repo_pk_set(struct repo *, uint32_t pack, uint8_t bits);
+/* The guard state of pack number pack (0 when never set). */
+uint8_t repo_pk_get(const struct repo *, uint32_t pack);
 
 int repo_collect_name(void *, const char *, uint64_t);
 void repo_name_list_free(struct name_list *);

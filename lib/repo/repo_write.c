@@ -34,6 +34,7 @@
 #include "repo/lock.h"
 #include "repo/opool.h"
 #include "repo/pack.h"
+#include "repo/prune.h"
 #include "repo/repo.h"
 #include "repo/repo_impl.h"
 #include "xmalloc.h"
@@ -354,6 +355,7 @@ write_pack(struct repo *r, struct err *e)
 		goto out;
 	rc = -1;
 	pn = idx_pack_add(r->idx, pid);
+	repo_pk_set(r, pn, REPO_PK_OWN);
 	bl = pack_writer_blobs(r->pw);
 	nb = pack_writer_count(r->pw);
 	for (size_t i = 0; i < nb; i++) {
@@ -542,6 +544,167 @@ repo_blob_put(struct repo *r, enum idx_blob_type type, const uint8_t *p,
 	}
 }
 
+/* Every blob put so far into a pack in the store. */
+static int
+flush_packs(struct repo *r, struct err *e)
+{
+	if (r->pool != NULL && pool_drain(r, 0, 1, e) == -1)
+		return (-1);
+	if (write_pack(r, e) == -1)
+		return (-1);
+	/* Packs, then the index that names them. */
+	if (wq_wait(r, e) == -1)
+		return (err_wrap(e, "write pack"));
+	return (0);
+}
+
+int
+repo_flush_packs(struct repo *r, struct err *e)
+{
+	if (flush_packs(r, e) == -1)
+		return (-1);
+	r->unindexed = idx_pack_count(r->idx); /* the caller's to index */
+	return (0);
+}
+
+int
+repo_blob_put_sealed(struct repo *r, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type type, const uint8_t *sealed, size_t len,
+    uint32_t raw_length, struct err *e)
+{
+	/* Jobs of repo_blob_put go first, in order. */
+	if (r->pool != NULL && pool_drain(r, 0, 1, e) == -1)
+		return (-1);
+	if (pack_writer_add(r->pw, id, (uint8_t)type, sealed, len, raw_length,
+	        e) == -1)
+		return (-1);
+	r->stats.stored_new += len;
+	if (pack_writer_size(r->pw) >= r->pack_size)
+		return (write_pack(r, e));
+	return (0);
+}
+
+static int
+by_pack_id(const void *a, const void *b)
+{
+	return (memcmp(a, b, IDX_ID_LEN));
+}
+
+int
+repo_prune_guard_begin(struct repo *r, struct err *e)
+{
+	uint8_t(*c)[IDX_ID_LEN] = NULL;
+	size_t nc = 0;
+	uint32_t np = idx_pack_count(r->idx);
+
+	clock_gettime(CLOCK_BOOTTIME, &r->guard_t0);
+	if (prune_candidates(r, &c, &nc, e) == -1)
+		return (err_wrap(e, "read the prune records"));
+	for (uint32_t p = 0; nc > 0 && p < np; p++)
+		if (bsearch(idx_pack_id(r->idx, p), c, nc, IDX_ID_LEN,
+		        by_pack_id) != NULL)
+			repo_pk_set(r, p, REPO_PK_GONE);
+	free(c);
+	r->guard_begun = 1;
+	return (0);
+}
+
+static int
+guard_check(struct repo *r, struct err *e)
+{
+	uint8_t(*c)[IDX_ID_LEN] = NULL;
+	uint64_t margin;
+	size_t nc = 0;
+	double t0, t;
+	char name[128];
+	int rc = -1;
+
+	if (prune_margin(&margin, e) == -1)
+		return (-1);
+	t0 = r->guard_begun
+	    ? (double)r->guard_t0.tv_sec + (double)r->guard_t0.tv_nsec / 1e9
+	    : -1e18;
+	for (int pass = 0;; pass++) {
+		uint32_t np = idx_pack_count(r->idx);
+		struct timespec ts;
+		int slow;
+
+		clock_gettime(CLOCK_BOOTTIME, &ts);
+		t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+		slow = t - t0 >= (double)margin / 2;
+		if (pass > 0 && (!slow || margin == 0))
+			break;
+		if (pass == 4) {
+			err_set(e, ERR_LOCKED,
+			    "the checks against a concurrent prune took longer "
+			    "than half its margin (%llu s) each time: nothing "
+			    "was committed; take the snapshot again",
+			    (unsigned long long)margin);
+			goto out;
+		}
+		free(c);
+		c = NULL;
+		if (prune_candidates(r, &c, &nc, e) == -1) {
+			err_wrap(e, "read the prune records");
+			goto out;
+		}
+		for (uint32_t p = 0; p < np; p++) {
+			uint8_t st = repo_pk_get(r, p);
+			uint64_t size;
+			int k;
+
+			if (!(st & (REPO_PK_USED | REPO_PK_OWN)))
+				continue;
+			repo_pack_name(idx_pack_id(r->idx, p), name,
+			    sizeof(name));
+			if (nc > 0 &&
+			    bsearch(idx_pack_id(r->idx, p), c, nc, IDX_ID_LEN,
+			        by_pack_id) != NULL) {
+				err_set(e, ERR_LOCKED,
+				    "a prune that ran meanwhile marked %s, "
+				    "which this snapshot uses, for deletion: "
+				    "nothing was committed; take the snapshot "
+				    "again",
+				    name);
+				goto out;
+			}
+			if (!slow)
+				continue;
+			if ((k = stor_stat(r->st, name, &size, e)) == -1)
+				goto out;
+			if (k == 1) {
+				err_set(e, ERR_LOCKED,
+				    "%s, which this snapshot uses, was "
+				    "deleted by a prune that ran meanwhile "
+				    "(was a lock removed?): nothing was "
+				    "committed; take the snapshot again",
+				    name);
+				goto out;
+			}
+		}
+		/* Checked as of the listing: the clock restarts there. */
+		t0 = t;
+		r->guard_t0 = ts;
+		r->guard_begun = 1;
+		if (!slow)
+			break;
+	}
+	rc = 0;
+out:
+	free(c);
+	return (rc);
+}
+
+int
+repo_prune_guard_commit(struct repo *r, struct err *e)
+{
+	/* Packs, the check, then the index: an index never names a pack
+	 * that a prune deleted meanwhile. */
+	if (flush_packs(r, e) == -1 || guard_check(r, e) == -1)
+		return (-1);
+	return (repo_flush(r, e));
+}
+
 int
 repo_flush(struct repo *r, struct err *e)
 {
@@ -551,13 +714,8 @@ repo_flush(struct repo *r, struct err *e)
 	uint32_t to;
 	int rc;
 
-	if (r->pool != NULL && pool_drain(r, 0, 1, e) == -1)
+	if (flush_packs(r, e) == -1)
 		return (-1);
-	if (write_pack(r, e) == -1)
-		return (-1);
-	/* Packs, then the index that names them. */
-	if (wq_wait(r, e) == -1)
-		return (err_wrap(e, "write pack"));
 	to = idx_pack_count(r->idx);
 	if (to == r->unindexed)
 		return (0);
