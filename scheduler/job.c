@@ -765,9 +765,17 @@ job_reap(struct state *st, const char *name, int locked, struct log *log,
 		if (!changed)
 			continue;
 		marked++;
-		log_warn(log, "job %s: run %lld started %lld crashed: %s",
-		    runs[i].job, (long long)runs[i].id,
-		    (long long)runs[i].started, msg);
+		{
+			time_t t = (time_t)runs[i].started;
+			struct tm tm;
+			char when[32] = "?";
+
+			if (localtime_r(&t, &tm) != NULL)
+				strftime(when, sizeof(when),
+				    "%Y-%m-%d %H:%M:%S", &tm);
+			log_warn(log, "job %s: run %lld started %s crashed: %s",
+			    runs[i].job, (long long)runs[i].id, when, msg);
+		}
 	}
 	if (np != NULL)
 		*np = marked;

@@ -154,8 +154,8 @@ first_failure(struct tick_result *res, int status)
 /* The lock of j is taken: record the skip once for its due time. */
 static int
 record_skip(struct state *st, const struct sjob *j, int64_t now,
-    const struct tick_decision *d, const struct job_result *jr,
-    struct log *log, struct err *e)
+    const struct tick_decision *d, const struct job_result *jr, struct log *log,
+    struct err *e)
 {
 	struct state_run rec;
 	char msg[256];
@@ -217,8 +217,8 @@ log_result(struct log *log, const char *name, const struct job_result *jr)
 	}
 	sr = &jr->steps[jr->failed_step];
 	log_error(log, "job %s: failed (run %lld): %s: %s", name,
-	    (long long)jr->run_id, job_step_name((enum job_step)jr->failed_step),
-	    sr->msg);
+	    (long long)jr->run_id,
+	    job_step_name((enum job_step)jr->failed_step), sr->msg);
 }
 
 int
@@ -284,8 +284,8 @@ tick_run(const struct config *cfg, const struct tick_opts *o,
 		}
 		now = o->now != 0 ? o->now : (int64_t)time(NULL);
 		if (state_summary(st, j.name, &sum, &je) == -1 ||
-		    tick_decide(j.sched, j.tz, j.jitter, sum.last_start, now, &d,
-		        &je) == -1) {
+		    tick_decide(j.sched, j.tz, j.jitter, sum.last_start, now,
+		        &d, &je) == -1) {
 			log_error(o->log, "job %s: %s", j.name, je.msg);
 			first_failure(res, err_exit_status(je.class));
 			res->failed++;
@@ -350,8 +350,8 @@ out:
 
 /* state_run_get's callback: the last run into the status. */
 static int
-last_run(void *arg, const struct state_run *run,
-    const struct state_step *steps, size_t n, struct err *e)
+last_run(void *arg, const struct state_run *run, const struct state_step *steps,
+    size_t n, struct err *e)
 {
 	struct tick_status *ts = arg;
 
@@ -442,7 +442,8 @@ tick_status_get(const struct config *cfg, const char *state_dir,
 			        now, &d, e) == -1)
 				goto out;
 			ts->due = d.due;
-			ts->next_at = d.next_at;
+			/* Due: the due time the next tick runs it for. */
+			ts->next_at = d.due ? d.due_at : d.next_at;
 			/* 1.5 x interval, in integers: 3 x interval / 2. */
 			ts->overdue = sum.last_ok == 0 ||
 			    (now - sum.last_ok) * 2 > (int64_t)ts->interval * 3;

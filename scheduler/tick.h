@@ -45,15 +45,15 @@ struct schedule;
 
 /* What tick_decide found. */
 struct tick_decision {
-	int due;          /* a tick at now runs the job */
-	int first;        /* due because no run of it is recorded */
-	int64_t slot;     /* the most recent due time d with d + jitter <=
-	                     now; 0: none in the nine years before */
-	int64_t due_at;   /* slot + jitter */
-	int64_t next_at;  /* the first due time + jitter after now */
-	uint64_t missed;  /* due: due times since the last run up to slot
-	                     (1 on time; more after downtime), at most
-	                     TICK_MISSED_MAX; 0 when first */
+	int due;         /* a tick at now runs the job */
+	int first;       /* due because no run of it is recorded */
+	int64_t slot;    /* the most recent due time d with d + jitter <=
+	                    now; 0: none in the nine years before */
+	int64_t due_at;  /* slot + jitter */
+	int64_t next_at; /* the first due time + jitter after now */
+	uint64_t missed; /* due: due times since the last run up to slot
+	                    (1 on time; more after downtime), at most
+	                    TICK_MISSED_MAX; 0 when first */
 };
 
 /*
@@ -71,9 +71,9 @@ struct tick_opts {
 	 * cache_dir, log, interrupted (trigger, now, slot and admit are
 	 * the tick's). */
 	const struct job_opts *job;
-	int64_t now;       /* 0: the clock, read before each job */
-	const char *only;  /* a job name: only it (it must have a schedule) */
-	const char *host;  /* for the jitter; NULL: gethostname */
+	int64_t now;      /* 0: the clock, read before each job */
+	const char *only; /* a job name: only it (it must have a schedule) */
+	const char *host; /* for the jitter; NULL: gethostname */
 	const char *state_dir; /* NULL: state_dir_default */
 	struct log *log;
 	volatile sig_atomic_t *interrupted; /* stop between jobs; may be NULL */
@@ -82,10 +82,10 @@ struct tick_opts {
 /* What it did. */
 struct tick_result {
 	size_t ran, ok, failed, skipped; /* runs; skipped: still running */
-	int exit_status;  /* 0, or the first failure's (job_exit_status, or
-	                     an error's err_exit_status) */
-	int64_t next_at;  /* the earliest next due time (with jitter) of the
-	                     jobs with a schedule; 0: none */
+	int exit_status; /* 0, or the first failure's (job_exit_status, or
+	                    an error's err_exit_status) */
+	int64_t next_at; /* the earliest next due time (with jitter) of the
+	                    jobs with a schedule; 0: none */
 };
 
 /*
@@ -103,27 +103,28 @@ int tick_run(const struct config *cfg, const struct tick_opts *o,
 
 /* One job's state, for coffer scheduler status. */
 struct tick_status {
-	const char *job;       /* the section's name */
-	const char *schedule;  /* its text; NULL: none (runs by hand) */
-	const char *tz;        /* NULL: the system's */
-	uint64_t jitter;       /* seconds, as applied */
-	uint64_t interval;     /* schedule_interval_hint; 0: no schedule */
-	int has_last;          /* a run (not skipped) is recorded: */
+	const char *job;      /* the section's name */
+	const char *schedule; /* its text; NULL: none (runs by hand) */
+	const char *tz;       /* NULL: the system's */
+	uint64_t jitter;      /* seconds, as applied */
+	uint64_t interval;    /* schedule_interval_hint; 0: no schedule */
+	int has_last;         /* a run (not skipped) is recorded: */
 	int64_t last_id, last_started, last_ended; /* ended 0: not ended */
-	char last_status[16];  /* "running", "ok", "failed" */
-	char last_class[32];   /* failed: the failed step's or the run's
-	                          error class ("crashed", "timeout", ...) */
-	char last_step[16];    /* failed: the first failed step, or "" */
+	char last_status[16]; /* "running", "ok", "failed" */
+	char last_class[32];  /* failed: the failed step's or the run's
+	                         error class ("crashed", "timeout", ...) */
+	char last_step[16];   /* failed: the first failed step, or "" */
 	char last_message[512];
-	int64_t last_ok;       /* start of the latest ok run; 0: none */
+	int64_t last_ok;          /* start of the latest ok run; 0: none */
 	int64_t last_snapshot_ok; /* start of the latest run whose snapshot
 	                             was ok; 0: none */
-	int64_t rpo;           /* now - last_snapshot_ok; -1: none */
-	int due;               /* a tick now would run it */
-	int64_t next_at;       /* the next due time (with jitter); 0: none */
-	int overdue;           /* scheduled, and no ok run started within
-	                          1.5 x interval before now (or none ever) */
-	int failed;            /* the last run failed */
+	int64_t rpo;              /* now - last_snapshot_ok; -1: none */
+	int due;                  /* a tick now would run it */
+	int64_t next_at;          /* the due time (with jitter) the next run is
+	                             for: past when due; 0: no schedule */
+	int overdue;              /* scheduled, and no ok run started within
+	                             1.5 x interval before now (or none ever) */
+	int failed;               /* the last run failed */
 };
 
 /*

@@ -157,8 +157,7 @@ START_TEST(test_decide)
 
 	err_clear(&e);
 	ck_assert_msg(tick_decide(s, cases[_i].tz, cases[_i].jitter,
-	                  iso(cases[_i].last), iso(cases[_i].now), &d,
-	                  &e) == 0,
+	                  iso(cases[_i].last), iso(cases[_i].now), &d, &e) == 0,
 	    "%s: %s", cases[_i].text, e.msg);
 	ck_assert_msg(d.due == cases[_i].due, "%s at %s (last %s): due %d",
 	    cases[_i].text, cases[_i].now, cases[_i].last, d.due);
@@ -222,25 +221,21 @@ START_TEST(test_dst_berlin_once)
 
 	/* 02:30 does not exist on 29 March: one run, at 03:00 CEST. */
 	simulate("daily 02:30", "Europe/Berlin", "2026-03-28T01:30:00Z",
-	    "2026-03-28T22:00:00Z", "2026-03-29T23:00:00Z", runs,
-	    sizeof(runs));
+	    "2026-03-28T22:00:00Z", "2026-03-29T23:00:00Z", runs, sizeof(runs));
 	ck_assert_str_eq(runs, "2026-03-29T01:00:00Z");
 	/* 02:30 happens twice on 25 October: one run, the first. */
 	simulate("daily 02:30", "Europe/Berlin", "2026-10-24T00:30:00Z",
-	    "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z", runs,
-	    sizeof(runs));
+	    "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z", runs, sizeof(runs));
 	ck_assert_str_eq(runs, "2026-10-25T00:30:00Z");
 	/* Every quarter hour: 02:00-02:45 of 29 March fall into the gap and
 	 * run once, at 03:00 CEST. */
 	simulate("*/15 * * * *", "Europe/Berlin", "2026-03-29T00:30:00Z",
-	    "2026-03-29T00:31:00Z", "2026-03-29T01:20:00Z", runs,
-	    sizeof(runs));
+	    "2026-03-29T00:31:00Z", "2026-03-29T01:20:00Z", runs, sizeof(runs));
 	ck_assert_str_eq(runs,
 	    "2026-03-29T00:45:00Z 2026-03-29T01:00:00Z 2026-03-29T01:15:00Z");
 	/* Hourly over the repeated hour: 02:00 CEST, then 03:00 CET. */
 	simulate("hourly", "Europe/Berlin", "2026-10-24T23:00:00Z",
-	    "2026-10-24T23:30:00Z", "2026-10-25T02:30:00Z", runs,
-	    sizeof(runs));
+	    "2026-10-24T23:30:00Z", "2026-10-25T02:30:00Z", runs, sizeof(runs));
 	ck_assert_str_eq(runs, "2026-10-25T00:00:00Z 2026-10-25T02:00:00Z");
 }
 END_TEST
@@ -267,8 +262,7 @@ START_TEST(test_catch_up_once)
 	ck_assert_int_eq(d.slot, iso("2026-12-07T01:30:00Z"));
 	ck_assert_int_eq(d.next_at, iso("2026-12-08T01:30:00Z"));
 	simulate("daily 02:30", "Europe/Berlin", "2026-11-30T01:30:00Z",
-	    "2026-12-07T12:00:00Z", "2026-12-08T01:29:00Z", runs,
-	    sizeof(runs));
+	    "2026-12-07T12:00:00Z", "2026-12-08T01:29:00Z", runs, sizeof(runs));
 	ck_assert_str_eq(runs, "2026-12-07T12:00:00Z");
 	/* Every minute, a month off: the count stops at the cap. */
 	schedule_free(s);
