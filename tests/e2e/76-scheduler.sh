@@ -60,6 +60,15 @@ name = slow
 sources = slow
 repository = local
 schedule = hourly
+
+[source hang]
+type = command
+command = sleep 33.3
+name = hang
+
+[job hang]
+sources = hang
+repository = local
 CONF
 chmod 0600 "$T/coffer.conf" "$T/slow.conf"
 C="-c $T/coffer.conf"
@@ -186,22 +195,34 @@ expect_grep '^slow .* skipped: still running \(pid ' "$T/out"
 
 # ------------------------------------------------ kill -9 -> crashed
 # shellcheck disable=SC2086
-"$COFFER" $S job run slow >"$T/k.out" 2>"$T/k.err" &
+"$COFFER" $S job run hang >"$T/k.out" 2>"$T/k.err" &
 k=$!
-wait_for 10 "the run recorded" sh -c "'$COFFER' $S scheduler history slow | grep -q ' running ('"
+recorded() {
+	"$COFFER" $S scheduler history hang | grep -Eq ' running +\(manual'
+}
+i=0
+until recorded; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || fail "job run hang not recorded: $(cat "$T/k.err")"
+	sleep 0.1
+done
+t0=$(date +%s)
 kill -9 "$k"
 wait "$k" 2>/dev/null || true
-# Its worker stops with it (SIGTERM on its parent's death).
-wait_for 10 "the worker's end" sh -c '! pgrep -fx "sleep 3.3" >/dev/null'
-expect_eq "running after kill -9" 1 "$(runs slow running slow)"
+# Its worker stops with it (SIGTERM on its parent's death), long before
+# its sleep 33.3 would end.
+wait_for 60 "the worker's end" sh -c '! pgrep -fx "sleep 33.3" >/dev/null'
+took=$(($(date +%s) - t0))
+[ "$took" -lt 20 ] || fail "the worker outlived its recorder by $took s"
+expect_eq "running after kill -9" 1 "$(runs hang running slow)"
 # shellcheck disable=SC2086
 expect_status 0 "$COFFER" $S scheduler tick --now 2026-05-04T10:30:00Z
-expect_grep "job slow: run [0-9]+ started .* crashed: .*process $k running it is gone" \
+expect_grep "job hang: run [0-9]+ started .* crashed: .*process $k running it is gone" \
     "$T/err"
-expect_eq "running after the tick" 0 "$(runs slow running slow)"
+expect_eq "running after the tick" 0 "$(runs hang running slow)"
 # shellcheck disable=SC2086
-expect_status 0 "$COFFER" $S scheduler history slow
-expect_grep '^slow .* failed: crashed: ended without recording its result' \
+expect_status 0 "$COFFER" $S scheduler history hang
+expect_grep '^hang .* failed: crashed: ended without recording its result' \
     "$T/out"
 # A crashed last run makes status say so.
 # shellcheck disable=SC2086
@@ -210,7 +231,7 @@ expect_status 14 "$COFFER" $S scheduler status --json \
 python3 - "$T/out" <<'PY' || fail "status after crash: $(cat "$T/out")"
 import json, sys
 j = {x["job"]: x for x in json.load(open(sys.argv[1]))["jobs"]}
-s = j["slow"]
+s = j["hang"]
 assert s["failed"] is True and s["last_run"]["error_class"] == "crashed", s
 PY
 
