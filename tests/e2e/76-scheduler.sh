@@ -198,6 +198,7 @@ expect_grep '^slow .* skipped: still running \(pid ' "$T/out"
 "$COFFER" $S job run hang >"$T/k.out" 2>"$T/k.err" &
 k=$!
 recorded() {
+	# shellcheck disable=SC2086
 	"$COFFER" $S scheduler history hang | grep -Eq ' running +\(manual'
 }
 i=0
