@@ -149,4 +149,7 @@ int cmd_scheduler_install(struct cli_ctx *, int, char **);
 /* coffer job run: another run of the job holds its lock (coffer(1)). */
 #define EXIT_JOB_RUNNING 13
 
+/* coffer scheduler status: a job is overdue or its last run failed. */
+#define EXIT_SCHED_ATTENTION 14
+
 #endif

@@ -1,29 +1,50 @@
 /*
- * coffer scheduler history [JOB] [--since DURATION]: the runs recorded in
- * the state database (scheduler/state.c), oldest first, with each step.
+ * coffer scheduler SUBCOMMAND: tick (run what is due, from cron), run (the
+ * same as a foreground daemon), status (each job's state, for monitoring)
+ * and history (the runs recorded).  The decisions are scheduler/tick.c's,
+ * the runs scheduler/job.c's; this file parses, opens repositories for
+ * the jobs, handles the daemon's signals and prints.  The subcommands are
+ * rows of one table (subs[]): a new one is a function and a row.
  */
+#include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "config.h"
+#include "repo/snapsel.h"
 #include "repo_opts.h"
+#include "scheduler/job.h"
 #include "scheduler/state.h"
+#include "scheduler/tick.h"
+#include "store/store.h"
 #include "xmalloc.h"
 
 struct sched_args {
 	uint64_t since;
+	const char *now;
+	const char *job;
 };
 
 #define A(x) offsetof(struct sched_args, x)
 static const struct opt sched_opts[] = {
 	{ "since", 0, OPT_DURATION, A(since), "DURATION", 1, INT32_MAX, 0,
 	    NULL },
+	{ "now", 0, OPT_STR, A(now), "TIME", 0, 0, OPT_NONEMPTY, NULL },
+	{ "job", 0, OPT_STR, A(job), "NAME", 0, 0, OPT_NONEMPTY, NULL },
 	OPT_END,
 };
 
 static const struct opt_spec sched_spec = { sched_opts, NULL };
+
+/* The daemon's signals (coffer scheduler run): stop, reload. */
+static volatile sig_atomic_t daemon_stop, daemon_hup;
+
+/* ------------------------------------------------ shared by the subs */
 
 static void
 time_str(int64_t t, char *buf, size_t size)
@@ -39,12 +60,98 @@ time_str(int64_t t, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* "3d 4h", "2h 5m", "4m 10s", "12s". */
+static void
+span_str(int64_t s, char *buf, size_t size)
+{
+	if (s < 0)
+		snprintf(buf, size, "-");
+	else if (s >= 86400)
+		snprintf(buf, size, "%lldd %lldh", (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		snprintf(buf, size, "%lldh %lldm", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		snprintf(buf, size, "%lldm %llds", (long long)(s / 60),
+		    (long long)(s % 60));
+	else
+		snprintf(buf, size, "%llds", (long long)s);
+}
+
+/* --now TIME, or the clock when not given (0). */
+static int
+parse_now(const struct sched_args *a, int64_t *now, struct err *e)
+{
+	struct timespec ts;
+
+	*now = 0;
+	if (a->now == NULL)
+		return (0);
+	if (snapsel_parse_time(a->now, time(NULL), &ts, e) == -1)
+		return (err_wrap(e, "--now"));
+	*now = (int64_t)ts.tv_sec;
+	return (0);
+}
+
+static int
+need_config(struct cli_ctx *ctx, struct config **cfg, struct err *e)
+{
+	if (cli_load_config(ctx, cfg, e) == -1)
+		return (-1);
+	if (*cfg == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "no config file (%s, or -c FILE) with [job] sections",
+		    CLI_DEFAULT_CONFIG));
+	return (0);
+}
+
+/* How job_run reaches repositories: as coffer job run does. */
+static int
+open_repo(void *arg, const char *name, int exclusive, int flags,
+    struct repo **out, struct err *e)
+{
+	struct cli_ctx *ctx = arg;
+
+	ctx->lock = exclusive ? CLI_LOCK_EXCLUSIVE : CLI_LOCK_SHARED;
+	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
+}
+
+static int
+open_store(void *arg, const char *name, int create, struct stor **out,
+    struct err *e)
+{
+	struct cli_ctx *ctx = arg;
+	struct config *cfg = NULL;
+	int rc;
+
+	if (cli_load_config(ctx, &cfg, e) == -1)
+		return (-1);
+	rc = cli_open_store(ctx, cfg, name, create, out, e);
+	config_free(cfg);
+	return (rc);
+}
+
+static void
+job_opts_init(struct cli_ctx *ctx, const char *cache_dir, struct job_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->open_repo = open_repo;
+	o->open_store = open_store;
+	o->arg = ctx;
+	o->cache_dir = cache_dir;
+	o->log = ctx->log;
+	o->interrupted = ctx->interrupted;
+}
+
+/* ------------------------------------------------------------ history */
+
 static int
 print_run(void *arg, const struct state_run *run,
     const struct state_step *steps, size_t n, struct err *e)
 {
 	struct cli_ctx *ctx = arg;
-	char t0[32], t1[32];
+	char t0[32], t1[32], status[300];
 
 	(void)e;
 	if (ctx->json) {
@@ -57,6 +164,13 @@ print_run(void *arg, const struct state_run *run,
 		    run->ended ? json_integer(run->ended) : json_null());
 		json_object_set_new(j, "status", json_string(run->status));
 		json_object_set_new(j, "trigger", json_string(run->trigger));
+		json_object_set_new(j, "slot",
+		    run->slot ? json_integer(run->slot) : json_null());
+		json_object_set_new(j, "error_class",
+		    run->error_class ? json_string(run->error_class)
+		                     : json_null());
+		json_object_set_new(j, "message",
+		    run->message ? json_string(run->message) : json_null());
 		for (size_t i = 0; i < n; i++) {
 			json_t *o = json_object();
 
@@ -85,8 +199,14 @@ print_run(void *arg, const struct state_run *run,
 	}
 	time_str(run->started, t0, sizeof(t0));
 	time_str(run->ended, t1, sizeof(t1));
-	printf("%-16s %s  %-7s %-8s (%s, run %lld, ended %s)\n", run->job, t0,
-	    run->status, "", run->trigger, (long long)run->id, t1);
+	/* A run's own outcome: "skipped: still running (...)", "failed:
+	 * crashed: ...". */
+	snprintf(status, sizeof(status), "%s%s%s%s%s", run->status,
+	    run->error_class ? ": " : "",
+	    run->error_class ? run->error_class : "", run->message ? ": " : "",
+	    run->message ? run->message : "");
+	printf("%-16s %s  %-7s (%s, run %lld, ended %s)\n", run->job, t0,
+	    status, run->trigger, (long long)run->id, t1);
 	for (size_t i = 0; i < n; i++)
 		printf("  %-10s %-8s %7.1f s  %s%s%s\n", steps[i].step,
 		    steps[i].status, steps[i].duration,
@@ -96,60 +216,421 @@ print_run(void *arg, const struct state_run *run,
 	return (0);
 }
 
-int
-cmd_scheduler(struct cli_ctx *ctx, int argc, char **argv)
+static int
+sub_history(struct cli_ctx *ctx, const struct cli_cmd *cmd,
+    const struct sched_args *a, int argc, char **argv, struct err *e)
 {
-	const struct cli_cmd *cmd = cli_find("scheduler");
-	struct sched_args a;
 	struct config *cfg = NULL;
 	struct state *st = NULL;
 	const char *job = NULL;
 	char *dir = NULL;
 	int64_t since = 0;
-	int rc = EXIT_USAGE;
-	struct err e;
+	int rc = -1;
 
-	err_clear(&e);
-	memset(&a, 0, sizeof(a));
-	if (argc > 1 && strcmp(argv[1], "install") == 0)
-		return (cmd_scheduler_install(ctx, argc - 1, argv + 1));
-	if (opt_parse(ctx, cmd, &sched_spec, argc, argv, &a, NULL) == -1)
-		return (EXIT_USAGE);
-	if (optind >= argc)
-		return (
-		    cli_usage_error(cmd, "give a subcommand: history [JOB]"));
-	if (strcmp(argv[optind], "history") != 0)
-		return (cli_usage_error(cmd,
-		    "unknown subcommand '%s' (there is: history [JOB])",
-		    argv[optind]));
-	optind++;
 	if (optind < argc)
 		job = argv[optind++];
 	if (opt_no_more(cmd, argc, argv, optind) == -1)
 		return (EXIT_USAGE);
-	if (a.since > 0)
-		since = (int64_t)time(NULL) - (int64_t)a.since;
-	if (cli_load_config(ctx, &cfg, &e) == -1)
+	if (a->since > 0)
+		since = (int64_t)time(NULL) - (int64_t)a->since;
+	if (cli_load_config(ctx, &cfg, e) == -1)
 		goto out;
 	if ((dir = state_dir_default(cfg)) == NULL) {
-		err_set(&e, ERR_CONFIG,
+		err_set(e, ERR_CONFIG,
 		    "no state directory: set state_dir in [global], or HOME");
 		goto out;
 	}
-	if (state_open(dir, &st, &e) == -1 ||
-	    state_history(st, job, since, print_run, ctx, &e) == -1)
+	if (state_open(dir, &st, e) == -1 ||
+	    state_history(st, job, since, print_run, ctx, e) == -1)
 		goto out;
 	if (fflush(stdout) == EOF) {
-		err_sys(&e, ERR_IO, "standard output");
+		err_sys(e, ERR_IO, "standard output");
 		goto out;
 	}
 	rc = EXIT_OK;
-	goto done;
 out:
-	rc = cli_report(ctx, &e);
-done:
 	state_close(st);
 	config_free(cfg);
 	free(dir);
+	return (rc == -1 ? cli_report(ctx, e) : rc);
+}
+
+/* --------------------------------------------------------------- tick */
+
+static int
+sub_tick(struct cli_ctx *ctx, const struct cli_cmd *cmd,
+    const struct sched_args *a, int argc, char **argv, struct err *e)
+{
+	struct tick_opts to;
+	struct tick_result res;
+	struct job_opts jo;
+	struct config *cfg = NULL;
+	char *cdir = NULL;
+	int64_t now;
+	int rc = -1;
+
+	if (opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
+	if (parse_now(a, &now, e) == -1 || need_config(ctx, &cfg, e) == -1)
+		goto out;
+	cdir = cli_cache_dir(NULL, cfg);
+	job_opts_init(ctx, cdir, &jo);
+	memset(&to, 0, sizeof(to));
+	to.job = &jo;
+	to.now = now;
+	to.only = a->job;
+	to.log = ctx->log;
+	to.interrupted = ctx->interrupted;
+	if (tick_run(cfg, &to, &res, e) == -1)
+		goto out;
+	rc = res.exit_status;
+out:
+	config_free(cfg);
+	free(cdir);
+	return (rc == -1 ? cli_report(ctx, e) : rc);
+}
+
+/* ---------------------------------------------------------------- run */
+
+static void
+on_daemon_signal(int sig)
+{
+	if (sig == SIGHUP)
+		daemon_hup = 1;
+	else
+		daemon_stop = 1;
+}
+
+/* Sleep until t (Unix seconds) or a signal; at most CAP seconds. */
+#define DAEMON_SLEEP_CAP 60
+static void
+daemon_sleep(int64_t until)
+{
+	int64_t now = (int64_t)time(NULL), s = until - now;
+	struct timespec ts;
+
+	if (s < 1)
+		s = 1;
+	if (s > DAEMON_SLEEP_CAP)
+		s = DAEMON_SLEEP_CAP;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = 0;
+	/* No SA_RESTART: a signal ends the sleep. */
+	if (!daemon_stop && !daemon_hup)
+		(void)nanosleep(&ts, NULL);
+}
+
+static int
+sub_run(struct cli_ctx *ctx, const struct cli_cmd *cmd,
+    const struct sched_args *a, int argc, char **argv, struct err *e)
+{
+	struct tick_opts to;
+	struct tick_result res;
+	struct job_opts jo;
+	struct sigaction sa;
+	struct config *cfg = NULL, *ncfg = NULL;
+	char *cdir = NULL;
+	int rc = -1;
+
+	(void)a;
+	if (opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
+	/* Our own handlers: SIGHUP reloads instead of interrupting, and a
+	 * SIGTERM that stops us is how a daemon ends, not a failure. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_daemon_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	ctx->interrupted = &daemon_stop;
+	if (need_config(ctx, &cfg, e) == -1)
+		goto out;
+	log_info(ctx->log, "scheduler: started (pid %ld, config %s)",
+	    (long)getpid(), config_file(cfg));
+	for (;;) {
+		if (daemon_hup) {
+			daemon_hup = 0;
+			err_clear(e);
+			if (need_config(ctx, &ncfg, e) == -1)
+				log_error(ctx->log,
+				    "scheduler: configuration not reloaded, "
+				    "the old one stays: %s",
+				    e->msg);
+			else {
+				config_free(cfg);
+				cfg = ncfg;
+				ncfg = NULL;
+				log_info(ctx->log,
+				    "scheduler: configuration reloaded");
+			}
+		}
+		free(cdir);
+		cdir = cli_cache_dir(NULL, cfg);
+		job_opts_init(ctx, cdir, &jo);
+		memset(&to, 0, sizeof(to));
+		to.job = &jo;
+		to.log = ctx->log;
+		to.interrupted = &daemon_stop;
+		err_clear(e);
+		if (tick_run(cfg, &to, &res, e) == -1) {
+			/* The state database may come back: go on. */
+			log_error(ctx->log, "scheduler: %s", e->msg);
+			res.next_at = 0;
+		}
+		if (daemon_stop)
+			break;
+		daemon_sleep(
+		    res.next_at != 0 ? res.next_at : (int64_t)time(NULL) + 60);
+		if (daemon_stop)
+			break;
+	}
+	log_info(ctx->log, "scheduler: stopped by a signal");
+	rc = EXIT_OK;
+out:
+	config_free(cfg);
+	config_free(ncfg);
+	free(cdir);
+	return (rc == -1 ? cli_report(ctx, e) : rc);
+}
+
+/* ------------------------------------------------------------- status */
+
+static json_t *
+json_time(int64_t t)
+{
+	return (t != 0 ? json_integer(t) : json_null());
+}
+
+static void
+status_json(const struct tick_status *v, size_t n, int64_t now)
+{
+	json_t *top = json_object(), *jobs = json_array();
+
+	json_object_set_new(top, "now", json_integer(now));
+	for (size_t i = 0; i < n; i++) {
+		const struct tick_status *s = &v[i];
+		json_t *j = json_object(), *l = json_null();
+
+		json_object_set_new(j, "job", json_string(s->job));
+		json_object_set_new(j, "schedule",
+		    s->schedule ? json_string(s->schedule) : json_null());
+		json_object_set_new(j, "timezone",
+		    s->tz ? json_string(s->tz) : json_null());
+		json_object_set_new(j, "jitter",
+		    json_integer((json_int_t)s->jitter));
+		json_object_set_new(j, "interval",
+		    s->interval ? json_integer((json_int_t)s->interval)
+		                : json_null());
+		if (s->has_last) {
+			l = json_object();
+			json_object_set_new(l, "id", json_integer(s->last_id));
+			json_object_set_new(l, "started",
+			    json_integer(s->last_started));
+			json_object_set_new(l, "ended",
+			    json_time(s->last_ended));
+			json_object_set_new(l, "status",
+			    json_string(s->last_status));
+			json_object_set_new(l, "duration",
+			    s->last_ended
+			        ? json_integer(s->last_ended - s->last_started)
+			        : json_null());
+			json_object_set_new(l, "failed_step",
+			    s->last_step[0] ? json_string(s->last_step)
+			                    : json_null());
+			json_object_set_new(l, "error_class",
+			    s->last_class[0] ? json_string(s->last_class)
+			                     : json_null());
+			json_object_set_new(l, "message",
+			    s->last_message[0] ? json_string(s->last_message)
+			                       : json_null());
+		}
+		json_object_set_new(j, "last_run", l);
+		json_object_set_new(j, "last_success", json_time(s->last_ok));
+		json_object_set_new(j, "last_snapshot",
+		    json_time(s->last_snapshot_ok));
+		json_object_set_new(j, "rpo",
+		    s->rpo >= 0 ? json_integer(s->rpo) : json_null());
+		json_object_set_new(j, "due", json_boolean(s->due));
+		json_object_set_new(j, "next_due", json_time(s->next_at));
+		json_object_set_new(j, "overdue", json_boolean(s->overdue));
+		json_object_set_new(j, "failed", json_boolean(s->failed));
+		json_array_append_new(jobs, j);
+	}
+	json_object_set_new(top, "jobs", jobs);
+	json_dumpf(top, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(top);
+}
+
+static void
+status_text(const struct tick_status *v, size_t n, int64_t now)
+{
+	char a[48], b[48];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tick_status *s = &v[i];
+
+		printf("%s%s%s\n", s->job, s->overdue ? "  OVERDUE" : "",
+		    s->failed ? "  FAILED" : "");
+		if (s->schedule != NULL) {
+			span_str((int64_t)s->jitter, a, sizeof(a));
+			printf("  schedule      %s (%s%s, jitter %s)\n",
+			    s->schedule, s->tz ? "" : "local time",
+			    s->tz ? s->tz : "", a);
+		} else
+			printf("  schedule      none: runs only by hand\n");
+		if (s->has_last) {
+			time_str(s->last_started, a, sizeof(a));
+			span_str(s->last_ended ? s->last_ended - s->last_started
+			                       : -1,
+			    b, sizeof(b));
+			printf("  last run      %s  %s%s%s  %s  (run %lld)\n",
+			    a, s->last_status, s->last_step[0] ? " at " : "",
+			    s->last_step, b, (long long)s->last_id);
+			if (s->failed || strcmp(s->last_status, "running") != 0)
+				if (s->last_class[0] || s->last_message[0])
+					printf("                %s%s%s\n",
+					    s->last_class,
+					    s->last_class[0] ? ": " : "",
+					    s->last_message);
+		} else
+			printf("  last run      none\n");
+		time_str(s->last_ok, a, sizeof(a));
+		printf("  last success  %s\n", a);
+		if (s->schedule != NULL) {
+			time_str(s->next_at, a, sizeof(a));
+			printf("  next due      %s%s\n", a,
+			    s->due ? " (due now: the next tick runs it)" : "");
+		}
+		span_str(s->rpo, a, sizeof(a));
+		printf("  RPO now       %s\n", a);
+		if (s->overdue) {
+			span_str((int64_t)s->interval * 3 / 2, a, sizeof(a));
+			if (s->last_ok == 0)
+				printf(
+				    "  OVERDUE: no successful run recorded\n");
+			else {
+				span_str(now - s->last_ok, b, sizeof(b));
+				printf("  OVERDUE: no successful run for %s "
+				       "(more than 1.5 x its interval: %s)\n",
+				    b, a);
+			}
+		}
+	}
+}
+
+static int
+sub_status(struct cli_ctx *ctx, const struct cli_cmd *cmd,
+    const struct sched_args *a, int argc, char **argv, struct err *e)
+{
+	struct tick_status *v = NULL;
+	struct config *cfg = NULL;
+	size_t n = 0;
+	int64_t now;
+	int rc = -1;
+
+	if (opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
+	if (parse_now(a, &now, e) == -1 || need_config(ctx, &cfg, e) == -1)
+		goto out;
+	if (now == 0)
+		now = (int64_t)time(NULL);
+	if (tick_status_get(cfg, NULL, NULL, now, ctx->log, &v, &n, e) == -1)
+		goto out;
+	if (ctx->json)
+		status_json(v, n, now);
+	else if (!ctx->quiet)
+		status_text(v, n, now);
+	if (fflush(stdout) == EOF) {
+		err_sys(e, ERR_IO, "standard output");
+		goto out;
+	}
+	rc = EXIT_OK;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].overdue || v[i].failed)
+			rc = EXIT_SCHED_ATTENTION;
+out:
+	tick_status_free(v, n);
+	config_free(cfg);
+	return (rc == -1 ? cli_report(ctx, e) : rc);
+}
+
+/* ----------------------------------------------------------- dispatch */
+
+struct sched_sub {
+	const char *name;
+	const char *opts; /* the long options it takes, space-separated */
+	int (*run)(struct cli_ctx *, const struct cli_cmd *,
+	    const struct sched_args *, int argc, char **argv, struct err *);
+};
+
+static const struct sched_sub subs[] = {
+	{ "tick", "now job", sub_tick },
+	{ "run", "", sub_run },
+	{ "status", "now", sub_status },
+	{ "history", "since", sub_history },
+};
+
+#define NSUBS (sizeof(subs) / sizeof(subs[0]))
+
+/* Is word one of the space-separated words of list? */
+static int
+in_list(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && strncmp(p, word, len) == 0)
+			return (1);
+		p += n;
+		p += strspn(p, " ");
+	}
+	return (0);
+}
+
+int
+cmd_scheduler(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("scheduler");
+	const struct sched_sub *sub = NULL;
+	struct sched_args a;
+	opt_given_t given = 0;
+	char names[128] = "";
+	int rc;
+	struct err e;
+
+	err_clear(&e);
+	memset(&a, 0, sizeof(a));
+	/* install has options of its own (cli/cmd_scheduler_install.c). */
+	if (argc > 1 && strcmp(argv[1], "install") == 0)
+		return (cmd_scheduler_install(ctx, argc - 1, argv + 1));
+	for (size_t i = 0; i < NSUBS; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+		    "%s%s", i ? ", " : "", subs[i].name);
+	snprintf(names + strlen(names), sizeof(names) - strlen(names),
+	    ", install");
+	if (opt_parse(ctx, cmd, &sched_spec, argc, argv, &a, &given) == -1)
+		return (EXIT_USAGE);
+	if (optind >= argc)
+		return (cli_usage_error(cmd, "give a subcommand: %s", names));
+	for (size_t i = 0; i < NSUBS && sub == NULL; i++)
+		if (strcmp(argv[optind], subs[i].name) == 0)
+			sub = &subs[i];
+	if (sub == NULL)
+		return (cli_usage_error(cmd,
+		    "unknown subcommand '%s' (there is: %s)", argv[optind],
+		    names));
+	for (size_t i = 0; sched_opts[i].name != NULL; i++)
+		if (opt_is_given(&sched_spec, given, sched_opts[i].name) &&
+		    !in_list(sub->opts, sched_opts[i].name))
+			return (cli_usage_error(cmd,
+			    "--%s does not go with 'scheduler %s'",
+			    sched_opts[i].name, sub->name));
+	optind++;
+	rc = sub->run(ctx, cmd, &a, argc, argv, &e);
+	opt_free(&sched_spec, &a);
 	return (rc);
 }

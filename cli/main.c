@@ -340,16 +340,27 @@ const struct cli_cmd cli_commands[] = {
 	    "                          cannot be written\n"
 	    "      --json              print the outcome as JSON\n",
 	    cmd_restore },
-	{ "scheduler", "the record of job runs",
-	    "usage: coffer scheduler history [JOB] [--since DURATION] "
+	{ "scheduler", "run jobs on their schedules; their state and history",
+	    "usage: coffer scheduler tick [--now TIME] [--job NAME]\n"
+	    "       coffer scheduler run\n"
+	    "       coffer scheduler status [--now TIME] [--json]\n"
+	    "       coffer scheduler history [JOB] [--since DURATION] "
 	    "[--json]\n"
 	    "\n"
-	    "List the runs of every job (or of JOB) recorded in the state\n"
-	    "database, oldest first, with each step's status, duration and\n"
-	    "error.\n"
+	    "tick runs every [job] whose schedule is due and not yet run,\n"
+	    "one after another (from cron, every minute); after downtime a\n"
+	    "job runs once.  run does the same as a foreground daemon\n"
+	    "(SIGHUP reloads the config, SIGTERM stops it after the running\n"
+	    "step).  status shows each job's last run, next due time and RPO,\n"
+	    "exit 14 when a job is overdue or its last run failed.  history\n"
+	    "lists the runs recorded, oldest first, with each step.\n"
 	    "\n"
-	    "      --since DURATION    only runs started within it (30d)\n"
-	    "      --json              one JSON object per run\n",
+	    "      --now TIME          act as if it were TIME (ISO 8601, UTC\n"
+	    "                          unless it has an offset)\n"
+	    "      --job NAME          tick: only this job\n"
+	    "      --since DURATION    history: only runs started within it\n"
+	    "      --json              status: one JSON document; history:\n"
+	    "                          one JSON object per run\n",
 	    cmd_scheduler },
 	{ "snapshot", "snapshot file trees and databases into a repository",
 	    "usage: coffer snapshot -r REPO [--tag TAG] [--exclude PATTERN]\n"

@@ -153,7 +153,7 @@ static const struct schema_key source_keys[] = {
 static const struct schema_key job_keys[] = {
 	{ K("sources"), REFS(CONFIG_SOURCE), .flags = REQUIRED },
 	{ K("repository"), REF(CONFIG_REPOSITORY), .flags = REQUIRED },
-	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE), .flags = LATER },
+	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE) },
 	{ K("replicate"), REF(CONFIG_REPOSITORY) },
 	{ K("keep_last"), INT(0, NOLIMIT, "a count") },
 	{ K("keep_hourly"), INT(0, NOLIMIT, "a count") },
@@ -168,8 +168,8 @@ static const struct schema_key job_keys[] = {
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
 	{ K("on_success"), TYPE(CONFIG_V_COMMAND) },
 	{ K("timeout"), DURATION(1, DUR_MAX) },
-	{ K("timezone"), TYPE(CONFIG_V_ZONE), .flags = LATER },
-	{ K("jitter"), DURATION(0, DUR_MAX), .flags = LATER },
+	{ K("timezone"), TYPE(CONFIG_V_ZONE) },
+	{ K("jitter"), DURATION(0, DUR_MAX) },
 	{ K("prune_schedule"), TYPE(CONFIG_V_SCHEDULE), .flags = LATER },
 };
 
@@ -1563,14 +1563,10 @@ config_not_yet(const struct config *cfg,
 			    !(k->sk->flags & LATER))
 				continue;
 			snprintf(msg, sizeof(msg),
-			    "%s:%d: %s %s is not acted on yet: coffer has no "
-			    "scheduler so far%s",
+			    "%s:%d: %s %s is not acted on yet: nothing in "
+			    "coffer uses it so far",
 			    cfg->path, k->line, label(s, where, sizeof(where)),
-			    k->name,
-			    s->type == CONFIG_JOB
-			        ? " (a job runs by hand with 'coffer job "
-			          "run NAME')"
-			        : "");
+			    k->name);
 			warn(arg, msg);
 			n++;
 		}

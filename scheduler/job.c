@@ -562,8 +562,10 @@ job_lock(const char *dir, const char *name, int *fdp, struct job_result *res,
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
 		res->busy = 1;
-		err_set(e, ERR_LOCKED, "job %s is already running (%s)", name,
+		snprintf(res->holder, sizeof(res->holder), "%s",
 		    buf[0] ? buf : "pid unknown");
+		err_set(e, ERR_LOCKED, "job %s is already running (%s)", name,
+		    res->holder);
 		goto out;
 	}
 	localtime_r(&now, &tm);
@@ -663,6 +665,134 @@ record(struct state *st, const char *name, struct job_result *res,
 		    e.msg);
 }
 
+/* The host's boot id (a UUID), or "" when /proc does not say. */
+static void
+boot_id(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(buf, (int)size, f) == NULL)
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/* Process pid's start time (field 22 of /proc/PID/stat), or 0. */
+static int64_t
+pid_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (0);
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* After "(COMM)": state is field 3, starttime field 22. */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1,
+	        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+	        "%*d %*d %*d %*d %llu",
+	        &t) != 1)
+		return (0);
+	return ((int64_t)t);
+}
+
+/* Is the process that recorded run gone? */
+static int
+run_gone(const struct state_run *run, const char *boot, char *why,
+    size_t whylen)
+{
+	int64_t t;
+
+	if (run->pid <= 0 || run->pid > INT32_MAX) {
+		snprintf(why, whylen, "its process is not known");
+		return (1);
+	}
+	if (run->boot_id != NULL && boot[0] != '\0' &&
+	    strcmp(run->boot_id, boot) != 0) {
+		snprintf(why, whylen,
+		    "the host restarted while process %lld ran it",
+		    (long long)run->pid);
+		return (1);
+	}
+	if (kill((pid_t)run->pid, 0) == -1 && errno == ESRCH) {
+		snprintf(why, whylen, "process %lld running it is gone",
+		    (long long)run->pid);
+		return (1);
+	}
+	t = pid_start_time((pid_t)run->pid);
+	if (run->pid_start != 0 && t != 0 && t != run->pid_start) {
+		snprintf(why, whylen,
+		    "process %lld running it is gone (the pid is another "
+		    "process's now)",
+		    (long long)run->pid);
+		return (1);
+	}
+	return (0);
+}
+
+int
+job_reap(struct state *st, const char *name, int locked, struct log *log,
+    size_t *np, struct err *e)
+{
+	struct state_run *runs = NULL;
+	size_t n = 0, marked = 0;
+	char boot[64], why[160], msg[256];
+	int rc = -1, changed;
+
+	if (np != NULL)
+		*np = 0;
+	boot_id(boot, sizeof(boot));
+	if (state_running(st, name, &runs, &n, e) == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		why[0] = '\0';
+		if (!run_gone(&runs[i], boot, why, sizeof(why))) {
+			if (!locked)
+				continue;
+			/* We hold its lock: the one that recorded it does
+			 * not (a run holds the lock from before it is
+			 * recorded until after its end is). */
+			snprintf(why, sizeof(why),
+			    "the job's lock is free, so process %lld no "
+			    "longer runs it",
+			    (long long)runs[i].pid);
+		}
+		snprintf(msg, sizeof(msg),
+		    "ended without recording its result: %s (killed, or the "
+		    "machine stopped)",
+		    why);
+		if (state_run_crashed(st, runs[i].id, msg, &changed, e) == -1)
+			goto out;
+		if (!changed)
+			continue;
+		marked++;
+		{
+			time_t t = (time_t)runs[i].started;
+			struct tm tm;
+			char when[32] = "?";
+
+			if (localtime_r(&t, &tm) != NULL)
+				strftime(when, sizeof(when),
+				    "%Y-%m-%d %H:%M:%S", &tm);
+			log_warn(log, "job %s: run %lld started %s crashed: %s",
+			    runs[i].job, (long long)runs[i].id, when, msg);
+		}
+	}
+	if (np != NULL)
+		*np = marked;
+	rc = 0;
+out:
+	state_runs_free(runs, n);
+	return (rc);
+}
+
 int
 job_run(const struct config *cfg, const char *name, const struct job_opts *o,
     struct job_result *res, struct err *e)
@@ -676,7 +806,10 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 	uint64_t timeout = 0, checks = 0;
 	int lockfd = -1, pfd[2] = { -1, -1 }, rc = -1, timed_out = 0;
 	int running, stopped, wstatus = 0;
-	pid_t pid;
+	struct state_run rec;
+	int64_t real_start = 0;
+	char boot[64];
+	pid_t pid, parent = getpid();
 
 	memset(res, 0, sizeof(*res));
 	res->failed_step = -1;
@@ -705,11 +838,34 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 		goto out;
 	if (job_lock(dir, name, &lockfd, res, e) == -1)
 		goto out;
+	if (job_reap(st, name, 1, o->log, NULL, e) == -1)
+		goto out;
+	if (o->admit != NULL) {
+		int go = o->admit(o->admit_arg, st, e);
+
+		if (go == -1)
+			goto out;
+		if (go == 0) {
+			res->declined = 1;
+			rc = 0;
+			goto out;
+		}
+	}
 	if (state_step_count(st, name, "check", &checks, e) == -1)
 		goto out;
-	res->started = (int64_t)time(NULL);
-	if (state_run_begin(st, name, res->started,
-	        o->trigger ? o->trigger : "manual", &res->run_id, e) == -1)
+	res->started = o->now != 0 ? o->now : (int64_t)time(NULL);
+	real_start = (int64_t)time(NULL);
+	boot_id(boot, sizeof(boot));
+	memset(&rec, 0, sizeof(rec));
+	rec.job = name;
+	rec.started = res->started;
+	rec.status = "running";
+	rec.trigger = o->trigger ? o->trigger : "manual";
+	rec.slot = o->slot;
+	rec.pid = (int64_t)getpid();
+	rec.boot_id = boot[0] ? boot : NULL;
+	rec.pid_start = pid_start_time(getpid());
+	if (state_run_add(st, &rec, &res->run_id, e) == -1)
 		goto out;
 
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
@@ -727,6 +883,12 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 	if (pid == 0) {
 		struct run u;
 
+		/* Should the process that records the run die, stop the
+		 * steps (SIGTERM: the running one ends cleanly) rather than
+		 * go on unrecorded, holding the job's lock. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(1);
 		close(pfd[0]);
 		memset(&u, 0, sizeof(u));
 		u.cfg = cfg;
@@ -803,7 +965,7 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 			break;
 		}
 	res->ok = res->failed_step < 0;
-	res->ended = (int64_t)time(NULL);
+	res->ended = res->started + ((int64_t)time(NULL) - real_start);
 	run_hook(sec, name, res, o->log);
 	record(st, name, res, o->log);
 	metrics_end(&mh, res);

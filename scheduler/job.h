@@ -32,6 +32,7 @@
 struct config;
 struct log;
 struct repo;
+struct state;
 struct stor;
 
 enum job_step {
@@ -63,10 +64,12 @@ struct job_step_result {
 
 struct job_result {
 	struct job_step_result steps[JOB_NSTEPS];
-	int ok;          /* every step that ran succeeded */
-	int failed_step; /* the first failed step, or -1 */
-	int busy;        /* another run of the job holds its lock */
-	int64_t run_id;  /* in the state database */
+	int ok;           /* every step that ran succeeded */
+	int failed_step;  /* the first failed step, or -1 */
+	int busy;         /* another run of the job holds its lock */
+	char holder[128]; /* busy: "pid N since TIME", from the lock file */
+	int declined;     /* opts->admit said no: nothing ran or was recorded */
+	int64_t run_id;   /* in the state database */
 	int64_t started, ended;
 	char snapshot_id[65]; /* the snapshot taken, or "" */
 };
@@ -90,6 +93,18 @@ struct job_opts {
 	const char *trigger;   /* "manual" or "schedule" */
 	struct log *log;
 	volatile sig_atomic_t *interrupted; /* may be NULL */
+	/* The scheduler's: the time to record as the run's start (0: now;
+	 * its end is that plus the time the run took), and the due time it
+	 * runs for (0: none). */
+	int64_t now, slot;
+	/* When not NULL: called with the job's lock held and its stale runs
+	 * marked (job_reap), before anything is recorded, with admit_arg and
+	 * the state database.  1: run; 0: do not (res->declined, job_run
+	 * returns 0); -1 with e: fail.  The scheduler checks here, where no
+	 * other run of the job can start or end, that the due time it saw is
+	 * still not run. */
+	int (*admit)(void *arg, struct state *st, struct err *e);
+	void *admit_arg;
 };
 
 /*
@@ -102,6 +117,11 @@ struct job_opts {
  * hook_timeout, with COFFER_JOB, COFFER_STATUS "ok"/"failed",
  * COFFER_STEP the failed step, COFFER_ERROR its message on one line) and
  * the run is recorded in the state database.
+ *
+ * The run is recorded with this process's pid, start time and the host's
+ * boot id, so that a run whose process died (kill -9, a crash, the machine
+ * stopped) can be told from one that goes on (job_reap); the worker gets
+ * SIGTERM should this process die.  Stale runs of the job are marked first.
  *
  * Returns 0 when the job ran, whatever its steps did (res says); -1 when it
  * could not: no such job or a bad one (ERR_USAGE, ERR_CONFIG), the state
@@ -137,6 +157,19 @@ const char *job_status_name(enum job_status);
 /* The exit status for a run: 0 when every step that ran succeeded, else
  * the first failed step's exit_status. */
 int job_exit_status(const struct job_result *);
+
+/*
+ * Mark the runs of job name (NULL: every job) that are recorded "running"
+ * but whose process is gone "failed" with error class "crashed"
+ * (state_run_crashed), logging each.  A run is gone when the host booted
+ * since it started (another boot id), or its pid is no longer a process
+ * with the recorded start time; with locked set (the caller holds the
+ * job's lock, as job_run does) every running run of the job is gone, also
+ * one of an older coffer that recorded no pid.  *n (may be NULL): how many
+ * were marked.
+ */
+int job_reap(struct state *st, const char *name, int locked, struct log *log,
+    size_t *n, struct err *e);
 
 /*
  * The lock job_run holds, for a job's snapshot started by hand

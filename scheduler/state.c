@@ -45,6 +45,18 @@ static const char schema_v1[] = "CREATE TABLE runs ("
                                 " PRIMARY KEY (run, seq));"
                                 "PRAGMA user_version = 1;";
 
+/* Version 1 to 2: what the scheduler needs (state.h). */
+static const char migrate_v2[] = "ALTER TABLE runs ADD COLUMN slot INTEGER;"
+                                 "ALTER TABLE runs ADD COLUMN pid INTEGER;"
+                                 "ALTER TABLE runs ADD COLUMN boot_id TEXT;"
+                                 "ALTER TABLE runs ADD COLUMN pid_start "
+                                 "INTEGER;"
+                                 "ALTER TABLE runs ADD COLUMN error_class "
+                                 "TEXT;"
+                                 "ALTER TABLE runs ADD COLUMN message TEXT;"
+                                 "CREATE INDEX runs_status ON runs (status);"
+                                 "PRAGMA user_version = 2;";
+
 char *
 state_dir_default(const struct config *cfg)
 {
@@ -156,7 +168,12 @@ state_open(const char *dir, struct state **out, struct err *e)
 		    st->path, ver, STATE_SCHEMA_VERSION);
 		goto rollback;
 	}
-	if (ver == 0 && exec(st, schema_v1, e) == -1)
+	if (ver == 0) {
+		if (exec(st, schema_v1, e) == -1)
+			goto rollback;
+		ver = 1;
+	}
+	if (ver == 1 && exec(st, migrate_v2, e) == -1)
 		goto rollback;
 	if (exec(st, "COMMIT", e) == -1)
 		goto rollback;
@@ -184,23 +201,50 @@ state_close(struct state *st)
 	free(st);
 }
 
+static void
+bind_text_or_null(sqlite3_stmt *q, int i, const char *v)
+{
+	if (v != NULL)
+		sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+static void
+bind_int_or_null(sqlite3_stmt *q, int i, int64_t v)
+{
+	if (v != 0)
+		sqlite3_bind_int64(q, i, v);
+	else
+		sqlite3_bind_null(q, i);
+}
+
 int
-state_run_begin(struct state *st, const char *job, int64_t started,
-    const char *trigger, int64_t *id, struct err *e)
+state_run_add(struct state *st, const struct state_run *run, int64_t *id,
+    struct err *e)
 {
 	sqlite3_stmt *q = NULL;
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(st->db,
-	        "INSERT INTO runs (job, started, status, trigger) "
-	        "VALUES (?, ?, 'running', ?)",
+	        "INSERT INTO runs (job, started, ended, status, trigger, slot, "
+	        "pid, boot_id, pid_start, error_class, message) "
+	        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	        -1, &q, NULL) != SQLITE_OK) {
 		db_err(st, e, "write");
 		goto out;
 	}
-	sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, started);
-	sqlite3_bind_text(q, 3, trigger, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, run->job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, run->started);
+	bind_int_or_null(q, 3, run->ended);
+	sqlite3_bind_text(q, 4, run->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, run->trigger, -1, SQLITE_STATIC);
+	bind_int_or_null(q, 6, run->slot);
+	bind_int_or_null(q, 7, run->pid);
+	bind_text_or_null(q, 8, run->boot_id);
+	bind_int_or_null(q, 9, run->pid_start);
+	bind_text_or_null(q, 10, run->error_class);
+	bind_text_or_null(q, 11, run->message);
 	if (sqlite3_step(q) != SQLITE_DONE) {
 		db_err(st, e, "write");
 		goto out;
@@ -210,6 +254,20 @@ state_run_begin(struct state *st, const char *job, int64_t started,
 out:
 	sqlite3_finalize(q);
 	return (rc);
+}
+
+int
+state_run_begin(struct state *st, const char *job, int64_t started,
+    const char *trigger, int64_t *id, struct err *e)
+{
+	struct state_run run;
+
+	memset(&run, 0, sizeof(run));
+	run.job = job;
+	run.started = started;
+	run.status = "running";
+	run.trigger = trigger;
+	return (state_run_add(st, &run, id, e));
 }
 
 int
@@ -316,6 +374,30 @@ col_dup(sqlite3_stmt *q, int i)
 	return (s != NULL ? xstrdup(s) : NULL);
 }
 
+/* The columns run_row reads, in its order. */
+#define RUN_COLS                                                               \
+	"id, job, started, coalesce(ended, 0), status, trigger, "              \
+	"coalesce(slot, 0), coalesce(pid, 0), boot_id, "                       \
+	"coalesce(pid_start, 0), error_class, message"
+
+/* A row of RUN_COLS; its strings live until the next step. */
+static void
+run_row(sqlite3_stmt *q, struct state_run *run)
+{
+	run->id = sqlite3_column_int64(q, 0);
+	run->job = col_text(q, 1);
+	run->started = sqlite3_column_int64(q, 2);
+	run->ended = sqlite3_column_int64(q, 3);
+	run->status = col_text(q, 4);
+	run->trigger = col_text(q, 5);
+	run->slot = sqlite3_column_int64(q, 6);
+	run->pid = sqlite3_column_int64(q, 7);
+	run->boot_id = col_text(q, 8);
+	run->pid_start = sqlite3_column_int64(q, 9);
+	run->error_class = col_text(q, 10);
+	run->message = col_text(q, 11);
+}
+
 static void
 steps_clear(struct state_step *steps, size_t n)
 {
@@ -327,9 +409,10 @@ steps_clear(struct state_step *steps, size_t n)
 	}
 }
 
-int
-state_history(struct state *st, const char *job, int64_t since, state_run_fn fn,
-    void *arg, struct err *e)
+/* The runs of job (NULL: all) since since, or run id alone (id not 0). */
+static int
+runs_each(struct state *st, const char *job, int64_t since, int64_t id,
+    state_run_fn fn, void *arg, struct err *e)
 {
 	sqlite3_stmt *q = NULL, *sq = NULL;
 	struct state_step *steps = NULL;
@@ -340,9 +423,9 @@ state_history(struct state *st, const char *job, int64_t since, state_run_fn fn,
 	if (exec(st, "BEGIN", e) == -1)
 		return (-1);
 	if (sqlite3_prepare_v2(st->db,
-	        "SELECT id, job, started, coalesce(ended, 0), status, trigger "
-	        "FROM runs WHERE (?1 IS NULL OR job = ?1) AND started >= ?2 "
-	        "ORDER BY started, id",
+	        "SELECT " RUN_COLS " FROM runs "
+	        "WHERE (?1 IS NULL OR job = ?1) AND started >= ?2 "
+	        "AND (?3 = 0 OR id = ?3) ORDER BY started, id",
 	        -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db,
 	        "SELECT step, status, duration, error_class, message, bytes "
@@ -356,15 +439,11 @@ state_history(struct state *st, const char *job, int64_t since, state_run_fn fn,
 	else
 		sqlite3_bind_null(q, 1);
 	sqlite3_bind_int64(q, 2, since);
+	sqlite3_bind_int64(q, 3, id);
 	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
 		struct state_run run;
 
-		run.id = sqlite3_column_int64(q, 0);
-		run.job = col_text(q, 1);
-		run.started = sqlite3_column_int64(q, 2);
-		run.ended = sqlite3_column_int64(q, 3);
-		run.status = col_text(q, 4);
-		run.trigger = col_text(q, 5);
+		run_row(q, &run);
 		sqlite3_reset(sq);
 		sqlite3_bind_int64(sq, 1, run.id);
 		steps_clear(steps, nsteps);
@@ -404,6 +483,187 @@ out:
 	steps_clear(steps, nsteps);
 	free(steps);
 	return (rc);
+}
+
+int
+state_history(struct state *st, const char *job, int64_t since, state_run_fn fn,
+    void *arg, struct err *e)
+{
+	return (runs_each(st, job, since, 0, fn, arg, e));
+}
+
+int
+state_run_get(struct state *st, int64_t id, state_run_fn fn, void *arg,
+    struct err *e)
+{
+	return (runs_each(st, NULL, INT64_MIN, id, fn, arg, e));
+}
+
+int
+state_running(struct state *st, const char *job, struct state_run **runsp,
+    size_t *np, struct err *e)
+{
+	struct state_run *runs = NULL;
+	sqlite3_stmt *q = NULL;
+	size_t n = 0, cap = 0;
+	int rc = -1, r;
+
+	*runsp = NULL;
+	*np = 0;
+	if (sqlite3_prepare_v2(st->db,
+	        "SELECT " RUN_COLS " FROM runs WHERE status = 'running' "
+	        "AND (?1 IS NULL OR job = ?1) ORDER BY started, id",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	if (job != NULL)
+		sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 1);
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		struct state_run row;
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			runs = xreallocarray(runs, cap, sizeof(*runs));
+		}
+		run_row(q, &row);
+		runs[n] = row;
+		runs[n].job = col_dup(q, 1);
+		runs[n].status = col_dup(q, 4);
+		runs[n].trigger = col_dup(q, 5);
+		runs[n].boot_id = col_dup(q, 8);
+		runs[n].error_class = col_dup(q, 10);
+		runs[n].message = col_dup(q, 11);
+		n++;
+	}
+	if (r != SQLITE_DONE) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	*runsp = runs;
+	*np = n;
+	runs = NULL;
+	n = 0;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	state_runs_free(runs, n);
+	return (rc);
+}
+
+void
+state_runs_free(struct state_run *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)runs[i].job);
+		free((char *)runs[i].status);
+		free((char *)runs[i].trigger);
+		free((char *)runs[i].boot_id);
+		free((char *)runs[i].error_class);
+		free((char *)runs[i].message);
+	}
+	free(runs);
+}
+
+int
+state_run_crashed(struct state *st, int64_t id, const char *message,
+    int *changed, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	/* Only while still "running": a run that ended meanwhile keeps its
+	 * record (the check of its process raced with its end). */
+	if (sqlite3_prepare_v2(st->db,
+	        "UPDATE runs SET status = 'failed', error_class = 'crashed', "
+	        "message = ? WHERE id = ? AND status = 'running'",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, message, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, id);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	if (changed != NULL)
+		*changed = sqlite3_changes(st->db) > 0;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return (rc);
+}
+
+/* One int64 (0 for NULL or no row) from sql with job bound to ?1. */
+static int
+query_int(struct state *st, const char *sql, const char *job, int64_t arg2,
+    int64_t *out, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1, r;
+
+	*out = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(q) >= 2)
+		sqlite3_bind_int64(q, 2, arg2);
+	if ((r = sqlite3_step(q)) == SQLITE_ROW)
+		*out = sqlite3_column_int64(q, 0);
+	else if (r != SQLITE_DONE) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return (rc);
+}
+
+int
+state_summary(struct state *st, const char *job, struct state_summary *out,
+    struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	if (query_int(st,
+	        "SELECT coalesce(max(started), 0) FROM runs WHERE job = ?1 "
+	        "AND status IN ('ok', 'failed')",
+	        job, 0, &out->last_start, e) == -1 ||
+	    query_int(st,
+	        "SELECT coalesce(max(started), 0) FROM runs WHERE job = ?1 "
+	        "AND status = 'ok'",
+	        job, 0, &out->last_ok, e) == -1 ||
+	    query_int(st,
+	        "SELECT coalesce(max(runs.started), 0) FROM runs JOIN steps "
+	        "ON steps.run = runs.id WHERE runs.job = ?1 "
+	        "AND steps.step = 'snapshot' AND steps.status = 'ok'",
+	        job, 0, &out->last_snapshot_ok, e) == -1 ||
+	    query_int(st,
+	        "SELECT id FROM runs WHERE job = ?1 AND status <> 'skipped' "
+	        "ORDER BY started DESC, id DESC LIMIT 1",
+	        job, 0, &out->last_id, e) == -1)
+		return (-1);
+	return (0);
+}
+
+int
+state_skip_recorded(struct state *st, const char *job, int64_t slot, int *yes,
+    struct err *e)
+{
+	int64_t n;
+
+	if (query_int(st,
+	        "SELECT count(*) FROM runs WHERE job = ?1 AND slot = ?2 "
+	        "AND status = 'skipped'",
+	        job, slot, &n, e) == -1)
+		return (-1);
+	*yes = n > 0;
+	return (0);
 }
 
 /* ------------------------------------------------ for the metrics file */

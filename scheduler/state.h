@@ -4,7 +4,11 @@
  * history).  WAL mode with a busy timeout, so that two coffer processes
  * can share it; each write is one transaction, so a crash leaves either
  * the whole write or none of it.  The schema's version is the database's
- * user_version.
+ * user_version: 1 had runs and steps; 2 adds to each run the due time it
+ * ran for (slot), who ran it (pid, the host's boot id, the process's start
+ * time: to tell a run whose process died) and a run's own error class and
+ * message (a skipped or crashed run has no steps).  A version 1 database
+ * is migrated in place when opened (ALTER TABLE, one transaction).
  */
 #ifndef COFFER_STATE_H
 #define COFFER_STATE_H
@@ -17,7 +21,7 @@
 struct config;
 struct state;
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 #define STATE_FILE           "state.db"
 
 /* One step of a run, as recorded. */
@@ -35,10 +39,18 @@ struct state_step {
 struct state_run {
 	int64_t id;
 	const char *job;
-	int64_t started, ended; /* Unix seconds; ended 0: never ended (the
-	                           run is still going or its process died) */
-	const char *status;     /* "running", "ok", "failed" */
-	const char *trigger;    /* "manual", "schedule" */
+	int64_t started, ended;  /* Unix seconds; ended 0: never ended (the
+	                            run is still going or its process died) */
+	const char *status;      /* "running", "ok", "failed", "skipped" */
+	const char *trigger;     /* "manual", "schedule" */
+	int64_t slot;            /* the due time it ran for; 0: none (manual) */
+	int64_t pid;             /* the process running it; 0: not known */
+	const char *boot_id;     /* the host's boot id then; NULL: not known */
+	int64_t pid_start;       /* that process's start (clock ticks after
+	                            boot, /proc/PID/stat); 0: not known */
+	const char *error_class; /* the run's own: "crashed"; NULL: none */
+	const char *message;     /* the run's own: why it was skipped, what
+	                            is known of a crash; NULL: none */
 };
 
 /*
@@ -68,6 +80,59 @@ int state_run_begin(struct state *, const char *job, int64_t started,
     const char *trigger, int64_t *id, struct err *);
 
 /*
+ * Record a run as run says (job, started, status, trigger, slot, pid,
+ * boot_id, pid_start, error_class, message; ended when not 0); *id its
+ * id.  For a run that starts ("running") or one that never ran
+ * ("skipped", ended = started).
+ */
+int state_run_add(struct state *, const struct state_run *run, int64_t *id,
+    struct err *);
+
+/*
+ * The runs of job (NULL: every job) still marked "running", oldest first,
+ * into *runs (*n of them; free with state_runs_free).  Their strings are
+ * copies.
+ */
+int state_running(struct state *, const char *job, struct state_run **runs,
+    size_t *n, struct err *);
+void state_runs_free(struct state_run *runs, size_t n);
+
+/*
+ * Mark run id, if it is still "running", "failed" with error class
+ * "crashed" and message: its process died without recording its end.
+ * *changed (may be NULL) is 1 if it was, 0 if the run had ended meanwhile.
+ */
+int state_run_crashed(struct state *, int64_t id, const char *message,
+    int *changed, struct err *);
+
+/* What the scheduler needs of a job's past. */
+struct state_summary {
+	int64_t last_start;       /* the latest start of an ended run ("ok" or
+	                             "failed"); 0: none */
+	int64_t last_ok;          /* the latest start of an "ok" run; 0: none */
+	int64_t last_snapshot_ok; /* the latest start of a run whose
+	                             snapshot step was ok; 0: none */
+	int64_t last_id; /* the latest run that was not skipped; 0: none */
+};
+
+/* The summary of job's runs into *out. */
+int state_summary(struct state *, const char *job, struct state_summary *out,
+    struct err *);
+
+/* Is a skipped run of job recorded for the due time slot?  *yes. */
+int state_skip_recorded(struct state *, const char *job, int64_t slot, int *yes,
+    struct err *);
+
+/*
+ * Run id to fn, as state_history hands runs over (with its steps); fn is
+ * not called when there is no such run.
+ */
+typedef int (*state_run_fn)(void *arg, const struct state_run *,
+    const struct state_step *steps, size_t nsteps, struct err *e);
+int state_run_get(struct state *, int64_t id, state_run_fn fn, void *arg,
+    struct err *);
+
+/*
  * Record the end of run id: its status and its n steps, in one
  * transaction.
  */
@@ -86,8 +151,6 @@ int state_step_count(struct state *, const char *job, const char *step,
  * every job), oldest first, to fn with its steps in order.  fn returns 0
  * to go on, -1 (with e filled) to stop, which the call returns.
  */
-typedef int (*state_run_fn)(void *arg, const struct state_run *,
-    const struct state_step *steps, size_t nsteps, struct err *e);
 int state_history(struct state *, const char *job, int64_t since,
     state_run_fn fn, void *arg, struct err *);
 

@@ -211,6 +211,121 @@ START_TEST(test_uncommitted_write_vanishes)
 }
 END_TEST
 
+/*
+ * A version 1 database (as coffer 1's job run left it) is migrated to 2
+ * when opened: its runs kept, the new columns there; a "running" run with
+ * no pid is marked crashed only through state_run_crashed, and only while
+ * it is still running.  The scheduler's summary and skip queries.
+ */
+START_TEST(test_migrate_v1_and_summary)
+{
+	static const char v1[] =
+	    "CREATE TABLE runs (id INTEGER PRIMARY KEY, job TEXT NOT NULL,"
+	    " started INTEGER NOT NULL, ended INTEGER, status TEXT NOT NULL,"
+	    " trigger TEXT NOT NULL);"
+	    "CREATE INDEX runs_job ON runs (job, started);"
+	    "CREATE TABLE steps (run INTEGER NOT NULL REFERENCES runs (id),"
+	    " seq INTEGER NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL,"
+	    " duration REAL NOT NULL, error_class TEXT, message TEXT,"
+	    " bytes INTEGER NOT NULL, PRIMARY KEY (run, seq));"
+	    "INSERT INTO runs VALUES (1, 'nightly', 1000, 1010, 'ok', "
+	    "'manual');"
+	    "INSERT INTO steps VALUES (1, 0, 'snapshot', 'ok', 1, NULL, "
+	    "'saved', 5);"
+	    "INSERT INTO runs VALUES (2, 'nightly', 2000, NULL, 'running', "
+	    "'manual');"
+	    "PRAGMA user_version = 1;";
+	struct state_summary sum;
+	struct state_run rec, *runs = NULL;
+	struct state *st = NULL;
+	struct seen s;
+	struct err e;
+	size_t n;
+	int64_t id;
+	int changed, yes;
+	sqlite3 *h;
+
+	err_clear(&e);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(state_mkdir(sdir, &e), 0);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
+	ck_assert_int_eq(state_running(st, "nightly", &runs, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(runs[0].id, 2);
+	ck_assert_int_eq(runs[0].pid, 0);
+	ck_assert_ptr_null(runs[0].boot_id);
+	state_runs_free(runs, n);
+	ck_assert_int_eq(state_summary(st, "nightly", &sum, &e), 0);
+	ck_assert_int_eq(sum.last_start, 1000); /* not the running one */
+	ck_assert_int_eq(sum.last_ok, 1000);
+	ck_assert_int_eq(sum.last_snapshot_ok, 1000);
+	ck_assert_int_eq(sum.last_id, 2);
+	ck_assert_int_eq(state_run_crashed(st, 2, "gone", &changed, &e), 0);
+	ck_assert_int_eq(changed, 1);
+	ck_assert_int_eq(state_run_crashed(st, 2, "again", &changed, &e), 0);
+	ck_assert_int_eq(changed, 0);
+	ck_assert_int_eq(state_run_crashed(st, 1, "ok one", &changed, &e), 0);
+	ck_assert_int_eq(changed, 0);
+	ck_assert_int_eq(state_summary(st, "nightly", &sum, &e), 0);
+	ck_assert_int_eq(sum.last_start, 2000); /* a failed run counts */
+	ck_assert_int_eq(sum.last_ok, 1000);
+	/* A skip: recorded once per due time, never a run that counts. */
+	memset(&rec, 0, sizeof(rec));
+	rec.job = "nightly";
+	rec.started = rec.ended = 3000;
+	rec.status = "skipped";
+	rec.trigger = "schedule";
+	rec.slot = 2900;
+	rec.message = "still running (pid 7 since then)";
+	ck_assert_int_eq(state_skip_recorded(st, "nightly", 2900, &yes, &e), 0);
+	ck_assert_int_eq(yes, 0);
+	ck_assert_int_eq(state_run_add(st, &rec, &id, &e), 0);
+	ck_assert_int_eq(state_skip_recorded(st, "nightly", 2900, &yes, &e), 0);
+	ck_assert_int_eq(yes, 1);
+	ck_assert_int_eq(state_skip_recorded(st, "nightly", 2800, &yes, &e), 0);
+	ck_assert_int_eq(yes, 0);
+	ck_assert_int_eq(state_summary(st, "nightly", &sum, &e), 0);
+	ck_assert_int_eq(sum.last_start, 2000);
+	ck_assert_int_eq(sum.last_id, 2);
+	state_close(st);
+	/* Reopened: version 2, the history whole. */
+	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
+	ck_assert_int_eq(state_history(st, NULL, 0, collect, &s, &e), 0);
+	ck_assert_str_eq(s.text,
+	    "nightly@1000:ok:manual; snapshot=ok/-/saved/5;"
+	    "nightly@2000:failed:manual;"
+	    "nightly@3000:skipped:schedule;");
+	state_close(st);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	{
+		sqlite3_stmt *q;
+
+		ck_assert_int_eq(sqlite3_prepare_v2(h,
+		                     "SELECT error_class, message, slot FROM "
+		                     "runs WHERE id = 2",
+		                     -1, &q, NULL),
+		    SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+		ck_assert_str_eq((const char *)sqlite3_column_text(q, 0),
+		    "crashed");
+		ck_assert_str_eq((const char *)sqlite3_column_text(q, 1),
+		    "gone");
+		ck_assert_int_eq(sqlite3_column_type(q, 2), SQLITE_NULL);
+		sqlite3_finalize(q);
+		ck_assert_int_eq(sqlite3_prepare_v2(h, "PRAGMA user_version",
+		                     -1, &q, NULL),
+		    SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+		ck_assert_int_eq(sqlite3_column_int(q, 0), 2);
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(h);
+}
+END_TEST
+
 START_TEST(test_dir_default)
 {
 	char *d;
@@ -248,6 +363,7 @@ state_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_runs_and_history);
 	tcase_add_test(tc, test_uncommitted_write_vanishes);
+	tcase_add_test(tc, test_migrate_v1_and_summary);
 	tcase_add_test(tc, test_dir_default);
 	suite_add_tcase(s, tc);
 	return (s);
