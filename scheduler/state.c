@@ -140,6 +140,16 @@ state_open(const char *dir, struct state **out, struct err *e)
 		err_sys(e, ERR_IO, "state database %s", st->path);
 		goto out;
 	}
+	/*
+	 * Closed before SQLite opens it: a close() of any descriptor of the
+	 * file drops every POSIX lock this process holds on it, SQLite's
+	 * shared lock too.  Another process closing its connection would
+	 * then think itself the last one, checkpoint and delete the -wal
+	 * file under us, and our later writes would go where no reader
+	 * looks.
+	 */
+	close(fd);
+	fd = -1;
 	if (sqlite3_open_v2(st->path, &st->db,
 	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
 	        NULL) != SQLITE_OK) {

@@ -326,6 +326,97 @@ START_TEST(test_migrate_v1_and_summary)
 }
 END_TEST
 
+/* A process that opens and closes the database: its own state_open. */
+static void
+open_close_in_child(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		struct state *o = NULL;
+		struct err e;
+
+		_exit(state_open(sdir, &o, &e) == 0 ? (state_close(o), 0) : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* How many runs another process sees. */
+static int
+runs_seen_by_child(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		struct state *o = NULL;
+		struct seen s;
+		struct err e;
+
+		memset(&s, 0, sizeof(s));
+		if (state_open(sdir, &o, &e) == -1 ||
+		    state_history(o, NULL, 0, collect, &s, &e) == -1)
+			_exit(100);
+		state_close(o);
+		_exit(s.nruns);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return (WEXITSTATUS(status));
+}
+
+/*
+ * A run written while another process opened and closed the database is
+ * seen by a third: state_open must not leave SQLite's locks broken (a
+ * close() of the file drops them all), or the second process deletes the
+ * -wal file the first one still writes to.
+ */
+START_TEST(test_writes_seen_after_another_close)
+{
+	int up[2], down[2], status;
+	char c;
+	pid_t w;
+
+	/* The writer is a process of its own: SQLite's lock bookkeeping is
+	 * per process, and a fork of a process that has the database open
+	 * would share it. */
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
+	ck_assert_int_ne(w = fork(), -1);
+	if (w == 0) {
+		struct state *st = NULL;
+		struct err e;
+		int64_t id;
+
+		if (state_open(sdir, &st, &e) == -1 ||
+		    state_run_begin(st, "a", 100, "manual", &id, &e) == -1 ||
+		    write(up[1], "r", 1) != 1 || read(down[0], &c, 1) != 1 ||
+		    state_run_begin(st, "a", 200, "manual", &id, &e) == -1 ||
+		    write(up[1], "w", 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(1);
+		state_close(st);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	open_close_in_child();
+	ck_assert_int_eq(write(down[1], "g", 1), 1);
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	ck_assert_int_eq(runs_seen_by_child(), 2);
+	ck_assert_int_eq(write(down[1], "g", 1), 1);
+	ck_assert_int_eq(waitpid(w, &status, 0), w);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(runs_seen_by_child(), 2);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+}
+END_TEST
+
 START_TEST(test_dir_default)
 {
 	char *d;
@@ -364,6 +455,7 @@ state_suite(void)
 	tcase_add_test(tc, test_runs_and_history);
 	tcase_add_test(tc, test_uncommitted_write_vanishes);
 	tcase_add_test(tc, test_migrate_v1_and_summary);
+	tcase_add_test(tc, test_writes_seen_after_another_close);
 	tcase_add_test(tc, test_dir_default);
 	suite_add_tcase(s, tc);
 	return (s);
