@@ -20,6 +20,7 @@
 
 #include "fs/walk.h"
 #include "repo/chunker.h"
+#include "repo/oplog.h"
 #include "repo/treecodec.h"
 #include "snapshot/fcache.h"
 #include "xmalloc.h"
@@ -718,6 +719,7 @@ snap_run(struct repo *r, const struct snap_opts *o, struct manifest *m,
 		goto out;
 	rc = 0;
 out:
+	oplog_record_snap(r, m, 0, rc == -1 ? e : NULL);
 	snap_end(s);
 	return (rc);
 }

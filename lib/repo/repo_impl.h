@@ -61,6 +61,7 @@ struct repo {
 	struct wq *wq; /* packs on their way to the store */
 	int nworkers;  /* -1: as many as CPUs */
 	struct repo_stats stats;
+	const struct oplog_actor *actor; /* repo_set_actor; NULL: none */
 };
 
 int repo_collect_name(void *, const char *, uint64_t);
