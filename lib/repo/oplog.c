@@ -24,29 +24,32 @@
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"       \
 	"_@%+=:,./-"
 
-/* s, escaped, quoted when it is empty or holds anything but PLAIN_CHARS. */
+/*
+ * s escaped, then quoted as sh(1) would need it ('it'\''s') when it is
+ * empty or holds anything but PLAIN_CHARS.
+ */
 static char *
 show_arg(const char *s)
 {
 	size_t n = strlen(s), at = 0;
-	char *q, *out;
+	char *t = esc_str(s, n), *q;
 
 	if (n > 0 && strspn(s, PLAIN_CHARS) == n)
-		return (esc_str(s, n));
-	/* 'it'\''s' as sh(1) would take it. */
+		return (t);
+	n = strlen(t);
 	q = xmalloc(4 * n + 3);
 	q[at++] = '\'';
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\'') {
+		if (t[i] == '\'') {
 			memcpy(q + at, "'\\''", 4);
 			at += 4;
 		} else
-			q[at++] = s[i];
+			q[at++] = t[i];
 	}
 	q[at++] = '\'';
-	out = esc_str(q, at);
-	free(q);
-	return (out);
+	q[at] = '\0';
+	free(t);
+	return (q);
 }
 
 struct oplog_actor *
