@@ -697,12 +697,12 @@ snap_run(struct repo *r, const struct snap_opts *o, struct manifest *m,
     struct err *e)
 {
 	struct snap_paths p;
-	struct snap *s;
+	struct snap *s = NULL;
 	uint8_t root[IDX_ID_LEN];
 	int rc = -1;
 
 	if (snap_begin(r, o, m, &s, e) == -1)
-		return (-1);
+		goto out;
 	memset(&p, 0, sizeof(p));
 	p.paths = o->paths;
 	p.npaths = o->npaths;
