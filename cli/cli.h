@@ -11,6 +11,8 @@
 #include "err.h"
 #include "log.h"
 
+struct oplog_actor;
+
 /* Settings common to every subcommand; filled from the command line. */
 struct cli_ctx {
 	const char *config_path; /* -c FILE, or NULL for the default */
@@ -32,6 +34,9 @@ struct cli_ctx {
 	int accept_new_host_key; /* --accept-new-host-key */
 	int limit_upload_set, limit_download_set;
 	unsigned long long limit_upload, limit_download; /* KiB/s */
+	/* Who runs this command, for the repositories' operations logs
+	 * (repo/oplog.h): given to every repository a command opens. */
+	struct oplog_actor *actor;
 };
 
 #define CLI_LOCK_SHARED    0 /* the default */
@@ -145,6 +150,7 @@ int cmd_prune(struct cli_ctx *, int, char **);
 int cmd_job(struct cli_ctx *, int, char **);
 int cmd_scheduler(struct cli_ctx *, int, char **);
 int cmd_scheduler_install(struct cli_ctx *, int, char **);
+int cmd_log(struct cli_ctx *, int, char **);
 
 /* coffer job run: another run of the job holds its lock (coffer(1)). */
 #define EXIT_JOB_RUNNING 13

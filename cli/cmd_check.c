@@ -198,6 +198,10 @@ print_json(const char *loc, struct stor *st, const struct check_report *rep)
 	    (json_int_t)s->pack_bytes_read, "blobs_read",
 	    (json_int_t)s->blobs_read, "packs_damaged",
 	    (json_int_t)s->packs_damaged);
+	json_object_set_new(json_object_get(j, "stats"), "log_records",
+	    json_integer((json_int_t)s->log_records));
+	json_object_set_new(json_object_get(j, "stats"), "log_records_damaged",
+	    json_integer((json_int_t)s->log_records_damaged));
 	json_dumpf(j, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(j);

@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "repo/forget.h"
 #include "repo/manifest.h"
+#include "repo/oplog.h"
 #include "repo/snapsel.h"
 #include "repo_opts.h"
 #include "scheduler/retention_plan.h"
@@ -284,8 +285,11 @@ undo(struct cli_ctx *ctx, struct repo *r, const char *sel, struct err *e)
 
 	if (forget_list(repo_store(r), &ids, &n, e) == -1 ||
 	    forget_resolve(ids, n, sel, &at, e) == -1 ||
-	    forget_undo(repo_store(r), ids[at], &moved, e) == -1)
+	    forget_undo(repo_store(r), ids[at], &moved, e) == -1) {
+		oplog_record_snapshot(r, OPLOG_UNDO, NULL, e);
 		goto out;
+	}
+	oplog_record_snapshot(r, OPLOG_UNDO, ids[at], NULL);
 	if (ctx->json) {
 		json_t *j = json_pack("{s:s}", "restored", ids[at]);
 
@@ -353,7 +357,7 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	const char *arg, *job, *undo_id;
 	char *repo_name = NULL;
 	opt_given_t given;
-	int named, rc = EXIT_USAGE, dry_run, yes, policy_opts = 0;
+	int named, rc = EXIT_USAGE, dry_run, yes, policy_opts = 0, record = 0;
 	struct err e;
 
 	err_clear(&e);
@@ -424,6 +428,8 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
+	/* From here on a real run is recorded, whatever becomes of it. */
+	record = !dry_run;
 	if (cli_snapshots(ctx, r, &list, &e) == -1)
 		goto out;
 	if (retention_plan_new(list, &pol, o.group_by, argv + optind,
@@ -434,6 +440,7 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	if (!dry_run && !yes && p->nremove > 0 && !confirm(p->nremove)) {
 		log_error(ctx->log, "not confirmed: nothing was changed");
 		rc = EXIT_ERROR;
+		record = 0;
 		goto out;
 	}
 	if (!dry_run &&
@@ -464,6 +471,10 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	rc = EXIT_OK;
 out:
+	if (record)
+		oplog_record_snapshots(r, OPLOG_FORGET,
+		    p != NULL ? (const char *const *)p->moved : NULL,
+		    p != NULL ? p->nmoved : 0, rc == EXIT_OK ? NULL : &e);
 	if (rc == EXIT_ERROR && e.class != ERR_NONE)
 		rc = cli_report(ctx, &e);
 	retention_plan_free(p);

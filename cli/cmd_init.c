@@ -81,6 +81,7 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 	o.scrypt = machine ? NULL : cli_scrypt_params();
 	cli_key_meta(&o.meta);
 	cli_stor_opts(ctx, sec, &so);
+	o.actor = ctx->actor;
 	o.stor = &so;
 	if (repo_init(loc, &o, secret_data(pw), secret_len(pw),
 	        machine ? KEY_KIND_MACHINE : KEY_KIND_PASSPHRASE, &r, &e) == -1)

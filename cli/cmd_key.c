@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "repo/oplog.h"
 #include "repo_opts.h"
 
 struct key_args {
@@ -159,6 +160,22 @@ add_key(struct repo *r, const struct secret *cur, const struct key_args *a,
 	    e));
 }
 
+/* The operations log's record of a passwd: both key ids when it worked. */
+static void
+record_passwd(struct repo *r, const char *newid, const char *oldid,
+    const struct err *failure)
+{
+	const char *ids[] = { newid, oldid };
+	struct oplog_entry ent;
+
+	memset(&ent, 0, sizeof(ent));
+	ent.op = OPLOG_KEY_PASSWD;
+	ent.failure = failure;
+	ent.keys = ids;
+	ent.nkeys = failure == NULL ? 2 : 0;
+	oplog_record(r, &ent);
+}
+
 /*
  * The new key must open the repository by itself before the old one
  * goes: open it afresh with the new secret, and remove the old key file
@@ -213,6 +230,7 @@ passwd(struct cli_ctx *ctx, struct repo *r, const char *loc,
 		    newid, kind_name(kind), oldid);
 	rc = 0;
 out:
+	record_passwd(r, newid, oldid, rc == -1 ? e : NULL);
 	repo_close(r2);
 	secret_free(ns);
 	return (rc);
@@ -276,6 +294,7 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 	        REPO_OPEN_SKIP_BAD_INDEX | REPO_OPEN_KEY_HINT,
 	        cli_lock_mode(ctx), &lo, &r, &e) == -1)
 		goto out;
+	repo_set_actor(r, ctx->actor);
 	if (strcmp(sub, "list") == 0) {
 		if (key_list(ctx, r, &e) == -1)
 			goto out;
@@ -298,6 +317,12 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	rc = EXIT_OK;
 out:
+	/* passwd records itself, with both key ids. */
+	if (r != NULL &&
+	    (strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0))
+		oplog_record_key(r,
+		    strcmp(sub, "add") == 0 ? OPLOG_KEY_ADD : OPLOG_KEY_REMOVE,
+		    rc == EXIT_OK ? id : NULL, rc == EXIT_OK ? NULL : &e);
 	if (rc != EXIT_OK)
 		rc = cli_report(ctx, &e);
 	repo_close(r);

@@ -147,7 +147,7 @@ print_recipe(const struct url_sftp *u, const char *key)
 	       "R=%s\n"
 	       "mkdir -p \"$(dirname \"$R\")\"\n"
 	       "install -d -o root -g \"$G\" -m 1770 \"$R\"\n"
-	       "for d in keys index snapshots; do\n"
+	       "for d in keys index snapshots log; do\n"
 	       "    install -d -o root -g \"$G\" -m 0770 \"$R/$d\"\n"
 	       "done\n"
 	       "install -d -o root -g \"$G\" -m 0750 \"$R/data\" "

@@ -16,6 +16,7 @@
 #include "fmt.h"
 #include "fs/walk.h"
 #include "repo/compress.h"
+#include "repo/oplog.h"
 #include "snapshot/fcache.h"
 #include "store/store.h"
 
@@ -197,6 +198,34 @@ const struct cli_cmd cli_commands[] = {
 	    "\n"
 	    "      --json              the result and each step as JSON\n",
 	    cmd_job },
+	{ "log", "show the repository's log of the changes made to it",
+	    "usage: coffer log -r REPO [--since DURATION] [--last N] "
+	    "[--no-lock] [--json]\n"
+	    "\n"
+	    "List the repository's operations log, oldest first: one line "
+	    "per\n"
+	    "change made to it (init, snapshot, forget, undo, key changes,\n"
+	    "rebuild-index, ...), with its time (UTC), user@host, the "
+	    "operation,\n"
+	    "ok or failed (with the error), the snapshots and keys it "
+	    "touched,\n"
+	    "its figures and the command line that ran it.  Each record is "
+	    "sealed\n"
+	    "with the repository's key; one that cannot be read is named on\n"
+	    "stderr and left out (exit status 4).\n"
+	    "\n"
+	    "  -r, --repo REPO       the repository (path, sftp:// URL or "
+	    "NAME)\n"
+	    "      --since DURATION  only records at most DURATION old (7d, "
+	    "36h)\n"
+	    "      --last N          only the N newest records\n"
+	    "      --no-lock         take no lock (an append-only or "
+	    "read-only\n"
+	    "                        copy, where lock files cannot be "
+	    "removed)\n"
+	    "      --json            an array with every field of each "
+	    "record\n",
+	    cmd_log },
 	{ "ls", "list the files in a snapshot",
 	    "usage: coffer ls -r REPO [-lR] [--no-lock] [--json] [--before "
 	    "TIME]\n"
@@ -704,6 +733,15 @@ cmd_version(struct cli_ctx *ctx, int argc, char **argv)
 	return (EXIT_OK);
 }
 
+/* A log record that could not be written: the change itself stands. */
+static void
+actor_warn(void *arg, const char *msg)
+{
+	struct cli_ctx *ctx = arg;
+
+	log_warn(ctx->log, "%s", msg);
+}
+
 static void
 on_signal(int sig)
 {
@@ -765,6 +803,7 @@ main(int argc, char **argv)
 	ctx.interrupted = &interrupted;
 	ctx.log = log_new("coffer", LOGL_INFO, LOG_SINK_STDERR);
 	harden_process(ctx.log);
+	ctx.actor = oplog_actor_new(argc, argv, actor_warn, &ctx);
 	setup_signals();
 
 	/* Global options stop at the command name ("+"). */
@@ -834,6 +873,7 @@ out:
 		perror("coffer: stdout");
 		rc = EXIT_ERROR;
 	}
+	oplog_actor_free(ctx.actor);
 	log_free(ctx.log);
 	return (rc);
 }

@@ -196,6 +196,7 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 			    "its [repository] section");
 		goto out;
 	}
+	repo_set_actor(*out, ctx->actor);
 	/* check reports them itself, with more. */
 	if (!(flags & REPO_OPEN_SKIP_BAD_INDEX)) {
 		const struct repo_bad_file *bad;

@@ -24,14 +24,14 @@
 #include "xmalloc.h"
 
 /* The kinds in the order they are sent; config goes after keys. */
-enum kind { K_KEYS, K_DATA, K_INDEX, K_SNAPSHOTS, K_COUNT };
+enum kind { K_KEYS, K_DATA, K_INDEX, K_SNAPSHOTS, K_LOG, K_COUNT };
 static const char *const kind_dir[K_COUNT] = { "keys", "data", "index",
-	"snapshots" };
+	"snapshots", "log" };
 /* The largest file of each kind that coffer reads; larger is no file of its. */
 static const uint64_t kind_max[K_COUNT] = { KEY_FILE_MAX, PACK_LEN_MAX,
-	REPO_FILE_MAX, REPO_FILE_MAX };
+	REPO_FILE_MAX, REPO_FILE_MAX, REPO_FILE_MAX };
 static const char *const kind_what[K_COUNT] = { "key file", "pack",
-	"index file", "snapshot" };
+	"index file", "snapshot", "log record" };
 
 struct fent {
 	char *name;

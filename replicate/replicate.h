@@ -47,24 +47,26 @@ struct repl_stats {
 
 /*
  * Copy what dst lacks from src: keys/, then config (only when dst has
- * none), then data/, index/, snapshots/, each kind complete before the
- * next starts.  When both have a config they must be the same bytes, else
- * nothing is sent and stats->refused is set: ERR_CORRUPT when the two
- * share a repository file (dst is a copy whose config was replaced),
- * ERR_USAGE when not (another repository).  Locks and temp files are not
- * copied; nothing on dst is ever removed or replaced (files are published
- * with STOR_NOREPLACE).  A file dst already has is counted as present
- * when its size matches (and, with verify, its hash).
+ * none), then data/, index/, snapshots/, log/ (the operations log), each
+ * kind complete before the next starts.  When both have a config they
+ * must be the same bytes, else nothing is sent and stats->refused is set:
+ * ERR_CORRUPT when the two share a repository file (dst is a copy whose
+ * config was replaced), ERR_USAGE when not (another repository).  Locks
+ * and temp files are not copied; nothing on dst is ever removed or
+ * replaced (files are published with STOR_NOREPLACE).  A file dst already
+ * has is counted as present when its size matches (and, with verify, its
+ * hash).
  *
  * Each file is streamed (stor_put_stream): a worker holds a buffer of
  * STOR_STREAM_BUF bytes, and the file's SHA-256 is checked against its
  * name before dst publishes it.  A source file whose SHA-256 is not its
  * name, or that is larger than its kind can be (KEY_FILE_MAX, a pack's
- * 4 GiB - 1, REPO_FILE_MAX for index files and snapshots), or a target
- * file that differs from the source, is reported through notice and not
- * sent; the run goes on, and at the end returns -1 with ERR_CORRUPT.  Any
- * other failure (network, no space, interrupted) stops the run at once
- * with that error; what was published stays, and a re-run sends the rest.
+ * 4 GiB - 1, REPO_FILE_MAX for index files, snapshots and log records), or
+ * a target file that differs from the source, is reported through notice
+ * and not sent; the run goes on, and at the end returns -1 with
+ * ERR_CORRUPT.  Any other failure (network, no space, interrupted) stops
+ * the run at once with that error; what was published stays, and a
+ * re-run sends the rest.
  * *stats is filled in either case.  dst may be NULL with dry_run: a
  * target that does not exist yet.
  */

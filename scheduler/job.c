@@ -27,6 +27,7 @@
 #include "repo/check.h"
 #include "repo/lock.h"
 #include "repo/manifest.h"
+#include "repo/oplog.h"
 #include "repo/repo.h"
 #include "repo/snapsel.h"
 #include "scheduler/metrics.h"
@@ -236,6 +237,9 @@ do_forget(struct run *u, struct job_step_result *sr, struct err *e)
 	    p->nmoved == 1 ? "" : "s");
 	rc = 0;
 out:
+	oplog_record_snapshots(r, OPLOG_FORGET,
+	    p != NULL ? (const char *const *)p->moved : NULL,
+	    p != NULL ? p->nmoved : 0, rc == -1 ? e : NULL);
 	retention_plan_free(p);
 	repo_close(r);
 	return (rc);

@@ -11,6 +11,7 @@
 
 #include "conninfo.h"
 #include "log.h"
+#include "repo/oplog.h"
 #include "xmalloc.h"
 
 struct snap_job *
@@ -274,6 +275,7 @@ snap_job_run(struct repo *r, const struct snap_job *job,
 		goto after;
 	rc = snap_sources(r, o, job->sources, job->nsources, m, nfailed, e);
 after:
+	oplog_record_snap(r, m, *nfailed, rc == -1 ? e : NULL);
 	if (job->after != NULL) {
 		struct err he;
 

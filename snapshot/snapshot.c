@@ -20,6 +20,7 @@
 
 #include "fs/walk.h"
 #include "repo/chunker.h"
+#include "repo/oplog.h"
 #include "repo/treecodec.h"
 #include "snapshot/fcache.h"
 #include "xmalloc.h"
@@ -702,12 +703,12 @@ snap_run(struct repo *r, const struct snap_opts *o, struct manifest *m,
     struct err *e)
 {
 	struct snap_paths p;
-	struct snap *s;
+	struct snap *s = NULL;
 	uint8_t root[IDX_ID_LEN];
 	int rc = -1;
 
 	if (snap_begin(r, o, m, &s, e) == -1)
-		return (-1);
+		goto out;
 	memset(&p, 0, sizeof(p));
 	p.paths = o->paths;
 	p.npaths = o->npaths;
@@ -724,6 +725,7 @@ snap_run(struct repo *r, const struct snap_opts *o, struct manifest *m,
 		goto out;
 	rc = 0;
 out:
+	oplog_record_snap(r, m, 0, rc == -1 ? e : NULL);
 	snap_end(s);
 	return (rc);
 }

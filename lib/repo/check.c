@@ -18,6 +18,7 @@
 #include "repo/forget.h"
 #include "repo/idx.h"
 #include "repo/manifest.h"
+#include "repo/oplog.h"
 #include "repo/pack.h"
 #include "repo/prune.h"
 #include "repo/tree.h"
@@ -60,6 +61,11 @@
 #define FIX_INCOMPLETE                                                         \
 	"restore what it still holds if you need it, take a new snapshot, "    \
 	"and remove this snapshot's file once the new one is safe"
+#define FIX_LOG                                                                \
+	"the record of one past operation is damaged (or was planted): put "   \
+	"back an intact copy from another copy of the repository (an "         \
+	"off-site copy holds the same file), or remove it: nothing else "      \
+	"depends on it"
 #define FIX_STRAY "remove it if nothing else put it there"
 #define FIX_MISNAMED                                                           \
 	"coffer never renames an index file: find out who did; its entries "   \
@@ -982,6 +988,61 @@ out:
 	return (rc);
 }
 
+/*
+ * log/: every record of the operations log must open and decode, as
+ * 'coffer log' reads it; a damaged one is reported like a damaged
+ * snapshot file.
+ */
+static int
+log_file(void *arg, const char *name, uint64_t size)
+{
+	struct names *l = arg;
+
+	(void)size;
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = xstrdup(name);
+	return (0);
+}
+
+static int
+check_log(struct ck *c)
+{
+	struct check_stats *s = &c->rep->stats;
+	struct names l = { NULL, 0 };
+	int rc = -1;
+
+	if (stor_list(c->st, OPLOG_DIR, log_file, &l, c->e) == -1)
+		goto out;
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), by_str);
+	for (size_t i = 0; i < l.n; i++) {
+		const char *base = l.v[i] + strlen(OPLOG_DIR "/");
+		struct oplog_rec rec;
+		struct err le;
+
+		if (!is_hex(base, REPO_HEX_LEN)) {
+			problem(c, CHECK_WARN, ERR_NONE, l.v[i], FIX_STRAY,
+			    "not a log record's name (64 hex digits)");
+			continue;
+		}
+		s->log_records++;
+		if (i % CHECK_TICK_TREES == 0 && keep_going(c) == -1)
+			goto out;
+		if (oplog_load(c->r, base, &rec, &le) == -1) {
+			s->log_records_damaged++;
+			problem_err(c, l.v[i], FIX_LOG, &le);
+			continue;
+		}
+		oplog_rec_clear(&rec);
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i]);
+	free(l.v);
+	return (rc);
+}
+
 /* ----------------------------------------------------------- pack data */
 
 /*
@@ -1436,7 +1497,8 @@ check_run(struct repo *r, const struct check_opts *o, struct check_report **out,
 	if (check_indexes(&c) == -1 || check_packs(&c) == -1)
 		goto out;
 	check_locations(&c);
-	if (keep_going(&c) == -1 || check_snapshots(&c) == -1)
+	if (keep_going(&c) == -1 || check_snapshots(&c) == -1 ||
+	    check_log(&c) == -1)
 		goto out;
 	if (o->data != CHECK_DATA_NONE && check_data(&c) == -1)
 		goto out;

@@ -28,7 +28,7 @@ struct check_problem {
 	 * ERR_IO (or ERR_NET...): a file could not be read to check it. */
 	enum err_class class;
 	char *file; /* the repository file: "data/ab/...", "index/...",
-	               "keys/...", "snapshots/..."; never NULL */
+	               "keys/...", "snapshots/...", "log/..."; never NULL */
 	char *what; /* what is wrong, one line, no plaintext of any blob */
 	char *fix;  /* what to do about it, one line */
 };
@@ -73,6 +73,8 @@ struct check_stats {
 	uint64_t packs_unindexed;      /* present, named by no index file */
 	uint64_t snapshots, snapshots_damaged; /* unreadable or incomplete */
 	uint64_t snapshots_forgotten; /* in forgotten/ (coffer forget) */
+	uint64_t log_records;         /* in log/ (repo/oplog.h) */
+	uint64_t log_records_damaged; /* that do not open or decode */
 	uint64_t trees;               /* distinct trees loaded */
 	uint64_t data_refs;           /* data blob references checked */
 	uint64_t packs_read;          /* --read-data: packs read whole */

@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "repo/compress.h"
 #include "repo/lock.h"
+#include "repo/oplog.h"
 #include "repo/opool.h"
 #include "repo/pack.h"
 #include "repo/repo_impl.h"
@@ -346,6 +347,9 @@ repo_init(const char *location, const struct repo_init_opts *o,
 	if (put_config(r, cfg, e) == -1)
 		goto out;
 	r->unindexed = idx_pack_count(r->idx);
+	/* Only now is there a repository whose log can say so. */
+	r->actor = o->actor;
+	oplog_record_key(r, OPLOG_INIT, r->key_id, NULL);
 	if (out != NULL) {
 		*out = r;
 		r = NULL;
@@ -860,6 +864,18 @@ out:
 	free(cfg);
 	repo_close(r);
 	return (rc);
+}
+
+void
+repo_set_actor(struct repo *r, const struct oplog_actor *a)
+{
+	r->actor = a;
+}
+
+const struct oplog_actor *
+repo_actor(const struct repo *r)
+{
+	return (r->actor);
 }
 
 struct stor *

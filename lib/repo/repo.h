@@ -27,6 +27,7 @@
 #define REPO_CONFIG_MAX        (64u << 10)  /* a larger config is refused */
 
 struct repo;
+struct oplog_actor;
 
 struct repo_init_opts {
 	struct chunker_params chunker;   /* zero: chunker_params_default */
@@ -35,6 +36,9 @@ struct repo_init_opts {
 	const struct key_scrypt *scrypt; /* NULL: key_scrypt_default */
 	struct key_file_meta meta;       /* who made the first key */
 	const struct stor_opts *stor;    /* transport (sftp://); may be NULL */
+	/* who creates it: with one, the new repository's log gets an "init"
+	 * record and the handed-over repository this actor (repo_set_actor) */
+	const struct oplog_actor *actor;
 };
 
 /*
@@ -131,6 +135,15 @@ int repo_lock_refresh(struct repo *, struct err *);
 /* Close without flushing: blobs not yet in a written pack are dropped;
  * releases the lock. */
 void repo_close(struct repo *);
+
+/*
+ * Who makes this repository's changes (lib/repo/oplog.h): with an actor,
+ * the operations that change it append a record to its log; without one
+ * (NULL, the default) they record nothing.  a is not copied: it must
+ * outlive r.
+ */
+void repo_set_actor(struct repo *, const struct oplog_actor *a);
+const struct oplog_actor *repo_actor(const struct repo *);
 
 struct stor *repo_store(struct repo *);
 const char *repo_location(const struct repo *);

@@ -69,6 +69,7 @@ struct repo {
 	size_t npk;
 	int guard_begun;
 	struct timespec guard_t0; /* CLOCK_BOOTTIME of the last check */
+	const struct oplog_actor *actor; /* repo_set_actor; NULL: none */
 };
 
 #define REPO_PK_GONE 0x1 /* a prune candidate when the guard began */

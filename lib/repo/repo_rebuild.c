@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "repo/compress.h"
 #include "repo/lock.h"
+#include "repo/oplog.h"
 #include "repo/opool.h"
 #include "repo/pack.h"
 #include "repo/repo.h"
@@ -102,6 +103,28 @@ out:
 	return (rc);
 }
 
+/* The operations log's record of a rebuild, done or failed. */
+static void
+record(struct repo *r, const struct repo_rebuild_stats *st,
+    const struct err *failure)
+{
+	struct oplog_count c[] = {
+		{ "packs", st->packs },
+		{ "packs_damaged", st->packs_bad },
+		{ "blobs", st->blobs },
+		{ "index_written", st->index_written },
+		{ "index_removed", st->index_removed },
+	};
+	struct oplog_entry ent;
+
+	memset(&ent, 0, sizeof(ent));
+	ent.op = OPLOG_REBUILD_INDEX;
+	ent.failure = failure;
+	ent.counts = c;
+	ent.ncounts = sizeof(c) / sizeof(c[0]);
+	oplog_record(r, &ent);
+}
+
 int
 repo_rebuild_index(struct repo *r, struct repo_rebuild_stats *st, struct err *e)
 {
@@ -168,6 +191,7 @@ repo_rebuild_index(struct repo *r, struct repo_rebuild_stats *st, struct err *e)
 	r->unindexed = idx_pack_count(r->idx);
 	rc = 0;
 out:
+	record(r, st, rc == -1 ? e : NULL);
 	idx_free(x);
 	free(written);
 	for (size_t i = 0; i < packs.n; i++)
