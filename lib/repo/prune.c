@@ -18,6 +18,7 @@
 #include "fs/node.h"
 #include "repo/forget.h"
 #include "repo/manifest.h"
+#include "repo/oplog.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "value.h"
@@ -1264,6 +1265,39 @@ out:
 
 /* ---------------------------------------------------------------- run */
 
+/* The operations log's record of a prune that ran (not a dry run). */
+static void
+log_prune(struct repo *r, const struct prune_result *res,
+    const struct err *failure)
+{
+	const char **ids = xcalloc(res->forgotten.n + 1, sizeof(*ids));
+	struct oplog_count c[] = {
+		{ "packs_deleted", res->due_packs.n },
+		{ "bytes_deleted", res->due_bytes },
+		{ "index_files_deleted", res->due_index.n },
+		{ "packs_rescued", res->rescued.n },
+		{ "blobs_repacked", res->repacked_blobs },
+		{ "bytes_repacked", res->repack_written },
+		{ "forgotten_removed", res->forgotten.n },
+	};
+	struct oplog_entry ent;
+
+	for (size_t i = 0; i < res->forgotten.n; i++) {
+		const char *slash = strrchr(res->forgotten.v[i], '/');
+
+		ids[i] = slash != NULL ? slash + 1 : res->forgotten.v[i];
+	}
+	memset(&ent, 0, sizeof(ent));
+	ent.op = OPLOG_PRUNE;
+	ent.failure = failure;
+	ent.snapshots = ids;
+	ent.nsnapshots = res->forgotten.n;
+	ent.counts = c;
+	ent.ncounts = sizeof(c) / sizeof(c[0]);
+	oplog_record(r, &ent);
+	free(ids);
+}
+
 int
 prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
     struct err *e)
@@ -1320,6 +1354,8 @@ prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
 	res->done = !o->dry_run;
 	rc = 0;
 out:
+	if (!o->dry_run)
+		log_prune(r, res, rc == -1 ? e : NULL);
 	for (size_t i = 0; i < x.nrecs; i++)
 		record_clear(&x.recs[i]);
 	free(x.recs);

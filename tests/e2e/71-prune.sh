@@ -102,6 +102,14 @@ after=$(du -sb "$R" | cut -f1)
 [ "$after" -lt $((before - 2000000)) ] || fail "freed too little: $before -> $after"
 whole
 unset COFFER_PRUNE_MARGIN
+# Each prune that ran (not the dry runs) is in the operations log; the
+# last one deleted the pack.
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" log -r "$R" $K --json
+expect_eq "prune records" 3 \
+	"$(jq '[.[] | select(.operation == "prune")] | length' "$T/out")"
+expect_eq "packs the last prune deleted" 1 \
+	"$(jq '[.[] | select(.operation == "prune")][-1].counts.packs_deleted' "$T/out")"
 
 # ------------------------------------------------ a snapshot during prune
 # The snapshot deduplicates "old" (a command's output equal to the file)
