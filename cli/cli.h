@@ -142,9 +142,12 @@ int cmd_replicate(struct cli_ctx *, int, char **);
 int cmd_offsite_setup(struct cli_ctx *, int, char **);
 int cmd_forget(struct cli_ctx *, int, char **);
 int cmd_job(struct cli_ctx *, int, char **);
+int cmd_drill(struct cli_ctx *, int, char **);
 int cmd_scheduler(struct cli_ctx *, int, char **);
 
 /* coffer job run: another run of the job holds its lock (coffer(1)). */
 #define EXIT_JOB_RUNNING 13
+/* coffer drill run: the drill ran and failed (coffer(1), coffer-drill(1)). */
+#define EXIT_DRILL_FAILED 14
 
 #endif
