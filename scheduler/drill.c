@@ -1806,7 +1806,18 @@ unfinished(struct run *u, int timed_out, int wstatus)
 	int s = u->sh->running >= 0 && u->sh->running < DRILL_NSTAGES
 	    ? u->sh->running
 	    : DRILL_RESTORE;
-	struct drill_stage_result *sr = &res->stages[s];
+	struct drill_stage_result *sr;
+
+	/* Stopped by the SIGTERM, the worker ended the stage it was in. */
+	if (u->sh->done) {
+		s = -1;
+		for (int i = 0; i < DRILL_NSTAGES && s < 0; i++)
+			if (res->stages[i].status == DRILL_FAILED)
+				s = i;
+		if (s < 0)
+			return; /* it made it just in time */
+	}
+	sr = &res->stages[s];
 
 	sr->status = DRILL_FAILED;
 	if (timed_out) {
@@ -2183,7 +2194,7 @@ drill_run(const struct config *cfg, const char *name,
 	}
 	went = 1;
 	watch(pid, sp.timeout, o->interrupted, &timed_out, &wstatus);
-	if (!sh->done)
+	if (!sh->done || timed_out)
 		unfinished(&u, timed_out, wstatus);
 	log_info(o->log, "drill %s: cleaning up", name);
 	cleanup(&u, sp.kind == DRILL_T_DIR, existed);
