@@ -45,7 +45,8 @@ dur(double secs, char *buf, size_t size)
 		snprintf(buf, size, "%llum%02llus", (unsigned long long)v / 60,
 		    (unsigned long long)v % 60);
 	else if (v < 86400)
-		snprintf(buf, size, "%lluh%02llum", (unsigned long long)v / 3600,
+		snprintf(buf, size, "%lluh%02llum",
+		    (unsigned long long)v / 3600,
 		    (unsigned long long)(v % 3600) / 60);
 	else
 		snprintf(buf, size, "%llud%02lluh",
@@ -56,7 +57,8 @@ dur(double secs, char *buf, size_t size)
 static void
 report_json(const struct drill_result *r)
 {
-	json_t *j = json_object(), *stages = json_array(), *checks = json_array();
+	json_t *j = json_object(), *stages = json_array(),
+	       *checks = json_array();
 
 	json_object_set_new(j, "drill", json_string(r->name));
 	json_object_set_new(j, "status", json_string(r->ok ? "ok" : "failed"));
@@ -88,8 +90,8 @@ report_json(const struct drill_result *r)
 		    json_string(
 		        drill_stage_name((enum drill_stage)r->failed_stage)));
 		json_object_set_new(j, "error_class",
-		    json_string(r->timeout ? "timeout"
-		                           : err_class_name(r->class)));
+		    json_string(
+		        r->timeout ? "timeout" : err_class_name(r->class)));
 		json_object_set_new(j, "message", json_string(r->msg));
 	}
 	for (int s = 0; s < DRILL_NSTAGES; s++) {

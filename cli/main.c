@@ -104,7 +104,8 @@ const struct cli_cmd cli_commands[] = {
 	    "it made, pass or fail.  A failed drill runs on_failure and exits\n"
 	    "14.\n"
 	    "\n"
-	    "      --json              the result, each stage and check as JSON\n",
+	    "      --json              the result, each stage and check as "
+	    "JSON\n",
 	    cmd_drill },
 	{ "forget", "apply a keep policy: move the snapshots it drops aside",
 	    "usage: coffer forget -r REPO [--keep-last N] [--keep-hourly N] "

@@ -1653,7 +1653,7 @@ config_not_yet(const struct config *cfg,
 			    s->type == CONFIG_JOB
 			        ? " (a job runs by hand with 'coffer job "
 			          "run NAME')"
-			    : s->type == CONFIG_DRILL
+			        : s->type == CONFIG_DRILL
 			        ? " (a drill runs by hand with 'coffer drill "
 			          "run NAME')"
 			        : "");

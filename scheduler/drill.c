@@ -16,8 +16,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,8 +405,7 @@ one_line(char *s)
 			*s = ' ';
 }
 
-static void
-stage_set(struct run *u, enum drill_stage s, enum drill_status st,
+static void stage_set(struct run *u, enum drill_stage s, enum drill_status st,
     const struct timespec *t, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
@@ -483,16 +482,15 @@ rm_at(int dfd, const char *name, dev_t dev)
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return (errno == ENOENT ? 0 : -1);
 	if (!S_ISDIR(st.st_mode))
-		return (unlinkat(dfd, name, 0) == -1 && errno != ENOENT ? -1
-		                                                       : 0);
+		return (
+		    unlinkat(dfd, name, 0) == -1 && errno != ENOENT ? -1 : 0);
 	if (st.st_dev != dev) {
 		errno = EXDEV;
 		return (-1);
 	}
 	if ((st.st_mode & 0700) != 0700)
 		(void)fchmodat(dfd, name, (st.st_mode & 07777) | 0700, 0);
-	fd = openat(dfd, name,
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
@@ -595,8 +593,7 @@ struct verify {
 	struct log *log;
 };
 
-static void
-mismatch(struct verify *v, const char *path, const char *fmt, ...)
+static void mismatch(struct verify *v, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -714,7 +711,8 @@ content_ok(struct verify *v, int fd, const struct fs_node *n, char *what,
 			v->bytes += (uint64_t)got;
 			for (rest = (size_t)got; rest > 0 && same;) {
 				int cut;
-				size_t take = chunker_scan(v->ck, p, rest, &cut);
+				size_t take =
+				    chunker_scan(v->ck, p, rest, &cut);
 
 				crypto_hmac_update(v->mac, p, take);
 				p += take;
@@ -752,15 +750,17 @@ verify_node(struct verify *v, const struct fs_node *n, const char *path,
 		return;
 	}
 	if ((st.st_mode & S_IFMT) != fs_type_ifmt(n->type)) {
-		mismatch(v, path, "restored as another kind of entry than the "
-		                  "snapshot's %s",
+		mismatch(v, path,
+		    "restored as another kind of entry than the "
+		    "snapshot's %s",
 		    fs_type_name(n->type));
 		return;
 	}
 	if (n->type != FS_SYMLINK &&
 	    (st.st_mode & 07777) != (n->mode & 07777)) {
 		mismatch(v, path, "mode %04o, the snapshot has %04o",
-		    (unsigned)(st.st_mode & 07777), (unsigned)(n->mode & 07777));
+		    (unsigned)(st.st_mode & 07777),
+		    (unsigned)(n->mode & 07777));
 		return;
 	}
 	if (v->root) {
@@ -777,7 +777,8 @@ verify_node(struct verify *v, const struct fs_node *n, const char *path,
 	if (n->type != FS_SYMLINK &&
 	    ((int64_t)st.st_mtim.tv_sec != n->mtime.sec ||
 	        (uint32_t)st.st_mtim.tv_nsec != n->mtime.nsec)) {
-		mismatch(v, path, "mtime %lld.%09ld, the snapshot has %lld.%09u",
+		mismatch(v, path,
+		    "mtime %lld.%09ld, the snapshot has %lld.%09u",
 		    (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec,
 		    (long long)n->mtime.sec, n->mtime.nsec);
 		return;
@@ -788,8 +789,7 @@ verify_node(struct verify *v, const struct fs_node *n, const char *path,
 
 		link = xmalloc(cap);
 		got = readlink(disk, link, cap);
-		if (got < 0 || (size_t)got >= cap ||
-		    n->symlink == NULL ||
+		if (got < 0 || (size_t)got >= cap || n->symlink == NULL ||
 		    strlen(n->symlink) != (size_t)got ||
 		    memcmp(link, n->symlink, (size_t)got) != 0)
 			mismatch(v, path,
@@ -1413,7 +1413,8 @@ verify_sqlite(struct run *u)
 		bad = 1;
 	} else {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *v = (const char *)sqlite3_column_text(st, 0);
+			const char *v =
+			    (const char *)sqlite3_column_text(st, 0);
 
 			if (v == NULL || strcmp(v, "ok") != 0) {
 				if (!bad)
@@ -1517,8 +1518,9 @@ sql_checks(struct run *u)
 			ok = drill_sql_output_ok(out, why, sizeof(why));
 		check_add(u, DRILL_SQL_CHECK, ok, &t, u->sp->sql[i], why);
 		if (!ok) {
-			log_error(u->o->log, "drill %s: SQL check '%s' failed: %s",
-			    u->sp->name, u->sp->sql[i], why);
+			log_error(u->o->log,
+			    "drill %s: SQL check '%s' failed: %s", u->sp->name,
+			    u->sp->sql[i], why);
 			if (failed++ == 0)
 				snprintf(first, sizeof(first),
 				    "SQL check '%.200s' failed: %s",
@@ -1682,7 +1684,8 @@ verify:
 			stage_fail(u, DRILL_VERIFY, &t, &e);
 		else if (v.bad > 0) {
 			err_set(&e, ERR_CORRUPT,
-			    "%llu of %llu entries differ from the snapshot; the "
+			    "%llu of %llu entries differ from the snapshot; "
+			    "the "
 			    "first: %s",
 			    (unsigned long long)v.bad,
 			    (unsigned long long)v.entries, v.first);
@@ -1766,8 +1769,8 @@ now_ms(void)
  * interrupt) and killing all below us after the grace, as job_run does.
  */
 static void
-watch(pid_t pid, uint64_t timeout, volatile sig_atomic_t *intr,
-    int *timed_out, int *wstatus)
+watch(pid_t pid, uint64_t timeout, volatile sig_atomic_t *intr, int *timed_out,
+    int *wstatus)
 {
 	int64_t deadline = timeout ? now_ms() + (int64_t)timeout * 1000 : 0;
 	int64_t kill_at = 0;
@@ -1890,8 +1893,8 @@ limits(struct run *u)
 		dur_str((uint64_t)res->rpo, a, sizeof(a));
 		dur_str(res->max_rpo, b, sizeof(b));
 		stage_set(u, DRILL_RPO, DRILL_FAILED, NULL,
-		    "RPO %lld s (%s) exceeds max_rpo %s",
-		    (long long)res->rpo, a, b);
+		    "RPO %lld s (%s) exceeds max_rpo %s", (long long)res->rpo,
+		    a, b);
 		if (res->class == ERR_NONE)
 			res->class = ERR_IO;
 	} else
@@ -1973,8 +1976,7 @@ run_hook(struct run *u)
 }
 
 /* Refused before anything is written: the restore stage, failed. */
-static void
-refuse(struct run *u, enum err_class c, const char *fmt, ...)
+static void refuse(struct run *u, enum err_class c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -2015,7 +2017,8 @@ dir_state(const char *path, char *why, size_t whylen)
 		return (-1);
 	}
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	if (n > 0) {
@@ -2042,7 +2045,8 @@ prepare_target(struct run *u, const struct config *cfg, int *existed,
 		why[0] = '\0';
 		if ((st = dir_state(sp->arg, why, sizeof(why))) == -1) {
 			refuse(u, ERR_USAGE,
-			    "refused: target %s is not an empty directory (%s); "
+			    "refused: target %s is not an empty directory "
+			    "(%s); "
 			    "a drill restores only into an empty or absent "
 			    "directory, and removes what it wrote",
 			    sp->arg, why);
@@ -2087,8 +2091,8 @@ prepare_target(struct run *u, const struct config *cfg, int *existed,
 		snprintf(u->dbname, sizeof(u->dbname), "%s",
 		    db != NULL && *db != '\0'
 		        ? db
-		        : config_get_str(config_section_find(cfg,
-		                             CONFIG_SOURCE, sp->source),
+		        : config_get_str(config_section_find(cfg, CONFIG_SOURCE,
+		                             sp->source),
 		              "database"));
 		conninfo_free(ci);
 		st = drill_production(cfg, sp->arg, u->dbname, why, sizeof(why),

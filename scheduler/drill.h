@@ -94,11 +94,11 @@ struct drill_check_result {
  * (state database, metrics) to store.
  */
 struct drill_result {
-	int ok;               /* every stage passed */
-	int failed_stage;     /* the first failed stage, or -1 */
-	enum err_class class; /* failed: its class (ERR_INTERRUPTED on a
-	                         timeout or interrupt) */
-	int timeout;          /* failed: stopped by the drill's timeout */
+	int ok;                /* every stage passed */
+	int failed_stage;      /* the first failed stage, or -1 */
+	enum err_class class;  /* failed: its class (ERR_INTERRUPTED on a
+	                          timeout or interrupt) */
+	int timeout;           /* failed: stopped by the drill's timeout */
 	char msg[ERR_MSG_MAX]; /* failed: the failed stage's message */
 	char name[CONFIG_NAME_MAX + 1];
 	char snapshot_id[65];             /* "" when none was chosen */
@@ -118,7 +118,7 @@ struct drill_result {
 	uint64_t files;            /* DIR: entries restored and verified */
 	struct drill_stage_result stages[DRILL_NSTAGES];
 	struct drill_check_result checks[DRILL_CHECKS_MAX];
-	size_t nchecks;   /* recorded in checks (<= DRILL_CHECKS_MAX) */
+	size_t nchecks; /* recorded in checks (<= DRILL_CHECKS_MAX) */
 	size_t nchecks_run, nchecks_failed; /* all of them */
 };
 

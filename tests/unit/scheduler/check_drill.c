@@ -219,13 +219,15 @@ START_TEST(test_config)
 	    "postgres-scratch or postgres:CONNINFO",
 	    conf);
 	ck_assert_str_eq(e.msg, want);
-	cfg = load(PG_SOURCES "[drill d]\nrepository = r\ntarget = ssh:x@y:/z\n",
-	    &e);
+	cfg =
+	    load(PG_SOURCES "[drill d]\nrepository = r\ntarget = ssh:x@y:/z\n",
+	        &e);
 	ck_assert_ptr_null(cfg);
 	cfg = load(PG_SOURCES "[drill d]\nrepository = r\ntarget = srv\n", &e);
 	ck_assert_ptr_null(cfg);
-	ck_assert_ptr_nonnull(strstr(e.msg, ":15: target: 'srv' is not a "
-	                                    "drill target"));
+	ck_assert_ptr_nonnull(strstr(e.msg,
+	    ":15: target: 'srv' is not a "
+	    "drill target"));
 	cfg = load(PG_SOURCES "[drill d]\nrepository = r\ntarget = /srv\n"
 	                      "sql_checks = SELECT true\n",
 	    &e);
@@ -244,9 +246,10 @@ START_TEST(test_config)
 	ck_assert_msg(cfg != NULL, "%s", e.msg);
 	ck_assert_int_eq(drill_check(cfg, "d", &e), -1);
 	ck_assert_int_eq(e.class, ERR_CONFIG);
-	ck_assert_ptr_nonnull(strstr(e.msg, ":15: target = postgres-scratch "
-	                                    "restores a [source] of type "
-	                                    "postgres"));
+	ck_assert_ptr_nonnull(strstr(e.msg,
+	    ":15: target = postgres-scratch "
+	    "restores a [source] of type "
+	    "postgres"));
 	ck_assert_int_eq(drill_check(cfg, "nope", &e), -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
 	config_free(cfg);
