@@ -1,16 +1,18 @@
 #!/bin/sh
 # coffer drill run (issue 13) against a real PostgreSQL and a files source:
-# a directory drill and a scratch-cluster drill (sql_checks, amcheck) and
-# a standing-server drill pass with RTO and RPO printed and in --json;
+# a directory drill, a scratch-cluster drill (sql_checks, amcheck), a
+# standing-server drill and an SQLite drill pass with RTO and RPO printed
+# and in --json;
 # each of these fails the drill (exit 14), fires on_failure with the
 # failed stage and its reason, and leaves no cluster, process, database or
 # temp dir: a damaged pack in a copy of the repository, a failing SQL
 # check, a failing checks command, max_rto = 1s with a slow check,
-# max_rpo exceeded, a timeout, and a production-looking postgres: target
-# (refused before anything is written).
+# max_rpo exceeded, a timeout, SIGTERM (exit 130), and a
+# production-looking postgres: target (refused before anything is
+# written).
 . "$(dirname "$0")/lib.sh"
 
-need psql python3 od
+need psql python3 od sqlite3
 start_pg
 umask 022
 cd "$T"
@@ -28,6 +30,7 @@ head -c 300000 /dev/urandom >src/etc/app/big
 echo 'key = value' >src/etc/app/app.conf
 chmod 0640 src/etc/app/app.conf
 ln -s app.conf src/etc/app/current
+sqlite3 state.db 'CREATE TABLE t (v); INSERT INTO t VALUES (1), (2), (3)'
 
 expect_status 0 "$COFFER" init -r "$T/repo" --machine-key "$T/key"
 
@@ -67,6 +70,10 @@ paths = $T/src
 type = postgres
 database = gas
 globals = yes
+
+[source state]
+type = sqlite
+path = $T/state.db
 EOF
 	drill dir "repository = local" "source = files" "target = $T/tgt" \
 	    "max_rpo = 1h" "max_rto = 10m"
@@ -77,6 +84,13 @@ EOF
 	drill standing "repository = local" "source = gasdb" \
 	    "target = postgres:host=127.0.0.1 port=$PGPORT dbname=gas_drill" \
 	    "sql_checks = SELECT count(*) = 100 FROM accounts"
+	drill lite "repository = local" "source = state" "target = sqlite" \
+	    "sql_checks = SELECT count(*) = 3 FROM t;SELECT max(v) = 3 FROM t" \
+	    "checks = test -s \"\$COFFER_DRILL_TARGET\""
+	drill badlite "repository = local" "source = state" "target = sqlite" \
+	    "sql_checks = SELECT v FROM t"
+	drill term "repository = local" "source = gasdb" \
+	    "target = postgres-scratch" "checks = sleep 61"
 	drill damaged "repository = copy" "source = files" "target = $T/tgt"
 	drill badsql "repository = local" "source = gasdb" \
 	    "target = postgres-scratch" \
@@ -96,7 +110,7 @@ EOF
 chmod 600 coffer.conf
 
 expect_status 0 "$COFFER" snapshot -c coffer.conf -r local --source files \
-    --source gasdb
+    --source gasdb --source state
 cp -a repo copy
 # Snapshot time, for the RPO: it is older than this.
 t_snap=$(date +%s)
@@ -167,7 +181,15 @@ expect_status 0 "$COFFER" drill run -c coffer.conf standing
 expect_grep '^drill standing: ok$' "$T/out"
 nothing_left standing
 
+expect_status 0 "$COFFER" drill run -c coffer.conf lite
+expect_grep '^  verify +ok .*PRAGMA integrity_check: ok' "$T/out"
+expect_grep '^  sql_check +ok .*2 SQL checks passed' "$T/out"
+expect_grep '^  check +ok' "$T/out"
+nothing_left lite
+
 # ------------------------------------------------------------ failing
+
+failed badlite sql_check "its value is '1', not true|returned more than one row"
 
 # A damaged pack in the copy: the restore fails, exit 14, reason given.
 big=$(ls -S copy/data/*/* | head -n 1)
@@ -192,6 +214,18 @@ failed old rpo 'RPO [0-9]+ s \([0-9]+s\) exceeds max_rpo 1s'
 # the cluster and the check's sleep go with it.
 failed stuck 'restore|verify|sql_check|check' \
     'timeout: drill stuck ran past its timeout of 5 s; [a-z_]+ was stopped'
+
+# SIGTERM while the check runs: the drill stops, cleans up, exits 130.
+"$COFFER" drill run -c coffer.conf term >"$T/out" 2>"$T/err" &
+pid=$!
+wait_for 60 "the term drill's check" pgrep -f 'sleep 61'
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+expect_eq "exit status after SIGTERM" 130 "$rc"
+expect_grep '^COFFER_STEP=check$' hooks/term.env
+expect_grep '^COFFER_ERROR=.*interrupted' hooks/term.env
+nothing_left term
 
 # Refused before anything is written: no database made, no restore.
 ndb=$(psql -X -At -d postgres -c 'SELECT count(*) FROM pg_database')
