@@ -148,14 +148,19 @@ int cmd_offsite_setup(struct cli_ctx *, int, char **);
 int cmd_forget(struct cli_ctx *, int, char **);
 int cmd_prune(struct cli_ctx *, int, char **);
 int cmd_job(struct cli_ctx *, int, char **);
+int cmd_drill(struct cli_ctx *, int, char **);
 int cmd_scheduler(struct cli_ctx *, int, char **);
 int cmd_scheduler_install(struct cli_ctx *, int, char **);
 int cmd_log(struct cli_ctx *, int, char **);
 
 /* coffer job run: another run of the job holds its lock (coffer(1)). */
 #define EXIT_JOB_RUNNING 13
-
-/* coffer scheduler status: a job is overdue or its last run failed. */
-#define EXIT_SCHED_ATTENTION 14
+/*
+ * What a command exists to watch needs attention (coffer(1)): coffer drill
+ * run, the drill failed; coffer scheduler status, a job is overdue or its
+ * last run failed.  One code, so that monitoring tells "look at it" from
+ * "coffer could not run" (1, 2...) the same way for both.
+ */
+#define EXIT_ATTENTION 14
 
 #endif

@@ -549,7 +549,7 @@ sub_status(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 	rc = EXIT_OK;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].overdue || v[i].failed)
-			rc = EXIT_SCHED_ATTENTION;
+			rc = EXIT_ATTENTION;
 out:
 	tick_status_free(v, n);
 	config_free(cfg);

@@ -95,6 +95,19 @@ const struct cli_cmd cli_commands[] = {
 	    "      --json        print {\"changes\": [...], \"added\": N, "
 	    "...}\n",
 	    cmd_diff },
+	{ "drill", "run a [drill NAME] now: restore, verify, check, RTO/RPO",
+	    "usage: coffer drill run NAME [--json]\n"
+	    "\n"
+	    "Run the config's [drill NAME] now: restore the snapshot it picks\n"
+	    "to its target (a directory, sqlite, postgres-scratch or\n"
+	    "postgres:CONNINFO), verify it, run its sql_checks and checks,\n"
+	    "measure RTO and RPO against max_rto and max_rpo, and remove what\n"
+	    "it made, pass or fail.  A failed drill runs on_failure and exits\n"
+	    "14.\n"
+	    "\n"
+	    "      --json              the result, each stage and check as "
+	    "JSON\n",
+	    cmd_drill },
 	{ "forget", "apply a keep policy: move the snapshots it drops aside",
 	    "usage: coffer forget -r REPO [--keep-last N] [--keep-hourly N] "
 	    "[--keep-daily N]\n"

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "conninfo.h"
 #include "repo/compress.h"
 #include "schedule.h"
 #include "secfile.h"
@@ -178,10 +179,15 @@ static const struct schema_key drill_keys[] = {
 	{ K("snapshot"), TYPE(CONFIG_V_STRING), .def = "latest" },
 	{ K("source"), REF(CONFIG_SOURCE) },
 	{ K("target"), TYPE(CONFIG_V_STRING) },
+	{ K("sql_checks"), TYPE(CONFIG_V_STRING) },
 	{ K("checks"), TYPE(CONFIG_V_COMMAND) },
 	{ K("max_rto"), DURATION(1, DUR_MAX) },
-	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE) },
+	{ K("max_rpo"), DURATION(1, DUR_MAX) },
+	{ K("drill_user"), TYPE(CONFIG_V_NAME) },
+	{ K("timeout"), DURATION(1, DUR_MAX) },
+	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE), .flags = LATER },
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
+	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },
 };
 
 struct section_schema {
@@ -826,6 +832,92 @@ check_jitter(struct parse *p, struct config_section *s)
 	}
 }
 
+enum config_drill_target
+config_drill_target(const char *v, const char **arg)
+{
+	static const struct {
+		const char *word;
+		enum config_drill_target t;
+		int prefix; /* "word:" then an argument */
+	} forms[] = {
+		{ "sqlite", CONFIG_DRILL_SQLITE, 0 },
+		{ "postgres-scratch", CONFIG_DRILL_PG_SCRATCH, 0 },
+		{ "postgres", CONFIG_DRILL_PG, 1 },
+		{ "mysql-scratch", CONFIG_DRILL_UNSUPPORTED, 0 },
+		{ "mysql", CONFIG_DRILL_UNSUPPORTED, 1 },
+		{ "ssh", CONFIG_DRILL_UNSUPPORTED, 1 },
+	};
+	size_t n;
+
+	*arg = v;
+	if (v[0] == '/')
+		return (CONFIG_DRILL_DIR);
+	for (size_t i = 0; i < NELEM(forms); i++) {
+		n = strlen(forms[i].word);
+		if (strncmp(v, forms[i].word, n) != 0)
+			continue;
+		if (!forms[i].prefix && v[n] == '\0')
+			return (forms[i].t);
+		if (forms[i].prefix && v[n] == ':') {
+			*arg = v + n + 1;
+			return (forms[i].t);
+		}
+	}
+	return (CONFIG_DRILL_BAD);
+}
+
+/* A drill's target names a kind coffer drills; what goes with it fits. */
+static void
+check_drill(struct parse *p, struct config_section *s)
+{
+	const struct key *t = key_find(s, "target");
+	const struct key *sql = key_find(s, "sql_checks");
+	const struct key *du = key_find(s, "drill_user");
+	enum config_drill_target kind;
+	struct conninfo *ci = NULL;
+	const char *arg;
+	struct err ce;
+
+	if (t == NULL)
+		return;
+	kind = config_drill_target(t->value, &arg);
+	if (kind == CONFIG_DRILL_UNSUPPORTED) {
+		pfail(p, t->line,
+		    "target: '%s' is not supported yet; drills restore to a "
+		    "directory (an absolute path), sqlite, postgres-scratch "
+		    "or postgres:CONNINFO",
+		    t->value);
+		return;
+	}
+	if (kind == CONFIG_DRILL_BAD) {
+		pfail(p, t->line,
+		    "target: '%s' is not a drill target; use a directory (an "
+		    "absolute path), sqlite, postgres-scratch or "
+		    "postgres:CONNINFO",
+		    t->value);
+		return;
+	}
+	if (kind == CONFIG_DRILL_PG) {
+		if (conninfo_parse(arg, &ci, &ce) == -1) {
+			pfail(p, t->line, "target: postgres:CONNINFO: %s",
+			    ce.msg);
+			return;
+		}
+		conninfo_free(ci);
+	}
+	if (sql != NULL && kind == CONFIG_DRILL_DIR)
+		pfail(p, sql->line,
+		    "sql_checks: the target (line %d) is a directory; SQL "
+		    "checks need target = sqlite, postgres-scratch or "
+		    "postgres:CONNINFO",
+		    t->line);
+	else if (du != NULL && kind != CONFIG_DRILL_PG_SCRATCH)
+		pfail(p, du->line,
+		    "drill_user: only target = postgres-scratch runs a server "
+		    "(the target is on line %d)",
+		    t->line);
+}
+
 /*
  * Check a section that has ended: each key in line order, then (when
  * complete, i.e. the whole section was read) what the section as a whole
@@ -888,6 +980,8 @@ finish_section(struct parse *p, struct config_section *s, int complete)
 		    b->value, a->line);
 	if (s->type == CONFIG_JOB)
 		check_jitter(p, s);
+	if (s->type == CONFIG_DRILL)
+		check_drill(p, s);
 	if (!p->failed)
 		add_defaults(s);
 }
@@ -1533,9 +1627,8 @@ config_setting_next(const struct config_section *s, size_t *iter,
 }
 
 /*
- * LATER keys, and [drill] sections as a whole: nothing acts on them until
- * the scheduler and drills exist, and a file that sets them should not
- * read as if it did.
+ * LATER keys: nothing acts on them until the scheduler exists, and a file
+ * that sets them should not read as if it did.
  */
 size_t
 config_not_yet(const struct config *cfg,
@@ -1548,15 +1641,6 @@ config_not_yet(const struct config *cfg,
 
 	/* An implicit [global] holds only defaults: nothing is set there. */
 	while ((s = config_next(cfg, s, CONFIG_ANY)) != NULL) {
-		if (s->type == CONFIG_DRILL) {
-			snprintf(msg, sizeof(msg),
-			    "%s:%d: %s is not acted on yet: coffer has no "
-			    "drill command so far",
-			    cfg->path, s->line, label(s, where, sizeof(where)));
-			warn(arg, msg);
-			n++;
-			continue;
-		}
 		for (size_t i = 0; i < s->nkeys; i++) {
 			k = &s->keys[i];
 			if (k->line == 0 || k->sk == NULL ||
@@ -1564,9 +1648,15 @@ config_not_yet(const struct config *cfg,
 				continue;
 			snprintf(msg, sizeof(msg),
 			    "%s:%d: %s %s is not acted on yet: nothing in "
-			    "coffer uses it so far",
+			    "coffer uses it so far%s",
 			    cfg->path, k->line, label(s, where, sizeof(where)),
-			    k->name);
+			    k->name,
+			    s->type == CONFIG_DRILL
+			        ? " (a drill runs by hand with 'coffer drill "
+			          "run NAME')"
+			        : s->type == CONFIG_JOB
+			        ? " (prune runs by hand with 'coffer prune')"
+			        : "");
 			warn(arg, msg);
 			n++;
 		}
@@ -1746,6 +1836,5 @@ config_schema_each(void (*fn)(void *arg, enum config_type type, const char *key,
 	for (size_t t = CONFIG_GLOBAL; t < NELEM(schemas); t++)
 		for (size_t i = 0; i < schemas[t].nkeys; i++)
 			fn(arg, (enum config_type)t, schemas[t].keys[i].name,
-			    (schemas[t].keys[i].flags & LATER) != 0 ||
-			        t == CONFIG_DRILL);
+			    (schemas[t].keys[i].flags & LATER) != 0);
 }

@@ -162,9 +162,28 @@ int config_err(struct err *e, const struct config_section *, const char *key,
 int config_check_files(const struct config *, struct err *);
 
 /*
+ * What a [drill]'s target value names (coffer.conf(5)): a directory (an
+ * absolute path), "sqlite", "postgres-scratch", "postgres:CONNINFO";
+ * "mysql-scratch", "mysql:DB" and "ssh:..." are known but not supported
+ * yet.  *arg is the part after "postgres:" (else the value).  config_load
+ * refuses a drill whose target is not supported; the drill engine reads
+ * it through here too, so that there is one grammar.
+ */
+enum config_drill_target {
+	CONFIG_DRILL_BAD = 0,
+	CONFIG_DRILL_DIR,
+	CONFIG_DRILL_SQLITE,
+	CONFIG_DRILL_PG_SCRATCH,
+	CONFIG_DRILL_PG,
+	CONFIG_DRILL_UNSUPPORTED,
+};
+enum config_drill_target config_drill_target(const char *value,
+    const char **arg);
+
+/*
  * What the file sets that is read and checked but not acted on yet, as
- * the scheduler and drills will: a job's schedule, timezone, jitter and
- * prune_schedule, and each [drill] section.
+ * the scheduler will: a job's schedule, timezone, jitter and
+ * prune_schedule, and a drill's schedule.
  * warn(arg, msg) is called once for each, in file order, msg being one
  * line "FILE:LINE: ... is not acted on yet: ..."; the count is returned.
  */
@@ -200,7 +219,7 @@ int config_name_valid(const char *s);
  * Every key the schema knows, for the tests that hold coffer.conf(5) to
  * it (and for completion): fn(arg, type, key, later) per key of each
  * section type, later set when nothing acts on the key yet (config check
- * warns of it; a [drill] section is warned of whole).
+ * warns of it).
  */
 void config_schema_each(void (*fn)(void *arg, enum config_type type,
                             const char *key, int later),

@@ -10,10 +10,12 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -703,4 +705,89 @@ proc_have(const char *prog)
 	}
 	free(copy);
 	return (found);
+}
+
+/*
+ * The contract is in proc.h.  Descendants are found by their parent in
+ * /proc/PID/stat, repeatedly, as a killed process's children come to us
+ * (the subreaper) only once it is gone.
+ */
+void
+proc_kill_descendants(void)
+{
+	pid_t self = getpid();
+
+	for (int round = 0; round < 100; round++) {
+		pid_t *pids = NULL, *ppids = NULL;
+		size_t n = 0, cap = 0;
+		int found = 0;
+		DIR *d;
+		struct dirent *de;
+
+		if ((d = opendir("/proc")) == NULL)
+			return;
+		while ((de = readdir(d)) != NULL) {
+			char path[300], buf[512], *p;
+			long pid, ppid;
+			FILE *f;
+
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/stat",
+			    de->d_name);
+			if ((f = fopen(path, "re")) == NULL)
+				continue;
+			p = fgets(buf, sizeof(buf), f);
+			fclose(f);
+			/* "PID (COMM) S PPID ...": COMM may hold anything. */
+			if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+			    sscanf(buf, "%ld", &pid) != 1 ||
+			    sscanf(p + 1, " %*c %ld", &ppid) != 1)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				pids = xreallocarray(pids, cap, sizeof(*pids));
+				ppids =
+				    xreallocarray(ppids, cap, sizeof(*ppids));
+			}
+			pids[n] = (pid_t)pid;
+			ppids[n++] = (pid_t)ppid;
+		}
+		closedir(d);
+		/* Mark descendants of self: repeat until nothing changes. */
+		{
+			char *mark = xcalloc(n ? n : 1, 1);
+			int more = 1;
+
+			while (more) {
+				more = 0;
+				for (size_t i = 0; i < n; i++) {
+					if (mark[i])
+						continue;
+					int up = ppids[i] == self;
+
+					for (size_t j = 0; j < n && !up; j++)
+						up = mark[j] &&
+						    pids[j] == ppids[i];
+					if (up) {
+						mark[i] = 1;
+						more = 1;
+					}
+				}
+			}
+			for (size_t i = 0; i < n; i++)
+				if (mark[i]) {
+					(void)kill(pids[i], SIGKILL);
+					found = 1;
+				}
+			free(mark);
+		}
+		free(pids);
+		free(ppids);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!found)
+			return;
+		usleep(20000);
+	}
 }

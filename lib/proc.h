@@ -118,6 +118,15 @@ int proc_run(const struct proc_opts *, struct err *);
  */
 int proc_output(const struct proc_opts *, char *out, size_t max, struct err *);
 
+/*
+ * SIGKILL every process below the caller (its children and, when it is
+ * their subreaper (PR_SET_CHILD_SUBREAPER), those they left behind:
+ * daemons such as a postmaster), and reap them, until none is left.  For
+ * a parent whose only children are one worker and what that started (a
+ * job's run, a drill), once the worker is to be stopped for good.
+ */
+void proc_kill_descendants(void);
+
 /* True if prog is an executable file (in PATH, without a slash). */
 int proc_have(const char *prog);
 

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -390,91 +389,6 @@ run_steps(struct run *u)
 
 /* ------------------------------------------------------ in the parent */
 
-/*
- * SIGKILL every process below us (the worker's children and, as we are
- * their subreaper, those it left behind), and reap them.  Only the worker
- * and what it started are below us while a job runs.
- */
-static void
-kill_descendants(void)
-{
-	pid_t self = getpid();
-
-	for (int round = 0; round < 100; round++) {
-		pid_t *pids = NULL, *ppids = NULL;
-		size_t n = 0, cap = 0;
-		int found = 0;
-		DIR *d;
-		struct dirent *de;
-
-		if ((d = opendir("/proc")) == NULL)
-			return;
-		while ((de = readdir(d)) != NULL) {
-			char path[300], buf[512], *p;
-			long pid, ppid;
-			FILE *f;
-
-			if (de->d_name[0] < '1' || de->d_name[0] > '9')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/stat",
-			    de->d_name);
-			if ((f = fopen(path, "re")) == NULL)
-				continue;
-			p = fgets(buf, sizeof(buf), f);
-			fclose(f);
-			/* "PID (COMM) S PPID ...": COMM may hold anything. */
-			if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
-			    sscanf(buf, "%ld", &pid) != 1 ||
-			    sscanf(p + 1, " %*c %ld", &ppid) != 1)
-				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 256;
-				pids = xreallocarray(pids, cap, sizeof(*pids));
-				ppids =
-				    xreallocarray(ppids, cap, sizeof(*ppids));
-			}
-			pids[n] = (pid_t)pid;
-			ppids[n++] = (pid_t)ppid;
-		}
-		closedir(d);
-		/* Mark descendants of self: repeat until nothing changes. */
-		{
-			char *mark = xcalloc(n ? n : 1, 1);
-			int more = 1;
-
-			while (more) {
-				more = 0;
-				for (size_t i = 0; i < n; i++) {
-					if (mark[i])
-						continue;
-					int up = ppids[i] == self;
-
-					for (size_t j = 0; j < n && !up; j++)
-						up = mark[j] &&
-						    pids[j] == ppids[i];
-					if (up) {
-						mark[i] = 1;
-						more = 1;
-					}
-				}
-			}
-			for (size_t i = 0; i < n; i++)
-				if (mark[i]) {
-					(void)kill(pids[i], SIGKILL);
-					found = 1;
-				}
-			free(mark);
-		}
-		free(pids);
-		free(ppids);
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		if (!found)
-			return;
-		usleep(20000);
-	}
-}
-
 static int64_t
 now_ms(void)
 {
@@ -532,11 +446,11 @@ watch(pid_t pid, int fd, uint64_t timeout, volatile sig_atomic_t *intr,
 			metrics_step(mh, res, (enum job_step)m.step, &m.ms);
 	}
 	if (termed)
-		kill_descendants();
+		proc_kill_descendants();
 	while (waitpid(pid, wstatus, 0) == -1 && errno == EINTR)
 		;
 	if (termed)
-		kill_descendants();
+		proc_kill_descendants();
 	return (running);
 }
 

@@ -182,6 +182,39 @@ snapsel_time_str(int64_t t, char *buf, size_t size)
 		snprintf(buf, size, "@%lld", (long long)t);
 }
 
+/*
+ * "oldest" and "random": of the snapshots "latest" could name (before
+ * before, or not SNAPSEL_FUTURE), the first, or one drawn uniformly.
+ */
+static int
+resolve_end(const struct snapsel *s, const char *sel,
+    const struct timespec *before, size_t *index, struct err *e)
+{
+	size_t n = 0;
+
+	if (s->n == 0 && s->nbad > 0)
+		return (err_set(e, ERR_CORRUPT,
+		    "none of the %zu snapshot files can be read; run 'coffer "
+		    "check'",
+		    s->nbad));
+	if (s->n == 0)
+		return (err_set(e, ERR_USAGE,
+		    "the repository has no snapshots yet"));
+	/* v is in order: those that qualify are a prefix of it. */
+	while (n < s->n &&
+	    (before != NULL ? ts_cmp(&s->v[n].order, before) < 0
+	                    : !(s->v[n].flags & SNAPSEL_FUTURE)))
+		n++;
+	if (n == 0)
+		return (snapsel_resolve(s, "latest", before, index, e));
+	if (n > UINT32_MAX)
+		n = UINT32_MAX;
+	*index = strcmp(sel, "oldest") == 0
+	    ? 0
+	    : (size_t)arc4random_uniform((uint32_t)n);
+	return (0);
+}
+
 int
 snapsel_resolve(const struct snapsel *s, const char *sel,
     const struct timespec *before, size_t *index, struct err *e)
@@ -222,11 +255,14 @@ snapsel_resolve(const struct snapsel *s, const char *sel,
 		    "name a snapshot by its id",
 		    limit, s->v[0].m.id, when));
 	}
+	if (strcmp(sel, "oldest") == 0 || strcmp(sel, "random") == 0)
+		return (resolve_end(s, sel, before, index, e));
 	if (len < 4 || len > REPO_HEX_LEN ||
 	    strspn(sel, "0123456789abcdef") != len)
 		return (err_set(e, ERR_USAGE,
-		    "'%s' is not a snapshot id: use 'latest' or at least 4 "
-		    "hex digits of an id from 'coffer snapshots'",
+		    "'%s' is not a snapshot id: use 'latest', 'oldest', "
+		    "'random' or at least 4 hex digits of an id from 'coffer "
+		    "snapshots'",
 		    sel));
 	for (size_t i = 0; i < s->n; i++)
 		if (strncmp(s->v[i].m.id, sel, len) == 0) {

@@ -1,7 +1,8 @@
 /*
  * Choosing a snapshot: every readable snapshot of a repository in the order
  * coffer trusts (doc/FORMAT.md, "Snapshot order"), and a selector
- * ("latest", an id prefix, optionally "before TIME") resolved against it.
+ * ("latest", "oldest", "random", an id prefix, optionally "before TIME")
+ * resolved against it.
  * restore, ls, diff and snapshots all choose through here.
  */
 #ifndef COFFER_SNAPSEL_H
@@ -77,6 +78,9 @@ void snapsel_free(struct snapsel *s);
  *  - "latest": the last whose order is before before (when before is not
  *    NULL), else the last that is not SNAPSEL_FUTURE (a snapshot dated
  *    after this host's clock is never "latest"; name it by id);
+ *  - "oldest": the first of those "latest" could name (drills);
+ *  - "random": one of those drawn at random (arc4random), so that a
+ *    drill tries every kept snapshot over time;
  *  - at least 4 hex digits: the one snapshot whose id starts with them
  *    (counted over all of v, so an ambiguous prefix stays an error), which
  *    must be before before when that is given.

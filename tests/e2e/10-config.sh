@@ -84,10 +84,11 @@ expect_status 0 "$COFFER" -q config check -c coffer.conf
 [ ! -s "$T/out" ] || fail "-q printed on success"
 [ ! -s "$T/err" ] || fail "-q printed a warning: $(cat "$T/err")"
 
-# Every key of a job that nothing acts on yet (prune_schedule) warns, a
-# [drill] as well; what coffer job run and the scheduler act on (before,
-# hook_timeout, keep_*, check, on_failure, timeout, state_dir, schedule)
-# does not.
+# Every key that nothing acts on yet warns: a job's prune_schedule (prune
+# runs by hand) and a drill's schedule (a drill runs by hand); what coffer
+# job run, the scheduler and coffer drill run act on (before,
+# hook_timeout, keep_*, check, on_failure, timeout, state_dir, schedule of
+# a job, the rest of a [drill]) does not.
 cat >later.conf <<EOF
 [global]
 state_dir = /var/lib/coffer
@@ -118,9 +119,11 @@ timeout = 1h
 
 [drill weekly]
 repository = local
+target = /srv/drill
+schedule = Sun 05:00
 EOF
 expect_status 0 "$COFFER" config check -c later.conf
-for w in '17: \[job nightly\] prune_schedule' '28: \[drill weekly\]'; do
+for w in '17: \[job nightly\] prune_schedule' '31: \[drill weekly\] schedule'; do
 	expect_grep "^coffer: warning: later.conf:$w is not acted on yet" "$T/err"
 done
 # keep_* are acted on by coffer forget --job.

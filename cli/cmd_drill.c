@@ -1,0 +1,230 @@
+/*
+ * coffer drill run NAME: one [drill NAME] now (scheduler/drill.c runs
+ * it); this file opens the repository for it and prints the stages, the
+ * RTO and RPO and the result.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repo_opts.h"
+#include "scheduler/drill.h"
+#include "xmalloc.h"
+
+struct drill_args {
+	int unused;
+};
+
+static const struct opt drill_opts_table[] = {
+	OPT_END,
+};
+
+static const struct opt_spec drill_spec = { drill_opts_table, NULL };
+
+static int
+open_repo(void *arg, const char *name, int flags, struct repo **out,
+    struct err *e)
+{
+	struct cli_ctx *ctx = arg;
+
+	/* Shared: a prune must not remove packs under the restore. */
+	ctx->lock = CLI_LOCK_SHARED;
+	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
+}
+
+/* "1h2m3s" for a number of seconds. */
+static void
+dur(double secs, char *buf, size_t size)
+{
+	uint64_t v = secs > 0 ? (uint64_t)(secs + 0.5) : 0;
+
+	if (v < 60)
+		snprintf(buf, size, "%.1f s", secs);
+	else if (v < 3600)
+		snprintf(buf, size, "%llum%02llus", (unsigned long long)v / 60,
+		    (unsigned long long)v % 60);
+	else if (v < 86400)
+		snprintf(buf, size, "%lluh%02llum",
+		    (unsigned long long)v / 3600,
+		    (unsigned long long)(v % 3600) / 60);
+	else
+		snprintf(buf, size, "%llud%02lluh",
+		    (unsigned long long)v / 86400,
+		    (unsigned long long)(v % 86400) / 3600);
+}
+
+static void
+report_json(const struct drill_result *r)
+{
+	json_t *j = json_object(), *stages = json_array(),
+	       *checks = json_array();
+
+	json_object_set_new(j, "drill", json_string(r->name));
+	json_object_set_new(j, "status", json_string(r->ok ? "ok" : "failed"));
+	json_object_set_new(j, "started", json_integer(r->started));
+	json_object_set_new(j, "ended", json_integer(r->ended));
+	json_object_set_new(j, "snapshot",
+	    r->snapshot_id[0] ? json_string(r->snapshot_id) : json_null());
+	json_object_set_new(j, "source",
+	    r->source[0] ? json_string(r->source) : json_null());
+	json_object_set_new(j, "target_kind",
+	    json_string(drill_target_name(r->target_kind)));
+	json_object_set_new(j, "target", json_string(r->target));
+	json_object_set_new(j, "rto",
+	    r->rto_measured ? json_real(r->rto) : json_null());
+	json_object_set_new(j, "rpo",
+	    r->rpo_measured ? json_integer(r->rpo) : json_null());
+	json_object_set_new(j, "max_rto",
+	    r->max_rto ? json_integer((json_int_t)r->max_rto) : json_null());
+	json_object_set_new(j, "max_rpo",
+	    r->max_rpo ? json_integer((json_int_t)r->max_rpo) : json_null());
+	json_object_set_new(j, "consistent",
+	    r->consistent ? json_integer(r->consistent) : json_null());
+	json_object_set_new(j, "bytes", json_integer((json_int_t)r->bytes));
+	if (r->target_kind == DRILL_T_DIR)
+		json_object_set_new(j, "entries",
+		    json_integer((json_int_t)r->files));
+	if (!r->ok) {
+		json_object_set_new(j, "failed_stage",
+		    json_string(
+		        drill_stage_name((enum drill_stage)r->failed_stage)));
+		json_object_set_new(j, "error_class",
+		    json_string(
+		        r->timeout ? "timeout" : err_class_name(r->class)));
+		json_object_set_new(j, "message", json_string(r->msg));
+	}
+	for (int s = 0; s < DRILL_NSTAGES; s++) {
+		const struct drill_stage_result *sr = &r->stages[s];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "stage",
+		    json_string(drill_stage_name((enum drill_stage)s)));
+		json_object_set_new(o, "status",
+		    json_string(drill_status_name(sr->status)));
+		json_object_set_new(o, "duration", json_real(sr->duration));
+		json_object_set_new(o, "message", json_string(sr->msg));
+		json_array_append_new(stages, o);
+	}
+	json_object_set_new(j, "stages", stages);
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct drill_check_result *c = &r->checks[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "stage",
+		    json_string(drill_stage_name(c->stage)));
+		json_object_set_new(o, "check", json_string(c->what));
+		json_object_set_new(o, "ok", json_boolean(c->ok));
+		json_object_set_new(o, "duration", json_real(c->duration));
+		if (!c->ok)
+			json_object_set_new(o, "message", json_string(c->msg));
+		json_array_append_new(checks, o);
+	}
+	json_object_set_new(j, "checks", checks);
+	json_object_set_new(j, "checks_run",
+	    json_integer((json_int_t)r->nchecks_run));
+	json_object_set_new(j, "checks_failed",
+	    json_integer((json_int_t)r->nchecks_failed));
+	json_dumpf(j, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(j);
+}
+
+static void
+report_text(const struct cli_ctx *ctx, const struct drill_result *r)
+{
+	char a[32], b[32];
+
+	if (ctx->quiet && r->ok)
+		return;
+	printf("drill %s: %s\n", r->name, r->ok ? "ok" : "FAILED");
+	if (r->snapshot_id[0])
+		printf("  snapshot %.8s%s%s to %s %s\n", r->snapshot_id,
+		    r->source[0] ? ", source " : "", r->source,
+		    drill_target_name(r->target_kind), r->target);
+	for (int s = 0; s < DRILL_NSTAGES; s++) {
+		const struct drill_stage_result *sr = &r->stages[s];
+
+		dur(sr->duration, a, sizeof(a));
+		printf("  %-10s %-8s %9s  %s\n",
+		    drill_stage_name((enum drill_stage)s),
+		    sr->status == DRILL_FAILED ? "FAILED"
+		                               : drill_status_name(sr->status),
+		    s < DRILL_RTO ? a : "", sr->msg);
+	}
+	if (r->rto_measured)
+		dur(r->rto, a, sizeof(a));
+	else
+		snprintf(a, sizeof(a), "not measured");
+	if (r->rpo_measured)
+		dur((double)r->rpo, b, sizeof(b));
+	else
+		snprintf(b, sizeof(b), "not measured");
+	printf("  RTO %s, RPO %s\n", a, b);
+	fflush(stdout);
+}
+
+int
+cmd_drill(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("drill");
+	struct drill_args a;
+	struct drill_opts o;
+	struct drill_result *res = NULL;
+	struct config *cfg = NULL;
+	const char *name;
+	int rc = EXIT_USAGE;
+	struct err e;
+
+	err_clear(&e);
+	memset(&a, 0, sizeof(a));
+	memset(&o, 0, sizeof(o));
+	if (opt_parse(ctx, cmd, &drill_spec, argc, argv, &a, NULL) == -1)
+		return (EXIT_USAGE);
+	if (optind >= argc)
+		return (cli_usage_error(cmd, "give a subcommand: run NAME"));
+	if (strcmp(argv[optind], "run") != 0)
+		return (cli_usage_error(cmd,
+		    "unknown subcommand '%s' (there is: run NAME)",
+		    argv[optind]));
+	optind++;
+	if (optind >= argc)
+		return (
+		    cli_usage_error(cmd, "give the NAME of a [drill NAME]"));
+	name = argv[optind++];
+	if (opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
+	if (cli_load_config(ctx, &cfg, &e) == -1)
+		goto out;
+	if (cfg == NULL) {
+		err_set(&e, ERR_USAGE,
+		    "drill %s: no config file (%s, or -c FILE) to find it in",
+		    name, CLI_DEFAULT_CONFIG);
+		goto out;
+	}
+	res = xcalloc(1, sizeof(*res));
+	o.open_repo = open_repo;
+	o.arg = ctx;
+	o.log = ctx->log;
+	o.interrupted = ctx->interrupted;
+	if (drill_run(cfg, name, &o, res, &e) == -1)
+		goto out;
+	if (ctx->json)
+		report_json(res);
+	else
+		report_text(ctx, res);
+	if (res->ok)
+		rc = EXIT_OK;
+	else if (res->class == ERR_INTERRUPTED && !res->timeout)
+		rc = EXIT_INTERRUPTED;
+	else
+		rc = EXIT_ATTENTION;
+	goto done;
+out:
+	rc = cli_report(ctx, &e);
+done:
+	free(res);
+	config_free(cfg);
+	opt_free(&drill_spec, &a);
+	return (rc);
+}
