@@ -476,8 +476,15 @@ job_lock(const char *dir, const char *name, int *fdp, struct job_result *res,
 			err_sys(e, ERR_IO, "job %s: lock %s", name, path);
 			goto out;
 		}
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
+		/* The holder writes who it is just after it took the lock:
+		 * wait a little for a whole line rather than say less. */
+		for (int i = 0; i < 20; i++) {
+			n = pread(fd, buf, sizeof(buf) - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			if (strchr(buf, '\n') != NULL)
+				break;
+			(void)usleep(50000);
+		}
 		buf[strcspn(buf, "\n")] = '\0';
 		res->busy = 1;
 		snprintf(res->holder, sizeof(res->holder), "%s",

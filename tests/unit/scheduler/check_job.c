@@ -3,13 +3,23 @@
  * failure (job_step_gate), the rotating check slice (every pack within
  * 100/N runs) and the run's exit status.
  */
+#include <sys/file.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
+#include "config.h"
 #include "err.h"
 #include "scheduler/job.h"
+#include "trepo.h"
+#include "tutil.h"
 
 static void
 configure_all(struct job_result *r)
@@ -19,6 +29,63 @@ configure_all(struct job_result *r)
 	for (int s = 0; s < JOB_NSTEPS; s++)
 		r->steps[s].configured = 1;
 }
+
+/*
+ * A run that finds the job's lock taken names its holder, even when it
+ * looks in the instant between the holder's flock and its writing who it
+ * is (two ticks started together).
+ */
+START_TEST(test_lock_names_a_late_holder)
+{
+	char *dir = tutil_mkdtemp(), text[256], *path, want[64];
+	struct config *cfg;
+	struct err e;
+	int up[2], fd = -1, busy = 0, status;
+	pid_t pid;
+	char c;
+
+	snprintf(text, sizeof(text),
+	    "[global]\nstate_dir = %s\n[repository r]\npath = %s/r\n"
+	    "[source s]\ntype = files\npaths = /etc\n"
+	    "[job j]\nsources = s\nrepository = r\n",
+	    dir, dir);
+	cfg = trepo_config(dir, text);
+	path = tutil_path(dir, "job-j.lock");
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		int lfd = open(path, O_RDWR | O_CREAT, 0600);
+		char line[64];
+		int n;
+
+		if (lfd == -1 || flock(lfd, LOCK_EX) == -1 ||
+		    ftruncate(lfd, 0) == -1 || write(up[1], "l", 1) != 1)
+			_exit(1);
+		usleep(300000);
+		n = snprintf(line, sizeof(line), "pid %ld since then\n",
+		    (long)getpid());
+		if (pwrite(lfd, line, (size_t)n, 0) != n)
+			_exit(1);
+		sleep(2);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	err_clear(&e);
+	ck_assert_int_eq(job_lock_acquire(cfg, "j", &fd, &busy, &e), -1);
+	ck_assert_int_eq(busy, 1);
+	ck_assert_int_eq(e.class, ERR_LOCKED);
+	snprintf(want, sizeof(want), "(pid %ld since then)", (long)pid);
+	ck_assert_msg(strstr(e.msg, want) != NULL, "%s", e.msg);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(up[0]);
+	close(up[1]);
+	config_free(cfg);
+	free(path);
+	tutil_rmtree(dir);
+	free(dir);
+}
+END_TEST
 
 START_TEST(test_gate_snapshot_ok)
 {
@@ -144,6 +211,7 @@ job_run_suite(void)
 	tcase_add_test(tc, test_check_slice_rotates);
 	tcase_add_test(tc, test_check_slice_values);
 	tcase_add_test(tc, test_exit_status);
+	tcase_add_test(tc, test_lock_names_a_late_holder);
 	suite_add_tcase(s, tc);
 	return (s);
 }
