@@ -530,7 +530,7 @@ static int
 measure(struct stor *st, struct names *l, struct err *e)
 {
 	static const char *const dirs[] = { "keys", "data", "index",
-		"forgotten" };
+		"forgotten", "log", "prune" };
 	uint64_t size;
 	int r;
 
