@@ -146,13 +146,16 @@ texts(void)
 		"\"pid\":999999,\"pid_start\":5,\"refreshed\":1800000000,"
 		"\"created\":0,\"stale_after\":4294967295}" };
 	static const char *const config[] = {
-		"[global]\nlog_level = info\n\n[repository main]\n"
-		"location = /srv/coffer\nmachine_key_file = /etc/coffer/key\n",
-		"[repository r]\nlocation = sftp://backup@nas/srv/c\n"
-		"password_file = /etc/coffer/pw\n[source etc]\ntype = files\n"
-		"paths = /etc \"/srv/My Files\"\n[job nightly]\nrepository = r\n"
-		"sources = etc\nschedule = daily 02:30\ntimezone = UTC\n"
-		"keep_daily = 7\n" };
+		"[global]\nlog = stderr\n\n[repository main]\n"
+		"path = /srv/coffer\npassword_file = /etc/coffer/key\n",
+		"[repository r]\nurl = sftp://backup@[::1]:2222/srv/c\n"
+		"password_file = /etc/coffer/pw\nio_timeout = 1m30s\n"
+		"limit_upload = 512\n[source etc]\ntype = files\n"
+		"paths = /etc \"/srv/My Files\"\n[source db]\n"
+		"type = postgres\ndatabase = gas\n[job nightly]\n"
+		"repository = r\nsources = etc, db\n"
+		"schedule = 0 3 * * 1-5\ntimezone = Europe/Paris\n"
+		"keep_daily = 7\ncheck = 0.5%\ntimeout = 6h\n" };
 	uint8_t chunker[4 + 3000];
 
 	seeds("conninfo", conninfo, NELEM(conninfo));
