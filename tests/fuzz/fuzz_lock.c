@@ -4,9 +4,9 @@
  * lock file of a local store; lock_list reads and judges it, then an
  * exclusive lock_acquire meets it and describes it in its conflict
  * message.  Invariants: a readable lock has its strings and times in
- * range and its deadline after its refresh; an acquire either wins (the
- * planted lock was dead or unreadable and removed... or not a lock) or
- * fails with ERR_LOCKED naming it in one printable line.
+ * range and its deadline after its refresh; an exclusive acquire either
+ * wins (the planted lock was provably dead, and removed) or fails with
+ * ERR_LOCKED naming it in one printable line.
  */
 #include <stdlib.h>
 #include <string.h>
