@@ -63,7 +63,8 @@ walk(const struct config *cfg)
 				struct err e;
 
 				if (t != NULL) {
-					FUZZ_CHECK(schedule_parse(t, &s, &e) == 0);
+					FUZZ_CHECK(
+					    schedule_parse(t, &s, &e) == 0);
 					schedule_free(s);
 				}
 				break;

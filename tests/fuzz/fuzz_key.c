@@ -37,8 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(e.class == ERR_CORRUPT);
 		return (0);
 	}
-	FUZZ_CHECK(info.kind == KEY_KIND_MACHINE ||
-	    info.kind == KEY_KIND_PASSPHRASE);
+	FUZZ_CHECK(
+	    info.kind == KEY_KIND_MACHINE || info.kind == KEY_KIND_PASSPHRASE);
 	FUZZ_CHECK(strlen(info.host) <= KEY_META_MAX);
 	FUZZ_CHECK(strlen(info.user) <= KEY_META_MAX);
 	if (info.kind == KEY_KIND_MACHINE)

@@ -26,9 +26,9 @@ static const struct {
 	{ "example.org", 22 },
 };
 
-static const char *const methods[] = { "ssh-ed25519",
-	"ecdsa-sha2-nistp521", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp256",
-	"rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "ssh-dss" };
+static const char *const methods[] = { "ssh-ed25519", "ecdsa-sha2-nistp521",
+	"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp256", "rsa-sha2-512",
+	"rsa-sha2-256", "ssh-rsa", "ssh-dss" };
 
 static void
 check_methods(const char *s)

@@ -8,15 +8,18 @@
  * wins (the planted lock was provably dead, and removed) or fails with
  * ERR_LOCKED naming it in one printable line.
  */
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fuzz.h"
 #include "repo/lock.h"
 #include "store/store.h"
 
-#define NAME "locks/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define NAME                                                                   \
+	"locks/"                                                               \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static time_t
 fixed_now(void)

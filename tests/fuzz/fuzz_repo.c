@@ -16,10 +16,11 @@
  * COFFER_FUZZ_FIXTURE names the fixture (default: the path from the
  * source tree's top, where make fuzz runs).
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crypto.h"
 #include "fuzz.h"
@@ -271,8 +272,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < rep->nproblems; i++) {
 		const struct check_problem *pr = &rep->problems[i];
 
-		FUZZ_CHECK(pr->file != NULL && pr->what != NULL &&
-		    pr->fix != NULL);
+		FUZZ_CHECK(
+		    pr->file != NULL && pr->what != NULL && pr->fix != NULL);
 		FUZZ_CHECK(strchr(pr->what, '\n') == NULL);
 	}
 	if (sel == 1 && !decodes(sel, p, n))

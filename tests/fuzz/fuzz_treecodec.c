@@ -33,7 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i > 0)
 			FUZZ_CHECK(strcmp(nodes[i - 1].name, nm) < 0);
 		if (nodes[i].type == FS_FILE)
-			FUZZ_CHECK(fs_node_data_len(&nodes[i]) <= nodes[i].size);
+			FUZZ_CHECK(
+			    fs_node_data_len(&nodes[i]) <= nodes[i].size);
 	}
 	treecodec_encode(nodes, n, &out, &outlen);
 	FUZZ_CHECK(outlen == size && memcmp(out, data, size) == 0);

@@ -30,12 +30,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	back = malloc(n);
 	FUZZ_CHECK(back != NULL);
 	snprintf(back, n, "sftp://%s%s%s%s%s", u.user, u.user[0] ? "@" : "",
-	    strchr(u.host, ':') ? "[" : "", u.host, strchr(u.host, ':') ? "]" : "");
+	    strchr(u.host, ':') ? "[" : "", u.host,
+	    strchr(u.host, ':') ? "]" : "");
 	if (u.port != 0)
 		snprintf(back + strlen(back), n - strlen(back), ":%d", u.port);
 	snprintf(back + strlen(back), n - strlen(back), "%s", u.path);
 	if (url_parse_sftp(back, &u2, &e) == -1)
-		fuzz_fail(__FILE__, __LINE__, "parts written back do not parse");
+		fuzz_fail(__FILE__, __LINE__,
+		    "parts written back do not parse");
 	FUZZ_CHECK(strcmp(u.user, u2.user) == 0);
 	FUZZ_CHECK(strcmp(u.host, u2.host) == 0);
 	FUZZ_CHECK(u.port == u2.port);

@@ -7,11 +7,12 @@
  * file is named by the SHA-256 of its bytes, as libFuzzer names them.
  *   gen_seeds CORPUS_DIR
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crypto.h"
 #include "fs/node.h"
@@ -104,19 +105,34 @@ texts(void)
 	static const char *const url[] = { "sftp://backup@nas.example/srv/c",
 		"sftp://h:2222/r", "sftp://[::1]:22/repo",
 		"sftp://u@10.0.0.1/a/b c", "sftp://u:pw@h/r" };
-	static const char *const schedule[] = { "hourly", "daily", "daily 02:30",
-		"weekly", "monthly", "yearly", "Mon..Fri 22:00",
+	static const char *const schedule[] = { "hourly", "daily",
+		"daily 02:30", "weekly", "monthly", "yearly", "Mon..Fri 22:00",
 		"Fri..Mon 01:00", "Mon,Wed 01:00", "@midnight", "@annually",
-		"*/15 * * * *", "0 3 * * 1-5", "30 2 1,15 * *",
-		"0 0 29 2 *", "0 12 * Jan-Mar/2 sun", "5 4 13 * 5",
-		"0 0 31 * *", "0 0 * * 7" };
+		"*/15 * * * *", "0 3 * * 1-5", "30 2 1,15 * *", "0 0 29 2 *",
+		"0 12 * Jan-Mar/2 sun", "5 4 13 * 5", "0 0 31 * *",
+		"0 0 * * 7" };
 	static const char *const value[] = { "\x00yes", "\x00Off",
-		"\x01-9223372036854775808", "\x01+42", "\x02" "64K",
-		"\x02" "2GiB", "\x02" "512", "\x03" "1h30m", "\x03" "7d",
-		"\x03" "90", "\x04" "0.5%", "\x04" "100%",
+		"\x01-9223372036854775808", "\x01+42",
+		"\x02"
+		"64K",
+		"\x02"
+		"2GiB",
+		"\x02"
+		"512",
+		"\x03"
+		"1h30m",
+		"\x03"
+		"7d",
+		"\x03"
+		"90",
+		"\x04"
+		"0.5%",
+		"\x04"
+		"100%",
 		"\x05/srv/a, \"/srv/My Files\" /b" };
 	static const char *const kh[] = {
-		"h.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIOjTc2gkghfQ9xJJ"
+		"h.example ssh-ed25519 "
+		"AAAAC3NzaC1lZDI1NTE5AAAAIIOjTc2gkghfQ9xJJ"
 		"biCa7h9wbFG6AsC1CfrrSTE53eH\n",
 		"# comment\n*.example,!bad.example ssh-ed25519 AAAAC3NzaC1lZDI1"
 		"NTE5AAAAIIs6oS49MqihVkPT+7MJ/UOIZHWYEoUZ/EM0ZV5tsUYu\n",
@@ -132,7 +148,8 @@ texts(void)
 		"AyNTYAAABBBFu0YWJZS7SLtKgXhliMQvQB7pk1yOPZf8sCuSaiOGfmkOX688zW"
 		"kbGcacpcPB1aMZkTM38eJ+HGzXr9vyxboyc=\n",
 		"[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIs6oS49M"
-		"qihVkPT+7MJ/UOIZHWYEoUZ/EM0ZV5tsUYu\n" };
+		"qihVkPT+7MJ/UOIZHWYEoUZ/EM0ZV5tsUYu\n"
+	};
 	static const char *const lock[] = {
 		"{\"version\": 1, \"mode\": \"shared\", \"hostname\": \"db1\", "
 		"\"pid\": 4242, \"pid_start\": 159956, \"pid_ns\": "
@@ -140,11 +157,13 @@ texts(void)
 		"\"aedbea3d-fd02-4746-8bc6-8d8f22583de5\", \"username\": "
 		"\"root\", \"command\": \"snapshot\", \"created\": 1714530600, "
 		"\"refreshed\": 1714531200, \"stale_after\": 1800}\n",
-		"{\"version\":1,\"mode\":\"exclusive\",\"hostname\":\"fuzzhost\","
+		"{\"version\":1,\"mode\":\"exclusive\",\"hostname\":"
+		"\"fuzzhost\","
 		"\"pid\":1,\"refreshed\":1799999000,\"stale_after\":1800}",
 		"{\"version\":2,\"mode\":\"other\",\"hostname\":\"fuzzhost\","
 		"\"pid\":999999,\"pid_start\":5,\"refreshed\":1800000000,"
-		"\"created\":0,\"stale_after\":4294967295}" };
+		"\"created\":0,\"stale_after\":4294967295}"
+	};
 	static const char *const config[] = {
 		"[global]\nlog = stderr\n\n[repository main]\n"
 		"path = /srv/coffer\npassword_file = /etc/coffer/key\n",
@@ -155,7 +174,8 @@ texts(void)
 		"type = postgres\ndatabase = gas\n[job nightly]\n"
 		"repository = r\nsources = etc, db\n"
 		"schedule = 0 3 * * 1-5\ntimezone = Europe/Paris\n"
-		"keep_daily = 7\ncheck = 0.5%\ntimeout = 6h\n" };
+		"keep_daily = 7\ncheck = 0.5%\ntimeout = 6h\n"
+	};
 	uint8_t chunker[4 + 3000];
 
 	seeds("conninfo", conninfo, NELEM(conninfo));
