@@ -13,6 +13,9 @@
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, sample config
 #   make deb        build/deb/coffer_VERSION_ARCH.deb, lintian-clean
 #   make bench-chunker   chunker speed and chunk sizes on 1 GiB in memory
+#   make fuzz       build the libFuzzer targets, run each FUZZ_SECONDS (60)
+#   make fuzz-smoke each fuzz target over its seeds and regressions (check)
+#   make fuzz-seeds rewrite tests/fuzz/corpus/ from the real encoders
 
 PREFIX    ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -190,7 +193,7 @@ lint-errors:
 
 check: deps-test
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory lint-man lint-errors unit e2e
+	@$(MAKE) --no-print-directory lint-man lint-errors unit e2e fuzz-smoke
 
 # The long suite: the same tests with more rounds of fault injection.
 check-long: deps-test
@@ -287,5 +290,72 @@ build/rel/bench/chunker-speed: bench/chunker-speed.c build/rel/libcoffer.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 	    build/rel/libcoffer.a $(LIBS) -lm
+
+# Fuzzing (doc/TESTING.md, "Fuzzing"): one libFuzzer target per parser of
+# untrusted bytes, tests/fuzz/fuzz_NAME.c -> build/fuzz/fuzz_NAME, linked
+# with lib/ built by clang under the same sanitizers in build/fuzz/obj
+# (the targets reach only lib/).  Seeds: tests/fuzz/corpus/NAME/; inputs
+# that once failed: tests/fuzz/regress/NAME/.  What the runs find grows
+# build/fuzz/corpus/NAME/; crashes land in build/fuzz/crash-NAME-*.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 $(WARN) $(WERROR) -O1 -g $(FUZZ_SAN) -MMD -MP
+FUZZ_LIB_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(sort $(shell find lib \
+                  -name '*.c' 2>/dev/null)))
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard \
+                  tests/fuzz/fuzz_*.c)))
+FUZZ_BINS    := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_RUN     := FUZZ_NAMES='$(FUZZ_NAMES)' FUZZ_CC='$(FUZZ_CC)' \
+                LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+                sh tests/fuzz/run
+
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds
+# Keep the targets' objects: make would delete them as intermediates.
+.SECONDARY: $(FUZZ_NAMES:%=build/fuzz/obj/tests/fuzz/fuzz_%.o) \
+    build/fuzz/obj/tests/fuzz/fuzz.o build/fuzz/obj/tests/fuzz/gen_seeds.o
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$<)
+	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/libcoffer.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $(FUZZ_LIB_OBJ)
+
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o \
+    build/fuzz/obj/tests/fuzz/fuzz.o build/fuzz/libcoffer.a
+	$(call say,LINK,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $(LDFLAGS) -o $@ $< \
+	    build/fuzz/obj/tests/fuzz/fuzz.o build/fuzz/libcoffer.a $(LIBS)
+
+build/fuzz/gen_seeds: build/fuzz/obj/tests/fuzz/gen_seeds.o \
+    build/fuzz/libcoffer.a
+	$(call say,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) $(LDFLAGS) -o $@ $< build/fuzz/libcoffer.a \
+	    $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@$(FUZZ_RUN) probe
+	@$(MAKE) --no-print-directory fuzz-build
+	@$(FUZZ_RUN) long $(FUZZ_SECONDS)
+
+# Part of check: skipped, saying why, only where clang cannot link a
+# fuzzer (deps.sh installs clang and libclang-rt-14-dev).
+fuzz-smoke:
+	@if $(FUZZ_RUN) probe; then \
+		$(MAKE) --no-print-directory fuzz-build && $(FUZZ_RUN) smoke; \
+	else echo "SKIP fuzz-smoke: $(FUZZ_CC) cannot link a libFuzzer" \
+	    "target (install clang and libclang-rt-14-dev: make deps)"; fi
+
+fuzz-seeds: build/fuzz/gen_seeds
+	rm -rf tests/fuzz/corpus
+	build/fuzz/gen_seeds tests/fuzz/corpus
 
 -include $(shell find build -name '*.d' 2>/dev/null)

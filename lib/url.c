@@ -86,7 +86,8 @@ url_parse_sftp(const char *s, struct url_sftp *out, struct err *e)
 			        (*q >= 'A' && *q <= 'F') || *q == ':' ||
 			        *q == '.'))
 				break;
-		if (q != hend || hend == h)
+		/* Brackets hold an IPv6 address: it has a ':'. */
+		if (q != hend || memchr(h, ':', (size_t)(hend - h)) == NULL)
 			return (err_set(e, ERR_CONFIG,
 			    "'%s' has an invalid IPv6 address", s));
 		q = hend + 1;

@@ -216,6 +216,10 @@ pack_header_decode(const uint8_t *p, size_t len, uint64_t data_len,
 	if (p[4] != PACK_VERSION)
 		return (err_set(e, ERR_CORRUPT,
 		    "pack header: format version %u is not supported", p[4]));
+	/* One encoding per header (doc/FORMAT.md, "Packs"). */
+	if (p[5] != 0 || p[6] != 0 || p[7] != 0)
+		return (err_set(e, ERR_CORRUPT,
+		    "pack header: its reserved bytes are not zero"));
 	n = get32(p + 8);
 	if ((len - PACK_HDR_FIXED) / PACK_HDR_ENTRY_LEN != n ||
 	    (len - PACK_HDR_FIXED) % PACK_HDR_ENTRY_LEN != 0)

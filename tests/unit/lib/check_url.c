@@ -55,6 +55,11 @@ START_TEST(test_parse_url)
 	ck_assert_int_eq(url_parse_sftp("sftp://[::1/y", &u, &e), -1);
 	ck_assert_int_eq(url_parse_sftp("sftp://[]/y", &u, &e), -1);
 	ck_assert_int_eq(url_parse_sftp("sftp://[::1]x/y", &u, &e), -1);
+	/* No ':', no IPv6 address (found by fuzz_url). */
+	ck_assert_int_eq(url_parse_sftp("sftp://[....]/y", &u, &e), -1);
+	ck_assert_str_eq(e.msg,
+	    "'sftp://[....]/y' has an invalid IPv6 address");
+	ck_assert_int_eq(url_parse_sftp("sftp://[1.2.3.4]/y", &u, &e), -1);
 	ck_assert_int_eq(url_parse_sftp("sftp://h o/y", &u, &e), -1);
 	ck_assert_int_eq(url_parse_sftp("sftp://h/a\tb", &u, &e), -1);
 	ck_assert_int_eq(url_parse_sftp("/local/path", &u, &e), -1);

@@ -140,6 +140,15 @@ START_TEST(test_header_refusals)
 		ck_assert_int_eq(pack_header_decode(h, cut, data_len, &bl, &n,
 		                     &e),
 		    -1);
+	/* The 3 bytes after the version are zero (found by fuzz_pack). */
+	for (int i = 5; i < 8; i++) {
+		h[i] = 0x10;
+		ck_assert_int_eq(pack_header_decode(h, hlen, data_len, &bl, &n,
+		                     &e),
+		    -1);
+		ck_assert(strstr(e.msg, "reserved bytes") != NULL);
+		h[i] = 0;
+	}
 	h[8] = 200; /* count beyond the bytes */
 	ck_assert_int_eq(pack_header_decode(h, hlen, data_len, &bl, &n, &e),
 	    -1);
