@@ -335,8 +335,10 @@ stat_path(struct sftp *s, struct conn *c, const char *path,
 	if (r == 0)
 		return (0);
 	if (sftp_conn_fail(s, c, r, "stat", path, e) == -1 &&
-	    e->sys_errno == ENOENT)
+	    e->sys_errno == ENOENT) {
+		err_clear(e); /* not there is an answer, not an error */
 		return (1);
+	}
 	return (-1);
 }
 
@@ -466,8 +468,10 @@ remove_path(struct sftp *s, struct conn *c, const char *path, struct err *e)
 	if (r == 0)
 		return (0);
 	if (sftp_conn_fail(s, c, r, "remove", path, e) == -1 &&
-	    e->sys_errno == ENOENT)
+	    e->sys_errno == ENOENT) {
+		err_clear(e);
 		return (0);
+	}
 	return (-1);
 }
 
@@ -618,6 +622,7 @@ op_put_stream(struct sftp *s, struct conn *c, void *arg, int attempt,
 			goto out;
 		if (make_parents(s, c, path, 0, e) == -1)
 			goto out;
+		err_clear(e);
 		made = 1;
 	}
 	if (stream_to(s, c, h, a, tmp, e) == -1)
@@ -849,8 +854,10 @@ op_readdir(struct sftp *s, struct conn *c, void *arg, int attempt,
 	    NULL) {
 		if (r != WAIT_FAILED &&
 		    sftp_conn_fail(s, c, r, "list", path, e) == -1 &&
-		    e->sys_errno == ENOENT)
+		    e->sys_errno == ENOENT) {
+			err_clear(e); /* a missing directory lists nothing */
 			rc = 0;
+		}
 		goto out;
 	}
 	for (;;) {

@@ -310,14 +310,18 @@ START_TEST(test_list_skips_temp_and_recurses)
 	ck_assert_int_eq(s.n, 2);
 	ck_assert_int_eq(listed(&s, "data/00/aa"), 1);
 	ck_assert_int_eq(listed(&s, "data/ff/bb"), 2);
-	/* A missing directory lists nothing. */
+	/* A missing directory lists nothing, and that is no error: a
+	 * caller may look at e after a call that succeeded. */
+	err_clear(&e);
 	ck_assert_int_eq(stor_list(st, "snapshots", collect, &s, &e), 0);
 	ck_assert_int_eq(s.n, 2);
+	ck_assert_int_eq(e.class, ERR_NONE);
 	ck_assert_int_eq(stor_list(st, "data", stop_at_first, NULL, &e), 42);
 	/* Removing twice is fine: the second finds nothing to do. */
 	ck_assert_int_eq(stor_remove(st, "index/cc", &e), 0);
 	ck_assert_int_eq(stor_remove(st, "index/cc", &e), 0);
 	ck_assert_int_eq(stor_stat(st, "index/cc", &size, &e), 1);
+	ck_assert_int_eq(e.class, ERR_NONE);
 	ck_assert_int_eq(stor_list(st, "index", collect, &s, &e), 0);
 	ck_assert_int_eq(s.n, 2);
 	stor_close(st);
