@@ -3,7 +3,10 @@
 # tests' harness starts on 127.0.0.1 (tests/e2e/lib.sh): a PostgreSQL
 # cluster holding a gas utility's meter readings, a config tree, and an
 # OpenSSH sftp server as the off-site host, set up with offsite-setup's
-# append-only recipe.  Every step prints the command it runs and checks
+# append-only recipe; the scheduler runs the nightly job twice (the second
+# night with --now), the metrics file is shown, and a drill from the
+# off-site copy into a scratch PostgreSQL ends it with its RTO and RPO.
+# Every step prints the command it runs and checks
 # its outcome; the demo exits non-zero when one does not behave.  The
 # harness stops every server and removes every file on any exit (^C too).
 #	sh scripts/demo.sh ./coffer
@@ -86,6 +89,7 @@ C=$T/coffer.conf
 cat >"$C" <<EOF
 [global]
 state_dir = $T/state
+metrics_file = $T/metrics/coffer.prom
 
 [repository local]
 path = $T/repo
@@ -111,17 +115,30 @@ paths = $S/etc
 [job nightly]
 sources = gasdb etc
 repository = local
+schedule = daily 02:30
+timezone = UTC
 replicate = offsite
 keep_last = 3
 check = 50%
+
+# a restore drill from the off-site copy: a scratch PostgreSQL cluster,
+# checked by SQL, within a recovery time and a data age
+[drill offsite-db]
+repository = offsite
+source = gasdb
+target = postgres-scratch
+sql_checks = SELECT count(*) > 1000 FROM meter_readings; SELECT count(*) = 2000 FROM customers
+max_rto = 5m
+max_rpo = 26h
 EOF
 cat "$C"
+mkdir -p "$T/metrics"
 run "$COFFER" -c "$C" init -r local --machine-key "$T/local.key"
 run "$COFFER" -c "$C" config check -q
 
-step "night 1: the job's snapshot, then its replication over SSH"
-run "$COFFER" -c "$C" snapshot --job nightly
-run "$COFFER" -c "$C" replicate nightly
+step "night 1: the scheduler's first tick runs the job: snapshot, forget, replicate over SSH, check"
+echo "(cron runs 'coffer scheduler tick' every minute: see 'coffer scheduler install')"
+run "$COFFER" -c "$C" scheduler tick
 if [ "$U" = nobody ]; then
 	echo "the off-site admin runs the recipe's step after the first replicate:"
 	sed -n '/^# --- after the first replicate ---$/,/^# --- /p' "$T/recipe" |
@@ -138,13 +155,28 @@ printf 'tariff_7 = 9.99\n' >"$S/etc/gas/billing.d/tariff-7.conf"
 before=$(fingerprint gas)
 echo "now: $before"
 
-step "night 2: the whole job in one command; only what changed is stored and shipped"
-run "$COFFER" -c "$C" job run nightly
+step "night 2: the tick at 02:30 runs it again; only what changed is stored and shipped"
+night2=$(date -u -d tomorrow +%Y-%m-%d)
+run "$COFFER" -c "$C" scheduler tick --now "${night2}T02:31:00Z"
+echo "a second tick in the same night finds nothing due (exactly once):"
+run "$COFFER" -c "$C" scheduler tick --now "${night2}T02:45:00Z"
+n=$("$COFFER" -c "$C" scheduler history nightly --json | grep -c '"status":"ok"')
+[ "$n" -eq 2 ] || fail "expected 2 runs of nightly, found $n"
 run "$COFFER" -c "$C" scheduler history nightly
+run "$COFFER" -c "$C" scheduler status --now "${night2}T02:45:00Z"
 run "$COFFER" -c "$C" snapshots -r local
 first=$("$COFFER" -c "$C" snapshots -r local --json |
     sed -n 's/^\[{"id":"\([0-9a-f]\{8\}\).*/\1/p')
 run "$COFFER" -c "$C" diff -r local "$first" latest
+run "$COFFER" -c "$C" log -r local --last 4
+
+step "what monitoring sees: the metrics file node_exporter collects"
+grep -v '^#' "$T/metrics/coffer.prom"
+if command -v promtool >/dev/null 2>&1; then
+	run sh -c "promtool check metrics <'$T/metrics/coffer.prom'"
+fi
+grep -q '^coffer_job_last_success_timestamp_seconds{job="nightly"} [1-9]' \
+    "$T/metrics/coffer.prom" || fail "no last success for nightly in the metrics"
 
 step "disaster: the primary repository is gone"
 rm -rf "$T/repo" "$T/cache"
@@ -167,5 +199,9 @@ tree_listing "$T/restored$S/etc" >"$T/got"
 cmp -s "$T/want" "$T/got" || fail "the restored tree differs: $(diff "$T/want" "$T/got" | head)"
 diff -r "$S/etc" "$T/restored$S/etc" >/dev/null || fail "restored contents differ"
 echo "identical: $(wc -l <"$T/want") entries, contents, modes, owners, times, links"
+
+step "a restore drill from the off-site copy: scratch PostgreSQL, SQL checks, RTO and RPO"
+run "$COFFER" -c "$C" drill run offsite-db
+pgrep -f "coffer-drill" >/dev/null && fail "the drill left a process behind"
 
 step "demo finished: all steps behaved as expected"
