@@ -50,6 +50,30 @@ sql gas "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
 before=$(fingerprint gas)
 echo "PostgreSQL $(sql gas 'SHOW server_version') on port $PGPORT: $before"
 
+if [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null 2>&1; then
+	step "a throwaway MariaDB with the billing system's invoices"
+	start_mariadb
+	my() { mariadb --defaults-file="$MYSQL_CNF" -N -B "$@"; }
+	my -e "CREATE DATABASE billing; USE billing;
+	    CREATE TABLE billing.invoices (id INT PRIMARY KEY, customer INT NOT NULL,
+	        amount DECIMAL(10,2) NOT NULL, issued DATE NOT NULL) ENGINE=InnoDB;
+	    INSERT INTO billing.invoices
+	        SELECT seq, 1 + seq % 2000, (seq % 541) * 3.5, '2026-01-01' + INTERVAL seq % 300 DAY
+	        FROM seq_1_to_12000;"
+	# my_fingerprint DB: the row count and a checksum of the invoices.
+	my_fingerprint() {
+		my -e "SET SESSION group_concat_max_len = 16777216;
+		    SELECT CONCAT(COUNT(*), ' invoices, md5 ',
+		    MD5(GROUP_CONCAT(id, ':', customer, ':', amount, ':', issued ORDER BY id)))
+		    FROM $1.invoices"
+	}
+	echo "$(my_fingerprint billing)"
+	MY_SOURCE=billing
+else
+	step "no MariaDB here (/usr/sbin/mariadbd): the demo leaves the MySQL source out"
+	MY_SOURCE=
+fi
+
 step "a configuration tree, as /etc would be"
 S=$T/site
 mkdir -p "$S/etc/gas/billing.d" "$S/etc/ssh"
@@ -111,9 +135,14 @@ connection = host=$PG_SOCKET_DIR port=$PGPORT user=postgres
 [source etc]
 type = files
 paths = $S/etc
-
+${MY_SOURCE:+
+[source billing]
+type = mysql
+database = billing
+defaults_file = $MYSQL_CNF
+}
 [job nightly]
-sources = gasdb etc
+sources = gasdb etc${MY_SOURCE:+ billing}
 repository = local
 schedule = daily 02:30
 timezone = UTC
@@ -152,6 +181,8 @@ sql gas "INSERT INTO meter_readings (customer, read_at, m3)
     SELECT 1 + i % 2000, timestamptz '2026-06-01' + i * interval '7 min', 3
     FROM generate_series(1, 1500) i" >/dev/null
 printf 'tariff_7 = 9.99\n' >"$S/etc/gas/billing.d/tariff-7.conf"
+[ -z "$MY_SOURCE" ] ||
+	my -e "INSERT INTO billing.invoices VALUES (12001, 7, 99.50, '2026-12-01')"
 before=$(fingerprint gas)
 echo "now: $before"
 
@@ -191,6 +222,17 @@ after=$(fingerprint gas_restored)
 echo "original: $before"
 echo "restored: $after"
 [ "$before" = "$after" ] || fail "the restored database differs"
+
+if [ -n "$MY_SOURCE" ]; then
+	step "restore the billing database from the off-site copy into a new MariaDB database"
+	my_before=$(my_fingerprint billing)
+	run "$COFFER" -c "$C" restore -r offsite latest --source billing \
+	    --to-mysql billing_restored --defaults-file "$MYSQL_CNF" --create
+	my_after=$(my_fingerprint billing_restored)
+	echo "original: $my_before"
+	echo "restored: $my_after"
+	[ "$my_before" = "$my_after" ] || fail "the restored billing database differs"
+fi
 
 step "restore the configuration tree and compare it byte for byte"
 run "$COFFER" -c "$C" restore -r offsite latest --source etc --target "$T/restored"

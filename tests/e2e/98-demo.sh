@@ -17,5 +17,8 @@ expect_grep '^restored: .* readings, md5 ' "$T/demo.out"
 expect_grep 'job nightly: ok \(run 2\)' "$T/demo.out"
 expect_grep '^coffer_job_last_success_timestamp_seconds\{job="nightly"\} ' "$T/demo.out"
 expect_grep '^drill offsite-db: ok$' "$T/demo.out"
+if [ -x /usr/sbin/mariadbd ]; then
+	expect_grep '^restored: 12001 invoices, md5 ' "$T/demo.out"
+fi
 expect_grep '^  RTO [0-9.]+ s, RPO [0-9.]+ s$' "$T/demo.out"
 [ -z "$(ls -A "$T/tmp")" ] || fail "the demo left files: $(ls -A "$T/tmp")"
