@@ -488,8 +488,12 @@ rm_at(int dfd, const char *name, dev_t dev)
 		errno = EXDEV;
 		return (-1);
 	}
-	if ((st.st_mode & 0700) != 0700)
-		(void)fchmodat(dfd, name, (st.st_mode & 07777) | 0700, 0);
+	if ((st.st_mode & 0700) != 0700) {
+		/* Best effort: the openat below says whether it mattered. */
+		int made_ours = fchmodat(dfd, name, (st.st_mode & 07777) | 0700, 0);
+
+		(void)made_ours;
+	}
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)

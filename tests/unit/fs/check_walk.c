@@ -629,7 +629,7 @@ remove_base(void)
 
 	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", base,
 	    base);
-	(void)system(cmd);
+	ck_assert_int_eq(system(cmd), 0);
 }
 
 START_TEST(test_round_trip_to_directory)
