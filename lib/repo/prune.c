@@ -808,6 +808,38 @@ interrupted(const struct prune_opts *o, struct err *e)
 	return (0);
 }
 
+/*
+ * A tombstone gone/<hex> for a file about to be removed on purpose, so
+ * that replicate does not send it again (FORMAT.md, "Gone").  Written
+ * before the removal: a crash between leaves a tombstone of a file still
+ * there, which changes nothing.  It is advice, never needed for safety
+ * (replicate sending the file again is what happens without it), so a
+ * full store only gets a note: a prune on a full disk must still delete.
+ */
+static int
+gone_mark(struct stor *st, const struct prune_opts *o, const char *hex,
+    struct err *e)
+{
+	char name[sizeof(PRUNE_GONE_DIR) + REPO_HEX_LEN + 1];
+
+	snprintf(name, sizeof(name), "%s/%s", PRUNE_GONE_DIR, hex);
+	if (stor_put(st, name, (const uint8_t *)"", 0, STOR_NOREPLACE, e) == 0)
+		return (0);
+	if (e->sys_errno == EEXIST) {
+		err_clear(e);
+		return (0);
+	}
+	if (e->class == ERR_NOSPACE) {
+		note(o,
+		    "%s: no space for the tombstone; replicate may copy "
+		    "%.8s here again",
+		    name, hex);
+		err_clear(e);
+		return (0);
+	}
+	return (err_wrap(e, "tombstone"));
+}
+
 /* The state both phases share. */
 struct run {
 	struct repo *r;
@@ -987,6 +1019,14 @@ phase2(struct run *x, struct err *e)
 		}
 		prune_crash_point("after-rescue");
 	}
+	/* Tombstones first: empty files, the only writes here. */
+	for (size_t i = 0; i < x->due_index.n; i++)
+		if (gone_mark(x->st, x->o, x->due_index.v[i] + strlen("index/"),
+		        e) == -1)
+			goto out;
+	for (size_t i = 0; i < res->due_packs.n; i++)
+		if (gone_mark(x->st, x->o, res->due_packs.v[i], e) == -1)
+			goto out;
 	/*
 	 * Index files before the packs they name: a crash in between
 	 * leaves packs in no index (a warning for check), never an index
@@ -1250,7 +1290,10 @@ phase1(struct run *x, struct err *e)
 	}
 	/* Forgotten snapshots are gone for good now (forget(1)). */
 	for (size_t i = 0; i < res->forgotten.n; i++)
-		if (stor_remove(x->st, res->forgotten.v[i], e) == -1)
+		if (gone_mark(x->st, x->o,
+		        res->forgotten.v[i] + strlen(FORGET_DIR "/"),
+		        e) == -1 ||
+		    stor_remove(x->st, res->forgotten.v[i], e) == -1)
 			goto out;
 	rc = 0;
 out:

@@ -8,6 +8,9 @@
  * that no longer names them, and a sealed record prune/<id> lists them
  * for the next prune (phase 1).  Writers read the same records
  * (repo_prune_guard_*) and never commit a snapshot naming a candidate.
+ * Each file a prune removes on purpose (a forgotten snapshot, a pack, an
+ * index file) first gets an empty tombstone gone/<its hash>, which
+ * replicate, having no key, reads by name (doc/FORMAT.md, "Gone").
  */
 #ifndef COFFER_PRUNE_H
 #define COFFER_PRUNE_H
@@ -21,6 +24,7 @@
 #include "repo/repo.h"
 
 #define PRUNE_DIR                "prune"
+#define PRUNE_GONE_DIR           "gone"
 #define PRUNE_MARGIN_DEFAULT     3600 /* seconds: 1 h */
 #define PRUNE_MARGIN_ENV         "COFFER_PRUNE_MARGIN"
 #define PRUNE_CRASH_ENV          "COFFER_CRASH_AT"
