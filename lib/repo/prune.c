@@ -546,7 +546,8 @@ out:
 /* Every blob the snapshots in snapshots/ need, trees included. */
 static int
 needed(struct repo *r, const struct prune_opts *o, struct prune_result *res,
-    uint8_t (**ref)[IDX_ID_LEN], size_t *nref, struct err *e)
+    struct prune_names *seen, uint8_t (**ref)[IDX_ID_LEN], size_t *nref,
+    struct err *e)
 {
 	struct prune_names snaps = { NULL, 0 };
 	struct tree_reader *tr = tree_reader_new(r);
@@ -571,6 +572,7 @@ needed(struct repo *r, const struct prune_opts *o, struct prune_result *res,
 			goto out;
 		}
 		res->snapshots++;
+		names_add(seen, b);
 		if (pset_add(&s, m.tree) == 0) {
 			if (depth == cap) {
 				cap = cap ? 2 * cap : 64;
@@ -859,6 +861,10 @@ struct run {
 	uint8_t (*ref)[IDX_ID_LEN];
 	size_t nref;
 	struct disk disk;
+	struct prune_names snaps;       /* the manifests read, sorted */
+	uint8_t (*rescued)[IDX_ID_LEN]; /* phase 2's, sorted */
+	size_t nrescued;
+	size_t *map; /* phase 1: disk positions by pack number */
 };
 
 static int
@@ -921,19 +927,16 @@ out:
  * snapshot present now needs (a writer that deduplicated against the old
  * index while the first phase ran): those are indexed again.
  */
-static int
-phase2(struct run *x, struct err *e)
+static void
+phase2_plan(struct run *x)
 {
 	const struct idx *ix = repo_index(x->r);
 	struct prune_result *res = x->res;
 	struct pset resc = { NULL, NULL, 0, 0 };
-	uint8_t(*rescued)[IDX_ID_LEN] = NULL;
-	size_t nrescued = 0;
-	char hex[REPO_HEX_LEN + 1], name[128];
-	int rc = -1;
+	char hex[REPO_HEX_LEN + 1];
 
 	if (x->ndue == 0 && x->due_index.n == 0)
-		return (0);
+		return;
 	for (size_t i = 0; i < x->nref; i++) {
 		const struct idx_entry *ent, *cand = NULL;
 		int safe = 0;
@@ -952,15 +955,15 @@ phase2(struct run *x, struct err *e)
 		if (!safe && cand != NULL)
 			(void)pset_add(&resc, idx_pack_id(ix, cand->pack));
 	}
-	pset_sorted(&resc, &rescued, &nrescued);
-	for (size_t i = 0; i < nrescued; i++) {
-		hex_of(rescued[i], hex);
+	pset_sorted(&resc, &x->rescued, &x->nrescued);
+	for (size_t i = 0; i < x->nrescued; i++) {
+		hex_of(x->rescued[i], hex);
 		names_add(&res->rescued, hex);
 	}
 	for (size_t i = 0; i < x->ndue; i++) {
 		struct prune_pack *p = disk_find(&x->disk, x->due_packs[i]);
 
-		if (in_sorted(rescued, nrescued, x->due_packs[i]))
+		if (in_sorted(x->rescued, x->nrescued, x->due_packs[i]))
 			continue;
 		hex_of(x->due_packs[i], hex);
 		names_add(&res->due_packs, hex);
@@ -969,14 +972,25 @@ phase2(struct run *x, struct err *e)
 	}
 	for (size_t i = 0; i < x->due_index.n; i++)
 		names_add(&res->due_index, x->due_index.v[i]);
-	if (x->o->dry_run) {
-		rc = 0;
-		goto out;
-	}
+}
+
+/* Phase 2's deletions, as phase2_plan planned them. */
+static int
+phase2_do(struct run *x, struct err *e)
+{
+	const struct idx *ix = repo_index(x->r);
+	struct prune_result *res = x->res;
+	const uint8_t(*rescued)[IDX_ID_LEN] =
+	    (const uint8_t(*)[IDX_ID_LEN])x->rescued;
+	size_t nrescued = x->nrescued;
+	char name[128];
+	int rc = -1;
+
+	if (x->ndue == 0 && x->due_index.n == 0)
+		return (0);
 	/* Rescued packs are indexed again first: a small write. */
 	if (nrescued > 0) {
-		struct rescue rs = { ix, (const uint8_t(*)[IDX_ID_LEN])rescued,
-			nrescued };
+		struct rescue rs = { ix, rescued, nrescued };
 
 		if (write_index(x->r, rescue_keep, &rs, &res->index_written,
 		        e) == -1)
@@ -1061,7 +1075,6 @@ phase2(struct run *x, struct err *e)
 	}
 	rc = 0;
 out:
-	free(rescued);
 	return (rc);
 }
 
@@ -1165,20 +1178,17 @@ out:
 }
 
 static int
-phase1(struct run *x, struct err *e)
+phase1_plan(struct run *x, struct err *e)
 {
 	struct prune_result *res = x->res;
 	const struct idx *ix = repo_index(x->r);
 	struct prune_params pp;
-	struct prune_names forgotten = { NULL, 0 };
 	uint8_t missing[IDX_ID_LEN];
-	uint8_t(*cand)[IDX_ID_LEN] = NULL;
-	size_t *map = NULL, ncand = 0;
+	size_t *map;
 	char **fids = NULL;
 	size_t nf = 0;
-	struct keep_ctx kc;
-	char *json = NULL, name[128];
-	int rc = -1, k;
+	char name[128];
+	int rc = -1;
 
 	/* What phase 2 deleted (or would) is gone. */
 	for (size_t i = 0, j = 0; i <= x->disk.n; i++) {
@@ -1201,7 +1211,7 @@ phase1(struct run *x, struct err *e)
 		j++;
 	}
 	/* Only packs in no index need their time. */
-	map = pack_map(ix, x->disk.v, x->disk.n);
+	map = x->map = pack_map(ix, x->disk.v, x->disk.n);
 	{
 		uint32_t np = idx_pack_count(ix);
 		uint8_t *seen = xcalloc(x->disk.n + 1, 1);
@@ -1249,10 +1259,25 @@ phase1(struct run *x, struct err *e)
 		names_add(&res->forgotten, f);
 		free(f);
 	}
-	if (x->o->dry_run) {
-		rc = 0;
-		goto out;
-	}
+	rc = 0;
+out:
+	forget_ids_free(fids, nf);
+	return (rc);
+}
+
+/* Phase 1's writes, as phase1_plan planned them. */
+static int
+phase1_do(struct run *x, struct err *e)
+{
+	struct prune_result *res = x->res;
+	const struct idx *ix = repo_index(x->r);
+	const size_t *map = x->map;
+	uint8_t(*cand)[IDX_ID_LEN] = NULL;
+	size_t ncand = 0;
+	struct keep_ctx kc;
+	char *json = NULL;
+	int rc = -1, k;
+
 	if (res->t.packs[PRUNE_DELETE] + res->t.packs[PRUNE_REPACK] > 0) {
 		kc.ix = ix;
 		kc.disk = &x->disk;
@@ -1297,15 +1322,60 @@ phase1(struct run *x, struct err *e)
 			goto out;
 	rc = 0;
 out:
-	forget_ids_free(fids, nf);
-	names_free(&forgotten);
 	free(cand);
 	free(json);
-	free(map);
 	return (rc);
 }
 
 /* ---------------------------------------------------------------- run */
+
+static void
+fp_names(struct crypto_sha256_ctx *c, const char *what,
+    const struct prune_names *l)
+{
+	char **v = xcalloc(l->n + 1, sizeof(*v));
+
+	/* Sorted here: the fingerprint must not depend on listing order. */
+	memcpy(v, l->v, l->n * sizeof(*v));
+	if (l->n > 1)
+		qsort(v, l->n, sizeof(*v), by_str);
+	crypto_sha256_update(c, what, strlen(what) + 1);
+	for (size_t i = 0; i < l->n; i++)
+		crypto_sha256_update(c, v[i], strlen(v[i]) + 1);
+	free(v);
+}
+
+/*
+ * What a plan rests on, as 64 hex digits: the repository's id, the
+ * margin, the manifests read, the index files loaded, every record (due
+ * or waiting) and the forgotten manifests.  Any of them added, removed
+ * or (being content-named) changed gives another value.
+ */
+static void
+fingerprint(const struct run *x, char out[REPO_HEX_LEN + 1])
+{
+	struct crypto_sha256_ctx *c;
+	struct err le;
+	uint8_t h[CRYPTO_HASH_LEN];
+	char m[32];
+
+	if ((c = crypto_sha256_new(&le)) == NULL) {
+		out[0] = '\0'; /* GCOVR_EXCL_LINE: allocation failure */
+		return;        /* GCOVR_EXCL_LINE */
+	}
+	crypto_sha256_update(c, "coffer prune plan 1", 20);
+	crypto_sha256_update(c, repo_id(x->r), strlen(repo_id(x->r)) + 1);
+	snprintf(m, sizeof(m), "%llu", (unsigned long long)x->margin);
+	crypto_sha256_update(c, m, strlen(m) + 1);
+	fp_names(c, "snapshots", &x->snaps);
+	fp_names(c, "index", &x->loaded_index);
+	fp_names(c, "due", &x->res->records_due);
+	fp_names(c, "waiting", &x->res->records_waiting);
+	fp_names(c, "forgotten", &x->res->forgotten);
+	crypto_sha256_final(c, h);
+	crypto_sha256_free(c);
+	crypto_hex_encode(h, sizeof(h), out);
+}
 
 int
 prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
@@ -1352,15 +1422,24 @@ prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
 	 * before a record came of age is seen (FORMAT.md, "Prune"). */
 	if (judge_records(&x, e) == -1 || interrupted(o, e) == -1)
 		goto out;
-	if (needed(r, o, res, &x.ref, &x.nref, e) == -1)
+	if (needed(r, o, res, &x.snaps, &x.ref, &x.nref, e) == -1)
 		goto out;
 	if (list_packs(r, &x.disk, e) == -1)
 		goto out;
-	if (phase2(&x, e) == -1)
+	/* The whole plan first, then its approval, then the changes. */
+	phase2_plan(&x);
+	if (phase1_plan(&x, e) == -1)
 		goto out;
-	if (phase1(&x, e) == -1)
+	fingerprint(&x, res->fingerprint);
+	if (o->approve != NULL && o->approve(o->arg, res, e) == -1)
 		goto out;
-	res->done = !o->dry_run;
+	if (o->dry_run) {
+		rc = 0;
+		goto out;
+	}
+	if (phase2_do(&x, e) == -1 || phase1_do(&x, e) == -1)
+		goto out;
+	res->done = 1;
 	rc = 0;
 out:
 	for (size_t i = 0; i < x.nrecs; i++)
@@ -1374,6 +1453,9 @@ out:
 	names_free(&x.loaded_index);
 	free(x.ref);
 	free(x.disk.v);
+	names_free(&x.snaps);
+	free(x.rescued);
+	free(x.map);
 	*out = res;
 	return (rc);
 }
