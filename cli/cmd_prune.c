@@ -441,9 +441,16 @@ cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	/* Nothing else may read or write while index files are replaced. */
 	ctx->lock = CLI_LOCK_EXCLUSIVE;
-	if (probe(ctx, a.repo, &e) == -1 ||
-	    cli_open_repo(ctx, a.repo, NULL, &r, &e) == -1)
+	if (probe(ctx, a.repo, &e) == -1)
 		goto out;
+	if (cli_open_repo(ctx, a.repo, NULL, &r, &e) == -1) {
+		/* Its lock file is the first thing a prune writes. */
+		if (e.class == ERR_NOSPACE)
+			err_wrap(&e,
+			    "prune needs about 4 KiB free for its lock file, "
+			    "then deletes before it writes; free that much");
+		goto out;
+	}
 	/* The plan first, shown and confirmed on a terminal (and a dry run
 	 * is only that); without anyone to ask, the run plans for itself. */
 	if (a.dry_run || (!a.yes && isatty(STDIN_FILENO))) {

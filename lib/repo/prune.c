@@ -864,7 +864,8 @@ struct run {
 	struct prune_names snaps;       /* the manifests read, sorted */
 	uint8_t (*rescued)[IDX_ID_LEN]; /* phase 2's, sorted */
 	size_t nrescued;
-	size_t *map; /* phase 1: disk positions by pack number */
+	size_t *map;          /* phase 1: disk positions by pack number */
+	uint64_t index_bytes; /* of the index files in index/ */
 };
 
 static int
@@ -1265,6 +1266,59 @@ out:
 	return (rc);
 }
 
+/* A size for people, rounded up: "12 KiB", "3.5 MiB". */
+static void
+size_str(uint64_t n, char *buf, size_t size)
+{
+	if (n < (1u << 20))
+		snprintf(buf, size, "%llu KiB",
+		    (unsigned long long)((n + 1023) >> 10));
+	else
+		snprintf(buf, size, "%.1f MiB",
+		    (double)((n * 10 + (1u << 20) - 1) >> 20) / 10.0);
+}
+
+/*
+ * Phase 1 found no space: one line with what it needs.  An estimate: the
+ * used bytes repacking copies, the index files loaded (the new ones name
+ * no more), the record, and a block of 4 KiB per file for rounding.
+ */
+static void
+no_space(const struct run *x, struct err *e)
+{
+	const struct prune_result *res = x->res;
+	uint64_t packs =
+	    res->t.repack_copy == 0 ? 0 : res->t.repack_copy / (16u << 20) + 1;
+	uint64_t rec = 256 +
+	    80 *
+	        (res->t.packs[PRUNE_DELETE] + res->t.packs[PRUNE_REPACK] +
+	            res->index_replaced.n);
+	uint64_t idx = x->index_bytes + 4096 * (x->loaded_index.n + 2) + rec;
+	uint64_t need = res->t.repack_copy + 4096 * packs + idx;
+	char a[32], b[32], c[32], d[32];
+	int eno = e->sys_errno;
+
+	size_str(need, a, sizeof(a));
+	size_str(res->t.repack_copy, b, sizeof(b));
+	size_str(idx, c, sizeof(c));
+	size_str(res->due_bytes, d, sizeof(d));
+	err_set(e, ERR_NOSPACE,
+	    "no space left on %s to mark what this prune frees: it needs "
+	    "about %s free (%s of repacked blobs, %s of index files and its "
+	    "record); nothing was marked%s%s%s; free that much%s%s",
+	    stor_location(x->st), a, b, c,
+	    res->due_packs.n > 0 ? " (earlier prunes' deletions were done: "
+	                         : "",
+	    res->due_packs.n > 0 ? d : "",
+	    res->due_packs.n > 0 ? " freed)" : "",
+	    res->t.repack_copy > 0 ? ", or run 'coffer prune --max-unused "
+	                             "100%', which repacks nothing and needs "
+	                             "about "
+	                           : "",
+	    res->t.repack_copy > 0 ? c : "");
+	e->sys_errno = eno;
+}
+
 /* Phase 1's writes, as phase1_plan planned them. */
 static int
 phase1_do(struct run *x, struct err *e)
@@ -1278,6 +1332,17 @@ phase1_do(struct run *x, struct err *e)
 	char *json = NULL;
 	int rc = -1, k;
 
+	/*
+	 * Forgotten snapshots are gone for good now (forget(1)): removed
+	 * first, as deleting needs no space.  A crash after this leaves
+	 * their data unmarked, for the next prune.
+	 */
+	for (size_t i = 0; i < res->forgotten.n; i++)
+		if (gone_mark(x->st, x->o,
+		        res->forgotten.v[i] + strlen(FORGET_DIR "/"),
+		        e) == -1 ||
+		    stor_remove(x->st, res->forgotten.v[i], e) == -1)
+			goto out;
 	if (res->t.packs[PRUNE_DELETE] + res->t.packs[PRUNE_REPACK] > 0) {
 		kc.ix = ix;
 		kc.disk = &x->disk;
@@ -1313,21 +1378,24 @@ phase1_do(struct run *x, struct err *e)
 		}
 		prune_crash_point("after-record");
 	}
-	/* Forgotten snapshots are gone for good now (forget(1)). */
-	for (size_t i = 0; i < res->forgotten.n; i++)
-		if (gone_mark(x->st, x->o,
-		        res->forgotten.v[i] + strlen(FORGET_DIR "/"),
-		        e) == -1 ||
-		    stor_remove(x->st, res->forgotten.v[i], e) == -1)
-			goto out;
 	rc = 0;
 out:
+	if (rc == -1 && e->class == ERR_NOSPACE)
+		no_space(x, e);
 	free(cand);
 	free(json);
 	return (rc);
 }
 
 /* ---------------------------------------------------------------- run */
+
+static int
+index_size(void *arg, const char *name, uint64_t size)
+{
+	(void)name;
+	*(uint64_t *)arg += size;
+	return (0);
+}
 
 static void
 fp_names(struct crypto_sha256_ctx *c, const char *what,
@@ -1408,6 +1476,8 @@ prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
 	repo_index_files(r, &loaded, &nloaded);
 	for (size_t i = 0; i < nloaded; i++)
 		names_add(&x.loaded_index, loaded[i]);
+	if (stor_list(x.st, "index", index_size, &x.index_bytes, e) == -1)
+		goto out;
 	/* The store's clock: the time it gave our lock file. */
 	x.client_now = (int64_t)time(NULL);
 	x.store_now = INT64_MIN;
