@@ -1241,7 +1241,8 @@ phase1_plan(struct run *x, struct err *e)
 	        x->disk.v, x->disk.n, &pp, &res->t, missing, e) == -1)
 		goto out;
 	res->packs = xcalloc(x->disk.n + 1, sizeof(*res->packs));
-	memcpy(res->packs, x->disk.v, x->disk.n * sizeof(*res->packs));
+	if (x->disk.n > 0)
+		memcpy(res->packs, x->disk.v, x->disk.n * sizeof(*res->packs));
 	res->npacks = x->disk.n;
 	/* Index files read at open become candidates, but those an earlier
 	 * record names already, and damaged ones (check reports them). */
@@ -1404,7 +1405,8 @@ fp_names(struct crypto_sha256_ctx *c, const char *what,
 	char **v = xcalloc(l->n + 1, sizeof(*v));
 
 	/* Sorted here: the fingerprint must not depend on listing order. */
-	memcpy(v, l->v, l->n * sizeof(*v));
+	if (l->n > 0)
+		memcpy(v, l->v, l->n * sizeof(*v));
 	if (l->n > 1)
 		qsort(v, l->n, sizeof(*v), by_str);
 	crypto_sha256_update(c, what, strlen(what) + 1);
