@@ -419,9 +419,15 @@ cmd_forget(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_report(ctx, &e);
 		goto out;
 	}
-	if (probe(ctx, arg, &e) == -1 ||
-	    cli_open_repo(ctx, arg, NULL, &r, &e) == -1)
+	if (probe(ctx, arg, &e) == -1)
 		goto out;
+	if (cli_open_repo(ctx, arg, NULL, &r, &e) == -1) {
+		if (e.class == ERR_NOSPACE) /* its lock file */
+			err_wrap(&e,
+			    "forget needs about 8 KiB free (its lock file and "
+			    "a manifest's copy); free that much");
+		goto out;
+	}
 	if (undo_id != NULL) {
 		if (undo(ctx, r, undo_id, &e) == -1)
 			goto out;

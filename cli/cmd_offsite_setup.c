@@ -142,6 +142,11 @@ print_recipe(const struct url_sftp *u, const char *key)
 	       "are closed\n"
 	       "# to it: it writes into data/00..ff, and never takes locks "
 	       "here.\n"
+	       "# gone/, forgotten/ and prune/ belong to the copy's own "
+	       "retention (root's,\n"
+	       "# below); the account only reads gone/ and forgotten/: "
+	       "replicate does not\n"
+	       "# send again what they name.\n"
 	       "U=%s\n"
 	       "G=$(id -gn \"$U\")\n"
 	       "R=%s\n"
@@ -152,6 +157,8 @@ print_recipe(const struct url_sftp *u, const char *key)
 	       "done\n"
 	       "install -d -o root -g \"$G\" -m 0750 \"$R/data\" "
 	       "\"$R/locks\"\n"
+	       "install -d -o root -g \"$G\" -m 0750 \"$R/gone\" "
+	       "\"$R/forgotten\" \"$R/prune\"\n"
 	       "for i in $(seq 0 255); do\n"
 	       "    install -d -o root -g \"$G\" -m 0770 \"$R/data/$(printf "
 	       "%%02x \"$i\")\"\n"
@@ -236,8 +243,29 @@ print_recipe(const struct url_sftp *u, const char *key)
 	       "#   host on the local path %s, or from an admin's machine "
 	       "with\n"
 	       "#   another account's unrestricted key.  Not while a "
-	       "replicate runs.\n",
-	    u->user, u->path, u->path);
+	       "replicate runs.\n"
+	       "#   The copy keeps its own policy, which may be longer than "
+	       "the primary's,\n"
+	       "#   e.g. daily from root's crontab here, with the "
+	       "repository's machine key:\n"
+	       "#     coffer forget -r %s --password-file KEY --yes "
+	       "\\\n"
+	       "#         --keep-daily 30 --keep-monthly 24\n"
+	       "#     coffer prune -r %s --password-file KEY --yes\n"
+	       "#     find %s -user root -type f ! -perm -g+r -exec chgrp "
+	       "\"$(id -gn %s)\" {} + -exec chmod g+r {} +\n"
+	       "#   (coffer writes its files 0600: the last line lets the "
+	       "backup key read\n"
+	       "#   the packs and index files the prune wrote, to restore "
+	       "with it).\n"
+	       "#   A prune deletes what an earlier one marked at least an "
+	       "hour before,\n"
+	       "#   so the space comes back on the next day's run.  What the "
+	       "copy removed\n"
+	       "#   stays away: replicate does not send it again (gone/), "
+	       "except packs a\n"
+	       "#   later snapshot of the primary may need.\n",
+	    u->user, u->path, u->path, u->path, u->path, u->path, u->user);
 	free(parent);
 }
 

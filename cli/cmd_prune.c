@@ -21,6 +21,7 @@ struct prune_args {
 	double max_unused;
 	uint64_t max_repack;
 	int dry_run, yes;
+	const char *apply;
 };
 
 /* value_parse_percent, as --max-unused takes it. */
@@ -46,10 +47,17 @@ static const struct opt prune_opts_table[] = {
 	    0, NULL },
 	{ "dry-run", 'n', OPT_FLAG, A(dry_run), NULL, 0, 0, 0, NULL },
 	{ "yes", 0, OPT_FLAG, A(yes), NULL, 0, 0, 0, NULL },
+	{ "apply", 0, OPT_STR, A(apply), "PLAN", 0, 0, OPT_NONEMPTY, NULL },
 	OPT_END,
 };
 
-static const struct opt_spec prune_spec = { prune_opts_table, NULL };
+static const struct opt_rel prune_rels[] = {
+	{ OPT_EXCLUDES, "apply", "dry-run max-unused max-repack-size",
+	    "--apply does what the plan says, with its options" },
+	OPT_REL_END,
+};
+
+static const struct opt_spec prune_spec = { prune_opts_table, prune_rels };
 
 /* ---------------------------------------------------------------- output */
 
@@ -154,13 +162,20 @@ packs_json(const struct prune_result *res, enum prune_action act)
 	return (a);
 }
 
-static void
-print_json(const struct prune_result *res, int dry_run)
+static json_t *
+plan_json(const struct prune_result *res, const struct prune_opts *po,
+    int dry_run)
 {
 	const struct prune_totals *t = &res->t;
 	json_t *j = json_object(), *p2 = json_object(), *p1 = json_object();
 
 	json_object_set_new(j, "dry_run", json_boolean(dry_run));
+	json_object_set_new(j, "fingerprint", json_string(res->fingerprint));
+	json_object_set_new(j, "max_unused", json_real(po->max_unused));
+	json_object_set_new(j, "max_repack",
+	    po->max_repack == UINT64_MAX
+	        ? json_null()
+	        : json_integer((json_int_t)po->max_repack));
 	json_object_set_new(j, "margin", json_integer((json_int_t)res->margin));
 	json_object_set_new(j, "snapshots",
 	    json_integer((json_int_t)res->snapshots));
@@ -212,8 +227,119 @@ print_json(const struct prune_result *res, int dry_run)
 		    json_integer((json_int_t)res->index_written));
 		json_object_set_new(j, "done", d);
 	}
+	return (j);
+}
+
+static void
+print_json(const struct prune_result *res, const struct prune_opts *po,
+    int dry_run)
+{
+	json_t *j = plan_json(res, po, dry_run);
+
 	fmt_json_print(j);
 	json_decref(j);
+}
+
+/* ---------------------------------------------------------------- --apply */
+
+/* What a plan file must hold, and what must be the same now. */
+static const char *const plan_members[] = { "margin", "fingerprint",
+	"earlier/records_due", "earlier/delete_packs", "earlier/delete_index",
+	"earlier/rescued", "plan/delete", "plan/repack", "plan/young",
+	"plan/index_replaced", "plan/forgotten" };
+
+struct applying {
+	struct cli_ctx *ctx;
+	const char *file;
+	json_t *plan;
+	struct prune_opts *po;
+};
+
+static json_t *
+member(json_t *j, const char *path)
+{
+	const char *slash = strchr(path, '/');
+	char head[32];
+
+	if (slash == NULL)
+		return (json_object_get(j, path));
+	snprintf(head, sizeof(head), "%.*s", (int)(slash - path), path);
+	return (json_object_get(json_object_get(j, head), slash + 1));
+}
+
+/*
+ * Read the plan FILE that `prune --dry-run --json` wrote, and take its
+ * options into po.
+ */
+static int
+plan_load(const char *file, json_t **out, struct prune_opts *po, struct err *e)
+{
+	json_error_t je;
+	json_t *j, *v;
+
+	*out = NULL;
+	if ((j = json_load_file(file, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return (err_set(e, ERR_USAGE,
+		    "%s: %s (line %d): not a plan; write one with 'coffer "
+		    "prune --dry-run --json > FILE'",
+		    file, je.text, je.line));
+	v = json_object_get(j, "max_repack");
+	if (!json_is_true(json_object_get(j, "dry_run")) ||
+	    !json_is_number(json_object_get(j, "max_unused")) ||
+	    !(json_is_null(v) || json_is_integer(v)) ||
+	    (json_is_integer(v) && json_integer_value(v) < 0))
+		goto bad;
+	for (size_t i = 0; i < sizeof(plan_members) / sizeof(*plan_members);
+	     i++)
+		if (member(j, plan_members[i]) == NULL)
+			goto bad;
+	po->max_unused = json_number_value(json_object_get(j, "max_unused"));
+	po->max_repack =
+	    json_is_null(v) ? UINT64_MAX : (uint64_t)json_integer_value(v);
+	*out = j;
+	return (0);
+bad:
+	json_decref(j);
+	return (err_set(e, ERR_USAGE,
+	    "%s: not a plan of 'coffer prune --dry-run --json' (a member is "
+	    "missing or wrong); write a new one",
+	    file));
+}
+
+/* The plan made now must be the plan in the file, or nothing is done. */
+static int
+plan_approve(void *arg, const struct prune_result *res, struct err *e)
+{
+	struct applying *ap = arg;
+	json_t *now = plan_json(res, ap->po, 1);
+	const char *differs = NULL;
+
+	for (size_t i = 0; i < sizeof(plan_members) / sizeof(*plan_members);
+	     i++)
+		if (!json_equal(member(now, plan_members[i]),
+		        member(ap->plan, plan_members[i]))) {
+			differs = plan_members[i];
+			break;
+		}
+	json_decref(now);
+	if (differs == NULL)
+		return (0);
+	return (err_set(e, ERR_USAGE,
+	    "%s: the repository changed since this plan was made (%s "
+	    "differs): nothing was changed; review a new plan from 'coffer "
+	    "prune --dry-run --json'",
+	    ap->file,
+	    strcmp(differs, "fingerprint") == 0
+	        ? "its snapshots, index files or prune records"
+	        : differs));
+}
+
+static void
+apply_note(void *arg, const char *msg)
+{
+	struct applying *ap = arg;
+
+	log_warn(ap->ctx->log, "%s", msg);
 }
 
 /* ---------------------------------------------------------------- doing */
@@ -279,12 +405,14 @@ cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
 	struct prune_result *res = NULL;
 	struct prune_opts po;
 	struct prune_args a;
+	struct applying ap;
 	struct repo *r = NULL;
 	struct err e;
 	int rc = EXIT_USAGE;
 
 	err_clear(&e);
 	memset(&a, 0, sizeof(a));
+	memset(&ap, 0, sizeof(ap));
 	a.max_unused = PRUNE_MAX_UNUSED_DEFAULT;
 	a.max_repack = UINT64_MAX;
 	if (opt_parse(ctx, cmd, &prune_spec, argc, argv, &a, NULL) == -1 ||
@@ -297,11 +425,32 @@ cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
 	po.interrupted = ctx->interrupted;
 	po.note = on_note;
 	po.arg = ctx;
+	if (a.apply != NULL) {
+		/* Reviewed already: executed as it is, or not at all. */
+		if (plan_load(a.apply, &ap.plan, &po, &e) == -1) {
+			rc = cli_report(ctx, &e);
+			goto out;
+		}
+		ap.ctx = ctx;
+		ap.file = a.apply;
+		ap.po = &po;
+		po.approve = plan_approve;
+		po.note = apply_note;
+		po.arg = &ap;
+		a.yes = 1;
+	}
 	/* Nothing else may read or write while index files are replaced. */
 	ctx->lock = CLI_LOCK_EXCLUSIVE;
-	if (probe(ctx, a.repo, &e) == -1 ||
-	    cli_open_repo(ctx, a.repo, NULL, &r, &e) == -1)
+	if (probe(ctx, a.repo, &e) == -1)
 		goto out;
+	if (cli_open_repo(ctx, a.repo, NULL, &r, &e) == -1) {
+		/* Its lock file is the first thing a prune writes. */
+		if (e.class == ERR_NOSPACE)
+			err_wrap(&e,
+			    "prune needs about 4 KiB free for its lock file, "
+			    "then deletes before it writes; free that much");
+		goto out;
+	}
 	/* The plan first, shown and confirmed on a terminal (and a dry run
 	 * is only that); without anyone to ask, the run plans for itself. */
 	if (a.dry_run || (!a.yes && isatty(STDIN_FILENO))) {
@@ -312,7 +461,7 @@ cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
 			print_plan(res, 1);
 		if (a.dry_run || !has_work(res)) {
 			if (ctx->json)
-				print_json(res, a.dry_run);
+				print_json(res, &po, a.dry_run);
 			else if (!ctx->quiet)
 				printf(a.dry_run
 				        ? "dry run: nothing was changed\n"
@@ -331,11 +480,11 @@ cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
 	po.dry_run = 0;
 	if (prune_run(r, &po, &res, &e) == -1) {
 		if (ctx->json && res != NULL)
-			print_json(res, 0);
+			print_json(res, &po, 0);
 		goto out;
 	}
 	if (ctx->json)
-		print_json(res, 0);
+		print_json(res, &po, 0);
 	else if (!ctx->quiet) {
 		if (a.yes || !isatty(STDIN_FILENO))
 			print_plan(res, 0);
@@ -349,6 +498,7 @@ out:
 		rc = cli_report(ctx, &e);
 	prune_result_free(res);
 	repo_close(r);
+	json_decref(ap.plan);
 	opt_free(&prune_spec, &a);
 	return (rc);
 }

@@ -495,6 +495,7 @@ const struct cli_cmd cli_commands[] = {
 	    "usage: coffer prune -r REPO [--max-unused PCT] "
 	    "[--max-repack-size SIZE]\n"
 	    "                    [--dry-run] [--yes] [--json]\n"
+	    "       coffer prune -r REPO --apply PLAN [--json]\n"
 	    "\n"
 	    "Finish earlier prunes whose margin has passed (delete the packs "
 	    "they\n"
@@ -521,7 +522,11 @@ const struct cli_cmd cli_commands[] = {
 	    "  -n, --dry-run           print the plan, change nothing\n"
 	    "      --yes               do not ask on a terminal\n"
 	    "      --json              print the plan (and what was done) as "
-	    "JSON\n",
+	    "JSON\n"
+	    "      --apply PLAN        do exactly what --dry-run --json wrote "
+	    "to PLAN,\n"
+	    "                          or nothing if the repository changed "
+	    "(exit 2)\n",
 	    cmd_prune },
 	{ "rebuild-index", "rebuild the index from the packs' own headers",
 	    "usage: coffer rebuild-index -r REPO [--json]\n"

@@ -16,9 +16,11 @@
 
 #include "crypto.h"
 #include "progress.h"
+#include "repo/forget.h"
 #include "repo/key.h"
 #include "repo/lock.h"
 #include "repo/pack.h"
+#include "repo/prune.h"
 #include "repo/repo.h"
 #include "store/store.h"
 #include "xmalloc.h"
@@ -589,9 +591,98 @@ out:
 	return (rc);
 }
 
+/*
+ * What the target removed on purpose (doc/FORMAT.md, "Gone"): the hashes
+ * named in its gone/ (tombstones a prune leaves) and forgotten/ (snapshots
+ * forgotten, not yet pruned), sorted.
+ */
+struct gone {
+	struct flist l; /* names: the hash parts only */
+};
+
+static int
+gone_collect(void *arg, const char *name, uint64_t size)
+{
+	const char *h = hash_part(name);
+
+	return (is_hex64(h) ? collect(arg, h, size) : 0);
+}
+
+static int
+gone_list(struct stor *dst, struct gone *g, struct err *e)
+{
+	memset(g, 0, sizeof(*g));
+	if (dst == NULL)
+		return (0);
+	if (stor_list(dst, PRUNE_GONE_DIR, gone_collect, &g->l, e) != 0 ||
+	    stor_list(dst, FORGET_DIR, gone_collect, &g->l, e) != 0) {
+		if (e->sys_errno == EACCES)
+			return (err_wrap(e,
+			    "nothing was sent; the target's gone/ and "
+			    "forgotten/ must be readable by this account "
+			    "(doc/OFFSITE.md, \"Pruning the off-site "
+			    "copy\")"));
+		return (err_wrap(e, "list %s", stor_location(dst)));
+	}
+	if (g->l.n > 1)
+		qsort(g->l.v, g->l.n, sizeof(*g->l.v), fent_cmp);
+	return (0);
+}
+
+static int
+gone_has(const struct gone *g, const char *name)
+{
+	struct fent key = { (char *)(uintptr_t)hash_part(name), 0 };
+
+	return (g->l.n > 0 &&
+	    bsearch(&key, g->l.v, g->l.n, sizeof(*g->l.v), fent_cmp) != NULL);
+}
+
+/*
+ * May the file of kind k that the target lacks stay away because the
+ * target removed it on purpose?  A snapshot always: nothing depends on
+ * one.  A pack or an index file only while nothing new that could name it
+ * is sent (honour: no snapshot and no index file but tombstoned ones): a
+ * snapshot the source takes later may deduplicate against a pack the
+ * source still indexes, and replicate cannot read which without the key,
+ * so then the target gets every pack and index file the source has.
+ */
+static int
+stays_gone(const struct gone *g, int honour, int k, const char *name)
+{
+	if (k != K_SNAPSHOTS && !(honour && (k == K_DATA || k == K_INDEX)))
+		return (0);
+	return (gone_has(g, name));
+}
+
+/*
+ * Whether pack and index tombstones hold in this run (stays_gone): no
+ * index file or snapshot of s that d lacks, except tombstoned ones.
+ */
+static int
+honour_gone(const struct flist *s, const struct flist *d, const struct gone *g)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		int c = 1;
+		int k = kind_of(s->v[i].name);
+
+		while (j < d->n && (c = strcmp(d->v[j].name, s->v[i].name)) < 0)
+			j++;
+		if ((k != K_INDEX && k != K_SNAPSHOTS) ||
+		    (j < d->n && c == 0) || s->v[i].size > kind_max[k])
+			continue;
+		if (!gone_has(g, s->v[i].name))
+			return (0);
+	}
+	return (1);
+}
+
 /* Bytes of the repository files in s that are not in d (both sorted). */
 static uint64_t
-missing_bytes(const struct flist *s, const struct flist *d)
+missing_bytes(const struct flist *s, const struct flist *d,
+    const struct gone *g, int honour)
 {
 	uint64_t sum = 0;
 	size_t j = 0;
@@ -603,7 +694,8 @@ missing_bytes(const struct flist *s, const struct flist *d)
 		while (j < d->n && (c = strcmp(d->v[j].name, s->v[i].name)) < 0)
 			j++;
 		if (!(j < d->n && c == 0) && k != -1 &&
-		    s->v[i].size <= kind_max[k])
+		    s->v[i].size <= kind_max[k] &&
+		    !stays_gone(g, honour, k, s->v[i].name))
 			sum += s->v[i].size;
 	}
 	return (sum);
@@ -623,12 +715,13 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
     struct repl_stats *st, struct err *e)
 {
 	struct flist sl = { 0 }, dl = { 0 };
+	struct gone gone = { { 0 } };
 	struct item *items = NULL;
 	struct pool p;
 	uint8_t *cfg = NULL;
 	size_t cfglen = 0, nitems;
 	double t0 = now_s();
-	int send_cfg = 0, rc = -1;
+	int send_cfg = 0, honour, rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	memset(&p, 0, sizeof(p));
@@ -643,14 +736,16 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
 	if (source_config(src, &cfg, &cfglen, e) == -1 ||
 	    list_store(src, &sl, e) == -1 ||
 	    (dst != NULL && list_store(dst, &dl, e) == -1) ||
-	    config_step(&p, &sl, &dl, cfg, cfglen, &send_cfg, e) == -1)
+	    config_step(&p, &sl, &dl, cfg, cfglen, &send_cfg, e) == -1 ||
+	    gone_list(dst, &gone, e) == -1)
 		goto out;
+	honour = honour_gone(&sl, &dl, &gone);
 	if (!send_cfg) { /* there, and the same: present like any other */
 		st->files_present++;
 		st->bytes_present += cfglen;
 	}
 	items = xcalloc(sl.n + 1, sizeof(*items));
-	progress_set_total(o->progress, missing_bytes(&sl, &dl));
+	progress_set_total(o->progress, missing_bytes(&sl, &dl, &gone, honour));
 	for (int k = 0; k < K_COUNT; k++) {
 		size_t j = 0;
 
@@ -704,6 +799,10 @@ repl_run(struct stor *src, struct stor *dst, const struct repl_opts *o,
 				}
 				continue;
 			}
+			if (stays_gone(&gone, honour, k, f->name)) {
+				st->files_gone++;
+				continue;
+			}
 			if (o->dry_run) {
 				st->files_sent++;
 				st->bytes_sent += f->size;
@@ -752,6 +851,7 @@ out:
 	free(cfg);
 	flist_free(&sl);
 	flist_free(&dl);
+	flist_free(&gone.l);
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);
 	return (rc);

@@ -40,6 +40,7 @@ struct repl_stats {
 	uint64_t files_mismatch; /* target files that differ from the source */
 	uint64_t files_skipped;  /* source files that are no repository file */
 	uint64_t files_verified; /* target files read back with verify */
+	uint64_t files_gone;     /* the target removed them on purpose */
 	int config_sent;         /* the target got its config in this run */
 	int refused;             /* the configs differ: nothing was done */
 	double seconds;
@@ -53,9 +54,12 @@ struct repl_stats {
  * ERR_CORRUPT when the two share a repository file (dst is a copy whose
  * config was replaced), ERR_USAGE when not (another repository).  Locks
  * and temp files are not copied; nothing on dst is ever removed or
- * replaced (files are published with STOR_NOREPLACE).  A file dst already
- * has is counted as present when its size matches (and, with verify, its
- * hash).
+ * replaced (files are published with STOR_NOREPLACE).  What dst removed
+ * on purpose stays away (counted in files_gone): a snapshot named in its
+ * gone/ or forgotten/ always, a pack or index file named in gone/ only
+ * while no other index file or snapshot is sent (doc/FORMAT.md, "Gone").
+ * A file dst already has is counted as present when its size matches
+ * (and, with verify, its hash).
  *
  * Each file is streamed (stor_put_stream): a worker holds a buffer of
  * STOR_STREAM_BUF bytes, and the file's SHA-256 is checked against its

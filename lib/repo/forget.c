@@ -109,6 +109,13 @@ move(struct stor *st, const char *from, const char *to, const char *id,
 		goto out;
 	}
 	if (stor_put(st, dst, p, n, STOR_NOREPLACE, e) == -1) {
+		if (e->class == ERR_NOSPACE) {
+			err_wrap(e,
+			    "nothing was moved: a forget needs about %zu KiB "
+			    "free for a copy of the manifest",
+			    (n + 4095) / 4096 * 4);
+			goto out;
+		}
 		if (e->sys_errno != EEXIST)
 			goto out;
 		/* A run cut after its copy: the copy must be whole. */

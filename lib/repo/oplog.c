@@ -361,7 +361,7 @@ oplog_record(struct repo *r, const struct oplog_entry *ent)
 	if (oplog_append(r, a, ent, &now, NULL, &e) == 0 || a->warn == NULL)
 		return;
 	snprintf(msg, sizeof(msg),
-	    "warning: the %s was not recorded in the repository's log: %s",
+	    "the %s was not recorded in the repository's log: %s",
 	    ent->op, e.msg);
 	a->warn(a->warn_arg, msg);
 }

@@ -547,7 +547,8 @@ out:
 /* Every blob the snapshots in snapshots/ need, trees included. */
 static int
 needed(struct repo *r, const struct prune_opts *o, struct prune_result *res,
-    uint8_t (**ref)[IDX_ID_LEN], size_t *nref, struct err *e)
+    struct prune_names *seen, uint8_t (**ref)[IDX_ID_LEN], size_t *nref,
+    struct err *e)
 {
 	struct prune_names snaps = { NULL, 0 };
 	struct tree_reader *tr = tree_reader_new(r);
@@ -572,6 +573,7 @@ needed(struct repo *r, const struct prune_opts *o, struct prune_result *res,
 			goto out;
 		}
 		res->snapshots++;
+		names_add(seen, b);
 		if (pset_add(&s, m.tree) == 0) {
 			if (depth == cap) {
 				cap = cap ? 2 * cap : 64;
@@ -809,12 +811,45 @@ interrupted(const struct prune_opts *o, struct err *e)
 	return (0);
 }
 
+/*
+ * A tombstone gone/<hex> for a file about to be removed on purpose, so
+ * that replicate does not send it again (FORMAT.md, "Gone").  Written
+ * before the removal: a crash between leaves a tombstone of a file still
+ * there, which changes nothing.  It is advice, never needed for safety
+ * (replicate sending the file again is what happens without it), so a
+ * full store only gets a note: a prune on a full disk must still delete.
+ */
+static int
+gone_mark(struct stor *st, const struct prune_opts *o, const char *hex,
+    struct err *e)
+{
+	char name[sizeof(PRUNE_GONE_DIR) + REPO_HEX_LEN + 1];
+
+	snprintf(name, sizeof(name), "%s/%s", PRUNE_GONE_DIR, hex);
+	if (stor_put(st, name, (const uint8_t *)"", 0, STOR_NOREPLACE, e) == 0)
+		return (0);
+	if (e->sys_errno == EEXIST) {
+		err_clear(e);
+		return (0);
+	}
+	if (e->class == ERR_NOSPACE) {
+		note(o,
+		    "%s: no space for the tombstone; replicate may copy "
+		    "%.8s here again",
+		    name, hex);
+		err_clear(e);
+		return (0);
+	}
+	return (err_wrap(e, "tombstone"));
+}
+
 /* The state both phases share. */
 struct run {
 	struct repo *r;
 	struct stor *st;
 	const struct prune_opts *o;
 	struct prune_result *res;
+	int changing; /* past the plan and its approval */
 	uint64_t margin;
 	int64_t client_now, store_now;
 	struct record *recs; /* every readable record */
@@ -828,6 +863,11 @@ struct run {
 	uint8_t (*ref)[IDX_ID_LEN];
 	size_t nref;
 	struct disk disk;
+	struct prune_names snaps;       /* the manifests read, sorted */
+	uint8_t (*rescued)[IDX_ID_LEN]; /* phase 2's, sorted */
+	size_t nrescued;
+	size_t *map;          /* phase 1: disk positions by pack number */
+	uint64_t index_bytes; /* of the index files in index/ */
 };
 
 static int
@@ -890,19 +930,16 @@ out:
  * snapshot present now needs (a writer that deduplicated against the old
  * index while the first phase ran): those are indexed again.
  */
-static int
-phase2(struct run *x, struct err *e)
+static void
+phase2_plan(struct run *x)
 {
 	const struct idx *ix = repo_index(x->r);
 	struct prune_result *res = x->res;
 	struct pset resc = { NULL, NULL, 0, 0 };
-	uint8_t(*rescued)[IDX_ID_LEN] = NULL;
-	size_t nrescued = 0;
-	char hex[REPO_HEX_LEN + 1], name[128];
-	int rc = -1;
+	char hex[REPO_HEX_LEN + 1];
 
 	if (x->ndue == 0 && x->due_index.n == 0)
-		return (0);
+		return;
 	for (size_t i = 0; i < x->nref; i++) {
 		const struct idx_entry *ent, *cand = NULL;
 		int safe = 0;
@@ -921,15 +958,15 @@ phase2(struct run *x, struct err *e)
 		if (!safe && cand != NULL)
 			(void)pset_add(&resc, idx_pack_id(ix, cand->pack));
 	}
-	pset_sorted(&resc, &rescued, &nrescued);
-	for (size_t i = 0; i < nrescued; i++) {
-		hex_of(rescued[i], hex);
+	pset_sorted(&resc, &x->rescued, &x->nrescued);
+	for (size_t i = 0; i < x->nrescued; i++) {
+		hex_of(x->rescued[i], hex);
 		names_add(&res->rescued, hex);
 	}
 	for (size_t i = 0; i < x->ndue; i++) {
 		struct prune_pack *p = disk_find(&x->disk, x->due_packs[i]);
 
-		if (in_sorted(rescued, nrescued, x->due_packs[i]))
+		if (in_sorted(x->rescued, x->nrescued, x->due_packs[i]))
 			continue;
 		hex_of(x->due_packs[i], hex);
 		names_add(&res->due_packs, hex);
@@ -938,14 +975,25 @@ phase2(struct run *x, struct err *e)
 	}
 	for (size_t i = 0; i < x->due_index.n; i++)
 		names_add(&res->due_index, x->due_index.v[i]);
-	if (x->o->dry_run) {
-		rc = 0;
-		goto out;
-	}
+}
+
+/* Phase 2's deletions, as phase2_plan planned them. */
+static int
+phase2_do(struct run *x, struct err *e)
+{
+	const struct idx *ix = repo_index(x->r);
+	struct prune_result *res = x->res;
+	const uint8_t(*rescued)[IDX_ID_LEN] =
+	    (const uint8_t(*)[IDX_ID_LEN])x->rescued;
+	size_t nrescued = x->nrescued;
+	char name[128];
+	int rc = -1;
+
+	if (x->ndue == 0 && x->due_index.n == 0)
+		return (0);
 	/* Rescued packs are indexed again first: a small write. */
 	if (nrescued > 0) {
-		struct rescue rs = { ix, (const uint8_t(*)[IDX_ID_LEN])rescued,
-			nrescued };
+		struct rescue rs = { ix, rescued, nrescued };
 
 		if (write_index(x->r, rescue_keep, &rs, &res->index_written,
 		        e) == -1)
@@ -988,6 +1036,14 @@ phase2(struct run *x, struct err *e)
 		}
 		prune_crash_point("after-rescue");
 	}
+	/* Tombstones first: empty files, the only writes here. */
+	for (size_t i = 0; i < x->due_index.n; i++)
+		if (gone_mark(x->st, x->o, x->due_index.v[i] + strlen("index/"),
+		        e) == -1)
+			goto out;
+	for (size_t i = 0; i < res->due_packs.n; i++)
+		if (gone_mark(x->st, x->o, res->due_packs.v[i], e) == -1)
+			goto out;
 	/*
 	 * Index files before the packs they name: a crash in between
 	 * leaves packs in no index (a warning for check), never an index
@@ -1022,7 +1078,6 @@ phase2(struct run *x, struct err *e)
 	}
 	rc = 0;
 out:
-	free(rescued);
 	return (rc);
 }
 
@@ -1126,20 +1181,17 @@ out:
 }
 
 static int
-phase1(struct run *x, struct err *e)
+phase1_plan(struct run *x, struct err *e)
 {
 	struct prune_result *res = x->res;
 	const struct idx *ix = repo_index(x->r);
 	struct prune_params pp;
-	struct prune_names forgotten = { NULL, 0 };
 	uint8_t missing[IDX_ID_LEN];
-	uint8_t(*cand)[IDX_ID_LEN] = NULL;
-	size_t *map = NULL, ncand = 0;
+	size_t *map;
 	char **fids = NULL;
 	size_t nf = 0;
-	struct keep_ctx kc;
-	char *json = NULL, name[128];
-	int rc = -1, k;
+	char name[128];
+	int rc = -1;
 
 	/* What phase 2 deleted (or would) is gone. */
 	for (size_t i = 0, j = 0; i <= x->disk.n; i++) {
@@ -1162,7 +1214,7 @@ phase1(struct run *x, struct err *e)
 		j++;
 	}
 	/* Only packs in no index need their time. */
-	map = pack_map(ix, x->disk.v, x->disk.n);
+	map = x->map = pack_map(ix, x->disk.v, x->disk.n);
 	{
 		uint32_t np = idx_pack_count(ix);
 		uint8_t *seen = xcalloc(x->disk.n + 1, 1);
@@ -1191,7 +1243,8 @@ phase1(struct run *x, struct err *e)
 	        x->disk.v, x->disk.n, &pp, &res->t, missing, e) == -1)
 		goto out;
 	res->packs = xcalloc(x->disk.n + 1, sizeof(*res->packs));
-	memcpy(res->packs, x->disk.v, x->disk.n * sizeof(*res->packs));
+	if (x->disk.n > 0)
+		memcpy(res->packs, x->disk.v, x->disk.n * sizeof(*res->packs));
 	res->npacks = x->disk.n;
 	/* Index files read at open become candidates, but those an earlier
 	 * record names already, and damaged ones (check reports them). */
@@ -1210,10 +1263,89 @@ phase1(struct run *x, struct err *e)
 		names_add(&res->forgotten, f);
 		free(f);
 	}
-	if (x->o->dry_run) {
-		rc = 0;
-		goto out;
-	}
+	rc = 0;
+out:
+	forget_ids_free(fids, nf);
+	return (rc);
+}
+
+/* A size for people, rounded up: "12 KiB", "3.5 MiB". */
+static void
+size_str(uint64_t n, char *buf, size_t size)
+{
+	if (n < (1u << 20))
+		snprintf(buf, size, "%llu KiB",
+		    (unsigned long long)((n + 1023) >> 10));
+	else
+		snprintf(buf, size, "%.1f MiB",
+		    (double)((n * 10 + (1u << 20) - 1) >> 20) / 10.0);
+}
+
+/*
+ * Phase 1 found no space: one line with what it needs.  An estimate: the
+ * used bytes repacking copies, the index files loaded (the new ones name
+ * no more), the record, and a block of 4 KiB per file for rounding.
+ */
+static void
+no_space(const struct run *x, struct err *e)
+{
+	const struct prune_result *res = x->res;
+	uint64_t packs =
+	    res->t.repack_copy == 0 ? 0 : res->t.repack_copy / (16u << 20) + 1;
+	uint64_t rec = 256 +
+	    80 *
+	        (res->t.packs[PRUNE_DELETE] + res->t.packs[PRUNE_REPACK] +
+	            res->index_replaced.n);
+	uint64_t idx = x->index_bytes + 4096 * (x->loaded_index.n + 2) + rec;
+	uint64_t need = res->t.repack_copy + 4096 * packs + idx;
+	char a[32], b[32], c[32], d[32];
+	int eno = e->sys_errno;
+
+	size_str(need, a, sizeof(a));
+	size_str(res->t.repack_copy, b, sizeof(b));
+	size_str(idx, c, sizeof(c));
+	size_str(res->due_bytes, d, sizeof(d));
+	err_set(e, ERR_NOSPACE,
+	    "no space left on %s to mark what this prune frees: it needs "
+	    "about %s free (%s of repacked blobs, %s of index files and its "
+	    "record); nothing was marked%s%s%s; free that much%s%s",
+	    stor_location(x->st), a, b, c,
+	    res->due_packs.n > 0 ? " (earlier prunes' deletions were done: "
+	                         : "",
+	    res->due_packs.n > 0 ? d : "",
+	    res->due_packs.n > 0 ? " freed)" : "",
+	    res->t.repack_copy > 0 ? ", or run 'coffer prune --max-unused "
+	                             "100%', which repacks nothing and needs "
+	                             "about "
+	                           : "",
+	    res->t.repack_copy > 0 ? c : "");
+	e->sys_errno = eno;
+}
+
+/* Phase 1's writes, as phase1_plan planned them. */
+static int
+phase1_do(struct run *x, struct err *e)
+{
+	struct prune_result *res = x->res;
+	const struct idx *ix = repo_index(x->r);
+	const size_t *map = x->map;
+	uint8_t(*cand)[IDX_ID_LEN] = NULL;
+	size_t ncand = 0;
+	struct keep_ctx kc;
+	char *json = NULL;
+	int rc = -1, k;
+
+	/*
+	 * Forgotten snapshots are gone for good now (forget(1)): removed
+	 * first, as deleting needs no space.  A crash after this leaves
+	 * their data unmarked, for the next prune.
+	 */
+	for (size_t i = 0; i < res->forgotten.n; i++)
+		if (gone_mark(x->st, x->o,
+		        res->forgotten.v[i] + strlen(FORGET_DIR "/"),
+		        e) == -1 ||
+		    stor_remove(x->st, res->forgotten.v[i], e) == -1)
+			goto out;
 	if (res->t.packs[PRUNE_DELETE] + res->t.packs[PRUNE_REPACK] > 0) {
 		kc.ix = ix;
 		kc.disk = &x->disk;
@@ -1249,17 +1381,12 @@ phase1(struct run *x, struct err *e)
 		}
 		prune_crash_point("after-record");
 	}
-	/* Forgotten snapshots are gone for good now (forget(1)). */
-	for (size_t i = 0; i < res->forgotten.n; i++)
-		if (stor_remove(x->st, res->forgotten.v[i], e) == -1)
-			goto out;
 	rc = 0;
 out:
-	forget_ids_free(fids, nf);
-	names_free(&forgotten);
+	if (rc == -1 && e->class == ERR_NOSPACE)
+		no_space(x, e);
 	free(cand);
 	free(json);
-	free(map);
 	return (rc);
 }
 
@@ -1298,6 +1425,63 @@ log_prune(struct repo *r, const struct prune_result *res,
 	free(ids);
 }
 
+static int
+index_size(void *arg, const char *name, uint64_t size)
+{
+	(void)name;
+	*(uint64_t *)arg += size;
+	return (0);
+}
+
+static void
+fp_names(struct crypto_sha256_ctx *c, const char *what,
+    const struct prune_names *l)
+{
+	char **v = xcalloc(l->n + 1, sizeof(*v));
+
+	/* Sorted here: the fingerprint must not depend on listing order. */
+	if (l->n > 0)
+		memcpy(v, l->v, l->n * sizeof(*v));
+	if (l->n > 1)
+		qsort(v, l->n, sizeof(*v), by_str);
+	crypto_sha256_update(c, what, strlen(what) + 1);
+	for (size_t i = 0; i < l->n; i++)
+		crypto_sha256_update(c, v[i], strlen(v[i]) + 1);
+	free(v);
+}
+
+/*
+ * What a plan rests on, as 64 hex digits: the repository's id, the
+ * margin, the manifests read, the index files loaded, every record (due
+ * or waiting) and the forgotten manifests.  Any of them added, removed
+ * or (being content-named) changed gives another value.
+ */
+static void
+fingerprint(const struct run *x, char out[REPO_HEX_LEN + 1])
+{
+	struct crypto_sha256_ctx *c;
+	struct err le;
+	uint8_t h[CRYPTO_HASH_LEN];
+	char m[32];
+
+	if ((c = crypto_sha256_new(&le)) == NULL) {
+		out[0] = '\0'; /* GCOVR_EXCL_LINE: allocation failure */
+		return;        /* GCOVR_EXCL_LINE */
+	}
+	crypto_sha256_update(c, "coffer prune plan 1", 20);
+	crypto_sha256_update(c, repo_id(x->r), strlen(repo_id(x->r)) + 1);
+	snprintf(m, sizeof(m), "%llu", (unsigned long long)x->margin);
+	crypto_sha256_update(c, m, strlen(m) + 1);
+	fp_names(c, "snapshots", &x->snaps);
+	fp_names(c, "index", &x->loaded_index);
+	fp_names(c, "due", &x->res->records_due);
+	fp_names(c, "waiting", &x->res->records_waiting);
+	fp_names(c, "forgotten", &x->res->forgotten);
+	crypto_sha256_final(c, h);
+	crypto_sha256_free(c);
+	crypto_hex_encode(h, sizeof(h), out);
+}
+
 int
 prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
     struct err *e)
@@ -1329,6 +1513,8 @@ prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
 	repo_index_files(r, &loaded, &nloaded);
 	for (size_t i = 0; i < nloaded; i++)
 		names_add(&x.loaded_index, loaded[i]);
+	if (stor_list(x.st, "index", index_size, &x.index_bytes, e) == -1)
+		goto out;
 	/* The store's clock: the time it gave our lock file. */
 	x.client_now = (int64_t)time(NULL);
 	x.store_now = INT64_MIN;
@@ -1343,18 +1529,30 @@ prune_run(struct repo *r, const struct prune_opts *o, struct prune_result **out,
 	 * before a record came of age is seen (FORMAT.md, "Prune"). */
 	if (judge_records(&x, e) == -1 || interrupted(o, e) == -1)
 		goto out;
-	if (needed(r, o, res, &x.ref, &x.nref, e) == -1)
+	if (needed(r, o, res, &x.snaps, &x.ref, &x.nref, e) == -1)
 		goto out;
 	if (list_packs(r, &x.disk, e) == -1)
 		goto out;
-	if (phase2(&x, e) == -1)
+	/* The whole plan first, then its approval, then the changes. */
+	phase2_plan(&x);
+	if (phase1_plan(&x, e) == -1)
 		goto out;
-	if (phase1(&x, e) == -1)
+	fingerprint(&x, res->fingerprint);
+	if (o->approve != NULL && o->approve(o->arg, res, e) == -1)
 		goto out;
-	res->done = !o->dry_run;
+	if (o->dry_run) {
+		rc = 0;
+		goto out;
+	}
+	x.changing = 1;
+	if (phase2_do(&x, e) == -1 || phase1_do(&x, e) == -1)
+		goto out;
+	res->done = 1;
 	rc = 0;
 out:
-	if (!o->dry_run)
+	/* A plan refused, or a prune that stopped before changing
+	 * anything, leaves the repository as it was: no record either. */
+	if (x.changing)
 		log_prune(r, res, rc == -1 ? e : NULL);
 	for (size_t i = 0; i < x.nrecs; i++)
 		record_clear(&x.recs[i]);
@@ -1367,6 +1565,9 @@ out:
 	names_free(&x.loaded_index);
 	free(x.ref);
 	free(x.disk.v);
+	names_free(&x.snaps);
+	free(x.rescued);
+	free(x.map);
 	*out = res;
 	return (rc);
 }

@@ -8,6 +8,9 @@
  * that no longer names them, and a sealed record prune/<id> lists them
  * for the next prune (phase 1).  Writers read the same records
  * (repo_prune_guard_*) and never commit a snapshot naming a candidate.
+ * Each file a prune removes on purpose (a forgotten snapshot, a pack, an
+ * index file) first gets an empty tombstone gone/<its hash>, which
+ * replicate, having no key, reads by name (doc/FORMAT.md, "Gone").
  */
 #ifndef COFFER_PRUNE_H
 #define COFFER_PRUNE_H
@@ -21,6 +24,7 @@
 #include "repo/repo.h"
 
 #define PRUNE_DIR                "prune"
+#define PRUNE_GONE_DIR           "gone"
 #define PRUNE_MARGIN_DEFAULT     3600 /* seconds: 1 h */
 #define PRUNE_MARGIN_ENV         "COFFER_PRUNE_MARGIN"
 #define PRUNE_CRASH_ENV          "COFFER_CRASH_AT"
@@ -110,6 +114,8 @@ int prune_plan_packs(const struct idx *, const uint8_t (*ref)[IDX_ID_LEN],
     const struct prune_params *, struct prune_totals *,
     uint8_t missing[IDX_ID_LEN], struct err *);
 
+struct prune_result;
+
 struct prune_opts {
 	double max_unused;   /* percent; PRUNE_MAX_UNUSED_DEFAULT */
 	uint64_t max_repack; /* bytes; UINT64_MAX: no limit */
@@ -117,7 +123,14 @@ struct prune_opts {
 	volatile sig_atomic_t *interrupted; /* stop with ERR_INTERRUPTED */
 	/* Told one line for what is worth a warning; NULL: say nothing. */
 	void (*note)(void *arg, const char *msg);
-	void *arg;
+	/*
+	 * Called once the whole plan is made (the result's sets and
+	 * fingerprint filled), before anything changes, on a dry run too;
+	 * returning -1 (with e filled) ends the run there, nothing changed.
+	 * NULL: go ahead.  For `prune --apply`.
+	 */
+	int (*approve)(void *arg, const struct prune_result *, struct err *e);
+	void *arg; /* for note and approve */
 };
 
 /* Names are 64 hex digits (packs) or "dir/<64 hex>" (files). */
@@ -143,6 +156,12 @@ struct prune_result {
 	struct prune_names index_replaced; /* old index files: candidates */
 	struct prune_names forgotten;      /* forgotten/ manifests removed */
 	uint64_t snapshots, trees, blobs_needed;
+	/*
+	 * What the plan rests on (64 hex digits): a hash of the repository
+	 * id, the margin and the names of the snapshots, index files,
+	 * records and forgotten manifests it read.
+	 */
+	char fingerprint[REPO_HEX_LEN + 1];
 	/* Done (not a dry run). */
 	int done;
 	char record[REPO_HEX_LEN + 1]; /* prune/<record>; "" none */

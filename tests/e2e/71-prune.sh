@@ -111,6 +111,84 @@ expect_eq "prune records" 3 \
 expect_eq "packs the last prune deleted" 1 \
 	"$(jq '[.[] | select(.operation == "prune")][-1].counts.packs_deleted' "$T/out")"
 
+# ------------------------------------------------ --apply: the reviewed plan
+listing() { (cd "$1" && find . -type f ! -path './locks/*' | LC_ALL=C sort); }
+fresh
+cp -a "$R" "$T/twin"
+listing "$R" >pre.list
+pr 0 --dry-run --json
+cp "$T/out" apply.json
+[ "$(jq -r .fingerprint apply.json | tr -d '\n' | wc -c)" -eq 64 ] ||
+	fail "no fingerprint: $(cat apply.json)"
+[ "$(jq '(.plan.delete + .plan.repack) | length' apply.json)" -gt 0 ] ||
+	fail "nothing planned: $(cat apply.json)"
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" prune -r "$R" $K --apply apply.json --json
+cp "$T/out" applied.json
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" prune -r "$T/twin" $K --yes --json
+cp "$T/out" direct.json
+for k in .fingerprint .plan.delete .plan.repack .plan.index_replaced \
+	.plan.forgotten .earlier.delete_packs; do
+	expect_eq "applied $k" "$(jq -c "$k" apply.json)" "$(jq -c "$k" applied.json)"
+	expect_eq "direct $k" "$(jq -c "$k" apply.json)" "$(jq -c "$k" direct.json)"
+done
+# The same files kept, and as many written, as by the direct run.
+listing "$R" >r.list
+listing "$T/twin" >twin.list
+LC_ALL=C comm -12 pre.list twin.list >kept.direct
+LC_ALL=C comm -12 pre.list r.list >kept.applied
+expect_same kept.direct kept.applied
+expect_eq "files after apply" "$(wc -l <twin.list)" "$(wc -l <r.list)"
+whole
+# Phase 2 from a plan, past the margin.
+export COFFER_PRUNE_MARGIN=0s
+pr 0 --dry-run --json
+cp "$T/out" apply2.json
+[ "$(jq '.earlier.delete_packs | length' apply2.json)" -gt 0 ] ||
+	fail "no deletion planned: $(cat apply2.json)"
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" prune -r "$R" $K --apply apply2.json --json
+expect_eq "applied deletions" "$(jq -c .earlier.delete_packs apply2.json)" \
+	"$(jq -c .earlier.delete_packs "$T/out")"
+unset COFFER_PRUNE_MARGIN
+whole
+rm -rf "$T/twin"
+# A plan made stale by a snapshot, a forget, a margin: refused, nothing
+# changed.
+stale() {
+	listing "$R" >stale.before
+	# shellcheck disable=SC2086
+	expect_status 2 "$COFFER" prune -r "$R" $K --apply stale.json
+	[ "$(wc -l <"$T/err")" -eq 1 ] || fail "not one line: $(cat "$T/err")"
+	expect_grep "stale.json: the repository changed since this plan was made \\($1" "$T/err"
+	listing "$R" >stale.after
+	expect_same stale.before stale.after
+}
+fresh
+pr 0 --dry-run --json
+cp "$T/out" stale.json
+snap "$R"
+stale 'its snapshots'
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" forget -r "$R" $K --yes "$id"
+stale 'its snapshots'
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" forget -r "$R" $K --undo "$id"
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" forget -r "$R" $K --yes "$id"
+COFFER_PRUNE_MARGIN=5s stale 'margin'
+# shellcheck disable=SC2086
+expect_status 2 "$COFFER" prune -r "$R" $K --apply stale.json --dry-run
+expect_grep 'give --apply or --dry-run, not both' "$T/err"
+# shellcheck disable=SC2086
+expect_status 2 "$COFFER" prune -r "$R" $K --apply "$T/none.json"
+expect_grep 'none.json: .*not a plan' "$T/err"
+# shellcheck disable=SC2086
+expect_status 2 "$COFFER" prune -r "$R" $K --apply "$T/snap.json"
+expect_grep "snap.json: not a plan of 'coffer prune --dry-run --json'" "$T/err"
+whole
+
 # ------------------------------------------------ a snapshot during prune
 # The snapshot deduplicates "old" (a command's output equal to the file)
 # against the forgotten snapshot's pack, then waits; its lock is removed,
