@@ -237,8 +237,8 @@ list_text(const struct tick_drill_status *v, size_t n)
 {
 	char t[32], rto[32], rpo[32];
 
-	printf("%-16s %-8s %-19s %10s %10s  %s\n", "DRILL", "LAST",
-	    "LAST RUN", "RTO", "RPO NOW", "SCHEDULE");
+	printf("%-16s %-8s %-19s %10s %10s  %s\n", "DRILL", "LAST", "LAST RUN",
+	    "RTO", "RPO NOW", "SCHEDULE");
 	for (size_t i = 0; i < n; i++) {
 		const struct tick_drill_status *d = &v[i];
 
@@ -320,8 +320,8 @@ cmd_drill(struct cli_ctx *ctx, int argc, char **argv)
 	if (opt_parse(ctx, cmd, &drill_spec, argc, argv, &a, NULL) == -1)
 		return (EXIT_USAGE);
 	if (optind >= argc)
-		return (cli_usage_error(cmd,
-		    "give a subcommand: run NAME, list"));
+		return (
+		    cli_usage_error(cmd, "give a subcommand: run NAME, list"));
 	if (strcmp(argv[optind], "list") == 0) {
 		optind++;
 		rc = drill_list(ctx, cmd, argc, argv);

@@ -644,7 +644,8 @@ drills_text(const struct tick_drill_status *v, size_t n, int64_t now)
 		printf("drill %s%s%s\n", d->drill,
 		    d->overdue ? "  OVERDUE" : "", d->failed ? "  FAILED" : "");
 		if (d->schedule != NULL)
-			printf("  schedule      %s (local time)\n", d->schedule);
+			printf("  schedule      %s (local time)\n",
+			    d->schedule);
 		else
 			printf("  schedule      none: runs only by hand\n");
 		if (d->has_last) {
@@ -653,8 +654,8 @@ drills_text(const struct tick_drill_status *v, size_t n, int64_t now)
 			    d->last_status, d->last_stage[0] ? " at " : "",
 			    d->last_stage, (long long)d->last_id);
 			if (d->failed)
-				printf("                %s%s%s\n", d->last_class,
-				    d->last_class[0] ? ": " : "",
+				printf("                %s%s%s\n",
+				    d->last_class, d->last_class[0] ? ": " : "",
 				    d->last_message);
 			if (d->last_has_rto)
 				snprintf(a, sizeof(a), "%.1f s", d->last_rto);
@@ -681,8 +682,9 @@ drills_text(const struct tick_drill_status *v, size_t n, int64_t now)
 				span_str(now - d->last_ok, b, sizeof(b));
 				span_str((int64_t)d->interval * 3 / 2, a,
 				    sizeof(a));
-				printf("  OVERDUE: no passed drill for %s (more "
-				       "than 1.5 x its interval: %s)\n",
+				printf(
+				    "  OVERDUE: no passed drill for %s (more "
+				    "than 1.5 x its interval: %s)\n",
 				    b, a);
 			}
 		}

@@ -410,7 +410,8 @@ put_drill(void *arg, const struct state_drill_latest *d, struct err *e)
 	metrics_set_put(f->s, METRICS_DRILL_LAST_STATUS, d->drill, NULL,
 	    d->last_ok ? 1 : 0);
 	if (d->has_rto)
-		metrics_set_put(f->s, METRICS_DRILL_RTO, d->drill, NULL, d->rto);
+		metrics_set_put(f->s, METRICS_DRILL_RTO, d->drill, NULL,
+		    d->rto);
 	if (d->has_rpo)
 		metrics_set_put(f->s, METRICS_DRILL_RPO, d->drill, NULL,
 		    (double)d->rpo);

@@ -35,7 +35,8 @@
  *       (drill start minus the restored snapshot's consistency time)
  * Jobs are those of the config that have runs, drills likewise;
  * repositories those of the config that were measured.  The file is also
- * rewritten after every drill run (drill_record).  Series are sorted by their label values.
+ * rewritten after every drill run (drill_record).  Series are sorted by their
+ * label values.
  */
 #ifndef COFFER_SCHED_METRICS_H
 #define COFFER_SCHED_METRICS_H

@@ -445,7 +445,7 @@ col_dup(sqlite3_stmt *q, int i)
 #define RUN_COLS                                                               \
 	"id, job, started, coalesce(ended, 0), status, trigger, "              \
 	"coalesce(slot, 0), coalesce(pid, 0), boot_id, "                       \
-	"coalesce(pid_start, 0), error_class, message, kind, rto, rpo, "        \
+	"coalesce(pid_start, 0), error_class, message, kind, rto, rpo, "       \
 	"snapshot, coalesce(consistent, 0)"
 
 /* A row of RUN_COLS; its strings live until the next step. */
@@ -680,8 +680,8 @@ out:
 /* One int64 (0 for NULL or no row) from sql with name bound to ?1, arg2
  * to ?2 and kind to ?3 (each statement names all three). */
 static int
-query_int(struct state *st, const char *sql, const char *kind,
-    const char *name, int64_t arg2, int64_t *out, struct err *e)
+query_int(struct state *st, const char *sql, const char *kind, const char *name,
+    int64_t arg2, int64_t *out, struct err *e)
 {
 	sqlite3_stmt *q = NULL;
 	int rc = -1, r;
@@ -868,9 +868,11 @@ state_drills_latest(struct state *st, state_drill_fn fn, void *arg,
 	        "(SELECT status FROM d d2 WHERE d2.job = d.job "
 	        "ORDER BY started DESC, id DESC LIMIT 1), "
 	        "coalesce(max(CASE WHEN status = 'ok' THEN ended END), 0), "
-	        "(SELECT rto FROM d d2 WHERE d2.job = d.job AND rto IS NOT NULL "
+	        "(SELECT rto FROM d d2 WHERE d2.job = d.job AND rto IS NOT "
+	        "NULL "
 	        "ORDER BY started DESC, id DESC LIMIT 1), "
-	        "(SELECT rpo FROM d d2 WHERE d2.job = d.job AND rpo IS NOT NULL "
+	        "(SELECT rpo FROM d d2 WHERE d2.job = d.job AND rpo IS NOT "
+	        "NULL "
 	        "ORDER BY started DESC, id DESC LIMIT 1) "
 	        "FROM d GROUP BY job ORDER BY job",
 	        -1, &q, NULL) != SQLITE_OK) {

@@ -58,10 +58,10 @@ struct state_run {
 	const char *kind;        /* "job" (NULL when adding: "job"), "drill" */
 	/* A drill's measurements: */
 	int has_rto, has_rpo;
-	double rto;              /* seconds from start to validated */
-	int64_t rpo;             /* seconds: start - consistent */
-	const char *snapshot;    /* the snapshot restored; NULL: none */
-	int64_t consistent;      /* its consistency time; 0: none */
+	double rto;           /* seconds from start to validated */
+	int64_t rpo;          /* seconds: start - consistent */
+	const char *snapshot; /* the snapshot restored; NULL: none */
+	int64_t consistent;   /* its consistency time; 0: none */
 };
 
 /*
@@ -148,8 +148,8 @@ int state_skip_recorded(struct state *, const char *job, int64_t slot, int *yes,
     struct err *);
 
 /* The same for the runs of kind called name. */
-int state_skip_recorded_kind(struct state *, const char *kind,
-    const char *name, int64_t slot, int *yes, struct err *);
+int state_skip_recorded_kind(struct state *, const char *kind, const char *name,
+    int64_t slot, int *yes, struct err *);
 
 /*
  * For the metrics file: for each drill with an ended run ("ok" or

@@ -209,7 +209,8 @@ log_due(struct log *log, const struct sjob *j, const struct tick_decision *d,
 		    "%s %s: due: %s%llu due times passed since its last run "
 		    "at %s (the machine was off or no tick ran); running it "
 		    "once",
-		    j->kind, j->name, d->missed >= TICK_MISSED_MAX ? "at least " : "",
+		    j->kind, j->name,
+		    d->missed >= TICK_MISSED_MAX ? "at least " : "",
 		    (unsigned long long)d->missed, last);
 	} else
 		log_info(log, "%s %s: due at %s", j->kind, j->name, when);

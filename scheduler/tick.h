@@ -109,9 +109,9 @@ struct tick_result {
  * [job] of cfg with a schedule (or only o->only), in the file's order,
  * decide and run it with job_run if due, logging each decision with the
  * job's name, then (without o->only, with o->drill) each [drill] with a
- * schedule the same way, into *res.  A job whose lock another run holds is recorded
- * "skipped" with message "still running (pid N since TIME)", once per due
- * time.  Returns 0 when the tick went through, whatever the jobs did (res
+ * schedule the same way, into *res.  A job whose lock another run holds is
+ * recorded "skipped" with message "still running (pid N since TIME)", once per
+ * due time.  Returns 0 when the tick went through, whatever the jobs did (res
  * says); -1 with e when it could not (no state directory or database, an
  * unknown o->only or one without a schedule: ERR_USAGE).
  */
@@ -160,9 +160,9 @@ struct tick_drill_status {
 	uint64_t interval;    /* schedule_interval_hint; 0: no schedule */
 	int has_last;         /* a run (not skipped) is recorded: */
 	int64_t last_id, last_started, last_ended;
-	char last_status[16];  /* "ok", "failed" */
-	char last_stage[16];   /* failed: the first failed stage, or "" */
-	char last_class[32];   /* failed: its error class */
+	char last_status[16]; /* "ok", "failed" */
+	char last_stage[16];  /* failed: the first failed stage, or "" */
+	char last_class[32];  /* failed: its error class */
 	char last_message[512];
 	char last_snapshot[65]; /* the snapshot it restored, or "" */
 	int last_has_rto, last_has_rpo;

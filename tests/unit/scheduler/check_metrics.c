@@ -112,10 +112,10 @@ START_TEST(test_order)
 	        "coffer_job_last_status{job=\"b\",step=\"snapshot\"} 1\n"
 	        "# HELP coffer_job_duration_seconds") != NULL,
 	    "%s", t);
-	ck_assert_msg(strstr(t,
-	                  "coffer_replicate_lag_seconds{job=\"b\"} 1\n"
-	                  "# HELP coffer_drill_last_success_timestamp_seconds") !=
-	        NULL,
+	ck_assert_msg(
+	    strstr(t,
+	        "coffer_replicate_lag_seconds{job=\"b\"} 1\n"
+	        "# HELP coffer_drill_last_success_timestamp_seconds") != NULL,
 	    "%s", t);
 	free(t);
 	metrics_set_free(s);
