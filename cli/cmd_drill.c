@@ -1,15 +1,19 @@
 /*
  * coffer drill run NAME: one [drill NAME] now (scheduler/drill.c runs
- * it); this file opens the repository for it and prints the stages, the
- * RTO and RPO and the result.
+ * it, scheduler/drill_sched.c records it); this file opens the repository
+ * for it and prints the stages, the RTO and RPO and the result.
+ * coffer drill list: every [drill], its last result, RTO and RPO, from
+ * the state database (scheduler/tick.c's tick_drill_status_get).
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "repo_opts.h"
 #include "scheduler/drill.h"
+#include "scheduler/tick.h"
 #include "xmalloc.h"
 
 struct drill_args {
@@ -164,12 +168,145 @@ report_text(const struct cli_ctx *ctx, const struct drill_result *r)
 	fflush(stdout);
 }
 
+static json_t *
+json_time(int64_t t)
+{
+	return (t != 0 ? json_integer(t) : json_null());
+}
+
+static void
+time_str(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	localtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void
+list_json(const struct tick_drill_status *v, size_t n, int64_t now)
+{
+	json_t *top = json_object(), *a = json_array();
+
+	json_object_set_new(top, "now", json_integer(now));
+	for (size_t i = 0; i < n; i++) {
+		const struct tick_drill_status *d = &v[i];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "drill", json_string(d->drill));
+		json_object_set_new(j, "schedule",
+		    d->schedule ? json_string(d->schedule) : json_null());
+		json_object_set_new(j, "last_status",
+		    d->has_last ? json_string(d->last_status) : json_null());
+		json_object_set_new(j, "last_run",
+		    d->has_last ? json_integer(d->last_started) : json_null());
+		json_object_set_new(j, "failed_stage",
+		    d->last_stage[0] ? json_string(d->last_stage)
+		                     : json_null());
+		json_object_set_new(j, "message",
+		    d->last_message[0] ? json_string(d->last_message)
+		                       : json_null());
+		json_object_set_new(j, "snapshot",
+		    d->last_snapshot[0] ? json_string(d->last_snapshot)
+		                        : json_null());
+		json_object_set_new(j, "rto",
+		    d->last_has_rto ? json_real(d->last_rto) : json_null());
+		json_object_set_new(j, "rpo_measured",
+		    d->last_has_rpo ? json_integer(d->last_rpo) : json_null());
+		json_object_set_new(j, "last_success", json_time(d->last_ok));
+		json_object_set_new(j, "rpo",
+		    d->rpo >= 0 ? json_integer(d->rpo) : json_null());
+		json_object_set_new(j, "next_due", json_time(d->next_at));
+		json_object_set_new(j, "overdue", json_boolean(d->overdue));
+		json_object_set_new(j, "failed", json_boolean(d->failed));
+		json_array_append_new(a, j);
+	}
+	json_object_set_new(top, "drills", a);
+	json_dumpf(top, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(top);
+}
+
+static void
+list_text(const struct tick_drill_status *v, size_t n)
+{
+	char t[32], rto[32], rpo[32];
+
+	printf("%-16s %-8s %-19s %10s %10s  %s\n", "DRILL", "LAST", "LAST RUN",
+	    "RTO", "RPO NOW", "SCHEDULE");
+	for (size_t i = 0; i < n; i++) {
+		const struct tick_drill_status *d = &v[i];
+
+		time_str(d->has_last ? d->last_started : 0, t, sizeof(t));
+		if (d->last_has_rto)
+			dur(d->last_rto, rto, sizeof(rto));
+		else
+			snprintf(rto, sizeof(rto), "-");
+		if (d->rpo >= 0)
+			dur((double)d->rpo, rpo, sizeof(rpo));
+		else
+			snprintf(rpo, sizeof(rpo), "-");
+		printf("%-16s %-8s %-19s %10s %10s  %s\n", d->drill,
+		    d->has_last ? (d->failed ? "FAILED" : d->last_status)
+		                : "never",
+		    t, rto, rpo, d->schedule ? d->schedule : "by hand");
+		if (d->failed)
+			printf("  %s: %s\n", d->last_stage, d->last_message);
+	}
+}
+
+static int
+drill_list(struct cli_ctx *ctx, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	struct tick_drill_status *v = NULL;
+	struct config *cfg = NULL;
+	int64_t now = (int64_t)time(NULL);
+	size_t n = 0;
+	int rc = -1;
+	struct err e;
+
+	err_clear(&e);
+	if (opt_no_more(cmd, argc, argv, optind) == -1)
+		return (EXIT_USAGE);
+	if (cli_load_config(ctx, &cfg, &e) == -1)
+		goto out;
+	if (cfg == NULL) {
+		err_set(&e, ERR_USAGE,
+		    "no config file (%s, or -c FILE) with [drill] sections",
+		    CLI_DEFAULT_CONFIG);
+		goto out;
+	}
+	if (tick_drill_status_get(cfg, NULL, now, &v, &n, &e) == -1)
+		goto out;
+	if (ctx->json)
+		list_json(v, n, now);
+	else if (!ctx->quiet)
+		list_text(v, n);
+	if (fflush(stdout) == EOF) {
+		err_sys(&e, ERR_IO, "standard output");
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	tick_drill_status_free(v, n);
+	config_free(cfg);
+	return (rc == -1 ? cli_report(ctx, &e) : rc);
+}
+
 int
 cmd_drill(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("drill");
 	struct drill_args a;
 	struct drill_opts o;
+	struct drill_rec_opts ro;
+	struct drill_rec_result rr;
 	struct drill_result *res = NULL;
 	struct config *cfg = NULL;
 	const char *name;
@@ -179,13 +316,21 @@ cmd_drill(struct cli_ctx *ctx, int argc, char **argv)
 	err_clear(&e);
 	memset(&a, 0, sizeof(a));
 	memset(&o, 0, sizeof(o));
+	memset(&ro, 0, sizeof(ro));
 	if (opt_parse(ctx, cmd, &drill_spec, argc, argv, &a, NULL) == -1)
 		return (EXIT_USAGE);
 	if (optind >= argc)
-		return (cli_usage_error(cmd, "give a subcommand: run NAME"));
+		return (
+		    cli_usage_error(cmd, "give a subcommand: run NAME, list"));
+	if (strcmp(argv[optind], "list") == 0) {
+		optind++;
+		rc = drill_list(ctx, cmd, argc, argv);
+		opt_free(&drill_spec, &a);
+		return (rc);
+	}
 	if (strcmp(argv[optind], "run") != 0)
 		return (cli_usage_error(cmd,
-		    "unknown subcommand '%s' (there is: run NAME)",
+		    "unknown subcommand '%s' (there is: run NAME, list)",
 		    argv[optind]));
 	optind++;
 	if (optind >= argc)
@@ -207,7 +352,8 @@ cmd_drill(struct cli_ctx *ctx, int argc, char **argv)
 	o.arg = ctx;
 	o.log = ctx->log;
 	o.interrupted = ctx->interrupted;
-	if (drill_run(cfg, name, &o, res, &e) == -1)
+	ro.trigger = "manual";
+	if (drill_run_recorded(cfg, name, &o, &ro, res, &rr, &e) == -1)
 		goto out;
 	if (ctx->json)
 		report_json(res);

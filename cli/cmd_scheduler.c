@@ -18,6 +18,7 @@
 #include "config.h"
 #include "repo/snapsel.h"
 #include "repo_opts.h"
+#include "scheduler/drill.h"
 #include "scheduler/job.h"
 #include "scheduler/state.h"
 #include "scheduler/tick.h"
@@ -132,6 +133,27 @@ open_store(void *arg, const char *name, int create, struct stor **out,
 	return (rc);
 }
 
+/* How a drill opens its repository: shared, as coffer drill run does. */
+static int
+drill_open_repo(void *arg, const char *name, int flags, struct repo **out,
+    struct err *e)
+{
+	struct cli_ctx *ctx = arg;
+
+	ctx->lock = CLI_LOCK_SHARED;
+	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
+}
+
+static void
+drill_opts_init(struct cli_ctx *ctx, struct drill_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->open_repo = drill_open_repo;
+	o->arg = ctx;
+	o->log = ctx->log;
+	o->interrupted = ctx->interrupted;
+}
+
 static void
 job_opts_init(struct cli_ctx *ctx, const char *cache_dir, struct job_opts *o)
 {
@@ -142,6 +164,12 @@ job_opts_init(struct cli_ctx *ctx, const char *cache_dir, struct job_opts *o)
 	o->cache_dir = cache_dir;
 	o->log = ctx->log;
 	o->interrupted = ctx->interrupted;
+}
+
+static json_t *
+json_time(int64_t t)
+{
+	return (t != 0 ? json_integer(t) : json_null());
 }
 
 /* ------------------------------------------------------------ history */
@@ -159,6 +187,19 @@ print_run(void *arg, const struct state_run *run,
 
 		json_object_set_new(j, "id", json_integer(run->id));
 		json_object_set_new(j, "job", json_string(run->job));
+		json_object_set_new(j, "kind", json_string(run->kind));
+		if (strcmp(run->kind, "drill") == 0) {
+			json_object_set_new(j, "rto",
+			    run->has_rto ? json_real(run->rto) : json_null());
+			json_object_set_new(j, "rpo",
+			    run->has_rpo ? json_integer(run->rpo)
+			                 : json_null());
+			json_object_set_new(j, "snapshot",
+			    run->snapshot ? json_string(run->snapshot)
+			                  : json_null());
+			json_object_set_new(j, "consistent",
+			    json_time(run->consistent));
+		}
 		json_object_set_new(j, "started", json_integer(run->started));
 		json_object_set_new(j, "ended",
 		    run->ended ? json_integer(run->ended) : json_null());
@@ -205,8 +246,21 @@ print_run(void *arg, const struct state_run *run,
 	    run->error_class ? ": " : "",
 	    run->error_class ? run->error_class : "", run->message ? ": " : "",
 	    run->message ? run->message : "");
-	printf("%-16s %s  %-7s (%s, run %lld, ended %s)\n", run->job, t0,
-	    status, run->trigger, (long long)run->id, t1);
+	if (strcmp(run->kind, "drill") == 0) {
+		char rto[32], rpo[32];
+
+		if (run->has_rto)
+			snprintf(rto, sizeof(rto), "%.1f s", run->rto);
+		else
+			snprintf(rto, sizeof(rto), "-");
+		span_str(run->has_rpo ? run->rpo : -1, rpo, sizeof(rpo));
+		printf("drill %-10s %s  %-7s (%s, run %lld, ended %s)  RTO "
+		       "%s, RPO %s\n",
+		    run->job, t0, status, run->trigger, (long long)run->id, t1,
+		    rto, rpo);
+	} else
+		printf("%-16s %s  %-7s (%s, run %lld, ended %s)\n", run->job,
+		    t0, status, run->trigger, (long long)run->id, t1);
 	for (size_t i = 0; i < n; i++)
 		printf("  %-10s %-8s %7.1f s  %s%s%s\n", steps[i].step,
 		    steps[i].status, steps[i].duration,
@@ -264,6 +318,7 @@ sub_tick(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 	struct tick_opts to;
 	struct tick_result res;
 	struct job_opts jo;
+	struct drill_opts dro;
 	struct config *cfg = NULL;
 	char *cdir = NULL;
 	int64_t now;
@@ -275,8 +330,10 @@ sub_tick(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 		goto out;
 	cdir = cli_cache_dir(NULL, cfg);
 	job_opts_init(ctx, cdir, &jo);
+	drill_opts_init(ctx, &dro);
 	memset(&to, 0, sizeof(to));
 	to.job = &jo;
+	to.drill = &dro;
 	to.now = now;
 	to.only = a->job;
 	to.log = ctx->log;
@@ -327,6 +384,7 @@ sub_run(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 	struct tick_opts to;
 	struct tick_result res;
 	struct job_opts jo;
+	struct drill_opts dro;
 	struct sigaction sa;
 	struct config *cfg = NULL, *ncfg = NULL;
 	char *cdir = NULL;
@@ -368,8 +426,11 @@ sub_run(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 		free(cdir);
 		cdir = cli_cache_dir(NULL, cfg);
 		job_opts_init(ctx, cdir, &jo);
+		drill_opts_init(ctx, &dro);
+		dro.interrupted = &daemon_stop;
 		memset(&to, 0, sizeof(to));
 		to.job = &jo;
+		to.drill = &dro;
 		to.log = ctx->log;
 		to.interrupted = &daemon_stop;
 		err_clear(e);
@@ -397,13 +458,64 @@ out:
 /* ------------------------------------------------------------- status */
 
 static json_t *
-json_time(int64_t t)
+drills_json(const struct tick_drill_status *v, size_t n)
 {
-	return (t != 0 ? json_integer(t) : json_null());
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tick_drill_status *d = &v[i];
+		json_t *j = json_object(), *l = json_null();
+
+		json_object_set_new(j, "drill", json_string(d->drill));
+		json_object_set_new(j, "schedule",
+		    d->schedule ? json_string(d->schedule) : json_null());
+		json_object_set_new(j, "interval",
+		    d->interval ? json_integer((json_int_t)d->interval)
+		                : json_null());
+		if (d->has_last) {
+			l = json_object();
+			json_object_set_new(l, "id", json_integer(d->last_id));
+			json_object_set_new(l, "started",
+			    json_integer(d->last_started));
+			json_object_set_new(l, "ended",
+			    json_time(d->last_ended));
+			json_object_set_new(l, "status",
+			    json_string(d->last_status));
+			json_object_set_new(l, "snapshot",
+			    d->last_snapshot[0] ? json_string(d->last_snapshot)
+			                        : json_null());
+			json_object_set_new(l, "rto",
+			    d->last_has_rto ? json_real(d->last_rto)
+			                    : json_null());
+			json_object_set_new(l, "rpo",
+			    d->last_has_rpo ? json_integer(d->last_rpo)
+			                    : json_null());
+			json_object_set_new(l, "failed_stage",
+			    d->last_stage[0] ? json_string(d->last_stage)
+			                     : json_null());
+			json_object_set_new(l, "error_class",
+			    d->last_class[0] ? json_string(d->last_class)
+			                     : json_null());
+			json_object_set_new(l, "message",
+			    d->last_message[0] ? json_string(d->last_message)
+			                       : json_null());
+		}
+		json_object_set_new(j, "last_run", l);
+		json_object_set_new(j, "last_success", json_time(d->last_ok));
+		json_object_set_new(j, "rpo",
+		    d->rpo >= 0 ? json_integer(d->rpo) : json_null());
+		json_object_set_new(j, "due", json_boolean(d->due));
+		json_object_set_new(j, "next_due", json_time(d->next_at));
+		json_object_set_new(j, "overdue", json_boolean(d->overdue));
+		json_object_set_new(j, "failed", json_boolean(d->failed));
+		json_array_append_new(a, j);
+	}
+	return (a);
 }
 
 static void
-status_json(const struct tick_status *v, size_t n, int64_t now)
+status_json(const struct tick_status *v, size_t n,
+    const struct tick_drill_status *dv, size_t dn, int64_t now)
 {
 	json_t *top = json_object(), *jobs = json_array();
 
@@ -458,6 +570,7 @@ status_json(const struct tick_status *v, size_t n, int64_t now)
 		json_array_append_new(jobs, j);
 	}
 	json_object_set_new(top, "jobs", jobs);
+	json_object_set_new(top, "drills", drills_json(dv, dn));
 	json_dumpf(top, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(top);
@@ -520,13 +633,72 @@ status_text(const struct tick_status *v, size_t n, int64_t now)
 	}
 }
 
+static void
+drills_text(const struct tick_drill_status *v, size_t n, int64_t now)
+{
+	char a[48], b[48];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tick_drill_status *d = &v[i];
+
+		printf("drill %s%s%s\n", d->drill,
+		    d->overdue ? "  OVERDUE" : "", d->failed ? "  FAILED" : "");
+		if (d->schedule != NULL)
+			printf("  schedule      %s (local time)\n",
+			    d->schedule);
+		else
+			printf("  schedule      none: runs only by hand\n");
+		if (d->has_last) {
+			time_str(d->last_started, a, sizeof(a));
+			printf("  last run      %s  %s%s%s  (run %lld)\n", a,
+			    d->last_status, d->last_stage[0] ? " at " : "",
+			    d->last_stage, (long long)d->last_id);
+			if (d->failed)
+				printf("                %s%s%s\n",
+				    d->last_class, d->last_class[0] ? ": " : "",
+				    d->last_message);
+			if (d->last_has_rto)
+				snprintf(a, sizeof(a), "%.1f s", d->last_rto);
+			else
+				snprintf(a, sizeof(a), "-");
+			span_str(d->last_has_rpo ? d->last_rpo : -1, b,
+			    sizeof(b));
+			printf("  last RTO      %s, RPO %s\n", a, b);
+		} else
+			printf("  last run      none\n");
+		time_str(d->last_ok, a, sizeof(a));
+		printf("  last success  %s\n", a);
+		if (d->schedule != NULL) {
+			time_str(d->next_at, a, sizeof(a));
+			printf("  next due      %s%s\n", a,
+			    d->due ? " (due now: the next tick runs it)" : "");
+		}
+		span_str(d->rpo, a, sizeof(a));
+		printf("  RPO now       %s\n", a);
+		if (d->overdue) {
+			if (d->last_ok == 0)
+				printf("  OVERDUE: no passed drill recorded\n");
+			else {
+				span_str(now - d->last_ok, b, sizeof(b));
+				span_str((int64_t)d->interval * 3 / 2, a,
+				    sizeof(a));
+				printf(
+				    "  OVERDUE: no passed drill for %s (more "
+				    "than 1.5 x its interval: %s)\n",
+				    b, a);
+			}
+		}
+	}
+}
+
 static int
 sub_status(struct cli_ctx *ctx, const struct cli_cmd *cmd,
     const struct sched_args *a, int argc, char **argv, struct err *e)
 {
 	struct tick_status *v = NULL;
+	struct tick_drill_status *dv = NULL;
 	struct config *cfg = NULL;
-	size_t n = 0;
+	size_t n = 0, dn = 0;
 	int64_t now;
 	int rc = -1;
 
@@ -536,12 +708,15 @@ sub_status(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 		goto out;
 	if (now == 0)
 		now = (int64_t)time(NULL);
-	if (tick_status_get(cfg, NULL, NULL, now, ctx->log, &v, &n, e) == -1)
+	if (tick_status_get(cfg, NULL, NULL, now, ctx->log, &v, &n, e) == -1 ||
+	    tick_drill_status_get(cfg, NULL, now, &dv, &dn, e) == -1)
 		goto out;
 	if (ctx->json)
-		status_json(v, n, now);
-	else if (!ctx->quiet)
+		status_json(v, n, dv, dn, now);
+	else if (!ctx->quiet) {
 		status_text(v, n, now);
+		drills_text(dv, dn, now);
+	}
 	if (fflush(stdout) == EOF) {
 		err_sys(e, ERR_IO, "standard output");
 		goto out;
@@ -550,8 +725,12 @@ sub_status(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 	for (size_t i = 0; i < n; i++)
 		if (v[i].overdue || v[i].failed)
 			rc = EXIT_ATTENTION;
+	for (size_t i = 0; i < dn; i++)
+		if (dv[i].overdue || dv[i].failed)
+			rc = EXIT_ATTENTION;
 out:
 	tick_status_free(v, n);
+	tick_drill_status_free(dv, dn);
 	config_free(cfg);
 	return (rc == -1 ? cli_report(ctx, e) : rc);
 }

@@ -97,13 +97,15 @@ const struct cli_cmd cli_commands[] = {
 	    cmd_diff },
 	{ "drill", "run a [drill NAME] now: restore, verify, check, RTO/RPO",
 	    "usage: coffer drill run NAME [--json]\n"
+	    "       coffer drill list [--json]\n"
 	    "\n"
 	    "Run the config's [drill NAME] now: restore the snapshot it picks\n"
 	    "to its target (a directory, sqlite, postgres-scratch or\n"
 	    "postgres:CONNINFO), verify it, run its sql_checks and checks,\n"
 	    "measure RTO and RPO against max_rto and max_rpo, and remove what\n"
 	    "it made, pass or fail.  A failed drill runs on_failure and exits\n"
-	    "14.\n"
+	    "14.  The run is recorded in the state database; list shows each\n"
+	    "drill's last result, RTO and RPO from there.\n"
 	    "\n"
 	    "      --json              the result, each stage and check as "
 	    "JSON\n",

@@ -185,7 +185,7 @@ static const struct schema_key drill_keys[] = {
 	{ K("max_rpo"), DURATION(1, DUR_MAX) },
 	{ K("drill_user"), TYPE(CONFIG_V_NAME) },
 	{ K("timeout"), DURATION(1, DUR_MAX) },
-	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE), .flags = LATER },
+	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE) },
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
 	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },
 };

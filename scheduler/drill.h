@@ -149,6 +149,47 @@ int drill_run(const struct config *cfg, const char *name,
     const struct drill_opts *o, struct drill_result *res, struct err *e);
 
 /*
+ * How a drill run is recorded (drill_record): who ran it and for which
+ * due time, and the scheduler's check under the drill's lock.
+ */
+struct state;
+struct drill_rec_opts {
+	const char *trigger;   /* "manual" (NULL) or "schedule" */
+	int64_t now;           /* the start to record (0: the drill's own;
+	                          its end is that plus the time it took) */
+	int64_t slot;          /* the due time it runs for; 0: none */
+	const char *state_dir; /* NULL: state_dir_default */
+	/* When not NULL: called with the drill's lock held, before it runs:
+	 * 1 run it, 0 do not (declined), -1 fail (as job_opts's admit). */
+	int (*admit)(void *arg, struct state *st, struct err *e);
+	void *admit_arg;
+};
+
+struct drill_rec_result {
+	int busy;         /* another run of the drill holds its lock */
+	char holder[128]; /* busy: "pid N since TIME" */
+	int declined;     /* admit said no: nothing ran or was recorded */
+	int recorded;     /* the run is in the state database */
+	int64_t run_id;   /* recorded: its id */
+};
+
+/*
+ * Run the [drill name] of cfg with drill_run under the drill's lock
+ * (flock on STATE_DIR/drill-NAME.lock) and record it in the state
+ * database (state.h): a run of kind "drill", its stages as steps (bytes:
+ * the restore's), its RTO, RPO, snapshot and consistency time; then
+ * rewrite the metrics file (metrics.h) when cfg sets one.  `coffer drill
+ * run` and the scheduler both run drills through here.  Returns what
+ * drill_run returns; -1 with ERR_LOCKED "drill NAME is already running
+ * (...)" and rr->busy when another run holds the lock.  A run that cannot
+ * be recorded (no state directory, a database error) is an error in o's
+ * log, not the drill's failure (rr->recorded 0).
+ */
+int drill_run_recorded(const struct config *cfg, const char *name,
+    const struct drill_opts *o, const struct drill_rec_opts *ro,
+    struct drill_result *res, struct drill_rec_result *rr, struct err *e);
+
+/*
  * Check the [drill name] of cfg beyond what config_load checks: its
  * target against its source's type.  ERR_USAGE when there is no such
  * drill, ERR_CONFIG "FILE:LINE: ..." otherwise.

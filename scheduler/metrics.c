@@ -51,6 +51,21 @@ static const struct {
 	    "Store time of the repository's newest snapshot minus that of the "
 	    "newest one the replicate target holds (+Inf: none).",
 	    1, { "job", NULL } },
+	[METRICS_DRILL_LAST_SUCCESS] = { "coffer_drill_last_success_timestamp_"
+	                                 "seconds",
+	    "End of the drill's newest run that passed (Unix time; 0: none).",
+	    1, { "drill", NULL } },
+	[METRICS_DRILL_LAST_STATUS] = { "coffer_drill_last_status",
+	    "1 if the drill's newest run passed, 0 if it failed.", 1,
+	    { "drill", NULL } },
+	[METRICS_DRILL_RTO] = { "coffer_drill_rto_seconds",
+	    "Recovery time the drill's newest run measured: from its start to "
+	    "the restore validated.",
+	    1, { "drill", NULL } },
+	[METRICS_DRILL_RPO] = { "coffer_drill_rpo_seconds",
+	    "Age of the data the drill's newest run restored: its start minus "
+	    "the snapshot's consistency time.",
+	    1, { "drill", NULL } },
 };
 
 /* ------------------------------------------------------------ the set */
@@ -381,6 +396,28 @@ put_lag_fact(void *arg, const char *name, const char *key, int64_t value,
 	return (0);
 }
 
+static int
+put_drill(void *arg, const struct state_drill_latest *d, struct err *e)
+{
+	struct from *f = arg;
+
+	(void)e;
+	if (f->cfg != NULL &&
+	    config_section_find(f->cfg, CONFIG_DRILL, d->drill) == NULL)
+		return (0);
+	metrics_set_put(f->s, METRICS_DRILL_LAST_SUCCESS, d->drill, NULL,
+	    (double)d->last_success);
+	metrics_set_put(f->s, METRICS_DRILL_LAST_STATUS, d->drill, NULL,
+	    d->last_ok ? 1 : 0);
+	if (d->has_rto)
+		metrics_set_put(f->s, METRICS_DRILL_RTO, d->drill, NULL,
+		    d->rto);
+	if (d->has_rpo)
+		metrics_set_put(f->s, METRICS_DRILL_RPO, d->drill, NULL,
+		    (double)d->rpo);
+	return (0);
+}
+
 int
 metrics_from_state(struct state *st, const struct config *cfg,
     struct metrics_set *s, struct err *e)
@@ -396,7 +433,8 @@ metrics_from_state(struct state *st, const struct config *cfg,
 	    state_steps_latest(st, STATE_LATEST_RAN, put_duration, &f, e) ==
 	        -1 ||
 	    state_steps_latest(st, STATE_LATEST_OK, put_bytes, &f, e) == -1 ||
-	    state_facts(st, "repository", put_repo_fact, &f, e) == -1)
+	    state_facts(st, "repository", put_repo_fact, &f, e) == -1 ||
+	    state_drills_latest(st, put_drill, &f, e) == -1)
 		return (-1);
 	rc = state_facts(st, "replicate", put_lag_fact, &l, e);
 	lag_flush(&l);

@@ -25,8 +25,18 @@
  *       snapshots the replicate target held, as of the job's last
  *       replicate step; 0 when the target is up to date, +Inf when it
  *       holds none of them.
- * Jobs are those of the config that have runs; repositories those of the
- * config that were measured.  Series are sorted by their label values.
+ *   coffer_drill_last_success_timestamp_seconds{drill}  end of the newest
+ *       drill run that passed (moves only on success; 0: none)
+ *   coffer_drill_last_status{drill}   1 the newest drill run passed, 0 it
+ *       failed
+ *   coffer_drill_rto_seconds{drill}   the RTO the newest run measured
+ *       (from drill start to validated)
+ *   coffer_drill_rpo_seconds{drill}   the RPO the newest run measured
+ *       (drill start minus the restored snapshot's consistency time)
+ * Jobs are those of the config that have runs, drills likewise;
+ * repositories those of the config that were measured.  The file is also
+ * rewritten after every drill run (drill_record).  Series are sorted by their
+ * label values.
  */
 #ifndef COFFER_SCHED_METRICS_H
 #define COFFER_SCHED_METRICS_H
@@ -50,6 +60,10 @@ enum metrics_family {
 	METRICS_REPOSITORY_SIZE,      /* {repository} */
 	METRICS_REPOSITORY_SNAPSHOTS, /* {repository} */
 	METRICS_REPLICATE_LAG,        /* {job} */
+	METRICS_DRILL_LAST_SUCCESS,   /* {drill} */
+	METRICS_DRILL_LAST_STATUS,    /* {drill} */
+	METRICS_DRILL_RTO,            /* {drill} */
+	METRICS_DRILL_RPO,            /* {drill} */
 	METRICS_NFAMILIES
 };
 

@@ -57,6 +57,16 @@ static const char migrate_v2[] = "ALTER TABLE runs ADD COLUMN slot INTEGER;"
                                  "CREATE INDEX runs_status ON runs (status);"
                                  "PRAGMA user_version = 2;";
 
+/* Version 2 to 3: drills (state.h). */
+static const char migrate_v3[] = "ALTER TABLE runs ADD COLUMN kind TEXT NOT "
+                                 "NULL DEFAULT 'job';"
+                                 "ALTER TABLE runs ADD COLUMN rto REAL;"
+                                 "ALTER TABLE runs ADD COLUMN rpo INTEGER;"
+                                 "ALTER TABLE runs ADD COLUMN snapshot TEXT;"
+                                 "ALTER TABLE runs ADD COLUMN consistent "
+                                 "INTEGER;"
+                                 "PRAGMA user_version = 3;";
+
 char *
 state_dir_default(const struct config *cfg)
 {
@@ -183,7 +193,12 @@ state_open(const char *dir, struct state **out, struct err *e)
 			goto rollback;
 		ver = 1;
 	}
-	if (ver == 1 && exec(st, migrate_v2, e) == -1)
+	if (ver == 1) {
+		if (exec(st, migrate_v2, e) == -1)
+			goto rollback;
+		ver = 2;
+	}
+	if (ver == 2 && exec(st, migrate_v3, e) == -1)
 		goto rollback;
 	if (exec(st, "COMMIT", e) == -1)
 		goto rollback;
@@ -238,8 +253,9 @@ state_run_add(struct state *st, const struct state_run *run, int64_t *id,
 
 	if (sqlite3_prepare_v2(st->db,
 	        "INSERT INTO runs (job, started, ended, status, trigger, slot, "
-	        "pid, boot_id, pid_start, error_class, message) "
-	        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	        "pid, boot_id, pid_start, error_class, message, kind, rto, "
+	        "rpo, snapshot, consistent) "
+	        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	        -1, &q, NULL) != SQLITE_OK) {
 		db_err(st, e, "write");
 		goto out;
@@ -255,6 +271,18 @@ state_run_add(struct state *st, const struct state_run *run, int64_t *id,
 	bind_int_or_null(q, 9, run->pid_start);
 	bind_text_or_null(q, 10, run->error_class);
 	bind_text_or_null(q, 11, run->message);
+	sqlite3_bind_text(q, 12, run->kind != NULL ? run->kind : "job", -1,
+	    SQLITE_STATIC);
+	if (run->has_rto)
+		sqlite3_bind_double(q, 13, run->rto);
+	else
+		sqlite3_bind_null(q, 13);
+	if (run->has_rpo)
+		sqlite3_bind_int64(q, 14, run->rpo);
+	else
+		sqlite3_bind_null(q, 14);
+	bind_text_or_null(q, 15, run->snapshot);
+	bind_int_or_null(q, 16, run->consistent);
 	if (sqlite3_step(q) != SQLITE_DONE) {
 		db_err(st, e, "write");
 		goto out;
@@ -280,29 +308,18 @@ state_run_begin(struct state *st, const char *job, int64_t started,
 	return (state_run_add(st, &run, id, e));
 }
 
-int
-state_run_end(struct state *st, int64_t id, int64_t ended, const char *status,
-    const struct state_step *steps, size_t n, struct err *e)
+/* The n steps of run id, inside the caller's transaction. */
+static int
+steps_insert(struct state *st, int64_t id, const struct state_step *steps,
+    size_t n, struct err *e)
 {
-	sqlite3_stmt *q = NULL, *ins = NULL;
+	sqlite3_stmt *ins = NULL;
 	int rc = -1;
 
-	if (exec(st, "BEGIN IMMEDIATE", e) == -1)
-		return (-1);
 	if (sqlite3_prepare_v2(st->db,
-	        "UPDATE runs SET ended = ?, status = ? WHERE id = ?", -1, &q,
-	        NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db,
 	        "INSERT INTO steps (run, seq, step, status, duration, "
 	        "error_class, message, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	        -1, &ins, NULL) != SQLITE_OK) {
-		db_err(st, e, "write");
-		goto out;
-	}
-	sqlite3_bind_int64(q, 1, ended);
-	sqlite3_bind_text(q, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, id);
-	if (sqlite3_step(q) != SQLITE_DONE) {
 		db_err(st, e, "write");
 		goto out;
 	}
@@ -313,29 +330,69 @@ state_run_end(struct state *st, int64_t id, int64_t ended, const char *status,
 		sqlite3_bind_text(ins, 3, steps[i].step, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 4, steps[i].status, -1, SQLITE_STATIC);
 		sqlite3_bind_double(ins, 5, steps[i].duration);
-		if (steps[i].error_class != NULL)
-			sqlite3_bind_text(ins, 6, steps[i].error_class, -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(ins, 6);
-		if (steps[i].message != NULL)
-			sqlite3_bind_text(ins, 7, steps[i].message, -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(ins, 7);
+		bind_text_or_null(ins, 6, steps[i].error_class);
+		bind_text_or_null(ins, 7, steps[i].message);
 		sqlite3_bind_int64(ins, 8, (sqlite3_int64)steps[i].bytes);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			db_err(st, e, "write");
 			goto out;
 		}
 	}
+	rc = 0;
+out:
+	sqlite3_finalize(ins);
+	return (rc);
+}
+
+int
+state_run_end(struct state *st, int64_t id, int64_t ended, const char *status,
+    const struct state_step *steps, size_t n, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (exec(st, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	if (sqlite3_prepare_v2(st->db,
+	        "UPDATE runs SET ended = ?, status = ? WHERE id = ?", -1, &q,
+	        NULL) != SQLITE_OK) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, ended);
+	sqlite3_bind_text(q, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, id);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	if (steps_insert(st, id, steps, n, e) == -1)
+		goto out;
 	if (exec(st, "COMMIT", e) == -1)
 		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(q);
-	sqlite3_finalize(ins);
 	/* Nothing of a failed write stays: the transaction goes whole. */
+	if (rc == -1)
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return (rc);
+}
+
+int
+state_run_record(struct state *st, const struct state_run *run,
+    const struct state_step *steps, size_t n, int64_t *id, struct err *e)
+{
+	int rc = -1;
+
+	if (exec(st, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	if (state_run_add(st, run, id, e) == -1 ||
+	    steps_insert(st, *id, steps, n, e) == -1 ||
+	    exec(st, "COMMIT", e) == -1)
+		goto out;
+	rc = 0;
+out:
 	if (rc == -1)
 		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return (rc);
@@ -350,7 +407,7 @@ state_step_count(struct state *st, const char *job, const char *step,
 
 	if (sqlite3_prepare_v2(st->db,
 	        "SELECT count(*) FROM steps JOIN runs ON runs.id = steps.run "
-	        "WHERE runs.job = ? AND steps.step = ? "
+	        "WHERE runs.job = ? AND runs.kind = 'job' AND steps.step = ? "
 	        "AND steps.status <> 'skipped'",
 	        -1, &q, NULL) != SQLITE_OK) {
 		db_err(st, e, "read");
@@ -388,7 +445,8 @@ col_dup(sqlite3_stmt *q, int i)
 #define RUN_COLS                                                               \
 	"id, job, started, coalesce(ended, 0), status, trigger, "              \
 	"coalesce(slot, 0), coalesce(pid, 0), boot_id, "                       \
-	"coalesce(pid_start, 0), error_class, message"
+	"coalesce(pid_start, 0), error_class, message, kind, rto, rpo, "       \
+	"snapshot, coalesce(consistent, 0)"
 
 /* A row of RUN_COLS; its strings live until the next step. */
 static void
@@ -406,6 +464,13 @@ run_row(sqlite3_stmt *q, struct state_run *run)
 	run->pid_start = sqlite3_column_int64(q, 9);
 	run->error_class = col_text(q, 10);
 	run->message = col_text(q, 11);
+	run->kind = col_text(q, 12);
+	run->has_rto = sqlite3_column_type(q, 13) != SQLITE_NULL;
+	run->rto = sqlite3_column_double(q, 13);
+	run->has_rpo = sqlite3_column_type(q, 14) != SQLITE_NULL;
+	run->rpo = sqlite3_column_int64(q, 14);
+	run->snapshot = col_text(q, 15);
+	run->consistent = sqlite3_column_int64(q, 16);
 }
 
 static void
@@ -522,7 +587,8 @@ state_running(struct state *st, const char *job, struct state_run **runsp,
 	*np = 0;
 	if (sqlite3_prepare_v2(st->db,
 	        "SELECT " RUN_COLS " FROM runs WHERE status = 'running' "
-	        "AND (?1 IS NULL OR job = ?1) ORDER BY started, id",
+	        "AND kind = 'job' AND (?1 IS NULL OR job = ?1) "
+	        "ORDER BY started, id",
 	        -1, &q, NULL) != SQLITE_OK) {
 		db_err(st, e, "read");
 		goto out;
@@ -546,6 +612,8 @@ state_running(struct state *st, const char *job, struct state_run **runsp,
 		runs[n].boot_id = col_dup(q, 8);
 		runs[n].error_class = col_dup(q, 10);
 		runs[n].message = col_dup(q, 11);
+		runs[n].kind = col_dup(q, 12);
+		runs[n].snapshot = col_dup(q, 15);
 		n++;
 	}
 	if (r != SQLITE_DONE) {
@@ -573,6 +641,8 @@ state_runs_free(struct state_run *runs, size_t n)
 		free((char *)runs[i].boot_id);
 		free((char *)runs[i].error_class);
 		free((char *)runs[i].message);
+		free((char *)runs[i].kind);
+		free((char *)runs[i].snapshot);
 	}
 	free(runs);
 }
@@ -607,10 +677,11 @@ out:
 	return (rc);
 }
 
-/* One int64 (0 for NULL or no row) from sql with job bound to ?1. */
+/* One int64 (0 for NULL or no row) from sql with name bound to ?1, arg2
+ * to ?2 and kind to ?3 (each statement names all three). */
 static int
-query_int(struct state *st, const char *sql, const char *job, int64_t arg2,
-    int64_t *out, struct err *e)
+query_int(struct state *st, const char *sql, const char *kind, const char *name,
+    int64_t arg2, int64_t *out, struct err *e)
 {
 	sqlite3_stmt *q = NULL;
 	int rc = -1, r;
@@ -620,9 +691,9 @@ query_int(struct state *st, const char *sql, const char *job, int64_t arg2,
 		db_err(st, e, "read");
 		goto out;
 	}
-	sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
-	if (sqlite3_bind_parameter_count(q) >= 2)
-		sqlite3_bind_int64(q, 2, arg2);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, arg2);
+	sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(q)) == SQLITE_ROW)
 		*out = sqlite3_column_int64(q, 0);
 	else if (r != SQLITE_DONE) {
@@ -636,28 +707,57 @@ out:
 }
 
 int
-state_summary(struct state *st, const char *job, struct state_summary *out,
-    struct err *e)
+state_summary_kind(struct state *st, const char *kind, const char *name,
+    struct state_summary *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	if (query_int(st,
 	        "SELECT coalesce(max(started), 0) FROM runs WHERE job = ?1 "
-	        "AND status IN ('ok', 'failed')",
-	        job, 0, &out->last_start, e) == -1 ||
+	        "AND ?2 = ?2 AND kind = ?3 AND status IN ('ok', 'failed')",
+	        kind, name, 0, &out->last_start, e) == -1 ||
 	    query_int(st,
 	        "SELECT coalesce(max(started), 0) FROM runs WHERE job = ?1 "
-	        "AND status = 'ok'",
-	        job, 0, &out->last_ok, e) == -1 ||
+	        "AND ?2 = ?2 AND kind = ?3 AND status = 'ok'",
+	        kind, name, 0, &out->last_ok, e) == -1 ||
 	    query_int(st,
 	        "SELECT coalesce(max(runs.started), 0) FROM runs JOIN steps "
-	        "ON steps.run = runs.id WHERE runs.job = ?1 "
+	        "ON steps.run = runs.id WHERE runs.job = ?1 AND ?2 = ?2 "
+	        "AND runs.kind = ?3 "
 	        "AND steps.step = 'snapshot' AND steps.status = 'ok'",
-	        job, 0, &out->last_snapshot_ok, e) == -1 ||
+	        kind, name, 0, &out->last_snapshot_ok, e) == -1 ||
 	    query_int(st,
-	        "SELECT id FROM runs WHERE job = ?1 AND status <> 'skipped' "
+	        "SELECT id FROM runs WHERE job = ?1 AND ?2 = ?2 AND kind = ?3 "
+	        "AND status <> 'skipped' ORDER BY started DESC, id DESC "
+	        "LIMIT 1",
+	        kind, name, 0, &out->last_id, e) == -1 ||
+	    query_int(st,
+	        "SELECT coalesce(consistent, 0) FROM runs WHERE job = ?1 "
+	        "AND ?2 = ?2 AND kind = ?3 AND status = 'ok' "
 	        "ORDER BY started DESC, id DESC LIMIT 1",
-	        job, 0, &out->last_id, e) == -1)
+	        kind, name, 0, &out->last_ok_consistent, e) == -1)
 		return (-1);
+	return (0);
+}
+
+int
+state_summary(struct state *st, const char *job, struct state_summary *out,
+    struct err *e)
+{
+	return (state_summary_kind(st, "job", job, out, e));
+}
+
+int
+state_skip_recorded_kind(struct state *st, const char *kind, const char *name,
+    int64_t slot, int *yes, struct err *e)
+{
+	int64_t n;
+
+	if (query_int(st,
+	        "SELECT count(*) FROM runs WHERE job = ?1 AND slot = ?2 "
+	        "AND kind = ?3 AND status = 'skipped'",
+	        kind, name, slot, &n, e) == -1)
+		return (-1);
+	*yes = n > 0;
 	return (0);
 }
 
@@ -665,15 +765,7 @@ int
 state_skip_recorded(struct state *st, const char *job, int64_t slot, int *yes,
     struct err *e)
 {
-	int64_t n;
-
-	if (query_int(st,
-	        "SELECT count(*) FROM runs WHERE job = ?1 AND slot = ?2 "
-	        "AND status = 'skipped'",
-	        job, slot, &n, e) == -1)
-		return (-1);
-	*yes = n > 0;
-	return (0);
+	return (state_skip_recorded_kind(st, "job", job, slot, yes, e));
 }
 
 /* ------------------------------------------------ for the metrics file */
@@ -688,7 +780,7 @@ state_jobs_latest(struct state *st, state_job_fn fn, void *arg, struct err *e)
 	        "SELECT job, coalesce(max(CASE WHEN status IN ('running', "
 	        "'ok', 'failed') THEN started END), 0), "
 	        "coalesce(max(CASE WHEN status = 'ok' THEN ended END), 0) "
-	        "FROM runs GROUP BY job ORDER BY job",
+	        "FROM runs WHERE kind = 'job' GROUP BY job ORDER BY job",
 	        -1, &q, NULL) != SQLITE_OK) {
 		db_err(st, e, "read");
 		goto out;
@@ -727,7 +819,8 @@ state_steps_latest(struct state *st, int which, state_step_fn fn, void *arg,
 	 * its row.  Run ids grow with time. */
 	sql = xasprintf("WITH latest AS (SELECT r.job AS job, s.step AS step, "
 	                "max(r.id) AS run FROM steps s JOIN runs r ON r.id = "
-	                "s.run WHERE r.status IN ('ok', 'failed') AND %s "
+	                "s.run WHERE r.status IN ('ok', 'failed') AND "
+	                "r.kind = 'job' AND %s "
 	                "GROUP BY r.job, s.step) "
 	                "SELECT l.job, s.step, s.status, s.duration, "
 	                "s.error_class, s.message, s.bytes FROM latest l "
@@ -758,6 +851,57 @@ state_steps_latest(struct state *st, int which, state_step_fn fn, void *arg,
 out:
 	sqlite3_finalize(q);
 	free(sql);
+	return (rc);
+}
+
+int
+state_drills_latest(struct state *st, state_drill_fn fn, void *arg,
+    struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1, r;
+
+	if (sqlite3_prepare_v2(st->db,
+	        "WITH d AS (SELECT * FROM runs WHERE kind = 'drill' AND "
+	        "status IN ('ok', 'failed')) "
+	        "SELECT job, max(started), "
+	        "(SELECT status FROM d d2 WHERE d2.job = d.job "
+	        "ORDER BY started DESC, id DESC LIMIT 1), "
+	        "coalesce(max(CASE WHEN status = 'ok' THEN ended END), 0), "
+	        "(SELECT rto FROM d d2 WHERE d2.job = d.job AND rto IS NOT "
+	        "NULL "
+	        "ORDER BY started DESC, id DESC LIMIT 1), "
+	        "(SELECT rpo FROM d d2 WHERE d2.job = d.job AND rpo IS NOT "
+	        "NULL "
+	        "ORDER BY started DESC, id DESC LIMIT 1) "
+	        "FROM d GROUP BY job ORDER BY job",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		struct state_drill_latest d;
+		const char *status = col_text(q, 2);
+
+		memset(&d, 0, sizeof(d));
+		d.drill = col_text(q, 0);
+		d.last_start = sqlite3_column_int64(q, 1);
+		d.last_ok = status != NULL && strcmp(status, "ok") == 0;
+		d.last_success = sqlite3_column_int64(q, 3);
+		d.has_rto = sqlite3_column_type(q, 4) != SQLITE_NULL;
+		d.rto = sqlite3_column_double(q, 4);
+		d.has_rpo = sqlite3_column_type(q, 5) != SQLITE_NULL;
+		d.rpo = sqlite3_column_int64(q, 5);
+		if (fn(arg, &d, e) == -1)
+			goto out;
+	}
+	if (r != SQLITE_DONE) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
 	return (rc);
 }
 

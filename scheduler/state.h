@@ -7,8 +7,12 @@
  * user_version: 1 had runs and steps; 2 adds to each run the due time it
  * ran for (slot), who ran it (pid, the host's boot id, the process's start
  * time: to tell a run whose process died) and a run's own error class and
- * message (a skipped or crashed run has no steps).  A version 1 database
- * is migrated in place when opened (ALTER TABLE, one transaction).
+ * message (a skipped or crashed run has no steps); 3 adds each run's kind
+ * ("job", or "drill": a restore drill, its stages recorded as steps) and
+ * what a drill measured (RTO, RPO, the snapshot and its consistency
+ * time).  An older database is migrated in place when opened (ALTER
+ * TABLE, one transaction).  A job and a drill may share a name: every
+ * query about a job looks only at runs of kind "job".
  */
 #ifndef COFFER_STATE_H
 #define COFFER_STATE_H
@@ -21,7 +25,7 @@
 struct config;
 struct state;
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 #define STATE_FILE           "state.db"
 
 /* One step of a run, as recorded. */
@@ -51,6 +55,13 @@ struct state_run {
 	const char *error_class; /* the run's own: "crashed"; NULL: none */
 	const char *message;     /* the run's own: why it was skipped, what
 	                            is known of a crash; NULL: none */
+	const char *kind;        /* "job" (NULL when adding: "job"), "drill" */
+	/* A drill's measurements: */
+	int has_rto, has_rpo;
+	double rto;           /* seconds from start to validated */
+	int64_t rpo;          /* seconds: start - consistent */
+	const char *snapshot; /* the snapshot restored; NULL: none */
+	int64_t consistent;   /* its consistency time; 0: none */
 };
 
 /*
@@ -105,6 +116,13 @@ void state_runs_free(struct state_run *runs, size_t n);
 int state_run_crashed(struct state *, int64_t id, const char *message,
     int *changed, struct err *);
 
+/*
+ * Record a whole run (one that has ended: a drill's) with its n steps in
+ * one transaction; *id its id.
+ */
+int state_run_record(struct state *, const struct state_run *run,
+    const struct state_step *steps, size_t n, int64_t *id, struct err *);
+
 /* What the scheduler needs of a job's past. */
 struct state_summary {
 	int64_t last_start;       /* the latest start of an ended run ("ok" or
@@ -113,14 +131,42 @@ struct state_summary {
 	int64_t last_snapshot_ok; /* the latest start of a run whose
 	                             snapshot step was ok; 0: none */
 	int64_t last_id; /* the latest run that was not skipped; 0: none */
+	int64_t last_ok_consistent; /* the consistency time recorded by the
+	                               latest "ok" run (drills); 0: none */
 };
 
 /* The summary of job's runs into *out. */
 int state_summary(struct state *, const char *job, struct state_summary *out,
     struct err *);
 
+/* The same for the runs of kind ("job", "drill") called name. */
+int state_summary_kind(struct state *, const char *kind, const char *name,
+    struct state_summary *out, struct err *);
+
 /* Is a skipped run of job recorded for the due time slot?  *yes. */
 int state_skip_recorded(struct state *, const char *job, int64_t slot, int *yes,
+    struct err *);
+
+/* The same for the runs of kind called name. */
+int state_skip_recorded_kind(struct state *, const char *kind, const char *name,
+    int64_t slot, int *yes, struct err *);
+
+/*
+ * For the metrics file: for each drill with an ended run ("ok" or
+ * "failed"), by name, what its newest runs say.
+ */
+struct state_drill_latest {
+	const char *drill;
+	int64_t last_start;   /* start of the newest ended run */
+	int last_ok;          /* that run was "ok" */
+	int64_t last_success; /* end of the newest "ok" run; 0: none */
+	int has_rto, has_rpo; /* of the newest run that measured them */
+	double rto;
+	int64_t rpo;
+};
+typedef int (*state_drill_fn)(void *arg, const struct state_drill_latest *,
+    struct err *e);
+int state_drills_latest(struct state *, state_drill_fn fn, void *arg,
     struct err *);
 
 /*

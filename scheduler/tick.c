@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "schedule.h"
+#include "scheduler/drill.h"
 #include "scheduler/job.h"
 #include "scheduler/state.h"
 #include "xmalloc.h"
@@ -64,8 +65,10 @@ fmt_when(int64_t t, char *buf, size_t size)
 		snprintf(buf, size, "@%lld", (long long)t);
 }
 
-/* A job's schedule, zone and jitter as the config gives them. */
+/* A job's (or drill's) schedule, zone and jitter as the config gives
+ * them. */
 struct sjob {
+	const char *kind; /* "job", "drill" */
 	const char *name;
 	const struct config_section *sec;
 	struct schedule *sched; /* NULL: no schedule */
@@ -83,12 +86,17 @@ sjob_load(const struct config_section *sec, const char *host, struct sjob *j,
 	memset(j, 0, sizeof(*j));
 	j->sec = sec;
 	j->name = config_section_name(sec);
-	j->tz = config_get_str(sec, "timezone");
+	j->kind = config_section_type(sec) == CONFIG_DRILL ? "drill" : "job";
+	/* A drill has neither: local time, no jitter. */
+	if (config_section_type(sec) != CONFIG_DRILL)
+		j->tz = config_get_str(sec, "timezone");
 	if ((text = config_get_str(sec, "schedule")) == NULL)
 		return (0);
 	/* config_load checked it: a refusal here is a bug. */
 	if (schedule_parse(text, &j->sched, e) == -1)
 		return (-1);
+	if (config_section_type(sec) == CONFIG_DRILL)
+		return (0);
 	(void)config_get_duration(sec, "jitter", &max);
 	j->jitter = schedule_jitter(j->name, host, max);
 	return (0);
@@ -137,7 +145,7 @@ admit(void *arg, struct state *st, struct err *e)
 	struct state_summary sum;
 	struct tick_decision d;
 
-	if (state_summary(st, a->j->name, &sum, e) == -1 ||
+	if (state_summary_kind(st, a->j->kind, a->j->name, &sum, e) == -1 ||
 	    tick_decide(a->j->sched, a->j->tz, a->j->jitter, sum.last_start,
 	        a->now, &d, e) == -1)
 		return (-1);
@@ -154,7 +162,7 @@ first_failure(struct tick_result *res, int status)
 /* The lock of j is taken: record the skip once for its due time. */
 static int
 record_skip(struct state *st, const struct sjob *j, int64_t now,
-    const struct tick_decision *d, const struct job_result *jr, struct log *log,
+    const struct tick_decision *d, const char *holder, struct log *log,
     struct err *e)
 {
 	struct state_run rec;
@@ -162,15 +170,17 @@ record_skip(struct state *st, const struct sjob *j, int64_t now,
 	int64_t id;
 	int yes;
 
-	snprintf(msg, sizeof(msg), "still running (%s)", jr->holder);
-	if (state_skip_recorded(st, j->name, d->slot, &yes, e) == -1)
+	snprintf(msg, sizeof(msg), "still running (%s)", holder);
+	if (state_skip_recorded_kind(st, j->kind, j->name, d->slot, &yes, e) ==
+	    -1)
 		return (-1);
 	if (yes) {
-		log_debug(log, "job %s: skipped: %s", j->name, msg);
+		log_debug(log, "%s %s: skipped: %s", j->kind, j->name, msg);
 		return (0);
 	}
 	memset(&rec, 0, sizeof(rec));
 	rec.job = j->name;
+	rec.kind = j->kind;
 	rec.started = rec.ended = now;
 	rec.status = "skipped";
 	rec.trigger = "schedule";
@@ -178,7 +188,7 @@ record_skip(struct state *st, const struct sjob *j, int64_t now,
 	rec.message = msg;
 	if (state_run_add(st, &rec, &id, e) == -1)
 		return (-1);
-	log_warn(log, "job %s: skipped: %s", j->name, msg);
+	log_warn(log, "%s %s: skipped: %s", j->kind, j->name, msg);
 	return (0);
 }
 
@@ -191,18 +201,19 @@ log_due(struct log *log, const struct sjob *j, const struct tick_decision *d,
 	fmt_when(d->due_at, when, sizeof(when));
 	if (d->first)
 		log_info(log,
-		    "job %s: due: no run of it is recorded (due time %s)",
-		    j->name, when);
+		    "%s %s: due: no run of it is recorded (due time %s)",
+		    j->kind, j->name, when);
 	else if (d->missed > 1) {
 		fmt_when(last_start, last, sizeof(last));
 		log_warn(log,
-		    "job %s: due: %s%llu due times passed since its last run "
+		    "%s %s: due: %s%llu due times passed since its last run "
 		    "at %s (the machine was off or no tick ran); running it "
 		    "once",
-		    j->name, d->missed >= TICK_MISSED_MAX ? "at least " : "",
+		    j->kind, j->name,
+		    d->missed >= TICK_MISSED_MAX ? "at least " : "",
 		    (unsigned long long)d->missed, last);
 	} else
-		log_info(log, "job %s: due at %s", j->name, when);
+		log_info(log, "%s %s: due at %s", j->kind, j->name, when);
 }
 
 static void
@@ -219,6 +230,106 @@ log_result(struct log *log, const char *name, const struct job_result *jr)
 	log_error(log, "job %s: failed (run %lld): %s: %s", name,
 	    (long long)jr->run_id,
 	    job_step_name((enum job_step)jr->failed_step), sr->msg);
+}
+
+/* The due [drill]s of cfg, after the jobs (tick.h). */
+static void
+drills_run(const struct config *cfg, const struct tick_opts *o,
+    struct state *st, const char *dir, const char *host,
+    struct tick_result *res)
+{
+	const struct config_section *sec = NULL;
+	struct drill_result *dr = xcalloc(1, sizeof(*dr));
+	struct sjob j;
+
+	memset(&j, 0, sizeof(j));
+	while ((sec = config_next(cfg, sec, CONFIG_DRILL)) != NULL) {
+		struct drill_rec_opts ro;
+		struct drill_rec_result rr;
+		struct tick_decision d;
+		struct state_summary sum;
+		struct admit a;
+		struct err je;
+		int64_t now;
+
+		if (o->interrupted != NULL && *o->interrupted)
+			break;
+		sjob_clear(&j);
+		err_clear(&je);
+		if (sjob_load(sec, host, &j, &je) == -1) {
+			log_error(o->log, "drill %s: %s", j.name, je.msg);
+			first_failure(res, err_exit_status(je.class));
+			res->failed++;
+			continue;
+		}
+		if (j.sched == NULL)
+			continue;
+		now = o->now != 0 ? o->now : (int64_t)time(NULL);
+		if (state_summary_kind(st, "drill", j.name, &sum, &je) == -1 ||
+		    tick_decide(j.sched, NULL, 0, sum.last_start, now, &d,
+		        &je) == -1) {
+			log_error(o->log, "drill %s: %s", j.name, je.msg);
+			first_failure(res, err_exit_status(je.class));
+			res->failed++;
+			continue;
+		}
+		if (res->next_at == 0 || d.next_at < res->next_at)
+			res->next_at = d.next_at;
+		if (!d.due) {
+			log_debug(o->log, "drill %s: not due", j.name);
+			continue;
+		}
+		log_due(o->log, &j, &d, sum.last_start);
+		memset(&ro, 0, sizeof(ro));
+		ro.trigger = "schedule";
+		ro.now = o->now;
+		ro.slot = d.slot;
+		ro.state_dir = dir;
+		a.j = &j;
+		a.now = now;
+		ro.admit = admit;
+		ro.admit_arg = &a;
+		memset(dr, 0, sizeof(*dr));
+		if (drill_run_recorded(cfg, j.name, o->drill, &ro, dr, &rr,
+		        &je) == -1) {
+			if (rr.busy) {
+				res->skipped++;
+				err_clear(&je);
+				if (record_skip(st, &j, now, &d, rr.holder,
+				        o->log, &je) == 0)
+					continue;
+			}
+			log_error(o->log, "drill %s: %s", j.name, je.msg);
+			first_failure(res, err_exit_status(je.class));
+			res->failed++;
+			continue;
+		}
+		if (rr.declined) {
+			log_info(o->log,
+			    "drill %s: its due time was run meanwhile (another "
+			    "tick)",
+			    j.name);
+			continue;
+		}
+		res->ran++;
+		if (dr->ok) {
+			res->ok++;
+			log_info(o->log, "drill %s: ok (run %lld)", j.name,
+			    (long long)rr.run_id);
+		} else {
+			res->failed++;
+			first_failure(res, TICK_DRILL_FAILED);
+			log_error(o->log, "drill %s: failed (run %lld): %s: %s",
+			    j.name, (long long)rr.run_id,
+			    dr->failed_stage >= 0
+			        ? drill_stage_name(
+			              (enum drill_stage)dr->failed_stage)
+			        : "drill",
+			    dr->msg);
+		}
+	}
+	sjob_clear(&j);
+	free(dr);
 }
 
 int
@@ -315,8 +426,8 @@ tick_run(const struct config *cfg, const struct tick_opts *o,
 			if (jr.busy) {
 				res->skipped++;
 				err_clear(&je);
-				if (record_skip(st, &j, now, &d, &jr, o->log,
-				        &je) == 0)
+				if (record_skip(st, &j, now, &d, jr.holder,
+				        o->log, &je) == 0)
 					continue;
 			}
 			log_error(o->log, "job %s: %s", j.name, je.msg);
@@ -340,6 +451,8 @@ tick_run(const struct config *cfg, const struct tick_opts *o,
 			first_failure(res, job_exit_status(&jr));
 		}
 	}
+	if (o->only == NULL && o->drill != NULL)
+		drills_run(cfg, o, st, dir, host, res);
 	rc = 0;
 out:
 	sjob_clear(&j);
@@ -464,6 +577,120 @@ out:
 
 void
 tick_status_free(struct tick_status *v, size_t n)
+{
+	(void)n; /* the strings are the config's */
+	free(v);
+}
+
+/* state_run_get's callback: a drill's last run into its status. */
+static int
+last_drill_run(void *arg, const struct state_run *run,
+    const struct state_step *steps, size_t n, struct err *e)
+{
+	struct tick_drill_status *ds = arg;
+
+	(void)e;
+	ds->has_last = 1;
+	ds->last_id = run->id;
+	ds->last_started = run->started;
+	ds->last_ended = run->ended;
+	snprintf(ds->last_status, sizeof(ds->last_status), "%s", run->status);
+	if (run->snapshot != NULL)
+		snprintf(ds->last_snapshot, sizeof(ds->last_snapshot), "%s",
+		    run->snapshot);
+	ds->last_has_rto = run->has_rto;
+	ds->last_rto = run->rto;
+	ds->last_has_rpo = run->has_rpo;
+	ds->last_rpo = run->rpo;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(steps[i].status, "failed") != 0)
+			continue;
+		snprintf(ds->last_stage, sizeof(ds->last_stage), "%s",
+		    steps[i].step);
+		if (steps[i].error_class != NULL)
+			snprintf(ds->last_class, sizeof(ds->last_class), "%s",
+			    steps[i].error_class);
+		snprintf(ds->last_message, sizeof(ds->last_message), "%s",
+		    steps[i].message != NULL ? steps[i].message : "");
+		break;
+	}
+	return (0);
+}
+
+int
+tick_drill_status_get(const struct config *cfg, const char *state_dir,
+    int64_t now, struct tick_drill_status **out, size_t *np, struct err *e)
+{
+	const struct config_section *sec = NULL;
+	struct tick_drill_status *v = NULL;
+	struct state *st = NULL;
+	struct sjob j;
+	char *dir = NULL;
+	size_t n = 0, cap = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*np = 0;
+	memset(&j, 0, sizeof(j));
+	if (now == 0)
+		now = (int64_t)time(NULL);
+	if ((dir = state_dir_of(cfg, state_dir, e)) == NULL ||
+	    state_open(dir, &st, e) == -1)
+		goto out;
+	while ((sec = config_next(cfg, sec, CONFIG_DRILL)) != NULL) {
+		struct state_summary sum;
+		struct tick_drill_status *ds;
+
+		sjob_clear(&j);
+		if (sjob_load(sec, NULL, &j, e) == -1)
+			goto out;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		ds = &v[n++];
+		memset(ds, 0, sizeof(*ds));
+		ds->drill = j.name;
+		ds->schedule = config_get_str(sec, "schedule");
+		ds->rpo = -1;
+		if (state_summary_kind(st, "drill", j.name, &sum, e) == -1)
+			goto out;
+		if (sum.last_id != 0 &&
+		    state_run_get(st, sum.last_id, last_drill_run, ds, e) == -1)
+			goto out;
+		ds->last_ok = sum.last_ok;
+		if (sum.last_ok_consistent != 0)
+			ds->rpo = now - sum.last_ok_consistent;
+		ds->failed =
+		    ds->has_last && strcmp(ds->last_status, "failed") == 0;
+		if (j.sched != NULL) {
+			struct tick_decision d;
+
+			ds->interval = schedule_interval_hint(j.sched);
+			if (tick_decide(j.sched, NULL, 0, sum.last_start, now,
+			        &d, e) == -1)
+				goto out;
+			ds->due = d.due;
+			ds->next_at = d.due ? d.due_at : d.next_at;
+			ds->overdue = sum.last_ok == 0 ||
+			    (now - sum.last_ok) * 2 > (int64_t)ds->interval * 3;
+		}
+	}
+	*out = v;
+	*np = n;
+	v = NULL;
+	n = 0;
+	rc = 0;
+out:
+	sjob_clear(&j);
+	tick_drill_status_free(v, n);
+	state_close(st);
+	free(dir);
+	return (rc);
+}
+
+void
+tick_drill_status_free(struct tick_drill_status *v, size_t n)
 {
 	(void)n; /* the strings are the config's */
 	free(v);

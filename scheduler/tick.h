@@ -25,6 +25,13 @@
  * decision, so a tick while the job runs reports it as skipped.  There is
  * no scheduler-wide lock: a long job does not hold back the other jobs of
  * another tick.
+ *
+ * Drills.  A [drill] with a schedule is decided by the same rule (in local
+ * time, without jitter), over the drill's own runs, after the jobs of the
+ * same tick, and run through drill_run_recorded (drill.h) under the
+ * drill's lock with the same re-decision: a drill whose lock another run
+ * holds is recorded "skipped" with "still running (...)", once per due
+ * time.
  */
 #ifndef COFFER_TICK_H
 #define COFFER_TICK_H
@@ -36,6 +43,7 @@
 #include "err.h"
 
 struct config;
+struct drill_opts;
 struct job_opts;
 struct log;
 struct schedule;
@@ -77,24 +85,33 @@ struct tick_opts {
 	const char *state_dir; /* NULL: state_dir_default */
 	struct log *log;
 	volatile sig_atomic_t *interrupted; /* stop between jobs; may be NULL */
+	/* The template of every drill run (open_repo, arg, log,
+	 * interrupted); NULL: drills are not run. */
+	const struct drill_opts *drill;
 };
 
 /* What it did. */
 struct tick_result {
-	size_t ran, ok, failed, skipped; /* runs; skipped: still running */
-	int exit_status; /* 0, or the first failure's (job_exit_status, or
-	                    an error's err_exit_status) */
+	size_t ran, ok, failed, skipped; /* runs of jobs and drills;
+	                                    skipped: still running */
+	int exit_status; /* 0, or the first failure's (job_exit_status, a
+	                    failed drill's TICK_DRILL_FAILED, or an error's
+	                    err_exit_status) */
 	int64_t next_at; /* the earliest next due time (with jitter) of the
 	                    jobs with a schedule; 0: none */
 };
+
+/* The exit status a failed drill stands for (coffer drill run's). */
+#define TICK_DRILL_FAILED 14
 
 /*
  * One tick: mark the stale runs of every job (job_reap), then for each
  * [job] of cfg with a schedule (or only o->only), in the file's order,
  * decide and run it with job_run if due, logging each decision with the
- * job's name, into *res.  A job whose lock another run holds is recorded
- * "skipped" with message "still running (pid N since TIME)", once per due
- * time.  Returns 0 when the tick went through, whatever the jobs did (res
+ * job's name, then (without o->only, with o->drill) each [drill] with a
+ * schedule the same way, into *res.  A job whose lock another run holds is
+ * recorded "skipped" with message "still running (pid N since TIME)", once per
+ * due time.  Returns 0 when the tick went through, whatever the jobs did (res
  * says); -1 with e when it could not (no state directory or database, an
  * unknown o->only or one without a schedule: ERR_USAGE).
  */
@@ -135,5 +152,38 @@ int tick_status_get(const struct config *cfg, const char *state_dir,
     const char *host, int64_t now, struct log *log, struct tick_status **out,
     size_t *n, struct err *e);
 void tick_status_free(struct tick_status *, size_t n);
+
+/* One drill's state, for coffer scheduler status and coffer drill list. */
+struct tick_drill_status {
+	const char *drill;    /* the section's name */
+	const char *schedule; /* NULL: none (runs by hand) */
+	uint64_t interval;    /* schedule_interval_hint; 0: no schedule */
+	int has_last;         /* a run (not skipped) is recorded: */
+	int64_t last_id, last_started, last_ended;
+	char last_status[16]; /* "ok", "failed" */
+	char last_stage[16];  /* failed: the first failed stage, or "" */
+	char last_class[32];  /* failed: its error class */
+	char last_message[512];
+	char last_snapshot[65]; /* the snapshot it restored, or "" */
+	int last_has_rto, last_has_rpo;
+	double last_rto;  /* seconds */
+	int64_t last_rpo; /* seconds */
+	int64_t last_ok;  /* start of the latest passed run; 0: none */
+	int64_t rpo;      /* now - the consistency time of the snapshot the
+	                     latest passed run restored; -1: none */
+	int due;          /* a tick now would run it */
+	int64_t next_at;  /* as tick_status's; 0: no schedule */
+	int overdue;      /* scheduled, and no passed run started within
+	                     1.5 x interval before now (or none ever) */
+	int failed;       /* the last run failed */
+};
+
+/*
+ * The state of every [drill] of cfg at now (0: the clock) into *out (*n;
+ * free with tick_drill_status_free).
+ */
+int tick_drill_status_get(const struct config *cfg, const char *state_dir,
+    int64_t now, struct tick_drill_status **out, size_t *n, struct err *e);
+void tick_drill_status_free(struct tick_drill_status *, size_t n);
 
 #endif

@@ -54,6 +54,9 @@ drill() {
 }
 {
 	cat <<EOF
+[global]
+state_dir = $T/state
+
 [repository local]
 path = $T/repo
 password_file = $T/key

@@ -66,6 +66,10 @@ START_TEST(test_order)
 		"coffer_repository_size_bytes",
 		"coffer_repository_snapshots",
 		"coffer_replicate_lag_seconds",
+		"coffer_drill_last_success_timestamp_seconds",
+		"coffer_drill_last_status",
+		"coffer_drill_rto_seconds",
+		"coffer_drill_rpo_seconds",
 	};
 	struct metrics_set *s = metrics_set_new();
 	const char *p;
@@ -108,9 +112,10 @@ START_TEST(test_order)
 	        "coffer_job_last_status{job=\"b\",step=\"snapshot\"} 1\n"
 	        "# HELP coffer_job_duration_seconds") != NULL,
 	    "%s", t);
-	ck_assert_msg(strstr(t, "coffer_replicate_lag_seconds{job=\"b\"} 1\n") +
-	            strlen("coffer_replicate_lag_seconds{job=\"b\"} 1\n") ==
-	        t + strlen(t),
+	ck_assert_msg(
+	    strstr(t,
+	        "coffer_replicate_lag_seconds{job=\"b\"} 1\n"
+	        "# HELP coffer_drill_last_success_timestamp_seconds") != NULL,
 	    "%s", t);
 	free(t);
 	metrics_set_free(s);

@@ -291,7 +291,7 @@ START_TEST(test_migrate_v1_and_summary)
 	ck_assert_int_eq(sum.last_start, 2000);
 	ck_assert_int_eq(sum.last_id, 2);
 	state_close(st);
-	/* Reopened: version 2, the history whole. */
+	/* Reopened: the newest version, the history whole. */
 	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
 	ck_assert_int_eq(state_history(st, NULL, 0, collect, &s, &e), 0);
 	ck_assert_str_eq(s.text,
@@ -319,10 +319,84 @@ START_TEST(test_migrate_v1_and_summary)
 		                     -1, &q, NULL),
 		    SQLITE_OK);
 		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-		ck_assert_int_eq(sqlite3_column_int(q, 0), 2);
+		ck_assert_int_eq(sqlite3_column_int(q, 0), 3);
 		sqlite3_finalize(q);
 	}
 	sqlite3_close(h);
+}
+END_TEST
+
+static int
+drill_seen(void *arg, const struct state_drill_latest *d, struct err *e)
+{
+	struct seen *s = arg;
+	size_t len = strlen(s->text);
+
+	(void)e;
+	snprintf(s->text + len, sizeof(s->text) - len,
+	    "%s:%lld:%d:%lld:%.1f:%lld;", d->drill, (long long)d->last_start,
+	    d->last_ok, (long long)d->last_success, d->has_rto ? d->rto : -1.0,
+	    d->has_rpo ? (long long)d->rpo : -1LL);
+	return (0);
+}
+
+/* A drill's runs: their own kind, never a job's of the same name. */
+START_TEST(test_drill_runs)
+{
+	struct state_step steps[2] = {
+		{ "restore", "ok", 2.5, NULL, "restored", 99 },
+		{ "verify", "failed", 1, "corrupt", "bad file", 0 },
+	};
+	struct state_summary sum;
+	struct state_run run;
+	struct state *st = NULL;
+	struct seen s;
+	struct err e;
+	int64_t id;
+
+	err_clear(&e);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(state_open(sdir, &st, &e), 0);
+	memset(&run, 0, sizeof(run));
+	run.job = "nightly";
+	run.kind = "drill";
+	run.started = 1000;
+	run.ended = 1010;
+	run.status = "ok";
+	run.trigger = "schedule";
+	run.has_rto = 1;
+	run.rto = 9.5;
+	run.has_rpo = 1;
+	run.rpo = 300;
+	run.snapshot = "abc";
+	run.consistent = 700;
+	ck_assert_int_eq(state_run_record(st, &run, steps, 1, &id, &e), 0);
+	run.started = 2000;
+	run.ended = 2005;
+	run.status = "failed";
+	run.has_rto = 0;
+	run.rpo = 1500;
+	run.consistent = 500;
+	ck_assert_int_eq(state_run_record(st, &run, steps, 2, &id, &e), 0);
+	/* Not a job's run. */
+	ck_assert_int_eq(state_summary(st, "nightly", &sum, &e), 0);
+	ck_assert_int_eq(sum.last_start, 0);
+	ck_assert_int_eq(sum.last_id, 0);
+	ck_assert_int_eq(state_summary_kind(st, "drill", "nightly", &sum, &e),
+	    0);
+	ck_assert_int_eq(sum.last_start, 2000);
+	ck_assert_int_eq(sum.last_ok, 1000);
+	ck_assert_int_eq(sum.last_id, id);
+	ck_assert_int_eq(sum.last_ok_consistent, 700);
+	ck_assert_int_eq(state_drills_latest(st, drill_seen, &s, &e), 0);
+	ck_assert_str_eq(s.text, "nightly:2000:0:1010:9.5:1500;");
+	s.text[0] = '\0';
+	ck_assert_int_eq(state_history(st, NULL, 0, collect, &s, &e), 0);
+	ck_assert_str_eq(s.text,
+	    "nightly@1000:ok:schedule; restore=ok/-/restored/99;"
+	    "nightly@2000:failed:schedule; restore=ok/-/restored/99; "
+	    "verify=failed/corrupt/bad file/0;");
+	state_close(st);
 }
 END_TEST
 
@@ -457,6 +531,7 @@ state_suite(void)
 	tcase_add_test(tc, test_migrate_v1_and_summary);
 	tcase_add_test(tc, test_writes_seen_after_another_close);
 	tcase_add_test(tc, test_dir_default);
+	tcase_add_test(tc, test_drill_runs);
 	suite_add_tcase(s, tc);
 	return (s);
 }
