@@ -520,7 +520,7 @@ const struct cli_cmd cli_commands[] = {
 	    "      --max-unused PCT    repack packs with more unused bytes "
 	    "(5%)\n"
 	    "      --max-repack-size SIZE  copy at most SIZE of used blobs "
-	    "(2G)\n"
+	    "(no limit)\n"
 	    "  -n, --dry-run           print the plan, change nothing\n"
 	    "      --yes               do not ask on a terminal\n"
 	    "      --json              print the plan (and what was done) as "
