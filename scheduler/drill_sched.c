@@ -3,10 +3,6 @@
  * drill_run, the run and its stages in the state database, the metrics
  * file.  The one way `coffer drill run` and the scheduler run a drill.
  */
-#include <sys/file.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,59 +12,10 @@
 #include "config.h"
 #include "log.h"
 #include "scheduler/drill.h"
+#include "scheduler/job.h"
 #include "scheduler/metrics.h"
 #include "scheduler/state.h"
 #include "xmalloc.h"
-
-/* The drill's lock: flock on DIR/drill-NAME.lock, holding who and when. */
-static int
-drill_lock(const char *dir, const char *name, int *fdp,
-    struct drill_rec_result *rr, struct err *e)
-{
-	char *path = xasprintf("%s/drill-%s.lock", dir, name);
-	char buf[128], when[32];
-	struct tm tm;
-	time_t now = time(NULL);
-	ssize_t n;
-	int fd, rc = -1;
-
-	*fdp = -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		err_sys(e, ERR_IO, "drill %s: lock file %s", name, path);
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK) {
-			err_sys(e, ERR_IO, "drill %s: lock %s", name, path);
-			goto out;
-		}
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		rr->busy = 1;
-		snprintf(rr->holder, sizeof(rr->holder), "%s",
-		    buf[0] ? buf : "pid unknown");
-		err_set(e, ERR_LOCKED, "drill %s is already running (%s)", name,
-		    rr->holder);
-		goto out;
-	}
-	localtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	n = snprintf(buf, sizeof(buf), "pid %ld since %s\n", (long)getpid(),
-	    when);
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		err_sys(e, ERR_IO, "drill %s: lock file %s", name, path);
-		goto out;
-	}
-	*fdp = fd;
-	fd = -1;
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	free(path);
-	return (rc);
-}
 
 /* The run and its stages into the state database st. */
 static int
@@ -140,7 +87,8 @@ drill_run_recorded(const struct config *cfg, const char *name,
 		goto out;
 	}
 	if (state_mkdir(dir, e) == -1 ||
-	    drill_lock(dir, name, &lockfd, rr, e) == -1)
+	    sched_lock(dir, "drill", name, &lockfd, &rr->busy, rr->holder,
+	        sizeof(rr->holder), e) == -1)
 		goto out;
 	if (ro->admit != NULL) {
 		if (state_open(dir, &st, e) == -1 ||

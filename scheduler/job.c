@@ -454,12 +454,11 @@ watch(pid_t pid, int fd, uint64_t timeout, volatile sig_atomic_t *intr,
 	return (running);
 }
 
-/* The job's lock: flock on STATE_DIR/job-NAME.lock, holding who and when. */
-static int
-job_lock(const char *dir, const char *name, int *fdp, struct job_result *res,
-    struct err *e)
+int
+sched_lock(const char *dir, const char *kind, const char *name, int *fdp,
+    int *busy, char *holder, size_t holdersize, struct err *e)
 {
-	char *path = xasprintf("%s/job-%s.lock", dir, name);
+	char *path = xasprintf("%s/%s-%s.lock", dir, kind, name);
 	char buf[128], when[32];
 	struct tm tm;
 	time_t now = time(NULL);
@@ -467,13 +466,14 @@ job_lock(const char *dir, const char *name, int *fdp, struct job_result *res,
 	int fd, rc = -1;
 
 	*fdp = -1;
+	*busy = 0;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		err_sys(e, ERR_IO, "job %s: lock file %s", name, path);
+		err_sys(e, ERR_IO, "%s %s: lock file %s", kind, name, path);
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK) {
-			err_sys(e, ERR_IO, "job %s: lock %s", name, path);
+			err_sys(e, ERR_IO, "%s %s: lock %s", kind, name, path);
 			goto out;
 		}
 		/* The holder writes who it is just after it took the lock:
@@ -486,11 +486,11 @@ job_lock(const char *dir, const char *name, int *fdp, struct job_result *res,
 			(void)usleep(50000);
 		}
 		buf[strcspn(buf, "\n")] = '\0';
-		res->busy = 1;
-		snprintf(res->holder, sizeof(res->holder), "%s",
+		*busy = 1;
+		snprintf(holder, holdersize, "%s",
 		    buf[0] ? buf : "pid unknown");
-		err_set(e, ERR_LOCKED, "job %s is already running (%s)", name,
-		    res->holder);
+		err_set(e, ERR_LOCKED, "%s %s is already running (%s)", kind,
+		    name, holder);
 		goto out;
 	}
 	localtime_r(&now, &tm);
@@ -498,7 +498,7 @@ job_lock(const char *dir, const char *name, int *fdp, struct job_result *res,
 	n = snprintf(buf, sizeof(buf), "pid %ld since %s\n", (long)getpid(),
 	    when);
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		err_sys(e, ERR_IO, "job %s: lock file %s", name, path);
+		err_sys(e, ERR_IO, "%s %s: lock file %s", kind, name, path);
 		goto out;
 	}
 	*fdp = fd;
@@ -509,6 +509,15 @@ out:
 		close(fd);
 	free(path);
 	return (rc);
+}
+
+/* The job's lock: STATE_DIR/job-NAME.lock (sched_lock). */
+static int
+job_lock(const char *dir, const char *name, int *fdp, struct job_result *res,
+    struct err *e)
+{
+	return (sched_lock(dir, "job", name, fdp, &res->busy, res->holder,
+	    sizeof(res->holder), e));
 }
 
 /* Replace control characters: COFFER_ERROR is one line. */

@@ -179,6 +179,17 @@ int job_reap(struct state *st, const char *name, int locked, struct log *log,
  * since TIME)".  The state directory (state_dir_default) is made if
  * missing.
  */
+/*
+ * The one lock of a scheduled thing (kind "job" or "drill"): flock on
+ * DIR/KIND-NAME.lock, which holds "pid N since TIME" of its holder.  *fdp
+ * is the lock (close it to release).  When another process holds it,
+ * *busy is set, holder says who (waiting up to a second for the holder to
+ * write that), and ERR_LOCKED says "KIND NAME is already running
+ * (HOLDER)".
+ */
+int sched_lock(const char *dir, const char *kind, const char *name, int *fdp,
+    int *busy, char *holder, size_t holdersize, struct err *e);
+
 int job_lock_acquire(const struct config *cfg, const char *name, int *fd,
     int *busy, struct err *e);
 void job_lock_release(int fd);
