@@ -490,7 +490,8 @@ rm_at(int dfd, const char *name, dev_t dev)
 	}
 	if ((st.st_mode & 0700) != 0700) {
 		/* Best effort: the openat below says whether it mattered. */
-		int made_ours = fchmodat(dfd, name, (st.st_mode & 07777) | 0700, 0);
+		int made_ours =
+		    fchmodat(dfd, name, (st.st_mode & 07777) | 0700, 0);
 
 		(void)made_ours;
 	}

@@ -361,8 +361,8 @@ oplog_record(struct repo *r, const struct oplog_entry *ent)
 	if (oplog_append(r, a, ent, &now, NULL, &e) == 0 || a->warn == NULL)
 		return;
 	snprintf(msg, sizeof(msg),
-	    "the %s was not recorded in the repository's log: %s",
-	    ent->op, e.msg);
+	    "the %s was not recorded in the repository's log: %s", ent->op,
+	    e.msg);
 	a->warn(a->warn_arg, msg);
 }
 

@@ -68,7 +68,7 @@ struct repo {
 	uint8_t *pk;
 	size_t npk;
 	int guard_begun;
-	struct timespec guard_t0; /* CLOCK_BOOTTIME of the last check */
+	struct timespec guard_t0;        /* CLOCK_BOOTTIME of the last check */
 	const struct oplog_actor *actor; /* repo_set_actor; NULL: none */
 };
 
