@@ -26,17 +26,6 @@ static const struct opt drill_opts_table[] = {
 
 static const struct opt_spec drill_spec = { drill_opts_table, NULL };
 
-static int
-open_repo(void *arg, const char *name, int flags, struct repo **out,
-    struct err *e)
-{
-	struct cli_ctx *ctx = arg;
-
-	/* Shared: a prune must not remove packs under the restore. */
-	ctx->lock = CLI_LOCK_SHARED;
-	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
-}
-
 /* "1h2m3s" for a number of seconds. */
 static void
 dur(double secs, char *buf, size_t size)
@@ -348,10 +337,7 @@ cmd_drill(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	res = xcalloc(1, sizeof(*res));
-	o.open_repo = open_repo;
-	o.arg = ctx;
-	o.log = ctx->log;
-	o.interrupted = ctx->interrupted;
+	cli_drill_opts(ctx, &o);
 	ro.trigger = "manual";
 	if (drill_run_recorded(cfg, name, &o, &ro, res, &rr, &e) == -1)
 		goto out;

@@ -24,31 +24,6 @@ static const struct opt job_opts_table[] = {
 
 static const struct opt_spec job_spec = { job_opts_table, NULL };
 
-static int
-open_repo(void *arg, const char *name, int exclusive, int flags,
-    struct repo **out, struct err *e)
-{
-	struct cli_ctx *ctx = arg;
-
-	ctx->lock = exclusive ? CLI_LOCK_EXCLUSIVE : CLI_LOCK_SHARED;
-	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
-}
-
-static int
-open_store(void *arg, const char *name, int create, struct stor **out,
-    struct err *e)
-{
-	struct cli_ctx *ctx = arg;
-	struct config *cfg = NULL;
-	int rc;
-
-	if (cli_load_config(ctx, &cfg, e) == -1)
-		return (-1);
-	rc = cli_open_store(ctx, cfg, name, create, out, e);
-	config_free(cfg);
-	return (rc);
-}
-
 static void
 report(struct cli_ctx *ctx, const char *name, const struct job_result *r)
 {
@@ -151,13 +126,8 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	cdir = cli_cache_dir(NULL, cfg);
-	o.open_repo = open_repo;
-	o.open_store = open_store;
-	o.arg = ctx;
-	o.cache_dir = cdir;
+	cli_job_opts(ctx, cdir, &o);
 	o.trigger = "manual";
-	o.log = ctx->log;
-	o.interrupted = ctx->interrupted;
 	if (job_run(cfg, name, &o, &res, &e) == -1) {
 		if (res.busy) {
 			log_error(ctx->log, "%s", e.msg);

@@ -107,65 +107,6 @@ need_config(struct cli_ctx *ctx, struct config **cfg, struct err *e)
 	return (0);
 }
 
-/* How job_run reaches repositories: as coffer job run does. */
-static int
-open_repo(void *arg, const char *name, int exclusive, int flags,
-    struct repo **out, struct err *e)
-{
-	struct cli_ctx *ctx = arg;
-
-	ctx->lock = exclusive ? CLI_LOCK_EXCLUSIVE : CLI_LOCK_SHARED;
-	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
-}
-
-static int
-open_store(void *arg, const char *name, int create, struct stor **out,
-    struct err *e)
-{
-	struct cli_ctx *ctx = arg;
-	struct config *cfg = NULL;
-	int rc;
-
-	if (cli_load_config(ctx, &cfg, e) == -1)
-		return (-1);
-	rc = cli_open_store(ctx, cfg, name, create, out, e);
-	config_free(cfg);
-	return (rc);
-}
-
-/* How a drill opens its repository: shared, as coffer drill run does. */
-static int
-drill_open_repo(void *arg, const char *name, int flags, struct repo **out,
-    struct err *e)
-{
-	struct cli_ctx *ctx = arg;
-
-	ctx->lock = CLI_LOCK_SHARED;
-	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
-}
-
-static void
-drill_opts_init(struct cli_ctx *ctx, struct drill_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->open_repo = drill_open_repo;
-	o->arg = ctx;
-	o->log = ctx->log;
-	o->interrupted = ctx->interrupted;
-}
-
-static void
-job_opts_init(struct cli_ctx *ctx, const char *cache_dir, struct job_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->open_repo = open_repo;
-	o->open_store = open_store;
-	o->arg = ctx;
-	o->cache_dir = cache_dir;
-	o->log = ctx->log;
-	o->interrupted = ctx->interrupted;
-}
-
 static json_t *
 json_time(int64_t t)
 {
@@ -329,8 +270,8 @@ sub_tick(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 	if (parse_now(a, &now, e) == -1 || need_config(ctx, &cfg, e) == -1)
 		goto out;
 	cdir = cli_cache_dir(NULL, cfg);
-	job_opts_init(ctx, cdir, &jo);
-	drill_opts_init(ctx, &dro);
+	cli_job_opts(ctx, cdir, &jo);
+	cli_drill_opts(ctx, &dro);
 	memset(&to, 0, sizeof(to));
 	to.job = &jo;
 	to.drill = &dro;
@@ -425,8 +366,8 @@ sub_run(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 		}
 		free(cdir);
 		cdir = cli_cache_dir(NULL, cfg);
-		job_opts_init(ctx, cdir, &jo);
-		drill_opts_init(ctx, &dro);
+		cli_job_opts(ctx, cdir, &jo);
+		cli_drill_opts(ctx, &dro);
 		dro.interrupted = &daemon_stop;
 		memset(&to, 0, sizeof(to));
 		to.job = &jo;

@@ -16,6 +16,8 @@
 #include "repo/lock.h"
 #include "repo/manifest.h"
 #include "repo/snapsel.h"
+#include "scheduler/drill.h"
+#include "scheduler/job.h"
 #include "store/store.h"
 #include "xmalloc.h"
 
@@ -401,4 +403,58 @@ cli_cache_dir(const char *opt, const struct config *cfg)
 	if ((x = getenv("HOME")) != NULL && x[0] == '/')
 		return (xasprintf("%s/.cache/coffer", x));
 	return (NULL);
+}
+
+static int
+sched_open_repo(void *arg, const char *name, int exclusive, int flags,
+    struct repo **out, struct err *e)
+{
+	struct cli_ctx *ctx = arg;
+
+	ctx->lock = exclusive ? CLI_LOCK_EXCLUSIVE : CLI_LOCK_SHARED;
+	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
+}
+
+static int
+sched_open_store(void *arg, const char *name, int create, struct stor **out,
+    struct err *e)
+{
+	struct cli_ctx *ctx = arg;
+	struct config *cfg = NULL;
+	int rc;
+
+	if (cli_load_config(ctx, &cfg, e) == -1)
+		return (-1);
+	rc = cli_open_store(ctx, cfg, name, create, out, e);
+	config_free(cfg);
+	return (rc);
+}
+
+static int
+drill_open_repo(void *arg, const char *name, int flags, struct repo **out,
+    struct err *e)
+{
+	return (sched_open_repo(arg, name, 0, flags, out, e));
+}
+
+void
+cli_job_opts(struct cli_ctx *ctx, const char *cache_dir, struct job_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->open_repo = sched_open_repo;
+	o->open_store = sched_open_store;
+	o->arg = ctx;
+	o->cache_dir = cache_dir;
+	o->log = ctx->log;
+	o->interrupted = ctx->interrupted;
+}
+
+void
+cli_drill_opts(struct cli_ctx *ctx, struct drill_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->open_repo = drill_open_repo;
+	o->arg = ctx;
+	o->log = ctx->log;
+	o->interrupted = ctx->interrupted;
 }

@@ -143,4 +143,17 @@ void cli_key_meta(struct key_file_meta *);
  */
 char *cli_cache_dir(const char *opt, const struct config *cfg);
 
+/*
+ * How job_run and drill_run (scheduler/job.h, drill.h) reach repositories
+ * from the command line, the same for coffer job run, coffer drill run
+ * and the scheduler: through cli_open_repo_flags and cli_open_store with
+ * ctx's settings (a job's steps lock as they ask; a drill, shared, so that
+ * no prune removes packs under its restore), ctx's log and interrupt
+ * flag.  o is zeroed first; the caller sets what is its own (trigger...).
+ */
+struct job_opts;
+struct drill_opts;
+void cli_job_opts(struct cli_ctx *, const char *cache_dir, struct job_opts *o);
+void cli_drill_opts(struct cli_ctx *, struct drill_opts *o);
+
 #endif
