@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmt.h"
 #include "repo_opts.h"
 #include "scheduler/drill.h"
 #include "scheduler/tick.h"
@@ -157,26 +158,6 @@ report_text(const struct cli_ctx *ctx, const struct drill_result *r)
 	fflush(stdout);
 }
 
-static json_t *
-json_time(int64_t t)
-{
-	return (t != 0 ? json_integer(t) : json_null());
-}
-
-static void
-time_str(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	localtime_r(&tt, &tm);
-	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 static void
 list_json(const struct tick_drill_status *v, size_t n, int64_t now)
 {
@@ -207,10 +188,11 @@ list_json(const struct tick_drill_status *v, size_t n, int64_t now)
 		    d->last_has_rto ? json_real(d->last_rto) : json_null());
 		json_object_set_new(j, "rpo_measured",
 		    d->last_has_rpo ? json_integer(d->last_rpo) : json_null());
-		json_object_set_new(j, "last_success", json_time(d->last_ok));
+		json_object_set_new(j, "last_success",
+		    fmt_json_time(d->last_ok));
 		json_object_set_new(j, "rpo",
 		    d->rpo >= 0 ? json_integer(d->rpo) : json_null());
-		json_object_set_new(j, "next_due", json_time(d->next_at));
+		json_object_set_new(j, "next_due", fmt_json_time(d->next_at));
 		json_object_set_new(j, "overdue", json_boolean(d->overdue));
 		json_object_set_new(j, "failed", json_boolean(d->failed));
 		json_array_append_new(a, j);
@@ -231,7 +213,7 @@ list_text(const struct tick_drill_status *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct tick_drill_status *d = &v[i];
 
-		time_str(d->has_last ? d->last_started : 0, t, sizeof(t));
+		fmt_time_local(d->has_last ? d->last_started : 0, t, sizeof(t));
 		if (d->last_has_rto)
 			dur(d->last_rto, rto, sizeof(rto));
 		else

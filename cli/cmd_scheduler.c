@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fmt.h"
 #include "repo/snapsel.h"
 #include "repo_opts.h"
 #include "scheduler/drill.h"
@@ -46,20 +47,6 @@ static const struct opt_spec sched_spec = { sched_opts, NULL };
 static volatile sig_atomic_t daemon_stop, daemon_hup;
 
 /* ------------------------------------------------ shared by the subs */
-
-static void
-time_str(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	localtime_r(&tt, &tm);
-	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-}
 
 /* "3d 4h", "2h 5m", "4m 10s", "12s". */
 static void
@@ -107,12 +94,6 @@ need_config(struct cli_ctx *ctx, struct config **cfg, struct err *e)
 	return (0);
 }
 
-static json_t *
-json_time(int64_t t)
-{
-	return (t != 0 ? json_integer(t) : json_null());
-}
-
 /* ------------------------------------------------------------ history */
 
 static int
@@ -139,7 +120,7 @@ print_run(void *arg, const struct state_run *run,
 			    run->snapshot ? json_string(run->snapshot)
 			                  : json_null());
 			json_object_set_new(j, "consistent",
-			    json_time(run->consistent));
+			    fmt_json_time(run->consistent));
 		}
 		json_object_set_new(j, "started", json_integer(run->started));
 		json_object_set_new(j, "ended",
@@ -179,8 +160,8 @@ print_run(void *arg, const struct state_run *run,
 		json_decref(j);
 		return (0);
 	}
-	time_str(run->started, t0, sizeof(t0));
-	time_str(run->ended, t1, sizeof(t1));
+	fmt_time_local(run->started, t0, sizeof(t0));
+	fmt_time_local(run->ended, t1, sizeof(t1));
 	/* A run's own outcome: "skipped: still running (...)", "failed:
 	 * crashed: ...". */
 	snprintf(status, sizeof(status), "%s%s%s%s%s", run->status,
@@ -419,7 +400,7 @@ drills_json(const struct tick_drill_status *v, size_t n)
 			json_object_set_new(l, "started",
 			    json_integer(d->last_started));
 			json_object_set_new(l, "ended",
-			    json_time(d->last_ended));
+			    fmt_json_time(d->last_ended));
 			json_object_set_new(l, "status",
 			    json_string(d->last_status));
 			json_object_set_new(l, "snapshot",
@@ -442,11 +423,12 @@ drills_json(const struct tick_drill_status *v, size_t n)
 			                       : json_null());
 		}
 		json_object_set_new(j, "last_run", l);
-		json_object_set_new(j, "last_success", json_time(d->last_ok));
+		json_object_set_new(j, "last_success",
+		    fmt_json_time(d->last_ok));
 		json_object_set_new(j, "rpo",
 		    d->rpo >= 0 ? json_integer(d->rpo) : json_null());
 		json_object_set_new(j, "due", json_boolean(d->due));
-		json_object_set_new(j, "next_due", json_time(d->next_at));
+		json_object_set_new(j, "next_due", fmt_json_time(d->next_at));
 		json_object_set_new(j, "overdue", json_boolean(d->overdue));
 		json_object_set_new(j, "failed", json_boolean(d->failed));
 		json_array_append_new(a, j);
@@ -481,7 +463,7 @@ status_json(const struct tick_status *v, size_t n,
 			json_object_set_new(l, "started",
 			    json_integer(s->last_started));
 			json_object_set_new(l, "ended",
-			    json_time(s->last_ended));
+			    fmt_json_time(s->last_ended));
 			json_object_set_new(l, "status",
 			    json_string(s->last_status));
 			json_object_set_new(l, "duration",
@@ -499,13 +481,14 @@ status_json(const struct tick_status *v, size_t n,
 			                       : json_null());
 		}
 		json_object_set_new(j, "last_run", l);
-		json_object_set_new(j, "last_success", json_time(s->last_ok));
+		json_object_set_new(j, "last_success",
+		    fmt_json_time(s->last_ok));
 		json_object_set_new(j, "last_snapshot",
-		    json_time(s->last_snapshot_ok));
+		    fmt_json_time(s->last_snapshot_ok));
 		json_object_set_new(j, "rpo",
 		    s->rpo >= 0 ? json_integer(s->rpo) : json_null());
 		json_object_set_new(j, "due", json_boolean(s->due));
-		json_object_set_new(j, "next_due", json_time(s->next_at));
+		json_object_set_new(j, "next_due", fmt_json_time(s->next_at));
 		json_object_set_new(j, "overdue", json_boolean(s->overdue));
 		json_object_set_new(j, "failed", json_boolean(s->failed));
 		json_array_append_new(jobs, j);
@@ -535,7 +518,7 @@ status_text(const struct tick_status *v, size_t n, int64_t now)
 		} else
 			printf("  schedule      none: runs only by hand\n");
 		if (s->has_last) {
-			time_str(s->last_started, a, sizeof(a));
+			fmt_time_local(s->last_started, a, sizeof(a));
 			span_str(s->last_ended ? s->last_ended - s->last_started
 			                       : -1,
 			    b, sizeof(b));
@@ -550,10 +533,10 @@ status_text(const struct tick_status *v, size_t n, int64_t now)
 					    s->last_message);
 		} else
 			printf("  last run      none\n");
-		time_str(s->last_ok, a, sizeof(a));
+		fmt_time_local(s->last_ok, a, sizeof(a));
 		printf("  last success  %s\n", a);
 		if (s->schedule != NULL) {
-			time_str(s->next_at, a, sizeof(a));
+			fmt_time_local(s->next_at, a, sizeof(a));
 			printf("  next due      %s%s\n", a,
 			    s->due ? " (due now: the next tick runs it)" : "");
 		}
@@ -590,7 +573,7 @@ drills_text(const struct tick_drill_status *v, size_t n, int64_t now)
 		else
 			printf("  schedule      none: runs only by hand\n");
 		if (d->has_last) {
-			time_str(d->last_started, a, sizeof(a));
+			fmt_time_local(d->last_started, a, sizeof(a));
 			printf("  last run      %s  %s%s%s  (run %lld)\n", a,
 			    d->last_status, d->last_stage[0] ? " at " : "",
 			    d->last_stage, (long long)d->last_id);
@@ -607,10 +590,10 @@ drills_text(const struct tick_drill_status *v, size_t n, int64_t now)
 			printf("  last RTO      %s, RPO %s\n", a, b);
 		} else
 			printf("  last run      none\n");
-		time_str(d->last_ok, a, sizeof(a));
+		fmt_time_local(d->last_ok, a, sizeof(a));
 		printf("  last success  %s\n", a);
 		if (d->schedule != NULL) {
-			time_str(d->next_at, a, sizeof(a));
+			fmt_time_local(d->next_at, a, sizeof(a));
 			printf("  next due      %s%s\n", a,
 			    d->due ? " (due now: the next tick runs it)" : "");
 		}

@@ -88,6 +88,27 @@ utc(int64_t sec, struct tm *tm)
 }
 
 void
+fmt_time_local(int64_t sec, char *buf, size_t size)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+
+	if (sec == 0) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	if ((int64_t)t != sec || localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)sec);
+}
+
+json_t *
+fmt_json_time(int64_t sec)
+{
+	return (sec != 0 ? json_integer(sec) : json_null());
+}
+
+void
 fmt_time(int64_t sec, char *buf, size_t size)
 {
 	struct tm tm;

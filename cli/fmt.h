@@ -22,6 +22,13 @@ void fmt_mode(enum fs_type, uint32_t mode, char buf[11]);
 /* "2026-11-27 10:00:03" in UTC (the number of seconds if out of range). */
 void fmt_time(int64_t sec, char *buf, size_t size);
 
+/* "2026-11-27 11:00:03" in local time, "-" for 0 (never): the scheduler's
+ * and drills' tables. */
+void fmt_time_local(int64_t sec, char *buf, size_t size);
+
+/* sec as a JSON integer, null for 0 (never). */
+json_t *fmt_json_time(int64_t sec);
+
 /* "2026-11-27T10:00:03.123456789Z", the form manifests use. */
 void fmt_time_iso(int64_t sec, uint32_t nsec, char *buf, size_t size);
 

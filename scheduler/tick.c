@@ -495,6 +495,30 @@ last_run(void *arg, const struct state_run *run, const struct state_step *steps,
 	return (0);
 }
 
+/*
+ * What status says of a schedule (jobs and drills alike): its interval,
+ * whether a tick at now runs it, the due time the next run is for, and
+ * overdue: no successful run within 1.5 times the interval (or none yet),
+ * which also catches a scheduler that stopped running.
+ */
+static int
+due_view(const struct sjob *j, const char *tz, uint64_t jitter,
+    int64_t last_start, int64_t last_ok, int64_t now, uint64_t *interval,
+    int *due, int64_t *next_at, int *overdue, struct err *e)
+{
+	struct tick_decision d;
+
+	*interval = schedule_interval_hint(j->sched);
+	if (tick_decide(j->sched, tz, jitter, last_start, now, &d, e) == -1)
+		return (-1);
+	*due = d.due;
+	/* Due: the due time the next tick runs it for. */
+	*next_at = d.due ? d.due_at : d.next_at;
+	/* 1.5 x interval, in integers: 3 x interval / 2. */
+	*overdue = last_ok == 0 || (now - last_ok) * 2 > (int64_t)*interval * 3;
+	return (0);
+}
+
 int
 tick_status_get(const struct config *cfg, const char *state_dir,
     const char *host_given, int64_t now, struct log *log,
@@ -547,20 +571,11 @@ tick_status_get(const struct config *cfg, const char *state_dir,
 			ts->rpo = now - sum.last_snapshot_ok;
 		ts->failed =
 		    ts->has_last && strcmp(ts->last_status, "failed") == 0;
-		if (j.sched != NULL) {
-			struct tick_decision d;
-
-			ts->interval = schedule_interval_hint(j.sched);
-			if (tick_decide(j.sched, j.tz, j.jitter, sum.last_start,
-			        now, &d, e) == -1)
-				goto out;
-			ts->due = d.due;
-			/* Due: the due time the next tick runs it for. */
-			ts->next_at = d.due ? d.due_at : d.next_at;
-			/* 1.5 x interval, in integers: 3 x interval / 2. */
-			ts->overdue = sum.last_ok == 0 ||
-			    (now - sum.last_ok) * 2 > (int64_t)ts->interval * 3;
-		}
+		if (j.sched != NULL &&
+		    due_view(&j, j.tz, j.jitter, sum.last_start, sum.last_ok,
+		        now, &ts->interval, &ts->due, &ts->next_at,
+		        &ts->overdue, e) == -1)
+			goto out;
 	}
 	*out = v;
 	*np = n;
@@ -663,18 +678,11 @@ tick_drill_status_get(const struct config *cfg, const char *state_dir,
 			ds->rpo = now - sum.last_ok_consistent;
 		ds->failed =
 		    ds->has_last && strcmp(ds->last_status, "failed") == 0;
-		if (j.sched != NULL) {
-			struct tick_decision d;
-
-			ds->interval = schedule_interval_hint(j.sched);
-			if (tick_decide(j.sched, NULL, 0, sum.last_start, now,
-			        &d, e) == -1)
-				goto out;
-			ds->due = d.due;
-			ds->next_at = d.due ? d.due_at : d.next_at;
-			ds->overdue = sum.last_ok == 0 ||
-			    (now - sum.last_ok) * 2 > (int64_t)ds->interval * 3;
-		}
+		if (j.sched != NULL &&
+		    due_view(&j, NULL, 0, sum.last_start, sum.last_ok, now,
+		        &ds->interval, &ds->due, &ds->next_at, &ds->overdue,
+		        e) == -1)
+			goto out;
 	}
 	*out = v;
 	*np = n;

@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <check.h>
 
@@ -157,6 +158,30 @@ START_TEST(test_json_node)
 }
 END_TEST
 
+/* Local time for the scheduler's tables; 0 is "never". */
+START_TEST(test_time_local)
+{
+	char buf[32];
+	json_t *j;
+
+	setenv("TZ", "Europe/Berlin", 1);
+	tzset();
+	fmt_time_local(0, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "-");
+	fmt_time_local(1796601600, buf, sizeof(buf)); /* 2026-12-07 00:00Z */
+	ck_assert_str_eq(buf, "2026-12-07 01:00:00");
+	fmt_time_local(1783382400, buf, sizeof(buf)); /* 2026-07-07 00:00Z */
+	ck_assert_str_eq(buf, "2026-07-07 02:00:00");
+	ck_assert(json_is_null(j = fmt_json_time(0)));
+	json_decref(j);
+	j = fmt_json_time(1796601600);
+	ck_assert_int_eq(json_integer_value(j), 1796601600);
+	json_decref(j);
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
 Suite *fmt_suite(void);
 
 Suite *
@@ -171,6 +196,7 @@ fmt_suite(void)
 	tcase_add_test(tc, test_json_bytes);
 	tcase_add_test(tc, test_lists);
 	tcase_add_test(tc, test_json_node);
+	tcase_add_test(tc, test_time_local);
 	suite_add_tcase(s, tc);
 	return (s);
 }
