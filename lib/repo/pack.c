@@ -137,7 +137,8 @@ pack_writer_header(const struct pack_writer *w, uint8_t **out, size_t *len)
 
 int
 pack_writer_finish(struct pack_writer *w, const uint8_t *sealed_hdr,
-    size_t hdr_len, uint8_t **pack, size_t *pack_len, struct err *e)
+    size_t hdr_len, uint8_t **pack, size_t *pack_len, size_t *pack_cap,
+    struct err *e)
 {
 	if (hdr_len > PACK_HDR_MAX)
 		return (err_set(e, ERR_INTERNAL,
@@ -152,10 +153,24 @@ pack_writer_finish(struct pack_writer *w, const uint8_t *sealed_hdr,
 	/* Hand the buffer over; the next pack starts a fresh one. */
 	*pack = w->buf;
 	*pack_len = w->len;
+	if (pack_cap != NULL)
+		*pack_cap = w->cap;
 	w->buf = NULL;
 	w->len = w->cap = 0;
 	w->finished = 1;
 	return (0);
+}
+
+void
+pack_writer_recycle(struct pack_writer *w, uint8_t *buf, size_t cap)
+{
+	if (w->buf != NULL || cap == 0) {
+		free(buf);
+		return;
+	}
+	w->buf = buf;
+	w->cap = cap;
+	w->len = 0;
 }
 
 uint64_t

@@ -84,12 +84,23 @@ const struct pack_blob *pack_writer_blobs(const struct pack_writer *);
 void pack_writer_header(const struct pack_writer *, uint8_t **out, size_t *len);
 
 /*
- * Append the sealed header and the trailer and hand over the whole pack.
- * The writer is empty afterwards and may be reused; the blob list is kept
- * until the next add (so the caller can index it under the pack's name).
+ * Append the sealed header and the trailer and hand over the whole pack
+ * (*pack_cap, unless NULL, gets the size of its allocation).  The writer is
+ * empty afterwards and may be reused; the blob list is kept until the next
+ * add (so the caller can index it under the pack's name).
  */
 int pack_writer_finish(struct pack_writer *, const uint8_t *sealed_hdr,
-    size_t hdr_len, uint8_t **pack, size_t *pack_len, struct err *);
+    size_t hdr_len, uint8_t **pack, size_t *pack_len, size_t *pack_cap,
+    struct err *);
+
+/*
+ * Give back a buffer that pack_writer_finish handed over (cap as it said),
+ * for the next pack to fill.  A fresh allocation costs a page fault per
+ * 4 KiB written, which on a virtual machine was a third of a snapshot's
+ * time (bench/RESULTS.md, 2026-12-07); a recycled one is already mapped.
+ * The writer keeps one buffer; a second is freed.
+ */
+void pack_writer_recycle(struct pack_writer *, uint8_t *buf, size_t cap);
 
 /*
  * From the last PACK_TRAILER_LEN bytes of a pack of pack_len bytes: where

@@ -12,7 +12,8 @@
  * write_pack (its header sealed, the pack named by the SHA-256 of its
  * bytes, its blobs added to the index in memory) and queued for the one
  * writer thread (wq_push), which puts it into the store while chunking and
- * sealing go on; at most two packs wait.  repo_flush drains the workers,
+ * sealing go on; at most two packs wait, and their buffers come back
+ * (wq_spare) for the next packs to fill.  repo_flush drains the workers,
  * writes the last pack, waits until the writer has stored every pack
  * (wq_wait), and only then writes the index file that names them: an index
  * never names a pack that is not durably in the store.
@@ -203,8 +204,10 @@ fail:
 struct wq_item {
 	char name[128];
 	uint8_t *buf;
-	size_t len;
+	size_t len, cap;
 };
+
+#define WQ_SPARES 1
 
 struct wq {
 	struct stor *st;
@@ -212,6 +215,8 @@ struct wq {
 	pthread_cond_t cv;
 	struct wq_item item[2];
 	size_t head, count;
+	struct wq_item spare[WQ_SPARES]; /* stored packs' buffers, for reuse */
+	size_t nspare;
 	int stop, failed;
 	struct err err;
 	pthread_t th;
@@ -236,8 +241,11 @@ wq_writer(void *arg)
 		pthread_mutex_unlock(&q->mu);
 		rc = stor_put(q->st, it.name, it.buf, it.len, STOR_NOREPLACE,
 		    &le);
-		free(it.buf);
 		pthread_mutex_lock(&q->mu);
+		if (q->nspare < WQ_SPARES)
+			q->spare[q->nspare++] = it;
+		else
+			free(it.buf);
 		/* An existing name holds the same bytes: nothing to do. */
 		if (rc == -1 && le.sys_errno != EEXIST && !q->failed) {
 			q->failed = 1;
@@ -252,7 +260,7 @@ wq_writer(void *arg)
 }
 
 static int
-wq_push(struct repo *r, const char *name, uint8_t *buf, size_t len,
+wq_push(struct repo *r, const char *name, uint8_t *buf, size_t len, size_t cap,
     struct err *e)
 {
 	struct wq *q = r->wq;
@@ -285,10 +293,28 @@ wq_push(struct repo *r, const char *name, uint8_t *buf, size_t len,
 	    sizeof(q->item[0].name), "%s", name);
 	q->item[(q->head + q->count) % 2].buf = buf;
 	q->item[(q->head + q->count) % 2].len = len;
+	q->item[(q->head + q->count) % 2].cap = cap;
 	q->count++;
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return (0);
+}
+
+/* A stored pack's buffer for the pack writer to fill next, if one waits. */
+static void
+wq_spare(struct repo *r)
+{
+	struct wq *q = r->wq;
+	struct wq_item it = { .buf = NULL };
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	if (q->nspare > 0)
+		it = q->spare[--q->nspare];
+	pthread_mutex_unlock(&q->mu);
+	if (it.buf != NULL)
+		pack_writer_recycle(r->pw, it.buf, it.cap);
 }
 
 /* Wait until every pack handed over is in the store (or one failed). */
@@ -321,6 +347,8 @@ repo_wq_free(struct wq *q)
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	pthread_join(q->th, NULL);
+	while (q->nspare > 0)
+		free(q->spare[--q->nspare].buf);
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
 	free(q);
@@ -331,7 +359,7 @@ write_pack(struct repo *r, struct err *e)
 {
 	const struct pack_blob *bl;
 	uint8_t *hdr = NULL, *box = NULL, *pack = NULL, pid[CRYPTO_HASH_LEN];
-	size_t hlen, plen, nb;
+	size_t hlen, plen, pcap, nb;
 	char name[128];
 	uint32_t pn;
 	int rc = -1;
@@ -344,15 +372,16 @@ write_pack(struct repo *r, struct err *e)
 	        strlen(PACK_HDR_AAD), box, e) == -1)
 		goto out;
 	if (pack_writer_finish(r->pw, box, hlen + CRYPTO_AEAD_OVERHEAD, &pack,
-	        &plen, e) == -1)
+	        &plen, &pcap, e) == -1)
 		goto out;
 	crypto_sha256(pack, plen, pid);
 	repo_pack_name(pid, name, sizeof(name));
 	/* Indexed now, durable by the next repo_flush: it waits for it. */
-	rc = wq_push(r, name, pack, plen, e);
+	rc = wq_push(r, name, pack, plen, pcap, e);
 	pack = NULL;
 	if (rc == -1)
 		goto out;
+	wq_spare(r);
 	rc = -1;
 	pn = idx_pack_add(r->idx, pid);
 	repo_pk_set(r, pn, REPO_PK_OWN);

@@ -295,7 +295,7 @@ idx_pack_seeds(void)
 	pack_writer_header(w, &out, &len);
 	/* A pack whose sealed header is the plaintext: the layout is what
 	 * counts here. */
-	if (pack_writer_finish(w, out, len, &pack, &plen, &e) == -1)
+	if (pack_writer_finish(w, out, len, &pack, &plen, NULL, &e) == -1)
 		die("pack_writer_finish", &e);
 	for (int i = 0; i < 8; i++)
 		le[i] = (uint8_t)((uint64_t)plen >> (8 * i));

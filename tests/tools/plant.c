@@ -124,7 +124,7 @@ main(int argc, char **argv)
 	if (crypto_aead_seal(aead, hdr, hlen, PACK_HDR_AAD,
 	        strlen(PACK_HDR_AAD), box, &e) == -1 ||
 	    pack_writer_finish(w, box, hlen + CRYPTO_AEAD_OVERHEAD, &pack,
-	        &plen, &e) == -1)
+	        &plen, NULL, &e) == -1)
 		die("pack header", &e);
 	crypto_sha256(pack, plen, pid);
 	repo_pack_name(pid, name, sizeof(name));

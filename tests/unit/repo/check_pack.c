@@ -8,6 +8,7 @@
 #include <check.h>
 
 #include "repo/pack.h"
+#include "xmalloc.h"
 
 static uint8_t *
 build(size_t nblobs, size_t *len, size_t *data_len)
@@ -33,7 +34,8 @@ build(size_t nblobs, size_t *len, size_t *data_len)
 	ck_assert_uint_eq(pack_writer_count(w), nblobs);
 	pack_writer_header(w, &hdr, &hlen);
 	ck_assert_uint_eq(hlen, PACK_HDR_FIXED + nblobs * PACK_HDR_ENTRY_LEN);
-	ck_assert_int_eq(pack_writer_finish(w, hdr, hlen, &pack, len, &e), 0);
+	ck_assert_int_eq(pack_writer_finish(w, hdr, hlen, &pack, len, NULL, &e),
+	    0);
 	ck_assert_uint_eq(*len, *data_len + hlen + PACK_TRAILER_LEN);
 	free(hdr);
 	pack_writer_free(w);
@@ -81,7 +83,9 @@ START_TEST(test_writer_reuse_after_finish)
 
 	ck_assert_int_eq(pack_writer_add(w, id, 0, data, 10, 10, &e), 0);
 	pack_writer_header(w, &hdr, &hlen);
-	ck_assert_int_eq(pack_writer_finish(w, hdr, hlen, &pack, &len, &e), 0);
+	ck_assert_int_eq(pack_writer_finish(w, hdr, hlen, &pack, &len, NULL,
+	                     &e),
+	    0);
 	free(hdr);
 	free(pack);
 	/* The finished pack's list stays readable until the next add. */
@@ -91,6 +95,39 @@ START_TEST(test_writer_reuse_after_finish)
 	ck_assert_uint_eq(pack_writer_count(w), 1);
 	ck_assert_uint_eq(pack_writer_blobs(w)[0].offset, 0);
 	ck_assert_uint_eq(pack_writer_size(w), 5);
+	pack_writer_free(w);
+}
+END_TEST
+
+/* A recycled buffer is filled again from its start; a second one is
+ * freed (ASan would report it leaked). */
+START_TEST(test_writer_recycle)
+{
+	struct pack_writer *w = pack_writer_new();
+	uint8_t id[IDX_ID_LEN] = { 1 }, data[10] = { 7 }, *hdr, *p1, *p2;
+	size_t hlen, len, cap;
+	struct err e;
+
+	ck_assert_int_eq(pack_writer_add(w, id, 0, data, 10, 10, &e), 0);
+	pack_writer_header(w, &hdr, &hlen);
+	ck_assert_int_eq(pack_writer_finish(w, hdr, hlen, &p1, &len, &cap, &e),
+	    0);
+	free(hdr);
+	ck_assert_uint_ge(cap, len);
+	pack_writer_recycle(w, p1, cap);
+	pack_writer_recycle(w, xmalloc(64), 64);
+	ck_assert_uint_eq(pack_writer_size(w), 0);
+	data[0] = 9;
+	ck_assert_int_eq(pack_writer_add(w, id, 0, data, 4, 4, &e), 0);
+	ck_assert_uint_eq(pack_writer_blobs(w)[0].offset, 0);
+	pack_writer_header(w, &hdr, &hlen);
+	ck_assert_int_eq(pack_writer_finish(w, hdr, hlen, &p2, &len, NULL, &e),
+	    0);
+	free(hdr);
+	ck_assert_ptr_eq(p2, p1);
+	ck_assert_uint_eq(p2[0], 9);
+	ck_assert_uint_eq(len, 4 + hlen + PACK_TRAILER_LEN);
+	free(p2);
 	pack_writer_free(w);
 }
 END_TEST
@@ -241,6 +278,7 @@ pack_suite(void)
 	tcase_add_test(tc, test_maxima);
 	tcase_add_test(tc, test_writer_limits);
 	tcase_add_test(tc, test_writer_reuse_after_finish);
+	tcase_add_test(tc, test_writer_recycle);
 	tcase_add_test(tc, test_trailer_refusals);
 	tcase_add_test(tc, test_header_refusals);
 	suite_add_tcase(s, tc);

@@ -671,7 +671,7 @@ plant(struct repo *r, const uint8_t id[IDX_ID_LEN], const uint8_t *evil,
 	                     "coffer pack header 1", 20, box, &e),
 	    0);
 	ck_assert_int_eq(pack_writer_finish(w, box, hlen + CRYPTO_AEAD_OVERHEAD,
-	                     &pack, &plen, &e),
+	                     &pack, &plen, NULL, &e),
 	    0);
 	crypto_sha256(pack, plen, pid);
 	repo_pack_name(pid, name, sizeof(name));
