@@ -172,7 +172,8 @@ add_run(void *arg, const struct state_run *run, const struct state_step *steps,
 		it->skipped++;
 		return (0);
 	}
-	if (strcmp(run->status, "ok") != 0 && strcmp(run->status, "failed") != 0)
+	if (strcmp(run->status, "ok") != 0 &&
+	    strcmp(run->status, "failed") != 0)
 		return (0); /* still running */
 	ok = strcmp(run->status, "ok") == 0;
 	it->runs++;

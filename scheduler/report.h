@@ -44,7 +44,7 @@
 struct config;
 struct log;
 
-#define REPORT_FAILURES_MAX 10
+#define REPORT_FAILURES_MAX  10
 #define REPORT_SINCE_DEFAULT (90 * 86400)
 
 /* One point of a series: a time (Unix seconds) and a value. */
@@ -60,26 +60,26 @@ struct report_series {
 
 struct report_failure {
 	int64_t id, started;
-	char step[32];   /* the failed step or stage; "" for the run's own */
-	char class[32];  /* its error class; "" when none */
+	char step[32];  /* the failed step or stage; "" for the run's own */
+	char class[32]; /* its error class; "" when none */
 	char message[512];
 };
 
 struct report_item {
 	const char *kind; /* "job", "drill" (static strings) */
 	char *name;
-	int in_config;       /* a section of the config names it */
-	char *schedule;      /* NULL: none */
-	uint64_t interval;   /* schedule_interval_hint; 0: no schedule */
-	uint64_t rpo_limit;  /* seconds; 0: none */
-	uint64_t rto_limit;  /* seconds (drills: max_rto); 0: none */
+	int in_config;      /* a section of the config names it */
+	char *schedule;     /* NULL: none */
+	uint64_t interval;  /* schedule_interval_hint; 0: no schedule */
+	uint64_t rpo_limit; /* seconds; 0: none */
+	uint64_t rto_limit; /* seconds (drills: max_rto); 0: none */
 	size_t runs, ok, failed, skipped;
 	size_t nfail; /* kept in fail[], at most REPORT_FAILURES_MAX */
 	struct report_failure fail[REPORT_FAILURES_MAX];
-	int64_t last_started; /* the newest run counted; 0: none */
-	char last_status[16]; /* its status; "" when none */
-	struct report_series rpo; /* seconds */
-	struct report_series rto; /* seconds (drills) */
+	int64_t last_started;          /* the newest run counted; 0: none */
+	char last_status[16];          /* its status; "" when none */
+	struct report_series rpo;      /* seconds */
+	struct report_series rto;      /* seconds (drills) */
 	struct report_series duration; /* seconds, ok runs */
 	int has_rpo_max, has_rto_max;
 	double rpo_max, rto_max;   /* the largest points */
@@ -88,17 +88,17 @@ struct report_item {
 	int has_duration;
 	double duration_first, duration_second; /* means; < 0: no ok run in
 	                                           that half */
-	size_t *day_ok, *day_failed; /* report.ndays each */
+	size_t *day_ok, *day_failed;            /* report.ndays each */
 	/* The scheduler's view at now (coffer scheduler status): */
-	int overdue;   /* scheduled and no ok run within 1.5 x interval */
+	int overdue;     /* scheduled and no ok run within 1.5 x interval */
 	int failed_last; /* the last run failed */
 	int attention;   /* overdue or failed_last */
 };
 
 struct report_repo {
 	char *name;
-	int offsite;                /* a job's replicate target */
-	struct report_series size;  /* bytes */
+	int offsite;               /* a job's replicate target */
+	struct report_series size; /* bytes */
 };
 
 struct report {

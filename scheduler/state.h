@@ -250,8 +250,8 @@ int state_facts(struct state *, const char *kind, state_fact_fn fn, void *arg,
  * as fact_history keeps them, by name then time, to fn(arg, name, value,
  * measured, e); fn as above.
  */
-typedef int (*state_fact_point_fn)(void *arg, const char *name,
-    int64_t value, int64_t measured, struct err *e);
+typedef int (*state_fact_point_fn)(void *arg, const char *name, int64_t value,
+    int64_t measured, struct err *e);
 int state_fact_history(struct state *, const char *kind, const char *key,
     int64_t since, state_fact_point_fn fn, void *arg, struct err *);
 
