@@ -28,8 +28,8 @@ struct report_args {
 
 #define A(x) offsetof(struct report_args, x)
 static const struct opt report_opts_table[] = {
-	{ "since", 0, OPT_DURATION, A(since), "DURATION", 3600,
-	    36500 * 86400LL, 0, NULL },
+	{ "since", 0, OPT_DURATION, A(since), "DURATION", 3600, 36500 * 86400LL,
+	    0, NULL },
 	{ "html", 0, OPT_STR, A(html), "FILE", 0, 0, OPT_NONEMPTY, NULL },
 	{ "state-dir", 0, OPT_STR, A(state_dir), "DIR", 0, 0, OPT_NONEMPTY,
 	    NULL },
@@ -109,7 +109,8 @@ put_wrapped(FILE *f, const char *s, int indent, size_t width)
 			if (cut == 0)
 				cut = width;
 			/* Not inside a UTF-8 sequence. */
-			while (cut > 0 && ((unsigned char)p[cut] & 0xc0) == 0x80)
+			while (
+			    cut > 0 && ((unsigned char)p[cut] & 0xc0) == 0x80)
 				cut--;
 		}
 		fprintf(f, "%*s%.*s\n", indent, "", (int)cut, p);
@@ -224,8 +225,8 @@ report_text(FILE *f, const struct report *r)
 		if (drill) {
 			span_d(it->has_rto_max, it->rto_max, b, sizeof(b));
 			limit_str(it->rto_limit, g, sizeof(g));
-			snprintf(line + strlen(line), sizeof(line) - strlen(line),
-			    " %-8s %s", b, g);
+			snprintf(line + strlen(line),
+			    sizeof(line) - strlen(line), " %-8s %s", b, g);
 		}
 		/* No trailing blanks: mail clients show them. */
 		for (size_t n = strlen(line); n > 0 && line[n - 1] == ' '; n--)
@@ -301,10 +302,10 @@ j_item(const struct report *r, const struct report_item *it)
 	    json_integer((json_int_t)it->skipped));
 	json_object_set_new(o, "success_rate", j_num(rate >= 0, rate));
 	json_object_set_new(o, "last_run",
-	    it->last_started ? json_pack("{s:I s:s}", "started",
-	                           (json_int_t)it->last_started, "status",
-	                           it->last_status)
-	                     : json_null());
+	    it->last_started
+	        ? json_pack("{s:I s:s}", "started",
+	              (json_int_t)it->last_started, "status", it->last_status)
+	        : json_null());
 	json_object_set_new(o, "rpo_limit",
 	    it->rpo_limit ? json_integer((json_int_t)it->rpo_limit)
 	                  : json_null());
@@ -360,15 +361,15 @@ report_json(const struct report *r)
 	json_object_set_new(top, "days", json_integer((json_int_t)r->ndays));
 	json_object_set_new(top, "attention", json_boolean(r->attention));
 	for (size_t i = 0; i < r->nitems; i++)
-		json_array_append_new(
-		    strcmp(r->items[i].kind, "drill") == 0 ? drills : jobs,
+		json_array_append_new(strcmp(r->items[i].kind, "drill") == 0
+		        ? drills
+		        : jobs,
 		    j_item(r, &r->items[i]));
 	for (size_t i = 0; i < r->nrepos; i++) {
 		const struct report_repo *rp = &r->repos[i];
 		json_t *o = json_object();
 
-		fmt_json_set_bytes(o, "repository", rp->name,
-		    strlen(rp->name));
+		fmt_json_set_bytes(o, "repository", rp->name, strlen(rp->name));
 		json_object_set_new(o, "offsite", json_boolean(rp->offsite));
 		json_object_set_new(o, "first",
 		    json_integer((json_int_t)rp->size.p[0].v));
@@ -462,8 +463,8 @@ xpos(const struct report *r, int64_t t)
 {
 	double span = (double)(r->now - r->start);
 
-	return (PL + (CW - PL - PR) * (double)(t - r->start) /
-	                 (span > 0 ? span : 1));
+	return (PL +
+	    (CW - PL - PR) * (double)(t - r->start) / (span > 0 ? span : 1));
 }
 
 static double
@@ -482,12 +483,12 @@ chart_open(FILE *f, const struct report *r, const char *title, double ymax,
 
 	fprintf(f,
 	    "<div class=\"chart\"><svg viewBox=\"0 0 %.0f %.0f\" "
-	    "xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" "
-	    "aria-label=\"",
+	    "role=\"img\" aria-label=\"",
 	    CW, CH);
 	h(f, title);
-	fprintf(f, "\"><rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
-	           "fill=\"#fff\"/>",
+	fprintf(f,
+	    "\"><rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
+	    "fill=\"#fff\"/>",
 	    CW, CH);
 	fprintf(f, "<text x=\"%.0f\" y=\"14\">", PL);
 	h(f, title);
@@ -533,8 +534,9 @@ polyline(FILE *f, const struct report *r, const struct report_series *s,
 		    xpos(r, s->p[0].t), ypos(s->p[0].v, ymax), colour);
 		return;
 	}
-	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" "
-	           "stroke-linejoin=\"round\" points=\"",
+	fprintf(f,
+	    "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"3\" "
+	    "stroke-linejoin=\"round\" points=\"",
 	    colour);
 	for (size_t i = 0; i < s->n; i++)
 		fprintf(f, "%s%.1f,%.1f", i ? " " : "", xpos(r, s->p[i].t),
@@ -549,7 +551,8 @@ limit_line(FILE *f, double limit, double ymax, const char *colour)
 
 	fprintf(f,
 	    "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
-	    "stroke=\"%s\" stroke-width=\"2\" stroke-dasharray=\"8 4\"/>",
+	    "stroke=\"%s\" stroke-width=\"3\" stroke-dasharray=\"8 4\" "
+	    "shape-rendering=\"crispEdges\"/>",
 	    PL, y, CW - PR, y, colour);
 }
 
@@ -577,10 +580,13 @@ chart_limit(FILE *f, const struct report *r, const char *title,
 	if (limit > 0)
 		limit_line(f, (double)limit, ymax, lcolour);
 	polyline(f, r, s, ymax, colour);
+	/* Only the swatches in the series' colours: the rest of the page
+	 * has none of them. */
 	snprintf(legend, sizeof(legend),
-	    "<span style=\"color:%s\">&#9644; measured</span>%s%s%s", colour,
+	    "<span style=\"color:%s\">&#9644;</span> measured%s%s%s", colour,
 	    limit ? " &nbsp;<span style=\"color:" : "", limit ? lcolour : "",
-	    limit ? "\">- - limit</span>" : " &nbsp;(no limit set)");
+	    limit ? "\">&#9644;</span> limit (dashed)"
+	          : " &nbsp;(no limit set)");
 	chart_close(f, legend);
 }
 
@@ -614,8 +620,8 @@ chart_days(FILE *f, const struct report *r, const struct report_item *it)
 			    x, y2, bw * 0.8, y1 - y2);
 	}
 	chart_close(f,
-	    "<span style=\"color:" C_OK "\">&#9632; ok</span> &nbsp;"
-	    "<span style=\"color:" C_FAILED "\">&#9632; failed</span>");
+	    "<span style=\"color:" C_OK "\">&#9644;</span> ok &nbsp;"
+	    "<span style=\"color:" C_FAILED "\">&#9644;</span> failed");
 }
 
 static void
@@ -631,10 +637,10 @@ chart_repos(FILE *f, const struct report *r)
 		    repo_colours[i % NREPO_COLOURS]);
 	fputs("</svg><div class=\"muted\">", f);
 	for (size_t i = 0; i < r->nrepos; i++) {
-		fprintf(f, "<span style=\"color:%s\">&#9644; ",
+		fprintf(f, "<span style=\"color:%s\">&#9644;</span> ",
 		    repo_colours[i % NREPO_COLOURS]);
 		h(f, r->repos[i].name);
-		fprintf(f, "%s</span> &nbsp;",
+		fprintf(f, "%s &nbsp;",
 		    r->repos[i].offsite ? " (off-site)" : "");
 	}
 	fputs("</div></div>\n", f);
@@ -656,8 +662,7 @@ html_item(FILE *f, const struct report *r, const struct report_item *it)
 		fputs("</p>\n", f);
 	}
 	pct(it, a, sizeof(a));
-	fprintf(f,
-	    "<p>%zu runs: %zu ok, %zu failed, %zu skipped; success %s.",
+	fprintf(f, "<p>%zu runs: %zu ok, %zu failed, %zu skipped; success %s.",
 	    it->runs, it->ok, it->failed, it->skipped, a);
 	if (it->has_duration) {
 		span_d(it->duration_first >= 0, it->duration_first, a,
@@ -735,8 +740,9 @@ report_html(FILE *f, const struct report *r)
 		limit_str(it->rpo_limit, c, sizeof(c));
 		fprintf(f, "<tr><td>%s ", it->kind);
 		h(f, it->name);
-		fprintf(f, "</td><td>%zu</td><td>%zu</td><td>%s</td>"
-		           "<td>%s</td><td>%s</td>",
+		fprintf(f,
+		    "</td><td>%zu</td><td>%zu</td><td>%s</td>"
+		    "<td>%s</td><td>%s</td>",
 		    it->runs, it->failed, a, b, c);
 		span_d(it->has_rto_max, it->rto_max, b, sizeof(b));
 		limit_str(it->rto_limit, d, sizeof(d));
@@ -814,8 +820,9 @@ cmd_report(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (a.html != NULL && ctx->json) {
 		opt_free(&report_spec, &a);
-		return (cli_usage_error(cmd, "give --html FILE or --json, "
-		                             "not both"));
+		return (cli_usage_error(cmd,
+		    "give --html FILE or --json, "
+		    "not both"));
 	}
 	if (cli_load_config(ctx, &cfg, &e) == -1)
 		goto out;

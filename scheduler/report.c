@@ -227,11 +227,37 @@ series_max(const struct report_series *s, uint64_t limit, int *has, double *max,
 	}
 }
 
+/* Drop what only the history names and the window does not hold: a job
+ * removed from the config long ago. */
+static void
+prune_items(struct build *b)
+{
+	struct report *r = b->r;
+	size_t k = 0;
+
+	for (size_t i = 0; i < r->nitems; i++) {
+		struct report_item *it = &r->items[i];
+
+		if (!it->in_config && it->runs == 0 && it->skipped == 0) {
+			free(it->name);
+			free(it->day_ok);
+			free(it->day_failed);
+			continue;
+		}
+		r->items[k] = *it;
+		b->last_snapshot[k] = b->last_snapshot[i];
+		k++;
+	}
+	r->nitems = k;
+}
+
 static void
 finish(struct build *b)
 {
 	struct report *r = b->r;
 	int64_t mid = r->start + (r->now - r->start) / 2;
+
+	prune_items(b);
 
 	for (size_t i = 0; i < r->nitems; i++) {
 		struct report_item *it = &r->items[i];

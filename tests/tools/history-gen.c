@@ -40,8 +40,8 @@ struct tally {
 };
 
 static int
-job_day(struct state *st, int64_t day0, int i, int last_fails,
-    struct tally *t, struct err *e)
+job_day(struct state *st, int64_t day0, int i, int last_fails, struct tally *t,
+    struct err *e)
 {
 	struct state_step steps[3];
 	struct state_run run;
@@ -102,11 +102,10 @@ job_day(struct state *st, int64_t day0, int i, int last_fails,
 }
 
 static int
-drill_day(struct state *st, int64_t day0, int i, struct tally *t,
-    struct err *e)
+drill_day(struct state *st, int64_t day0, int i, struct tally *t, struct err *e)
 {
-	static const char *const stages[] = { "restore", "verify",
-		"sql_check", "check", "rto", "rpo" };
+	static const char *const stages[] = { "restore", "verify", "sql_check",
+		"check", "rto", "rpo" };
 	struct state_step steps[6];
 	struct state_run run;
 	int64_t id;
@@ -136,7 +135,8 @@ drill_day(struct state *st, int64_t day0, int i, struct tally *t,
 	}
 	if (fail == 2) {
 		steps[2].error_class = "check";
-		steps[2].message = "SELECT count(*) > 1000 FROM customers: false";
+		steps[2].message =
+		    "SELECT count(*) > 1000 FROM customers: false";
 	} else if (fail == 4) {
 		steps[4].error_class = "check";
 		steps[4].message = "RTO 2000.0 s exceeds max_rto 30m";
@@ -216,14 +216,14 @@ main(int argc, char **argv)
 		        (int64_t)1073741824 + i * (int64_t)10485760,
 		        day0 + 3600, &e) == -1 ||
 		    state_fact_set(st, "repository", "offsite", "size",
-		        (int64_t)1073741824 + i * (int64_t)8388608,
-		        day0 + 3600, &e) == -1)
+		        (int64_t)1073741824 + i * (int64_t)8388608, day0 + 3600,
+		        &e) == -1)
 			goto fail;
 		if (inject && i == days - 1 && evil(st, day0, &e) == -1)
 			goto fail;
 	}
-	printf("nightly runs=%u ok=%u failed=%u skipped=%u\n", job.runs,
-	    job.ok, job.failed, job.skipped);
+	printf("nightly runs=%u ok=%u failed=%u skipped=%u\n", job.runs, job.ok,
+	    job.failed, job.skipped);
 	printf("weekly runs=%u ok=%u failed=%u skipped=%u\n", drill.runs,
 	    drill.ok, drill.failed, drill.skipped);
 	rc = 0;
