@@ -432,7 +432,7 @@ static const char css[] =
     ".charts{display:flex;flex-wrap:wrap;gap:8px}"
     ".chart{flex:0 1 460px;min-width:0}"
     "svg{width:100%;height:auto;display:block}"
-    "svg text{font:11px 'DejaVu Sans',sans-serif;fill:#444}"
+    "svg text{font:14px 'DejaVu Sans',sans-serif;fill:#444}"
     ".muted{color:#666}ul.fail{padding-left:1.2em}"
     ".fail code{white-space:pre-wrap;word-break:break-word}"
     "@media print{body{max-width:none;font-size:11pt}"

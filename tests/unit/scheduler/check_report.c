@@ -67,8 +67,8 @@ teardown(void)
 
 static void
 job_run(struct state *st, const char *job, int64_t t0, int64_t t1,
-    const char *status, const char *snap, const char *repl,
-    const char *class, const char *msg)
+    const char *status, const char *snap, const char *repl, const char *class,
+    const char *msg)
 {
 	struct state_step steps[2];
 	struct state_run run;
