@@ -152,6 +152,7 @@ int cmd_drill(struct cli_ctx *, int, char **);
 int cmd_scheduler(struct cli_ctx *, int, char **);
 int cmd_scheduler_install(struct cli_ctx *, int, char **);
 int cmd_log(struct cli_ctx *, int, char **);
+int cmd_report(struct cli_ctx *, int, char **);
 
 /* coffer job run: another run of the job holds its lock (coffer(1)). */
 #define EXIT_JOB_RUNNING 13

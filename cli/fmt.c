@@ -36,6 +36,24 @@ fmt_size(uint64_t n, char *buf, size_t size)
 }
 
 void
+fmt_span(int64_t s, char *buf, size_t size)
+{
+	if (s < 0)
+		snprintf(buf, size, "-");
+	else if (s >= 86400)
+		snprintf(buf, size, "%lldd %lldh", (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		snprintf(buf, size, "%lldh %lldm", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		snprintf(buf, size, "%lldm %llds", (long long)(s / 60),
+		    (long long)(s % 60));
+	else
+		snprintf(buf, size, "%llds", (long long)s);
+}
+
+void
 fmt_mode(enum fs_type t, uint32_t mode, char buf[11])
 {
 	static const char rwx[] = "rwxrwxrwx";

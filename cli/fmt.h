@@ -16,6 +16,12 @@
 /* "0 B" .. "1023 B", then "1.0 KiB", "12.3 MiB", "1.5 GiB", "2.0 TiB". */
 void fmt_size(uint64_t n, char *buf, size_t size);
 
+/*
+ * A span of seconds for people: "3d 4h", "2h 5m", "4m 10s", "12s"; "-"
+ * when negative (none).
+ */
+void fmt_span(int64_t s, char *buf, size_t size);
+
 /* ls-style "drwxr-xr-x" (with s/S, t/T); buf has room for 11 chars. */
 void fmt_mode(enum fs_type, uint32_t mode, char buf[11]);
 

@@ -301,6 +301,24 @@ const struct cli_cmd cli_commands[] = {
 	    "FILE\n"
 	    "      --json                    machine-readable output\n",
 	    cmd_key },
+	{ "report", "the KPI report: success rate, RPO/RTO, failures, growth",
+	    "usage: coffer report [--since DURATION] [--json | --html FILE]\n"
+	    "                     [--state-dir DIR]\n"
+	    "\n"
+	    "Report what the scheduler's history says of each [job] and\n"
+	    "[drill] over the window: runs, success rate, the last failures\n"
+	    "and why, RPO and RTO against their limits, durations, and the\n"
+	    "repositories' growth.  Exit 14 when a job or drill needs\n"
+	    "attention (as scheduler status: overdue, or its last run\n"
+	    "failed).\n"
+	    "\n"
+	    "      --since DURATION    the window, ending now (default 90d)\n"
+	    "      --json              one JSON document\n"
+	    "      --html FILE         write one self-contained HTML file\n"
+	    "                          with SVG charts\n"
+	    "      --state-dir DIR     the state database's directory\n"
+	    "                          (default: [global] state_dir)\n",
+	    cmd_report },
 	{ "restore",
 	    "restore a snapshot to a directory, a tar stream, stdout or a "
 	    "database",

@@ -67,6 +67,18 @@ static const char migrate_v3[] = "ALTER TABLE runs ADD COLUMN kind TEXT NOT "
                                  "INTEGER;"
                                  "PRAGMA user_version = 3;";
 
+/* Version 3 to 4: each measured fact kept over time (state.h), for the
+ * growth coffer report shows; metrics_facts keeps only the latest. */
+static const char migrate_v4[] = "CREATE TABLE fact_history ("
+                                 " kind TEXT NOT NULL,"
+                                 " name TEXT NOT NULL,"
+                                 " key TEXT NOT NULL,"
+                                 " value INTEGER NOT NULL,"
+                                 " measured INTEGER NOT NULL);"
+                                 "CREATE INDEX fact_history_key ON "
+                                 "fact_history (kind, key, measured);"
+                                 "PRAGMA user_version = 4;";
+
 char *
 state_dir_default(const struct config *cfg)
 {
@@ -198,7 +210,12 @@ state_open(const char *dir, struct state **out, struct err *e)
 			goto rollback;
 		ver = 2;
 	}
-	if (ver == 2 && exec(st, migrate_v3, e) == -1)
+	if (ver == 2) {
+		if (exec(st, migrate_v3, e) == -1)
+			goto rollback;
+		ver = 3;
+	}
+	if (ver == 3 && exec(st, migrate_v4, e) == -1)
 		goto rollback;
 	if (exec(st, "COMMIT", e) == -1)
 		goto rollback;
@@ -928,7 +945,7 @@ state_fact_set(struct state *st, const char *kind, const char *name,
 	sqlite3_stmt *q = NULL;
 	int rc = -1;
 
-	if (facts_table(st, e) == -1)
+	if (facts_table(st, e) == -1 || exec(st, "BEGIN IMMEDIATE", e) == -1)
 		return (-1);
 	if (sqlite3_prepare_v2(st->db,
 	        "INSERT OR REPLACE INTO metrics_facts (kind, name, key, "
@@ -946,9 +963,31 @@ state_fact_set(struct state *st, const char *kind, const char *name,
 		db_err(st, e, "write");
 		goto out;
 	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (sqlite3_prepare_v2(st->db,
+	        "INSERT INTO fact_history (kind, name, key, value, measured) "
+	        "VALUES (?, ?, ?, ?, ?)",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, value);
+	sqlite3_bind_int64(q, 5, measured);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	if (exec(st, "COMMIT", e) == -1)
+		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(q);
+	if (rc == -1)
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return (rc);
 }
 
@@ -971,6 +1010,38 @@ state_facts(struct state *st, const char *kind, state_fact_fn fn, void *arg,
 	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
 	while ((r = sqlite3_step(q)) == SQLITE_ROW)
 		if (fn(arg, col_text(q, 0), col_text(q, 1),
+		        sqlite3_column_int64(q, 2), e) == -1)
+			goto out;
+	if (r != SQLITE_DONE) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return (rc);
+}
+
+int
+state_fact_history(struct state *st, const char *kind, const char *key,
+    int64_t since, state_fact_point_fn fn, void *arg, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1, r;
+
+	if (sqlite3_prepare_v2(st->db,
+	        "SELECT name, value, measured FROM fact_history WHERE "
+	        "kind = ? AND key = ? AND measured >= ? "
+	        "ORDER BY name, measured, rowid",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "read");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, since);
+	while ((r = sqlite3_step(q)) == SQLITE_ROW)
+		if (fn(arg, col_text(q, 0), sqlite3_column_int64(q, 1),
 		        sqlite3_column_int64(q, 2), e) == -1)
 			goto out;
 	if (r != SQLITE_DONE) {

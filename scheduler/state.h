@@ -10,8 +10,10 @@
  * message (a skipped or crashed run has no steps); 3 adds each run's kind
  * ("job", or "drill": a restore drill, its stages recorded as steps) and
  * what a drill measured (RTO, RPO, the snapshot and its consistency
- * time).  An older database is migrated in place when opened (ALTER
- * TABLE, one transaction).  A job and a drill may share a name: every
+ * time); 4 keeps every measured fact over time (fact_history: a
+ * repository's size after each step that changed it), for coffer report.
+ * An older database is migrated in place when opened (ALTER TABLE, one
+ * transaction).  A job and a drill may share a name: every
  * query about a job looks only at runs of kind "job".
  */
 #ifndef COFFER_STATE_H
@@ -25,7 +27,7 @@
 struct config;
 struct state;
 
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 #define STATE_FILE           "state.db"
 
 /* One step of a run, as recorded. */
@@ -231,7 +233,8 @@ int state_steps_latest(struct state *, int which, state_step_fn fn, void *arg,
  * Facts the metrics file keeps between runs (a repository's size, a
  * job's replication times): value under (kind, name, key), replacing the
  * one there, with when it was measured.  Kept in a table of their own,
- * metrics_facts, made on first use.
+ * metrics_facts, made on first use; the same write (one transaction)
+ * appends it to fact_history, which keeps every value.
  */
 int state_fact_set(struct state *, const char *kind, const char *name,
     const char *key, int64_t value, int64_t measured, struct err *);
@@ -241,5 +244,15 @@ typedef int (*state_fact_fn)(void *arg, const char *name, const char *key,
     int64_t value, struct err *e);
 int state_facts(struct state *, const char *kind, state_fact_fn fn, void *arg,
     struct err *);
+
+/*
+ * The values of key among the facts of kind measured at or after since,
+ * as fact_history keeps them, by name then time, to fn(arg, name, value,
+ * measured, e); fn as above.
+ */
+typedef int (*state_fact_point_fn)(void *arg, const char *name, int64_t value,
+    int64_t measured, struct err *e);
+int state_fact_history(struct state *, const char *kind, const char *key,
+    int64_t since, state_fact_point_fn fn, void *arg, struct err *);
 
 #endif

@@ -319,7 +319,8 @@ START_TEST(test_migrate_v1_and_summary)
 		                     -1, &q, NULL),
 		    SQLITE_OK);
 		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-		ck_assert_int_eq(sqlite3_column_int(q, 0), 3);
+		ck_assert_int_eq(sqlite3_column_int(q, 0),
+		    STATE_SCHEMA_VERSION);
 		sqlite3_finalize(q);
 	}
 	sqlite3_close(h);
