@@ -44,6 +44,9 @@ struct walk {
 	struct str path; /* the current entry, absolute: "/etc/ssh/x" */
 	struct level *lv;
 	size_t depth, cap;
+	/* read_ahead: the listing it announces from, and its next entry. */
+	const struct fs_node *ahead_nodes;
+	size_t ahead_next;
 };
 
 /* Where an entry stands against the include list. */
@@ -508,6 +511,46 @@ end_entry(struct walk *w, struct err *e, int *fatal)
 	return (1);
 }
 
+/*
+ * Announce the chunks of this file and of the files after it in its
+ * directory, so that the repository's readers fetch them while earlier
+ * files are written: a restore of many small files is otherwise one store
+ * round trip per file, in turn.  Only what the walk surely reads next is
+ * announced: files of a directory restored whole, up to the next
+ * subdirectory (the walk goes down there first) or hard link (which may
+ * have no data to read), and never in tar mode (it reads a file twice).
+ * A wrong guess costs only the reads: repo_blobs_read checks every id.
+ */
+static void
+read_ahead(struct walk *w)
+{
+	struct level *l = &w->lv[w->depth - 1];
+	size_t cur = l->next - 1, room;
+
+	if (w->tar || !l->all || w->o->nexcludes > 0)
+		return;
+	if (w->ahead_nodes != l->dir.nodes || w->ahead_next < cur) {
+		w->ahead_nodes = l->dir.nodes;
+		w->ahead_next = cur;
+	}
+	room = repo_read_ahead_room(w->r);
+	while (w->ahead_next < l->dir.n) {
+		const struct fs_node *n = &l->dir.nodes[w->ahead_next];
+
+		if (n->type == FS_DIR || (n->type == FS_FILE && n->nlink > 1))
+			break;
+		if (n->type == FS_FILE && n->nchunks > 0) {
+			if (n->nchunks > room)
+				break;
+			repo_read_ahead(w->r,
+			    (const uint8_t(*)[IDX_ID_LEN])n->chunks, n->nchunks,
+			    IDX_BLOB_DATA);
+			room -= n->nchunks;
+		}
+		w->ahead_next++;
+	}
+}
+
 static int
 do_file(struct walk *w, const struct fs_node *n, struct err *e)
 {
@@ -520,6 +563,7 @@ do_file(struct walk *w, const struct fs_node *n, struct err *e)
 	err_clear(&why);
 	if (check_shape(n, &why) == -1)
 		return (entry_failed(w, &why, e));
+	read_ahead(w);
 	/* A tar header cannot be taken back: check the data first. */
 	if (w->tar && n->nchunks > 0 &&
 	    verify_data(w->r, n, w->o, &first, &firstlen, &why) == -1)

@@ -221,6 +221,19 @@ int repo_blobs_read(struct repo *, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
     void *arg, struct err *);
 
 /*
+ * Announce blobs the next repo_blobs_read calls will ask for, in that
+ * order, so that the worker threads fetch and check them while the
+ * caller is busy with what it has (a restore of many small files is
+ * otherwise one store round trip per file).  A hint only: a call that
+ * asks for something else drops what was fetched ahead and reads as
+ * usual.  Takes at most repo_read_ahead_room(r) ids; the rest are
+ * ignored.
+ */
+void repo_read_ahead(struct repo *, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type);
+size_t repo_read_ahead_room(const struct repo *);
+
+/*
  * Write the pack being filled (if any) and one index file for every pack
  * written since the last flush.  After it returns 0, every blob put so far
  * is durable and indexed, so a snapshot may name it.

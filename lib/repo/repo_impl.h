@@ -22,6 +22,7 @@ struct name_list {
 
 struct sealer;
 struct rctx;
+struct repo_ahead;
 struct wq;
 
 struct repo {
@@ -59,6 +60,9 @@ struct repo {
 	struct sealer **sealers;      /* one per sealing worker */
 	struct rctx *rctx;            /* one per reader */
 	size_t nsealers, nrctx;
+	/* Blobs announced by repo_read_ahead and not yet in rpool, FIFO. */
+	struct repo_ahead *ahead;
+	size_t ahead_head, nahead;
 	struct wq *wq; /* packs on their way to the store */
 	int nworkers;  /* -1: as many as CPUs */
 	struct repo_stats stats;

@@ -261,6 +261,9 @@ repo_readers_free(struct repo *r)
 {
 	opool_free(r->rpool, rjob_cleanup);
 	r->rpool = NULL;
+	free(r->ahead);
+	r->ahead = NULL;
+	r->ahead_head = r->nahead = 0;
 	for (size_t i = 0; i < r->nrctx; i++)
 		rctx_clear(&r->rctx[i]);
 	free(r->rctx);
@@ -325,22 +328,137 @@ readers_drain(struct repo *r)
 	}
 }
 
-int
-repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
-    enum idx_blob_type type, int flags,
+/*
+ * Read-ahead across calls (repo_read_ahead): announced ids wait in
+ * r->ahead until the readers' ring has room; the ring then holds, in
+ * order, the blobs the next calls are expected to ask for.  At most
+ * REPO_AHEAD_MAX are announced and not yet taken, so memory stays the
+ * ring's few blobs plus this many ids.
+ */
+#define REPO_AHEAD_MAX 64
+
+struct repo_ahead {
+	uint8_t id[IDX_ID_LEN];
+	uint8_t type;
+};
+
+/* Move announced ids into the ring while it has room. */
+static void
+ahead_feed(struct repo *r)
+{
+	while (r->ahead_head < r->nahead &&
+	    opool_count(r->rpool) < opool_cap(r->rpool)) {
+		struct rjob *j = rjob_slot(r);
+
+		memcpy(j->id, r->ahead[r->ahead_head].id, IDX_ID_LEN);
+		j->type = r->ahead[r->ahead_head].type;
+		j->from_buf = 0;
+		opool_push(r->rpool);
+		r->ahead_head++;
+	}
+	if (r->ahead_head == r->nahead)
+		r->ahead_head = r->nahead = 0;
+}
+
+/* The caller wants something else: forget what was read ahead. */
+static void
+ahead_drop(struct repo *r)
+{
+	r->ahead_head = r->nahead = 0;
+	if (r->rpool != NULL)
+		readers_drain(r);
+}
+
+size_t
+repo_read_ahead_room(const struct repo *r)
+{
+	size_t pending = r->nahead - r->ahead_head +
+	    (r->rpool != NULL ? opool_count(r->rpool) : 0);
+
+	return (pending < REPO_AHEAD_MAX ? REPO_AHEAD_MAX - pending : 0);
+}
+
+void
+repo_read_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type type)
+{
+	struct err e;
+	size_t room = repo_read_ahead_room(r);
+
+	if (n == 0 || room == 0 || ensure_rpool(r, &e) == -1 ||
+	    r->rpool == NULL)
+		return; /* a hint: the reads themselves report what fails */
+	if (n > room)
+		n = room;
+	if (r->ahead == NULL)
+		r->ahead = xcalloc(REPO_AHEAD_MAX, sizeof(*r->ahead));
+	if (r->ahead_head > 0) {
+		memmove(r->ahead, r->ahead + r->ahead_head,
+		    (r->nahead - r->ahead_head) * sizeof(*r->ahead));
+		r->nahead -= r->ahead_head;
+		r->ahead_head = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(r->ahead[r->nahead].id, ids[i], IDX_ID_LEN);
+		r->ahead[r->nahead++].type = (uint8_t)type;
+	}
+	ahead_feed(r);
+}
+
+/*
+ * Hand ids[0..n) to fn from what was read ahead, as long as the ring's
+ * head is the blob asked for.  *taken: how many were; rc as fn's or the
+ * read's.  On a mismatch, what was read ahead is dropped.
+ */
+static int
+take_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type type,
+    int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
+    size_t *taken, struct err *e)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		struct rjob *j;
+
+		ahead_feed(r);
+		j = opool_count(r->rpool) > 0 ? opool_head(r->rpool, 1) : NULL;
+		if (j == NULL || j->type != (uint8_t)type ||
+		    memcmp(j->id, ids[i], IDX_ID_LEN) != 0) {
+			ahead_drop(r);
+			break;
+		}
+		if (j->failed) {
+			*e = j->err;
+			rc = -1;
+		} else
+			rc = fn(arg, i, j->out, j->len, e);
+		freezero(j->out, j->len);
+		j->out = NULL;
+		opool_pop(r->rpool);
+	}
+	if (rc == -1)
+		i--;
+	*taken = i;
+	return (rc);
+}
+
+/* repo_blobs_read of ids[from..n), on the readers when there are some. */
+static int
+blobs_read_from(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    size_t from, enum idx_blob_type type,
     int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
     struct err *e)
 {
-	size_t next = 0, i;
+	size_t next = from, i;
 	int rc = 0;
 
-	(void)flags; /* every blob is rehashed: REPO_READ_REHASH is implied */
-
-	if (n > 1 && ensure_rpool(r, e) == -1)
+	if (n - from > 1 && ensure_rpool(r, e) == -1)
 		return (-1);
-	if (r->rpool == NULL || n <= 1) {
+	if (r->rpool == NULL || n - from <= 1) {
 		/* One blob, or no threads: no hand-off to pay for. */
-		for (i = 0; i < n; i++) {
+		for (i = from; i < n; i++) {
 			uint8_t *b;
 			size_t len;
 
@@ -354,7 +472,7 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 		}
 		return (0);
 	}
-	for (i = 0; i < n && rc == 0; i++) {
+	for (i = from; i < n && rc == 0; i++) {
 		struct rjob *j;
 
 		while (
@@ -377,6 +495,27 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 	}
 	readers_drain(r);
 	return (rc);
+}
+
+int
+repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type type, int flags,
+    int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
+    struct err *e)
+{
+	size_t taken = 0;
+
+	(void)flags; /* every blob is rehashed: REPO_READ_REHASH is implied */
+
+	if (r->rpool != NULL && (opool_count(r->rpool) > 0 || r->nahead > 0)) {
+		if (take_ahead(r, ids, n, type, fn, arg, &taken, e) == -1)
+			return (-1);
+		if (taken == n)
+			return (0);
+		/* The rest as usual; fn still counts from 0. */
+		return (blobs_read_from(r, ids, n, taken, type, fn, arg, e));
+	}
+	return (blobs_read_from(r, ids, n, 0, type, fn, arg, e));
 }
 
 int
@@ -440,6 +579,7 @@ repo_unseal_verify(struct repo *r,
 
 	if (ensure_rpool(r, e) == -1)
 		return (-1);
+	ahead_drop(r);
 	if ((p = r->rpool) == NULL) {
 		/* No threads: one at a time, here. */
 		for (;;) {

@@ -228,6 +228,39 @@ struct get_arg {
 	size_t *outlen; /* get */
 };
 
+static uint64_t
+wgen(struct sftp *s)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&s->mu);
+	g = s->wgen;
+	pthread_mutex_unlock(&s->mu);
+	return (g);
+}
+
+/* After a put or remove: no kept read handle may show the old file. */
+static void
+wgen_bump(struct sftp *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->wgen++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Close the session's kept read handle (a broken session closes it). */
+static void
+drop_read_handle(struct sftp *s, struct conn *c)
+{
+	if (c->rh == NULL || c->broken)
+		return;
+	(void)close_handle(s, c, c->rh, c->rh_path, NULL);
+	c->rh = NULL;
+	free(c->rh_path);
+	c->rh_path = NULL;
+}
+
+/* The whole file, checked against a->max. */
 static int
 op_get(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 {
@@ -246,45 +279,78 @@ op_get(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 			sftp_conn_fail(s, c, r, "open", path, e);
 		goto out;
 	}
-	if (a->data != NULL) {
-		deadline = sftp_io_deadline(s);
-		while ((r = libssh2_sftp_fstat_ex(h, &at, 0)) ==
-		    LIBSSH2_ERROR_EAGAIN)
-			if (sftp_conn_wait(s, c, deadline, e) == -1)
-				goto out;
-		if (r != 0) {
-			sftp_conn_fail(s, c, r, "stat", path, e);
+	deadline = sftp_io_deadline(s);
+	while ((r = libssh2_sftp_fstat_ex(h, &at, 0)) == LIBSSH2_ERROR_EAGAIN)
+		if (sftp_conn_wait(s, c, deadline, e) == -1)
 			goto out;
-		}
-		if (!(at.flags & LIBSSH2_SFTP_ATTR_SIZE)) {
-			err_set(e, ERR_IO, "stat %s: the server gives no size",
-			    path);
-			goto out;
-		}
-		if (at.filesize > a->max) {
-			err_set(e, ERR_CORRUPT,
-			    "%s is %llu bytes, more than the %zu expected",
-			    path, (unsigned long long)at.filesize, a->max);
-			goto out;
-		}
-		buf = xmalloc(at.filesize > 0 ? (size_t)at.filesize : 1);
-		if (read_fully(s, c, h, buf, (size_t)at.filesize, 0, path, e) ==
-		    -1)
-			goto out;
-		*a->data = buf;
-		*a->outlen = (size_t)at.filesize;
-		buf = NULL;
-	} else {
-		libssh2_sftp_seek64(h, a->off);
-		if (read_fully(s, c, h, a->buf, a->len, a->off, path, e) == -1)
-			goto out;
+	if (r != 0) {
+		sftp_conn_fail(s, c, r, "stat", path, e);
+		goto out;
 	}
+	if (!(at.flags & LIBSSH2_SFTP_ATTR_SIZE)) {
+		err_set(e, ERR_IO, "stat %s: the server gives no size", path);
+		goto out;
+	}
+	if (at.filesize > a->max) {
+		err_set(e, ERR_CORRUPT,
+		    "%s is %llu bytes, more than the %zu expected", path,
+		    (unsigned long long)at.filesize, a->max);
+		goto out;
+	}
+	buf = xmalloc(at.filesize > 0 ? (size_t)at.filesize : 1);
+	if (read_fully(s, c, h, buf, (size_t)at.filesize, 0, path, e) == -1)
+		goto out;
+	*a->data = buf;
+	*a->outlen = (size_t)at.filesize;
+	buf = NULL;
 	rc = 0;
 out:
 	/* The bytes are read: a read handle's close cannot spoil them. */
 	if (h != NULL)
 		(void)close_handle(s, c, h, path, NULL);
 	free(buf);
+	free(path);
+	return (rc);
+}
+
+/*
+ * A range, read through the handle the session keeps open on the file it
+ * read last (struct conn): restore and check read many blobs of one pack
+ * in a row.  The seek drops whatever libssh2 read ahead.  A handle opened
+ * before this store's last put or remove is not trusted: the name may
+ * now be another file.
+ */
+static int
+op_get_range(struct sftp *s, struct conn *c, void *arg, int attempt,
+    struct err *e)
+{
+	struct get_arg *a = arg;
+	char *path = path_of(s, a->name);
+	uint64_t g = wgen(s);
+	int r = 0, rc = -1;
+
+	(void)attempt;
+	if (c->rh != NULL && (c->rh_gen != g || strcmp(c->rh_path, path) != 0))
+		drop_read_handle(s, c);
+	if (c->rh == NULL) {
+		if ((c->rh = open_file(s, c, path, LIBSSH2_FXF_READ, 0,
+		         LIBSSH2_SFTP_OPENFILE, &r, e)) == NULL) {
+			if (r != WAIT_FAILED)
+				sftp_conn_fail(s, c, r, "open", path, e);
+			goto out;
+		}
+		c->rh_path = path;
+		c->rh_gen = g;
+		path = NULL;
+	}
+	libssh2_sftp_seek64(c->rh, a->off);
+	if (read_fully(s, c, c->rh, a->buf, a->len, a->off, c->rh_path, e) ==
+	    -1) {
+		drop_read_handle(s, c);
+		goto out;
+	}
+	rc = 0;
+out:
 	free(path);
 	return (rc);
 }
@@ -304,7 +370,7 @@ sftp_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
 {
 	struct get_arg a = { name, 0, off, len, buf, NULL, NULL };
 
-	return (sftp_run_op(st->impl, op_get, &a, e));
+	return (sftp_run_op(st->impl, op_get_range, &a, e));
 }
 
 /*
@@ -720,6 +786,7 @@ sftp_put_stream(struct stor *st, const char *name, uint64_t len,
 	a.r = r;
 	a.flags = flags;
 	rc = sftp_run_op(st->impl, op_put_stream, &a, e);
+	wgen_bump(st->impl);
 	if (rc == -1 && a.cb_failed)
 		*e = a.cb_err;
 	return (rc);
@@ -979,7 +1046,10 @@ op_remove(struct sftp *s, struct conn *c, void *arg, int attempt, struct err *e)
 static int
 sftp_remove(struct stor *st, const char *name, struct err *e)
 {
-	return (sftp_run_op(st->impl, op_remove, (void *)(uintptr_t)name, e));
+	int rc = sftp_run_op(st->impl, op_remove, (void *)(uintptr_t)name, e);
+
+	wgen_bump(st->impl);
+	return (rc);
 }
 
 struct root_arg {

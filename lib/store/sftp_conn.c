@@ -620,6 +620,9 @@ sftp_conn_close(struct conn *c)
 		else
 			libssh2_session_set_timeout(c->ssh, 5000);
 		libssh2_session_set_blocking(c->ssh, 1);
+		/* Fails at once on a shut socket; frees the handle anyway. */
+		if (c->rh != NULL)
+			(void)libssh2_sftp_close_handle(c->rh);
 		if (c->sftp != NULL)
 			libssh2_sftp_shutdown(c->sftp);
 		if (!c->broken)
@@ -631,6 +634,9 @@ sftp_conn_close(struct conn *c)
 	c->fd = -1;
 	c->ssh = NULL;
 	c->sftp = NULL;
+	c->rh = NULL;
+	free(c->rh_path);
+	c->rh_path = NULL;
 	c->broken = 0;
 }
 

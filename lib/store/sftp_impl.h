@@ -25,6 +25,14 @@ struct conn {
 	int busy;         /* checked out by a thread (or the keepalive) */
 	int broken;       /* must not be used again: close it */
 	int64_t last_out; /* ms (monotonic) when we last sent anything */
+	/*
+	 * The file the last ranged read opened, kept open for the next one:
+	 * a restore reads many blobs of one pack in a row, and reopening it
+	 * cost two of every three round trips.  Closed with the session.
+	 */
+	LIBSSH2_SFTP_HANDLE *rh;
+	char *rh_path;
+	uint64_t rh_gen; /* the store's wgen when rh was opened */
 };
 
 /* Bytes per second, shared by every session of a store. */
@@ -58,6 +66,7 @@ struct sftp {
 	int ka_running;
 	unsigned caps;    /* STOR_CAP_*, asked at open (op_caps); under mu */
 	int fsync_warned; /* the missing fsync was said, once */
+	uint64_t wgen;    /* bumped after each put and remove; under mu */
 };
 
 struct kh_file {

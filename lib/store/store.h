@@ -70,7 +70,14 @@ const char *stor_location(const struct stor *);
 int stor_get(struct stor *, const char *name, size_t max, uint8_t **data,
     size_t *len, struct err *);
 
-/* Read exactly len bytes at off; a file too short is ERR_CORRUPT. */
+/*
+ * Read exactly len bytes at off; a file too short is ERR_CORRUPT.  A
+ * backend may keep the file open for the next range (sftp does, one file
+ * per session): this store's own puts and removes are always seen, but a
+ * file another process removed or replaced may still read as it was.
+ * The repository's ranged reads are of packs, whose name is the hash of
+ * their bytes, so that file is the same one.
+ */
 int stor_get_range(struct stor *, const char *name, uint64_t off, size_t len,
     uint8_t *buf, struct err *);
 

@@ -824,6 +824,106 @@ START_TEST(test_planted_copy_is_passed_over)
 }
 END_TEST
 
+/* One blob per call, as restore asks for a small file's only chunk. */
+static void
+read_one_ok(struct repo *r, const uint8_t id[IDX_ID_LEN], const uint8_t *want,
+    size_t wlen)
+{
+	struct got got;
+	struct err e;
+
+	memset(&got, 0, sizeof(got));
+	ck_assert_msg(repo_blobs_read(r, (const uint8_t(*)[IDX_ID_LEN])id, 1,
+	                  IDX_BLOB_DATA, 0, keep_blob, &got, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(got.len[0], wlen);
+	ck_assert_mem_eq(got.buf[0], want, wlen);
+}
+
+/*
+ * Read-ahead across calls: announced blobs come back right when asked for
+ * in order; asking for something else, or for an announced blob that is
+ * missing, still gives the right bytes or the right error, and nothing
+ * announced is handed to the wrong call.
+ */
+START_TEST(test_read_ahead)
+{
+	struct repo *r = open_ok(pass);
+	uint8_t data[20][40], ids[20][IDX_ID_LEN], ghost[IDX_ID_LEN];
+	const uint8_t(*cids)[IDX_ID_LEN] = (const uint8_t(*)[IDX_ID_LEN])ids;
+	struct got got;
+	struct err e;
+	int added;
+
+	repo_set_workers(r, 2);
+	for (int i = 0; i < 20; i++) {
+		fill(data[i], sizeof(data[i]), (uint32_t)(900 + i));
+		ck_assert_int_eq(repo_blob_put(r, IDX_BLOB_DATA, data[i],
+		                     sizeof(data[i]), ids[i], &added, &e),
+		    0);
+	}
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+
+	/* Announced, then asked for one by one. */
+	ck_assert_uint_eq(repo_read_ahead_room(r), 64);
+	repo_read_ahead(r, cids, 20, IDX_BLOB_DATA);
+	ck_assert_uint_eq(repo_read_ahead_room(r), 44);
+	for (int i = 0; i < 20; i++)
+		read_one_ok(r, ids[i], data[i], sizeof(data[i]));
+	ck_assert_uint_eq(repo_read_ahead_room(r), 64);
+
+	/* Announced 0..9, asked for 15 first: right bytes, then 0..7 too. */
+	repo_read_ahead(r, cids, 10, IDX_BLOB_DATA);
+	read_one_ok(r, ids[15], data[15], sizeof(data[15]));
+	ck_assert_uint_eq(repo_read_ahead_room(r), 64);
+	memset(&got, 0, sizeof(got));
+	ck_assert_int_eq(repo_blobs_read(r, cids, 8, IDX_BLOB_DATA, 0,
+	                     keep_blob, &got, &e),
+	    0);
+	for (int i = 0; i < 8; i++)
+		ck_assert_mem_eq(got.buf[i], data[i], sizeof(data[i]));
+
+	/* Announced 0..5, asked for 0..2 then 3..7: the call's indexes
+	 * count from its own start. */
+	repo_read_ahead(r, cids, 6, IDX_BLOB_DATA);
+	memset(&got, 0, sizeof(got));
+	ck_assert_int_eq(repo_blobs_read(r, cids, 3, IDX_BLOB_DATA, 0,
+	                     keep_blob, &got, &e),
+	    0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_mem_eq(got.buf[i], data[i], sizeof(data[i]));
+	memset(&got, 0, sizeof(got));
+	ck_assert_int_eq(repo_blobs_read(r, cids + 3, 5, IDX_BLOB_DATA, 0,
+	                     keep_blob, &got, &e),
+	    0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_mem_eq(got.buf[i], data[3 + i], sizeof(data[0]));
+
+	/* A missing blob announced: its read fails as damage, the next
+	 * announced one still reads. */
+	memset(ghost, 0x5a, sizeof(ghost));
+	repo_read_ahead(r, (const uint8_t(*)[IDX_ID_LEN])ghost, 1,
+	    IDX_BLOB_DATA);
+	repo_read_ahead(r, cids + 4, 1, IDX_BLOB_DATA);
+	memset(&got, 0, sizeof(got));
+	ck_assert_int_eq(repo_blobs_read(r, (const uint8_t(*)[IDX_ID_LEN])ghost,
+	                     1, IDX_BLOB_DATA, 0, keep_blob, &got, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_uint_eq(got.len[0], 0);
+	read_one_ok(r, ids[4], data[4], sizeof(data[4]));
+
+	/* Announced as data, asked for as a tree: not handed over. */
+	repo_read_ahead(r, cids + 6, 1, IDX_BLOB_DATA);
+	memset(&got, 0, sizeof(got));
+	ck_assert_int_eq(repo_blobs_read(r, cids + 6, 1, IDX_BLOB_TREE, 0,
+	                     keep_blob, &got, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	repo_close(r);
+}
+END_TEST
+
 START_TEST(test_unseal_blobs_and_header)
 {
 	struct repo *r = open_ok(pass);
@@ -942,6 +1042,7 @@ repo_suite(void)
 	tcase_add_test(tc, test_key_remove_needs_intact_current_key);
 	tcase_add_test(tc, test_key_from_another_repository);
 	tcase_add_test(tc, test_open_skips_bad_index_whole);
+	tcase_add_test(tc, test_read_ahead);
 	tcase_add_test(tc, test_unseal_blobs_and_header);
 	tcase_add_test(tc, test_planted_copy_is_passed_over);
 	suite_add_tcase(s, tc);
