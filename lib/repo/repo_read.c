@@ -328,6 +328,37 @@ readers_drain(struct repo *r)
 	}
 }
 
+/* Queue a read of id for the readers; the ring has room. */
+static void
+rjob_push(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type)
+{
+	struct rjob *j = rjob_slot(r);
+
+	memcpy(j->id, id, IDX_ID_LEN);
+	j->type = type;
+	j->from_buf = 0;
+	opool_push(r->rpool);
+}
+
+/* Hand the ring's head j, done, to fn as blob i, and take it out. */
+static int
+rjob_hand(struct repo *r, struct rjob *j, size_t i,
+    int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
+    struct err *e)
+{
+	int rc;
+
+	if (j->failed) {
+		*e = j->err;
+		rc = -1;
+	} else
+		rc = fn(arg, i, j->out, j->len, e);
+	freezero(j->out, j->len);
+	j->out = NULL;
+	opool_pop(r->rpool);
+	return (rc);
+}
+
 /*
  * Read-ahead across calls (repo_read_ahead): announced ids wait in
  * r->ahead until the readers' ring has room; the ring then holds, in
@@ -348,12 +379,8 @@ ahead_feed(struct repo *r)
 {
 	while (r->ahead_head < r->nahead &&
 	    opool_count(r->rpool) < opool_cap(r->rpool)) {
-		struct rjob *j = rjob_slot(r);
-
-		memcpy(j->id, r->ahead[r->ahead_head].id, IDX_ID_LEN);
-		j->type = r->ahead[r->ahead_head].type;
-		j->from_buf = 0;
-		opool_push(r->rpool);
+		rjob_push(r, r->ahead[r->ahead_head].id,
+		    r->ahead[r->ahead_head].type);
 		r->ahead_head++;
 	}
 	if (r->ahead_head == r->nahead)
@@ -429,14 +456,7 @@ take_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 			ahead_drop(r);
 			break;
 		}
-		if (j->failed) {
-			*e = j->err;
-			rc = -1;
-		} else
-			rc = fn(arg, i, j->out, j->len, e);
-		freezero(j->out, j->len);
-		j->out = NULL;
-		opool_pop(r->rpool);
+		rc = rjob_hand(r, j, i, fn, arg, e);
 	}
 	if (rc == -1)
 		i--;
@@ -475,23 +495,10 @@ blobs_read_from(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 	for (i = from; i < n && rc == 0; i++) {
 		struct rjob *j;
 
-		while (
-		    next < n && opool_count(r->rpool) < opool_cap(r->rpool)) {
-			j = rjob_slot(r);
-			memcpy(j->id, ids[next++], IDX_ID_LEN);
-			j->type = (uint8_t)type;
-			j->from_buf = 0;
-			opool_push(r->rpool);
-		}
+		while (next < n && opool_count(r->rpool) < opool_cap(r->rpool))
+			rjob_push(r, ids[next++], (uint8_t)type);
 		j = opool_head(r->rpool, 1);
-		if (j->failed) {
-			*e = j->err;
-			rc = -1;
-		} else
-			rc = fn(arg, i, j->out, j->len, e);
-		freezero(j->out, j->len);
-		j->out = NULL;
-		opool_pop(r->rpool);
+		rc = rjob_hand(r, j, i, fn, arg, e);
 	}
 	readers_drain(r);
 	return (rc);
