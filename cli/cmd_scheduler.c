@@ -180,7 +180,10 @@ print_run(void *arg, const struct state_run *run,
 		       "%s, RPO %s\n",
 		    run->job, t0, status, run->trigger, (long long)run->id, t1,
 		    rto, rpo);
-	} else
+	} else if (strcmp(run->kind, "prune") == 0)
+		printf("prune %-10s %s  %-7s (%s, run %lld, ended %s)\n",
+		    run->job, t0, status, run->trigger, (long long)run->id, t1);
+	else
 		printf("%-16s %s  %-7s (%s, run %lld, ended %s)\n", run->job,
 		    t0, status, run->trigger, (long long)run->id, t1);
 	for (size_t i = 0; i < n; i++)
