@@ -467,11 +467,6 @@ run_steps(struct run *u)
 		if (!job_step_gate(u->res, (enum job_step)s, sr->msg,
 		        sizeof(sr->msg))) {
 			sr->status = JOB_SKIPPED;
-			/* Nothing ran: the whole run waits for the lock. */
-			sr->locked = sr->configured &&
-			    u->res->steps[JOB_STEP_SNAPSHOT].locked;
-			if (sr->locked)
-				sr->class = ERR_LOCKED;
 			continue;
 		}
 		if (u->o->interrupted != NULL && *u->o->interrupted) {
@@ -1021,9 +1016,20 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 			    WIFSIGNALED(wstatus) ? WTERMSIG(wstatus)
 			                         : WEXITSTATUS(wstatus));
 		} else if (!sr->ran && sr->configured &&
-		    sr->status == JOB_SKIPPED && sr->msg[0] == '\0')
-			snprintf(sr->msg, sizeof(sr->msg), "%s",
-			    timed_out ? "timeout" : "not reached");
+		    sr->status == JOB_SKIPPED && sr->msg[0] == '\0') {
+			/* The worker tells only of the steps it started: say
+			 * here why the gate kept the others. */
+			if (!timed_out &&
+			    !job_step_gate(res, (enum job_step)s, sr->msg,
+			        sizeof(sr->msg))) {
+				sr->locked =
+				    res->steps[JOB_STEP_SNAPSHOT].locked;
+				if (sr->locked)
+					sr->class = ERR_LOCKED;
+			} else
+				snprintf(sr->msg, sizeof(sr->msg), "%s",
+				    timed_out ? "timeout" : "not reached");
+		}
 	}
 	for (int s = 0; s < JOB_NSTEPS; s++)
 		if (res->steps[s].status == JOB_FAILED) {
