@@ -602,7 +602,9 @@ measure(struct stor *st, struct names *l, struct err *e)
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (stor_list(st, dirs[i], add_size, l, e) == -1)
 			return (-1);
-	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	/* No snapshots yet: v is NULL, which qsort must not get. */
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_str);
 	return (0);
 }
 
@@ -662,8 +664,9 @@ metrics_probe(const struct config *cfg, const char *name, enum job_step s,
 	for (size_t i = 0; i < ls.n; i++) {
 		int64_t t;
 
-		if (bsearch(&ls.v[i], ld.v, ld.n, sizeof(*ld.v), cmp_str) ==
-		    NULL)
+		if (ld.n == 0 ||
+		    bsearch(&ls.v[i], ld.v, ld.n, sizeof(*ld.v), cmp_str) ==
+		        NULL)
 			continue;
 		if (stor_mtime(src, ls.v[i], &t, &e) != 0) {
 			out->what &= ~(unsigned)METRICS_S_DST;

@@ -31,8 +31,9 @@ main(int argc, char **argv)
 	char c;
 	int rc = 1;
 
-	if (argc != 3 || (strcmp(argv[2], "shared") != 0 &&
-	                     strcmp(argv[2], "exclusive") != 0)) {
+	if (argc != 3 ||
+	    (strcmp(argv[2], "shared") != 0 &&
+	        strcmp(argv[2], "exclusive") != 0)) {
 		fprintf(stderr, "usage: holdlock REPO shared|exclusive\n");
 		return (2);
 	}
