@@ -1,7 +1,7 @@
 /*
- * coffer job run NAME: one [job NAME] now, all its steps
- * (scheduler/job.c decides them); this file opens repositories for it
- * and prints the result.
+ * coffer job run NAME [--prune]: one [job NAME] now, all its steps, or
+ * its prune run (scheduler/job.c decides them); this file opens
+ * repositories for it and prints the result.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -15,10 +15,12 @@
 #include "xmalloc.h"
 
 struct job_args {
-	int unused;
+	int prune;
 };
 
 static const struct opt job_opts_table[] = {
+	{ "prune", 0, OPT_FLAG, offsetof(struct job_args, prune), NULL, 0, 0, 0,
+	    NULL },
 	OPT_END,
 };
 
@@ -31,8 +33,10 @@ report(struct cli_ctx *ctx, const char *name, const struct job_result *r)
 		json_t *j = json_object(), *steps = json_array();
 
 		json_object_set_new(j, "job", json_string(name));
+		json_object_set_new(j, "kind",
+		    json_string(r->prune ? "prune" : "job"));
 		json_object_set_new(j, "status",
-		    json_string(r->ok ? "ok" : "failed"));
+		    json_string(job_run_status(r)));
 		json_object_set_new(j, "run", json_integer(r->run_id));
 		json_object_set_new(j, "started", json_integer(r->started));
 		json_object_set_new(j, "ended", json_integer(r->ended));
@@ -54,7 +58,7 @@ report(struct cli_ctx *ctx, const char *name, const struct job_result *r)
 			    json_real(sr->duration));
 			json_object_set_new(o, "bytes",
 			    json_integer((json_int_t)sr->bytes));
-			if (sr->status == JOB_FAILED)
+			if (sr->status == JOB_FAILED || sr->locked)
 				json_object_set_new(o, "error_class",
 				    json_string(sr->timeout
 				            ? "timeout"
@@ -72,17 +76,20 @@ report(struct cli_ctx *ctx, const char *name, const struct job_result *r)
 	}
 	if (ctx->quiet && r->ok)
 		return;
-	printf("job %s: %s\n", name, r->ok ? "ok" : "FAILED");
+	printf("%s %s: %s\n", r->prune ? "prune" : "job", name,
+	    r->ok           ? "ok"
+	        : r->locked ? "skipped: the repository is locked"
+	                    : "FAILED");
 	for (int s = 0; s < JOB_NSTEPS; s++) {
 		const struct job_step_result *sr = &r->steps[s];
 
 		if (!sr->configured)
 			continue;
-		printf("  %-10s %-8s %7.1f s  %s\n",
+		printf("  %-10s %-8s %7.1f s  %s%s\n",
 		    job_step_name((enum job_step)s),
 		    sr->status == JOB_FAILED ? "FAILED"
 		                             : job_status_name(sr->status),
-		    sr->duration, sr->msg);
+		    sr->duration, sr->locked ? "locked: " : "", sr->msg);
 	}
 	fflush(stdout);
 }
@@ -128,6 +135,7 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 	cdir = cli_cache_dir(NULL, cfg);
 	cli_job_opts(ctx, cdir, &o);
 	o.trigger = "manual";
+	o.prune = a.prune;
 	if (job_run(cfg, name, &o, &res, &e) == -1) {
 		if (res.busy) {
 			log_error(ctx->log, "%s", e.msg);

@@ -48,25 +48,6 @@ static volatile sig_atomic_t daemon_stop, daemon_hup;
 
 /* ------------------------------------------------ shared by the subs */
 
-/* "3d 4h", "2h 5m", "4m 10s", "12s". */
-static void
-span_str(int64_t s, char *buf, size_t size)
-{
-	if (s < 0)
-		snprintf(buf, size, "-");
-	else if (s >= 86400)
-		snprintf(buf, size, "%lldd %lldh", (long long)(s / 86400),
-		    (long long)(s % 86400 / 3600));
-	else if (s >= 3600)
-		snprintf(buf, size, "%lldh %lldm", (long long)(s / 3600),
-		    (long long)(s % 3600 / 60));
-	else if (s >= 60)
-		snprintf(buf, size, "%lldm %llds", (long long)(s / 60),
-		    (long long)(s % 60));
-	else
-		snprintf(buf, size, "%llds", (long long)s);
-}
-
 /* --now TIME, or the clock when not given (0). */
 static int
 parse_now(const struct sched_args *a, int64_t *now, struct err *e)
@@ -175,12 +156,15 @@ print_run(void *arg, const struct state_run *run,
 			snprintf(rto, sizeof(rto), "%.1f s", run->rto);
 		else
 			snprintf(rto, sizeof(rto), "-");
-		span_str(run->has_rpo ? run->rpo : -1, rpo, sizeof(rpo));
+		fmt_span(run->has_rpo ? run->rpo : -1, rpo, sizeof(rpo));
 		printf("drill %-10s %s  %-7s (%s, run %lld, ended %s)  RTO "
 		       "%s, RPO %s\n",
 		    run->job, t0, status, run->trigger, (long long)run->id, t1,
 		    rto, rpo);
-	} else
+	} else if (strcmp(run->kind, "prune") == 0)
+		printf("prune %-10s %s  %-7s (%s, run %lld, ended %s)\n",
+		    run->job, t0, status, run->trigger, (long long)run->id, t1);
+	else
 		printf("%-16s %s  %-7s (%s, run %lld, ended %s)\n", run->job,
 		    t0, status, run->trigger, (long long)run->id, t1);
 	for (size_t i = 0; i < n; i++)
@@ -511,7 +495,7 @@ status_text(const struct tick_status *v, size_t n, int64_t now)
 		printf("%s%s%s\n", s->job, s->overdue ? "  OVERDUE" : "",
 		    s->failed ? "  FAILED" : "");
 		if (s->schedule != NULL) {
-			span_str((int64_t)s->jitter, a, sizeof(a));
+			fmt_span((int64_t)s->jitter, a, sizeof(a));
 			printf("  schedule      %s (%s%s, jitter %s)\n",
 			    s->schedule, s->tz ? "" : "local time",
 			    s->tz ? s->tz : "", a);
@@ -519,7 +503,7 @@ status_text(const struct tick_status *v, size_t n, int64_t now)
 			printf("  schedule      none: runs only by hand\n");
 		if (s->has_last) {
 			fmt_time_local(s->last_started, a, sizeof(a));
-			span_str(s->last_ended ? s->last_ended - s->last_started
+			fmt_span(s->last_ended ? s->last_ended - s->last_started
 			                       : -1,
 			    b, sizeof(b));
 			printf("  last run      %s  %s%s%s  %s  (run %lld)\n",
@@ -540,15 +524,15 @@ status_text(const struct tick_status *v, size_t n, int64_t now)
 			printf("  next due      %s%s\n", a,
 			    s->due ? " (due now: the next tick runs it)" : "");
 		}
-		span_str(s->rpo, a, sizeof(a));
+		fmt_span(s->rpo, a, sizeof(a));
 		printf("  RPO now       %s\n", a);
 		if (s->overdue) {
-			span_str((int64_t)s->interval * 3 / 2, a, sizeof(a));
+			fmt_span((int64_t)s->interval * 3 / 2, a, sizeof(a));
 			if (s->last_ok == 0)
 				printf(
 				    "  OVERDUE: no successful run recorded\n");
 			else {
-				span_str(now - s->last_ok, b, sizeof(b));
+				fmt_span(now - s->last_ok, b, sizeof(b));
 				printf("  OVERDUE: no successful run for %s "
 				       "(more than 1.5 x its interval: %s)\n",
 				    b, a);
@@ -585,7 +569,7 @@ drills_text(const struct tick_drill_status *v, size_t n, int64_t now)
 				snprintf(a, sizeof(a), "%.1f s", d->last_rto);
 			else
 				snprintf(a, sizeof(a), "-");
-			span_str(d->last_has_rpo ? d->last_rpo : -1, b,
+			fmt_span(d->last_has_rpo ? d->last_rpo : -1, b,
 			    sizeof(b));
 			printf("  last RTO      %s, RPO %s\n", a, b);
 		} else
@@ -597,14 +581,14 @@ drills_text(const struct tick_drill_status *v, size_t n, int64_t now)
 			printf("  next due      %s%s\n", a,
 			    d->due ? " (due now: the next tick runs it)" : "");
 		}
-		span_str(d->rpo, a, sizeof(a));
+		fmt_span(d->rpo, a, sizeof(a));
 		printf("  RPO now       %s\n", a);
 		if (d->overdue) {
 			if (d->last_ok == 0)
 				printf("  OVERDUE: no passed drill recorded\n");
 			else {
-				span_str(now - d->last_ok, b, sizeof(b));
-				span_str((int64_t)d->interval * 3 / 2, a,
+				fmt_span(now - d->last_ok, b, sizeof(b));
+				fmt_span((int64_t)d->interval * 3 / 2, a,
 				    sizeof(a));
 				printf(
 				    "  OVERDUE: no passed drill for %s (more "

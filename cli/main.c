@@ -201,7 +201,7 @@ const struct cli_cmd cli_commands[] = {
 	    "      --json            print id and location as JSON\n",
 	    cmd_init },
 	{ "job", "run a [job NAME] now: snapshot, forget, replicate, check",
-	    "usage: coffer job run NAME [--json]\n"
+	    "usage: coffer job run NAME [--prune] [--json]\n"
 	    "\n"
 	    "Run the steps of the config's [job NAME] now, in order: snapshot\n"
 	    "its sources; forget (when it sets keep_*), replicate (when it\n"
@@ -209,8 +209,13 @@ const struct cli_cmd cli_commands[] = {
 	    "sets check) after a successful snapshot.  timeout stops the\n"
 	    "running step; on_failure or on_success runs after; the run is\n"
 	    "recorded for 'coffer scheduler history'.  A second run of the\n"
-	    "same job while one runs fails at once (exit 13).\n"
+	    "same job while one runs fails at once (exit 13).  A step waits\n"
+	    "up to lock_wait (default 10m) for another process's repository\n"
+	    "lock, then is skipped as locked; a run whose first step is\n"
+	    "skipped so did nothing and exits 11.\n"
 	    "\n"
+	    "      --prune             prune the job's repository instead, as\n"
+	    "                          its prune_schedule does\n"
 	    "      --json              the result and each step as JSON\n",
 	    cmd_job },
 	{ "log", "show the repository's log of the changes made to it",
@@ -491,7 +496,8 @@ const struct cli_cmd cli_commands[] = {
 	    "      --host H      only snapshots taken on H (or another "
 	    "--host)\n"
 	    "      --path P      only snapshots of P (and every other --path)\n"
-	    "      --job NAME    only snapshots taken by 'snapshot --job NAME'\n"
+	    "      --job NAME    only snapshots taken by 'snapshot --job "
+	    "NAME'\n"
 	    "                    or 'job run NAME' (or another --job)\n"
 	    "      --no-lock     take no lock (an append-only or read-only\n"
 	    "                    copy, where lock files cannot be removed)\n"

@@ -407,11 +407,12 @@ cli_cache_dir(const char *opt, const struct config *cfg)
 
 static int
 sched_open_repo(void *arg, const char *name, int exclusive, int flags,
-    struct repo **out, struct err *e)
+    unsigned lock_wait, struct repo **out, struct err *e)
 {
 	struct cli_ctx *ctx = arg;
 
 	ctx->lock = exclusive ? CLI_LOCK_EXCLUSIVE : CLI_LOCK_SHARED;
+	ctx->lock_wait = lock_wait;
 	return (cli_open_repo_flags(ctx, name, flags, NULL, out, e));
 }
 
@@ -434,7 +435,9 @@ static int
 drill_open_repo(void *arg, const char *name, int flags, struct repo **out,
     struct err *e)
 {
-	return (sched_open_repo(arg, name, 0, flags, out, e));
+	struct cli_ctx *ctx = arg;
+
+	return (sched_open_repo(arg, name, 0, flags, ctx->lock_wait, out, e));
 }
 
 void

@@ -90,6 +90,7 @@ static const struct schema_key global_keys[] = {
 	{ K("state_dir"), TYPE(CONFIG_V_PATH), .def = "/var/lib/coffer" },
 	{ K("metrics_file"), TYPE(CONFIG_V_PATH) },
 	{ K("lock_stale_after"), DURATION(60, DUR_MAX), .def = "30m" },
+	{ K("lock_wait"), DURATION(0, DUR_MAX) },
 };
 
 static const struct schema_key repository_keys[] = {
@@ -171,7 +172,8 @@ static const struct schema_key job_keys[] = {
 	{ K("timeout"), DURATION(1, DUR_MAX) },
 	{ K("timezone"), TYPE(CONFIG_V_ZONE) },
 	{ K("jitter"), DURATION(0, DUR_MAX) },
-	{ K("prune_schedule"), TYPE(CONFIG_V_SCHEDULE), .flags = LATER },
+	{ K("prune_schedule"), TYPE(CONFIG_V_SCHEDULE) },
+	{ K("lock_wait"), DURATION(0, DUR_MAX) },
 };
 
 static const struct schema_key drill_keys[] = {

@@ -24,9 +24,11 @@
 #include "proc.h"
 #include "replicate/replicate.h"
 #include "repo/check.h"
+#include "repo/forget.h"
 #include "repo/lock.h"
 #include "repo/manifest.h"
 #include "repo/oplog.h"
+#include "repo/prune.h"
 #include "repo/repo.h"
 #include "repo/snapsel.h"
 #include "scheduler/metrics.h"
@@ -38,7 +40,7 @@
 #include "xmalloc.h"
 
 static const char *const step_names[JOB_NSTEPS] = { "snapshot", "forget",
-	"replicate", "check" };
+	"replicate", "check", "prune" };
 
 const char *
 job_step_name(enum job_step s)
@@ -63,13 +65,17 @@ int
 job_step_gate(const struct job_result *r, enum job_step s, char *why,
     size_t whylen)
 {
+	const struct job_step_result *snap = &r->steps[JOB_STEP_SNAPSHOT];
 	const char *w = NULL;
 
+	/* A prune run has its one step: nothing before it to wait for. */
 	if (!r->steps[s].configured)
 		w = "not configured";
-	else if (s != JOB_STEP_SNAPSHOT &&
-	    r->steps[JOB_STEP_SNAPSHOT].status != JOB_OK)
-		w = "the snapshot failed";
+	else if (s != JOB_STEP_SNAPSHOT && s != JOB_STEP_PRUNE &&
+	    snap->status != JOB_OK)
+		w = snap->locked ? "the snapshot was skipped: the repository "
+		                   "is locked"
+		                 : "the snapshot failed";
 	if (w != NULL && why != NULL)
 		snprintf(why, whylen, "%s", w);
 	return (w == NULL);
@@ -94,8 +100,35 @@ int
 job_exit_status(const struct job_result *r)
 {
 	if (r->failed_step < 0)
-		return (EXIT_OK);
+		return (r->locked ? EXIT_LOCKED : EXIT_OK);
 	return (r->steps[r->failed_step].exit_status);
+}
+
+const char *
+job_run_status(const struct job_result *r)
+{
+	if (r->failed_step >= 0)
+		return ("failed");
+	return (r->locked ? "skipped" : "ok");
+}
+
+unsigned
+job_lock_wait(const struct config *cfg, const struct config_section *sec)
+{
+	uint64_t v = JOB_LOCK_WAIT_DEFAULT;
+
+	if (sec != NULL && config_key_line(sec, "lock_wait") > 0)
+		(void)config_get_duration(sec, "lock_wait", &v);
+	else if (cfg != NULL &&
+	    config_key_line(config_global(cfg), "lock_wait") > 0)
+		(void)config_get_duration(config_global(cfg), "lock_wait", &v);
+	return (v > UINT32_MAX ? UINT32_MAX : (unsigned)v);
+}
+
+int
+job_err_locked(const struct err *e)
+{
+	return (e->class == ERR_LOCKED && err_has(e, ERR_F_LOCK));
 }
 
 /* ------------------------------------------------------- in the child */
@@ -108,6 +141,7 @@ struct run {
 	const struct job_opts *o;
 	struct job_result *res;
 	uint64_t checks;          /* earlier runs whose check step ran */
+	unsigned lock_wait;       /* job_lock_wait */
 	int fd;                   /* to the parent */
 	struct metrics_sample ms; /* after the step that ended last */
 };
@@ -159,7 +193,8 @@ do_snapshot(struct run *u, struct job_step_result *sr, struct err *e)
 
 	manifest_init(&m);
 	memset(&so, 0, sizeof(so));
-	if (u->o->open_repo(u->o->arg, u->sj->repository, 0, 0, &r, e) == -1)
+	if (u->o->open_repo(u->o->arg, u->sj->repository, 0, 0, u->lock_wait,
+	        &r, e) == -1)
 		goto out;
 	so.cache_dir = u->o->cache_dir;
 	so.log = u->o->log;
@@ -222,7 +257,8 @@ do_forget(struct run *u, struct job_step_result *sr, struct err *e)
 
 	memset(&pol, 0, sizeof(pol));
 	retention_policy_from_job(u->sec, &pol);
-	if (u->o->open_repo(u->o->arg, u->sj->repository, 0, 0, &r, e) == -1)
+	if (u->o->open_repo(u->o->arg, u->sj->repository, 0, 0, u->lock_wait,
+	        &r, e) == -1)
 		goto out;
 	if (snapsel_list(r, time(NULL), &list, e) == -1)
 		goto out;
@@ -242,6 +278,12 @@ out:
 	retention_plan_free(p);
 	repo_close(r);
 	return (rc);
+}
+
+static void
+lock_note(void *arg, const char *msg)
+{
+	log_info(arg, "%s", msg);
 }
 
 static void
@@ -268,6 +310,9 @@ do_replicate(struct run *u, struct job_step_result *sr, struct err *e)
 	    u->o->open_store(u->o->arg, to, 1, &dst, e) == -1)
 		goto out;
 	lo.command = "replicate";
+	lo.wait = u->lock_wait;
+	lo.notice = lock_note;
+	lo.notice_arg = u->o->log;
 	lo.interrupted = u->o->interrupted;
 	if (lock_acquire(src, LOCK_SHARED, &lo, &lk, e) == -1)
 		goto out;
@@ -294,6 +339,64 @@ out:
 	return (rc);
 }
 
+static void
+prune_note(void *arg, const char *msg)
+{
+	log_warn(arg, "prune: %s", msg);
+}
+
+/*
+ * The job's repository pruned as `coffer prune --yes` would, with the
+ * engine's defaults: no one reviews a scheduled plan, which is why the
+ * engine's two phases and margin (repo/prune.h) are what keeps a running
+ * snapshot's data.
+ */
+static int
+do_prune(struct run *u, struct job_step_result *sr, struct err *e)
+{
+	struct prune_result *pr = NULL;
+	struct prune_opts po;
+	struct stor *st = NULL;
+	struct repo *r = NULL;
+	uint64_t marked;
+	int rc = -1;
+
+	/* An append-only store refuses before we leave a lock file there. */
+	if (u->o->open_store(u->o->arg, u->sj->repository, 0, &st, e) == -1 ||
+	    forget_probe(st, e) == -1)
+		goto out;
+	stor_close(st);
+	st = NULL;
+	if (u->o->open_repo(u->o->arg, u->sj->repository, 1, 0, u->lock_wait,
+	        &r, e) == -1)
+		goto out;
+	memset(&po, 0, sizeof(po));
+	po.max_unused = PRUNE_MAX_UNUSED_DEFAULT;
+	po.max_repack = UINT64_MAX;
+	po.interrupted = u->o->interrupted;
+	po.note = prune_note;
+	po.arg = u->o->log;
+	if (prune_run(r, &po, &pr, e) == -1)
+		goto out;
+	marked = pr->t.packs[PRUNE_DELETE] + pr->t.packs[PRUNE_REPACK];
+	sr->bytes = pr->due_bytes;
+	snprintf(sr->msg, sizeof(sr->msg),
+	    "pruned: %zu pack%s deleted (%llu bytes freed), %llu repacked, "
+	    "%llu marked for deletion after %llu s, %zu forgotten snapshot%s "
+	    "removed",
+	    pr->due_packs.n, pr->due_packs.n == 1 ? "" : "s",
+	    (unsigned long long)pr->due_bytes,
+	    (unsigned long long)pr->t.packs[PRUNE_REPACK],
+	    (unsigned long long)marked, (unsigned long long)pr->margin,
+	    pr->forgotten.n, pr->forgotten.n == 1 ? "" : "s");
+	rc = 0;
+out:
+	prune_result_free(pr);
+	repo_close(r);
+	stor_close(st);
+	return (rc);
+}
+
 static int
 check_tick(void *arg, struct err *e)
 {
@@ -314,7 +417,7 @@ do_check(struct run *u, struct job_step_result *sr, struct err *e)
 	co.data = CHECK_DATA_SLICE;
 	job_check_slice(pct, u->checks, &co.slice, &co.slices);
 	if (u->o->open_repo(u->o->arg, u->sj->repository, 0,
-	        REPO_OPEN_SKIP_BAD_INDEX, &r, e) == -1)
+	        REPO_OPEN_SKIP_BAD_INDEX, u->lock_wait, &r, e) == -1)
 		goto out;
 	co.tick = check_tick;
 	co.arg = r;
@@ -354,7 +457,7 @@ static void
 run_steps(struct run *u)
 {
 	static const step_fn fns[JOB_NSTEPS] = { do_snapshot, do_forget,
-		do_replicate, do_check };
+		do_replicate, do_check, do_prune };
 	struct timespec t0, t1;
 	struct err e;
 
@@ -377,7 +480,18 @@ run_steps(struct run *u)
 		err_clear(&e);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		sr->status = JOB_OK;
-		if (fns[s](u, sr, &e) == -1)
+		if (fns[s](u, sr, &e) == 0)
+			; /* sr says how it went */
+		else if (job_err_locked(&e)) {
+			/* Queued behind another process for lock_wait: not
+			 * a failure; the next tick tries again. */
+			sr->status = JOB_SKIPPED;
+			sr->locked = 1;
+			sr->class = ERR_LOCKED;
+			snprintf(sr->msg, sizeof(sr->msg), "%s", e.msg);
+			log_warn(u->o->log, "job %s: %s skipped: locked: %s",
+			    u->name, step_names[s], e.msg);
+		} else
 			step_fail(sr, &e);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		sr->duration = (double)(t1.tv_sec - t0.tv_sec) +
@@ -542,14 +656,18 @@ run_hook(const struct config_section *sec, const char *name,
 	uint64_t secs = 0;
 	struct err e;
 
-	if (hook == NULL)
+	/* A run skipped as locked did nothing: the next tick tries again,
+	 * and a repeat shows as overdue. */
+	if (hook == NULL || res->locked)
 		return;
 	(void)config_get_duration(sec, "hook_timeout", &secs);
 	snprintf(vjob, sizeof(vjob), "COFFER_JOB=%.*s", CONFIG_NAME_MAX, name);
 	snprintf(vstatus, sizeof(vstatus), "COFFER_STATUS=%s",
 	    res->failed_step < 0 ? "ok" : "failed");
 	snprintf(vstep, sizeof(vstep), "COFFER_STEP=%s",
-	    res->failed_step < 0 ? "" : step_names[res->failed_step]);
+	    res->failed_step >= 0 ? step_names[res->failed_step]
+	        : res->prune      ? step_names[JOB_STEP_PRUNE]
+	                          : "");
 	snprintf(verr, sizeof(verr), "COFFER_ERROR=%s",
 	    res->failed_step < 0 ? "" : res->steps[res->failed_step].msg);
 	one_line(verr);
@@ -585,16 +703,17 @@ record(struct state *st, const char *name, struct job_result *res,
 		steps[n].step = step_names[s];
 		steps[n].status = job_status_name(sr->status);
 		steps[n].duration = sr->duration;
-		steps[n].error_class = sr->status != JOB_FAILED ? NULL
-		    : sr->timeout                               ? "timeout"
-		                  : err_class_name(sr->class);
+		steps[n].error_class = sr->locked ? err_class_name(ERR_LOCKED)
+		    : sr->status != JOB_FAILED    ? NULL
+		    : sr->timeout                 ? "timeout"
+		                                  : err_class_name(sr->class);
 		steps[n].message = sr->msg[0] ? sr->msg : NULL;
 		steps[n].bytes = sr->bytes;
 		n++;
 	}
 	err_clear(&e);
-	if (state_run_end(st, res->run_id, res->ended,
-	        res->failed_step < 0 ? "ok" : "failed", steps, n, &e) == -1)
+	if (state_run_end(st, res->run_id, res->ended, job_run_status(res),
+	        steps, n, &e) == -1)
 		log_error(log, "job %s: cannot record the run: %s", name,
 		    e.msg);
 }
@@ -753,12 +872,18 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 	sec = config_section_find(cfg, CONFIG_JOB, name);
 	memset(&pol, 0, sizeof(pol));
 	retention_policy_from_job(sec, &pol);
-	res->steps[JOB_STEP_SNAPSHOT].configured = 1;
-	res->steps[JOB_STEP_FORGET].configured = retention_policy_set(&pol);
-	res->steps[JOB_STEP_REPLICATE].configured =
-	    config_get_str(sec, "replicate") != NULL;
-	res->steps[JOB_STEP_CHECK].configured =
-	    config_key_line(sec, "check") > 0;
+	res->prune = o->prune;
+	if (o->prune)
+		res->steps[JOB_STEP_PRUNE].configured = 1;
+	else {
+		res->steps[JOB_STEP_SNAPSHOT].configured = 1;
+		res->steps[JOB_STEP_FORGET].configured =
+		    retention_policy_set(&pol);
+		res->steps[JOB_STEP_REPLICATE].configured =
+		    config_get_str(sec, "replicate") != NULL;
+		res->steps[JOB_STEP_CHECK].configured =
+		    config_key_line(sec, "check") > 0;
+	}
 	(void)config_get_duration(sec, "timeout", &timeout);
 
 	dir = o->state_dir != NULL ? xstrdup(o->state_dir)
@@ -792,6 +917,7 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 	boot_id(boot, sizeof(boot));
 	memset(&rec, 0, sizeof(rec));
 	rec.job = name;
+	rec.kind = o->prune ? "prune" : NULL;
 	rec.started = res->started;
 	rec.status = "running";
 	rec.trigger = o->trigger ? o->trigger : "manual";
@@ -832,6 +958,7 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 		u.o = o;
 		u.res = res;
 		u.checks = checks;
+		u.lock_wait = job_lock_wait(cfg, sec);
 		u.fd = pfd[1];
 		run_steps(&u);
 		fflush(stdout);
@@ -889,16 +1016,30 @@ job_run(const struct config *cfg, const char *name, const struct job_opts *o,
 			    WIFSIGNALED(wstatus) ? WTERMSIG(wstatus)
 			                         : WEXITSTATUS(wstatus));
 		} else if (!sr->ran && sr->configured &&
-		    sr->status == JOB_SKIPPED && sr->msg[0] == '\0')
-			snprintf(sr->msg, sizeof(sr->msg), "%s",
-			    timed_out ? "timeout" : "not reached");
+		    sr->status == JOB_SKIPPED && sr->msg[0] == '\0') {
+			/* The worker tells only of the steps it started: say
+			 * here why the gate kept the others. */
+			if (!timed_out &&
+			    !job_step_gate(res, (enum job_step)s, sr->msg,
+			        sizeof(sr->msg))) {
+				sr->locked =
+				    res->steps[JOB_STEP_SNAPSHOT].locked;
+				if (sr->locked)
+					sr->class = ERR_LOCKED;
+			} else
+				snprintf(sr->msg, sizeof(sr->msg), "%s",
+				    timed_out ? "timeout" : "not reached");
+		}
 	}
 	for (int s = 0; s < JOB_NSTEPS; s++)
 		if (res->steps[s].status == JOB_FAILED) {
 			res->failed_step = s;
 			break;
 		}
-	res->ok = res->failed_step < 0;
+	/* The run's first step skipped as locked: nothing ran. */
+	res->locked =
+	    res->steps[o->prune ? JOB_STEP_PRUNE : JOB_STEP_SNAPSHOT].locked;
+	res->ok = res->failed_step < 0 && !res->locked;
 	res->ended = res->started + ((int64_t)time(NULL) - real_start);
 	run_hook(sec, name, res, o->log);
 	record(st, name, res, o->log);

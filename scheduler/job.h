@@ -19,6 +19,25 @@
  *              read within S <= 100 / N runs.
  * A timeout or an interrupt stops the running step; the steps after it
  * are skipped.
+ *
+ * Prune runs.  A job's prune_schedule (and `coffer job run NAME --prune`)
+ * runs one step of its own, in a run of its own (kind "prune" in the
+ * state database, named after the job):
+ *   prune      prune_run on the job's repository, locked exclusive, with
+ *              the engine's defaults (max_unused PRUNE_MAX_UNUSED_DEFAULT,
+ *              no repack limit, the two-phase margin of repo/prune.h).
+ * It holds the job's lock, so a job's prune never runs beside its own
+ * snapshot, and has the job's timeout and hooks.
+ *
+ * The repository's lock.  A step waits up to the job's lock wait
+ * (job_lock_wait) for a conflicting repository lock.  When the wait ends
+ * without it (ERR_LOCKED from lock_acquire, marked ERR_F_LOCK) the step is
+ * not a failure: it is skipped, with locked set and error class "locked".
+ * When the first step of a run (snapshot, or prune) is skipped so, nothing
+ * ran: the steps after it are skipped as locked too, and the run is
+ * recorded "skipped" (it does not count as the due time's run, so the
+ * next tick tries again), fires neither hook and does not move the last
+ * success.  A later step skipped so leaves the run's status to the others.
  */
 #ifndef COFFER_SCHED_JOB_H
 #define COFFER_SCHED_JOB_H
@@ -30,6 +49,7 @@
 #include "err.h"
 
 struct config;
+struct config_section;
 struct log;
 struct repo;
 struct state;
@@ -40,6 +60,7 @@ enum job_step {
 	JOB_STEP_FORGET,
 	JOB_STEP_REPLICATE,
 	JOB_STEP_CHECK,
+	JOB_STEP_PRUNE, /* a prune run's only step */
 	JOB_NSTEPS
 };
 
@@ -52,12 +73,14 @@ enum job_status {
 
 struct job_step_result {
 	enum job_status status;
-	int ran;               /* the step was started */
-	int configured;        /* the job asks for it */
-	double duration;       /* seconds */
-	enum err_class class;  /* failed: its class */
-	int exit_status;       /* failed: the exit status it stands for */
-	int timeout;           /* failed: stopped by the job's timeout */
+	int ran;              /* the step was started */
+	int configured;       /* the job asks for it */
+	double duration;      /* seconds */
+	enum err_class class; /* failed: its class */
+	int exit_status;      /* failed: the exit status it stands for */
+	int timeout;          /* failed: stopped by the job's timeout */
+	int locked; /* skipped: the repository's lock was held by another
+	               process for the whole lock wait */
 	char msg[ERR_MSG_MAX]; /* failed: one line; skipped: why */
 	uint64_t bytes; /* snapshot: stored; replicate: sent; check: read */
 };
@@ -69,6 +92,9 @@ struct job_result {
 	int busy;         /* another run of the job holds its lock */
 	char holder[128]; /* busy: "pid N since TIME", from the lock file */
 	int declined;     /* opts->admit said no: nothing ran or was recorded */
+	int prune;        /* a prune run (opts->prune) */
+	int locked;       /* the run's first step was skipped as locked: nothing
+	                     ran, the run is recorded "skipped" */
 	int64_t run_id;   /* in the state database */
 	int64_t started, ended;
 	char snapshot_id[65]; /* the snapshot taken, or "" */
@@ -81,9 +107,10 @@ struct job_result {
  */
 struct job_opts {
 	/* Open repository name (a [repository] NAME of cfg) with its key,
-	 * locked exclusive or shared; REPO_OPEN_* flags. */
+	 * locked exclusive or shared, waiting up to lock_wait seconds for a
+	 * conflicting lock (lock_opts.wait); REPO_OPEN_* flags. */
 	int (*open_repo)(void *arg, const char *name, int exclusive, int flags,
-	    struct repo **out, struct err *e);
+	    unsigned lock_wait, struct repo **out, struct err *e);
 	/* Open the store of name without the key (create: make it). */
 	int (*open_store)(void *arg, const char *name, int create,
 	    struct stor **out, struct err *e);
@@ -105,6 +132,8 @@ struct job_opts {
 	 * still not run. */
 	int (*admit)(void *arg, struct state *st, struct err *e);
 	void *admit_arg;
+	/* Run the job's prune step alone, as a prune run (see above). */
+	int prune;
 };
 
 /*
@@ -115,8 +144,9 @@ struct job_opts {
  * grace of JOB_KILL_GRACE seconds kills it and everything it started.
  * Then the hook on_failure or on_success runs (lib/proc, within
  * hook_timeout, with COFFER_JOB, COFFER_STATUS "ok"/"failed",
- * COFFER_STEP the failed step, COFFER_ERROR its message on one line) and
- * the run is recorded in the state database.
+ * COFFER_STEP the failed step ("prune" in a prune run, also on success),
+ * COFFER_ERROR its message on one line; no hook for a run skipped as
+ * locked) and the run is recorded in the state database.
  *
  * The run is recorded with this process's pid, start time and the host's
  * boot id, so that a run whose process died (kill -9, a crash, the machine
@@ -148,14 +178,35 @@ int job_step_gate(const struct job_result *r, enum job_step s, char *why,
 void job_check_slice(double percent, uint64_t count, uint32_t *slice,
     uint32_t *slices);
 
-/* "snapshot", "forget", "replicate", "check". */
+/*
+ * How long a step of job sec waits for a conflicting repository lock, in
+ * seconds: its lock_wait, else [global] lock_wait of cfg (cfg may be
+ * NULL), else JOB_LOCK_WAIT_DEFAULT.
+ */
+#define JOB_LOCK_WAIT_DEFAULT 600
+unsigned job_lock_wait(const struct config *cfg,
+    const struct config_section *sec);
+
+/*
+ * Is e a repository lock that could not be had (another process held a
+ * conflicting one for the whole wait): class ERR_LOCKED, marked ERR_F_LOCK
+ * by lock_acquire?  Not a lock lost while held, nor a job's own lock.
+ */
+int job_err_locked(const struct err *e);
+
+/* "snapshot", "forget", "replicate", "check", "prune". */
 const char *job_step_name(enum job_step);
 
 /* "ok", "failed", "skipped". */
 const char *job_status_name(enum job_status);
 
+/* The status a run is recorded with: "failed" when a step failed, else
+ * "skipped" when it was skipped as locked (res->locked), else "ok". */
+const char *job_run_status(const struct job_result *);
+
 /* The exit status for a run: 0 when every step that ran succeeded, else
- * the first failed step's exit_status. */
+ * the first failed step's exit_status; EXIT_LOCKED (11) for a run skipped
+ * as locked. */
 int job_exit_status(const struct job_result *);
 
 /*

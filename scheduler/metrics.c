@@ -32,7 +32,8 @@ static const struct {
 	    "Start of the job's newest run (Unix time).", 1, { "job", NULL } },
 	[METRICS_JOB_LAST_STATUS] = { "coffer_job_last_status",
 	    "1 if the step succeeded in the job's newest run, 0 if it failed "
-	    "or was skipped.",
+	    "or was skipped, 2 if it was skipped because the repository "
+	    "stayed locked for lock_wait.",
 	    2, { "job", "step" } },
 	[METRICS_JOB_DURATION] = { "coffer_job_duration_seconds",
 	    "How long the step took in the newest run that ran it.", 2,
@@ -295,7 +296,7 @@ put_status(void *arg, const char *job, const struct state_step *st,
 	(void)e;
 	if (is_job(f->cfg, job))
 		metrics_set_put(f->s, METRICS_JOB_LAST_STATUS, job, st->step,
-		    strcmp(st->status, "ok") == 0 ? 1 : 0);
+		    metrics_status_value(st->status, st->error_class));
 	return (0);
 }
 
@@ -441,13 +442,29 @@ metrics_from_state(struct state *st, const struct config *cfg,
 	return (rc);
 }
 
+int
+metrics_status_value(const char *status, const char *error_class)
+{
+	if (strcmp(status, "ok") == 0)
+		return (METRICS_STATUS_OK);
+	if (strcmp(status, "skipped") == 0 && error_class != NULL &&
+	    strcmp(error_class, err_class_name(ERR_LOCKED)) == 0)
+		return (METRICS_STATUS_LOCKED);
+	return (METRICS_STATUS_FAILED);
+}
+
 void
 metrics_overlay(struct metrics_set *s, const char *job,
     const struct job_result *res, int upto, int final)
 {
-	metrics_set_put(s, METRICS_JOB_LAST_RUN, job, NULL,
-	    (double)res->started);
-	if (final && res->ok)
+	/* A prune run is not the job's run, nor its success; a run skipped
+	 * as locked did not run (the state database says the same). */
+	int counts = !res->prune && !(final && res->locked);
+
+	if (counts)
+		metrics_set_put(s, METRICS_JOB_LAST_RUN, job, NULL,
+		    (double)res->started);
+	if (counts && final && res->ok)
 		metrics_set_put(s, METRICS_JOB_LAST_SUCCESS, job, NULL,
 		    (double)res->ended);
 	else if (find(s, METRICS_JOB_LAST_SUCCESS, job, NULL) == NULL)
@@ -459,7 +476,10 @@ metrics_overlay(struct metrics_set *s, const char *job,
 		if (!sr->configured)
 			continue;
 		metrics_set_put(s, METRICS_JOB_LAST_STATUS, job, step,
-		    sr->ran && sr->status == JOB_OK ? 1 : 0);
+		    sr->locked ? METRICS_STATUS_LOCKED
+		        : sr->ran && sr->status == JOB_OK
+		        ? METRICS_STATUS_OK
+		        : METRICS_STATUS_FAILED);
 		if (sr->ran)
 			metrics_set_put(s, METRICS_JOB_DURATION, job, step,
 			    sr->duration);
@@ -582,7 +602,9 @@ measure(struct stor *st, struct names *l, struct err *e)
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (stor_list(st, dirs[i], add_size, l, e) == -1)
 			return (-1);
-	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	/* No snapshots yet: v is NULL, which qsort must not get. */
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_str);
 	return (0);
 }
 
@@ -642,8 +664,9 @@ metrics_probe(const struct config *cfg, const char *name, enum job_step s,
 	for (size_t i = 0; i < ls.n; i++) {
 		int64_t t;
 
-		if (bsearch(&ls.v[i], ld.v, ld.n, sizeof(*ld.v), cmp_str) ==
-		    NULL)
+		if (ld.n == 0 ||
+		    bsearch(&ls.v[i], ld.v, ld.n, sizeof(*ld.v), cmp_str) ==
+		        NULL)
 			continue;
 		if (stor_mtime(src, ls.v[i], &t, &e) != 0) {
 			out->what &= ~(unsigned)METRICS_S_DST;

@@ -9,9 +9,11 @@
  *   coffer_job_last_success_timestamp_seconds{job}  end of the newest run
  *       that ended ok (moves only on success)
  *   coffer_job_last_run_timestamp_seconds{job}      start of the newest run
- *   coffer_job_last_status{job,step}   1 ok, 0 failed or skipped, in the
- *       job's newest run that recorded the step (a step the job does not
- *       configure is not recorded, so it has no series)
+ *   coffer_job_last_status{job,step}   1 ok, 0 failed or skipped, 2
+ *       skipped because the repository stayed locked for the job's
+ *       lock_wait (metrics_status_value), in the job's newest run (or
+ *       prune run, for step "prune") that recorded the step (a step the
+ *       job does not configure is not recorded, so it has no series)
  *   coffer_job_duration_seconds{job,step}   in the newest run the step ran
  *   coffer_snapshot_added_bytes{job}   bytes the newest successful
  *       snapshot step stored (new, after deduplication and compression)
@@ -125,10 +127,19 @@ void metrics_probe(const struct config *cfg, const char *name, enum job_step s,
 int metrics_from_state(struct state *st, const struct config *cfg,
     struct metrics_set *s, struct err *e);
 
+/* coffer_job_last_status's values. */
+#define METRICS_STATUS_FAILED 0 /* failed, or skipped after a failure */
+#define METRICS_STATUS_OK     1
+#define METRICS_STATUS_LOCKED 2 /* skipped: the repository stayed locked */
+
+/* The value for a step recorded with status and error_class (state.h). */
+int metrics_status_value(const char *status, const char *error_class);
+
 /*
  * Lay the running job's result over s: the steps up to and including
  * upto (the ones decided), last_run res->started, and when final (the
- * run has ended) last_success res->ended if it succeeded.  For a state
+ * run has ended) last_success res->ended if it succeeded; a prune run
+ * (res->prune) and an ended run skipped as locked move neither.  For a state
  * database that has not caught up (a step mid-run, or a failed record).
  */
 void metrics_overlay(struct metrics_set *s, const char *job,

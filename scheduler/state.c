@@ -604,7 +604,7 @@ state_running(struct state *st, const char *job, struct state_run **runsp,
 	*np = 0;
 	if (sqlite3_prepare_v2(st->db,
 	        "SELECT " RUN_COLS " FROM runs WHERE status = 'running' "
-	        "AND kind = 'job' AND (?1 IS NULL OR job = ?1) "
+	        "AND kind IN ('job', 'prune') AND (?1 IS NULL OR job = ?1) "
 	        "ORDER BY started, id",
 	        -1, &q, NULL) != SQLITE_OK) {
 		db_err(st, e, "read");
@@ -836,8 +836,8 @@ state_steps_latest(struct state *st, int which, state_step_fn fn, void *arg,
 	 * its row.  Run ids grow with time. */
 	sql = xasprintf("WITH latest AS (SELECT r.job AS job, s.step AS step, "
 	                "max(r.id) AS run FROM steps s JOIN runs r ON r.id = "
-	                "s.run WHERE r.status IN ('ok', 'failed') AND "
-	                "r.kind = 'job' AND %s "
+	                "s.run WHERE r.status IN ('ok', 'failed', 'skipped') "
+	                "AND r.kind IN ('job', 'prune') AND %s "
 	                "GROUP BY r.job, s.step) "
 	                "SELECT l.job, s.step, s.status, s.duration, "
 	                "s.error_class, s.message, s.bytes FROM latest l "

@@ -13,8 +13,11 @@
  * time); 4 keeps every measured fact over time (fact_history: a
  * repository's size after each step that changed it), for coffer report.
  * An older database is migrated in place when opened (ALTER TABLE, one
- * transaction).  A job and a drill may share a name: every
- * query about a job looks only at runs of kind "job".
+ * transaction).  A job and a drill may share a name: every query about a
+ * job looks only at runs of kind "job".  A job's prune runs (its
+ * prune_schedule: scheduler/job.h) are of kind "prune", under the job's
+ * name; state_running and state_steps_latest see them with the job's, the
+ * rest looks at them only when asked by kind.
  */
 #ifndef COFFER_STATE_H
 #define COFFER_STATE_H
@@ -32,9 +35,10 @@ struct state;
 
 /* One step of a run, as recorded. */
 struct state_step {
-	const char *step;   /* "snapshot", "forget", "replicate", "check" */
-	const char *status; /* "ok", "failed", "skipped" */
-	double duration;    /* seconds */
+	const char *step;        /* "snapshot", "forget", "replicate", "check",
+	                            "prune" */
+	const char *status;      /* "ok", "failed", "skipped" */
+	double duration;         /* seconds */
 	const char *error_class; /* err_class_name, "timeout"; NULL: none */
 	const char *message;     /* one line; NULL: none */
 	uint64_t bytes;          /* bytes added (snapshot: stored; replicate:
@@ -57,7 +61,8 @@ struct state_run {
 	const char *error_class; /* the run's own: "crashed"; NULL: none */
 	const char *message;     /* the run's own: why it was skipped, what
 	                            is known of a crash; NULL: none */
-	const char *kind;        /* "job" (NULL when adding: "job"), "drill" */
+	const char *kind;        /* "job" (NULL when adding: "job"), "drill",
+	                            "prune" */
 	/* A drill's measurements: */
 	int has_rto, has_rpo;
 	double rto;           /* seconds from start to validated */
@@ -102,7 +107,8 @@ int state_run_add(struct state *, const struct state_run *run, int64_t *id,
     struct err *);
 
 /*
- * The runs of job (NULL: every job) still marked "running", oldest first,
+ * The runs of job (NULL: every job), of kind "job" or "prune", still
+ * marked "running", oldest first,
  * into *runs (*n of them; free with state_runs_free).  Their strings are
  * copies.
  */
@@ -220,9 +226,10 @@ int state_jobs_latest(struct state *, state_job_fn fn, void *arg, struct err *);
 
 /*
  * For each job and step name, by job then step: the step's row (of the
- * kind which says) in the newest run of the job that ended ("ok" or
- * "failed") and has one, to fn(arg, job, step, e).  fn returns 0 to go
- * on, -1 to stop, which the call returns.
+ * kind which says) in the newest run of the job (of kind "job" or
+ * "prune") that ended ("ok", "failed", or "skipped": a run skipped as
+ * locked records its steps) and has one, to fn(arg, job, step, e).  fn returns
+ * 0 to go on, -1 to stop, which the call returns.
  */
 typedef int (*state_step_fn)(void *arg, const char *job,
     const struct state_step *step, struct err *e);

@@ -68,7 +68,7 @@ fmt_when(int64_t t, char *buf, size_t size)
 /* A job's (or drill's) schedule, zone and jitter as the config gives
  * them. */
 struct sjob {
-	const char *kind; /* "job", "drill" */
+	const char *kind; /* "job", "prune" (a job's prune_schedule), "drill" */
 	const char *name;
 	const struct config_section *sec;
 	struct schedule *sched; /* NULL: no schedule */
@@ -76,9 +76,10 @@ struct sjob {
 	uint64_t jitter;
 };
 
+/* With prune, a [job]'s prune_schedule (same zone and jitter). */
 static int
-sjob_load(const struct config_section *sec, const char *host, struct sjob *j,
-    struct err *e)
+sjob_load_as(const struct config_section *sec, const char *host, int prune,
+    struct sjob *j, struct err *e)
 {
 	const char *text;
 	uint64_t max = 0;
@@ -86,11 +87,14 @@ sjob_load(const struct config_section *sec, const char *host, struct sjob *j,
 	memset(j, 0, sizeof(*j));
 	j->sec = sec;
 	j->name = config_section_name(sec);
-	j->kind = config_section_type(sec) == CONFIG_DRILL ? "drill" : "job";
+	j->kind = config_section_type(sec) == CONFIG_DRILL ? "drill"
+	    : prune                                        ? "prune"
+	                                                   : "job";
 	/* A drill has neither: local time, no jitter. */
 	if (config_section_type(sec) != CONFIG_DRILL)
 		j->tz = config_get_str(sec, "timezone");
-	if ((text = config_get_str(sec, "schedule")) == NULL)
+	if ((text = config_get_str(sec,
+	         prune ? "prune_schedule" : "schedule")) == NULL)
 		return (0);
 	/* config_load checked it: a refusal here is a bug. */
 	if (schedule_parse(text, &j->sched, e) == -1)
@@ -100,6 +104,13 @@ sjob_load(const struct config_section *sec, const char *host, struct sjob *j,
 	(void)config_get_duration(sec, "jitter", &max);
 	j->jitter = schedule_jitter(j->name, host, max);
 	return (0);
+}
+
+static int
+sjob_load(const struct config_section *sec, const char *host, struct sjob *j,
+    struct err *e)
+{
+	return (sjob_load_as(sec, host, 0, j, e));
 }
 
 static void
@@ -132,8 +143,49 @@ state_dir_of(const struct config *cfg, const char *given, struct err *e)
 	return (dir);
 }
 
+/*
+ * The latest start of a run that counts for j's due time: its own runs',
+ * and for a prune those of every job on the same repository (the same
+ * [repository] name), so that a repository is pruned once per due time
+ * however many of its jobs have a prune_schedule.  *by (may be NULL): the
+ * job whose prune that was.
+ */
+static int
+last_start_of(const struct config *cfg, struct state *st, const struct sjob *j,
+    int64_t *last, const char **by, struct err *e)
+{
+	const struct config_section *sec = NULL;
+	const char *repo;
+	struct state_summary sum;
+
+	if (state_summary_kind(st, j->kind, j->name, &sum, e) == -1)
+		return (-1);
+	*last = sum.last_start;
+	if (by != NULL)
+		*by = j->name;
+	if (strcmp(j->kind, "prune") != 0 ||
+	    (repo = config_get_str(j->sec, "repository")) == NULL)
+		return (0);
+	while ((sec = config_next(cfg, sec, CONFIG_JOB)) != NULL) {
+		const char *r = config_get_str(sec, "repository");
+
+		if (sec == j->sec || r == NULL || strcmp(r, repo) != 0)
+			continue;
+		if (state_summary_kind(st, "prune", config_section_name(sec),
+		        &sum, e) == -1)
+			return (-1);
+		if (sum.last_start > *last) {
+			*last = sum.last_start;
+			if (by != NULL)
+				*by = config_section_name(sec);
+		}
+	}
+	return (0);
+}
+
 /* Under the job's lock (job_run's admit): is the slot still not run? */
 struct admit {
+	const struct config *cfg;
 	const struct sjob *j;
 	int64_t now;
 };
@@ -142,12 +194,12 @@ static int
 admit(void *arg, struct state *st, struct err *e)
 {
 	struct admit *a = arg;
-	struct state_summary sum;
 	struct tick_decision d;
+	int64_t last;
 
-	if (state_summary_kind(st, a->j->kind, a->j->name, &sum, e) == -1 ||
-	    tick_decide(a->j->sched, a->j->tz, a->j->jitter, sum.last_start,
-	        a->now, &d, e) == -1)
+	if (last_start_of(a->cfg, st, a->j, &last, NULL, e) == -1 ||
+	    tick_decide(a->j->sched, a->j->tz, a->j->jitter, last, a->now, &d,
+	        e) == -1)
 		return (-1);
 	return (d.due);
 }
@@ -217,17 +269,25 @@ log_due(struct log *log, const struct sjob *j, const struct tick_decision *d,
 }
 
 static void
-log_result(struct log *log, const char *name, const struct job_result *jr)
+log_result(struct log *log, const struct sjob *j, const struct job_result *jr)
 {
 	const struct job_step_result *sr;
 
 	if (jr->ok) {
-		log_info(log, "job %s: ok (run %lld)", name,
+		log_info(log, "%s %s: ok (run %lld)", j->kind, j->name,
 		    (long long)jr->run_id);
 		return;
 	}
+	if (jr->locked) {
+		sr = &jr->steps[jr->prune ? JOB_STEP_PRUNE : JOB_STEP_SNAPSHOT];
+		log_warn(log,
+		    "%s %s: skipped: locked (run %lld; the next tick tries "
+		    "again): %s",
+		    j->kind, j->name, (long long)jr->run_id, sr->msg);
+		return;
+	}
 	sr = &jr->steps[jr->failed_step];
-	log_error(log, "job %s: failed (run %lld): %s: %s", name,
+	log_error(log, "%s %s: failed (run %lld): %s: %s", j->kind, j->name,
 	    (long long)jr->run_id,
 	    job_step_name((enum job_step)jr->failed_step), sr->msg);
 }
@@ -285,6 +345,7 @@ drills_run(const struct config *cfg, const struct tick_opts *o,
 		ro.now = o->now;
 		ro.slot = d.slot;
 		ro.state_dir = dir;
+		a.cfg = cfg;
 		a.j = &j;
 		a.now = now;
 		ro.admit = admit;
@@ -332,6 +393,106 @@ drills_run(const struct config *cfg, const struct tick_opts *o,
 	free(dr);
 }
 
+/* Decide the job of sec (or with prune its prune_schedule) and run it if
+ * due, into res; j is ours to load. */
+static void
+tick_one(const struct config *cfg, const struct tick_opts *o, struct state *st,
+    const char *dir, const char *host, const struct config_section *sec,
+    int prune, struct sjob *j, struct tick_result *res)
+{
+	struct tick_decision d;
+	struct job_opts jo;
+	struct job_result jr;
+	struct admit a;
+	struct err je;
+	const char *by = NULL;
+	int64_t now, last;
+
+	err_clear(&je);
+	if (sjob_load_as(sec, host, prune, j, &je) == -1) {
+		log_error(o->log, "%s %s: %s", j->kind, j->name, je.msg);
+		first_failure(res, err_exit_status(je.class));
+		res->failed++;
+		return;
+	}
+	if (j->sched == NULL) {
+		if (!prune)
+			log_debug(o->log,
+			    "job %s: no schedule (it runs only by hand)",
+			    j->name);
+		return;
+	}
+	now = o->now != 0 ? o->now : (int64_t)time(NULL);
+	if (last_start_of(cfg, st, j, &last, &by, &je) == -1 ||
+	    tick_decide(j->sched, j->tz, j->jitter, last, now, &d, &je) == -1) {
+		log_error(o->log, "%s %s: %s", j->kind, j->name, je.msg);
+		first_failure(res, err_exit_status(je.class));
+		res->failed++;
+		return;
+	}
+	if (res->next_at == 0 || d.next_at < res->next_at)
+		res->next_at = d.next_at;
+	if (!d.due) {
+		char when[48];
+
+		fmt_when(d.next_at, when, sizeof(when));
+		if (by != NULL && strcmp(by, j->name) != 0)
+			log_debug(o->log,
+			    "prune %s: not due: job %s pruned repository %s "
+			    "for this due time; next at %s",
+			    j->name, by, config_get_str(sec, "repository"),
+			    when);
+		else
+			log_debug(o->log, "%s %s: not due; next at %s", j->kind,
+			    j->name, when);
+		return;
+	}
+	log_due(o->log, j, &d, last);
+	jo = *o->job;
+	jo.trigger = "schedule";
+	jo.now = o->now;
+	jo.slot = d.slot;
+	jo.state_dir = dir;
+	jo.prune = prune;
+	a.cfg = cfg;
+	a.j = j;
+	a.now = now;
+	jo.admit = admit;
+	jo.admit_arg = &a;
+	if (job_run(cfg, j->name, &jo, &jr, &je) == -1) {
+		if (jr.busy) {
+			res->skipped++;
+			err_clear(&je);
+			if (record_skip(st, j, now, &d, jr.holder, o->log,
+			        &je) == 0)
+				return;
+		}
+		log_error(o->log, "%s %s: %s", j->kind, j->name, je.msg);
+		first_failure(res, err_exit_status(je.class));
+		res->failed++;
+		return;
+	}
+	if (jr.declined) {
+		log_info(o->log,
+		    "%s %s: its due time was run meanwhile (another tick)",
+		    j->kind, j->name);
+		return;
+	}
+	log_result(o->log, j, &jr);
+	if (jr.locked) {
+		/* Not run: still due, for the next tick. */
+		res->skipped++;
+		return;
+	}
+	res->ran++;
+	if (jr.ok)
+		res->ok++;
+	else {
+		res->failed++;
+		first_failure(res, job_exit_status(&jr));
+	}
+}
+
 int
 tick_run(const struct config *cfg, const struct tick_opts *o,
     struct tick_result *res, struct err *e)
@@ -352,7 +513,8 @@ tick_run(const struct config *cfg, const struct tick_opts *o,
 			    config_file(cfg));
 			goto out;
 		}
-		if (config_get_str(sec, "schedule") == NULL) {
+		if (config_get_str(sec, "schedule") == NULL &&
+		    config_get_str(sec, "prune_schedule") == NULL) {
 			err_set(e, ERR_USAGE,
 			    "job %s has no schedule: run it with 'coffer job "
 			    "run %s'",
@@ -366,90 +528,18 @@ tick_run(const struct config *cfg, const struct tick_opts *o,
 	    job_reap(st, o->only, 0, o->log, NULL, e) == -1)
 		goto out;
 	while ((sec = config_next(cfg, sec, CONFIG_JOB)) != NULL) {
-		struct tick_decision d;
-		struct state_summary sum;
-		struct job_opts jo;
-		struct job_result jr;
-		struct admit a;
-		struct err je;
-		int64_t now;
-
-		if (o->interrupted != NULL && *o->interrupted)
-			break;
 		if (o->only != NULL &&
 		    strcmp(config_section_name(sec), o->only) != 0)
 			continue;
-		sjob_clear(&j);
-		err_clear(&je);
-		if (sjob_load(sec, host, &j, &je) == -1) {
-			log_error(o->log, "job %s: %s", j.name, je.msg);
-			first_failure(res, err_exit_status(je.class));
-			res->failed++;
-			continue;
+		/* The job, then its prune: the job's lock keeps them apart. */
+		for (int prune = 0; prune <= 1; prune++) {
+			if (o->interrupted != NULL && *o->interrupted)
+				break;
+			sjob_clear(&j);
+			tick_one(cfg, o, st, dir, host, sec, prune, &j, res);
 		}
-		if (j.sched == NULL) {
-			log_debug(o->log,
-			    "job %s: no schedule (it runs only by hand)",
-			    j.name);
-			continue;
-		}
-		now = o->now != 0 ? o->now : (int64_t)time(NULL);
-		if (state_summary(st, j.name, &sum, &je) == -1 ||
-		    tick_decide(j.sched, j.tz, j.jitter, sum.last_start, now,
-		        &d, &je) == -1) {
-			log_error(o->log, "job %s: %s", j.name, je.msg);
-			first_failure(res, err_exit_status(je.class));
-			res->failed++;
-			continue;
-		}
-		if (res->next_at == 0 || d.next_at < res->next_at)
-			res->next_at = d.next_at;
-		if (!d.due) {
-			char when[48];
-
-			fmt_when(d.next_at, when, sizeof(when));
-			log_debug(o->log, "job %s: not due; next at %s", j.name,
-			    when);
-			continue;
-		}
-		log_due(o->log, &j, &d, sum.last_start);
-		jo = *o->job;
-		jo.trigger = "schedule";
-		jo.now = o->now;
-		jo.slot = d.slot;
-		jo.state_dir = dir;
-		a.j = &j;
-		a.now = now;
-		jo.admit = admit;
-		jo.admit_arg = &a;
-		if (job_run(cfg, j.name, &jo, &jr, &je) == -1) {
-			if (jr.busy) {
-				res->skipped++;
-				err_clear(&je);
-				if (record_skip(st, &j, now, &d, jr.holder,
-				        o->log, &je) == 0)
-					continue;
-			}
-			log_error(o->log, "job %s: %s", j.name, je.msg);
-			first_failure(res, err_exit_status(je.class));
-			res->failed++;
-			continue;
-		}
-		if (jr.declined) {
-			log_info(o->log,
-			    "job %s: its due time was run meanwhile (another "
-			    "tick)",
-			    j.name);
-			continue;
-		}
-		res->ran++;
-		log_result(o->log, j.name, &jr);
-		if (jr.ok)
-			res->ok++;
-		else {
-			res->failed++;
-			first_failure(res, job_exit_status(&jr));
-		}
+		if (o->interrupted != NULL && *o->interrupted)
+			break;
 	}
 	if (o->only == NULL && o->drill != NULL)
 		drills_run(cfg, o, st, dir, host, res);

@@ -84,14 +84,15 @@ expect_status 0 "$COFFER" -q config check -c coffer.conf
 [ ! -s "$T/out" ] || fail "-q printed on success"
 [ ! -s "$T/err" ] || fail "-q printed a warning: $(cat "$T/err")"
 
-# Every key that nothing acts on yet warns: a job's prune_schedule (prune
-# runs by hand); what coffer job run, the scheduler and coffer drill run
-# act on (before, hook_timeout, keep_*, check, on_failure, timeout,
-# state_dir, schedule of a job and of a drill, the rest of a [drill]) does
-# not.
+# A key that nothing acts on would warn; what coffer job run, the
+# scheduler and coffer drill run act on (before, hook_timeout, keep_*,
+# check, on_failure, timeout, state_dir, lock_wait, schedule and
+# prune_schedule of a job, schedule of a drill, the rest of a [drill])
+# does not.
 cat >later.conf <<EOF
 [global]
 state_dir = /var/lib/coffer
+lock_wait = 15m
 
 [repository local]
 path = /var/backups/coffer
@@ -116,6 +117,7 @@ keep_yearly = 1
 check = 5%
 on_failure = true
 timeout = 1h
+lock_wait = 2m
 
 [drill weekly]
 repository = local
@@ -123,14 +125,13 @@ target = /srv/drill
 schedule = Sun 05:00
 EOF
 expect_status 0 "$COFFER" config check -c later.conf
-expect_grep "^coffer: warning: later.conf:17: \[job nightly\] prune_schedule is not acted on yet" "$T/err"
 if grep -q "\[drill weekly\] schedule" "$T/err"; then
 	fail "a drill's schedule warned about: $(cat "$T/err")"
 fi
 # keep_* are acted on by coffer forget --job.
 if grep -q "\] keep_" "$T/err"; then fail "keep_* warned about: $(cat "$T/err")"; fi
 n=$(wc -l <"$T/err")
-[ "$n" -eq 1 ] || fail "later.conf: $n warnings, want 1: $(cat "$T/err")"
+[ "$n" -eq 0 ] || fail "later.conf: $n warnings, want none: $(cat "$T/err")"
 
 # 2. Unknown key: exit 2, one line with FILE:LINE and the key.
 sed 's/^transfers = 4$/tranfsers = 4/' coffer.conf >typo.conf
@@ -167,16 +168,15 @@ expect_status 2 "$COFFER" config
 expect_status 2 "$COFFER" config frobnicate -c coffer.conf
 expect_status 2 "$COFFER" config check extra -c coffer.conf
 
-# 6b. Schedules and time zones are checked at their line; prune_schedule,
-# which nothing acts on yet, is warned of, not accepted silently.
+# 6b. Schedules and time zones are checked at their line; prune_schedule
+# is acted on (the scheduler prunes on it): no warning.
 sed 's|^schedule = daily 02:30$|schedule = Mon..Fri 22:00\
 timezone = Europe/Berlin\
 jitter = 10m\
 prune_schedule = Sun 04:00|' coffer.conf | grep -v '^password_file' >sched.conf
 expect_status 0 "$COFFER" config check -c sched.conf
-expect_grep "^coffer: warning: sched.conf:16: \[job nightly\] prune_schedule is not acted on yet" "$T/err"
 n=$(wc -l <"$T/err")
-[ "$n" -eq 1 ] || fail "sched.conf: $n warnings, want 1: $(cat "$T/err")"
+[ "$n" -eq 0 ] || fail "sched.conf: $n warnings, want none: $(cat "$T/err")"
 sed 's|^schedule = .*|schedule = Mon..Fry 22:00|' sched.conf >bad.conf
 expect_status 2 "$COFFER" config check -c bad.conf
 one_line_with "bad.conf:13: schedule: 'Mon..Fry 22:00' is not a schedule: 'Mon..Fry' is not a day"
@@ -186,6 +186,10 @@ one_line_with "bad.conf:14: timezone: time zone 'Europe/Berln' is unknown"
 sed 's|^jitter = .*|jitter = 1d|' sched.conf >bad.conf
 expect_status 2 "$COFFER" config check -c bad.conf
 one_line_with "bad.conf:15: jitter: 1d is not shorter than the 1d between two runs of schedule"
+sed 's|^jitter = .*|lock_wait = soon|' sched.conf >bad.conf
+expect_status 2 "$COFFER" config check -c bad.conf
+grep -q "^coffer: bad.conf:15: lock_wait: " "$T/err" ||
+    fail "a bad lock_wait is not reported at its line: $(cat "$T/err")"
 
 # 7. The shipped sample passes once its password file exists, and the
 # commands in its NOTE make that file: a machine key, as its comments say.

@@ -1,7 +1,8 @@
 /*
  * The job's rules that need no repository: which step runs after which
  * failure (job_step_gate), the rotating check slice (every pack within
- * 100/N runs) and the run's exit status.
+ * 100/N runs), the run's exit status and recorded status, and how long a
+ * step waits for a repository lock.
  */
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -112,12 +113,56 @@ START_TEST(test_gate_snapshot_failed)
 
 	configure_all(&r);
 	r.steps[JOB_STEP_SNAPSHOT].status = JOB_FAILED;
-	for (int s = JOB_STEP_FORGET; s < JOB_NSTEPS; s++) {
+	for (int s = JOB_STEP_FORGET; s <= JOB_STEP_CHECK; s++) {
 		why[0] = '\0';
 		ck_assert_int_eq(job_step_gate(&r, (enum job_step)s, why, 64),
 		    0);
 		ck_assert_str_eq(why, "the snapshot failed");
 	}
+}
+END_TEST
+
+/* A snapshot skipped as locked skips the rest, saying so. */
+START_TEST(test_gate_snapshot_locked)
+{
+	struct job_result r;
+	char why[64];
+
+	configure_all(&r);
+	r.steps[JOB_STEP_SNAPSHOT].status = JOB_SKIPPED;
+	r.steps[JOB_STEP_SNAPSHOT].locked = 1;
+	for (int s = JOB_STEP_FORGET; s <= JOB_STEP_CHECK; s++) {
+		ck_assert_int_eq(job_step_gate(&r, (enum job_step)s, why,
+		                     sizeof(why)),
+		    0);
+		ck_assert_str_eq(why,
+		    "the snapshot was skipped: the repository is locked");
+	}
+}
+END_TEST
+
+/* A prune run's one step depends on no snapshot. */
+START_TEST(test_gate_prune)
+{
+	struct job_result r;
+	char why[64];
+
+	memset(&r, 0, sizeof(r));
+	r.failed_step = -1;
+	r.prune = 1;
+	r.steps[JOB_STEP_PRUNE].configured = 1;
+	ck_assert_int_eq(job_step_gate(&r, JOB_STEP_PRUNE, why, 64), 1);
+	for (int s = JOB_STEP_SNAPSHOT; s <= JOB_STEP_CHECK; s++) {
+		ck_assert_int_eq(job_step_gate(&r, (enum job_step)s, why, 64),
+		    0);
+		ck_assert_str_eq(why, "not configured");
+	}
+	/* And a job run does not prune. */
+	configure_all(&r);
+	r.steps[JOB_STEP_PRUNE].configured = 0;
+	r.steps[JOB_STEP_SNAPSHOT].status = JOB_OK;
+	ck_assert_int_eq(job_step_gate(&r, JOB_STEP_PRUNE, why, 64), 0);
+	ck_assert_str_eq(job_step_name(JOB_STEP_PRUNE), "prune");
 }
 END_TEST
 
@@ -194,6 +239,76 @@ START_TEST(test_exit_status)
 	ck_assert_int_eq(job_exit_status(&r), EXIT_NET);
 	ck_assert_str_eq(job_step_name(JOB_STEP_CHECK), "check");
 	ck_assert_str_eq(job_status_name(JOB_SKIPPED), "skipped");
+	ck_assert_str_eq(job_run_status(&r), "failed");
+	/* A run skipped as locked: exit 11, recorded "skipped". */
+	configure_all(&r);
+	ck_assert_str_eq(job_run_status(&r), "ok");
+	r.locked = 1;
+	ck_assert_int_eq(job_exit_status(&r), EXIT_LOCKED);
+	ck_assert_str_eq(job_run_status(&r), "skipped");
+	/* A failure says more than the lock. */
+	r.failed_step = JOB_STEP_CHECK;
+	r.steps[JOB_STEP_CHECK].exit_status = EXIT_CORRUPT;
+	ck_assert_int_eq(job_exit_status(&r), EXIT_CORRUPT);
+	ck_assert_str_eq(job_run_status(&r), "failed");
+}
+END_TEST
+
+/* lock_wait: the job's, else [global]'s, else 10 minutes. */
+START_TEST(test_lock_wait)
+{
+	static const struct {
+		const char *global, *job;
+		unsigned want;
+	} cases[] = {
+		{ "", "", JOB_LOCK_WAIT_DEFAULT },
+		{ "lock_wait = 2m\n", "", 120 },
+		{ "lock_wait = 2m\n", "lock_wait = 5s\n", 5 },
+		{ "", "lock_wait = 0s\n", 0 },
+		{ "lock_wait = 0s\n", "", 0 },
+		{ "lock_wait = 1h\n", "lock_wait = 3h\n", 10800 },
+	};
+	char *dir = tutil_mkdtemp(), text[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg;
+
+		snprintf(text, sizeof(text),
+		    "[global]\nstate_dir = %s\n%s[repository r]\npath = "
+		    "%s/r\n[source s]\ntype = files\npaths = /etc\n"
+		    "[job j]\nsources = s\nrepository = r\n%s",
+		    dir, cases[i].global, dir, cases[i].job);
+		cfg = trepo_config(dir, text);
+		ck_assert_uint_eq(job_lock_wait(cfg,
+		                      config_section_find(cfg, CONFIG_JOB,
+		                          "j")),
+		    cases[i].want);
+		config_free(cfg);
+	}
+	ck_assert_uint_eq(job_lock_wait(NULL, NULL), JOB_LOCK_WAIT_DEFAULT);
+	tutil_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Only a lock that could not be had counts as "locked". */
+START_TEST(test_err_locked)
+{
+	struct err e;
+
+	err_clear(&e);
+	err_set(&e, ERR_LOCKED, "repository x is locked: ...");
+	/* A job's own lock, or a lock lost while held: not queueing. */
+	ck_assert_int_eq(job_err_locked(&e), 0);
+	err_mark(&e, ERR_F_LOCK);
+	ck_assert_int_eq(job_err_locked(&e), 1);
+	err_wrap(&e, "snapshot");
+	ck_assert_int_eq(job_err_locked(&e), 1);
+	/* A lock file that could not be written: not contention. */
+	err_clear(&e);
+	err_set(&e, ERR_IO, "locks/...: read-only");
+	err_mark(&e, ERR_F_LOCK);
+	ck_assert_int_eq(job_err_locked(&e), 0);
 }
 END_TEST
 
@@ -208,6 +323,10 @@ job_run_suite(void)
 	tcase_add_test(tc, test_gate_snapshot_ok);
 	tcase_add_test(tc, test_gate_snapshot_failed);
 	tcase_add_test(tc, test_gate_not_configured);
+	tcase_add_test(tc, test_gate_snapshot_locked);
+	tcase_add_test(tc, test_gate_prune);
+	tcase_add_test(tc, test_lock_wait);
+	tcase_add_test(tc, test_err_locked);
 	tcase_add_test(tc, test_check_slice_rotates);
 	tcase_add_test(tc, test_check_slice_values);
 	tcase_add_test(tc, test_exit_status);

@@ -350,6 +350,125 @@ START_TEST(test_never_succeeded)
 }
 END_TEST
 
+/* A run of kind kind, recorded whole. */
+static void
+run_kind(struct state *st, const char *kind, const char *job, int64_t t0,
+    int64_t t1, const char *status, const struct state_step *steps, size_t n)
+{
+	struct state_run r;
+	struct err e;
+	int64_t id;
+
+	memset(&r, 0, sizeof(r));
+	r.job = job;
+	r.kind = kind;
+	r.started = t0;
+	r.ended = t1;
+	r.status = status;
+	r.trigger = "schedule";
+	err_clear(&e);
+	ck_assert_int_eq(state_run_record(st, &r, steps, n, &id, &e), 0);
+}
+
+/*
+ * A prune run shows as step "prune" of its job and moves neither the
+ * job's last run nor its last success; a step skipped as locked shows 2,
+ * from the state database and laid over it alike.
+ */
+START_TEST(test_prune_and_locked)
+{
+	const struct state_step ok1[] = {
+		{ "snapshot", "ok", 2, NULL, "saved", 10 },
+		{ "forget", "ok", 1, NULL, NULL, 0 },
+	};
+	const struct state_step pruned[] = {
+		{ "prune", "ok", 3, NULL, "pruned", 500 },
+	};
+	const struct state_step locked[] = {
+		{ "snapshot", "skipped", 0, "locked", "repository r is locked",
+		    0 },
+		{ "forget", "skipped", 0, "locked", "the snapshot was skipped",
+		    0 },
+	};
+	struct metrics_set *s = metrics_set_new();
+	struct state *st = NULL;
+	struct job_result res;
+	struct err e;
+	char *t;
+
+	err_clear(&e);
+	ck_assert_int_eq(metrics_status_value("ok", NULL), 1);
+	ck_assert_int_eq(metrics_status_value("failed", "io"), 0);
+	ck_assert_int_eq(metrics_status_value("skipped", NULL), 0);
+	ck_assert_int_eq(metrics_status_value("skipped", "locked"), 2);
+	ck_assert_int_eq(state_open(dir, &st, &e), 0);
+	run(st, "nightly", 100, 110, "ok", ok1, 2);
+	run_kind(st, "prune", "nightly", 200, 230, "ok", pruned, 1);
+	run_kind(st, "job", "nightly", 300, 301, "skipped", locked, 2);
+	ck_assert_int_eq(metrics_from_state(st, NULL, s, &e), 0);
+	t = render(s);
+	HAS(t, "coffer_job_last_run_timestamp_seconds{job=\"nightly\"} 100");
+	HAS(t,
+	    "coffer_job_last_success_timestamp_seconds{job=\"nightly\"} "
+	    "110");
+	HAS(t, "coffer_job_last_status{job=\"nightly\",step=\"prune\"} 1");
+	HAS(t, "coffer_job_duration_seconds{job=\"nightly\",step=\"prune\"} 3");
+	HAS(t, "coffer_job_last_status{job=\"nightly\",step=\"snapshot\"} 2");
+	HAS(t, "coffer_job_last_status{job=\"nightly\",step=\"forget\"} 2");
+	/* The skipped run ran nothing: durations stay those of run 1. */
+	HAS(t,
+	    "coffer_job_duration_seconds{job=\"nightly\",step="
+	    "\"snapshot\"} 2");
+	free(t);
+	metrics_set_free(s);
+
+	/* A prune run ending ok over it: the job's times stay. */
+	memset(&res, 0, sizeof(res));
+	res.failed_step = -1;
+	res.prune = 1;
+	res.ok = 1;
+	res.started = 400;
+	res.ended = 410;
+	res.steps[JOB_STEP_PRUNE].configured = 1;
+	res.steps[JOB_STEP_PRUNE].ran = 1;
+	res.steps[JOB_STEP_PRUNE].status = JOB_OK;
+	s = metrics_set_new();
+	ck_assert_int_eq(metrics_from_state(st, NULL, s, &e), 0);
+	metrics_overlay(s, "nightly", &res, JOB_NSTEPS - 1, 1);
+	t = render(s);
+	HAS(t, "coffer_job_last_run_timestamp_seconds{job=\"nightly\"} 100");
+	HAS(t,
+	    "coffer_job_last_success_timestamp_seconds{job=\"nightly\"} "
+	    "110");
+	HASNT(t, "coffer_job_last_status{job=\"nightly\",step=\"snapshot\"} 0");
+	free(t);
+	metrics_set_free(s);
+
+	/* A job run ended skipped as locked: 2, and no run, no success. */
+	memset(&res, 0, sizeof(res));
+	res.failed_step = -1;
+	res.locked = 1;
+	res.started = 500;
+	res.ended = 560;
+	res.steps[JOB_STEP_SNAPSHOT].configured = 1;
+	res.steps[JOB_STEP_SNAPSHOT].status = JOB_SKIPPED;
+	res.steps[JOB_STEP_SNAPSHOT].ran = 1;
+	res.steps[JOB_STEP_SNAPSHOT].locked = 1;
+	s = metrics_set_new();
+	ck_assert_int_eq(metrics_from_state(st, NULL, s, &e), 0);
+	metrics_overlay(s, "nightly", &res, JOB_NSTEPS - 1, 1);
+	t = render(s);
+	HAS(t, "coffer_job_last_run_timestamp_seconds{job=\"nightly\"} 100");
+	HAS(t,
+	    "coffer_job_last_success_timestamp_seconds{job=\"nightly\"} "
+	    "110");
+	HAS(t, "coffer_job_last_status{job=\"nightly\",step=\"snapshot\"} 2");
+	free(t);
+	metrics_set_free(s);
+	state_close(st);
+}
+END_TEST
+
 Suite *metrics_suite(void);
 
 Suite *
@@ -366,6 +485,7 @@ metrics_suite(void)
 	tcase_add_checked_fixture(db, setup, teardown);
 	tcase_add_test(db, test_from_state);
 	tcase_add_test(db, test_never_succeeded);
+	tcase_add_test(db, test_prune_and_locked);
 	suite_add_tcase(s, db);
 	return (s);
 }
