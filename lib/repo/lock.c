@@ -3,7 +3,8 @@
  * Locks are files, because the store is all we share with other hosts:
  * take = write ours, then read everyone else's; hold = rewrite ours
  * before its deadline; judge = same host and process provably gone (dead,
- * removed), else live until the deadline, then stale (reported, kept).
+ * removed), else live until the deadline has passed by our clock and by
+ * the store's file times, then stale (reported, kept).
  */
 #include "repo/lock.h"
 
@@ -55,6 +56,13 @@ struct env {
 	void *notice_arg;
 	volatile sig_atomic_t *interrupted;
 	struct ident me;
+	/*
+	 * The store's clock, once read (the time it gave a file of ours):
+	 * store_now at mono_ms() store_mono; INT64_MIN until then, or when
+	 * it could not be read.  store_tried: reading was attempted.
+	 */
+	int64_t store_now, store_mono;
+	int store_tried;
 };
 
 struct lock {
@@ -321,6 +329,7 @@ env_init(struct env *v, struct stor *st, const struct lock_opts *o,
 	v->notice = o->notice;
 	v->notice_arg = o->notice_arg;
 	v->interrupted = o->interrupted;
+	v->store_now = INT64_MIN;
 	return (ident_init(&v->me, o->hostname, e));
 }
 
@@ -364,23 +373,24 @@ new_name(struct err *e)
 	return (xasprintf(LOCK_DIR "/%s", hex));
 }
 
-/* Write our lock file as name, with the current times. */
+/* Write a lock file of ours as name: mode, with these times. */
 static int
-write_lock(struct lock *lk, const char *name, struct err *e)
+write_rec(const struct env *v, enum lock_mode mode, time_t created,
+    time_t refreshed, const char *name, struct err *e)
 {
-	const struct ident *me = &lk->env.me;
+	const struct ident *me = &v->me;
 	json_t *doc;
 	char *text = NULL, *line = NULL;
 	int rc = -1;
 
 	doc = json_pack("{s:i, s:s, s:s, s:I, s:I, s:s*, s:s*, s:s, s:s, "
 	                "s:I, s:I, s:I}",
-	    "version", LOCK_VERSION, "mode", lock_mode_name(lk->mode),
-	    "hostname", me->hostname, "pid", (json_int_t)me->pid, "pid_start",
+	    "version", LOCK_VERSION, "mode", lock_mode_name(mode), "hostname",
+	    me->hostname, "pid", (json_int_t)me->pid, "pid_start",
 	    (json_int_t)me->start, "pid_ns", me->pid_ns, "boot_id", me->boot_id,
-	    "username", me->username, "command", lk->env.command, "created",
-	    (json_int_t)lk->created, "refreshed", (json_int_t)lk->refreshed,
-	    "stale_after", (json_int_t)lk->env.stale_after);
+	    "username", me->username, "command", v->command, "created",
+	    (json_int_t)created, "refreshed", (json_int_t)refreshed,
+	    "stale_after", (json_int_t)v->stale_after);
 	if (doc == NULL ||
 	    (text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
 	        NULL) {
@@ -388,7 +398,7 @@ write_lock(struct lock *lk, const char *name, struct err *e)
 		goto out;
 	}
 	line = xasprintf("%s\n", text);
-	if (stor_put(lk->env.st, name, (const uint8_t *)line, strlen(line),
+	if (stor_put(v->st, name, (const uint8_t *)line, strlen(line),
 	        STOR_NOREPLACE, e) == -1) {
 		err_wrap(e, "write lock");
 		goto out;
@@ -399,6 +409,14 @@ out:
 	free(text);
 	free(line);
 	return (rc);
+}
+
+/* Write our lock file as name, with the current times. */
+static int
+write_lock(struct lock *lk, const char *name, struct err *e)
+{
+	return (
+	    write_rec(&lk->env, lk->mode, lk->created, lk->refreshed, name, e));
 }
 
 static int
@@ -611,6 +629,110 @@ judge(const struct env *v, const struct rec *r, time_t now, const char **why)
 	return (LOCK_LIVE);
 }
 
+/* ---- the store's clock ---- */
+
+/*
+ * The store's clock now, in *now (INT64_MIN when it cannot be known): the
+ * time the store gave a file of ours, own if we have one, else a probe:
+ * a shared lock file of ours written and removed again at once (a taker
+ * of an exclusive lock that reads it meanwhile sees a live shared lock
+ * and waits or fails as for any other).  Read once per env, then carried
+ * forward by the monotonic clock.  A probe that cannot be written (a
+ * read-only store) leaves the clock unknown; only an error reading our
+ * own file's time fails (-1).
+ */
+static int
+store_clock(struct env *v, const char *own, int64_t *now, struct err *e)
+{
+	struct err e2;
+	char *probe = NULL;
+	int64_t t = INT64_MIN;
+	int r;
+
+	if (!v->store_tried) {
+		v->store_tried = 1;
+		if (own != NULL) {
+			if ((r = stor_mtime(v->st, own, &t, e)) == -1)
+				return (err_wrap(e, "time of own lock"));
+			if (r == 1)
+				t = INT64_MIN;
+		} else if ((probe = new_name(&e2)) == NULL ||
+		    write_rec(v, LOCK_SHARED, v->now(), v->now(), probe, &e2) ==
+		        -1) {
+			say(v,
+			    "cannot read the store's clock (%s): locks that "
+			    "look stale by ours are taken as live",
+			    e2.msg);
+		} else {
+			if (stor_mtime(v->st, probe, &t, &e2) != 0)
+				t = INT64_MIN;
+			if (stor_remove(v->st, probe, &e2) == -1)
+				say(v,
+				    "could not remove %s, written to read the "
+				    "store's clock (%s); it counts as dead "
+				    "once this process ends",
+				    probe, e2.msg);
+		}
+		free(probe);
+		v->store_now = t;
+		v->store_mono = mono_ms();
+	}
+	*now = v->store_now == INT64_MIN
+	    ? INT64_MIN
+	    : v->store_now + (mono_ms() - v->store_mono) / 1000;
+	return (0);
+}
+
+/*
+ * A lock that judge found stale by our clock is stale only if the store's
+ * clock agrees: its file was written more than its deadline ago by the
+ * store's own file times.  Else a clock is wrong (ours, the holder's) and
+ * the holder may well be alive: LOCK_LIVE, *why saying so (in buf).
+ * 0, or 1 if the file is gone, or -1 on error.
+ */
+static int
+confirm_stale(struct env *v, const char *own, const char *name,
+    const struct rec *r, time_t now, enum lock_state *state, const char **why,
+    char *buf, size_t n, struct err *e)
+{
+	char ours[64], age[32];
+	int64_t mtime, snow = INT64_MIN;
+	int k;
+
+	if ((k = stor_mtime(v->st, name, &mtime, e)) != 0)
+		return (k == 1 ? 1 : err_wrap(e, "time of lock"));
+	if (store_clock(v, own, &snow, e) == -1)
+		return (-1);
+	if (r->refreshed > (long long)now)
+		snprintf(ours, sizeof(ours),
+		    "written by a clock ahead of ours");
+	else {
+		fmt_dur(age, (long long)now - r->refreshed);
+		snprintf(ours, sizeof(ours),
+		    "not refreshed for %s by our clock", age);
+	}
+	if (snow == INT64_MIN || mtime == INT64_MIN) {
+		snprintf(buf, n, "%s, but the store's clock cannot confirm it",
+		    ours);
+		*state = LOCK_LIVE;
+		*why = buf;
+		return (0);
+	}
+	fmt_dur(age, (long long)(snow - mtime));
+	if (snow - mtime > r->stale_after) {
+		snprintf(buf, n, "%s; its file is %s old by the store's clock",
+		    *why, age);
+		*why = buf;
+		return (0);
+	}
+	snprintf(buf, n,
+	    "%s, but its file is %s old by the store's clock: a clock is wrong",
+	    ours, age);
+	*state = LOCK_LIVE;
+	*why = buf;
+	return (0);
+}
+
 /* ---- walking the lock files ---- */
 
 struct names {
@@ -675,6 +797,14 @@ scan(struct env *v, const char *own, visit_fn fn, void *arg, struct err *e)
 			continue;
 		if (k == 0)
 			state = judge(v, &r, now, &reason);
+		if (state == LOCK_STALE &&
+		    (k = confirm_stale(v, own, nm.v[i], &r, now, &state,
+		         &reason, why, sizeof(why), e)) != 0) {
+			rec_free(&r);
+			if (k == -1)
+				goto out;
+			continue;
+		}
 		k = fn(arg, v, nm.v[i], state, reason, k == 0 ? &r : NULL, now,
 		    e);
 		rec_free(&r);

@@ -4,7 +4,9 @@
  * locks/<64 hex> (doc/FORMAT.md, "Locks") naming host, process and times,
  * refreshed while held.  A lock whose process is provably gone is ignored
  * and removed; one that cannot be judged (another host) is stale after
- * its deadline, and then reported with the fix, never broken silently.
+ * its deadline by both our clock and the store's file times (so that a
+ * wrong clock on either side never makes a live lock stale), and then
+ * reported with the fix, never broken silently.
  */
 #ifndef COFFER_LOCK_H
 #define COFFER_LOCK_H
@@ -24,7 +26,8 @@ enum lock_state {
 	LOCK_LIVE = 0,  /* its process runs, or cannot be judged and the
 	                   deadline has not passed: it counts */
 	LOCK_STALE,     /* cannot be judged (another host or PID namespace)
-	                   and past its deadline: still counts, and the
+	                   and past its deadline by our clock and by the
+	                   store's time of its file: still counts, and the
 	                   conflict message says how to remove it */
 	LOCK_DEAD,      /* same host, process provably gone: ignored and
 	                   removed by lock_acquire */
@@ -132,8 +135,10 @@ const char *lock_name(const struct lock *);
 /*
  * Read every lock file and call fn with what it says and its state as
  * seen from here (opts supply hostname and clock; may be NULL).  Removes
- * nothing.  Stops at fn's first non-zero result and returns it; -1 on a
- * read error.  The strings in the info live until fn returns.
+ * nothing of others'; to read the store's clock, when a lock looks stale
+ * by ours, it writes a lock file of its own and removes it at once.  Stops at
+ * fn's first non-zero result and returns it; -1 on a read error.  The strings
+ * in the info live until fn returns.
  */
 int lock_list(struct stor *st, const struct lock_opts *,
     int (*fn)(void *, const struct lock_info *), void *arg, struct err *);

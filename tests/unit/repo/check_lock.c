@@ -5,9 +5,11 @@
 #include <sys/types.h>
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -169,6 +171,22 @@ put_lock(int n, const char *mode, const char *host, long pid,
 
 	free(text);
 	return (name);
+}
+
+/*
+ * Make the store's time of lock file name secs seconds ago by the store's
+ * clock (the real one: the fake clock is only the client's).
+ */
+static void
+age(const char *name, long secs)
+{
+	struct timespec ts[2];
+	char *path = xasprintf("%s/%s", dir, name);
+
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - secs;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+	free(path);
 }
 
 static json_t *
@@ -395,6 +413,7 @@ START_TEST(test_other_pid_namespace_is_judged_by_deadline)
 	ck_assert_ptr_nonnull(strstr(e.msg, "another PID namespace"));
 	ck_assert(exists(name));
 	fake += 1800;
+	age(name, 1900);
 	ck_assert_int_eq(lock_acquire(st, LOCK_EXCLUSIVE, &o, &lk, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "stale"));
 	ck_assert_ptr_nonnull(strstr(e.msg, "--remove-stale"));
@@ -424,8 +443,10 @@ START_TEST(test_other_host_blocks_until_deadline_then_says_stale)
 	ck_assert_int_eq(lock_acquire(st, LOCK_SHARED, &o, &lk, &e), -1);
 	ck_assert_ptr_null(strstr(e.msg, "stale"));
 
-	/* Past it: still blocks, never broken, and says what to do. */
+	/* Past it by both clocks: still blocks, never broken, and says
+	 * what to do. */
 	fake += 1000;
+	age(name, 2800);
 	ck_assert_int_eq(lock_acquire(st, LOCK_SHARED, &o, &lk, &e), -1);
 	ck_assert_int_eq(e.class, ERR_LOCKED);
 	ck_assert_ptr_null(strchr(e.msg, '\n'));
@@ -459,6 +480,7 @@ START_TEST(test_a_clock_far_ahead_makes_a_lock_stale)
 	/* More than a deadline ahead: the deadline means nothing. */
 	far = put_lock(2, "exclusive", "otherhost", 6, 1, fake + 86400 * 365,
 	    1800, "");
+	age(far, 3600); /* and the store saw no refresh for an hour */
 	ck_assert_int_eq(lock_acquire(st, LOCK_SHARED, &o, &lk, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "stale: written by a clock ahead"));
 	ck_assert_ptr_null(strstr(e.msg, "last refresh"));
@@ -487,6 +509,7 @@ START_TEST(test_other_host_shared_excludes_only_exclusive)
 	ck_assert_ptr_nonnull(strstr(e.msg, "shared lock of 'snapshot'"));
 	/* A stale shared lock still keeps prune out. */
 	fake += 7200;
+	age(name, 7200);
 	ck_assert_int_eq(lock_acquire(st, LOCK_EXCLUSIVE, &o, &lk, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "stale"));
 	ck_assert_int_eq(lock_acquire(st, LOCK_SHARED, &o, &lk, &e), 0);
@@ -545,6 +568,7 @@ START_TEST(test_list_and_remove_stale)
 	stale =
 	    put_lock(2, "exclusive", "otherhost", 7, 1, fake - 4000, 1800, "");
 	young = put_lock(3, "shared", "otherhost", 8, 1, fake - 10, 1800, "");
+	age(stale, 4000);
 	junk = put_raw(4, "{\"version\": 1, \"mode\": \"shared\"}");
 
 	memset(&s, 0, sizeof(s));
@@ -1086,12 +1110,17 @@ START_TEST(test_many_conflicts_and_old_ones)
 	struct lock *lk;
 	struct err e;
 	unsigned removed;
+	char *a, *b;
 	int r;
 
-	free(put_lock(1, "exclusive", "otherhost", 5, 1, fake - 3 * 86400, 1800,
-	    ""));
-	free(put_lock(2, "exclusive", "thirdhost", 6, 1, fake - 4 * 86400, 1800,
-	    ""));
+	a = put_lock(1, "exclusive", "otherhost", 5, 1, fake - 3 * 86400, 1800,
+	    "");
+	b = put_lock(2, "exclusive", "thirdhost", 6, 1, fake - 4 * 86400, 1800,
+	    "");
+	age(a, 3 * 86400);
+	age(b, 4 * 86400);
+	free(a);
+	free(b);
 	free(put_lock(3, "shared", "otherhost", 7, 1, fake, 1800, ""));
 	ck_assert_int_eq(lock_acquire(st, LOCK_EXCLUSIVE, &o, &lk, &e), -1);
 	/* The live one is named: removing the stale ones would not help. */
@@ -1110,7 +1139,80 @@ START_TEST(test_many_conflicts_and_old_ones)
 	ck_assert_int_eq(r, -1);
 	ck_assert_uint_eq(removed, 0);
 	ck_assert_ptr_nonnull(strstr(e.msg, "remove stale lock"));
-	ck_assert_int_eq(nlocks(), 3);
+	/* The file written to read the store's clock could not be removed
+	 * either: it stays, said so, and is a dead lock once we exit. */
+	ck_assert_ptr_nonnull(strstr(notes,
+	    "written to read the store's "
+	    "clock"));
+	ck_assert_int_eq(nlocks(), 4);
+}
+END_TEST
+
+/*
+ * Issue 11: a lock is stale only if it looks stale by both our clock and
+ * the store's file times, so a clock 2 h off on either side (the
+ * holder's, or ours) never lets a live lock be removed (borg #9870).
+ */
+START_TEST(test_skewed_clocks_need_the_store_to_agree)
+{
+	struct lock_opts o = opts("prune");
+	struct lock *lk;
+	struct seen s;
+	struct err e;
+	unsigned removed;
+	char *behind, *ahead, *fresh;
+
+	/* Holders alive, writing now by the store's clock, but with their
+	 * clocks 2 h behind ours and 2 h ahead of it. */
+	behind =
+	    put_lock(1, "shared", "otherhost", 5, 1, fake - 7200, 1800, "");
+	ahead = put_lock(2, "shared", "thirdhost", 6, 1, fake + 7200, 1800, "");
+	ck_assert_int_eq(lock_acquire(st, LOCK_EXCLUSIVE, &o, &lk, &e), -1);
+	ck_assert_int_eq(e.class, ERR_LOCKED);
+	ck_assert_ptr_null(strstr(e.msg, "stale"));
+	ck_assert_ptr_nonnull(strstr(e.msg,
+	    "by the store's clock: a clock is "
+	    "wrong"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "(and 1 more conflicting lock)"));
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(lock_list(st, &o, seen_one, &s, &e), 0);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_int_eq(state_of(&s, behind), LOCK_LIVE);
+	ck_assert_int_eq(state_of(&s, ahead), LOCK_LIVE);
+	for (int i = 0; i < 2; i++)
+		ck_assert_ptr_nonnull(strstr(s.reasons[i], "a clock is wrong"));
+	ck_assert_ptr_nonnull(strstr(s.reasons[0],
+	    strcmp(s.names[0], behind) == 0
+	        ? "not refreshed for 2 h 0 min by our clock"
+	        : "written by a clock ahead of ours"));
+	ck_assert_int_eq(lock_remove_stale(st, &o, &removed, &e), 0);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert(exists(behind));
+	ck_assert(exists(ahead));
+	ck_assert_int_eq(nlocks(), 2); /* reading the store's clock left
+	                                  nothing behind */
+
+	/* Our clock is right, the store saw no write for 2 h, but the
+	 * holder says it refreshed just now: live. */
+	fresh = put_lock(3, "shared", "otherhost", 7, 1, fake, 1800, "");
+	age(fresh, 7200);
+	/* The two others old by the store's clock too: stale by both. */
+	age(behind, 7200);
+	age(ahead, 7200);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(lock_list(st, &o, seen_one, &s, &e), 0);
+	ck_assert_int_eq(state_of(&s, fresh), LOCK_LIVE);
+	ck_assert_int_eq(state_of(&s, behind), LOCK_STALE);
+	ck_assert_int_eq(state_of(&s, ahead), LOCK_STALE);
+	ck_assert_int_eq(lock_remove_stale(st, &o, &removed, &e), 0);
+	ck_assert_uint_eq(removed, 2);
+	ck_assert(!exists(behind));
+	ck_assert(!exists(ahead));
+	ck_assert(exists(fresh));
+	ck_assert_ptr_nonnull(strstr(notes, "by the store's clock"));
+	free(behind);
+	free(ahead);
+	free(fresh);
 }
 END_TEST
 
@@ -1183,6 +1285,7 @@ lock_suite(void)
 	tcase_add_test(tc, test_failures_while_taking_leave_nothing_behind);
 	tcase_add_test(tc, test_failures_while_holding_keep_the_lock);
 	tcase_add_test(tc, test_many_conflicts_and_old_ones);
+	tcase_add_test(tc, test_skewed_clocks_need_the_store_to_agree);
 	tcase_add_test(tc, test_a_signal_ends_the_wait);
 	suite_add_tcase(s, tc);
 
