@@ -205,8 +205,7 @@ tar_reader(void *arg, void *buf, size_t len, struct err *e)
 
 /* A regular file's data into chunks; the chunk ids go into n. */
 static int
-file_data(struct ingest *g, struct fs_node *n, const char *path,
-    struct err *e)
+file_data(struct ingest *g, struct fs_node *n, const char *path, struct err *e)
 {
 	struct timespec mt = { (time_t)n->mtime.sec, (long)n->mtime.nsec };
 	struct fs_node got;
@@ -298,8 +297,7 @@ add_member(struct ingest *g, struct fs_tarin_ent *ent, struct err *e)
 		fs_node_copy(&t->node, &to->node);
 		fs_node_set_str(&t->node.name, n->name);
 	} else {
-		if (n->type == FS_FILE &&
-		    file_data(g, n, ent->path, e) == -1) {
+		if (n->type == FS_FILE && file_data(g, n, ent->path, e) == -1) {
 			free(t->path);
 			free(t);
 			return (-1);
@@ -401,8 +399,7 @@ ingest(struct ingest *g, struct err *e)
 			char *shown = esc_str(ent.raw, strlen(ent.raw));
 
 			log_warn(g->o->log,
-			    "tar member \"%s\": leading '/' removed",
-			    shown);
+			    "tar member \"%s\": leading '/' removed", shown);
 			free(shown);
 		}
 		if ((r = add_member(g, &ent, &why)) == -1) {

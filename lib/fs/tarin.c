@@ -157,8 +157,8 @@ load_node(struct fs_tarin *t, struct archive_entry *ae, struct err *e)
 		    "member of unknown type (0%o): refused",
 		    archive_entry_filetype(ae)));
 	if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX)
-		return (err_set(e, ERR_CORRUPT,
-		    "owner id out of range: refused"));
+		return (
+		    err_set(e, ERR_CORRUPT, "owner id out of range: refused"));
 	name = strrchr(t->path, '/');
 	name = name != NULL ? name + 1 : t->path;
 	n->name = name[0] != '\0' ? xstrdup(name) : NULL;

@@ -76,8 +76,7 @@ int fs_tarin_next(struct fs_tarin *, struct fs_tarin_ent *ent, struct err *e);
  * until 0 before taking the node; not reading a member is fine (its data
  * is skipped).
  */
-ssize_t fs_tarin_read(struct fs_tarin *, void *buf, size_t len,
-    struct err *e);
+ssize_t fs_tarin_read(struct fs_tarin *, void *buf, size_t len, struct err *e);
 
 /* Free the reader; NULL is fine. */
 void fs_tarin_close(struct fs_tarin *);
