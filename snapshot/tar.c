@@ -177,10 +177,13 @@ dir_at(struct ingest *g, const char *path, struct err *e)
 	if ((t = lookup(g, path)) != NULL) {
 		if (t->dir != NULL)
 			return (t->dir);
+		char *shown = esc_str(path, strlen(path));
+
 		err_set(e, ERR_CORRUPT,
 		    "\"%s\" on its path is a %s in the archive, not a "
 		    "directory: refused (nothing is placed through it)",
-		    path, fs_type_name(t->node.type));
+		    shown, fs_type_name(t->node.type));
+		free(shown);
 		return (NULL);
 	}
 	slash = strrchr(path, '/');
@@ -278,11 +281,15 @@ add_member(struct ingest *g, struct fs_tarin_ent *ent, struct err *e)
 		struct tent *to = lookup(g, ent->hardlink);
 
 		if (to == NULL || to->node.type != FS_FILE) {
+			char *shown =
+			    esc_str(ent->hardlink, strlen(ent->hardlink));
+
 			err_set(e, ERR_CORRUPT,
 			    "a hard link to \"%s\", which is %s: refused",
-			    ent->hardlink,
+			    shown,
 			    to == NULL ? "no earlier member"
 			               : "not a regular file");
+			free(shown);
 			free(t->path);
 			free(t);
 			return (1);
@@ -395,19 +402,19 @@ ingest(struct ingest *g, struct err *e)
 			refused(g, ent.raw, &why);
 			continue;
 		}
-		if (ent.stripped) {
-			char *shown = esc_str(ent.raw, strlen(ent.raw));
-
-			log_warn(g->o->log,
-			    "tar member \"%s\": leading '/' removed", shown);
-			free(shown);
-		}
 		if ((r = add_member(g, &ent, &why)) == -1) {
 			*e = why;
 			return (-1);
 		}
 		if (r == 1)
 			refused(g, ent.raw, &why);
+		else if (ent.stripped) {
+			char *shown = esc_str(ent.raw, strlen(ent.raw));
+
+			log_warn(g->o->log,
+			    "tar member \"%s\": leading '/' removed", shown);
+			free(shown);
+		}
 	}
 }
 

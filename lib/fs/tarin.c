@@ -14,6 +14,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "esc.h"
 #include "xmalloc.h"
 
 #define BLOCK_SIZE (64 * 1024)
@@ -274,7 +275,10 @@ fs_tarin_next(struct fs_tarin *t, struct fs_tarin_ent *ent, struct err *e)
 	ent->path = t->path;
 	if ((hl = archive_entry_hardlink(ae)) != NULL) {
 		if (fs_tarin_path_clean(hl, &t->link, &lstripped, e) == -1) {
-			err_wrap(e, "hard link target \"%s\"", hl);
+			char *shown = esc_str(hl, strlen(hl));
+
+			err_wrap(e, "hard link to \"%s\"", shown);
+			free(shown);
 			return (FS_TARIN_REFUSED);
 		}
 		if (t->link[0] == '\0') {

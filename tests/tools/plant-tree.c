@@ -64,7 +64,8 @@ unescape(const char *s, size_t *len)
 	size_t n = 0;
 
 	while (*s != '\0') {
-		if (s[0] == '\\' && s[1] == 'x' && isxdigit((unsigned char)s[2]) &&
+		if (s[0] == '\\' && s[1] == 'x' &&
+		    isxdigit((unsigned char)s[2]) &&
 		    isxdigit((unsigned char)s[3])) {
 			char h[3] = { s[2], s[3], 0 };
 
@@ -207,8 +208,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: plant-tree REPO KEYFILE SPEC\n");
 		return (1);
 	}
-	if ((f = fopen(argv[2], "rb")) == NULL || (spec = fopen(argv[3], "r")) ==
-	    NULL) {
+	if ((f = fopen(argv[2], "rb")) == NULL ||
+	    (spec = fopen(argv[3], "r")) == NULL) {
 		perror("plant-tree");
 		return (1);
 	}
@@ -276,7 +277,8 @@ main(int argc, char **argv)
 		} else if ((strcmp(tok[0], "chr") == 0 ||
 		               strcmp(tok[0], "blk") == 0) &&
 		    ntok >= 4) {
-			n = new_node(tok[1], tok[0][0] == 'c' ? FS_CHR : FS_BLK);
+			n = new_node(tok[1],
+			    tok[0][0] == 'c' ? FS_CHR : FS_BLK);
 			n->rdev_major = (uint32_t)strtoul(tok[2], NULL, 10);
 			n->rdev_minor = (uint32_t)strtoul(tok[3], NULL, 10);
 			options(n, tok + 4, ntok - 4);
