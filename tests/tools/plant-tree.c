@@ -14,7 +14,8 @@
  *   chr NAME MAJOR MINOR [K=V...], blk ..., fifo NAME [K=V...]
  * K=V: mode=OCTAL uid=N gid=N mtime=SECONDS nlink=N dev=N ino=N
  * xattr=NAME=VALUE.  A NAME the format refuses ("", ".", "..", holding '/'
- * or NUL) is written as given all the same, by patching the encoded tree.
+ * or NUL) is written as given all the same, by patching the encoded tree;
+ * so is one written "=NAME", which may then repeat another's.
  * Exit 0 on success, 1 with a message otherwise.
  */
 #include <ctype.h>
@@ -96,10 +97,11 @@ set_name(struct level *l, struct fs_node *n, const char *spec)
 {
 	static const char pool[] = "#%&+,;=@^~";
 	size_t len;
-	char *raw = unescape(spec, &len);
+	int force = spec[0] == '=';
+	char *raw = unescape(spec + force, &len);
 	struct patch *p;
 
-	if (fs_name_valid(raw, len)) {
+	if (!force && fs_name_valid(raw, len)) {
 		n->name = raw;
 		return;
 	}
@@ -109,8 +111,6 @@ set_name(struct level *l, struct fs_node *n, const char *spec)
 	memset(p->fake, '~', len);
 	p->fake[0] = pool[l->npatches];
 	p->fake[len] = '\0';
-	if (len == 1)
-		p->fake[0] = pool[l->npatches];
 	memcpy(p->real, raw, len);
 	p->len = len;
 	l->npatches++;
