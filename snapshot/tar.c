@@ -423,12 +423,16 @@ snap_tar_run(struct repo *r, const struct snap_opts *o, const char *file,
     struct manifest *m, struct err *e)
 {
 	struct ingest g;
+	struct snap_opts to;
 	uint8_t root[IDX_ID_LEN];
 	int fd = -1, rc = -1;
 	char *abs = NULL, *src = NULL;
 
 	memset(&g, 0, sizeof(g));
-	g.o = o;
+	/* No files cache: a tar run would only age its entries. */
+	to = *o;
+	to.cache_dir = NULL;
+	g.o = &to;
 	g.m = m;
 	if (strcmp(file, "-") == 0) {
 		fd = STDIN_FILENO;
@@ -441,7 +445,7 @@ snap_tar_run(struct repo *r, const struct snap_opts *o, const char *file,
 		abs = realpath(file, NULL);
 		src = xasprintf("tar:%s", abs != NULL ? abs : file);
 	}
-	if (snap_begin(r, o, m, &g.s, e) == -1)
+	if (snap_begin(r, &to, m, &g.s, e) == -1)
 		goto out;
 	g.start.sec = (int64_t)m->time.tv_sec;
 	g.start.nsec = (uint32_t)m->time.tv_nsec;

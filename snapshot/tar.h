@@ -15,7 +15,8 @@
  * Store the tar stream in file ("-": standard input) as a snapshot of r
  * and save its manifest (*m, filled; its paths hold "tar:" and the file's
  * absolute path, or "tar:-").  The archive's root is the snapshot's root.
- * Of o, only tags, compression, log, progress and interrupted are used.
+ * Of o, only tags, compression, log, progress and interrupted are used
+ * (no files cache).
  *
  * Members are taken in order: paths are cleaned as fs/tarin.h says (a
  * leading '/' removed, with a warning); a member is refused, listed in

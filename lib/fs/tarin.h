@@ -49,9 +49,9 @@ struct fs_tarin;
 
 /*
  * Start reading a tar stream from fd (not closed by us; read in blocks of
- * 64 KiB).  Fails (ERR_IO) only when libarchive cannot be set up or the
- * first read fails; a stream that is not a tar archive is found by the
- * first fs_tarin_next.
+ * 64 KiB).  Fails (ERR_IO, or ERR_INTERNAL when libarchive cannot be set
+ * up) when the first bytes cannot be read or are neither a tar archive
+ * nor one of the compressions above: nothing was taken then.
  */
 int fs_tarin_open(int fd, struct fs_tarin **out, struct err *e);
 
