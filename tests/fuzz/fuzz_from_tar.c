@@ -109,10 +109,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *last = strrchr(ent.path, '/');
 
 			last = last != NULL ? last + 1 : ent.path;
-			FUZZ_CHECK(n->name != NULL && strcmp(n->name, last) == 0);
+			FUZZ_CHECK(
+			    n->name != NULL && strcmp(n->name, last) == 0);
 		}
-		FUZZ_CHECK(n->mtime.nsec < 1000000000u &&
-		    n->ctime.nsec < 1000000000u);
+		FUZZ_CHECK(
+		    n->mtime.nsec < 1000000000u && n->ctime.nsec < 1000000000u);
 		while ((got = fs_tarin_read(t, buf, sizeof(buf), &e)) > 0)
 			total += (uint64_t)got;
 		if (got == -1) {
@@ -123,7 +124,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t k = 0; k < n->nsparse; k++) {
 			FUZZ_CHECK(n->sparse[k].offset >= end);
 			FUZZ_CHECK(n->sparse[k].offset <= n->size &&
-			    n->sparse[k].length <= n->size - n->sparse[k].offset);
+			    n->sparse[k].length <=
+			        n->size - n->sparse[k].offset);
 			end = n->sparse[k].offset + n->sparse[k].length;
 		}
 		if (n->name != NULL)

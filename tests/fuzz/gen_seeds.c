@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <unistd.h>
 
 #include "crypto.h"
@@ -273,7 +272,10 @@ ustar(uint8_t h[512], const char *name, char type, const char *link,
 	memset(h + 148, ' ', 8);
 	h[156] = (uint8_t)type;
 	snprintf((char *)h + 157, 100, "%s", link);
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	    "ustar\0"
+	    "00",
+	    8);
 	for (int i = 0; i < 512; i++)
 		sum += h[i];
 	snprintf((char *)h + 148, 8, "%06o", sum);
@@ -343,8 +345,9 @@ tar_seeds(void)
 
 		if (r == -1)
 			die("tar entry", &e);
-		if (r == 1 && fs_extract_write(x, "hello", 5,
-		                  i == 2 ? 4096 : 0, &e) == -1)
+		if (r == 1 &&
+		    fs_extract_write(x, "hello", 5, i == 2 ? 4096 : 0, &e) ==
+		        -1)
 			die("tar data", &e);
 		if (fs_extract_end(x, &e) == -1)
 			die("tar end", &e);
