@@ -18,10 +18,11 @@
 #include "snapshot/job.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/sources.h"
+#include "snapshot/tar.h"
 #include "xmalloc.h"
 
 struct snapshot_args {
-	const char *repo, *cache_dir, *job, *defaults;
+	const char *repo, *cache_dir, *job, *defaults, *from_tar;
 	struct opt_strv tags, excl, names, pgs, mys, sqls, cmds, cmdnames;
 	int one_fs, no_cache, no_verify, compression;
 };
@@ -62,12 +63,18 @@ static const struct opt snapshot_opts[] = {
 	{ "command", 0, OPT_STRV, A(cmds), "CMD", 0, 0, 0, NULL },
 	{ "name", 0, OPT_FUNC, A(cmdnames), "NAME", 0, 0, 0, name_opt },
 	{ "compression", 0, OPT_ZSTD, A(compression), "N", 0, 0, 0, NULL },
+	{ "from-tar", 0, OPT_STR, A(from_tar), "FILE", 0, 0, OPT_NONEMPTY,
+	    NULL },
 	OPT_END,
 };
 
 static const struct opt_rel snapshot_rels[] = {
 	{ OPT_NEEDS, "defaults-file", "mysql", NULL },
 	{ OPT_EXCLUDES, "job", "source", "--job runs the job's sources" },
+	{ OPT_EXCLUDES, "from-tar",
+	    "source job postgres mysql sqlite command exclude "
+	    "one-file-system",
+	    "a tar stream is the snapshot's one source" },
 	OPT_REL_END,
 };
 
@@ -160,7 +167,13 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	so.compression = a.compression;
 	sources_mode = a.job != NULL ||
 	    a.names.n + a.pgs.n + a.mys.n + a.sqls.n + a.cmds.n > 0;
-	if (!sources_mode && optind >= argc) {
+	if (a.from_tar != NULL && optind < argc) {
+		rc = cli_usage_error(cmd,
+		    "give --from-tar FILE or paths, not both: a tar stream is "
+		    "the snapshot's one source");
+		goto done;
+	}
+	if (!sources_mode && a.from_tar == NULL && optind >= argc) {
 		rc = cli_usage_error(cmd,
 		    "give the paths to snapshot, or --source NAME");
 		goto done;
@@ -234,8 +247,9 @@ cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	so.repository = arg ? arg : getenv("COFFER_REPOSITORY");
 	if (cdir != NULL && stat(cdir, &st) == 0 && S_ISDIR(st.st_mode))
 		so.tmp_dir = cdir;
-	if ((sources_mode ? snap_job_run(r, sj, &so, &m, &nfailed, &e)
-	                  : snap_run(r, &so, &m, &e)) == -1) {
+	if ((sources_mode        ? snap_job_run(r, sj, &so, &m, &nfailed, &e)
+	            : a.from_tar ? snap_tar_run(r, &so, a.from_tar, &m, &e)
+	                         : snap_run(r, &so, &m, &e)) == -1) {
 		progress_free(so.progress);
 		goto out;
 	}

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
+#include "fs/extract.h"
 #include "fs/node.h"
 #include "repo/idx.h"
 #include "repo/key.h"
@@ -253,6 +255,139 @@ tree_seed(void)
 		fs_node_clear(&v[i]);
 }
 
+/* One 512-byte ustar header (name, type, link, size) into h. */
+static void
+ustar(uint8_t h[512], const char *name, char type, const char *link,
+    size_t size)
+{
+	unsigned sum = 0;
+
+	memset(h, 0, 512);
+	snprintf((char *)h, 100, "%s", name);
+	snprintf((char *)h + 100, 8, "%07o", 0644);
+	snprintf((char *)h + 108, 8, "%07o", 0);
+	snprintf((char *)h + 116, 8, "%07o", 0);
+	snprintf((char *)h + 124, 12, "%011zo", size);
+	snprintf((char *)h + 136, 12, "%011o", 1700000000);
+	memset(h + 148, ' ', 8);
+	h[156] = (uint8_t)type;
+	snprintf((char *)h + 157, 100, "%s", link);
+	memcpy(h + 257,
+	    "ustar\0"
+	    "00",
+	    8);
+	for (int i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+}
+
+/*
+ * from_tar: a pax stream written by coffer's own tar writer (a file with
+ * an xattr, a sparse file, a directory, a symlink, hard links, a FIFO),
+ * and ustar streams with the names snapshot --from-tar must refuse or
+ * clean ('..', absolute paths, a file through a symlink, a duplicate, a
+ * hard link out).
+ */
+static void
+tar_seeds(void)
+{
+	static const struct {
+		const char *name;
+		char type;
+		const char *link;
+	} bad[] = { { "../escape", '0', "" }, { "/abs/x", '0', "" },
+		{ "a/../../b", '0', "" }, { "./ok", '0', "" },
+		{ "lnk", '2', "/etc" }, { "lnk/through", '0', "" },
+		{ "ok", '0', "" }, { "hl", '1', "../../etc/passwd" },
+		{ "hl2", '1', "ok" }, { "d/", '5', "" }, { "d", '2', "/" },
+		{ "d/after", '0', "" } };
+	char path[] = "/tmp/gen_seeds.XXXXXX";
+	struct fs_extract *x;
+	struct fs_node n[6];
+	struct err e;
+	uint8_t *buf, h[512], data[512];
+	long len = 0;
+	FILE *f;
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1)
+		die("mkstemp", NULL);
+	memset(n, 0, sizeof(n));
+	for (int i = 0; i < 6; i++) {
+		n[i].mode = 0644;
+		n[i].mtime = (struct fs_time){ 1700000000, 123456789 };
+		n[i].nlink = 1;
+		n[i].type = FS_FILE;
+	}
+	n[0].name = xstrdup("dir");
+	n[0].type = FS_DIR;
+	n[1].name = xstrdup("file");
+	n[1].size = 5;
+	fs_node_add_xattr(&n[1], "user.comment", "hi", 2);
+	n[2].name = xstrdup("sparse");
+	n[2].size = 1 << 20;
+	fs_node_add_extent(&n[2], 4096, 5);
+	n[3].name = xstrdup("link");
+	n[3].type = FS_SYMLINK;
+	n[3].symlink = xstrdup("../file");
+	for (int i = 4; i < 6; i++) {
+		n[i].name = xstrdup(i == 4 ? "h1" : "h2");
+		n[i].size = 5;
+		n[i].nlink = 2;
+		n[i].dev = 1;
+		n[i].ino = 9;
+	}
+	if (fs_tar_open(fd, 0, &x, &e) == -1)
+		die("tar", &e);
+	for (int i = 0; i < 6; i++) {
+		int r = fs_extract_begin(x, i == 0 ? NULL : "dir", &n[i], &e);
+
+		if (r == -1)
+			die("tar entry", &e);
+		if (r == 1 &&
+		    fs_extract_write(x, "hello", 5, i == 2 ? 4096 : 0, &e) ==
+		        -1)
+			die("tar data", &e);
+		if (fs_extract_end(x, &e) == -1)
+			die("tar end", &e);
+	}
+	if (fs_extract_close(x, &e) == -1)
+		die("tar close", &e);
+	for (int i = 0; i < 6; i++)
+		fs_node_clear(&n[i]);
+	if ((f = fdopen(fd, "rb")) == NULL || fseek(f, 0, SEEK_END) == -1 ||
+	    (len = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) == -1)
+		die(path, NULL);
+	buf = xmalloc((size_t)len);
+	if (fread(buf, 1, (size_t)len, f) != (size_t)len)
+		die(path, NULL);
+	seed("from_tar", buf, (size_t)len);
+	free(buf);
+	fclose(f);
+	unlink(path);
+
+	/* The hostile names, one stream. */
+	buf = xmalloc(NELEM(bad) * 1024 + 1024);
+	len = 0;
+	memset(data, 0, sizeof(data));
+	memcpy(data, "data\n", 5);
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		size_t sz = bad[i].type == '0' ? 5 : 0;
+
+		ustar(h, bad[i].name, bad[i].type, bad[i].link, sz);
+		memcpy(buf + len, h, 512);
+		len += 512;
+		if (sz > 0) {
+			memcpy(buf + len, data, 512);
+			len += 512;
+		}
+	}
+	memset(buf + len, 0, 1024);
+	seed("from_tar", buf, (size_t)len + 1024);
+	free(buf);
+}
+
 static void
 idx_pack_seeds(void)
 {
@@ -435,6 +570,7 @@ main(int argc, char **argv)
 		die(top, NULL);
 	texts();
 	tree_seed();
+	tar_seeds();
 	idx_pack_seeds();
 	key_seeds();
 	fixture_seeds();
