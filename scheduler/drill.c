@@ -66,6 +66,10 @@ drill_target_name(enum drill_target t)
 		return ("postgres-scratch");
 	case DRILL_T_PG:
 		return ("postgres");
+	case DRILL_T_MY_SCRATCH:
+		return ("mysql-scratch");
+	case DRILL_T_MY:
+		return ("mysql");
 	}
 	return ("?");
 }
@@ -189,6 +193,7 @@ resolve(const struct config *cfg, const char *name, struct spec *sp,
 	sp->checks = config_get_str(sec, "checks");
 	sp->on_failure = config_get_str(sec, "on_failure");
 	sp->drill_user = config_get_str(sec, "drill_user");
+	sp->defaults_file = config_get_str(sec, "defaults_file");
 	(void)config_get_duration(sec, "max_rto", &sp->max_rto);
 	(void)config_get_duration(sec, "max_rpo", &sp->max_rpo);
 	(void)config_get_duration(sec, "timeout", &sp->timeout);
@@ -196,8 +201,8 @@ resolve(const struct config *cfg, const char *name, struct spec *sp,
 	if (sp->target == NULL)
 		return (config_err(e, sec, NULL,
 		    "[drill %s] has no target; set target = a directory (an "
-		    "absolute path), sqlite, postgres-scratch or "
-		    "postgres:CONNINFO",
+		    "absolute path), sqlite, postgres-scratch, "
+		    "postgres:CONNINFO, mysql-scratch or mysql:DB",
 		    name));
 	k = config_drill_target(sp->target, &sp->arg);
 	if (k == CONFIG_DRILL_BAD || k == CONFIG_DRILL_UNSUPPORTED)
@@ -220,6 +225,12 @@ resolve(const struct config *cfg, const char *name, struct spec *sp,
 		    "source = its NAME",
 		    sp->kind == DRILL_T_PG ? "postgres:CONNINFO"
 		                           : "postgres-scratch"));
+	if ((sp->kind == DRILL_T_MY_SCRATCH || sp->kind == DRILL_T_MY) &&
+	    (sp->src_type == NULL || strcmp(sp->src_type, "mysql") != 0))
+		return (config_err(e, sec, sp->source ? "source" : "target",
+		    "target = %s restores a [source] of type mysql; set "
+		    "source = its NAME",
+		    sp->kind == DRILL_T_MY ? "mysql:DB" : "mysql-scratch"));
 	if ((sql = config_get_str(sec, "sql_checks")) != NULL) {
 		drill_sql_split(sql, &sp->sql, &sp->nsql);
 		if (sp->nsql == 0)
@@ -351,6 +362,29 @@ drill_as_user(const struct run *u, const char *const *args, const char *label,
 	return (proc_run(&po, e));
 }
 
+int
+drill_scratch_user(struct run *u, const char *deflt, const char *server,
+    struct err *e)
+{
+	const char *name = u->sp->drill_user;
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return (0);
+	if (name == NULL)
+		name = getpwnam(deflt) != NULL ? deflt : "nobody";
+	if ((pw = getpwnam(name)) == NULL)
+		return (err_set(e, ERR_CONFIG, "drill_user: no user %s", name));
+	if (pw->pw_uid == 0)
+		return (err_set(e, ERR_CONFIG,
+		    "drill_user: %s is root; %s does not run as root", name,
+		    server));
+	snprintf(u->user, sizeof(u->user), "%s", name);
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	return (0);
+}
+
 /* ------------------------------------------------------------- worker */
 
 int
@@ -415,6 +449,9 @@ sql_checks(struct run *u)
 		if (u->sp->kind == DRILL_T_SQLITE)
 			ok = drill_sqlite_check(u->res->target, u->sp->sql[i],
 			    why, sizeof(why));
+		else if (u->sp->kind == DRILL_T_MY_SCRATCH ||
+		    u->sp->kind == DRILL_T_MY)
+			ok = drill_my_check(u, u->sp->sql[i], why, sizeof(why));
 		else
 			ok = drill_pg_check(u, u->sp->sql[i], why, sizeof(why));
 		drill_check_add(u, DRILL_SQL_CHECK, ok, &t, u->sp->sql[i], why);
@@ -448,8 +485,8 @@ static void
 checks_command(struct run *u)
 {
 	char vdrill[CONFIG_NAME_MAX + 32], vtarget[sizeof(u->res->target) + 32],
-	    vsnap[96];
-	const char *env[4];
+	    vsnap[96], *vcnf = NULL;
+	const char *env[5];
 	struct proc_opts po;
 	struct timespec t;
 	struct err e;
@@ -464,6 +501,12 @@ checks_command(struct run *u)
 	env[1] = vtarget;
 	env[2] = vsnap;
 	env[3] = NULL;
+	if (u->cnf != NULL) {
+		/* mysql: how the client reaches the restored database. */
+		vcnf = xasprintf("COFFER_DRILL_DEFAULTS_FILE=%s", u->cnf);
+		env[3] = vcnf;
+		env[4] = NULL;
+	}
 	memset(&po, 0, sizeof(po));
 	po.shell = u->sp->checks;
 	po.label = "checks command";
@@ -474,10 +517,12 @@ checks_command(struct run *u)
 	if (proc_run(&po, &e) == -1) {
 		drill_check_add(u, DRILL_CHECK, 0, &t, u->sp->checks, e.msg);
 		drill_stage_fail(u, DRILL_CHECK, &t, &e);
-		return;
+	} else {
+		drill_check_add(u, DRILL_CHECK, 1, &t, u->sp->checks, NULL);
+		drill_stage_set(u, DRILL_CHECK, DRILL_OK, &t,
+		    "checks command passed");
 	}
-	drill_check_add(u, DRILL_CHECK, 1, &t, u->sp->checks, NULL);
-	drill_stage_set(u, DRILL_CHECK, DRILL_OK, &t, "checks command passed");
+	free(vcnf);
 }
 
 static int
@@ -560,6 +605,16 @@ work(struct run *u)
 		if (drill_restore_pg(u, r, &m, &sel, &e) == -1)
 			goto restore_failed;
 		break;
+	case DRILL_T_MY_SCRATCH:
+		if (drill_my_start(u, &e) == -1) {
+			err_wrap(&e, "scratch server");
+			goto restore_failed;
+		}
+		/* FALLTHROUGH */
+	case DRILL_T_MY:
+		if (drill_restore_my(u, r, &m, &sel, &e) == -1)
+			goto restore_failed;
+		break;
 	}
 	restored = 1;
 	drill_stage_set(u, DRILL_RESTORE, DRILL_OK, &t,
@@ -581,6 +636,8 @@ verify:
 		drill_verify_dir(u, r, sel.root);
 	} else if (u->sp->kind == DRILL_T_SQLITE)
 		drill_verify_sqlite(u);
+	else if (u->sp->kind == DRILL_T_MY_SCRATCH || u->sp->kind == DRILL_T_MY)
+		drill_verify_my(u);
 	else
 		drill_verify_pg(u);
 	/* The repository is done with: its lock goes. */
@@ -790,11 +847,14 @@ cleanup(struct run *u, int wrote_target, int target_existed)
 	struct shared *sh = u->sh;
 	struct err e;
 
-	if (sh->cluster)
+	if (sh->cluster && u->sp->kind == DRILL_T_MY_SCRATCH)
+		drill_my_stop(u);
+	else if (sh->cluster)
 		drill_pg_stop(u);
 	/* A postmaster pg_ctl detached, a check's stray child: gone. */
 	proc_kill_descendants();
 	drill_pg_drop(u);
+	drill_my_drop(u);
 	if (wrote_target) {
 		err_clear(&e);
 		if (drill_rm_tree(u->sp->arg, target_existed, &e) == -1)
@@ -887,6 +947,9 @@ prepare_target(struct run *u, const struct config *cfg, int *existed,
 	case DRILL_T_PG_SCRATCH:
 	case DRILL_T_PG:
 		return (drill_pg_prepare(u, cfg, e));
+	case DRILL_T_MY_SCRATCH:
+	case DRILL_T_MY:
+		return (drill_my_prepare(u, cfg, e));
 	}
 	return (0);
 }
@@ -895,13 +958,40 @@ int
 drill_run(const struct config *cfg, const char *name,
     const struct drill_opts *o, struct drill_result *res, struct err *e)
 {
+	return (drill_run_at(cfg, name, o, NULL, res, e));
+}
+
+/* Name the work directory in the file at path (see drill_run_at). */
+static void
+note_work(const char *path, const char *work, struct log *log)
+{
+	FILE *f;
+
+	if (path == NULL)
+		return;
+	if ((f = fopen(path, "we")) == NULL ||
+	    fprintf(f, "%s\n", work) < 0 || fclose(f) == EOF) {
+		if (f != NULL)
+			(void)fclose(f);
+		log_warn(log,
+		    "drill: %s: %s (a kill would leave the work directory "
+		    "%s unnamed)",
+		    path, strerror(errno), work);
+	}
+}
+
+int
+drill_run_at(const struct config *cfg, const char *name,
+    const struct drill_opts *o, const char *leftovers,
+    struct drill_result *res, struct err *e)
+{
 	struct shared *sh = MAP_FAILED;
 	struct spec sp;
 	struct run u;
 	char *tmpl = NULL;
 	const char *tmpdir;
 	int rc = -1, existed = 0, went = 0, timed_out = 0, wstatus = 0;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	memset(res, 0, sizeof(*res));
 	memset(&u, 0, sizeof(u));
@@ -932,17 +1022,18 @@ drill_run(const struct config *cfg, const char *name,
 
 	/* The private work directory: a drill's temp files, its cluster. */
 	tmpdir = getenv("TMPDIR");
-	tmpl = xasprintf("%s/coffer-drill.XXXXXX",
-	    tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : "/tmp");
+	tmpl = xasprintf("%s/" DRILL_WORK_PREFIX "%s.XXXXXX",
+	    tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : "/tmp", name);
 	if (mkdtemp(tmpl) == NULL) {
 		err_sys(e, ERR_IO, "drill %s: work directory %s", name, tmpl);
 		goto out;
 	}
 	u.work = tmpl;
 	tmpl = NULL;
+	note_work(leftovers, u.work, o->log);
 	/* A scratch cluster's user must reach its directory in there. */
-	if (sp.kind == DRILL_T_PG_SCRATCH && geteuid() == 0 &&
-	    chmod(u.work, 0711) == -1) {
+	if ((sp.kind == DRILL_T_PG_SCRATCH || sp.kind == DRILL_T_MY_SCRATCH) &&
+	    geteuid() == 0 && chmod(u.work, 0711) == -1) {
 		err_sys(e, ERR_IO, "%s", u.work);
 		goto out;
 	}
@@ -958,6 +1049,12 @@ drill_run(const struct config *cfg, const char *name,
 		goto out;
 	}
 	if (pid == 0) {
+		/* Should the parent die (kill -9), stop rather than go on
+		 * with nobody to clean up: the next run removes what is
+		 * left (drill_reap). */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(1);
 		work(&u);
 		fflush(stdout);
 		fflush(stderr);
@@ -1002,6 +1099,9 @@ out:
 		err_clear(&ce);
 		(void)drill_rm_tree(u.work, 0, &ce);
 	}
+	/* Cleaned up: nothing left for the next run to look for. */
+	if (leftovers != NULL && u.work != NULL)
+		(void)unlink(leftovers);
 	if (sh != MAP_FAILED)
 		munmap(sh, sizeof(*sh));
 	spec_free(&sp);
@@ -1010,5 +1110,8 @@ out:
 	free(u.pgbin);
 	free(u.data);
 	free(u.sock);
+	free(u.cnf);
+	free(u.mydir);
+	free(u.mariadbd);
 	return (rc);
 }

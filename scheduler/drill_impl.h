@@ -3,7 +3,8 @@
  * resolved [drill] section, the memory the worker and the parent share,
  * a run's context, and each target's stages.  drill.c runs a drill;
  * drill_files.c has the directory and sqlite targets, drill_pg.c the
- * PostgreSQL ones.  Not for use outside scheduler/drill*.c.
+ * PostgreSQL ones, drill_mysql.c the MariaDB ones.  Not for use outside
+ * scheduler/drill*.c.
  */
 #ifndef COFFER_SCHED_DRILL_IMPL_H
 #define COFFER_SCHED_DRILL_IMPL_H
@@ -25,6 +26,12 @@ struct rst_selection;
 /* Entries (or events) a stage names one by one on the log. */
 #define VERIFY_LOG_MAX 20
 
+/*
+ * A drill's work directory is TMPDIR/coffer-drill-NAME.XXXXXX: an admin
+ * (and the next run) can tell what made it.
+ */
+#define DRILL_WORK_PREFIX "coffer-drill-"
+
 /* The [drill NAME] section, resolved (drill.c, resolve). */
 struct spec {
 	const char *name;
@@ -36,6 +43,7 @@ struct spec {
 	char **sql;
 	size_t nsql;
 	const char *checks, *on_failure, *drill_user;
+	const char *defaults_file; /* mysql:DB: the client option file */
 	uint64_t max_rto, max_rpo, timeout, hook_timeout;
 };
 
@@ -47,10 +55,11 @@ struct spec {
  */
 struct shared {
 	struct drill_result res;
-	int done;    /* the worker reached its end */
-	int running; /* the stage running, or -1 */
-	int cluster; /* a scratch cluster may be running */
-	int db_made; /* PG: the drill's database may exist */
+	int done;     /* the worker reached its end */
+	int running;  /* the stage running, or -1 */
+	int cluster;  /* a scratch cluster may be running */
+	int db_made;  /* PG, mysql:DB: the drill's database may exist */
+	pid_t server; /* mysql-scratch: mariadbd's pid, 0: none */
 	char dbname[256];
 	char maint[2048]; /* PG: where to drop it from */
 };
@@ -65,7 +74,10 @@ struct run {
 	char *pgbin;              /* PG scratch: initdb's directory */
 	char *data;               /* PG scratch: the cluster */
 	char *sock;               /* PG scratch: its socket directory */
-	uid_t uid;                /* PG scratch: who runs it */
+	char *cnf;                /* mysql: the client option file, or NULL */
+	char *mydir;              /* mysql-scratch: its directory */
+	char *mariadbd;           /* mysql-scratch: the server program */
+	uid_t uid;                /* scratch: who runs the server */
 	gid_t gid;
 	char user[64]; /* "" when it is us */
 	struct timespec t0;
@@ -73,6 +85,16 @@ struct run {
 };
 
 /* ------------------------------------------------------------ drill.c */
+
+/*
+ * drill_run, and when leftovers is not NULL: the path of the work
+ * directory is written to that file as soon as it is made, and the file
+ * removed once the run cleaned up, so that after a kill -9 the next run
+ * finds what to remove (drill_sched.c).
+ */
+int drill_run_at(const struct config *cfg, const char *name,
+    const struct drill_opts *o, const char *leftovers,
+    struct drill_result *res, struct err *e);
 
 /* A stage's result (t: its start, NULL: no duration), one line. */
 void drill_stage_set(struct run *u, enum drill_stage s, enum drill_status st,
@@ -97,6 +119,14 @@ void drill_refuse(struct run *u, enum err_class c, const char *fmt, ...)
  */
 int drill_as_user(const struct run *u, const char *const *args,
     const char *label, volatile sig_atomic_t *intr, unsigned timeout,
+    struct err *e);
+
+/*
+ * Who runs a scratch server: us, or when root drill_user, by default
+ * deflt when that user exists, else nobody; never root (server names the
+ * server in that message).
+ */
+int drill_scratch_user(struct run *u, const char *deflt, const char *server,
     struct err *e);
 
 /* ------------------------------------------------------ drill_files.c */
@@ -140,5 +170,26 @@ void drill_verify_pg(struct run *u);
 int drill_pg_check(struct run *u, const char *sql, char *why, size_t whylen);
 /* Drop the database the drill made on a test server, if it did. */
 void drill_pg_drop(struct run *u);
+
+/* ------------------------------------------------------ drill_mysql.c */
+
+/*
+ * Set up a mysql-scratch or mysql:DB target before the worker: 0, or 1
+ * when refused (drill_refuse said why).
+ */
+int drill_my_prepare(struct run *u, const struct config *cfg, struct err *e);
+/* mariadb-install-db and start mariadbd, listening only on a socket. */
+int drill_my_start(struct run *u, struct err *e);
+/* Stop the scratch mariadbd (SIGTERM, then the kill of cleanup). */
+void drill_my_stop(struct run *u);
+/* The restore stage for MariaDB targets. */
+int drill_restore_my(struct run *u, struct repo *r, const struct manifest *m,
+    const struct rst_selection *sel, struct err *e);
+/* The verify stage for MariaDB: mariadb-check of every table. */
+void drill_verify_my(struct run *u);
+/* One SQL check on the restored database: 1 pass, 0 fail (why). */
+int drill_my_check(struct run *u, const char *sql, char *why, size_t whylen);
+/* Drop the database the drill made on a test server, if it did. */
+void drill_my_drop(struct run *u);
 
 #endif

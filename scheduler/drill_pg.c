@@ -233,29 +233,6 @@ pg_bindir(struct err *e)
 	return (best);
 }
 
-/* Who runs the scratch cluster: us, or when root drill_user's default. */
-static int
-scratch_user(struct run *u, struct err *e)
-{
-	const char *name = u->sp->drill_user;
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return (0);
-	if (name == NULL)
-		name = getpwnam("postgres") != NULL ? "postgres" : "nobody";
-	if ((pw = getpwnam(name)) == NULL)
-		return (err_set(e, ERR_CONFIG, "drill_user: no user %s", name));
-	if (pw->pw_uid == 0)
-		return (err_set(e, ERR_CONFIG,
-		    "drill_user: %s is root; PostgreSQL does not run as root",
-		    name));
-	snprintf(u->user, sizeof(u->user), "%s", name);
-	u->uid = pw->pw_uid;
-	u->gid = pw->pw_gid;
-	return (0);
-}
-
 int
 drill_pg_start(struct run *u, struct err *e)
 {
@@ -504,7 +481,7 @@ drill_pg_prepare(struct run *u, const struct config *cfg, struct err *e)
 	switch (sp->kind) {
 	case DRILL_T_PG_SCRATCH:
 		if ((u->pgbin = pg_bindir(e)) == NULL ||
-		    scratch_user(u, e) == -1) {
+		    drill_scratch_user(u, "postgres", "PostgreSQL", e) == -1) {
 			drill_refuse(u, e->class, "%s", e->msg);
 			return (1);
 		}
