@@ -869,7 +869,7 @@ config_drill_target(const char *v, const char **arg)
 
 /* A drill's target names a kind coffer drills; what goes with it fits. */
 #define DRILL_TARGETS                                                          \
-	"a directory (an absolute path), sqlite, postgres-scratch, "          \
+	"a directory (an absolute path), sqlite, postgres-scratch, "           \
 	"postgres:CONNINFO, mysql-scratch or mysql:DB"
 static void
 check_drill(struct parse *p, struct config_section *s)
@@ -888,8 +888,8 @@ check_drill(struct parse *p, struct config_section *s)
 	kind = config_drill_target(t->value, &arg);
 	if (kind == CONFIG_DRILL_UNSUPPORTED) {
 		pfail(p, t->line,
-		    "target: '%s' is not supported yet; drills restore to "
-		    DRILL_TARGETS,
+		    "target: '%s' is not supported yet; drills restore "
+		    "to " DRILL_TARGETS,
 		    t->value);
 		return;
 	}

@@ -231,11 +231,11 @@ START_TEST(test_config)
 	    &e);
 	ck_assert_ptr_nonnull(cfg);
 	config_free(cfg);
-	cfg = load(PG_SOURCES "[drill d]\nrepository = r\ntarget = mysql:\n",
-	    &e);
+	cfg =
+	    load(PG_SOURCES "[drill d]\nrepository = r\ntarget = mysql:\n", &e);
 	ck_assert_ptr_null(cfg);
-	ck_assert_ptr_nonnull(
-	    strstr(e.msg, ":15: target: mysql:DB needs the name of the database"));
+	ck_assert_ptr_nonnull(strstr(e.msg,
+	    ":15: target: mysql:DB needs the name of the database"));
 	cfg = load(PG_SOURCES "[drill d]\nrepository = r\n"
 	                      "target = mysql-scratch\n"
 	                      "defaults_file = /etc/drill.cnf\n",
