@@ -186,6 +186,7 @@ static const struct schema_key drill_keys[] = {
 	{ K("max_rto"), DURATION(1, DUR_MAX) },
 	{ K("max_rpo"), DURATION(1, DUR_MAX) },
 	{ K("drill_user"), TYPE(CONFIG_V_NAME) },
+	{ K("defaults_file"), TYPE(CONFIG_V_PATH) },
 	{ K("timeout"), DURATION(1, DUR_MAX) },
 	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE) },
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
@@ -845,8 +846,8 @@ config_drill_target(const char *v, const char **arg)
 		{ "sqlite", CONFIG_DRILL_SQLITE, 0 },
 		{ "postgres-scratch", CONFIG_DRILL_PG_SCRATCH, 0 },
 		{ "postgres", CONFIG_DRILL_PG, 1 },
-		{ "mysql-scratch", CONFIG_DRILL_UNSUPPORTED, 0 },
-		{ "mysql", CONFIG_DRILL_UNSUPPORTED, 1 },
+		{ "mysql-scratch", CONFIG_DRILL_MY_SCRATCH, 0 },
+		{ "mysql", CONFIG_DRILL_MY, 1 },
 		{ "ssh", CONFIG_DRILL_UNSUPPORTED, 1 },
 	};
 	size_t n;
@@ -869,12 +870,16 @@ config_drill_target(const char *v, const char **arg)
 }
 
 /* A drill's target names a kind coffer drills; what goes with it fits. */
+#define DRILL_TARGETS                                                          \
+	"a directory (an absolute path), sqlite, postgres-scratch, "           \
+	"postgres:CONNINFO, mysql-scratch or mysql:DB"
 static void
 check_drill(struct parse *p, struct config_section *s)
 {
 	const struct key *t = key_find(s, "target");
 	const struct key *sql = key_find(s, "sql_checks");
 	const struct key *du = key_find(s, "drill_user");
+	const struct key *df = key_find(s, "defaults_file");
 	enum config_drill_target kind;
 	struct conninfo *ci = NULL;
 	const char *arg;
@@ -885,17 +890,14 @@ check_drill(struct parse *p, struct config_section *s)
 	kind = config_drill_target(t->value, &arg);
 	if (kind == CONFIG_DRILL_UNSUPPORTED) {
 		pfail(p, t->line,
-		    "target: '%s' is not supported yet; drills restore to a "
-		    "directory (an absolute path), sqlite, postgres-scratch "
-		    "or postgres:CONNINFO",
+		    "target: '%s' is not supported yet; drills restore "
+		    "to " DRILL_TARGETS,
 		    t->value);
 		return;
 	}
 	if (kind == CONFIG_DRILL_BAD) {
 		pfail(p, t->line,
-		    "target: '%s' is not a drill target; use a directory (an "
-		    "absolute path), sqlite, postgres-scratch or "
-		    "postgres:CONNINFO",
+		    "target: '%s' is not a drill target; use " DRILL_TARGETS,
 		    t->value);
 		return;
 	}
@@ -907,16 +909,28 @@ check_drill(struct parse *p, struct config_section *s)
 		}
 		conninfo_free(ci);
 	}
+	if (kind == CONFIG_DRILL_MY && *arg == '\0') {
+		pfail(p, t->line,
+		    "target: mysql:DB needs the name of the database to make "
+		    "on the test server, as in mysql:billing_drill");
+		return;
+	}
 	if (sql != NULL && kind == CONFIG_DRILL_DIR)
 		pfail(p, sql->line,
 		    "sql_checks: the target (line %d) is a directory; SQL "
-		    "checks need target = sqlite, postgres-scratch or "
-		    "postgres:CONNINFO",
+		    "checks need target = sqlite, postgres-scratch, "
+		    "postgres:CONNINFO, mysql-scratch or mysql:DB",
 		    t->line);
-	else if (du != NULL && kind != CONFIG_DRILL_PG_SCRATCH)
+	else if (du != NULL && kind != CONFIG_DRILL_PG_SCRATCH &&
+	    kind != CONFIG_DRILL_MY_SCRATCH)
 		pfail(p, du->line,
-		    "drill_user: only target = postgres-scratch runs a server "
-		    "(the target is on line %d)",
+		    "drill_user: only target = postgres-scratch or "
+		    "mysql-scratch runs a server (the target is on line %d)",
+		    t->line);
+	else if (df != NULL && kind != CONFIG_DRILL_MY)
+		pfail(p, df->line,
+		    "defaults_file: only target = mysql:DB connects with a "
+		    "client option file (the target is on line %d)",
 		    t->line);
 }
 

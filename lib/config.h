@@ -163,9 +163,9 @@ int config_check_files(const struct config *, struct err *);
 
 /*
  * What a [drill]'s target value names (coffer.conf(5)): a directory (an
- * absolute path), "sqlite", "postgres-scratch", "postgres:CONNINFO";
- * "mysql-scratch", "mysql:DB" and "ssh:..." are known but not supported
- * yet.  *arg is the part after "postgres:" (else the value).  config_load
+ * absolute path), "sqlite", "postgres-scratch", "postgres:CONNINFO",
+ * "mysql-scratch", "mysql:DB"; "ssh:..." is known but not supported yet.
+ * *arg is the part after "postgres:" or "mysql:" (else the value).  config_load
  * refuses a drill whose target is not supported; the drill engine reads
  * it through here too, so that there is one grammar.
  */
@@ -176,6 +176,8 @@ enum config_drill_target {
 	CONFIG_DRILL_PG_SCRATCH,
 	CONFIG_DRILL_PG,
 	CONFIG_DRILL_UNSUPPORTED,
+	CONFIG_DRILL_MY_SCRATCH,
+	CONFIG_DRILL_MY,
 };
 enum config_drill_target config_drill_target(const char *value,
     const char **arg);

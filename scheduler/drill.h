@@ -21,11 +21,16 @@
  *                         has them);
  *       postgres:CONNINFO the same into a new database on a standing
  *                         test server;
+ *       mysql-scratch     mariadb-install-db + mariadbd in the work
+ *                         directory on a socket only (as drill_user when
+ *                         root), then the dump into a new database;
+ *       mysql:DB          the same into a new database DB on a standing
+ *                         test server (defaults_file);
  *   - verify: DIR every restored entry against the snapshot's tree
  *     (type, bytes by their keyed chunk ids, mode, owner, mtime, symlink
  *     target) and no entry more; sqlite PRAGMA integrity_check; postgres
  *     amcheck's bt_index_check on every btree index when the server has
- *     the extension;
+ *     the extension; MariaDB mariadb-check of every table;
  *   - sql_check: each statement of sql_checks; check: the checks command;
  *   - rto, rpo: the limits max_rto and max_rpo.
  * Then, pass or fail: the database made is dropped, the scratch cluster
@@ -69,6 +74,8 @@ enum drill_target {
 	DRILL_T_SQLITE = CONFIG_DRILL_SQLITE,
 	DRILL_T_PG_SCRATCH = CONFIG_DRILL_PG_SCRATCH,
 	DRILL_T_PG = CONFIG_DRILL_PG,
+	DRILL_T_MY_SCRATCH = CONFIG_DRILL_MY_SCRATCH,
+	DRILL_T_MY = CONFIG_DRILL_MY,
 };
 
 #define DRILL_CHECKS_MAX 32  /* checks recorded one by one; more: counted */
@@ -202,7 +209,8 @@ const char *drill_stage_name(enum drill_stage);
 /* "ok", "failed", "skipped". */
 const char *drill_status_name(enum drill_status);
 
-/* "directory", "sqlite", "postgres-scratch", "postgres". */
+/* "directory", "sqlite", "postgres-scratch", "postgres", "mysql-scratch",
+ * "mysql". */
 const char *drill_target_name(enum drill_target);
 
 /*

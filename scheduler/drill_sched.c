@@ -1,8 +1,15 @@
 /*
  * A drill run recorded (drill.h, drill_run_recorded): the drill's lock,
- * drill_run, the run and its stages in the state database, the metrics
- * file.  The one way `coffer drill run` and the scheduler run a drill.
+ * what an interrupted run left removed, the run "running" in the state
+ * database, drill_run, the run's end and stages, the metrics file.  The
+ * one way `coffer drill run` and the scheduler run a drill.
  */
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +19,14 @@
 #include "config.h"
 #include "log.h"
 #include "scheduler/drill.h"
+#include "scheduler/drill_impl.h"
 #include "scheduler/job.h"
 #include "scheduler/metrics.h"
 #include "scheduler/state.h"
 #include "xmalloc.h"
 
-/* The run and its stages into the state database st. */
+/* The run and its stages into the state database st: run id when it was
+ * recorded running, else a new one (*id). */
 static int
 record(struct state *st, const struct drill_rec_opts *ro,
     const struct drill_result *res, int64_t *id, struct err *e)
@@ -55,7 +64,158 @@ record(struct state *st, const struct drill_rec_opts *ro,
 		if (s == DRILL_RESTORE)
 			steps[s].bytes = res->bytes;
 	}
+	if (*id != 0) {
+		run.id = *id;
+		return (state_run_finish(st, &run, steps, DRILL_NSTAGES, e));
+	}
 	return (state_run_record(st, &run, steps, DRILL_NSTAGES, id, e));
+}
+
+/* STATE_DIR/drill-NAME.work: the work directory of the run going on. */
+static char *
+leftovers_path(const char *dir, const char *name)
+{
+	return (xasprintf("%s/drill-%s.work", dir, name));
+}
+
+/* Is pid gone, or a zombie (dead, waiting for its parent)? */
+static int
+gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	int dead = 1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (1);
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		dead = p[2] == 'Z';
+	fclose(f);
+	return (dead);
+}
+
+/* Is pid's working directory work or below it? */
+static int
+works_in(pid_t pid, const char *work)
+{
+	char link[64], cwd[PATH_MAX];
+	size_t len = strlen(work);
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%ld/cwd", (long)pid);
+	if ((n = readlink(link, cwd, sizeof(cwd) - 1)) <= 0)
+		return (0);
+	cwd[n] = '\0';
+	return (strncmp(cwd, work, len) == 0 &&
+	    (cwd[len] == '\0' || cwd[len] == '/'));
+}
+
+/*
+ * SIGKILL every process that works in work: a scratch server's processes
+ * (postgres, mariadbd) chdir to their data directory in there.  How many;
+ * waits up to 10 s for them to go.
+ */
+#define REAP_MAX 1024
+static size_t
+kill_in(const char *work)
+{
+	pid_t *pids = xcalloc(REAP_MAX, sizeof(*pids));
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	if ((d = opendir("/proc")) != NULL) {
+		while ((de = readdir(d)) != NULL && n < REAP_MAX) {
+			char *end;
+			long v = strtol(de->d_name, &end, 10);
+
+			if (end == de->d_name || *end != '\0' || v <= 1 ||
+			    v == (long)getpid())
+				continue;
+			if (works_in((pid_t)v, work) && !gone((pid_t)v) &&
+			    kill((pid_t)v, SIGKILL) == 0)
+				pids[n++] = (pid_t)v;
+		}
+		closedir(d);
+	}
+	for (int t = 0; t < 100; t++) {
+		size_t left = 0;
+
+		for (size_t i = 0; i < n; i++)
+			left += !gone(pids[i]);
+		if (left == 0)
+			break;
+		(void)usleep(100000);
+	}
+	free(pids);
+	return (n);
+}
+
+/*
+ * With the drill's lock held, so that no run of it is going on (the rule
+ * of sched_lock): what a run that died without cleaning up (kill -9, a
+ * crash, the machine stopped) left.  The work directory it named in
+ * drill-NAME.work and the processes working in it go; its runs still
+ * "running" are marked failed, interrupted.
+ */
+static void
+reap(struct state *st, const char *dir, const char *name, struct log *log)
+{
+	char *path = leftovers_path(dir, name), line[PATH_MAX], real[PATH_MAX];
+	struct state_run *runs = NULL;
+	size_t n = 0, killed;
+	const char *base;
+	struct err e;
+	FILE *f;
+
+	err_clear(&e);
+	if ((f = fopen(path, "re")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		fclose(f);
+		line[strcspn(line, "\n")] = '\0';
+		base = strrchr(line, '/');
+		/* Only what a drill names as its own. */
+		if (line[0] == '/' && base != NULL &&
+		    strncmp(base + 1, DRILL_WORK_PREFIX,
+		        strlen(DRILL_WORK_PREFIX)) == 0 &&
+		    realpath(line, real) != NULL) {
+			killed = kill_in(real);
+			if (drill_rm_tree(real, 0, &e) == -1)
+				log_error(log,
+				    "drill %s: could not remove what an "
+				    "interrupted run left: %s",
+				    name, e.msg);
+			else
+				log_warn(log,
+				    "drill %s: removed the work directory %s "
+				    "an interrupted run left (%zu processes "
+				    "in it stopped)",
+				    name, real, killed);
+		}
+		(void)unlink(path);
+	}
+	if (st != NULL &&
+	    state_running_kind(st, "drill", name, &runs, &n, &e) == -1)
+		log_error(log, "drill %s: %s", name, e.msg);
+	for (size_t i = 0; i < n; i++) {
+		char msg[256];
+		int changed = 0;
+
+		snprintf(msg, sizeof(msg),
+		    "interrupted: process %lld running it ended without "
+		    "recording its result (killed, or the machine stopped)",
+		    (long long)runs[i].pid);
+		if (state_run_crashed(st, runs[i].id, msg, &changed, &e) == -1)
+			log_error(log, "drill %s: %s", name, e.msg);
+		else if (changed)
+			log_warn(log, "drill %s: run %lld %s", name,
+			    (long long)runs[i].id, msg);
+	}
+	state_runs_free(runs, n);
+	free(path);
 }
 
 int
@@ -64,7 +224,7 @@ drill_run_recorded(const struct config *cfg, const char *name,
     struct drill_result *res, struct drill_rec_result *rr, struct err *e)
 {
 	struct state *st = NULL;
-	char *dir = NULL;
+	char *dir = NULL, *left = NULL;
 	int lockfd = -1, rc = -1, r;
 	struct err re;
 
@@ -90,21 +250,67 @@ drill_run_recorded(const struct config *cfg, const char *name,
 	    sched_lock(dir, "drill", name, &lockfd, &rr->busy, rr->holder,
 	        sizeof(rr->holder), e) == -1)
 		goto out;
+	if (state_open(dir, &st, &re) == -1) {
+		if (ro->admit != NULL) {
+			*e = re;
+			goto out;
+		}
+		log_error(o->log, "drill %s: not recorded: %s", name, re.msg);
+	}
+	reap(st, dir, name, o->log);
 	if (ro->admit != NULL) {
-		if (state_open(dir, &st, e) == -1 ||
-		    (r = ro->admit(ro->admit_arg, st, e)) == -1)
+		if ((r = ro->admit(ro->admit_arg, st, e)) == -1)
 			goto out;
 		if (r == 0) {
 			rr->declined = 1;
 			rc = 0;
 			goto out;
 		}
-		/* Not held across drill_run's fork. */
-		state_close(st);
-		st = NULL;
 	}
-	if (drill_run(cfg, name, o, res, e) == -1)
+	/* A drill that cannot run at all is not a run to record. */
+	if (drill_check(cfg, name, e) == -1)
 		goto out;
+	/* Recorded "running" first: a run killed from here on is found by
+	 * the next one (reap), and told apart from one that never ran. */
+	if (st != NULL) {
+		struct state_run run;
+
+		memset(&run, 0, sizeof(run));
+		run.job = name;
+		run.kind = "drill";
+		run.started = ro->now != 0 ? ro->now : (int64_t)time(NULL);
+		run.status = "running";
+		run.trigger = ro->trigger != NULL ? ro->trigger : "manual";
+		run.slot = ro->slot;
+		run.pid = (int64_t)getpid();
+		if (state_run_add(st, &run, &rr->run_id, &re) == -1) {
+			log_error(o->log, "drill %s: not recorded: %s", name,
+			    re.msg);
+			rr->run_id = 0;
+		}
+	}
+	/* Not held across drill_run's fork. */
+	state_close(st);
+	st = NULL;
+	left = leftovers_path(dir, name);
+	if (drill_run_at(cfg, name, o, left, res, e) == -1) {
+		/* Ended before it ran (no work directory, no fork). */
+		if (rr->run_id != 0 && state_open(dir, &st, &re) == 0) {
+			struct state_run run;
+
+			memset(&run, 0, sizeof(run));
+			run.id = rr->run_id;
+			run.started =
+			    ro->now != 0 ? ro->now : (int64_t)time(NULL);
+			run.ended = run.started;
+			run.status = "failed";
+			run.error_class = err_class_name(e->class);
+			run.message = e->msg;
+			if (state_run_finish(st, &run, NULL, 0, &re) == -1)
+				log_error(o->log, "drill %s: %s", name, re.msg);
+		}
+		goto out;
+	}
 	rc = 0;
 	/* Recorded before the lock goes: another tick that gets it then
 	 * sees this run. */
@@ -121,5 +327,6 @@ out:
 	if (lockfd != -1)
 		close(lockfd); /* closing drops the flock */
 	free(dir);
+	free(left);
 	return (rc);
 }

@@ -397,6 +397,54 @@ out:
 }
 
 int
+state_run_finish(struct state *st, const struct state_run *run,
+    const struct state_step *steps, size_t n, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (exec(st, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	if (sqlite3_prepare_v2(st->db,
+	        "UPDATE runs SET started = ?, ended = ?, status = ?, "
+	        "error_class = ?, message = ?, rto = ?, rpo = ?, snapshot = ?, "
+	        "consistent = ? WHERE id = ?",
+	        -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, run->started);
+	bind_int_or_null(q, 2, run->ended);
+	sqlite3_bind_text(q, 3, run->status, -1, SQLITE_STATIC);
+	bind_text_or_null(q, 4, run->error_class);
+	bind_text_or_null(q, 5, run->message);
+	if (run->has_rto)
+		sqlite3_bind_double(q, 6, run->rto);
+	else
+		sqlite3_bind_null(q, 6);
+	if (run->has_rpo)
+		sqlite3_bind_int64(q, 7, run->rpo);
+	else
+		sqlite3_bind_null(q, 7);
+	bind_text_or_null(q, 8, run->snapshot);
+	bind_int_or_null(q, 9, run->consistent);
+	sqlite3_bind_int64(q, 10, run->id);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_err(st, e, "write");
+		goto out;
+	}
+	if (steps_insert(st, run->id, steps, n, e) == -1 ||
+	    exec(st, "COMMIT", e) == -1)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	if (rc == -1)
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return (rc);
+}
+
+int
 state_run_record(struct state *st, const struct state_run *run,
     const struct state_step *steps, size_t n, int64_t *id, struct err *e)
 {
@@ -595,6 +643,13 @@ int
 state_running(struct state *st, const char *job, struct state_run **runsp,
     size_t *np, struct err *e)
 {
+	return (state_running_kind(st, "job", job, runsp, np, e));
+}
+
+int
+state_running_kind(struct state *st, const char *kind, const char *job,
+    struct state_run **runsp, size_t *np, struct err *e)
+{
 	struct state_run *runs = NULL;
 	sqlite3_stmt *q = NULL;
 	size_t n = 0, cap = 0;
@@ -604,12 +659,14 @@ state_running(struct state *st, const char *job, struct state_run **runsp,
 	*np = 0;
 	if (sqlite3_prepare_v2(st->db,
 	        "SELECT " RUN_COLS " FROM runs WHERE status = 'running' "
-	        "AND kind IN ('job', 'prune') AND (?1 IS NULL OR job = ?1) "
+	        "AND (kind = ?2 OR (?2 = 'job' AND kind = 'prune')) "
+	        "AND (?1 IS NULL OR job = ?1) "
 	        "ORDER BY started, id",
 	        -1, &q, NULL) != SQLITE_OK) {
 		db_err(st, e, "read");
 		goto out;
 	}
+	sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
 	if (job != NULL)
 		sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
 	else

@@ -114,6 +114,9 @@ int state_run_add(struct state *, const struct state_run *run, int64_t *id,
  */
 int state_running(struct state *, const char *job, struct state_run **runs,
     size_t *n, struct err *);
+/* The same for the runs of kind ("job", which takes "prune" too; "drill"). */
+int state_running_kind(struct state *, const char *kind, const char *job,
+    struct state_run **runs, size_t *n, struct err *);
 void state_runs_free(struct state_run *runs, size_t n);
 
 /*
@@ -130,6 +133,14 @@ int state_run_crashed(struct state *, int64_t id, const char *message,
  */
 int state_run_record(struct state *, const struct state_run *run,
     const struct state_step *steps, size_t n, int64_t *id, struct err *);
+
+/*
+ * Record the end of run run->id, recorded "running" before (a drill's):
+ * its started, ended, status, error_class, message and measurements as
+ * run says, and its n steps, in one transaction.
+ */
+int state_run_finish(struct state *, const struct state_run *run,
+    const struct state_step *steps, size_t n, struct err *);
 
 /* What the scheduler needs of a job's past. */
 struct state_summary {

@@ -240,9 +240,9 @@ expect_eq "databases after the refused drill" "$ndb" \
 expect_status 2 "$COFFER" drill run -c coffer.conf nosuch
 expect_grep 'no \[drill nosuch\]' "$T/err"
 cp coffer.conf my.conf
-printf '\n[drill my]\nrepository = local\ntarget = mysql-scratch\n' >>my.conf
+printf '\n[drill my]\nrepository = local\ntarget = ssh:u@h:/d\n' >>my.conf
 expect_status 2 "$COFFER" config check -c my.conf
-expect_grep "my.conf:[0-9]+: target: 'mysql-scratch' is not supported yet" \
+expect_grep "my.conf:[0-9]+: target: 'ssh:u@h:/d' is not supported yet" \
     "$T/err"
 
 # What was restored and verified is the snapshot, byte for byte.

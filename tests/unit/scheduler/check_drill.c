@@ -209,20 +209,41 @@ START_TEST(test_config)
 	struct err e;
 	char want[512];
 
-	cfg = load(PG_SOURCES "[drill d]\nrepository = r\n"
-	                      "target = mysql-scratch\n",
-	    &e);
-	ck_assert_ptr_null(cfg);
-	snprintf(want, sizeof(want),
-	    "%s:15: target: 'mysql-scratch' is not supported yet; drills "
-	    "restore to a directory (an absolute path), sqlite, "
-	    "postgres-scratch or postgres:CONNINFO",
-	    conf);
-	ck_assert_str_eq(e.msg, want);
 	cfg =
 	    load(PG_SOURCES "[drill d]\nrepository = r\ntarget = ssh:x@y:/z\n",
 	        &e);
 	ck_assert_ptr_null(cfg);
+	snprintf(want, sizeof(want),
+	    "%s:15: target: 'ssh:x@y:/z' is not supported yet; drills "
+	    "restore to a directory (an absolute path), sqlite, "
+	    "postgres-scratch, postgres:CONNINFO, mysql-scratch or mysql:DB",
+	    conf);
+	ck_assert_str_eq(e.msg, want);
+	/* The MariaDB targets are; mysql: names the database to make. */
+	cfg = load(PG_SOURCES "[drill d]\nrepository = r\n"
+	                      "target = mysql-scratch\ndrill_user = nobody\n",
+	    &e);
+	ck_assert_ptr_nonnull(cfg);
+	config_free(cfg);
+	cfg = load(PG_SOURCES "[drill d]\nrepository = r\n"
+	                      "target = mysql:drill_db\n"
+	                      "defaults_file = /etc/drill.cnf\n",
+	    &e);
+	ck_assert_ptr_nonnull(cfg);
+	config_free(cfg);
+	cfg =
+	    load(PG_SOURCES "[drill d]\nrepository = r\ntarget = mysql:\n", &e);
+	ck_assert_ptr_null(cfg);
+	ck_assert_ptr_nonnull(strstr(e.msg,
+	    ":15: target: mysql:DB needs the name of the database"));
+	cfg = load(PG_SOURCES "[drill d]\nrepository = r\n"
+	                      "target = mysql-scratch\n"
+	                      "defaults_file = /etc/drill.cnf\n",
+	    &e);
+	ck_assert_ptr_null(cfg);
+	ck_assert_ptr_nonnull(strstr(e.msg,
+	    ":16: defaults_file: only target = mysql:DB connects with a "
+	    "client option file"));
 	cfg = load(PG_SOURCES "[drill d]\nrepository = r\ntarget = srv\n", &e);
 	ck_assert_ptr_null(cfg);
 	ck_assert_ptr_nonnull(strstr(e.msg,
