@@ -78,8 +78,10 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 WRAP      := $(shell cat tests/harness/wrap.list 2>/dev/null)
 WRAP_LDFLAGS := $(foreach f,$(WRAP),-Wl,--wrap=$(f))
 
-TOOL_SRC  := $(wildcard tests/tools/*.c)
-TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+# eio.c is an LD_PRELOAD shim, not a program: tests/tools/eio.c says why.
+TOOL_SRC  := $(filter-out tests/tools/eio.c,$(wildcard tests/tools/*.c))
+TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) \
+             $(BUILD)/tests/tools/eio.so
 
 MAN_PAGES := $(wildcard man/*.[1-8])
 
@@ -143,6 +145,13 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcoffer.a
 	$(call say,TOOL,$@)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 	    $(BUILD)/libcoffer.a $(LIBS)
+
+# Without the sanitizers: it is preloaded into programs built either way.
+$(BUILD)/tests/tools/eio.so: tests/tools/eio.c
+	@mkdir -p $(@D)
+	$(call say,TOOL,$@)
+	$(Q)$(CC) -D_GNU_SOURCE $(CPPFLAGS) -std=c11 $(WARN) $(WERROR) $(CFLAGS) \
+	    -fPIC -shared $(LDFLAGS) -o $@ $< -ldl
 
 tools: $(TOOLS)
 
