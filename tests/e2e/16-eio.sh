@@ -23,7 +23,7 @@ cd "$T"
 umask 077
 
 mkdir src
-head -c 2500000 /dev/urandom >src/big
+head -c 1500000 /dev/urandom >src/big
 seq 1 60000 >src/text
 for i in 1 2 3 4 5; do head -c $((i * 3000)) /dev/urandom >"src/f$i"; done
 R=$T/repo
