@@ -6,7 +6,7 @@
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
 #   make lint-errors  no decision on an error's message text (run by check)
 #   make unit TSAN=1    unit tests under ThreadSanitizer
-#   make check-long the long suite: 30 kill -9 rounds instead of 8
+#   make check-long the long suite: more kill -9 rounds (12-crash, 19-kill-loops)
 #   make coverage   tests with gcov, summary by gcovr, the coverage gate
 #   make bench-crypto   MB/s of HMAC, SHA-256, AES-GCM, zstd; scrypt time
 #   make bench-tools  build the benchmark's corpus generator (bench/run uses it)
@@ -78,8 +78,10 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 WRAP      := $(shell cat tests/harness/wrap.list 2>/dev/null)
 WRAP_LDFLAGS := $(foreach f,$(WRAP),-Wl,--wrap=$(f))
 
-TOOL_SRC  := $(wildcard tests/tools/*.c)
-TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+# eio.c is an LD_PRELOAD shim, not a program: tests/tools/eio.c says why.
+TOOL_SRC  := $(filter-out tests/tools/eio.c,$(wildcard tests/tools/*.c))
+TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) \
+             $(BUILD)/tests/tools/eio.so
 
 MAN_PAGES := $(wildcard man/*.[1-8])
 
@@ -144,6 +146,13 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcoffer.a
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 	    $(BUILD)/libcoffer.a $(LIBS)
 
+# Without the sanitizers: it is preloaded into programs built either way.
+$(BUILD)/tests/tools/eio.so: tests/tools/eio.c
+	@mkdir -p $(@D)
+	$(call say,TOOL,$@)
+	$(Q)$(CC) -D_GNU_SOURCE $(CPPFLAGS) -std=c11 $(WARN) $(WERROR) $(CFLAGS) \
+	    -fPIC -shared $(LDFLAGS) -o $@ $< -ldl
+
 tools: $(TOOLS)
 
 # The benchmark's tools stand alone: they link nothing from libcoffer.
@@ -201,7 +210,7 @@ check: deps-test
 # The long suite: the same tests with more rounds of fault injection.
 check-long: deps-test
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory E2E_CRASH_ROUNDS=30 unit e2e
+	@$(MAKE) --no-print-directory E2E_CRASH_ROUNDS=30 E2E_KILL_ROUNDS=25 unit e2e
 
 # The coverage gate: line coverage of the repository format and its crypto
 # (lib/repo/*.c, lib/crypto.c) under unit + e2e may not drop below this.

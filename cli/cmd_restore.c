@@ -142,6 +142,27 @@ summary_text(FILE *f, const char *id, const char *where,
 		    (unsigned long long)st->warnings);
 }
 
+/*
+ * The target filled up: name it and say how much more the snapshot's files
+ * need (its file data less what was restored; sparse files need less).
+ */
+static void
+nospace_hint(struct err *e, const char *where, const struct manifest *m,
+    const struct rst_stats *st, int part)
+{
+	char more[32], done[32], all[32];
+	uint64_t left = m->bytes > st->bytes ? m->bytes - st->bytes : 0;
+
+	fmt_size(left, more, sizeof(more));
+	fmt_size(st->bytes, done, sizeof(done));
+	fmt_size(m->bytes, all, sizeof(all));
+	err_wrap(e,
+	    "no space left on %s: restoring snapshot %.8s needs %s%s more "
+	    "(%s of its %s of file data restored); free that much there or "
+	    "restore elsewhere",
+	    where, m->id, part ? "up to " : "about ", more, done, all);
+}
+
 static void
 summary_json(FILE *f, const char *id, const char *mode, const char *where,
     const struct rst_stats *st, double secs, int status, struct reporter *rp,
@@ -479,6 +500,9 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 		    &st, &e);
 	}
 
+	if (ran == -1 && e.class == ERR_NOSPACE && one == NULL &&
+	    (target != NULL || strcmp(tar, "-") != 0))
+		nospace_hint(&e, where, &m, &st, a.inc.n > 0);
 	/* A reader that went away (| head) is not worth a message. */
 	epipe = ran == -1 && e.class == ERR_IO && e.sys_errno == EPIPE;
 	if (ran == -1)

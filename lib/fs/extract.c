@@ -136,9 +136,11 @@ ar_err(struct err *e, struct archive *a, const char *what)
 	int no = archive_errno(a);
 	const char *msg = archive_error_string(a);
 
+	/* libarchive's "Write failed" keeps errno apart: say it too. */
 	err_set(e, (no == ENOSPC || no == EDQUOT) ? ERR_NOSPACE : ERR_IO,
-	    "%s%s: %s", SHOW(what),
-	    msg != NULL ? msg : "unknown libarchive error");
+	    "%s%s: %s%s%s", SHOW(what),
+	    msg != NULL ? msg : "unknown libarchive error", no > 0 ? ": " : "",
+	    no > 0 ? strerror(no) : "");
 	e->sys_errno = no > 0 ? no : 0;
 	return (-1);
 }

@@ -1,0 +1,196 @@
+#!/bin/sh
+# Low limits: few file descriptors (ulimit -n 32, 16) and a small address
+# space (ulimit -v).  Each command either works or fails cleanly: a
+# documented exit status (never a signal), one line saying why, nothing
+# half committed; the repository checks clean with every byte read, and
+# what a snapshot holds restores byte for byte.
+#
+# With few descriptors the tree walk, which holds one per directory level,
+# cannot enter the deepest directories: the snapshot is then partial (exit
+# 3), names each directory it could not list, and marks itself partial;
+# or, when the pack writer finds no descriptor left, it fails (exit 1)
+# with one line of why after those warnings, and commits nothing.
+# Under SANITIZE=1 the address-space part is skipped: ASan reserves
+# terabytes of shadow memory at start, so no small ulimit -v lets it run.
+. "$(dirname "$0")/lib.sh"
+
+need jq
+export COFFER_TEST_WEAK_KDF=1
+cd "$T"
+umask 077
+
+# A deep and wide tree: a chain 40 directories deep, 50 directories of 8
+# files, and a few MB of data.
+d=src/deep
+i=0
+while [ $i -lt 40 ]; do
+	d=$d/d$i
+	i=$((i + 1))
+done
+mkdir -p "$d"
+echo bottom >"$d/leaf"
+i=0
+while [ $i -lt 50 ]; do
+	mkdir -p "src/wide/w$i"
+	for j in 1 2 3 4 5 6 7 8; do echo "$i.$j" >"src/wide/w$i/g$j"; done
+	i=$((i + 1))
+done
+head -c 3000000 /dev/urandom >src/big
+seq 1 100000 >src/text
+
+R=$T/repo
+K="--password-file $T/key"
+expect_status 0 "$COFFER" init -r "$R" --machine-key "$T/key" --pack-size 1M
+# One snapshot without a limit, for the restores below to start from.
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" snapshot -r "$R" $K --no-cache src
+
+# clean: check --read-data without any limit.
+clean() {
+	# shellcheck disable=SC2086
+	"$COFFER" check -r "$1" $K --read-data >check.out 2>&1 || {
+		cat check.out
+		fail "$what: the check of $1 failed"
+	}
+}
+# limited LIMIT CMD...: CMD under ulimit LIMIT; $rc, $T/out, $T/err.
+limited() {
+	local lim="$1"
+	shift
+	rc=0
+	# shellcheck disable=SC2086 # the limit is two words
+	(ulimit $lim && exec "$@") >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -lt 128 ] || fail "$what: killed by signal $((rc - 128)): $(cat "$T/err")"
+}
+# one_line: a failure says why in one line.
+one_line() {
+	[ "$(wc -l <"$T/err")" -eq 1 ] || fail "$what: exit $rc, not one line: $(cat "$T/err")"
+}
+# same_as_source DIR: every file restored under DIR is its source's.
+same_as_source() {
+	(cd "$1" && find . -type f) | while read -r f; do
+		cmp -s "$1/$f" "/$f" || fail "$what: $f differs from its source"
+	done
+}
+nsnaps() {
+	# shellcheck disable=SC2086
+	"$COFFER" snapshots -r "$R" $K --json | jq length
+}
+
+for n in 32 16; do
+	# ---------------------------------------- snapshot
+	what="ulimit -n $n: snapshot"
+	before=$(nsnaps)
+	# shellcheck disable=SC2086
+	limited "-n $n" "$COFFER" snapshot -r "$R" $K --no-cache --json src
+	case $rc in
+	0) [ ! -s "$T/err" ] || fail "$what: $(cat "$T/err")" ;;
+	3)
+		# Only the directories it could not open, and the summary.
+		grep -v -E "^coffer: warning: cannot list $T/src/deep/[^:]*: Too many open files$" "$T/err" |
+			grep -v -E '^coffer: warning: snapshot [0-9a-f]{8} is partial: ' >rest || true
+		[ ! -s rest ] || fail "$what: $(cat rest)"
+		grep -q 'Too many open files' "$T/err" || fail "$what: exit 3 without a reason"
+		;;
+	1)
+		# Out of descriptors for a pack: the one line of why, after
+		# the warnings; nothing committed.
+		tail -n 1 "$T/err" | grep -q -E '^coffer: .*Too many open files$' ||
+			fail "$what: exit 1: $(cat "$T/err")"
+		sed '$d' "$T/err" |
+			grep -v -E "^coffer: warning: cannot list $T/src/deep/[^:]*: Too many open files$" >rest || true
+		[ ! -s rest ] || fail "$what: $(cat rest)"
+		before=$((before - 1))
+		;;
+	*) fail "$what: exit $rc: $(cat "$T/err")" ;;
+	esac
+	expect_eq "$what: snapshots" "$((before + 1))" "$(nsnaps)"
+	echo "$what: exit $rc"
+	clean "$R"
+
+	# ---------------------------------------- restore
+	what="ulimit -n $n: restore"
+	rm -rf got
+	# shellcheck disable=SC2086
+	limited "-n $n" "$COFFER" restore -r "$R" $K latest --target got
+	[ "$rc" -eq 0 ] || fail "$what: exit $rc: $(cat "$T/err")"
+	same_as_source got
+	# Everything but the deep chain, whatever the snapshot could read.
+	diff -r -x deep src "got$T/src" || fail "$what: the restore differs"
+	[ "$(find "got$T/src/wide" -type f | wc -l)" -eq 400 ] || fail "$what: files missing"
+
+	# ---------------------------------------- check
+	what="ulimit -n $n: check"
+	# shellcheck disable=SC2086
+	limited "-n $n" "$COFFER" check -r "$R" $K --read-data
+	[ "$rc" -eq 0 ] || fail "$what: exit $rc: $(cat "$T/err")"
+	expect_grep '^no problems found$' "$T/out"
+
+	# ---------------------------------------- replicate
+	what="ulimit -n $n: replicate"
+	rm -rf dst
+	limited "-n $n" "$COFFER" replicate --from "$R" --to "$T/dst"
+	if [ "$rc" -ne 0 ]; then
+		[ "$rc" -eq 1 ] || fail "$what: exit $rc: $(cat "$T/err")"
+		one_line
+		expect_grep 'Too many open files' "$T/err"
+		expect_status 0 "$COFFER" replicate --from "$R" --to "$T/dst"
+	fi
+	echo "$what: exit $rc"
+	clean "$T/dst"
+done
+rm -rf got dst
+
+# ------------------------------------------------ address space
+if ldd "$COFFER" 2>/dev/null | grep -q 'libasan'; then
+	echo "ulimit -v: skipped, an ASan build cannot run under a small one"
+	exit 0
+fi
+# 300 MiB: enough for all of it.
+what="ulimit -v 300 MiB"
+head -c 2000000 /dev/urandom >src/more
+# shellcheck disable=SC2086
+limited "-v 307200" "$COFFER" snapshot -r "$R" $K --no-cache src
+[ "$rc" -eq 0 ] || fail "$what: snapshot: exit $rc: $(cat "$T/err")"
+rm -rf got
+# shellcheck disable=SC2086
+limited "-v 307200" "$COFFER" restore -r "$R" $K latest --target got
+[ "$rc" -eq 0 ] || fail "$what: restore: exit $rc: $(cat "$T/err")"
+diff -r src "got$T/src" || fail "$what: the restore differs"
+# shellcheck disable=SC2086
+limited "-v 307200" "$COFFER" check -r "$R" $K --read-data
+[ "$rc" -eq 0 ] || fail "$what: check: exit $rc: $(cat "$T/err")"
+rm -rf dst got
+limited "-v 307200" "$COFFER" replicate --from "$R" --to "$T/dst"
+[ "$rc" -eq 0 ] || fail "$what: replicate: exit $rc: $(cat "$T/err")"
+clean "$T/dst"
+rm -rf dst
+
+# 64 MiB: too little for the worker threads.  A clean failure (or a run).
+for cmd in snapshot restore check replicate; do
+	what="ulimit -v 64 MiB: $cmd"
+	before=$(nsnaps)
+	rm -rf got dst
+	case $cmd in
+	snapshot)
+		# shellcheck disable=SC2086
+		limited "-v 65536" "$COFFER" snapshot -r "$R" $K --no-cache src ;;
+	restore)
+		# shellcheck disable=SC2086
+		limited "-v 65536" "$COFFER" restore -r "$R" $K latest --target got ;;
+	check)
+		# shellcheck disable=SC2086
+		limited "-v 65536" "$COFFER" check -r "$R" $K --read-data ;;
+	replicate)
+		limited "-v 65536" "$COFFER" replicate --from "$R" --to "$T/dst" ;;
+	esac
+	echo "$what: exit $rc $(head -n 1 "$T/err")"
+	if [ "$rc" -ne 0 ]; then
+		[ "$rc" -eq 1 ] || fail "$what: exit $rc: $(cat "$T/err")"
+		one_line
+		[ "$cmd" != snapshot ] || expect_eq "$what: snapshots" "$before" "$(nsnaps)"
+	fi
+	[ "$cmd" != restore ] || [ ! -d got ] || same_as_source got
+	clean "$R"
+	[ ! -f dst/config ] || clean "$T/dst"
+done
