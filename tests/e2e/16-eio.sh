@@ -91,6 +91,9 @@ echo "snapshot: $runs runs with a fault"
 [ "$runs" -ge 15 ] || fail "snapshot: only $runs calls to fail"
 # Every pack write fails: no snapshot, one line, valid repository.
 what="snapshot, every data write"
+# New data, so that there is a pack to write: the sweep's last run (the
+# one that made no fault) stored what src held then.
+head -c 300000 /dev/urandom >src/new
 # shellcheck disable=SC2086
 before=$("$COFFER" snapshots -r "$R" $K --json | jq length)
 nth=1+
