@@ -438,8 +438,12 @@ restore:
 	}
 	for (size_t i = 0; i < PASS_NSIG; i++)
 		sigaction(pass_signals[i], &saved[i], NULL);
-	if ((sig = pass_caught) != 0)
+	if ((sig = pass_caught) != 0) {
+		/* What was typed is wiped before the signal may end us. */
+		secret_free(s);
+		s = NULL;
 		raise(sig); /* delivered by the unblock below */
+	}
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	if (sig != 0 && pass_is_job_control(sig))
 		goto again; /* stopped and continued: ask afresh */

@@ -11,7 +11,7 @@ libinih-dev libjansson-dev libsqlite3-dev"
 test="check openssh-server openssh-client postgresql mariadb-server
 mariadb-client sqlite3 mandoc acl attr gcovr tar zstd procps iproute2
 util-linux faketime socat debhelper lintian dpkg-dev git jq prometheus
-systemd clang libclang-rt-14-dev chromium fonts-dejavu-core"
+systemd clang libclang-rt-14-dev chromium fonts-dejavu-core valgrind"
 demo="postgresql openssh-server openssh-client procps"
 
 case "${1:-build}" in

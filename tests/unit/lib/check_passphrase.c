@@ -553,8 +553,9 @@ pty_child(int report, int confirm, int handle_sigint)
 	o.allow_prompt = 1;
 	r.rc = pass_get(&o, "repository /srv/r", confirm, &s, &e);
 	r.class = r.rc == 0 ? 0 : (int)e.class;
+	/* The text only: the bytes after its NUL were never set. */
 	if (r.rc == -1)
-		memcpy(r.msg, e.msg, sizeof(r.msg));
+		snprintf(r.msg, sizeof(r.msg), "%s", e.msg);
 	if (s != NULL && secret_len(s) < sizeof(r.secret)) {
 		r.len = secret_len(s);
 		memcpy(r.secret, secret_data(s), r.len);
