@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 
 #include "esc.h"
+#include "fs/walk.h"
 #include "xmalloc.h"
 
 #define BLOCK_SIZE (64 * 1024)
@@ -114,20 +115,6 @@ type_of(unsigned int ft)
 	}
 }
 
-static void
-take_acl(struct archive_entry *ae, int type, char **out)
-{
-	char *text;
-
-	if ((archive_entry_acl_types(ae) & type) == 0)
-		return;
-	text = archive_entry_acl_to_text(ae, NULL,
-	    type | ARCHIVE_ENTRY_ACL_STYLE_EXTRA_ID);
-	if (text != NULL && text[0] != '\0')
-		*out = xstrdup(text);
-	free(text);
-}
-
 static struct fs_time
 time_of(int64_t sec, long nsec)
 {
@@ -146,9 +133,7 @@ static int
 load_node(struct fs_tarin *t, struct archive_entry *ae, struct err *e)
 {
 	struct fs_node *n = &t->node;
-	const char *s, *xname, *name;
-	const void *xval;
-	size_t xlen;
+	const char *s, *name;
 	la_int64_t uid = archive_entry_uid(ae), gid = archive_entry_gid(ae);
 
 	if (t->link != NULL)
@@ -193,15 +178,7 @@ load_node(struct fs_tarin *t, struct archive_entry *ae, struct err *e)
 			    "symlink without a target: refused"));
 		n->symlink = xstrdup(s);
 	}
-	archive_entry_xattr_reset(ae);
-	while (archive_entry_xattr_next(ae, &xname, &xval, &xlen) == ARCHIVE_OK)
-		if (xname != NULL && xname[0] != '\0')
-			fs_node_add_xattr(n, xname, xval, xlen);
-	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &n->acl_access);
-	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, &n->acl_default);
-	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_NFS4, &n->acl_nfs4);
-	if ((s = archive_entry_fflags_text(ae)) != NULL && s[0] != '\0')
-		n->fflags = xstrdup(s);
+	fs_node_take_extras(n, ae);
 	return (0);
 }
 

@@ -250,6 +250,24 @@ take_acl(struct archive_entry *ae, int type, char **out)
 	free(text);
 }
 
+void
+fs_node_take_extras(struct fs_node *n, struct archive_entry *ae)
+{
+	const char *s, *xname;
+	const void *xval;
+	size_t xlen;
+
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &xname, &xval, &xlen) == ARCHIVE_OK)
+		if (xname != NULL && xname[0] != '\0')
+			fs_node_add_xattr(n, xname, xval, xlen);
+	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &n->acl_access);
+	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, &n->acl_default);
+	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_NFS4, &n->acl_nfs4);
+	if ((s = archive_entry_fflags_text(ae)) != NULL && s[0] != '\0')
+		n->fflags = xstrdup(s);
+}
+
 /*
  * Fill w->node for the object at (pfd, atname), whose lstat is st and
  * which is open as fd (or -1).  Metadata that cannot be read becomes
@@ -261,11 +279,9 @@ load_node(struct fs_walk *w, int pfd, const char *atname, int fd,
 {
 	struct archive_entry *ae = w->ae;
 	struct fs_node *n = &w->node;
-	const char *s, *xname;
-	const void *xval;
+	const char *s;
 	char *accpath;
 	la_int64_t off, len;
-	size_t xlen;
 	int r;
 
 	/*
@@ -318,15 +334,7 @@ load_node(struct fs_walk *w, int pfd, const char *atname, int fd,
 		}
 		n->symlink = xstrdup(s);
 	}
-	archive_entry_xattr_reset(ae);
-	while (archive_entry_xattr_next(ae, &xname, &xval, &xlen) == ARCHIVE_OK)
-		if (xname != NULL && xname[0] != '\0')
-			fs_node_add_xattr(n, xname, xval, xlen);
-	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &n->acl_access);
-	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, &n->acl_default);
-	take_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_NFS4, &n->acl_nfs4);
-	if ((s = archive_entry_fflags_text(ae)) != NULL && s[0] != '\0')
-		n->fflags = xstrdup(s);
+	fs_node_take_extras(n, ae);
 	if (n->type == FS_FILE && archive_entry_sparse_reset(ae) > 0) {
 		uint64_t end = 0;
 

@@ -68,6 +68,14 @@ struct fs_walk_ent {
 };
 
 struct fs_walk;
+struct archive_entry;
+
+/*
+ * Copy what libarchive read beside the stat fields (xattrs, ACLs as
+ * text with numeric ids, file flags) into n: the one conversion for the
+ * tree walk and for tar ingest (fs/tarin.c).
+ */
+void fs_node_take_extras(struct fs_node *, struct archive_entry *);
 
 /* fs_walk_next results */
 #define FS_WALK_END   0
