@@ -79,7 +79,7 @@ afile_open(const char *path, mode_t mode, int flags, struct afile **out,
 	int rc = -1;
 
 	*out = NULL;
-	if ((flags & ~AFILE_NOREPLACE) != 0)
+	if ((flags & ~(AFILE_NOREPLACE | AFILE_NOSYNC)) != 0)
 		return (err_set(e, ERR_INTERNAL, "create %s: bad flags %#x",
 		    path, (unsigned)flags));
 	af = xcalloc(1, sizeof(*af));
@@ -224,7 +224,7 @@ afile_commit(struct afile *af, struct err *e)
 		err_sys(e, ERR_IO, "chmod %s", af->path);
 		goto out;
 	}
-	if (fsync(af->fd) == -1) {
+	if (!(af->flags & AFILE_NOSYNC) && fsync(af->fd) == -1) {
 		err_sys(e, ERR_IO, "fsync %s", af->path);
 		goto out;
 	}
@@ -239,7 +239,7 @@ afile_commit(struct afile *af, struct err *e)
 	if (afile_publish(af, e) == -1)
 		goto out;
 	af->state = AFILE_COMMITTED;
-	if (afile_sync_dirfd(af->dirfd) == -1) {
+	if (!(af->flags & AFILE_NOSYNC) && afile_sync_dirfd(af->dirfd) == -1) {
 		err_sys(e, ERR_IO,
 		    "fsync directory %s (%s is in place but may not survive "
 		    "a crash)",

@@ -20,13 +20,21 @@
  */
 #define AFILE_NOREPLACE 0x1
 
+/*
+ * Publish atomically but not durably: no fsync of the file or of its
+ * directory, so a crash may lose the file, or leave it under its name with
+ * fewer bytes than written.  Only for files whose loss changes nothing and
+ * whose content cannot tear (empty markers: prune's tombstones).
+ */
+#define AFILE_NOSYNC 0x2
+
 struct afile;
 
 /*
  * Start writing the file that will be published as path: creates
  * ".NAME.tmp.XXXXXX" next to it (O_EXCL, mode 0600 while written).  mode is
  * applied exactly at commit (the umask is not consulted: the caller decides
- * who may read).  flags: 0 or AFILE_NOREPLACE.  On success *out is set; on
+ * who may read).  flags: AFILE_NOREPLACE, AFILE_NOSYNC, or 0.  On success *out is set; on
  * failure *out is NULL and nothing was created.
  */
 int afile_open(const char *path, mode_t mode, int flags, struct afile **out,

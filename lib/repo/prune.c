@@ -818,6 +818,9 @@ interrupted(const struct prune_opts *o, struct err *e)
  * there, which changes nothing.  It is advice, never needed for safety
  * (replicate sending the file again is what happens without it), so a
  * full store only gets a note: a prune on a full disk must still delete.
+ * For the same reason it is not fsynced (STOR_NOSYNC): a crash that
+ * loses it costs one resend, and an fsync per removed file was most of a
+ * prune's time on a local disk.
  */
 static int
 gone_mark(struct stor *st, const struct prune_opts *o, const char *hex,
@@ -826,7 +829,8 @@ gone_mark(struct stor *st, const struct prune_opts *o, const char *hex,
 	char name[sizeof(PRUNE_GONE_DIR) + REPO_HEX_LEN + 1];
 
 	snprintf(name, sizeof(name), "%s/%s", PRUNE_GONE_DIR, hex);
-	if (stor_put(st, name, (const uint8_t *)"", 0, STOR_NOREPLACE, e) == 0)
+	if (stor_put(st, name, (const uint8_t *)"", 0,
+	        STOR_NOREPLACE | STOR_NOSYNC, e) == 0)
 		return (0);
 	if (e->sys_errno == EEXIST) {
 		err_clear(e);

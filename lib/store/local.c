@@ -141,6 +141,14 @@ out:
 	return (rc);
 }
 
+/* lib/afile's flags for stor_put's. */
+static int
+afile_flags(int flags)
+{
+	return (((flags & STOR_NOREPLACE) ? AFILE_NOREPLACE : 0) |
+	    ((flags & STOR_NOSYNC) ? AFILE_NOSYNC : 0));
+}
+
 static int
 local_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
     int flags, struct err *e)
@@ -151,8 +159,7 @@ local_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
 	if (strchr(name, '/') != NULL && make_parents(st, name, e) == -1)
 		goto out;
 	path = path_of(st, name);
-	if (afile_write_all(path, data, len, 0600,
-	        (flags & STOR_NOREPLACE) ? AFILE_NOREPLACE : 0, e) == -1)
+	if (afile_write_all(path, data, len, 0600, afile_flags(flags), e) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -173,8 +180,7 @@ local_put_stream(struct stor *st, const char *name, uint64_t len,
 	if (strchr(name, '/') != NULL && make_parents(st, name, e) == -1)
 		goto out;
 	path = path_of(st, name);
-	if (afile_open(path, 0600,
-	        (flags & STOR_NOREPLACE) ? AFILE_NOREPLACE : 0, &af, e) == -1)
+	if (afile_open(path, 0600, afile_flags(flags), &af, e) == -1)
 		goto out;
 	buf =
 	    xmalloc(len < STOR_STREAM_BUF ? (size_t)len + 1 : STOR_STREAM_BUF);

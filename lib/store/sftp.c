@@ -693,10 +693,12 @@ op_put_stream(struct sftp *s, struct conn *c, void *arg, int attempt,
 	}
 	if (stream_to(s, c, h, a, tmp, e) == -1)
 		goto out;
+	r = 0;
 	deadline = sftp_io_deadline(s);
-	while ((r = libssh2_sftp_fsync(h)) == LIBSSH2_ERROR_EAGAIN)
-		if (sftp_conn_wait(s, c, deadline, e) == -1)
-			goto out;
+	if (!(a->flags & STOR_NOSYNC))
+		while ((r = libssh2_sftp_fsync(h)) == LIBSSH2_ERROR_EAGAIN)
+			if (sftp_conn_wait(s, c, deadline, e) == -1)
+				goto out;
 	if (r != 0) {
 		sftp_conn_fail(s, c, r, "fsync", tmp, e);
 		if (e->sys_errno != ENOTSUP) {

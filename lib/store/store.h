@@ -44,6 +44,12 @@ struct stor_opts {
 
 /* stor_put flags */
 #define STOR_NOREPLACE 0x1 /* fail (sys_errno EEXIST) if the name exists */
+/*
+ * Atomic but not durable: no fsync, so a crash may lose the file or leave
+ * it shorter than written.  Only for files whose loss changes nothing and
+ * whose bytes cannot tear: the empty tombstones of a prune.
+ */
+#define STOR_NOSYNC 0x2
 
 /*
  * Open the store at location: a local path, or sftp://[user@]host[:port]/path

@@ -99,6 +99,31 @@ START_TEST(test_replaces_and_syncs_file_and_directory)
 }
 END_TEST
 
+/* AFILE_NOSYNC: the same atomic publishing, without an fsync. */
+START_TEST(test_nosync_publishes_without_fsync)
+{
+	struct fx f;
+	struct err e;
+
+	fx_init(&f);
+	fault_reset();
+	ck_assert_int_eq(afile_write_all(f.path, "", 0, 0600,
+	                     AFILE_NOREPLACE | AFILE_NOSYNC, &e),
+	    0);
+	ck_assert_uint_eq(fault_calls(FAULT_FSYNC), 0);
+	assert_content(f.path, "");
+	ck_assert_int_eq(temps(&f), 0);
+	/* Still write-once. */
+	ck_assert_int_eq(afile_write_all(f.path, "x", 1, 0600,
+	                     AFILE_NOREPLACE | AFILE_NOSYNC, &e),
+	    -1);
+	ck_assert_int_eq(e.sys_errno, EEXIST);
+	assert_content(f.path, "");
+	ck_assert_int_eq(temps(&f), 0);
+	fx_done(&f);
+}
+END_TEST
+
 START_TEST(test_temp_is_private_and_hidden_until_commit)
 {
 	struct fx f;
@@ -511,6 +536,7 @@ afile_suite(void)
 	tcase_add_checked_fixture(tc, fault_reset, fault_reset);
 	tcase_add_test(tc, test_round_trip_and_exact_mode);
 	tcase_add_test(tc, test_replaces_and_syncs_file_and_directory);
+	tcase_add_test(tc, test_nosync_publishes_without_fsync);
 	tcase_add_test(tc, test_temp_is_private_and_hidden_until_commit);
 	tcase_add_test(tc, test_short_writes_and_eintr_give_a_complete_file);
 	tcase_add_test(tc, test_enospc_is_nospace_and_publishes_nothing);

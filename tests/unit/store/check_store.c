@@ -814,6 +814,37 @@ START_TEST(test_put_stream_fsync_fails)
 }
 END_TEST
 
+/* Local only: STOR_NOSYNC publishes with no fsync at all, still write-once. */
+START_TEST(test_put_nosync_skips_fsync)
+{
+	struct stor *st;
+	struct err e;
+	uint64_t size;
+
+	st = open_ok();
+	/* A new directory is made durable all the same: make it first. */
+	ck_assert_int_eq(stor_put(st, "gone/00", (const uint8_t *)"", 0,
+	                     STOR_NOREPLACE, &e),
+	    0);
+	fault_arm(FAULT_FSYNC, 0, EIO);
+	ck_assert_int_eq(stor_put(st, "gone/ab", (const uint8_t *)"", 0,
+	                     STOR_NOREPLACE | STOR_NOSYNC, &e),
+	    0);
+	ck_assert_int_eq(stor_put(st, "gone/ab", (const uint8_t *)"", 0,
+	                     STOR_NOREPLACE | STOR_NOSYNC, &e),
+	    -1);
+	ck_assert_int_eq(e.sys_errno, EEXIST);
+	/* Without the flag the same fault fails the put. */
+	ck_assert_int_eq(stor_put(st, "gone/cd", (const uint8_t *)"", 0,
+	                     STOR_NOREPLACE, &e),
+	    -1);
+	fault_reset();
+	ck_assert_int_eq(stor_stat(st, "gone/ab", &size, &e), 0);
+	ck_assert_int_eq(stor_stat(st, "gone/cd", &size, &e), 1);
+	stor_close(st);
+}
+END_TEST
+
 /*
  * Ranged reads may go through a handle the backend keeps open (sftp): a
  * file this store removed and put again under the same name must read as
@@ -893,6 +924,7 @@ store_suite(void)
 
 	tc = contract("local", local_setup);
 	tcase_add_test(tc, test_put_stream_fsync_fails);
+	tcase_add_test(tc, test_put_nosync_skips_fsync);
 	suite_add_tcase(s, tc);
 	tc = contract("sftp", sftp_setup);
 	tcase_add_unchecked_fixture(tc, sshd_setup, sshd_teardown);
