@@ -81,7 +81,7 @@ report(struct cli_ctx *ctx, const struct repl_stats *s, int dry_run,
 	if (ctx->json) {
 		json_t *j = json_pack(
 		    "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:f, s:f, s:O}",
+		    "s:I, s:f, s:f, s:O}",
 		    "from", from, "to", to, "dry_run", dry_run, "files_sent",
 		    (json_int_t)s->files_sent, "bytes_sent",
 		    (json_int_t)s->bytes_sent, "files_present",
@@ -89,7 +89,8 @@ report(struct cli_ctx *ctx, const struct repl_stats *s, int dry_run,
 		    (json_int_t)s->bytes_present, "files_rotten",
 		    (json_int_t)s->files_rotten, "files_mismatch",
 		    (json_int_t)s->files_mismatch, "files_skipped",
-		    (json_int_t)s->files_skipped, "files_verified",
+		    (json_int_t)s->files_skipped, "files_gone",
+		    (json_int_t)s->files_gone, "files_verified",
 		    (json_int_t)s->files_verified, "seconds", s->seconds,
 		    "mb_per_s", mbs, "problems", problems);
 
@@ -103,15 +104,19 @@ report(struct cli_ctx *ctx, const struct repl_stats *s, int dry_run,
 	fmt_size(s->bytes_present, present, sizeof(present));
 	if (dry_run)
 		printf("would send %llu files, %s; %llu files (%s) already "
-		       "there\n",
+		       "there",
 		    (unsigned long long)s->files_sent, sent,
 		    (unsigned long long)s->files_present, present);
 	else
 		printf("sent %llu files, %s in %.1f s (%.1f MB/s); %llu files "
-		       "(%s) already there%s\n",
+		       "(%s) already there%s",
 		    (unsigned long long)s->files_sent, sent, s->seconds, mbs,
 		    (unsigned long long)s->files_present, present,
 		    s->files_verified > 0 ? ", verified" : "");
+	if (s->files_gone > 0)
+		printf("; %llu the target pruned stay away",
+		    (unsigned long long)s->files_gone);
+	printf("\n");
 	fflush(stdout);
 }
 

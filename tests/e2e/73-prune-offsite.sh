@@ -109,6 +109,12 @@ grep -q "^snapshots/$s1\$" pruned.list && fail "s1 still on the copy"
 # shellcheck disable=SC2086
 expect_status 0 "$COFFER" $C replicate --from "$R" --to offsite --json
 expect_eq "sent after prune" 0 "$(jq .files_sent "$T/out")"
+# Every file the copy pruned is counted as kept away, and said so.
+n_gone=$(LC_ALL=C comm -23 before.list pruned.list | wc -l)
+expect_eq "kept away after prune" "$n_gone" "$(jq .files_gone "$T/out")"
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" $C replicate --from "$R" --to offsite
+expect_grep "; $n_gone the target pruned stay away\$" "$T/out"
 files "$ROFF" >again.list
 expect_same pruned.list again.list
 [ -z "$(temp_files "$ROFF")" ] || fail "temp files left: $(temp_files "$ROFF")"
