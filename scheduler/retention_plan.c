@@ -139,29 +139,24 @@ retention_plan_apply(struct retention_plan *p, struct stor *st,
     const volatile sig_atomic_t *interrupted, retention_note_fn fn, void *arg,
     struct err *e)
 {
-	int moved;
+	char **ids;
+	size_t nids = 0;
+	int rc;
 
 	if (!p->named)
 		tidy(p, st, fn, arg);
 	free(p->moved);
 	p->moved = xcalloc(p->nremove + 1, sizeof(*p->moved));
 	p->nmoved = 0;
-	for (size_t i = 0; i < p->list->n; i++) {
-		const char *id = p->list->v[i].m.id;
-
-		if (p->res[i].reasons != 0)
-			continue;
-		if (interrupted != NULL && *interrupted)
-			return (err_set(e, ERR_INTERRUPTED,
-			    "interrupted: %zu of %zu snapshots forgotten",
-			    p->nmoved, p->nremove));
-		if (forget_snapshot(st, id, &moved, e) == -1)
-			return (err_wrap(e,
-			    "forget %.8s (%zu of %zu forgotten before it)", id,
-			    p->nmoved, p->nremove));
-		p->moved[p->nmoved++] = id;
-	}
-	return (0);
+	ids = xcalloc(p->nremove + 1, sizeof(*ids));
+	for (size_t i = 0; i < p->list->n; i++)
+		if (p->res[i].reasons == 0)
+			ids[nids++] = p->list->v[i].m.id;
+	rc = forget_snapshots(st, ids, nids, interrupted, &p->nmoved, e);
+	for (size_t i = 0; i < p->nmoved; i++)
+		p->moved[i] = ids[i];
+	free(ids);
+	return (rc);
 }
 
 void

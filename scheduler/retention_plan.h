@@ -49,10 +49,11 @@ typedef void (*retention_note_fn)(void *arg, int warn, const char *msg);
  * Carry out plan p on store st: first (policy plans only) drop the
  * forgotten/ copy of every kept snapshot that also has one (left by a
  * forget or undo cut between its two steps; a failure there is a
- * warning), then move each snapshot to remove aside with forget_snapshot,
- * in order, recording it in p->moved.  Stops at the first failure (the
- * ones moved stay moved: each move is whole), or with ERR_INTERRUPTED
- * when *interrupted (may be NULL) is set between two moves.
+ * warning), then move the snapshots to remove aside with
+ * forget_snapshots (every copy, one sync, every removal), recording them
+ * in p->moved in order.  Stops at the first failure (the ones moved stay
+ * moved: each move is whole), or with ERR_INTERRUPTED when *interrupted
+ * (may be NULL) is set between two copies.
  */
 int retention_plan_apply(struct retention_plan *p, struct stor *st,
     const volatile sig_atomic_t *interrupted, retention_note_fn note, void *arg,

@@ -70,10 +70,17 @@ intact(struct stor *st, const char *name, const char *id, struct err *e)
 	return (rc);
 }
 
-/* Move from/id to to/id: copy, then remove. */
+/*
+ * The first half of a move from/id to to/id: check from/id against its
+ * name and publish it as to/id (put flags: STOR_LATER or 0).  1 when
+ * from/id is there and to/id now holds the same bytes, 0 when from/id is
+ * gone and to/id is there (moved before).  A to/id that does not match
+ * its name is what a crash leaves of a STOR_LATER copy before its sync:
+ * with from/id whole, it is replaced.
+ */
 static int
-move(struct stor *st, const char *from, const char *to, const char *id,
-    int *moved, struct err *e)
+copy(struct stor *st, const char *from, const char *to, const char *id,
+    int flags, struct err *e)
 {
 	char *src = NULL, *dst = NULL;
 	uint8_t *p = NULL;
@@ -81,7 +88,6 @@ move(struct stor *st, const char *from, const char *to, const char *id,
 	uint64_t size;
 	int rc = -1, r;
 
-	*moved = 0;
 	if (!is_id(id))
 		return (err_set(e, ERR_USAGE,
 		    "'%s' is not a snapshot id (64 hex digits)", id));
@@ -108,7 +114,9 @@ move(struct stor *st, const char *from, const char *to, const char *id,
 		    src);
 		goto out;
 	}
-	if (stor_put(st, dst, p, n, STOR_NOREPLACE, e) == -1) {
+	for (int tries = 0;; tries++) {
+		if (stor_put(st, dst, p, n, STOR_NOREPLACE | flags, e) == 0)
+			break;
 		if (e->class == ERR_NOSPACE) {
 			err_wrap(e,
 			    "nothing was moved: a forget needs about %zu KiB "
@@ -121,23 +129,51 @@ move(struct stor *st, const char *from, const char *to, const char *id,
 		/* A run cut after its copy: the copy must be whole. */
 		if ((r = intact(st, dst, id, e)) == -1)
 			goto out;
-		if (r == 0) {
+		if (r == 1)
+			break;
+		if (tries > 0) {
 			err_set(e, ERR_CORRUPT,
 			    "%s: content does not match its name; %s was left "
 			    "in place (remove the damaged %s and run again)",
 			    dst, src, dst);
 			goto out;
 		}
+		if (stor_remove(st, dst, e) == -1)
+			goto out;
 	}
-	if (stor_remove(st, src, e) == -1)
-		goto out;
-	*moved = 1;
-	rc = 0;
+	rc = 1;
 out:
 	free(src);
 	free(dst);
 	free(p);
 	return (rc);
+}
+
+/* The second half: from/id goes, its copy being durable. */
+static int
+drop(struct stor *st, const char *from, const char *id, struct err *e)
+{
+	char *src = xasprintf("%s/%s", from, id);
+	int rc = stor_remove(st, src, e);
+
+	free(src);
+	return (rc);
+}
+
+/* Move from/id to to/id: copy, then remove. */
+static int
+move(struct stor *st, const char *from, const char *to, const char *id,
+    int *moved, struct err *e)
+{
+	int r;
+
+	*moved = 0;
+	if ((r = copy(st, from, to, id, 0, e)) <= 0)
+		return (r);
+	if (drop(st, from, id, e) == -1)
+		return (-1);
+	*moved = 1;
+	return (0);
 }
 
 int
@@ -150,6 +186,51 @@ int
 forget_undo(struct stor *st, const char *id, int *moved, struct err *e)
 {
 	return (move(st, FORGET_DIR, "snapshots", id, moved, e));
+}
+
+int
+forget_snapshots(struct stor *st, char *const *ids, size_t n,
+    const volatile sig_atomic_t *interrupted, size_t *moved, struct err *e)
+{
+	uint8_t *copied = xcalloc(n + 1, 1);
+	size_t ncopied = 0, done = 0;
+	struct err le;
+	int rc = -1, r;
+
+	*moved = 0;
+	err_clear(&le);
+	for (; done < n; done++) {
+		if (interrupted != NULL && *interrupted) {
+			err_set(&le, ERR_INTERRUPTED,
+			    "interrupted: %zu of %zu snapshots forgotten",
+			    done, n);
+			break;
+		}
+		if ((r = copy(st, "snapshots", FORGET_DIR, ids[done],
+		         STOR_LATER, &le)) == -1) {
+			err_wrap(&le, "forget %.8s (%zu of %zu forgotten before it)",
+			    ids[done], done, n);
+			break;
+		}
+		copied[done] = (uint8_t)r;
+		ncopied += (size_t)r;
+	}
+	/* The copies made are kept and finished, even after a failure. */
+	if (ncopied > 0 && stor_sync(st, e) == -1)
+		goto out;
+	for (size_t i = 0; i < done; i++) {
+		if (copied[i] && drop(st, "snapshots", ids[i], e) == -1)
+			goto out;
+		(*moved)++;
+	}
+	if (done < n) {
+		*e = le;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(copied);
+	return (rc);
 }
 
 struct ids {

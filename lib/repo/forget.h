@@ -9,6 +9,7 @@
 #ifndef COFFER_FORGET_H
 #define COFFER_FORGET_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -37,6 +38,17 @@ int forget_probe(struct stor *st, struct err *e);
  * there.  ERR_USAGE when neither name exists.
  */
 int forget_snapshot(struct stor *st, const char *id, int *moved, struct err *e);
+
+/*
+ * forget_snapshot for each of ids[0..n), in order, with one sync for all
+ * (STOR_LATER, stor_sync) instead of two per snapshot: every copy first,
+ * then the sync, then every removal.  Stops at the first failure, or with
+ * ERR_INTERRUPTED when *interrupted (may be NULL) is set between two
+ * copies; the snapshots copied before it are still synced and removed.
+ * *moved: how many ids, from the first, are in forgotten/ now.
+ */
+int forget_snapshots(struct stor *st, char *const *ids, size_t n,
+    const volatile sig_atomic_t *interrupted, size_t *moved, struct err *e);
 
 /* forget_snapshot the other way: forgotten/ID back to snapshots/ID. */
 int forget_undo(struct stor *st, const char *id, int *moved, struct err *e);

@@ -146,7 +146,7 @@ static int
 afile_flags(int flags)
 {
 	return (((flags & STOR_NOREPLACE) ? AFILE_NOREPLACE : 0) |
-	    ((flags & STOR_NOSYNC) ? AFILE_NOSYNC : 0));
+	    ((flags & (STOR_NOSYNC | STOR_LATER)) ? AFILE_NOSYNC : 0));
 }
 
 static int
@@ -336,6 +336,25 @@ local_remove(struct stor *st, const char *name, struct err *e)
 	return (rc);
 }
 
+/*
+ * STOR_LATER: one syncfs for the puts that skipped their fsyncs (data,
+ * names and directories alike; Linux reports a writeback error of the
+ * file system here since 5.8).
+ */
+static int
+local_sync(struct stor *st, struct err *e)
+{
+	struct local *l = st->impl;
+	int fd, rc = 0;
+
+	if ((fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (err_sys(e, ERR_IO, "open %s", l->root));
+	if (syncfs(fd) == -1)
+		rc = err_sys(e, ERR_IO, "sync the file system of %s", l->root);
+	(void)close(fd);
+	return (rc);
+}
+
 static void
 local_close(struct stor *st)
 {
@@ -354,6 +373,7 @@ static const struct stor_ops local_ops = {
 	.mtime = local_mtime,
 	.list = local_list,
 	.remove = local_remove,
+	.sync = local_sync,
 	.close = local_close,
 };
 

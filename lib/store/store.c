@@ -212,6 +212,14 @@ stor_remove(struct stor *st, const char *name, struct err *e)
 	return (st->ops->remove(st, name, e));
 }
 
+int
+stor_sync(struct stor *st, struct err *e)
+{
+	if (st->ops->sync == NULL)
+		return (0);
+	return (st->ops->sync(st, e));
+}
+
 unsigned
 stor_caps(struct stor *st)
 {

@@ -50,6 +50,15 @@ struct stor_opts {
  * whose bytes cannot tear: the empty tombstones of a prune.
  */
 #define STOR_NOSYNC 0x2
+/*
+ * Durable only once stor_sync returns: a store that can make many files
+ * durable at once (a local directory: one syncfs) skips the fsyncs of
+ * this put; others publish it durably as usual.  Until then a crash may
+ * lose the file or leave it shorter than written under its name, so the
+ * caller must be able to tell (files named by their hash) and must not
+ * rely on it, e.g. by removing the only other copy, before stor_sync.
+ */
+#define STOR_LATER 0x4
 
 /*
  * Open the store at location: a local path, or sftp://[user@]host[:port]/path
@@ -188,6 +197,9 @@ const char *stor_cap_name(unsigned cap);
 
 /* One sentence: what lacking the STOR_CAP_* bit cap means, and what to do. */
 const char *stor_cap_lack(unsigned cap);
+
+/* Make every file put with STOR_LATER before this call durable. */
+int stor_sync(struct stor *, struct err *);
 
 /* Remove a file; a missing file is not an error. */
 int stor_remove(struct stor *, const char *name, struct err *);

@@ -29,6 +29,8 @@ struct stor_ops {
 	    int (*)(void *, const char *, uint64_t, int64_t), void *,
 	    struct err *);
 	int (*remove)(struct stor *, const char *, struct err *);
+	/* STOR_LATER's promise; NULL: every put is durable already. */
+	int (*sync)(struct stor *, struct err *);
 	unsigned (*caps)(struct stor *); /* STOR_CAP_*, NULL: all */
 	void (*close)(struct stor *);
 };

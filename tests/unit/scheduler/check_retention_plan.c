@@ -1,8 +1,9 @@
 /*
  * A forget planned and carried out on a real local repository: a policy
  * moves the right manifests to forgotten/, named snapshots resolve by
- * prefix, an interrupt stops before the next move, and a kept snapshot's
- * stale copy in forgotten/ (a cut-short move) is tidied with a note.
+ * prefix, an interrupt stops before the next move, a kept snapshot's
+ * stale copy in forgotten/ (a cut-short move) is tidied with a note, many
+ * moves share one sync, and a copy torn by a crash before it is replaced.
  */
 #include <sys/stat.h>
 
@@ -13,6 +14,7 @@
 
 #include <check.h>
 
+#include "fault.h"
 #include "repo/forget.h"
 #include "repo/manifest.h"
 #include "repo/repo.h"
@@ -244,6 +246,84 @@ START_TEST(test_stale_copy_of_a_kept_one_is_tidied)
 }
 END_TEST
 
+/*
+ * Many snapshots forgotten cost one sync, not two fsyncs each: the copies
+ * skip theirs (STOR_LATER) and one syncfs makes them durable before any
+ * original goes.
+ */
+START_TEST(test_one_sync_for_many)
+{
+	struct retention_policy pol = { .last = 1 };
+	struct repo *r = open_repo();
+	struct retention_plan *p = plan(r, &pol, NULL, 0);
+	char *fdir = tutil_path(dir, "repo/" FORGET_DIR);
+	struct err e;
+
+	ck_assert_int_eq(mkdir(fdir, 0700), 0);
+	ck_assert_uint_eq(p->nremove, 2);
+	fault_reset();
+	ck_assert_msg(retention_plan_apply(p, repo_store(r), NULL, NULL, NULL,
+	                  &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(fault_calls(FAULT_FSYNC), 0);
+	ck_assert_uint_eq(p->nmoved, 2);
+	ck_assert(exists(FORGET_DIR, ids[0]) && exists(FORGET_DIR, ids[1]));
+	ck_assert(!exists("snapshots", ids[0]) && !exists("snapshots", ids[1]));
+	ck_assert(exists("snapshots", ids[2]));
+	retention_plan_free(p);
+	repo_close(r);
+	free(fdir);
+}
+END_TEST
+
+/*
+ * A crash before that sync can leave a copy shorter than written under
+ * its name; the original is still there, so the next forget replaces it.
+ */
+START_TEST(test_torn_copy_is_replaced)
+{
+	char *named[1] = { ids[1] };
+	struct repo *r = open_repo();
+	struct retention_plan *p;
+	char *name, *src, *dst, *data, *got;
+	size_t len, glen;
+	struct err e;
+
+	name = xasprintf("repo/snapshots/%s", ids[1]);
+	src = tutil_path(dir, name);
+	free(name);
+	data = tutil_read_file(src, &len);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_uint_gt(len, 10);
+	name = xasprintf("repo/%s", FORGET_DIR);
+	dst = tutil_path(dir, name);
+	free(name);
+	ck_assert_int_eq(mkdir(dst, 0700), 0);
+	free(dst);
+	name = xasprintf("repo/%s/%s", FORGET_DIR, ids[1]);
+	dst = tutil_path(dir, name);
+	free(name);
+	tutil_write_file(dst, data, len / 2, 0600);
+
+	p = plan(r, NULL, named, 1);
+	ck_assert_msg(retention_plan_apply(p, repo_store(r), NULL, NULL, NULL,
+	                  &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(p->nmoved, 1);
+	got = tutil_read_file(dst, &glen);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(glen, len);
+	ck_assert_mem_eq(got, data, len);
+	ck_assert(!exists("snapshots", ids[1]));
+	retention_plan_free(p);
+	repo_close(r);
+	free(src);
+	free(dst);
+	free(data);
+	free(got);
+}
+END_TEST
+
 Suite *retention_plan_suite(void);
 
 Suite *
@@ -257,6 +337,8 @@ retention_plan_suite(void)
 	tcase_add_test(tc, test_named_by_prefix);
 	tcase_add_test(tc, test_interrupt_stops_before_a_move);
 	tcase_add_test(tc, test_stale_copy_of_a_kept_one_is_tidied);
+	tcase_add_test(tc, test_one_sync_for_many);
+	tcase_add_test(tc, test_torn_copy_is_replaced);
 	suite_add_tcase(s, tc);
 	return (s);
 }
