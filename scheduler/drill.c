@@ -961,23 +961,33 @@ drill_run(const struct config *cfg, const char *name,
 	return (drill_run_at(cfg, name, o, NULL, res, e));
 }
 
-/* Name the work directory in the file at path (see drill_run_at). */
+/*
+ * Name what the run makes in the file at path (see drill_run_at): the
+ * work directory, then with dir the directory target ("dir K PATH", K 1
+ * when it existed and stays).  Written aside and renamed: a kill leaves
+ * the old file or the new one.
+ */
 static void
-note_work(const char *path, const char *work, struct log *log)
+note_work(const char *path, const struct run *u, int dir, int existed)
 {
+	char *tmp;
 	FILE *f;
 
 	if (path == NULL)
 		return;
-	if ((f = fopen(path, "we")) == NULL || fprintf(f, "%s\n", work) < 0 ||
-	    fclose(f) == EOF) {
+	tmp = xasprintf("%s.new", path);
+	if ((f = fopen(tmp, "we")) == NULL || fprintf(f, "%s\n", u->work) < 0 ||
+	    (dir && fprintf(f, "dir %d %s\n", existed, u->sp->arg) < 0) ||
+	    fclose(f) == EOF || rename(tmp, path) == -1) {
 		if (f != NULL)
 			(void)fclose(f);
-		log_warn(log,
+		log_warn(u->o->log,
 		    "drill: %s: %s (a kill would leave the work directory "
 		    "%s unnamed)",
-		    path, strerror(errno), work);
+		    path, strerror(errno), u->work);
+		(void)unlink(tmp);
 	}
+	free(tmp);
 }
 
 int
@@ -1030,7 +1040,7 @@ drill_run_at(const struct config *cfg, const char *name,
 	}
 	u.work = tmpl;
 	tmpl = NULL;
-	note_work(leftovers, u.work, o->log);
+	note_work(leftovers, &u, 0, 0);
 	/* A scratch cluster's user must reach its directory in there. */
 	if ((sp.kind == DRILL_T_PG_SCRATCH || sp.kind == DRILL_T_MY_SCRATCH) &&
 	    geteuid() == 0 && chmod(u.work, 0711) == -1) {
@@ -1040,6 +1050,8 @@ drill_run_at(const struct config *cfg, const char *name,
 
 	if (prepare_target(&u, cfg, &existed, e) != 0)
 		goto finish;
+	if (sp.kind == DRILL_T_DIR)
+		note_work(leftovers, &u, 1, existed);
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	fflush(stdout);
 	fflush(stderr);

@@ -197,6 +197,16 @@ int drill_run_recorded(const struct config *cfg, const char *name,
     struct drill_result *res, struct drill_rec_result *rr, struct err *e);
 
 /*
+ * At a scheduler tick's start: for every [drill] of cfg whose lock (in the
+ * state directory dir) is free, what a run that died without cleaning up
+ * left, as its next run would remove it: the work directory it named and
+ * the processes in it, and its runs still "running" in st marked failed,
+ * interrupted.  Errors go to log.
+ */
+void drill_reap_all(const struct config *cfg, struct state *st, const char *dir,
+    struct log *log);
+
+/*
  * Check the [drill name] of cfg beyond what config_load checks: its
  * target against its source's type.  ERR_USAGE when there is no such
  * drill, ERR_CONFIG "FILE:LINE: ..." otherwise.

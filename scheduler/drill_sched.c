@@ -160,8 +160,42 @@ kill_in(const char *work)
  * drill-NAME.work and the processes working in it go; its runs still
  * "running" are marked failed, interrupted.
  */
+/*
+ * The directory target a killed run named ("dir K PATH" in line), removed
+ * (what is below it only, when it existed before: K 1) if it is still the
+ * target of the drill's section sec.
+ */
 static void
-reap(struct state *st, const char *dir, const char *name, struct log *log)
+reap_dir(const struct config_section *sec, const char *name, char *line,
+    struct log *log)
+{
+	const char *target = sec != NULL ? config_get_str(sec, "target") : NULL;
+	struct err e;
+	int keep;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (strncmp(line, "dir ", 4) != 0 ||
+	    (line[4] != '0' && line[4] != '1') || line[5] != ' ')
+		return;
+	keep = line[4] == '1';
+	if (target == NULL || line[6] != '/' || strcmp(line + 6, target) != 0)
+		return;
+	err_clear(&e);
+	if (drill_rm_tree(line + 6, keep, &e) == -1)
+		log_error(log,
+		    "drill %s: could not remove what an interrupted run "
+		    "restored: %s",
+		    name, e.msg);
+	else
+		log_warn(log,
+		    "drill %s: removed what an interrupted run restored "
+		    "to %s",
+		    name, line + 6);
+}
+
+static void
+reap(const struct config *cfg, struct state *st, const char *dir,
+    const char *name, struct log *log)
 {
 	char *path = leftovers_path(dir, name), line[PATH_MAX], real[PATH_MAX];
 	struct state_run *runs = NULL;
@@ -174,7 +208,6 @@ reap(struct state *st, const char *dir, const char *name, struct log *log)
 	if ((f = fopen(path, "re")) != NULL) {
 		if (fgets(line, sizeof(line), f) == NULL)
 			line[0] = '\0';
-		fclose(f);
 		line[strcspn(line, "\n")] = '\0';
 		base = strrchr(line, '/');
 		/* Only what a drill names as its own. */
@@ -195,6 +228,11 @@ reap(struct state *st, const char *dir, const char *name, struct log *log)
 				    "in it stopped)",
 				    name, real, killed);
 		}
+		/* Then what it wrote outside its work directory. */
+		while (fgets(real, sizeof(real), f) != NULL)
+			reap_dir(config_section_find(cfg, CONFIG_DRILL, name),
+			    name, real, log);
+		fclose(f);
 		(void)unlink(path);
 	}
 	if (st != NULL &&
@@ -216,6 +254,31 @@ reap(struct state *st, const char *dir, const char *name, struct log *log)
 	}
 	state_runs_free(runs, n);
 	free(path);
+}
+
+void
+drill_reap_all(const struct config *cfg, struct state *st, const char *dir,
+    struct log *log)
+{
+	const struct config_section *sec = NULL;
+
+	while ((sec = config_next(cfg, sec, CONFIG_DRILL)) != NULL) {
+		const char *name = config_section_name(sec);
+		char holder[128];
+		int fd, busy;
+		struct err e;
+
+		err_clear(&e);
+		/* A drill whose lock is held is running: not ours to reap. */
+		if (sched_lock(dir, "drill", name, &fd, &busy, holder,
+		        sizeof(holder), &e) == -1) {
+			if (!busy)
+				log_error(log, "drill %s: %s", name, e.msg);
+			continue;
+		}
+		reap(cfg, st, dir, name, log);
+		close(fd); /* closing drops the flock */
+	}
 }
 
 int
@@ -257,7 +320,7 @@ drill_run_recorded(const struct config *cfg, const char *name,
 		}
 		log_error(o->log, "drill %s: not recorded: %s", name, re.msg);
 	}
-	reap(st, dir, name, o->log);
+	reap(cfg, st, dir, name, o->log);
 	if (ro->admit != NULL) {
 		if ((r = ro->admit(ro->admit_arg, st, e)) == -1)
 			goto out;
