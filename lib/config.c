@@ -52,6 +52,8 @@
 #define SRC_COMMAND  (1u << 4)
 #define REPO_LOCAL   (1u << 0)
 #define REPO_SFTP    (1u << 1)
+#define DRILL_ONE    (1u << 0) /* a drill with a target */
+#define DRILL_CHAIN  (1u << 1) /* a drill of steps (other drills) */
 
 #define NOLIMIT INT64_MAX
 /* Durations stay within an int and a 32-bit time_t's reach. */
@@ -177,17 +179,20 @@ static const struct schema_key job_keys[] = {
 };
 
 static const struct schema_key drill_keys[] = {
-	{ K("repository"), REF(CONFIG_REPOSITORY), .flags = REQUIRED },
-	{ K("snapshot"), TYPE(CONFIG_V_STRING), .def = "latest" },
-	{ K("source"), REF(CONFIG_SOURCE) },
-	{ K("target"), TYPE(CONFIG_V_STRING) },
-	{ K("sql_checks"), TYPE(CONFIG_V_STRING) },
-	{ K("checks"), TYPE(CONFIG_V_COMMAND) },
+	{ K("repository"), REF(CONFIG_REPOSITORY), .flags = REQUIRED,
+	    .applies = DRILL_ONE },
+	{ K("snapshot"), TYPE(CONFIG_V_STRING), .def = "latest",
+	    .applies = DRILL_ONE },
+	{ K("source"), REF(CONFIG_SOURCE), .applies = DRILL_ONE },
+	{ K("target"), TYPE(CONFIG_V_STRING), .applies = DRILL_ONE },
+	{ K("steps"), REFS(CONFIG_DRILL), .applies = DRILL_CHAIN },
+	{ K("sql_checks"), TYPE(CONFIG_V_STRING), .applies = DRILL_ONE },
+	{ K("checks"), TYPE(CONFIG_V_COMMAND), .applies = DRILL_ONE },
 	{ K("max_rto"), DURATION(1, DUR_MAX) },
 	{ K("max_rpo"), DURATION(1, DUR_MAX) },
-	{ K("drill_user"), TYPE(CONFIG_V_NAME) },
-	{ K("defaults_file"), TYPE(CONFIG_V_PATH) },
-	{ K("timeout"), DURATION(1, DUR_MAX) },
+	{ K("drill_user"), TYPE(CONFIG_V_NAME), .applies = DRILL_ONE },
+	{ K("defaults_file"), TYPE(CONFIG_V_PATH), .applies = DRILL_ONE },
+	{ K("timeout"), DURATION(1, DUR_MAX), .applies = DRILL_ONE },
 	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE) },
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
 	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },
@@ -684,6 +689,8 @@ section_variant(const struct config_section *s)
 		if (key_find(s, "path") != NULL)
 			return (REPO_LOCAL);
 		return (0);
+	case CONFIG_DRILL:
+		return (key_find(s, "steps") != NULL ? DRILL_CHAIN : DRILL_ONE);
 	default:
 		return (0);
 	}
@@ -696,6 +703,11 @@ variant_text(const struct config_section *s, char *buf, size_t size)
 		snprintf(buf, size, "%s",
 		    s->variant == REPO_SFTP ? "an sftp repository (url)"
 		                            : "a local repository (path)");
+	else if (s->type == CONFIG_DRILL)
+		snprintf(buf, size, "%s",
+		    s->variant == DRILL_CHAIN
+		        ? "a drill of steps (its steps have their own)"
+		        : "a drill with a target");
 	else
 		snprintf(buf, size, "type = %s", key_find(s, "type")->value);
 }
@@ -1032,6 +1044,72 @@ check_refs(struct parse *p)
 					    k->items[n]);
 					return;
 				}
+		}
+	}
+}
+
+/* Do the steps of drill d lead (through steps of steps) to drill to? */
+static int
+chain_reaches(const struct config *cfg, const struct config_section *d,
+    const struct config_section *to, int depth)
+{
+	const struct key *k = key_find(d, "steps");
+
+	if (k == NULL || depth > 64)
+		return (0);
+	for (size_t i = 0; i < k->nitems; i++) {
+		const struct config_section *t =
+		    config_section_find(cfg, CONFIG_DRILL, k->items[i]);
+
+		if (t == to ||
+		    (t != NULL && chain_reaches(cfg, t, to, depth + 1)))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * A drill of steps names drills with a target: a step that has steps
+ * itself is refused, as a cycle when its steps lead back.
+ */
+static void
+check_chains(struct parse *p)
+{
+	const struct config *cfg = p->cfg;
+	const struct config_section *s, *t;
+	const struct key *k;
+
+	for (size_t i = 0; i < cfg->nsecs && !p->failed; i++) {
+		s = cfg->secs[i];
+		if (s->type != CONFIG_DRILL ||
+		    (k = key_find(s, "steps")) == NULL)
+			continue;
+		if (k->nitems > CONFIG_DRILL_STEPS_MAX) {
+			pfail(p, k->line,
+			    "steps: %zu drills; a drill runs at most %d steps",
+			    k->nitems, CONFIG_DRILL_STEPS_MAX);
+			return;
+		}
+		for (size_t n = 0; n < k->nitems && !p->failed; n++) {
+			t = config_section_find(cfg, CONFIG_DRILL, k->items[n]);
+			if (t == s)
+				pfail(p, k->line,
+				    "steps: [drill %s] names itself (a "
+				    "cycle); a step is another drill, with a "
+				    "target",
+				    s->name);
+			else if (t != NULL && chain_reaches(cfg, t, s, 0))
+				pfail(p, k->line,
+				    "steps: [drill %s] leads back to [drill "
+				    "%s] (a cycle); a step is a drill with a "
+				    "target",
+				    t->name, s->name);
+			else if (t != NULL && key_find(t, "steps") != NULL)
+				pfail(p, k->line,
+				    "steps: [drill %s] has steps itself; a "
+				    "step is a drill with a target (list its "
+				    "steps here instead)",
+				    t->name);
 		}
 	}
 }
@@ -1385,6 +1463,8 @@ config_load(const char *path, struct config **cfgp, struct err *e)
 			finish_section(&p, cfg->global, 1);
 		}
 		check_refs(&p);
+		if (!p.failed)
+			check_chains(&p);
 	}
 	if (p.failed)
 		goto out;

@@ -179,6 +179,9 @@ enum config_drill_target {
 	CONFIG_DRILL_MY_SCRATCH,
 	CONFIG_DRILL_MY,
 };
+/* The most steps a [drill] of steps names. */
+#define CONFIG_DRILL_STEPS_MAX 16
+
 enum config_drill_target config_drill_target(const char *value,
     const char **arg);
 

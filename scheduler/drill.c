@@ -70,6 +70,8 @@ drill_target_name(enum drill_target t)
 		return ("mysql-scratch");
 	case DRILL_T_MY:
 		return ("mysql");
+	case DRILL_T_CHAIN:
+		return ("steps");
 	}
 	return ("?");
 }
@@ -249,15 +251,27 @@ resolve(const struct config *cfg, const char *name, struct spec *sp,
 int
 drill_check(const struct config *cfg, const char *name, struct err *e)
 {
+	const struct config_section *sec =
+	    cfg != NULL ? config_section_find(cfg, CONFIG_DRILL, name) : NULL;
+	const char *const *steps;
+	size_t n;
 	struct spec sp;
-	int rc = resolve(cfg, name, &sp, e);
+	int rc;
+
+	if (sec != NULL && (n = config_get_list(sec, "steps", &steps)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (drill_check(cfg, steps[i], e) == -1)
+				return (-1);
+		return (0);
+	}
+	rc = resolve(cfg, name, &sp, e);
 
 	spec_free(&sp);
 	return (rc);
 }
 
-static double
-elapsed(const struct timespec *t0)
+double
+drill_elapsed(const struct timespec *t0)
 {
 	struct timespec t;
 
@@ -266,8 +280,7 @@ elapsed(const struct timespec *t0)
 	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9);
 }
 
-/* Replace control characters: messages are one line. */
-static void
+void
 drill_one_line(char *s)
 {
 	for (; *s != '\0'; s++)
@@ -284,7 +297,7 @@ drill_stage_set(struct run *u, enum drill_stage s, enum drill_status st,
 
 	r->status = st;
 	if (t != NULL)
-		r->duration = elapsed(t);
+		r->duration = drill_elapsed(t);
 	va_start(ap, fmt);
 	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);
@@ -316,7 +329,7 @@ drill_check_add(struct run *u, enum drill_stage s, int ok,
 	c = &r->checks[r->nchecks++];
 	c->stage = s;
 	c->ok = ok;
-	c->duration = elapsed(t);
+	c->duration = drill_elapsed(t);
 	snprintf(c->what, sizeof(c->what), "%s", what);
 	snprintf(c->msg, sizeof(c->msg), "%s", msg != NULL ? msg : "");
 	drill_one_line(c->what);
@@ -615,6 +628,8 @@ work(struct run *u)
 		if (drill_restore_my(u, r, &m, &sel, &e) == -1)
 			goto restore_failed;
 		break;
+	case DRILL_T_CHAIN: /* drill_chain_run's, never here */
+		break;
 	}
 	restored = 1;
 	drill_stage_set(u, DRILL_RESTORE, DRILL_OK, &t,
@@ -683,7 +698,7 @@ verify:
 			validated = 0;
 	u->sh->running = DRILL_RTO;
 	if (validated) {
-		res->rto = elapsed(&u->t0);
+		res->rto = drill_elapsed(&u->t0);
 		res->rto_measured = 1;
 	}
 	u->sh->running = -1;
@@ -804,9 +819,8 @@ dur_str(uint64_t v, char *buf, size_t size)
 	}
 }
 
-/* The limits, once the rest is known. */
-static void
-limits(struct run *u)
+void
+drill_limits(struct run *u)
 {
 	struct drill_result *res = u->res;
 	char a[32], b[32];
@@ -871,18 +885,18 @@ cleanup(struct run *u, int wrote_target, int target_existed)
 	}
 }
 
-static void
-run_hook(struct run *u)
+void
+drill_hook(const char *on_failure, uint64_t hook_timeout,
+    const struct drill_result *res, struct log *log)
 {
-	const struct drill_result *res = u->res;
 	char vdrill[CONFIG_NAME_MAX + 32], vstep[32], verr[ERR_MSG_MAX + 16];
 	const char *env[5];
 	struct proc_opts po;
 	struct err e;
 
-	if (u->sp->on_failure == NULL || res->ok)
+	if (on_failure == NULL || res->ok)
 		return;
-	snprintf(vdrill, sizeof(vdrill), "COFFER_DRILL=%s", u->sp->name);
+	snprintf(vdrill, sizeof(vdrill), "COFFER_DRILL=%s", res->name);
 	snprintf(vstep, sizeof(vstep), "COFFER_STEP=%s",
 	    drill_stage_name((enum drill_stage)res->failed_stage));
 	snprintf(verr, sizeof(verr), "COFFER_ERROR=%s", res->msg);
@@ -893,14 +907,14 @@ run_hook(struct run *u)
 	env[3] = verr;
 	env[4] = NULL;
 	memset(&po, 0, sizeof(po));
-	po.shell = u->sp->on_failure;
+	po.shell = on_failure;
 	po.label = "on_failure hook";
 	po.env = env;
 	po.out = PROC_TAIL;
-	po.timeout = (unsigned)u->sp->hook_timeout;
+	po.timeout = (unsigned)hook_timeout;
 	err_clear(&e);
 	if (proc_run(&po, &e) == -1)
-		log_warn(u->o->log, "drill %s: %s", u->sp->name, e.msg);
+		log_warn(log, "drill %s: %s", res->name, e.msg);
 }
 
 void
@@ -950,6 +964,8 @@ prepare_target(struct run *u, const struct config *cfg, int *existed,
 	case DRILL_T_MY_SCRATCH:
 	case DRILL_T_MY:
 		return (drill_my_prepare(u, cfg, e));
+	case DRILL_T_CHAIN:
+		break;
 	}
 	return (0);
 }
@@ -1003,6 +1019,12 @@ drill_run_at(const struct config *cfg, const char *name,
 	int rc = -1, existed = 0, went = 0, timed_out = 0, wstatus = 0;
 	pid_t pid, parent = getpid();
 
+	const struct config_section *chain =
+	    cfg != NULL ? config_section_find(cfg, CONFIG_DRILL, name) : NULL;
+	const char *const *steps;
+
+	if (chain != NULL && config_get_list(chain, "steps", &steps) > 0)
+		return (drill_chain_run(cfg, chain, o, leftovers, res, e));
 	memset(res, 0, sizeof(*res));
 	memset(&u, 0, sizeof(u));
 	res->failed_stage = -1;
@@ -1079,7 +1101,7 @@ drill_run_at(const struct config *cfg, const char *name,
 	log_info(o->log, "drill %s: cleaning up", name);
 	cleanup(&u, sp.kind == DRILL_T_DIR, existed);
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-	limits(&u);
+	drill_limits(&u);
 finish:
 	if (!went && u.work != NULL) {
 		struct err ce;
@@ -1101,7 +1123,7 @@ finish:
 	} else
 		u.res->class = ERR_NONE;
 	u.res->ended = (int64_t)time(NULL);
-	run_hook(&u);
+	drill_hook(sp.on_failure, sp.hook_timeout, u.res, o->log);
 	*res = *u.res;
 	rc = 0;
 out:

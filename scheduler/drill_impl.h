@@ -19,6 +19,7 @@
 #include "repo/idx.h"
 #include "scheduler/drill.h"
 
+struct log;
 struct repo;
 struct manifest;
 struct rst_selection;
@@ -96,6 +97,17 @@ int drill_run_at(const struct config *cfg, const char *name,
     const struct drill_opts *o, const char *leftovers, struct drill_result *res,
     struct err *e);
 
+/* The limits max_rto and max_rpo, once the rest is known: the rto and
+ * rpo stages. */
+void drill_limits(struct run *u);
+/* The on_failure hook of a failed drill (res), when there is one. */
+void drill_hook(const char *on_failure, uint64_t hook_timeout,
+    const struct drill_result *res, struct log *log);
+/* Seconds since t0 (CLOCK_MONOTONIC). */
+double drill_elapsed(const struct timespec *t0);
+/* Replace control characters: messages are one line. */
+void drill_one_line(char *s);
+
 /* A stage's result (t: its start, NULL: no duration), one line. */
 void drill_stage_set(struct run *u, enum drill_stage s, enum drill_status st,
     const struct timespec *t, const char *fmt, ...)
@@ -127,6 +139,17 @@ int drill_as_user(const struct run *u, const char *const *args,
  * server in that message).
  */
 int drill_scratch_user(struct run *u, const char *deflt, const char *server,
+    struct err *e);
+
+/* ------------------------------------------------------ drill_chain.c */
+
+/*
+ * drill_run_at for a drill of steps, sec: each step with drill_run_at in
+ * turn (leftovers naming each one's work while it runs) until one fails,
+ * the rest not run; then the chain's limits and its on_failure hook.
+ */
+int drill_chain_run(const struct config *cfg, const struct config_section *sec,
+    const struct drill_opts *o, const char *leftovers, struct drill_result *res,
     struct err *e);
 
 /* ------------------------------------------------------ drill_files.c */
