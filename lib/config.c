@@ -193,6 +193,10 @@ static const struct schema_key drill_keys[] = {
 	{ K("drill_user"), TYPE(CONFIG_V_NAME), .applies = DRILL_ONE },
 	{ K("defaults_file"), TYPE(CONFIG_V_PATH), .applies = DRILL_ONE },
 	{ K("timeout"), DURATION(1, DUR_MAX), .applies = DRILL_ONE },
+	{ K("identity"), TYPE(CONFIG_V_PATH), .applies = DRILL_ONE },
+	{ K("identity_passphrase_file"), TYPE(CONFIG_V_PATH),
+	    .applies = DRILL_ONE },
+	{ K("known_hosts"), TYPE(CONFIG_V_PATH), .applies = DRILL_ONE },
 	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE) },
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
 	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },
@@ -860,7 +864,7 @@ config_drill_target(const char *v, const char **arg)
 		{ "postgres", CONFIG_DRILL_PG, 1 },
 		{ "mysql-scratch", CONFIG_DRILL_MY_SCRATCH, 0 },
 		{ "mysql", CONFIG_DRILL_MY, 1 },
-		{ "ssh", CONFIG_DRILL_UNSUPPORTED, 1 },
+		{ "ssh", CONFIG_DRILL_SSH, 1 },
 	};
 	size_t n;
 
@@ -881,10 +885,98 @@ config_drill_target(const char *v, const char **arg)
 	return (CONFIG_DRILL_BAD);
 }
 
+int
+config_drill_ssh(const char *arg, struct config_ssh_target *t, char *why,
+    size_t whylen)
+{
+	const char *at = strchr(arg, '@'), *h, *he, *p, *c;
+	size_t n;
+
+	memset(t, 0, sizeof(*t));
+	t->port = 22;
+	n = at != NULL ? (size_t)(at - arg) : 0;
+	if (at == NULL || n == 0 || n >= sizeof(t->user) ||
+	    strspn(arg,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789._-") != n) {
+		snprintf(why, whylen, "no USER@ (letters, digits, '._-')");
+		return (-1);
+	}
+	memcpy(t->user, arg, n);
+	h = at + 1;
+	if (*h == '[') {
+		if ((he = strchr(h, ']')) == NULL) {
+			snprintf(why, whylen, "no ']' after the IPv6 address");
+			return (-1);
+		}
+		h++;
+		c = he + 1;
+	} else {
+		he = h + strcspn(h, ":");
+		c = he;
+	}
+	n = (size_t)(he - h);
+	if (n == 0 || n >= sizeof(t->host) ||
+	    strspn(h,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789.-:") < n) {
+		snprintf(why, whylen, "no HOST (a name or an address)");
+		return (-1);
+	}
+	memcpy(t->host, h, n);
+	if (*c != ':') {
+		snprintf(why, whylen, "no ':' and /PATH after the host");
+		return (-1);
+	}
+	c++;
+	if (*c != '/') {
+		char *end;
+		long v = strtol(c, &end, 10);
+
+		if (end == c || *end != ':' || v < 1 || v > 65535) {
+			snprintf(why, whylen,
+			    "'%.16s' is not a port (1 to 65535) followed by "
+			    "':/PATH'",
+			    c);
+			return (-1);
+		}
+		t->port = (int)v;
+		c = end + 1;
+	}
+	p = c;
+	n = strlen(p);
+	if (p[0] != '/' || n < 2 || n >= sizeof(t->path)) {
+		snprintf(why, whylen, "PATH must be absolute, and not /");
+		return (-1);
+	}
+	if (strspn(p,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789._+-/") != n) {
+		snprintf(why, whylen,
+		    "PATH may hold only letters, digits and '._+-/'");
+		return (-1);
+	}
+	for (const char *q = p; *q != '\0';) {
+		size_t len = strcspn(++q, "/");
+
+		if (len == 0 || (len == 1 && q[0] == '.') ||
+		    (len == 2 && q[0] == '.' && q[1] == '.')) {
+			snprintf(why, whylen,
+			    "PATH may not have an empty, '.' or '..' "
+			    "component");
+			return (-1);
+		}
+		q += len;
+	}
+	memcpy(t->path, p, n + 1);
+	return (0);
+}
+
 /* A drill's target names a kind coffer drills; what goes with it fits. */
 #define DRILL_TARGETS                                                          \
 	"a directory (an absolute path), sqlite, postgres-scratch, "           \
-	"postgres:CONNINFO, mysql-scratch or mysql:DB"
+	"postgres:CONNINFO, mysql-scratch, mysql:DB or "                       \
+	"ssh:USER@HOST[:PORT]:/PATH"
 static void
 check_drill(struct parse *p, struct config_section *s)
 {
@@ -892,6 +984,8 @@ check_drill(struct parse *p, struct config_section *s)
 	const struct key *sql = key_find(s, "sql_checks");
 	const struct key *du = key_find(s, "drill_user");
 	const struct key *df = key_find(s, "defaults_file");
+	static const char *const ssh_keys[] = { "identity",
+		"identity_passphrase_file", "known_hosts" };
 	enum config_drill_target kind;
 	struct conninfo *ci = NULL;
 	const char *arg;
@@ -920,6 +1014,29 @@ check_drill(struct parse *p, struct config_section *s)
 			return;
 		}
 		conninfo_free(ci);
+	}
+	if (kind == CONFIG_DRILL_SSH) {
+		struct config_ssh_target st;
+		char why[128];
+
+		if (config_drill_ssh(arg, &st, why, sizeof(why)) == -1) {
+			pfail(p, t->line,
+			    "target: '%s': %s; write "
+			    "ssh:USER@HOST[:PORT]:/PATH",
+			    t->value, why);
+			return;
+		}
+	}
+	for (size_t i = 0; i < NELEM(ssh_keys); i++) {
+		const struct key *k = key_find(s, ssh_keys[i]);
+
+		if (k != NULL && kind != CONFIG_DRILL_SSH) {
+			pfail(p, k->line,
+			    "%s: only target = ssh:... connects over SSH (the "
+			    "target is on line %d)",
+			    k->name, t->line);
+			return;
+		}
 	}
 	if (kind == CONFIG_DRILL_MY && *arg == '\0') {
 		pfail(p, t->line,

@@ -70,6 +70,8 @@ drill_target_name(enum drill_target t)
 		return ("mysql-scratch");
 	case DRILL_T_MY:
 		return ("mysql");
+	case DRILL_T_SSH:
+		return ("ssh");
 	case DRILL_T_CHAIN:
 		return ("steps");
 	}
@@ -211,6 +213,8 @@ resolve(const struct config *cfg, const char *name, struct spec *sp,
 		return (config_err(e, sec, "target",
 		    "target: '%s' is not supported", sp->target));
 	sp->kind = (enum drill_target)k;
+	if (sp->kind == DRILL_T_SSH && drill_ssh_spec(sec, sp, e) == -1)
+		return (-1);
 	if (sp->source != NULL) {
 		src = config_section_find(cfg, CONFIG_SOURCE, sp->source);
 		sp->src_type = src != NULL ? config_get_str(src, "type") : NULL;
@@ -628,6 +632,10 @@ work(struct run *u)
 		if (drill_restore_my(u, r, &m, &sel, &e) == -1)
 			goto restore_failed;
 		break;
+	case DRILL_T_SSH:
+		if (drill_restore_ssh(u, r, &sel, &e) == -1)
+			goto restore_failed;
+		break;
 	case DRILL_T_CHAIN: /* drill_chain_run's, never here */
 		break;
 	}
@@ -649,6 +657,9 @@ verify:
 	else if (u->sp->kind == DRILL_T_DIR) {
 		log_info(u->o->log, "drill %s: verify", u->sp->name);
 		drill_verify_dir(u, r, sel.root);
+	} else if (u->sp->kind == DRILL_T_SSH) {
+		log_info(u->o->log, "drill %s: verify", u->sp->name);
+		drill_verify_ssh(u);
 	} else if (u->sp->kind == DRILL_T_SQLITE)
 		drill_verify_sqlite(u);
 	else if (u->sp->kind == DRILL_T_MY_SCRATCH || u->sp->kind == DRILL_T_MY)
@@ -689,8 +700,12 @@ verify:
 			res->class = ERR_INTERRUPTED;
 	} else {
 		log_info(u->o->log, "drill %s: check", u->sp->name);
-		checks_command(u);
+		if (u->sp->kind == DRILL_T_SSH)
+			drill_check_ssh(u);
+		else
+			checks_command(u);
 	}
+	drill_ssh_close(u);
 
 	/* Validated when everything so far passed (or had nothing to do). */
 	for (int s = DRILL_RESTORE; s <= DRILL_CHECK; s++)
@@ -869,6 +884,15 @@ cleanup(struct run *u, int wrote_target, int target_existed)
 	proc_kill_descendants();
 	drill_pg_drop(u);
 	drill_my_drop(u);
+	if (sh->remote) {
+		log_info(u->o->log, "drill %s: removing %s on %s", u->sp->name,
+		    u->sp->ssh.path, u->sp->ssh.host);
+		err_clear(&e);
+		if (drill_ssh_remove(u->sp, u->o->log, &e) == -1)
+			log_error(u->o->log,
+			    "drill %s: could not remove what it restored: %s",
+			    u->sp->name, e.msg);
+	}
 	if (wrote_target) {
 		err_clear(&e);
 		if (drill_rm_tree(u->sp->arg, target_existed, &e) == -1)
@@ -964,6 +988,9 @@ prepare_target(struct run *u, const struct config *cfg, int *existed,
 	case DRILL_T_MY_SCRATCH:
 	case DRILL_T_MY:
 		return (drill_my_prepare(u, cfg, e));
+	case DRILL_T_SSH:
+		snprintf(res->target, sizeof(res->target), "%s", sp->target);
+		return (0);
 	case DRILL_T_CHAIN:
 		break;
 	}
@@ -977,15 +1004,10 @@ drill_run(const struct config *cfg, const char *name,
 	return (drill_run_at(cfg, name, o, NULL, res, e));
 }
 
-/*
- * Name what the run makes in the file at path (see drill_run_at): the
- * work directory, then with dir the directory target ("dir K PATH", K 1
- * when it existed and stays).  Written aside and renamed: a kill leaves
- * the old file or the new one.
- */
-static void
-note_work(const char *path, const struct run *u, int dir, int existed)
+void
+drill_note(const struct run *u)
 {
+	const char *path = u->leftovers;
 	char *tmp;
 	FILE *f;
 
@@ -993,14 +1015,16 @@ note_work(const char *path, const struct run *u, int dir, int existed)
 		return;
 	tmp = xasprintf("%s.new", path);
 	if ((f = fopen(tmp, "we")) == NULL || fprintf(f, "%s\n", u->work) < 0 ||
-	    (dir && fprintf(f, "dir %d %s\n", existed, u->sp->arg) < 0) ||
+	    (u->dir_noted &&
+	        fprintf(f, "dir %d %s\n", u->existed, u->sp->arg) < 0) ||
+	    (u->sh->remote && fprintf(f, "ssh %s\n", u->sp->target) < 0) ||
 	    fclose(f) == EOF || rename(tmp, path) == -1) {
 		if (f != NULL)
 			(void)fclose(f);
 		log_warn(u->o->log,
-		    "drill: %s: %s (a kill would leave the work directory "
-		    "%s unnamed)",
-		    path, strerror(errno), u->work);
+		    "drill: %s: %s (a kill would leave what the drill made "
+		    "unnamed)",
+		    path, strerror(errno));
 		(void)unlink(tmp);
 	}
 	free(tmp);
@@ -1062,7 +1086,8 @@ drill_run_at(const struct config *cfg, const char *name,
 	}
 	u.work = tmpl;
 	tmpl = NULL;
-	note_work(leftovers, &u, 0, 0);
+	u.leftovers = leftovers;
+	drill_note(&u);
 	/* A scratch cluster's user must reach its directory in there. */
 	if ((sp.kind == DRILL_T_PG_SCRATCH || sp.kind == DRILL_T_MY_SCRATCH) &&
 	    geteuid() == 0 && chmod(u.work, 0711) == -1) {
@@ -1072,8 +1097,11 @@ drill_run_at(const struct config *cfg, const char *name,
 
 	if (prepare_target(&u, cfg, &existed, e) != 0)
 		goto finish;
-	if (sp.kind == DRILL_T_DIR)
-		note_work(leftovers, &u, 1, existed);
+	if (sp.kind == DRILL_T_DIR) {
+		u.dir_noted = 1;
+		u.existed = existed;
+		drill_note(&u);
+	}
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	fflush(stdout);
 	fflush(stderr);

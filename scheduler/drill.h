@@ -79,6 +79,7 @@ enum drill_target {
 	DRILL_T_PG = CONFIG_DRILL_PG,
 	DRILL_T_MY_SCRATCH = CONFIG_DRILL_MY_SCRATCH,
 	DRILL_T_MY = CONFIG_DRILL_MY,
+	DRILL_T_SSH = CONFIG_DRILL_SSH,
 	DRILL_T_CHAIN = 100, /* a drill of steps: other drills in turn */
 };
 
@@ -248,7 +249,7 @@ const char *drill_stage_name(enum drill_stage);
 const char *drill_status_name(enum drill_status);
 
 /* "directory", "sqlite", "postgres-scratch", "postgres", "mysql-scratch",
- * "mysql", "steps". */
+ * "mysql", "ssh", "steps". */
 const char *drill_target_name(enum drill_target);
 
 /*

@@ -177,9 +177,9 @@ kill_in(const char *work)
 	return (n);
 }
 
-/* Is path the target of [drill name], or of one of its steps? */
-static int
-target_of(const struct config *cfg, const char *name, const char *path)
+/* The [drill] whose target is target: name, or one of its steps; NULL. */
+static const struct config_section *
+target_of(const struct config *cfg, const char *name, const char *target)
 {
 	const struct config_section *sec =
 	    config_section_find(cfg, CONFIG_DRILL, name);
@@ -187,17 +187,44 @@ target_of(const struct config *cfg, const char *name, const char *path)
 	size_t n;
 
 	if (sec == NULL)
-		return (0);
-	if ((t = config_get_str(sec, "target")) != NULL && strcmp(t, path) == 0)
-		return (1);
+		return (NULL);
+	if ((t = config_get_str(sec, "target")) != NULL &&
+	    strcmp(t, target) == 0)
+		return (sec);
 	n = config_get_list(sec, "steps", &steps);
 	for (size_t i = 0; i < n; i++) {
 		sec = config_section_find(cfg, CONFIG_DRILL, steps[i]);
 		t = sec != NULL ? config_get_str(sec, "target") : NULL;
-		if (t != NULL && strcmp(t, path) == 0)
-			return (1);
+		if (t != NULL && strcmp(t, target) == 0)
+			return (sec);
 	}
-	return (0);
+	return (NULL);
+}
+
+/* The remote directory a killed run named ("ssh TARGET"), removed there
+ * if TARGET is still the drill's (or a step's). */
+static void
+reap_ssh(const struct config *cfg, const char *name, const char *target,
+    struct log *log)
+{
+	const struct config_section *sec = target_of(cfg, name, target);
+	struct spec sp;
+	struct err e;
+
+	if (sec == NULL)
+		return;
+	memset(&sp, 0, sizeof(sp));
+	err_clear(&e);
+	if (drill_ssh_spec(sec, &sp, &e) == -1 ||
+	    drill_ssh_remove(&sp, log, &e) == -1)
+		log_error(log,
+		    "drill %s: could not remove what an interrupted run "
+		    "restored to %s: %s",
+		    name, target, e.msg);
+	else
+		log_warn(log,
+		    "drill %s: removed what an interrupted run restored to %s",
+		    name, target);
 }
 
 /*
@@ -214,9 +241,13 @@ reap_dir(const struct config *cfg, const char *name, char *line,
 	int keep;
 
 	line[strcspn(line, "\n")] = '\0';
+	if (strncmp(line, "ssh ", 4) == 0) {
+		reap_ssh(cfg, name, line + 4, log);
+		return;
+	}
 	if (strncmp(line, "dir ", 4) != 0 ||
 	    (line[4] != '0' && line[4] != '1') || line[5] != ' ' ||
-	    path[0] != '/' || !target_of(cfg, name, path))
+	    path[0] != '/' || target_of(cfg, name, path) == NULL)
 		return;
 	keep = line[4] == '1';
 	err_clear(&e);
