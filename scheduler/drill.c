@@ -206,7 +206,8 @@ resolve(const struct config *cfg, const char *name, struct spec *sp,
 		return (config_err(e, sec, NULL,
 		    "[drill %s] has no target; set target = a directory (an "
 		    "absolute path), sqlite, postgres-scratch, "
-		    "postgres:CONNINFO, mysql-scratch or mysql:DB",
+		    "postgres:CONNINFO, mysql-scratch, mysql:DB or "
+		    "ssh:USER@HOST[:PORT]:/PATH (or steps = other drills)",
 		    name));
 	k = config_drill_target(sp->target, &sp->arg);
 	if (k == CONFIG_DRILL_BAD || k == CONFIG_DRILL_UNSUPPORTED)
