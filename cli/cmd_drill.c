@@ -101,6 +101,47 @@ report_json(const struct drill_result *r)
 		json_array_append_new(stages, o);
 	}
 	json_object_set_new(j, "stages", stages);
+	if (r->target_kind == DRILL_T_CHAIN) {
+		json_t *steps = json_array();
+
+		for (size_t i = 0; i < r->nsteps; i++) {
+			const struct drill_step_result *st = &r->steps[i];
+			json_t *o = json_object();
+
+			json_object_set_new(o, "drill", json_string(st->name));
+			json_object_set_new(o, "status",
+			    json_string(!st->ran ? "not_run"
+			            : st->ok     ? "ok"
+			                         : "failed"));
+			json_object_set_new(o, "duration",
+			    st->ran ? json_real(st->duration) : json_null());
+			json_object_set_new(o, "snapshot",
+			    st->snapshot_id[0] ? json_string(st->snapshot_id)
+			                       : json_null());
+			json_object_set_new(o, "target_kind",
+			    st->ran && st->snapshot_id[0]
+			        ? json_string(
+			              drill_target_name(st->target_kind))
+			        : json_null());
+			json_object_set_new(o, "target",
+			    st->target[0] ? json_string(st->target)
+			                  : json_null());
+			json_object_set_new(o, "rto",
+			    st->rto_measured ? json_real(st->rto)
+			                     : json_null());
+			json_object_set_new(o, "rpo",
+			    st->rpo_measured ? json_integer(st->rpo)
+			                     : json_null());
+			if (st->ran && !st->ok)
+				json_object_set_new(o, "failed_stage",
+				    json_string(drill_stage_name(
+				        (enum drill_stage)st->failed_stage)));
+			json_object_set_new(o, "message",
+			    st->msg[0] ? json_string(st->msg) : json_null());
+			json_array_append_new(steps, o);
+		}
+		json_object_set_new(j, "steps", steps);
+	}
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct drill_check_result *c = &r->checks[i];
 		json_t *o = json_object();
@@ -132,11 +173,29 @@ report_text(const struct cli_ctx *ctx, const struct drill_result *r)
 	if (ctx->quiet && r->ok)
 		return;
 	printf("drill %s: %s\n", r->name, r->ok ? "ok" : "FAILED");
-	if (r->snapshot_id[0])
+	if (r->snapshot_id[0] && r->target_kind != DRILL_T_CHAIN)
 		printf("  snapshot %.8s%s%s to %s %s\n", r->snapshot_id,
 		    r->source[0] ? ", source " : "", r->source,
 		    drill_target_name(r->target_kind), r->target);
-	for (int s = 0; s < DRILL_NSTAGES; s++) {
+	/* A drill of steps: a line per step, then its own limits. */
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct drill_step_result *st = &r->steps[i];
+		char m[ERR_MSG_MAX + 128];
+
+		dur(st->duration, a, sizeof(a));
+		if (st->ran && st->ok)
+			snprintf(m, sizeof(m), "snapshot %.8s to %s %s",
+			    st->snapshot_id, drill_target_name(st->target_kind),
+			    st->target);
+		else
+			snprintf(m, sizeof(m), "%s", st->msg);
+		printf("  %-10s %-8s %9s  %s\n", st->name,
+		    !st->ran     ? "not run"
+		        : st->ok ? "ok"
+		                 : "FAILED",
+		    st->ran ? a : "", m);
+	}
+	for (int s = r->nsteps > 0 ? DRILL_RTO : 0; s < DRILL_NSTAGES; s++) {
 		const struct drill_stage_result *sr = &r->stages[s];
 
 		dur(sr->duration, a, sizeof(a));

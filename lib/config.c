@@ -52,6 +52,8 @@
 #define SRC_COMMAND  (1u << 4)
 #define REPO_LOCAL   (1u << 0)
 #define REPO_SFTP    (1u << 1)
+#define DRILL_ONE    (1u << 0) /* a drill with a target */
+#define DRILL_CHAIN  (1u << 1) /* a drill of steps (other drills) */
 
 #define NOLIMIT INT64_MAX
 /* Durations stay within an int and a 32-bit time_t's reach. */
@@ -177,17 +179,24 @@ static const struct schema_key job_keys[] = {
 };
 
 static const struct schema_key drill_keys[] = {
-	{ K("repository"), REF(CONFIG_REPOSITORY), .flags = REQUIRED },
-	{ K("snapshot"), TYPE(CONFIG_V_STRING), .def = "latest" },
-	{ K("source"), REF(CONFIG_SOURCE) },
-	{ K("target"), TYPE(CONFIG_V_STRING) },
-	{ K("sql_checks"), TYPE(CONFIG_V_STRING) },
-	{ K("checks"), TYPE(CONFIG_V_COMMAND) },
+	{ K("repository"), REF(CONFIG_REPOSITORY), .flags = REQUIRED,
+	    .applies = DRILL_ONE },
+	{ K("snapshot"), TYPE(CONFIG_V_STRING), .def = "latest",
+	    .applies = DRILL_ONE },
+	{ K("source"), REF(CONFIG_SOURCE), .applies = DRILL_ONE },
+	{ K("target"), TYPE(CONFIG_V_STRING), .applies = DRILL_ONE },
+	{ K("steps"), REFS(CONFIG_DRILL), .applies = DRILL_CHAIN },
+	{ K("sql_checks"), TYPE(CONFIG_V_STRING), .applies = DRILL_ONE },
+	{ K("checks"), TYPE(CONFIG_V_COMMAND), .applies = DRILL_ONE },
 	{ K("max_rto"), DURATION(1, DUR_MAX) },
 	{ K("max_rpo"), DURATION(1, DUR_MAX) },
-	{ K("drill_user"), TYPE(CONFIG_V_NAME) },
-	{ K("defaults_file"), TYPE(CONFIG_V_PATH) },
-	{ K("timeout"), DURATION(1, DUR_MAX) },
+	{ K("drill_user"), TYPE(CONFIG_V_NAME), .applies = DRILL_ONE },
+	{ K("defaults_file"), TYPE(CONFIG_V_PATH), .applies = DRILL_ONE },
+	{ K("timeout"), DURATION(1, DUR_MAX), .applies = DRILL_ONE },
+	{ K("identity"), TYPE(CONFIG_V_PATH), .applies = DRILL_ONE },
+	{ K("identity_passphrase_file"), TYPE(CONFIG_V_PATH),
+	    .applies = DRILL_ONE },
+	{ K("known_hosts"), TYPE(CONFIG_V_PATH), .applies = DRILL_ONE },
 	{ K("schedule"), TYPE(CONFIG_V_SCHEDULE) },
 	{ K("on_failure"), TYPE(CONFIG_V_COMMAND) },
 	{ K("hook_timeout"), DURATION(1, DUR_MAX), .def = "5m" },
@@ -684,6 +693,8 @@ section_variant(const struct config_section *s)
 		if (key_find(s, "path") != NULL)
 			return (REPO_LOCAL);
 		return (0);
+	case CONFIG_DRILL:
+		return (key_find(s, "steps") != NULL ? DRILL_CHAIN : DRILL_ONE);
 	default:
 		return (0);
 	}
@@ -696,6 +707,11 @@ variant_text(const struct config_section *s, char *buf, size_t size)
 		snprintf(buf, size, "%s",
 		    s->variant == REPO_SFTP ? "an sftp repository (url)"
 		                            : "a local repository (path)");
+	else if (s->type == CONFIG_DRILL)
+		snprintf(buf, size, "%s",
+		    s->variant == DRILL_CHAIN
+		        ? "a drill of steps (its steps have their own)"
+		        : "a drill with a target");
 	else
 		snprintf(buf, size, "type = %s", key_find(s, "type")->value);
 }
@@ -848,7 +864,7 @@ config_drill_target(const char *v, const char **arg)
 		{ "postgres", CONFIG_DRILL_PG, 1 },
 		{ "mysql-scratch", CONFIG_DRILL_MY_SCRATCH, 0 },
 		{ "mysql", CONFIG_DRILL_MY, 1 },
-		{ "ssh", CONFIG_DRILL_UNSUPPORTED, 1 },
+		{ "ssh", CONFIG_DRILL_SSH, 1 },
 	};
 	size_t n;
 
@@ -869,10 +885,98 @@ config_drill_target(const char *v, const char **arg)
 	return (CONFIG_DRILL_BAD);
 }
 
+int
+config_drill_ssh(const char *arg, struct config_ssh_target *t, char *why,
+    size_t whylen)
+{
+	const char *at = strchr(arg, '@'), *h, *he, *p, *c;
+	size_t n;
+
+	memset(t, 0, sizeof(*t));
+	t->port = 22;
+	n = at != NULL ? (size_t)(at - arg) : 0;
+	if (at == NULL || n == 0 || n >= sizeof(t->user) ||
+	    strspn(arg,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789._-") != n) {
+		snprintf(why, whylen, "no USER@ (letters, digits, '._-')");
+		return (-1);
+	}
+	memcpy(t->user, arg, n);
+	h = at + 1;
+	if (*h == '[') {
+		if ((he = strchr(h, ']')) == NULL) {
+			snprintf(why, whylen, "no ']' after the IPv6 address");
+			return (-1);
+		}
+		h++;
+		c = he + 1;
+	} else {
+		he = h + strcspn(h, ":");
+		c = he;
+	}
+	n = (size_t)(he - h);
+	if (n == 0 || n >= sizeof(t->host) ||
+	    strspn(h,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789.-:") < n) {
+		snprintf(why, whylen, "no HOST (a name or an address)");
+		return (-1);
+	}
+	memcpy(t->host, h, n);
+	if (*c != ':') {
+		snprintf(why, whylen, "no ':' and /PATH after the host");
+		return (-1);
+	}
+	c++;
+	if (*c != '/') {
+		char *end;
+		long v = strtol(c, &end, 10);
+
+		if (end == c || *end != ':' || v < 1 || v > 65535) {
+			snprintf(why, whylen,
+			    "'%.16s' is not a port (1 to 65535) followed by "
+			    "':/PATH'",
+			    c);
+			return (-1);
+		}
+		t->port = (int)v;
+		c = end + 1;
+	}
+	p = c;
+	n = strlen(p);
+	if (p[0] != '/' || n < 2 || n >= sizeof(t->path)) {
+		snprintf(why, whylen, "PATH must be absolute, and not /");
+		return (-1);
+	}
+	if (strspn(p,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789._+-/") != n) {
+		snprintf(why, whylen,
+		    "PATH may hold only letters, digits and '._+-/'");
+		return (-1);
+	}
+	for (const char *q = p; *q != '\0';) {
+		size_t len = strcspn(++q, "/");
+
+		if (len == 0 || (len == 1 && q[0] == '.') ||
+		    (len == 2 && q[0] == '.' && q[1] == '.')) {
+			snprintf(why, whylen,
+			    "PATH may not have an empty, '.' or '..' "
+			    "component");
+			return (-1);
+		}
+		q += len;
+	}
+	memcpy(t->path, p, n + 1);
+	return (0);
+}
+
 /* A drill's target names a kind coffer drills; what goes with it fits. */
 #define DRILL_TARGETS                                                          \
 	"a directory (an absolute path), sqlite, postgres-scratch, "           \
-	"postgres:CONNINFO, mysql-scratch or mysql:DB"
+	"postgres:CONNINFO, mysql-scratch, mysql:DB or "                       \
+	"ssh:USER@HOST[:PORT]:/PATH"
 static void
 check_drill(struct parse *p, struct config_section *s)
 {
@@ -880,6 +984,8 @@ check_drill(struct parse *p, struct config_section *s)
 	const struct key *sql = key_find(s, "sql_checks");
 	const struct key *du = key_find(s, "drill_user");
 	const struct key *df = key_find(s, "defaults_file");
+	static const char *const ssh_keys[] = { "identity",
+		"identity_passphrase_file", "known_hosts" };
 	enum config_drill_target kind;
 	struct conninfo *ci = NULL;
 	const char *arg;
@@ -908,6 +1014,29 @@ check_drill(struct parse *p, struct config_section *s)
 			return;
 		}
 		conninfo_free(ci);
+	}
+	if (kind == CONFIG_DRILL_SSH) {
+		struct config_ssh_target st;
+		char why[128];
+
+		if (config_drill_ssh(arg, &st, why, sizeof(why)) == -1) {
+			pfail(p, t->line,
+			    "target: '%s': %s; write "
+			    "ssh:USER@HOST[:PORT]:/PATH",
+			    t->value, why);
+			return;
+		}
+	}
+	for (size_t i = 0; i < NELEM(ssh_keys); i++) {
+		const struct key *k = key_find(s, ssh_keys[i]);
+
+		if (k != NULL && kind != CONFIG_DRILL_SSH) {
+			pfail(p, k->line,
+			    "%s: only target = ssh:... connects over SSH (the "
+			    "target is on line %d)",
+			    k->name, t->line);
+			return;
+		}
 	}
 	if (kind == CONFIG_DRILL_MY && *arg == '\0') {
 		pfail(p, t->line,
@@ -1032,6 +1161,72 @@ check_refs(struct parse *p)
 					    k->items[n]);
 					return;
 				}
+		}
+	}
+}
+
+/* Do the steps of drill d lead (through steps of steps) to drill to? */
+static int
+chain_reaches(const struct config *cfg, const struct config_section *d,
+    const struct config_section *to, int depth)
+{
+	const struct key *k = key_find(d, "steps");
+
+	if (k == NULL || depth > 64)
+		return (0);
+	for (size_t i = 0; i < k->nitems; i++) {
+		const struct config_section *t =
+		    config_section_find(cfg, CONFIG_DRILL, k->items[i]);
+
+		if (t == to ||
+		    (t != NULL && chain_reaches(cfg, t, to, depth + 1)))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * A drill of steps names drills with a target: a step that has steps
+ * itself is refused, as a cycle when its steps lead back.
+ */
+static void
+check_chains(struct parse *p)
+{
+	const struct config *cfg = p->cfg;
+	const struct config_section *s, *t;
+	const struct key *k;
+
+	for (size_t i = 0; i < cfg->nsecs && !p->failed; i++) {
+		s = cfg->secs[i];
+		if (s->type != CONFIG_DRILL ||
+		    (k = key_find(s, "steps")) == NULL)
+			continue;
+		if (k->nitems > CONFIG_DRILL_STEPS_MAX) {
+			pfail(p, k->line,
+			    "steps: %zu drills; a drill runs at most %d steps",
+			    k->nitems, CONFIG_DRILL_STEPS_MAX);
+			return;
+		}
+		for (size_t n = 0; n < k->nitems && !p->failed; n++) {
+			t = config_section_find(cfg, CONFIG_DRILL, k->items[n]);
+			if (t == s)
+				pfail(p, k->line,
+				    "steps: [drill %s] names itself (a "
+				    "cycle); a step is another drill, with a "
+				    "target",
+				    s->name);
+			else if (t != NULL && chain_reaches(cfg, t, s, 0))
+				pfail(p, k->line,
+				    "steps: [drill %s] leads back to [drill "
+				    "%s] (a cycle); a step is a drill with a "
+				    "target",
+				    t->name, s->name);
+			else if (t != NULL && key_find(t, "steps") != NULL)
+				pfail(p, k->line,
+				    "steps: [drill %s] has steps itself; a "
+				    "step is a drill with a target (list its "
+				    "steps here instead)",
+				    t->name);
 		}
 	}
 }
@@ -1385,6 +1580,8 @@ config_load(const char *path, struct config **cfgp, struct err *e)
 			finish_section(&p, cfg->global, 1);
 		}
 		check_refs(&p);
+		if (!p.failed)
+			check_chains(&p);
 	}
 	if (p.failed)
 		goto out;

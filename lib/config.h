@@ -164,8 +164,9 @@ int config_check_files(const struct config *, struct err *);
 /*
  * What a [drill]'s target value names (coffer.conf(5)): a directory (an
  * absolute path), "sqlite", "postgres-scratch", "postgres:CONNINFO",
- * "mysql-scratch", "mysql:DB"; "ssh:..." is known but not supported yet.
- * *arg is the part after "postgres:" or "mysql:" (else the value).  config_load
+ * "mysql-scratch", "mysql:DB", "ssh:USER@HOST[:PORT]:/PATH".
+ * *arg is the part after "postgres:", "mysql:" or "ssh:" (else the
+ * value).  config_load
  * refuses a drill whose target is not supported; the drill engine reads
  * it through here too, so that there is one grammar.
  */
@@ -178,9 +179,29 @@ enum config_drill_target {
 	CONFIG_DRILL_UNSUPPORTED,
 	CONFIG_DRILL_MY_SCRATCH,
 	CONFIG_DRILL_MY,
+	CONFIG_DRILL_SSH,
 };
+/* The most steps a [drill] of steps names. */
+#define CONFIG_DRILL_STEPS_MAX 16
+
 enum config_drill_target config_drill_target(const char *value,
     const char **arg);
+
+/*
+ * An ssh: target's argument USER@HOST[:PORT]:/PATH split (HOST may be an
+ * IPv6 address in brackets, given without them in host): 0, or -1 with
+ * why filled (one phrase).  PATH is absolute, not "/", of letters, digits
+ * and "._+-/" only, without "." or ".." components or an empty one: safe
+ * to quote in a remote shell command and to remove there.
+ */
+struct config_ssh_target {
+	char user[64];
+	char host[256];
+	int port; /* 22 when not given */
+	char path[1024];
+};
+int config_drill_ssh(const char *arg, struct config_ssh_target *t, char *why,
+    size_t whylen);
 
 /*
  * What the file sets that is read and checked but not acted on yet, as

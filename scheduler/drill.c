@@ -70,6 +70,10 @@ drill_target_name(enum drill_target t)
 		return ("mysql-scratch");
 	case DRILL_T_MY:
 		return ("mysql");
+	case DRILL_T_SSH:
+		return ("ssh");
+	case DRILL_T_CHAIN:
+		return ("steps");
 	}
 	return ("?");
 }
@@ -202,13 +206,16 @@ resolve(const struct config *cfg, const char *name, struct spec *sp,
 		return (config_err(e, sec, NULL,
 		    "[drill %s] has no target; set target = a directory (an "
 		    "absolute path), sqlite, postgres-scratch, "
-		    "postgres:CONNINFO, mysql-scratch or mysql:DB",
+		    "postgres:CONNINFO, mysql-scratch, mysql:DB or "
+		    "ssh:USER@HOST[:PORT]:/PATH (or steps = other drills)",
 		    name));
 	k = config_drill_target(sp->target, &sp->arg);
 	if (k == CONFIG_DRILL_BAD || k == CONFIG_DRILL_UNSUPPORTED)
 		return (config_err(e, sec, "target",
 		    "target: '%s' is not supported", sp->target));
 	sp->kind = (enum drill_target)k;
+	if (sp->kind == DRILL_T_SSH && drill_ssh_spec(sec, sp, e) == -1)
+		return (-1);
 	if (sp->source != NULL) {
 		src = config_section_find(cfg, CONFIG_SOURCE, sp->source);
 		sp->src_type = src != NULL ? config_get_str(src, "type") : NULL;
@@ -249,15 +256,27 @@ resolve(const struct config *cfg, const char *name, struct spec *sp,
 int
 drill_check(const struct config *cfg, const char *name, struct err *e)
 {
+	const struct config_section *sec =
+	    cfg != NULL ? config_section_find(cfg, CONFIG_DRILL, name) : NULL;
+	const char *const *steps;
+	size_t n;
 	struct spec sp;
-	int rc = resolve(cfg, name, &sp, e);
+	int rc;
+
+	if (sec != NULL && (n = config_get_list(sec, "steps", &steps)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (drill_check(cfg, steps[i], e) == -1)
+				return (-1);
+		return (0);
+	}
+	rc = resolve(cfg, name, &sp, e);
 
 	spec_free(&sp);
 	return (rc);
 }
 
-static double
-elapsed(const struct timespec *t0)
+double
+drill_elapsed(const struct timespec *t0)
 {
 	struct timespec t;
 
@@ -266,8 +285,7 @@ elapsed(const struct timespec *t0)
 	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9);
 }
 
-/* Replace control characters: messages are one line. */
-static void
+void
 drill_one_line(char *s)
 {
 	for (; *s != '\0'; s++)
@@ -284,7 +302,7 @@ drill_stage_set(struct run *u, enum drill_stage s, enum drill_status st,
 
 	r->status = st;
 	if (t != NULL)
-		r->duration = elapsed(t);
+		r->duration = drill_elapsed(t);
 	va_start(ap, fmt);
 	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);
@@ -316,7 +334,7 @@ drill_check_add(struct run *u, enum drill_stage s, int ok,
 	c = &r->checks[r->nchecks++];
 	c->stage = s;
 	c->ok = ok;
-	c->duration = elapsed(t);
+	c->duration = drill_elapsed(t);
 	snprintf(c->what, sizeof(c->what), "%s", what);
 	snprintf(c->msg, sizeof(c->msg), "%s", msg != NULL ? msg : "");
 	drill_one_line(c->what);
@@ -615,6 +633,12 @@ work(struct run *u)
 		if (drill_restore_my(u, r, &m, &sel, &e) == -1)
 			goto restore_failed;
 		break;
+	case DRILL_T_SSH:
+		if (drill_restore_ssh(u, r, &sel, &e) == -1)
+			goto restore_failed;
+		break;
+	case DRILL_T_CHAIN: /* drill_chain_run's, never here */
+		break;
 	}
 	restored = 1;
 	drill_stage_set(u, DRILL_RESTORE, DRILL_OK, &t,
@@ -634,6 +658,9 @@ verify:
 	else if (u->sp->kind == DRILL_T_DIR) {
 		log_info(u->o->log, "drill %s: verify", u->sp->name);
 		drill_verify_dir(u, r, sel.root);
+	} else if (u->sp->kind == DRILL_T_SSH) {
+		log_info(u->o->log, "drill %s: verify", u->sp->name);
+		drill_verify_ssh(u);
 	} else if (u->sp->kind == DRILL_T_SQLITE)
 		drill_verify_sqlite(u);
 	else if (u->sp->kind == DRILL_T_MY_SCRATCH || u->sp->kind == DRILL_T_MY)
@@ -674,8 +701,12 @@ verify:
 			res->class = ERR_INTERRUPTED;
 	} else {
 		log_info(u->o->log, "drill %s: check", u->sp->name);
-		checks_command(u);
+		if (u->sp->kind == DRILL_T_SSH)
+			drill_check_ssh(u);
+		else
+			checks_command(u);
 	}
+	drill_ssh_close(u);
 
 	/* Validated when everything so far passed (or had nothing to do). */
 	for (int s = DRILL_RESTORE; s <= DRILL_CHECK; s++)
@@ -683,7 +714,7 @@ verify:
 			validated = 0;
 	u->sh->running = DRILL_RTO;
 	if (validated) {
-		res->rto = elapsed(&u->t0);
+		res->rto = drill_elapsed(&u->t0);
 		res->rto_measured = 1;
 	}
 	u->sh->running = -1;
@@ -804,9 +835,8 @@ dur_str(uint64_t v, char *buf, size_t size)
 	}
 }
 
-/* The limits, once the rest is known. */
-static void
-limits(struct run *u)
+void
+drill_limits(struct run *u)
 {
 	struct drill_result *res = u->res;
 	char a[32], b[32];
@@ -855,6 +885,15 @@ cleanup(struct run *u, int wrote_target, int target_existed)
 	proc_kill_descendants();
 	drill_pg_drop(u);
 	drill_my_drop(u);
+	if (sh->remote) {
+		log_info(u->o->log, "drill %s: removing %s on %s", u->sp->name,
+		    u->sp->ssh.path, u->sp->ssh.host);
+		err_clear(&e);
+		if (drill_ssh_remove(u->sp, u->o->log, &e) == -1)
+			log_error(u->o->log,
+			    "drill %s: could not remove what it restored: %s",
+			    u->sp->name, e.msg);
+	}
 	if (wrote_target) {
 		err_clear(&e);
 		if (drill_rm_tree(u->sp->arg, target_existed, &e) == -1)
@@ -871,18 +910,18 @@ cleanup(struct run *u, int wrote_target, int target_existed)
 	}
 }
 
-static void
-run_hook(struct run *u)
+void
+drill_hook(const char *on_failure, uint64_t hook_timeout,
+    const struct drill_result *res, struct log *log)
 {
-	const struct drill_result *res = u->res;
 	char vdrill[CONFIG_NAME_MAX + 32], vstep[32], verr[ERR_MSG_MAX + 16];
 	const char *env[5];
 	struct proc_opts po;
 	struct err e;
 
-	if (u->sp->on_failure == NULL || res->ok)
+	if (on_failure == NULL || res->ok)
 		return;
-	snprintf(vdrill, sizeof(vdrill), "COFFER_DRILL=%s", u->sp->name);
+	snprintf(vdrill, sizeof(vdrill), "COFFER_DRILL=%s", res->name);
 	snprintf(vstep, sizeof(vstep), "COFFER_STEP=%s",
 	    drill_stage_name((enum drill_stage)res->failed_stage));
 	snprintf(verr, sizeof(verr), "COFFER_ERROR=%s", res->msg);
@@ -893,14 +932,14 @@ run_hook(struct run *u)
 	env[3] = verr;
 	env[4] = NULL;
 	memset(&po, 0, sizeof(po));
-	po.shell = u->sp->on_failure;
+	po.shell = on_failure;
 	po.label = "on_failure hook";
 	po.env = env;
 	po.out = PROC_TAIL;
-	po.timeout = (unsigned)u->sp->hook_timeout;
+	po.timeout = (unsigned)hook_timeout;
 	err_clear(&e);
 	if (proc_run(&po, &e) == -1)
-		log_warn(u->o->log, "drill %s: %s", u->sp->name, e.msg);
+		log_warn(log, "drill %s: %s", res->name, e.msg);
 }
 
 void
@@ -950,6 +989,11 @@ prepare_target(struct run *u, const struct config *cfg, int *existed,
 	case DRILL_T_MY_SCRATCH:
 	case DRILL_T_MY:
 		return (drill_my_prepare(u, cfg, e));
+	case DRILL_T_SSH:
+		snprintf(res->target, sizeof(res->target), "%s", sp->target);
+		return (0);
+	case DRILL_T_CHAIN:
+		break;
 	}
 	return (0);
 }
@@ -961,23 +1005,30 @@ drill_run(const struct config *cfg, const char *name,
 	return (drill_run_at(cfg, name, o, NULL, res, e));
 }
 
-/* Name the work directory in the file at path (see drill_run_at). */
-static void
-note_work(const char *path, const char *work, struct log *log)
+void
+drill_note(const struct run *u)
 {
+	const char *path = u->leftovers;
+	char *tmp;
 	FILE *f;
 
 	if (path == NULL)
 		return;
-	if ((f = fopen(path, "we")) == NULL || fprintf(f, "%s\n", work) < 0 ||
-	    fclose(f) == EOF) {
+	tmp = xasprintf("%s.new", path);
+	if ((f = fopen(tmp, "we")) == NULL || fprintf(f, "%s\n", u->work) < 0 ||
+	    (u->dir_noted &&
+	        fprintf(f, "dir %d %s\n", u->existed, u->sp->arg) < 0) ||
+	    (u->sh->remote && fprintf(f, "ssh %s\n", u->sp->target) < 0) ||
+	    fclose(f) == EOF || rename(tmp, path) == -1) {
 		if (f != NULL)
 			(void)fclose(f);
-		log_warn(log,
-		    "drill: %s: %s (a kill would leave the work directory "
-		    "%s unnamed)",
-		    path, strerror(errno), work);
+		log_warn(u->o->log,
+		    "drill: %s: %s (a kill would leave what the drill made "
+		    "unnamed)",
+		    path, strerror(errno));
+		(void)unlink(tmp);
 	}
+	free(tmp);
 }
 
 int
@@ -993,6 +1044,12 @@ drill_run_at(const struct config *cfg, const char *name,
 	int rc = -1, existed = 0, went = 0, timed_out = 0, wstatus = 0;
 	pid_t pid, parent = getpid();
 
+	const struct config_section *chain =
+	    cfg != NULL ? config_section_find(cfg, CONFIG_DRILL, name) : NULL;
+	const char *const *steps;
+
+	if (chain != NULL && config_get_list(chain, "steps", &steps) > 0)
+		return (drill_chain_run(cfg, chain, o, leftovers, res, e));
 	memset(res, 0, sizeof(*res));
 	memset(&u, 0, sizeof(u));
 	res->failed_stage = -1;
@@ -1030,7 +1087,8 @@ drill_run_at(const struct config *cfg, const char *name,
 	}
 	u.work = tmpl;
 	tmpl = NULL;
-	note_work(leftovers, u.work, o->log);
+	u.leftovers = leftovers;
+	drill_note(&u);
 	/* A scratch cluster's user must reach its directory in there. */
 	if ((sp.kind == DRILL_T_PG_SCRATCH || sp.kind == DRILL_T_MY_SCRATCH) &&
 	    geteuid() == 0 && chmod(u.work, 0711) == -1) {
@@ -1040,6 +1098,11 @@ drill_run_at(const struct config *cfg, const char *name,
 
 	if (prepare_target(&u, cfg, &existed, e) != 0)
 		goto finish;
+	if (sp.kind == DRILL_T_DIR) {
+		u.dir_noted = 1;
+		u.existed = existed;
+		drill_note(&u);
+	}
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	fflush(stdout);
 	fflush(stderr);
@@ -1067,7 +1130,7 @@ drill_run_at(const struct config *cfg, const char *name,
 	log_info(o->log, "drill %s: cleaning up", name);
 	cleanup(&u, sp.kind == DRILL_T_DIR, existed);
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-	limits(&u);
+	drill_limits(&u);
 finish:
 	if (!went && u.work != NULL) {
 		struct err ce;
@@ -1089,7 +1152,7 @@ finish:
 	} else
 		u.res->class = ERR_NONE;
 	u.res->ended = (int64_t)time(NULL);
-	run_hook(&u);
+	drill_hook(sp.on_failure, sp.hook_timeout, u.res, o->log);
 	*res = *u.res;
 	rc = 0;
 out:

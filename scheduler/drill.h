@@ -36,6 +36,9 @@
  * Then, pass or fail: the database made is dropped, the scratch cluster
  * stopped, what was written to the directory removed, the work directory
  * removed; on failure the on_failure hook runs.
+ *
+ * A drill with steps (drill_chain.c) runs the drills it names in turn, as
+ * above, until one fails, and measures its RTO and RPO over them.
  */
 #ifndef COFFER_SCHED_DRILL_H
 #define COFFER_SCHED_DRILL_H
@@ -76,6 +79,8 @@ enum drill_target {
 	DRILL_T_PG = CONFIG_DRILL_PG,
 	DRILL_T_MY_SCRATCH = CONFIG_DRILL_MY_SCRATCH,
 	DRILL_T_MY = CONFIG_DRILL_MY,
+	DRILL_T_SSH = CONFIG_DRILL_SSH,
+	DRILL_T_CHAIN = 100, /* a drill of steps: other drills in turn */
 };
 
 #define DRILL_CHECKS_MAX 32  /* checks recorded one by one; more: counted */
@@ -94,6 +99,24 @@ struct drill_check_result {
 	double duration;
 	char what[DRILL_WHAT_MAX]; /* the statement, the command... */
 	char msg[256];             /* failed: why */
+};
+
+/* One step of a drill of steps: the drill it ran, as it ended. */
+struct drill_step_result {
+	char name[CONFIG_NAME_MAX + 1];
+	int ran;              /* 0: not run (an earlier step failed) */
+	int ok;               /* ran: passed */
+	int failed_stage;     /* failed: the step's first failed stage */
+	enum err_class class; /* failed: its class */
+	int timeout;          /* failed: stopped by the step's timeout */
+	double duration;      /* ran: seconds, the step's whole run */
+	int rto_measured, rpo_measured;
+	double rto;
+	int64_t rpo;
+	char snapshot_id[65];
+	enum drill_target target_kind;
+	char target[256];
+	char msg[ERR_MSG_MAX]; /* failed: why; not run: which step failed */
 };
 
 /*
@@ -127,6 +150,12 @@ struct drill_result {
 	struct drill_check_result checks[DRILL_CHECKS_MAX];
 	size_t nchecks; /* recorded in checks (<= DRILL_CHECKS_MAX) */
 	size_t nchecks_run, nchecks_failed; /* all of them */
+	/* A drill of steps (target_kind DRILL_T_CHAIN): its steps, in
+	 * order.  Its stages restore to check sum up theirs; its RTO runs
+	 * from its start to the last step's validation, its RPO is the
+	 * worst step's (snapshot_id and consistent that step's). */
+	size_t nsteps;
+	struct drill_step_result steps[CONFIG_DRILL_STEPS_MAX];
 };
 
 struct drill_opts {
@@ -197,6 +226,16 @@ int drill_run_recorded(const struct config *cfg, const char *name,
     struct drill_result *res, struct drill_rec_result *rr, struct err *e);
 
 /*
+ * At a scheduler tick's start: for every [drill] of cfg whose lock (in the
+ * state directory dir) is free, what a run that died without cleaning up
+ * left, as its next run would remove it: the work directory it named and
+ * the processes in it, and its runs still "running" in st marked failed,
+ * interrupted.  Errors go to log.
+ */
+void drill_reap_all(const struct config *cfg, struct state *st, const char *dir,
+    struct log *log);
+
+/*
  * Check the [drill name] of cfg beyond what config_load checks: its
  * target against its source's type.  ERR_USAGE when there is no such
  * drill, ERR_CONFIG "FILE:LINE: ..." otherwise.
@@ -210,7 +249,7 @@ const char *drill_stage_name(enum drill_stage);
 const char *drill_status_name(enum drill_status);
 
 /* "directory", "sqlite", "postgres-scratch", "postgres", "mysql-scratch",
- * "mysql". */
+ * "mysql", "ssh", "steps". */
 const char *drill_target_name(enum drill_target);
 
 /*

@@ -19,7 +19,10 @@
 #include "repo/idx.h"
 #include "scheduler/drill.h"
 
+struct log;
 struct repo;
+struct stor;
+struct tarhash;
 struct manifest;
 struct rst_selection;
 
@@ -43,7 +46,9 @@ struct spec {
 	char **sql;
 	size_t nsql;
 	const char *checks, *on_failure, *drill_user;
-	const char *defaults_file; /* mysql:DB: the client option file */
+	const char *defaults_file;    /* mysql:DB: the client option file */
+	struct config_ssh_target ssh; /* ssh: where */
+	const char *identity, *identity_pass, *known_hosts; /* ssh: how */
 	uint64_t max_rto, max_rpo, timeout, hook_timeout;
 };
 
@@ -60,6 +65,7 @@ struct shared {
 	int cluster;  /* a scratch cluster may be running */
 	int db_made;  /* PG, mysql:DB: the drill's database may exist */
 	pid_t server; /* mysql-scratch: mariadbd's pid, 0: none */
+	int remote;   /* ssh: the remote directory may exist */
 	char dbname[256];
 	char maint[2048]; /* PG: where to drop it from */
 };
@@ -82,6 +88,10 @@ struct run {
 	char user[64]; /* "" when it is us */
 	struct timespec t0;
 	char dbname[256];
+	const char *leftovers;  /* drill_run_at's, or NULL */
+	int dir_noted, existed; /* DIR: named in leftovers; it existed */
+	struct stor *ssh;       /* ssh: the worker's session */
+	struct tarhash *th;     /* ssh: the files the stream carried */
 };
 
 /* ------------------------------------------------------------ drill.c */
@@ -95,6 +105,17 @@ struct run {
 int drill_run_at(const struct config *cfg, const char *name,
     const struct drill_opts *o, const char *leftovers, struct drill_result *res,
     struct err *e);
+
+/* The limits max_rto and max_rpo, once the rest is known: the rto and
+ * rpo stages. */
+void drill_limits(struct run *u);
+/* The on_failure hook of a failed drill (res), when there is one. */
+void drill_hook(const char *on_failure, uint64_t hook_timeout,
+    const struct drill_result *res, struct log *log);
+/* Seconds since t0 (CLOCK_MONOTONIC). */
+double drill_elapsed(const struct timespec *t0);
+/* Replace control characters: messages are one line. */
+void drill_one_line(char *s);
 
 /* A stage's result (t: its start, NULL: no duration), one line. */
 void drill_stage_set(struct run *u, enum drill_stage s, enum drill_status st,
@@ -127,6 +148,45 @@ int drill_as_user(const struct run *u, const char *const *args,
  * server in that message).
  */
 int drill_scratch_user(struct run *u, const char *deflt, const char *server,
+    struct err *e);
+
+/*
+ * Name in u->leftovers what the run made that a kill would leave: the
+ * work directory, the directory target, the remote directory (once
+ * u->sh->remote).  Written aside and renamed.
+ */
+void drill_note(const struct run *u);
+
+/* -------------------------------------------------------- drill_ssh.c */
+
+/* The ssh: settings of the [drill] section sec into sp. */
+int drill_ssh_spec(const struct config_section *sec, struct spec *sp,
+    struct err *e);
+/*
+ * The restore stage for an ssh: target: refuse a remote PATH that is
+ * there and not an empty directory, then stream the tar into tar -x
+ * there, hashing every regular file on the way.
+ */
+int drill_restore_ssh(struct run *u, struct repo *r,
+    const struct rst_selection *sel, struct err *e);
+/* The verify stage: sha256sum of every file there against the stream. */
+void drill_verify_ssh(struct run *u);
+/* The check stage: the checks command run there. */
+void drill_check_ssh(struct run *u);
+/* The worker's session and hashes, gone. */
+void drill_ssh_close(struct run *u);
+/* rm -rf the remote PATH of sp (a new session; not interruptible). */
+int drill_ssh_remove(const struct spec *sp, struct log *log, struct err *e);
+
+/* ------------------------------------------------------ drill_chain.c */
+
+/*
+ * drill_run_at for a drill of steps, sec: each step with drill_run_at in
+ * turn (leftovers naming each one's work while it runs) until one fails,
+ * the rest not run; then the chain's limits and its on_failure hook.
+ */
+int drill_chain_run(const struct config *cfg, const struct config_section *sec,
+    const struct drill_opts *o, const char *leftovers, struct drill_result *res,
     struct err *e);
 
 /* ------------------------------------------------------ drill_files.c */

@@ -31,8 +31,10 @@ static int
 record(struct state *st, const struct drill_rec_opts *ro,
     const struct drill_result *res, int64_t *id, struct err *e)
 {
-	struct state_step steps[DRILL_NSTAGES];
+	struct state_step steps[CONFIG_DRILL_STEPS_MAX + 2];
+	char msgs[CONFIG_DRILL_STEPS_MAX][ERR_MSG_MAX + 96];
 	struct state_run run;
+	size_t n = 0;
 
 	memset(&run, 0, sizeof(run));
 	memset(steps, 0, sizeof(steps));
@@ -50,25 +52,47 @@ record(struct state *st, const struct drill_rec_opts *ro,
 	run.rpo = res->rpo;
 	run.snapshot = res->snapshot_id[0] ? res->snapshot_id : NULL;
 	run.consistent = res->consistent;
-	for (int s = 0; s < DRILL_NSTAGES; s++) {
+	/* A drill of steps: a row per step (its drill's name), then the
+	 * chain's own limits. */
+	for (size_t i = 0; i < res->nsteps; i++, n++) {
+		const struct drill_step_result *sp = &res->steps[i];
+
+		steps[n].step = sp->name;
+		steps[n].status = !sp->ran ? "skipped"
+		    : sp->ok               ? "ok"
+		                           : "failed";
+		steps[n].duration = sp->duration;
+		if (sp->ran && !sp->ok)
+			steps[n].error_class =
+			    sp->timeout ? "timeout" : err_class_name(sp->class);
+		if (sp->ran && sp->ok)
+			snprintf(msgs[i], sizeof(msgs[i]),
+			    "snapshot %.8s to %s %s", sp->snapshot_id,
+			    drill_target_name(sp->target_kind), sp->target);
+		else
+			snprintf(msgs[i], sizeof(msgs[i]), "%s", sp->msg);
+		steps[n].message = msgs[i];
+	}
+	for (int s = res->nsteps > 0 ? DRILL_RTO : 0; s < DRILL_NSTAGES;
+	     s++, n++) {
 		const struct drill_stage_result *sr = &res->stages[s];
 
-		steps[s].step = drill_stage_name((enum drill_stage)s);
-		steps[s].status = drill_status_name(sr->status);
-		steps[s].duration = sr->duration;
-		steps[s].message = sr->msg[0] ? sr->msg : NULL;
+		steps[n].step = drill_stage_name((enum drill_stage)s);
+		steps[n].status = drill_status_name(sr->status);
+		steps[n].duration = sr->duration;
+		steps[n].message = sr->msg[0] ? sr->msg : NULL;
 		if (s == res->failed_stage)
-			steps[s].error_class = res->timeout
+			steps[n].error_class = res->timeout
 			    ? "timeout"
 			    : err_class_name(res->class);
 		if (s == DRILL_RESTORE)
-			steps[s].bytes = res->bytes;
+			steps[n].bytes = res->bytes;
 	}
 	if (*id != 0) {
 		run.id = *id;
-		return (state_run_finish(st, &run, steps, DRILL_NSTAGES, e));
+		return (state_run_finish(st, &run, steps, n, e));
 	}
-	return (state_run_record(st, &run, steps, DRILL_NSTAGES, id, e));
+	return (state_run_record(st, &run, steps, n, id, e));
 }
 
 /* STATE_DIR/drill-NAME.work: the work directory of the run going on. */
@@ -153,6 +177,92 @@ kill_in(const char *work)
 	return (n);
 }
 
+/* The [drill] whose target is target: name, or one of its steps; NULL. */
+static const struct config_section *
+target_of(const struct config *cfg, const char *name, const char *target)
+{
+	const struct config_section *sec =
+	    config_section_find(cfg, CONFIG_DRILL, name);
+	const char *const *steps, *t;
+	size_t n;
+
+	if (sec == NULL)
+		return (NULL);
+	if ((t = config_get_str(sec, "target")) != NULL &&
+	    strcmp(t, target) == 0)
+		return (sec);
+	n = config_get_list(sec, "steps", &steps);
+	for (size_t i = 0; i < n; i++) {
+		sec = config_section_find(cfg, CONFIG_DRILL, steps[i]);
+		t = sec != NULL ? config_get_str(sec, "target") : NULL;
+		if (t != NULL && strcmp(t, target) == 0)
+			return (sec);
+	}
+	return (NULL);
+}
+
+/* The remote directory a killed run named ("ssh TARGET"), removed there
+ * if TARGET is still the drill's (or a step's). */
+static void
+reap_ssh(const struct config *cfg, const char *name, const char *target,
+    struct log *log)
+{
+	const struct config_section *sec = target_of(cfg, name, target);
+	struct spec sp;
+	struct err e;
+
+	if (sec == NULL)
+		return;
+	memset(&sp, 0, sizeof(sp));
+	err_clear(&e);
+	if (drill_ssh_spec(sec, &sp, &e) == -1 ||
+	    drill_ssh_remove(&sp, log, &e) == -1)
+		log_error(log,
+		    "drill %s: could not remove what an interrupted run "
+		    "restored to %s: %s",
+		    name, target, e.msg);
+	else
+		log_warn(log,
+		    "drill %s: removed what an interrupted run restored to %s",
+		    name, target);
+}
+
+/*
+ * The directory target a killed run named ("dir K PATH" in line), removed
+ * (what is below it only, when it existed before: K 1) if it is still the
+ * target of the drill (or of a step of it).
+ */
+static void
+reap_dir(const struct config *cfg, const char *name, char *line,
+    struct log *log)
+{
+	const char *path = line + 6;
+	struct err e;
+	int keep;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (strncmp(line, "ssh ", 4) == 0) {
+		reap_ssh(cfg, name, line + 4, log);
+		return;
+	}
+	if (strncmp(line, "dir ", 4) != 0 ||
+	    (line[4] != '0' && line[4] != '1') || line[5] != ' ' ||
+	    path[0] != '/' || target_of(cfg, name, path) == NULL)
+		return;
+	keep = line[4] == '1';
+	err_clear(&e);
+	if (drill_rm_tree(path, keep, &e) == -1)
+		log_error(log,
+		    "drill %s: could not remove what an interrupted run "
+		    "restored: %s",
+		    name, e.msg);
+	else
+		log_warn(log,
+		    "drill %s: removed what an interrupted run restored "
+		    "to %s",
+		    name, path);
+}
+
 /*
  * With the drill's lock held, so that no run of it is going on (the rule
  * of sched_lock): what a run that died without cleaning up (kill -9, a
@@ -161,7 +271,8 @@ kill_in(const char *work)
  * "running" are marked failed, interrupted.
  */
 static void
-reap(struct state *st, const char *dir, const char *name, struct log *log)
+reap(const struct config *cfg, struct state *st, const char *dir,
+    const char *name, struct log *log)
 {
 	char *path = leftovers_path(dir, name), line[PATH_MAX], real[PATH_MAX];
 	struct state_run *runs = NULL;
@@ -174,7 +285,6 @@ reap(struct state *st, const char *dir, const char *name, struct log *log)
 	if ((f = fopen(path, "re")) != NULL) {
 		if (fgets(line, sizeof(line), f) == NULL)
 			line[0] = '\0';
-		fclose(f);
 		line[strcspn(line, "\n")] = '\0';
 		base = strrchr(line, '/');
 		/* Only what a drill names as its own. */
@@ -195,6 +305,10 @@ reap(struct state *st, const char *dir, const char *name, struct log *log)
 				    "in it stopped)",
 				    name, real, killed);
 		}
+		/* Then what it wrote outside its work directory. */
+		while (fgets(real, sizeof(real), f) != NULL)
+			reap_dir(cfg, name, real, log);
+		fclose(f);
 		(void)unlink(path);
 	}
 	if (st != NULL &&
@@ -216,6 +330,31 @@ reap(struct state *st, const char *dir, const char *name, struct log *log)
 	}
 	state_runs_free(runs, n);
 	free(path);
+}
+
+void
+drill_reap_all(const struct config *cfg, struct state *st, const char *dir,
+    struct log *log)
+{
+	const struct config_section *sec = NULL;
+
+	while ((sec = config_next(cfg, sec, CONFIG_DRILL)) != NULL) {
+		const char *name = config_section_name(sec);
+		char holder[128];
+		int fd, busy;
+		struct err e;
+
+		err_clear(&e);
+		/* A drill whose lock is held is running: not ours to reap. */
+		if (sched_lock(dir, "drill", name, &fd, &busy, holder,
+		        sizeof(holder), &e) == -1) {
+			if (!busy)
+				log_error(log, "drill %s: %s", name, e.msg);
+			continue;
+		}
+		reap(cfg, st, dir, name, log);
+		close(fd); /* closing drops the flock */
+	}
 }
 
 int
@@ -257,7 +396,7 @@ drill_run_recorded(const struct config *cfg, const char *name,
 		}
 		log_error(o->log, "drill %s: not recorded: %s", name, re.msg);
 	}
-	reap(st, dir, name, o->log);
+	reap(cfg, st, dir, name, o->log);
 	if (ro->admit != NULL) {
 		if ((r = ro->admit(ro->admit_arg, st, e)) == -1)
 			goto out;

@@ -527,6 +527,8 @@ tick_run(const struct config *cfg, const struct tick_opts *o,
 	    state_open(dir, &st, e) == -1 ||
 	    job_reap(st, o->only, 0, o->log, NULL, e) == -1)
 		goto out;
+	/* Drills are reaped on every tick, not only when one is due. */
+	drill_reap_all(cfg, st, dir, o->log);
 	while ((sec = config_next(cfg, sec, CONFIG_JOB)) != NULL) {
 		if (o->only != NULL &&
 		    strcmp(config_section_name(sec), o->only) != 0)

@@ -105,7 +105,8 @@ struct tick_result {
 #define TICK_DRILL_FAILED 14
 
 /*
- * One tick: mark the stale runs of every job (job_reap), then for each
+ * One tick: mark the stale runs of every job (job_reap), reap what
+ * interrupted drill runs left (drill_reap_all), then for each
  * [job] of cfg with a schedule (or only o->only), in the file's order,
  * decide and run it with job_run if due, logging each decision with the
  * job's name, then (without o->only, with o->drill) each [drill] with a

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "passphrase.h"
 #include "secfile.h"
+#include "store/sftp_exec.h"
 #include "store/sftp_impl.h"
 #include "store/store_impl.h"
 #include "xmalloc.h"
@@ -860,4 +861,167 @@ sftp_run_op(struct sftp *s, sftp_op_fn op, void *arg, struct err *e)
 		if (backoff > SFTP_BACKOFF_MAX * 1000)
 			backoff = SFTP_BACKOFF_MAX * 1000;
 	}
+}
+
+/* ------------------------------------------------------- exec channel */
+
+#define SFTP_EXEC_IN 32768 /* standard input, a read at a time */
+
+/* Keep the last bytes of standard error, control characters as spaces. */
+static void
+exec_err_tail(struct sftp_exec_io *io, const char *b, size_t n)
+{
+	size_t have = strlen(io->err), room = sizeof(io->err) - 1;
+
+	if (n >= room) {
+		b += n - room;
+		n = room;
+		have = 0;
+	} else if (have + n > room) {
+		memmove(io->err, io->err + (have + n - room), room - n);
+		have = room - n;
+	}
+	for (size_t i = 0; i < n; i++)
+		io->err[have + i] =
+		    (unsigned char)b[i] < 0x20 || b[i] == 0x7f ? ' ' : b[i];
+	io->err[have + n] = '\0';
+}
+
+int
+stor_sftp_exec(struct stor *st, const char *cmd, struct sftp_exec_io *io,
+    int *status, struct err *e)
+{
+	struct sftp *s = st->impl;
+	LIBSSH2_CHANNEL *ch = NULL;
+	struct conn *c;
+	char buf[16384], *sig = NULL, *inbuf = NULL;
+	struct err fe;
+	size_t inlen = 0, inoff = 0;
+	int in_eof = io->in == NULL, sent_eof = 0, rc = -1, r;
+	int64_t deadline;
+	ssize_t n;
+
+	*status = -1;
+	io->err[0] = '\0';
+	if (checkout(s, &c, e) == -1)
+		return (-1);
+	inbuf = xmalloc(SFTP_EXEC_IN);
+#define WAIT_OR_OUT()                                                          \
+	do {                                                                   \
+		if (sftp_conn_wait(s, c, deadline, e) == -1)                   \
+			goto out;                                              \
+	} while (0)
+	deadline = sftp_io_deadline(s);
+	while ((ch = libssh2_channel_open_session(c->ssh)) == NULL &&
+	    libssh2_session_last_errno(c->ssh) == LIBSSH2_ERROR_EAGAIN)
+		WAIT_OR_OUT();
+	if (ch == NULL) {
+		c->broken = 1;
+		err_set(e, ERR_NET, "opening an SSH channel to %s: %s",
+		    s->t.hostport, sftp_ssh_msg(c->ssh));
+		goto out;
+	}
+	while ((r = libssh2_channel_exec(ch, cmd)) == LIBSSH2_ERROR_EAGAIN)
+		WAIT_OR_OUT();
+	if (r != 0) {
+		c->broken = 1;
+		err_set(e, ERR_NET, "running a command on %s: %s",
+		    s->t.hostport, sftp_ssh_msg(c->ssh));
+		goto out;
+	}
+	for (;;) {
+		int progress = 0;
+
+		if (!in_eof && inoff == inlen) {
+			if ((n = io->in(io->in_arg, inbuf, SFTP_EXEC_IN, e)) <
+			    0)
+				goto out;
+			if (n == 0)
+				in_eof = 1;
+			inlen = (size_t)n;
+			inoff = 0;
+			progress = 1;
+		}
+		if (inoff < inlen) {
+			n = libssh2_channel_write(ch, inbuf + inoff,
+			    inlen - inoff);
+			if (n > 0) {
+				inoff += (size_t)n;
+				progress = 1;
+			} else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN &&
+			    !libssh2_channel_eof(ch)) {
+				c->broken = 1;
+				err_set(e, ERR_NET, "sending to %s: %s",
+				    s->t.hostport, sftp_ssh_msg(c->ssh));
+				goto out;
+			}
+		}
+		if (in_eof && inoff == inlen && !sent_eof) {
+			r = libssh2_channel_send_eof(ch);
+			if (r == 0) {
+				sent_eof = 1;
+				progress = 1;
+			} else if (r != LIBSSH2_ERROR_EAGAIN)
+				sent_eof = 1; /* it closed already */
+		}
+		while ((n = libssh2_channel_read(ch, buf, sizeof(buf))) > 0) {
+			if (io->out != NULL &&
+			    io->out(io->out_arg, buf, (size_t)n, e) == -1)
+				goto out;
+			progress = 1;
+		}
+		if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+			c->broken = 1;
+			err_set(e, ERR_NET, "reading from %s: %s",
+			    s->t.hostport, sftp_ssh_msg(c->ssh));
+			goto out;
+		}
+		while ((n = libssh2_channel_read_stderr(ch, buf, sizeof(buf))) >
+		    0) {
+			exec_err_tail(io, buf, (size_t)n);
+			progress = 1;
+		}
+		if (libssh2_channel_eof(ch))
+			break;
+		/* The other end left before taking all of its input. */
+		if (progress)
+			deadline = io->no_idle_timeout ? INT64_MAX / 2
+			                               : sftp_io_deadline(s);
+		else
+			WAIT_OR_OUT();
+		if (progress && sftp_interrupted(s)) {
+			c->broken = 1;
+			err_set(e, ERR_INTERRUPTED, "interrupted");
+			goto out;
+		}
+	}
+	deadline = sftp_io_deadline(s);
+	while ((r = libssh2_channel_close(ch)) == LIBSSH2_ERROR_EAGAIN)
+		WAIT_OR_OUT();
+	while ((r = libssh2_channel_wait_closed(ch)) == LIBSSH2_ERROR_EAGAIN)
+		WAIT_OR_OUT();
+	if (libssh2_channel_get_exit_signal(ch, &sig, NULL, NULL, NULL, NULL,
+	        NULL) == 0 &&
+	    sig != NULL)
+		*status = -1;
+	else
+		*status = libssh2_channel_get_exit_status(ch);
+	rc = 0;
+out:
+#undef WAIT_OR_OUT
+	if (sig != NULL)
+		libssh2_free(c->ssh, sig);
+	if (ch != NULL) {
+		if (c->broken)
+			libssh2_session_set_blocking(c->ssh, 0);
+		else
+			deadline = sftp_io_deadline(s);
+		while (libssh2_channel_free(ch) == LIBSSH2_ERROR_EAGAIN &&
+		    !c->broken)
+			if (sftp_conn_wait(s, c, deadline, &fe) == -1)
+				break;
+	}
+	checkin(s, c);
+	free(inbuf);
+	return (rc);
 }

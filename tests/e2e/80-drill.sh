@@ -236,13 +236,13 @@ failed prod restore 'looks like production: it is the database gas on 127.0.0.1 
 expect_eq "databases after the refused drill" "$ndb" \
     "$(psql -X -At -d postgres -c 'SELECT count(*) FROM pg_database')"
 
-# Usage: no such drill, and a target not supported yet (config error).
+# Usage: no such drill, and a target that is no target (config error).
 expect_status 2 "$COFFER" drill run -c coffer.conf nosuch
 expect_grep 'no \[drill nosuch\]' "$T/err"
 cp coffer.conf my.conf
-printf '\n[drill my]\nrepository = local\ntarget = ssh:u@h:/d\n' >>my.conf
+printf '\n[drill my]\nrepository = local\ntarget = ftp:u@h:/d\n' >>my.conf
 expect_status 2 "$COFFER" config check -c my.conf
-expect_grep "my.conf:[0-9]+: target: 'ssh:u@h:/d' is not supported yet" \
+expect_grep "my.conf:[0-9]+: target: 'ftp:u@h:/d' is not a drill target" \
     "$T/err"
 
 # What was restored and verified is the snapshot, byte for byte.

@@ -202,3 +202,38 @@ w = d["drills"][0]
 assert w["last_status"] == "failed" and w["rto"] >= 0, w
 assert w["rpo"] >= 0 and w["last_success"], w
 PY
+
+# ------------------------------------------------ a killed drill, reaped by any tick
+# kill -9 of a drill run that has restored (its checks are running): the
+# next tick, with no drill due, marks the run interrupted and removes its
+# work directory and what it restored.
+cat >>coffer.conf <<EOF2
+
+[drill slow]
+repository = local
+source = files
+target = $T/slowtgt
+checks = touch "$T/checking"; exec sleep 30
+EOF2
+"$COFFER" drill run -c coffer.conf slow >"$T/slow.out" 2>&1 &
+slow=$!
+wait_for 30 "the slow drill's checks" test -e "$T/checking"
+kill -9 "$slow"
+wait "$slow" 2>/dev/null || true
+[ -e "$T/slowtgt/$T/src/a" ] || [ -n "$(ls -A "$T/slowtgt")" ] ||
+	fail "the slow drill restored nothing: $(cat "$T/slow.out")"
+expect_eq "slow runs running" 1 "$(drills slow running)"
+[ -n "$(find "$TMPDIR" -maxdepth 1 -name 'coffer-drill-slow.*')" ] ||
+	fail "the killed drill left no work directory to reap"
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" $C scheduler tick --now "$(day 19)T06:00:00"
+expect_grep 'drill slow: removed the work directory' "$T/err"
+expect_eq "slow runs running" 0 "$(drills slow running)"
+expect_eq "slow runs failed" 1 "$(drills slow failed)"
+"$COFFER" -c "$T/coffer.conf" scheduler history slow --json >"$T/h.json"
+expect_grep '"interrupted' "$T/h.json"
+left=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'coffer-*')
+[ -z "$left" ] || fail "the tick left the killed drill's $left"
+[ ! -e "$T/slowtgt" ] || fail "the tick left what the killed drill restored"
+[ -z "$(e2e_pids_under "$TMPDIR")" ] ||
+	fail "processes still work in $TMPDIR"

@@ -209,16 +209,43 @@ START_TEST(test_config)
 	struct err e;
 	char want[512];
 
-	cfg =
-	    load(PG_SOURCES "[drill d]\nrepository = r\ntarget = ssh:x@y:/z\n",
-	        &e);
+	cfg = load(PG_SOURCES "[drill d]\nrepository = r\ntarget = ssh:x@y:/\n",
+	    &e);
 	ck_assert_ptr_null(cfg);
 	snprintf(want, sizeof(want),
-	    "%s:15: target: 'ssh:x@y:/z' is not supported yet; drills "
-	    "restore to a directory (an absolute path), sqlite, "
-	    "postgres-scratch, postgres:CONNINFO, mysql-scratch or mysql:DB",
+	    "%s:15: target: 'ssh:x@y:/': PATH must be absolute, and not /; "
+	    "write ssh:USER@HOST[:PORT]:/PATH",
 	    conf);
 	ck_assert_str_eq(e.msg, want);
+	/* An ssh: target is split into its parts, PATH kept safe. */
+	{
+		struct config_ssh_target t;
+		char why[128];
+
+		ck_assert_int_eq(config_drill_ssh("me@[::1]:2222:/srv/d-1", &t,
+		                     why, sizeof(why)),
+		    0);
+		ck_assert_str_eq(t.user, "me");
+		ck_assert_str_eq(t.host, "::1");
+		ck_assert_int_eq(t.port, 2222);
+		ck_assert_str_eq(t.path, "/srv/d-1");
+		ck_assert_int_eq(config_drill_ssh("me@h:/srv/x", &t, why,
+		                     sizeof(why)),
+		    0);
+		ck_assert_int_eq(t.port, 22);
+		ck_assert_int_eq(config_drill_ssh("me@h:/srv/x/", &t, why,
+		                     sizeof(why)),
+		    -1);
+		ck_assert_int_eq(config_drill_ssh("me@h:/srv/'x", &t, why,
+		                     sizeof(why)),
+		    -1);
+		ck_assert_int_eq(config_drill_ssh("me@h:srv", &t, why,
+		                     sizeof(why)),
+		    -1);
+		ck_assert_int_eq(config_drill_ssh("me@h:0:/srv", &t, why,
+		                     sizeof(why)),
+		    -1);
+	}
 	/* The MariaDB targets are; mysql: names the database to make. */
 	cfg = load(PG_SOURCES "[drill d]\nrepository = r\n"
 	                      "target = mysql-scratch\ndrill_user = nobody\n",
