@@ -29,6 +29,7 @@
 #define FS_EXTRACT_OVERWRITE              0x01 /* restore into a non-empty dir */
 #define FS_EXTRACT_NUMERIC_OWNER          0x02 /* ids only, ignore names */
 #define FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT 0x04 /* no chown unless root */
+#define FS_EXTRACT_NO_OPENAT2             0x08 /* tests: walk, never openat2 */
 
 /* fs_extract_end / fs_extract_close: done, but not everything applied */
 #define FS_EXTRACT_WARN 2
