@@ -56,11 +56,11 @@ struct fs_extract {
 	int is_tar;
 	unsigned flags;
 	char *target;
-	int target_fd; /* O_PATH */
-	int tar_fd;    /* the stream's descriptor (not ours to close) */
-	int cut;       /* the stream was cut: nothing more goes out */
-	int cwd_fd;    /* O_PATH: where to return after each call */
-	int broken;    /* a fatal libarchive error: nothing more works */
+	int target_fd;    /* O_PATH */
+	int tar_fd;       /* the stream's descriptor (not ours to close) */
+	int cut;          /* the stream was cut: nothing more goes out */
+	int cwd_fd;       /* O_PATH: where to return after each call */
+	int broken;       /* a fatal libarchive error: nothing more works */
 	struct exdir *xd; /* directory handles: the fast path */
 
 	/* The current entry. */

@@ -15,13 +15,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <linux/openat2.h>
 
 #include "fs/extract.h"
 #include "xmalloc.h"
@@ -108,11 +107,11 @@ exdir_new(int target_fd, unsigned flags, int no_openat2)
 int
 exdir_handles(const struct fs_node *n)
 {
-	if (n->nxattrs > 0 || n->acl_access != NULL ||
-	    n->acl_default != NULL || n->acl_nfs4 != NULL || n->fflags != NULL)
+	if (n->nxattrs > 0 || n->acl_access != NULL || n->acl_default != NULL ||
+	    n->acl_nfs4 != NULL || n->fflags != NULL)
 		return (0);
-	return (n->type == FS_FILE || n->type == FS_DIR ||
-	    n->type == FS_SYMLINK);
+	return (
+	    n->type == FS_FILE || n->type == FS_DIR || n->type == FS_SYMLINK);
 }
 
 /* Keep the levels up to k (0: the target only). */
@@ -147,8 +146,8 @@ refuse_in_way(const char *dir, const char *comp, struct err *e)
  * create is set.
  */
 static int
-open_comp(int parent, const char *comp, const char *dir, int oflags,
-    int create, int *missing, struct err *e)
+open_comp(int parent, const char *comp, const char *dir, int oflags, int create,
+    int *missing, struct err *e)
 {
 	int fd;
 
@@ -174,8 +173,8 @@ open_comp(int parent, const char *comp, const char *dir, int oflags,
 
 /* rel below base, component by component. */
 static int
-open_walk(int base, const char *rel, const char *shown, int oflags,
-    int create, int *missing, struct err *e)
+open_walk(int base, const char *rel, const char *shown, int oflags, int create,
+    int *missing, struct err *e)
 {
 	char *copy = xstrdup(rel), *comp, *save = NULL;
 	int fd = -1, next;
@@ -213,7 +212,8 @@ open_resolve(struct exdir *xd, int base, const char *rel, const char *shown,
 	if (xd->no_openat2)
 		return (1);
 	memset(&how, 0, sizeof(how));
-	how.flags = (uint64_t)(unsigned)(oflags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	how.flags =
+	    (uint64_t)(unsigned)(oflags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	how.resolve = (uint64_t)RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 	    RESOLVE_NO_MAGICLINKS;
 	do
@@ -390,9 +390,9 @@ make_room(struct exdir *xd, int dfd, const char *name, enum fs_type t,
 	struct stat st;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return (errno == ENOENT ? 0
-		                        : err_sys(e, ERR_IO, "%s%s",
-		                              SHOW(xd->path)));
+		return (errno == ENOENT
+		        ? 0
+		        : err_sys(e, ERR_IO, "%s%s", SHOW(xd->path)));
 	if (S_ISDIR(st.st_mode) && t == FS_DIR)
 		return (1);
 	if (S_ISDIR(st.st_mode)) {
@@ -459,8 +459,7 @@ make_link(struct exdir *xd, int dfd, const char *first, struct err *e)
 		if (errno != EEXIST || tries > 0 ||
 		    make_room(xd, dfd, xd->name, FS_FILE, e) == -1) {
 			if (e->class == ERR_NONE)
-				err_sys(e, ERR_IO,
-				    "%s%s: cannot link it to %s",
+				err_sys(e, ERR_IO, "%s%s: cannot link it to %s",
 				    SHOW(xd->path), first);
 			break;
 		}
@@ -587,10 +586,9 @@ apply(struct exdir *xd, int fd, int dfd, const char *name, const char *path,
 	if (xd->owner) {
 		if (xd->euid != 0 && xd->euid != uid)
 			warn_once(&rc, e, path, "owner", EPERM);
-		else if ((t == FS_SYMLINK
-		                 ? fchownat(dfd, name, uid, gid,
-		                       AT_SYMLINK_NOFOLLOW)
-		                 : fchown(fd, uid, gid)) == -1)
+		else if ((t == FS_SYMLINK ? fchownat(dfd, name, uid, gid,
+		                                AT_SYMLINK_NOFOLLOW)
+		                          : fchown(fd, uid, gid)) == -1)
 			warn_once(&rc, e, path, "owner", errno);
 		else
 			owned = 1;
@@ -633,8 +631,8 @@ exdir_end(struct exdir *xd, struct err *e)
 			goto out;
 		}
 	}
-	rc = apply(xd, xd->fd, xd->dfd, xd->name, xd->path, xd->type,
-	    xd->mode, xd->uid, xd->gid, xd->ts, e);
+	rc = apply(xd, xd->fd, xd->dfd, xd->name, xd->path, xd->type, xd->mode,
+	    xd->uid, xd->gid, xd->ts, e);
 out:
 	if (xd->fd != -1 && close(xd->fd) == -1 && rc != -1)
 		rc = err_sys(e, ERR_IO, "cannot write %s%s", SHOW(xd->path));

@@ -73,8 +73,8 @@ void exdir_forget(struct exdir *, const char *dir);
  * (O_PATH or O_RDONLY) | O_DIRECTORY, or -1 with *missing set when a
  * component does not exist (e untouched), or -1 and e.
  */
-int exdir_open_below(struct exdir *, const char *rel, int oflags,
-    int *missing, struct err *e);
+int exdir_open_below(struct exdir *, const char *rel, int oflags, int *missing,
+    struct err *e);
 
 /*
  * Apply the directories' deferred owners, modes and times (children before
