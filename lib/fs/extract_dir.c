@@ -56,6 +56,12 @@ struct exdir {
 	int owner;      /* restore owners */
 	int no_openat2; /* the kernel has none, or a test said so */
 	uid_t euid;
+	gid_t egid;
+	/*
+	 * Every file is made in a directory made by this restore, none of
+	 * them set-group-id until close: a new file has our ids already.
+	 */
+	int ours_at_birth;
 
 	/* fds[i]: the directory spath[0 .. ends[i]); fds[0] the target. */
 	int fds[EXDIR_DEPTH + 1];
@@ -88,10 +94,14 @@ struct exdir *
 exdir_new(int target_fd, unsigned flags, int no_openat2)
 {
 	struct exdir *xd = xcalloc(1, sizeof(*xd));
+	struct stat st;
 
 	xd->target_fd = target_fd;
 	xd->flags = flags;
 	xd->euid = geteuid();
+	xd->egid = getegid();
+	xd->ours_at_birth = !(flags & FS_EXTRACT_OVERWRITE) &&
+	    fstat(target_fd, &st) == 0 && !(st.st_mode & S_ISGID);
 	xd->owner =
 	    xd->euid == 0 || !(flags & FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT);
 	xd->no_openat2 = no_openat2;
@@ -584,7 +594,10 @@ apply(struct exdir *xd, int fd, int dfd, const char *name, const char *path,
 	int rc = 0, owned = 0;
 
 	if (xd->owner) {
-		if (xd->euid != 0 && xd->euid != uid)
+		if (t != FS_SYMLINK && xd->ours_at_birth && uid == xd->euid &&
+		    gid == xd->egid)
+			owned = 1; /* already: skip the call */
+		else if (xd->euid != 0 && xd->euid != uid)
 			warn_once(&rc, e, path, "owner", EPERM);
 		else if ((t == FS_SYMLINK ? fchownat(dfd, name, uid, gid,
 		                                AT_SYMLINK_NOFOLLOW)
