@@ -712,7 +712,8 @@ exdir_close(struct exdir *xd, struct err *e)
 	if (xd->fd != -1)
 		close(xd->fd);
 	pop_to(xd, 0);
-	qsort(xd->fix, xd->nfix, sizeof(*xd->fix), fix_cmp);
+	if (xd->nfix > 1)
+		qsort(xd->fix, xd->nfix, sizeof(*xd->fix), fix_cmp);
 	for (size_t i = 0; i < xd->nfix; i++) {
 		struct fixup *f = &xd->fix[i];
 		int fd, missing, r;
