@@ -336,8 +336,7 @@ static const struct opt_rel restore_rels[] = {
 	{ OPT_NEEDS, "globals no-owner jobs", "to-postgres", NULL },
 	{ OPT_NEEDS, "defaults-file", "to-mysql", NULL },
 	{ OPT_NEEDS, "include exclude overwrite numeric-owner no-devices",
-	    "target tar",
-	    NULL },
+	    "target tar", NULL },
 	OPT_REL_END,
 };
 
