@@ -90,7 +90,11 @@ on_event(void *arg, enum rst_event ev, const char *path, const struct err *e)
 		log_warn(log, "%s: %s", path, e->msg);
 		break;
 	case RST_SKIPPED:
-		log_debug(log, "%s: %s", path, e->msg);
+		/* Sockets are no news; what an option left out is. */
+		if (e->class == ERR_NONE)
+			log_debug(log, "%s: %s", path, e->msg);
+		else
+			log_warn(log, "%s: not restored: %s", path, e->msg);
 		return;
 	}
 	if (rp->failures != NULL && ev != RST_INCONSISTENT) {
@@ -255,6 +259,7 @@ struct restore_args {
 	const char *cand; /* the word after a bare --stdout */
 	struct opt_strv inc, exc;
 	int overwrite, numeric, no_lock, create, clean, globals, no_owner;
+	int no_devices;
 	int jobs;
 	struct timespec before;
 };
@@ -307,6 +312,7 @@ static const struct opt restore_opts[] = {
 	{ "exclude", 0, OPT_STRV, A(exc), "PATTERN", 0, 0, OPT_NONEMPTY, NULL },
 	{ "overwrite", 0, OPT_FLAG, A(overwrite), NULL, 0, 0, 0, NULL },
 	{ "numeric-owner", 0, OPT_FLAG, A(numeric), NULL, 0, 0, 0, NULL },
+	{ "no-devices", 0, OPT_FLAG, A(no_devices), NULL, 0, 0, 0, NULL },
 	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
 	{ "source", 0, OPT_STR, A(source), "NAME", 0, 0, 0, NULL },
 	{ "to-postgres", 0, OPT_FUNC, A(to_pg), "CONNINFO", 0, 0, 0,
@@ -329,8 +335,8 @@ static const struct opt_rel restore_rels[] = {
 	{ OPT_NEEDS, "create clean", "to-postgres to-mysql", NULL },
 	{ OPT_NEEDS, "globals no-owner jobs", "to-postgres", NULL },
 	{ OPT_NEEDS, "defaults-file", "to-mysql", NULL },
-	{ OPT_NEEDS, "include exclude overwrite numeric-owner", "target tar",
-	    NULL },
+	{ OPT_NEEDS, "include exclude overwrite numeric-owner no-devices",
+	    "target tar", NULL },
 	OPT_REL_END,
 };
 
@@ -465,6 +471,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	o.flags = (a.overwrite ? FS_EXTRACT_OVERWRITE : 0) |
 	    (a.numeric ? FS_EXTRACT_NUMERIC_OWNER : 0) |
 	    FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT;
+	o.no_devices = a.no_devices;
 	o.report = on_event;
 	o.report_arg = &rp;
 	o.interrupted = ctx->interrupted;

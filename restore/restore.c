@@ -616,6 +616,14 @@ do_other(struct walk *w, const struct fs_node *n, struct err *e)
 		event(w, RST_SKIPPED, &why);
 		return (0);
 	}
+	if (w->o->no_devices &&
+	    (n->type == FS_FIFO || n->type == FS_CHR || n->type == FS_BLK)) {
+		/* Asked for: a class, so that it is shown as a warning. */
+		err_set(&why, ERR_USAGE, "a %s is not restored (--no-devices)",
+		    n->type == FS_FIFO ? "FIFO" : "device node");
+		event(w, RST_SKIPPED, &why);
+		return (0);
+	}
 	if (fs_extract_begin(w->x, w->rel.s, n, &why) == -1)
 		return (entry_failed(w, &why, e));
 	if (!end_entry(w, e, &fatal))

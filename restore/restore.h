@@ -46,7 +46,8 @@ enum rst_event {
 	RST_DAMAGED,      /* not restored: its data is damaged or missing */
 	RST_FAILED,       /* not restored: another reason (the target...) */
 	RST_WARNING,      /* restored without some of its metadata */
-	RST_SKIPPED,      /* left out: a socket */
+	RST_SKIPPED,      /* left out: a socket (class ERR_NONE), or a
+	                     FIFO or device with no_devices (ERR_USAGE) */
 	RST_INCONSISTENT, /* restored, but it changed while it was read */
 };
 
@@ -67,6 +68,8 @@ struct rst_opts {
 	size_t nexcludes;
 	/* FS_EXTRACT_* for fs_extract_open / fs_tar_open. */
 	unsigned flags;
+	/* Leave FIFOs and device nodes out (RST_SKIPPED each). */
+	int no_devices;
 	/*
 	 * Told about every entry not restored as it was (path absolute as in
 	 * the snapshot; e says why).  NULL: counted only.

@@ -23,6 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "fs/extract_dir.h"
 #include "xmalloc.h"
 
 #define ZEROS_LEN (1024 * 1024) /* tar: gaps are fed as zeros */
@@ -55,16 +56,18 @@ struct fs_extract {
 	int is_tar;
 	unsigned flags;
 	char *target;
-	int target_fd; /* O_PATH */
-	int tar_fd;    /* the stream's descriptor (not ours to close) */
-	int cut;       /* the stream was cut: nothing more goes out */
-	int cwd_fd;    /* O_PATH: where to return after each call */
-	int broken;    /* a fatal libarchive error: nothing more works */
+	int target_fd;    /* O_PATH */
+	int tar_fd;       /* the stream's descriptor (not ours to close) */
+	int cut;          /* the stream was cut: nothing more goes out */
+	int cwd_fd;       /* O_PATH: where to return after each call */
+	int broken;       /* a fatal libarchive error: nothing more works */
+	struct exdir *xd; /* directory handles: the fast path */
 
 	/* The current entry. */
 	int in_entry;
 	int want_data;
 	int skipped; /* begun without libarchive (a socket) */
+	int fast;    /* begun on the fast path (xd) */
 	int is_dir;
 	char *path;
 	uint64_t size;
@@ -421,6 +424,31 @@ redo_times(struct fs_extract *x, struct err *e)
 	return (rc);
 }
 
+/* fs_extract_begin for what the fast path restores (exdir_handles). */
+static int
+begin_fast(struct fs_extract *x, const char *dir, const struct fs_node *n,
+    struct err *e)
+{
+	const char *first = NULL;
+	int r;
+
+	if (n->type == FS_FILE && n->nlink > 1) {
+		first = link_find(x, n->dev, n->ino);
+		if (first == NULL) {
+			x->record_link = 1;
+			x->dev = n->dev;
+			x->ino = n->ino;
+		}
+	}
+	if ((r = exdir_begin(x->xd, dir, x->path, n, first, e)) == -1)
+		return (-1);
+	x->fast = 1;
+	x->in_entry = 1;
+	x->want_data = r;
+	x->size = n->type == FS_FILE && first == NULL ? n->size : 0;
+	return (r);
+}
+
 int
 fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
     struct err *e)
@@ -477,8 +505,13 @@ fs_extract_begin(struct fs_extract *x, const char *dir, const struct fs_node *n,
 		    "%s%s: a path of %zu bytes is too long to restore safely "
 		    "(the limit is %d)",
 		    SHOW(x->path), strlen(x->path), PATH_MAX - 1));
+	if (!x->is_tar && exdir_handles(n))
+		return (begin_fast(x, dir, n, e));
 	if (!x->is_tar && check_parents(x, dir, e) == -1)
 		return (-1);
+	/* What libarchive changes in dir, the fast path must not assume. */
+	if (!x->is_tar)
+		exdir_forget(x->xd, dir);
 	want = fill_entry(x, n);
 	/*
 	 * libarchive defers the times only of directories it makes: one that
@@ -551,6 +584,8 @@ fs_extract_write(struct fs_extract *x, const void *data, size_t len,
 		return (err_set(e, ERR_CORRUPT,
 		    "%s%s: data past the end of the file (%llu bytes)",
 		    SHOW(x->path), (unsigned long long)x->size));
+	if (x->fast)
+		return (exdir_write(x->xd, data, len, offset, e));
 	if (!x->is_tar) {
 		w = archive_write_data_block(x->a, data, len,
 		    (la_int64_t)offset);
@@ -593,6 +628,12 @@ fs_extract_end(struct fs_extract *x, struct err *e)
 		x->skipped = 0;
 		err_set(e, ERR_IO, "%s", x->warning);
 		return (FS_EXTRACT_WARN);
+	}
+	if (x->fast) {
+		x->fast = 0;
+		if ((r = exdir_end(x->xd, e)) != -1 && x->record_link)
+			link_add(x, x->dev, x->ino, x->path);
+		return (r);
 	}
 	if (x->is_tar && x->want_data && x->written < x->size &&
 	    tar_zeros(x, x->size - x->written, e) == -1)
@@ -675,6 +716,15 @@ fs_extract_discard(struct fs_extract *x, struct err *e)
 	if (x->skipped) {
 		x->skipped = 0;
 		return (0);
+	}
+	if (x->fast) {
+		x->fast = 0;
+		if (x->is_dir)
+			return (err_set(e, ERR_INTERNAL,
+			    "%s%s: a directory is not discarded (it may hold "
+			    "restored entries)",
+			    SHOW(x->path)));
+		return (exdir_discard(x->xd, e));
 	}
 	if (x->is_tar) {
 		/* The header is out; padding the entry would forge data. */
@@ -771,6 +821,11 @@ handle_free(struct fs_extract *x)
 		archive_write_free(x->a);
 	}
 	archive_entry_free(x->ae);
+	if (x->xd != NULL) {
+		struct err e;
+
+		(void)exdir_close(x->xd, &e);
+	}
 	if (x->target_fd != -1)
 		close(x->target_fd);
 	if (x->cwd_fd != -1)
@@ -856,6 +911,8 @@ fs_extract_open(const char *target, unsigned flags, struct fs_extract **out,
 		err_set(e, ERR_INTERNAL, "libarchive: out of memory");
 		goto out;
 	}
+	x->xd = exdir_new(x->target_fd, flags,
+	    (flags & FS_EXTRACT_NO_OPENAT2) != 0);
 	if (archive_write_disk_set_options(x->a, opts) != ARCHIVE_OK ||
 	    (!(flags & FS_EXTRACT_NUMERIC_OWNER) &&
 	        archive_write_disk_set_standard_lookup(x->a) != ARCHIVE_OK)) {
@@ -945,10 +1002,27 @@ out:
 	return (rc);
 }
 
+/* Flush the file system the target is on (every restored byte). */
+static int
+sync_target(struct fs_extract *x, struct err *e)
+{
+	int fd, rc = 0;
+
+	if ((fd = openat(x->target_fd, ".",
+	         O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (err_sys(e, ERR_IO, "%s", x->target));
+	if (syncfs(fd) == -1)
+		rc = err_sys(e, ERR_IO,
+		    "cannot flush what was restored to %s to disk", x->target);
+	close(fd);
+	return (rc);
+}
+
 int
 fs_extract_close(struct fs_extract *x, struct err *e)
 {
-	int r, rc = -1;
+	struct err why;
+	int r, rc = -1, xr = 0;
 
 	if (x == NULL)
 		return (0);
@@ -964,6 +1038,9 @@ fs_extract_close(struct fs_extract *x, struct err *e)
 	}
 	if (x->in_entry)
 		(void)fs_extract_end(x, e);
+	/* The fast path's directories first: children before parents. */
+	xr = exdir_close(x->xd, &why);
+	x->xd = NULL;
 	if (enter(x, e) == -1)
 		goto out;
 	/* Directory handles: the deferred times and modes happen here. */
@@ -980,6 +1057,15 @@ fs_extract_close(struct fs_extract *x, struct err *e)
 	}
 	if (rc != -1 && !x->is_tar && redo_times(x, e) == FS_EXTRACT_WARN)
 		rc = FS_EXTRACT_WARN;
+	if (rc == 0 && xr != 0) {
+		*e = why;
+		rc = xr;
+	}
+	/* Durable before success is reported: one syncfs, not an fsync each. */
+	if (!x->is_tar && sync_target(x, &why) == -1 && rc != -1) {
+		*e = why;
+		rc = -1;
+	}
 out:
 	handle_free(x);
 	return (rc);

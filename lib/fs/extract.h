@@ -1,19 +1,27 @@
 /*
- * Writing nodes back: into a directory through libarchive's
- * archive_write_disk (owner, mode, times with nanoseconds, ACLs, xattrs,
- * file flags, holes, hard links, special files), or as a pax tar stream
- * that any tar can read.  Both share one handle type and one API.
+ * Writing nodes back: into a directory, or as a pax tar stream that any tar
+ * can read.  Both share one handle type and one API.
+ *
+ * Into a directory, two paths:
+ * - files, directories, symlinks and hard links without xattrs, ACLs or
+ *   file flags are written relative to directory descriptors
+ *   (fs/extract_dir.c: openat/mkdirat/symlinkat/linkat, then fchown,
+ *   fchmod, futimens on the open file; no xattr or ACL syscall at all);
+ * - the rest (xattrs, ACLs, file flags, FIFOs, device nodes) goes through
+ *   libarchive's archive_write_disk with SECURE_SYMLINKS, SECURE_NODOTDOT
+ *   and SECURE_NOABSOLUTEPATHS.
  *
  * Safety: every path stays under the target.  Directory paths must be
  * relative, without "." or ".." components; node names must be valid
  * (fs_name_valid); no existing symlink, and none restored earlier, is
- * followed on the way to an entry (our own check component by component,
- * then libarchive's SECURE_SYMLINKS, SECURE_NODOTDOT and
- * SECURE_NOABSOLUTEPATHS).
+ * followed on the way to an entry (each directory opened from its
+ * parent's descriptor with O_NOFOLLOW, or with openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS from the target; for libarchive's entries our own
+ * check component by component, then its SECURE_* checks).
  *
  * The working directory: archive_write_disk resolves paths against the
- * process's working directory, so each call on a directory handle enters
- * the target and returns to where it was before returning.  Do not use a
+ * process's working directory, so each call that uses it enters the
+ * target and returns to where it was before returning.  Do not use a
  * directory handle while another thread relies on the working directory.
  */
 #ifndef COFFER_FS_EXTRACT_H
@@ -29,6 +37,7 @@
 #define FS_EXTRACT_OVERWRITE              0x01 /* restore into a non-empty dir */
 #define FS_EXTRACT_NUMERIC_OWNER          0x02 /* ids only, ignore names */
 #define FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT 0x04 /* no chown unless root */
+#define FS_EXTRACT_NO_OPENAT2             0x08 /* tests: never try openat2 */
 
 /* fs_extract_end / fs_extract_close: done, but not everything applied */
 #define FS_EXTRACT_WARN 2
@@ -121,7 +130,10 @@ void fs_extract_abort(struct fs_extract *);
 
 /*
  * Apply the deferred directory metadata (or write the tar trailer) and free
- * the handle.  0, FS_EXTRACT_WARN or -1 as for fs_extract_end.  A tar
+ * the handle.  A directory handle then flushes the target's file system
+ * (one syncfs): what was restored is on disk before 0 or FS_EXTRACT_WARN
+ * is returned, and a failed flush is -1 (ERR_IO).  0, FS_EXTRACT_WARN or
+ * -1 as for fs_extract_end.  A tar
  * stream that has failed, or whose current file is still short of data, is
  * cut off (-1) rather than padded into something that looks whole: no
  * trailer, and one block that no reader takes for a header, so that GNU

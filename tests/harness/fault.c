@@ -21,6 +21,7 @@ ssize_t __real_read(int, void *, size_t);
 ssize_t __real_write(int, const void *, size_t);
 ssize_t __real_pwrite(int, const void *, size_t, off_t);
 int __real_fsync(int);
+int __real_syncfs(int);
 int __real_fdatasync(int);
 int __real_open(const char *, int, ...);
 int __real_openat(int, const char *, int, ...);
@@ -40,6 +41,7 @@ ssize_t __wrap_read(int, void *, size_t);
 ssize_t __wrap_write(int, const void *, size_t);
 ssize_t __wrap_pwrite(int, const void *, size_t, off_t);
 int __wrap_fsync(int);
+int __wrap_syncfs(int);
 int __wrap_fdatasync(int);
 int __wrap_open(const char *, int, ...);
 int __wrap_openat(int, const char *, int, ...);
@@ -202,6 +204,14 @@ __wrap_fsync(int fd)
 	if (fault_hit(FAULT_FSYNC, NULL))
 		return (-1);
 	return (__real_fsync(fd));
+}
+
+int
+__wrap_syncfs(int fd)
+{
+	if (fault_hit(FAULT_SYNCFS, NULL))
+		return (-1);
+	return (__real_syncfs(fd));
 }
 
 int
