@@ -7,6 +7,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,7 @@ START_TEST(test_one_sync_for_many)
 	                  &e) == 0,
 	    "%s", e.msg);
 	ck_assert_uint_eq(fault_calls(FAULT_FSYNC), 0);
+	ck_assert_uint_eq(fault_calls(FAULT_SYNCFS), 1);
 	ck_assert_uint_eq(p->nmoved, 2);
 	ck_assert(exists(FORGET_DIR, ids[0]) && exists(FORGET_DIR, ids[1]));
 	ck_assert(!exists("snapshots", ids[0]) && !exists("snapshots", ids[1]));
@@ -273,6 +275,28 @@ START_TEST(test_one_sync_for_many)
 	retention_plan_free(p);
 	repo_close(r);
 	free(fdir);
+}
+END_TEST
+
+/* When that sync fails, no original goes: the copies are not durable. */
+START_TEST(test_failed_sync_removes_nothing)
+{
+	struct retention_policy pol = { .last = 1 };
+	struct repo *r = open_repo();
+	struct retention_plan *p = plan(r, &pol, NULL, 0);
+	struct err e;
+
+	fault_arm(FAULT_SYNCFS, 0, EIO);
+	ck_assert_int_eq(retention_plan_apply(p, repo_store(r), NULL, NULL,
+	                     NULL, &e),
+	    -1);
+	fault_reset();
+	ck_assert_int_eq(e.class, ERR_IO);
+	ck_assert_uint_eq(p->nmoved, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert(exists("snapshots", ids[i]));
+	retention_plan_free(p);
+	repo_close(r);
 }
 END_TEST
 
@@ -338,6 +362,7 @@ retention_plan_suite(void)
 	tcase_add_test(tc, test_interrupt_stops_before_a_move);
 	tcase_add_test(tc, test_stale_copy_of_a_kept_one_is_tidied);
 	tcase_add_test(tc, test_one_sync_for_many);
+	tcase_add_test(tc, test_failed_sync_removes_nothing);
 	tcase_add_test(tc, test_torn_copy_is_replaced);
 	suite_add_tcase(s, tc);
 	return (s);
