@@ -259,7 +259,7 @@ struct restore_args {
 	const char *cand; /* the word after a bare --stdout */
 	struct opt_strv inc, exc;
 	int overwrite, numeric, no_lock, create, clean, globals, no_owner;
-	int no_devices;
+	int no_devices, no_sync;
 	int jobs;
 	struct timespec before;
 };
@@ -313,6 +313,7 @@ static const struct opt restore_opts[] = {
 	{ "overwrite", 0, OPT_FLAG, A(overwrite), NULL, 0, 0, 0, NULL },
 	{ "numeric-owner", 0, OPT_FLAG, A(numeric), NULL, 0, 0, 0, NULL },
 	{ "no-devices", 0, OPT_FLAG, A(no_devices), NULL, 0, 0, 0, NULL },
+	{ "no-sync", 0, OPT_FLAG, A(no_sync), NULL, 0, 0, 0, NULL },
 	{ "no-lock", 0, OPT_FLAG, A(no_lock), NULL, 0, 0, 0, NULL },
 	{ "source", 0, OPT_STR, A(source), "NAME", 0, 0, 0, NULL },
 	{ "to-postgres", 0, OPT_FUNC, A(to_pg), "CONNINFO", 0, 0, 0,
@@ -337,6 +338,7 @@ static const struct opt_rel restore_rels[] = {
 	{ OPT_NEEDS, "defaults-file", "to-mysql", NULL },
 	{ OPT_NEEDS, "include exclude overwrite numeric-owner no-devices",
 	    "target tar", NULL },
+	{ OPT_NEEDS, "no-sync", "target", NULL },
 	OPT_REL_END,
 };
 
@@ -470,6 +472,7 @@ cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
 	o.nexcludes = a.exc.n;
 	o.flags = (a.overwrite ? FS_EXTRACT_OVERWRITE : 0) |
 	    (a.numeric ? FS_EXTRACT_NUMERIC_OWNER : 0) |
+	    (a.no_sync ? FS_EXTRACT_NO_SYNC : 0) |
 	    FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT;
 	o.no_devices = a.no_devices;
 	o.report = on_event;

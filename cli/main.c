@@ -332,7 +332,7 @@ const struct cli_cmd cli_commands[] = {
 	    "PATH]...\n"
 	    "                      [--exclude PATTERN]... [--overwrite] "
 	    "[--numeric-owner]\n"
-	    "                      [--no-devices]\n"
+	    "                      [--no-devices] [--no-sync]\n"
 	    "       coffer restore -r REPO SNAP --tar FILE|- [--include "
 	    "PATH]...\n"
 	    "                      [--exclude PATTERN]... [--numeric-owner]\n"
@@ -408,6 +408,7 @@ const struct cli_cmd cli_commands[] = {
 	    "      --numeric-owner     owners by uid/gid, ignoring the names\n"
 	    "      --no-devices        leave out FIFOs and device nodes, with\n"
 	    "                          a warning each\n"
+	    "      --no-sync           into a DIR: no syncfs(2) at the end\n"
 	    "      --no-lock           take no lock: for a repository that\n"
 	    "                          cannot be written\n"
 	    "      --json              print the outcome as JSON\n",

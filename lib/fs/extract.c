@@ -1062,7 +1062,8 @@ fs_extract_close(struct fs_extract *x, struct err *e)
 		rc = xr;
 	}
 	/* Durable before success is reported: one syncfs, not an fsync each. */
-	if (!x->is_tar && sync_target(x, &why) == -1 && rc != -1) {
+	if (!x->is_tar && !(x->flags & FS_EXTRACT_NO_SYNC) &&
+	    sync_target(x, &why) == -1 && rc != -1) {
 		*e = why;
 		rc = -1;
 	}

@@ -38,6 +38,7 @@
 #define FS_EXTRACT_NUMERIC_OWNER          0x02 /* ids only, ignore names */
 #define FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT 0x04 /* no chown unless root */
 #define FS_EXTRACT_NO_OPENAT2             0x08 /* tests: never try openat2 */
+#define FS_EXTRACT_NO_SYNC                0x10 /* no syncfs at close */
 
 /* fs_extract_end / fs_extract_close: done, but not everything applied */
 #define FS_EXTRACT_WARN 2

@@ -365,6 +365,24 @@ START_TEST(test_syncfs_failure_fails_close)
 }
 END_TEST
 
+/* --no-sync: no flush at all, so one that would fail cannot. */
+START_TEST(test_no_sync_skips_syncfs)
+{
+	char dst[128];
+	struct fs_extract *x;
+	struct err e;
+
+	snprintf(dst, sizeof(dst), "%s/dst", base);
+	ck_assert_int_eq(
+	    fs_extract_open(dst, modes[_i] | FS_EXTRACT_NO_SYNC, &x, &e), 0);
+	put_file(x, "", "f", "abc", 1);
+	fault_arm(FAULT_SYNCFS, 0, EIO);
+	ck_assert_msg(fs_extract_close(x, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(fault_calls(FAULT_SYNCFS), 0);
+	fault_reset();
+}
+END_TEST
+
 Suite *fs_extract_suite(void);
 
 Suite *
@@ -379,6 +397,7 @@ fs_extract_suite(void)
 	tcase_add_loop_test(tc, test_readonly_directory_filled, 0, 2);
 	tcase_add_loop_test(tc, test_deep_tree_bounded, 0, 2);
 	tcase_add_loop_test(tc, test_syncfs_failure_fails_close, 0, 2);
+	tcase_add_loop_test(tc, test_no_sync_skips_syncfs, 0, 2);
 	suite_add_tcase(s, tc);
 	return (s);
 }
