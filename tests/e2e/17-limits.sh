@@ -11,7 +11,9 @@
 # or, when the pack writer finds no descriptor left, it fails (exit 1)
 # with one line of why after those warnings, and commits nothing.
 # Between 100 and 300 MiB of address space an allocation fails somewhere
-# inside: exit 1 with one line, and the lock file removed.
+# inside (in any thread; glibc reserves 64 MiB arenas per thread), and a
+# snapshot into 1 GiB packs cannot hold its pack: exit 1 with one line
+# ("out of memory ..."), the lock file removed, nothing committed.
 # Under SANITIZE=1 the address-space part is skipped: ASan reserves
 # terabytes of shadow memory at start, so no small ulimit -v lets it run.
 . "$(dirname "$0")/lib.sh"
@@ -174,9 +176,7 @@ rm -rf dst
 # one line "out of memory ...: raise the address-space limit (ulimit -v)
 # ..." (or "cannot start ... thread"): never a signal, no lock file left
 # behind (the process removes its own as it ends), nothing half committed.
-no_lock_left() {
-	[ -z "$(ls "$R/locks")" ] || fail "$what: a lock was left: $(ls "$R/locks")"
-}
+# sweep_one REPO: $rc and $T/err are a clean outcome; no lock left in REPO.
 sweep_one() {
 	if [ "$rc" -ne 0 ]; then
 		[ "$rc" -eq 1 ] || fail "$what: exit $rc: $(cat "$T/err")"
@@ -186,12 +186,19 @@ sweep_one() {
 		noms=$((noms + 1))
 		echo "$what: exit 1 $(cat "$T/err")"
 	fi
-	no_lock_left
+	[ -z "$(ls "$1/locks")" ] || fail "$what: a lock was left: $(ls "$1/locks")"
 }
 noms=0
 head -c 30000000 /dev/urandom >src/sweep
 # shellcheck disable=SC2086
 expect_status 0 "$COFFER" snapshot -r "$R" $K --no-cache src
+# And one allocation that cannot fit, whatever the threads: a repository
+# with 1 GiB packs, where a snapshot of 120 MB holds its whole pack in
+# memory (and a copy of it as it is finished).
+R2=$T/repo-bigpack
+expect_status 0 "$COFFER" init -r "$R2" --machine-key "$T/key2" --pack-size 1G
+mkdir src2
+head -c 120000000 /dev/urandom >src2/big
 v=100
 while [ $v -le 300 ]; do
 	lim="-v $((v * 1024))"
@@ -200,28 +207,39 @@ while [ $v -le 300 ]; do
 	echo "$v" >>src/text
 	# shellcheck disable=SC2086
 	limited "$lim" "$COFFER" snapshot -r "$R" $K --no-cache src
-	sweep_one
+	sweep_one "$R"
 	if [ "$rc" -ne 0 ]; then
 		expect_eq "$what: snapshots" "$before" "$(nsnaps)"
 		sed -i '$d' src/text # as the latest snapshot has it
 	fi
 	clean "$R"
+	what="ulimit -v $v MiB: snapshot with 1 GiB packs"
+	limited "$lim" "$COFFER" snapshot -r "$R2" --password-file "$T/key2" \
+		--no-cache src2
+	[ "$rc" -ne 0 ] || fail "$what: 120 MB of pack fit in $v MiB"
+	sweep_one "$R2"
+	expect_grep '^coffer: (out of memory allocating [0-9]+ bytes: raise the address-space limit \(ulimit -v\) or free memory, then run again|.*cannot start .*)$' "$T/err"
 	what="ulimit -v $v MiB: restore"
 	rm -rf got
 	# shellcheck disable=SC2086
 	limited "$lim" "$COFFER" restore -r "$R" $K latest --target got
-	sweep_one
+	sweep_one "$R"
 	[ "$rc" -ne 0 ] || diff -r src "got$T/src" || fail "$what: the restore differs"
 	what="ulimit -v $v MiB: check"
 	# shellcheck disable=SC2086
 	limited "$lim" "$COFFER" check -r "$R" $K --read-data
-	sweep_one
+	sweep_one "$R"
 	[ "$rc" -ne 0 ] || expect_grep '^no problems found$' "$T/out"
 	v=$((v + 25))
 done
-echo "ulimit -v 100..300 MiB: $noms clean failures of 27 runs"
+echo "ulimit -v 100..300 MiB: $noms clean failures of 36 runs"
 clean "$R"
-rm -rf got
+K2="--password-file $T/key2"
+# shellcheck disable=SC2086
+expect_status 0 "$COFFER" check -r "$R2" $K2 --read-data
+# shellcheck disable=SC2086
+expect_eq "snapshots with 1 GiB packs" 0 "$("$COFFER" snapshots -r "$R2" $K2 --json | jq length)"
+rm -rf got src2 "$R2"
 
 # 64 MiB: too little for the worker threads.  A clean failure (or a run).
 for cmd in snapshot restore check replicate; do
