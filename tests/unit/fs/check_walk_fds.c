@@ -170,10 +170,10 @@ START_TEST(test_deep_tree_under_rlimit_nofile_32)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			_exit(2);
 		walk_tally(root, NULL, &t);
-		_exit(t.skips == 0 && t.warnings == 0 &&
-		        t.dirs == DEEP + 1 && t.files == DEEP + 1
-		    ? 0
-		    : 1);
+		_exit(t.skips == 0 && t.warnings == 0 && t.dirs == DEEP + 1 &&
+		            t.files == DEEP + 1
+		        ? 0
+		        : 1);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
