@@ -183,6 +183,7 @@ cmd_replicate(struct cli_ctx *ctx, int argc, char **argv)
 		lo.notice = lock_notice;
 		lo.notice_arg = ctx;
 		lo.interrupted = ctx->interrupted;
+		lo.held = cli_lock_held;
 		if (lock_acquire(src, LOCK_SHARED, &lo, &lk, &e) == -1) {
 			err_wrap(&e,
 			    "lock %s (a source that cannot be written, "

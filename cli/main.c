@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +19,25 @@
 #include "fs/walk.h"
 #include "repo/compress.h"
 #include "repo/oplog.h"
+#include "repo_opts.h"
 #include "snapshot/fcache.h"
 #include "store/store.h"
 
 static volatile sig_atomic_t interrupted;
+
+/*
+ * The lock files this process holds in local repositories (cli_lock_held),
+ * removed by on_quick_exit when it ends abruptly.  Fixed slots, so that
+ * neither registering nor removing allocates; the mutex because the lock's
+ * thread registers while another one may run out of memory.
+ */
+#define HELD_MAX 4
+static struct held {
+	const struct lock *lk; /* NULL: a free slot */
+	size_t rootlen;        /* the repository's absolute path */
+	char path[PATH_MAX];   /* root, '/', the lock file's name */
+} held[HELD_MAX];
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
 
 const struct cli_cmd cli_commands[] = {
 	{ "check",
@@ -799,6 +816,75 @@ actor_warn(void *arg, const char *msg)
 	log_warn(ctx->log, "%s", msg);
 }
 
+/* A local repository's absolute path into h; 0 if there is none. */
+static int
+held_root(struct held *h, struct stor *st)
+{
+	const char *loc = stor_location(st);
+	char buf[PATH_MAX];
+
+	if (strstr(loc, "://") != NULL || realpath(loc, buf) == NULL ||
+	    strlen(buf) + 2 >= sizeof(h->path))
+		return (0);
+	h->rootlen = strlen(buf);
+	memcpy(h->path, buf, h->rootlen + 1);
+	return (1);
+}
+
+void
+cli_lock_held(void *arg, const struct lock *lk, struct stor *st,
+    const char *name)
+{
+	struct held *h = NULL, fresh;
+	size_t i;
+
+	(void)arg;
+	pthread_mutex_lock(&held_mu);
+	for (i = 0; i < HELD_MAX && h == NULL; i++)
+		if (held[i].lk == lk)
+			h = &held[i];
+	if (h == NULL && name != NULL) {
+		/*
+		 * Resolved once, when first taken: a later refresh may run
+		 * while a restore has entered its target directory.
+		 */
+		pthread_mutex_unlock(&held_mu);
+		if (!held_root(&fresh, st))
+			return;
+		pthread_mutex_lock(&held_mu);
+		for (i = 0; i < HELD_MAX && h == NULL; i++)
+			if (held[i].lk == NULL)
+				h = &held[i];
+		if (h != NULL) {
+			*h = fresh;
+			h->lk = lk;
+		}
+	}
+	if (h != NULL && name == NULL)
+		h->lk = NULL;
+	else if (h != NULL && h->rootlen + 1 + strlen(name) < sizeof(h->path)) {
+		h->path[h->rootlen] = '/';
+		memcpy(h->path + h->rootlen + 1, name, strlen(name) + 1);
+	} else if (h != NULL)
+		h->lk = NULL;
+	pthread_mutex_unlock(&held_mu);
+}
+
+/*
+ * xmalloc's out of memory ends the process with quick_exit, from any
+ * thread: remove the lock files we hold, so that no lock of ours outlives
+ * us (on this host it would count as dead, but elsewhere as live until
+ * its deadline).  The mutex stays taken: no lock is registered after.
+ */
+static void
+on_quick_exit(void)
+{
+	pthread_mutex_lock(&held_mu);
+	for (size_t i = 0; i < HELD_MAX; i++)
+		if (held[i].lk != NULL)
+			(void)unlink(held[i].path);
+}
+
 static void
 on_signal(int sig)
 {
@@ -860,6 +946,7 @@ main(int argc, char **argv)
 	ctx.interrupted = &interrupted;
 	ctx.log = log_new("coffer", LOGL_INFO, LOG_SINK_STDERR);
 	harden_process(ctx.log);
+	at_quick_exit(on_quick_exit);
 	ctx.actor = oplog_actor_new(argc, argv, actor_warn, &ctx);
 	setup_signals();
 

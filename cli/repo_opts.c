@@ -123,6 +123,7 @@ cli_lock_opts(struct cli_ctx *ctx, struct lock_opts *lo)
 	lo->notice = lock_notice;
 	lo->notice_arg = ctx;
 	lo->interrupted = ctx->interrupted;
+	lo->held = cli_lock_held;
 }
 
 enum repo_lock_mode

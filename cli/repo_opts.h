@@ -113,6 +113,17 @@ enum repo_lock_mode cli_lock_mode(const struct cli_ctx *);
 void cli_lock_opts(struct cli_ctx *, struct lock_opts *);
 
 /*
+ * lock_opts.held for every lock this process takes (cli/main.c): keeps
+ * the path of each lock file held in a local repository, so that an
+ * abrupt end (out of memory: xmalloc.h) removes it.  The lock of a
+ * remote (sftp://) repository is not removed then: no thread may talk
+ * to the server at that moment.  The next run on this host finds it dead
+ * and removes it; other hosts count it stale after its deadline.
+ */
+void cli_lock_held(void *arg, const struct lock *lk, struct stor *st,
+    const char *name);
+
+/*
  * Resolve arg as cli_resolve_repo does and open its store (no key needed),
  * with the transport settings of its [repository] section and the command
  * line.  For commands that work on repository files without the key

@@ -28,8 +28,14 @@
 	"'@weekly' (or @hourly, @daily, @monthly, @yearly) or five crontab "   \
 	"fields such as '*/15 * * * *'"
 
-/* Nine years of days: every 29 February is within eight years of the next. */
-#define SEARCH_DAYS (9 * 366)
+/*
+ * Forty-one years of days.  Days of the month and of the week both
+ * restricted, one of them by a step on "*" (a week-day field "* /7",
+ * without the space), run when both match: 29 February on a Sunday came
+ * in 2088 and comes again in 2128, forty years on, the longest wait in the
+ * 400-year cycle of the calendar.
+ */
+#define SEARCH_DAYS (41 * 366)
 
 /* Due times are looked for from 1970 to 9999. */
 #define T_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
@@ -806,15 +812,24 @@ schedule_jitter(const char *job, const char *host, uint64_t max_seconds)
 	return (h % max_seconds);
 }
 
-/* The shortest and longest gap between due times over 2001-2029. */
+/*
+ * The shortest and longest gap between due times over 2001-2029; over
+ * 2001-2128 for days that come fewer than twice in those years (29
+ * February on a Sunday: 2004, 2032 ... 2088, 2128), so that there is a gap.
+ */
 static void
 gaps(const struct schedule *s, uint64_t *minp, uint64_t *maxp)
 {
 	uint16_t mins[24 * 60];
-	size_t n = day_minutes(s, mins);
+	size_t n = day_minutes(s, mins), ndays = 0;
 	int64_t first = days_from_civil(2001, 1, 1);
 	int64_t last = days_from_civil(2029, 12, 31), prev = -1;
 	uint64_t lo = UINT64_MAX, hi = 0, g;
+
+	for (int64_t z = first; z <= last && ndays < 2; z++)
+		ndays += (size_t)day_matches(s, z);
+	if (ndays < 2)
+		last = days_from_civil(2128, 12, 31);
 
 	for (size_t i = 1; i < n; i++) {
 		g = (uint64_t)(mins[i] - mins[i - 1]) * 60;

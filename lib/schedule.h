@@ -83,7 +83,7 @@ int schedule_tz_check(const char *tz, struct err *e);
  * The first due time of s strictly after `after`, in zone tz (NULL: the
  * process's local time; see above), into *out.  0, or -1 with e: ERR_USAGE
  * for a tz schedule_tz_check refuses or an `after` outside 1970-9999,
- * ERR_INTERNAL if nothing is due within nine years (parse refuses every
+ * ERR_INTERNAL if nothing is due within 41 years (parse refuses every
  * schedule that could be).  Switches TZ while it runs: see above.
  */
 int schedule_next(const struct schedule *s, const char *tz, time_t after,
@@ -93,7 +93,7 @@ int schedule_next(const struct schedule *s, const char *tz, time_t after,
  * The most recent due time of s at or before `at`, in zone tz, into *out:
  * one time, however many were missed before it (a tick after downtime runs
  * the job once).  0, or -1 with e as for schedule_next (also when no due
- * time lies within the nine years before `at`).
+ * time lies within the 41 years before `at`).
  */
 int schedule_prev(const struct schedule *s, const char *tz, time_t at,
     time_t *out, struct err *e);
@@ -111,8 +111,10 @@ uint64_t schedule_jitter(const char *job, const char *host,
  * The nominal interval of s in seconds: the longest wall-clock time between
  * two consecutive due times, ignoring DST (24 h for "daily", 72 h for
  * "Mon..Fri 22:00", 31 days for "monthly", four years for 29 February),
- * taken over 2001-2028 (a whole cycle of weekdays and leap years).  For
- * "overdue after 1.5 times its interval".
+ * taken over 2001-2028 (a whole cycle of weekdays and leap years), or over
+ * 2001-2128 for days that come fewer than twice in those years (40 years
+ * for 29 February on a Sunday).  For "overdue after 1.5 times its
+ * interval".
  */
 uint64_t schedule_interval_hint(const struct schedule *s);
 

@@ -1,5 +1,5 @@
 /*
- * Aborting allocators and secret wiping.
+ * Allocators that end the process on out-of-memory, and secret wiping.
  */
 #include "xmalloc.h"
 
@@ -9,10 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
+
+/*
+ * One line and exit status 1 (EXIT_ERROR), never a core: an address-space
+ * limit (ulimit -v) is the usual cause, not a bug.  quick_exit runs only
+ * the at_quick_exit handlers (cli/main.c removes the lock files it holds),
+ * not atexit ones nor destructors, which would free what the other
+ * threads are still using.  Writing to stderr, unbuffered, allocates
+ * nothing.
+ */
 static void __attribute__((noreturn)) oom(size_t n)
 {
-	fprintf(stderr, "coffer: out of memory allocating %zu bytes\n", n);
-	abort();
+	if (n > 0)
+		fprintf(stderr, "coffer: out of memory allocating %zu bytes",
+		    n);
+	else
+		fprintf(stderr, "coffer: out of memory");
+	fprintf(stderr,
+	    ": raise the address-space limit (ulimit -v) or free memory, "
+	    "then run again\n");
+	quick_exit(EXIT_ERROR);
 }
 
 void *

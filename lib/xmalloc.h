@@ -1,6 +1,10 @@
 /*
- * Allocation that cannot fail (it aborts with a message on out-of-memory),
- * and wiping of secrets.  One less error path everywhere.
+ * Allocation that cannot fail, and wiping of secrets.  One less error path
+ * everywhere: on out-of-memory (or a size that overflows) the process
+ * prints "coffer: out of memory allocating N bytes: ..." to stderr and
+ * ends with quick_exit(EXIT_ERROR), from whichever thread asked.  What
+ * must be undone even then is registered with at_quick_exit (cli/ only:
+ * lib/ keeps no such list).
  */
 #ifndef COFFER_XMALLOC_H
 #define COFFER_XMALLOC_H

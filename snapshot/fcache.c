@@ -51,11 +51,23 @@ mkdirs(char *path, struct err *e)
 	return (0);
 }
 
+/*
+ * SQLite's message for the failure that returned x.  Read it before any
+ * later call on the connection (a reset or a finalize of another
+ * statement sets the connection's error back to "not an error"); when it
+ * no longer belongs to x, x's generic text is the best there is.
+ */
 static int
-db_err(struct fcache *c, struct err *e, const char *what)
+db_err(struct fcache *c, int x, struct err *e, const char *what)
 {
-	return (err_set(e, ERR_IO, "files cache: %s: %s", what,
-	    c->db != NULL ? sqlite3_errmsg(c->db) : "not open"));
+	const char *why = "not open";
+
+	if (c->db != NULL && x != SQLITE_OK &&
+	    (sqlite3_extended_errcode(c->db) & 0xff) != (x & 0xff))
+		why = sqlite3_errstr(x);
+	else if (c->db != NULL)
+		why = sqlite3_errmsg(c->db);
+	return (err_set(e, ERR_IO, "files cache: %s: %s", what, why));
 }
 
 /* Whether an SQLite result says the file is not a sound database. */
@@ -120,11 +132,11 @@ db_open(struct fcache *c, int *damage, struct err *e)
 	int rc = -1, x;
 
 	*damage = 0;
-	if (sqlite3_open_v2(c->path, &c->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK) {
-		db_err(c, e, c->path);
+	if ((x = sqlite3_open_v2(c->path, &c->db,
+	         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	             SQLITE_OPEN_NOMUTEX,
+	         NULL)) != SQLITE_OK) {
+		db_err(c, x, e, c->path);
 		goto out;
 	}
 	chmod(c->path, 0600);
@@ -139,30 +151,30 @@ db_open(struct fcache *c, int *damage, struct err *e)
 	         "CREATE TEMP TABLE stage (" COLUMNS ") WITHOUT ROWID;",
 	         NULL, NULL, NULL)) != SQLITE_OK) {
 		*damage = is_damage(x);
-		db_err(c, e, "setup");
+		db_err(c, x, e, "setup");
 		goto out;
 	}
 	if ((x = sqlite3_prepare_v2(c->db, "SELECT v FROM meta WHERE k = 'run'",
 	         -1, &st, NULL)) != SQLITE_OK ||
 	    (x = sqlite3_step(st)) != SQLITE_ROW) {
 		*damage = is_damage(x);
-		db_err(c, e, "run counter");
+		db_err(c, x, e, "run counter");
 		goto out;
 	}
 	c->run = sqlite3_column_int64(st, 0);
 	/* This run's own entries first, as the run will commit them. */
-	if (sqlite3_prepare_v2(c->db,
-	        "SELECT size, mtime, ctime, ino, dev, chunks FROM temp.stage "
-	        "WHERE path = ?1 UNION ALL "
-	        "SELECT size, mtime, ctime, ino, dev, chunks FROM main.files "
-	        "WHERE path = ?1 LIMIT 1",
-	        -1, &c->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db,
-	        "INSERT OR REPLACE INTO temp.stage VALUES "
-	        "(?, ?, ?, ?, ?, ?, ?, ?)",
-	        -1, &c->put, NULL) != SQLITE_OK ||
-	    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		db_err(c, e, "prepare");
+	if ((x = sqlite3_prepare_v2(c->db,
+	         "SELECT size, mtime, ctime, ino, dev, chunks FROM temp.stage "
+	         "WHERE path = ?1 UNION ALL "
+	         "SELECT size, mtime, ctime, ino, dev, chunks FROM main.files "
+	         "WHERE path = ?1 LIMIT 1",
+	         -1, &c->get, NULL)) != SQLITE_OK ||
+	    (x = sqlite3_prepare_v2(c->db,
+	         "INSERT OR REPLACE INTO temp.stage VALUES "
+	         "(?, ?, ?, ?, ?, ?, ?, ?)",
+	         -1, &c->put, NULL)) != SQLITE_OK ||
+	    (x = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK) {
+		db_err(c, x, e, "prepare");
 		goto out;
 	}
 	c->in_tx = 1;
@@ -282,7 +294,7 @@ fcache_commit(struct fcache *c, struct err *e)
 	int rc = -1, x = SQLITE_OK;
 
 	if (c->db == NULL)
-		return (db_err(c, e, what));
+		return (db_err(c, SQLITE_OK, e, what));
 	if (c->damaged) {
 		x = SQLITE_CORRUPT;
 		goto out;
@@ -313,6 +325,9 @@ fcache_commit(struct fcache *c, struct err *e)
 	c->in_tx = 0;
 	rc = 0;
 out:
+	/* The reason first: finalizing st would clear it. */
+	if (rc == -1 && !is_damage(x))
+		db_err(c, x, e, what);
 	sqlite3_finalize(st);
 	if (rc == -1 && is_damage(x)) {
 		char *p = xstrdup(c->path);
@@ -323,8 +338,7 @@ out:
 			    "next run starts a fresh one",
 			    p, c->aside);
 		free(p);
-	} else if (rc == -1)
-		db_err(c, e, what);
+	}
 	return (rc);
 }
 

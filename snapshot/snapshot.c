@@ -250,6 +250,13 @@ walk(struct snap *s, struct err *e)
 		if (r == FS_WALK_SKIP) {
 			log_warn(s->o->log, "skipped %s", e->msg);
 			manifest_add_skipped(s->m, ent.path, e->msg);
+			/* A skipped directory's entries go with it. */
+			if (ent.depth + 1 < s->nlevels) {
+				struct level *kids = &s->levels[ent.depth + 1];
+
+				fs_nodes_free(kids->nodes, kids->n);
+				memset(kids, 0, sizeof(*kids));
+			}
 			continue;
 		}
 		/*

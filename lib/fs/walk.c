@@ -1,12 +1,21 @@
 /*
- * The walk: our own traversal (openat from a descriptor per directory
- * level, so a directory renamed or swapped for a symlink mid-walk cannot
+ * The walk: our own traversal (openat from the descriptor of the directory
+ * above, so a directory renamed or swapped for a symlink mid-walk cannot
  * lead us elsewhere) and libarchive's archive_read_disk_entry_from_file for
  * the metadata of each entry.  libarchive's own tree walk is not used: it
  * lists a directory, then visits its subdirectories in reverse order and
  * never says when it leaves one, which is what a bottom-up tree builder
  * needs to know; owning the traversal also gives sorted listings and the
  * descriptor we need to tell whether a file changed while it was read.
+ *
+ * Descriptors are bounded, not one per level: the root's and those of the
+ * deepest levels stay open (fs_walk_opts.dir_fds in all), shallower ones
+ * are closed as the walk goes down, and opened again by name from the
+ * nearest open one (O_NOFOLLOW | O_DIRECTORY) when the walk comes back up.
+ * Each must then be the directory first opened, (st_dev, st_ino) as
+ * recorded: one replaced meanwhile (renamed, swapped for another or for a
+ * symlink) is reported and skipped with everything below it, never
+ * followed.  Running out of descriptors (EMFILE) closes more of them.
  */
 #include "fs/walk.h"
 
@@ -30,10 +39,18 @@
 
 #include "xmalloc.h"
 
-#define CONTINUE (-2) /* internal: nothing to yield yet, go on */
+#define CONTINUE        (-2) /* internal: nothing to yield yet, go on */
+#define DIR_FDS_DEFAULT 8
+#define LOST_HERE       1 /* this directory was replaced, or is gone */
+#define LOST_ABOVE      2 /* one above it was */
 
 struct frame {
-	int fd;     /* the directory, or -1 when it could not be opened */
+	int fd;         /* the directory, or -1: not opened, closed, or lost */
+	int opened;     /* it was opened: a closed one is opened again */
+	int lost;       /* LOST_*: not to be listed further nor followed */
+	int lost_errno; /* why it could not be opened again, or 0 */
+	dev_t dev;      /* of the directory opened */
+	ino_t ino;
 	char *name; /* name in the parent (for a root: the path as given) */
 	char *path; /* full path */
 	int is_root;
@@ -55,6 +72,8 @@ struct fs_walk {
 	dev_t root_dev;
 	struct frame *stack;
 	size_t depth, cap;
+	size_t dir_fds; /* at most this many frames hold a descriptor */
+	size_t nopen;   /* frames whose fd is open */
 
 	/* The current entry. */
 	struct fs_node node;
@@ -118,10 +137,63 @@ cmp_str(const void *a, const void *b)
 }
 
 static void
-frame_free(struct frame *f)
+frame_close(struct fs_walk *w, struct frame *f)
 {
-	if (f->fd != -1)
-		close(f->fd);
+	if (f->fd == -1)
+		return;
+	close(f->fd);
+	f->fd = -1;
+	w->nopen--;
+}
+
+/*
+ * Close the shallowest open frame but the root's (stack[0]), the top's,
+ * keep's and, with keep_parent, the one above keep (keep is being opened
+ * from it): 0 if there is none.
+ */
+static int
+close_one(struct fs_walk *w, const struct frame *keep, int keep_parent)
+{
+	for (size_t i = 1; i + 1 < w->depth; i++) {
+		struct frame *f = &w->stack[i];
+
+		if (f->fd != -1 && f != keep &&
+		    !(keep_parent && f + 1 == keep)) {
+			frame_close(w, f);
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Open f's directory, name below dirfd (the frame above f's descriptor,
+ * or AT_FDCWD for a root); on EMFILE close frames (opened again when
+ * needed) and try again.  Then close the shallowest while more than
+ * dir_fds are open.  -1 with errno on failure.
+ */
+static int
+open_frame(struct fs_walk *w, struct frame *f, int dirfd, const char *name)
+{
+	int fd;
+
+	while ((fd = open_noatime(dirfd, name,
+	            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 &&
+	    errno == EMFILE && close_one(w, f, 1))
+		;
+	if (fd == -1)
+		return (-1);
+	f->fd = fd;
+	w->nopen++;
+	while (w->nopen > w->dir_fds && close_one(w, f, 0))
+		;
+	return (0);
+}
+
+static void
+frame_free(struct fs_walk *w, struct frame *f)
+{
+	frame_close(w, f);
 	for (size_t i = 0; i < f->nnames; i++)
 		free(f->names[i]);
 	free(f->names);
@@ -132,16 +204,85 @@ frame_free(struct frame *f)
 	f->fd = -1;
 }
 
+/*
+ * stack[from] could not be opened again as itself (errno no, or 0 when it
+ * is another directory now): it and all below it are lost, their rest not
+ * listed, their nodes skipped.
+ */
+static void
+lose(struct fs_walk *w, size_t from, int no)
+{
+	for (size_t i = from; i < w->depth; i++) {
+		struct frame *f = &w->stack[i];
+
+		frame_close(w, f);
+		f->lost = i == from ? LOST_HERE : LOST_ABOVE;
+		f->lost_errno = i == from ? no : 0;
+		f->next = f->nnames;
+	}
+}
+
+/*
+ * Make sure stack[i], a directory opened before, has a descriptor: open
+ * it again by name from the nearest open frame above, level by level,
+ * each checked to be the directory first opened there.  A level that
+ * cannot be opened or is another directory now makes it and all below it
+ * lost.  0, or -1 when stack[i] is lost.
+ */
+static int
+reopen(struct fs_walk *w, size_t i)
+{
+	size_t j = i;
+
+	if (w->stack[i].lost || !w->stack[i].opened)
+		return (-1);
+	if (w->stack[i].fd != -1)
+		return (0);
+	while (j > 0 && w->stack[j - 1].fd == -1)
+		j--;
+	/* stack[0], the root, is never closed while below it is open. */
+	if (j == 0)
+		return (lose(w, i, EBADF), -1);
+	for (; j <= i; j++) {
+		struct frame *f = &w->stack[j];
+		struct stat st;
+
+		if (f->fd != -1)
+			continue;
+		if (open_frame(w, f, w->stack[j - 1].fd, f->name) == -1 ||
+		    fstat(f->fd, &st) == -1) {
+			lose(w, j, errno);
+			return (-1);
+		}
+		if (st.st_dev != f->dev || st.st_ino != f->ino) {
+			lose(w, j, 0);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* dup(fd), closing frames (not fd's: the top's) on EMFILE. */
+static int
+dup_dir(struct fs_walk *w, int fd)
+{
+	int d;
+
+	while ((d = dup(fd)) == -1 && errno == EMFILE && close_one(w, NULL, 0))
+		;
+	return (d);
+}
+
 /* Read f's names, sorted; a failure leaves what was read and a warning. */
 static void
-list_dir(struct frame *f)
+list_dir(struct fs_walk *w, struct frame *f)
 {
 	struct dirent *d;
 	size_t cap = 0;
 	DIR *dir;
 	int fd;
 
-	if ((fd = dup(f->fd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+	if ((fd = dup_dir(w, f->fd)) == -1 || (dir = fdopendir(fd)) == NULL) {
 		f->warning =
 		    xasprintf("cannot list %s: %s", f->path, strerror(errno));
 		if (fd != -1)
@@ -175,6 +316,7 @@ push_dir(struct fs_walk *w, int pfd, const char *name, char *path,
     const struct stat *st, int is_root)
 {
 	struct frame *f;
+	struct stat fst;
 
 	if (w->depth == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 16;
@@ -182,19 +324,22 @@ push_dir(struct fs_walk *w, int pfd, const char *name, char *path,
 	}
 	f = &w->stack[w->depth++];
 	memset(f, 0, sizeof(*f));
+	f->fd = -1;
 	f->name = xstrdup(name);
 	f->path = path;
 	f->is_root = is_root;
-	f->fd = open_noatime(pfd, name,
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (f->fd == -1) {
+	if (open_frame(w, f, pfd, name) == -1 || fstat(f->fd, &fst) == -1) {
 		f->warning =
 		    xasprintf("cannot list %s: %s", path, strerror(errno));
+		frame_close(w, f);
 		return;
 	}
+	f->opened = 1;
+	f->dev = fst.st_dev;
+	f->ino = fst.st_ino;
 	if (w->one_fs && st->st_dev != w->root_dev)
 		return; /* a mount point: kept, not entered */
-	list_dir(f);
+	list_dir(w, f);
 }
 
 static int
@@ -383,6 +528,18 @@ end_entry(struct fs_walk *w)
 	w->read_done = 0;
 }
 
+/* Open a regular file below pfd (the top's descriptor) to read it. */
+static int
+open_file(struct fs_walk *w, int pfd, const char *atname)
+{
+	int fd, flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+
+	while ((fd = open_noatime(pfd, atname, flags)) == -1 &&
+	    errno == EMFILE && close_one(w, NULL, 0))
+		;
+	return (fd);
+}
+
 /* Yield a non-directory (path is handed over). */
 static int
 emit_leaf(struct fs_walk *w, int pfd, const char *atname, const char *name,
@@ -395,9 +552,7 @@ emit_leaf(struct fs_walk *w, int pfd, const char *atname, const char *name,
 	fill_ent(w, ent, w->depth);
 	if (S_ISREG(st.st_mode)) {
 		/* O_NONBLOCK: should it have become a FIFO, do not hang. */
-		fd = open_noatime(pfd, atname,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd == -1)
+		if ((fd = open_file(w, pfd, atname)) == -1)
 			return (err_sys(e, ERR_IO, "%s", path), FS_WALK_SKIP);
 		if (fstat(fd, &st) == -1) {
 			err_sys(e, ERR_IO, "%s", path);
@@ -441,9 +596,8 @@ static int
 emit_dir(struct fs_walk *w, struct fs_walk_ent *ent, struct err *e)
 {
 	struct frame f = w->stack[--w->depth];
-	int pfd = w->depth > 0 ? w->stack[w->depth - 1].fd : AT_FDCWD;
 	struct stat st;
-	int rc = FS_WALK_SKIP;
+	int pfd, rc = FS_WALK_SKIP;
 
 	w->path = f.path;
 	f.path = NULL;
@@ -451,6 +605,37 @@ emit_dir(struct fs_walk *w, struct fs_walk_ent *ent, struct err *e)
 	if (f.warning != NULL)
 		snprintf(w->warning, sizeof(w->warning), "%s", f.warning);
 	fill_ent(w, ent, w->depth);
+	if (f.lost == LOST_HERE && f.lost_errno != 0) {
+		errno = f.lost_errno;
+		err_sys(e, ERR_IO,
+		    "%s: cannot open the directory again to finish it; "
+		    "what was read of it is left out",
+		    w->path);
+		goto out;
+	}
+	if (f.lost == LOST_HERE) {
+		err_set(e, ERR_IO,
+		    "%s: replaced by another directory while it was read; not "
+		    "followed, and what was read of it is left out",
+		    w->path);
+		goto out;
+	}
+	if (f.lost == LOST_ABOVE) {
+		err_set(e, ERR_IO,
+		    "%s: a directory above it was replaced while it was read; "
+		    "left out",
+		    w->path);
+		goto out;
+	}
+	/* Not opened (f.warning says why): stat it by name, from above. */
+	if (f.fd == -1 && w->depth > 0 && reopen(w, w->depth - 1) == -1) {
+		err_set(e, ERR_IO,
+		    "%s: a directory above it was replaced while it was read; "
+		    "left out",
+		    w->path);
+		goto out;
+	}
+	pfd = w->depth > 0 ? w->stack[w->depth - 1].fd : AT_FDCWD;
 	if ((f.fd != -1
 	            ? fstat(f.fd, &st)
 	            : fstatat(pfd, f.name, &st, AT_SYMLINK_NOFOLLOW)) == -1) {
@@ -477,7 +662,7 @@ emit_dir(struct fs_walk *w, struct fs_walk_ent *ent, struct err *e)
 	fill_ent(w, ent, w->depth);
 	rc = FS_WALK_ENTRY;
 out:
-	frame_free(&f);
+	frame_free(w, &f);
 	return (rc);
 }
 
@@ -544,6 +729,10 @@ fs_walk_next(struct fs_walk *w, struct fs_walk_ent *ent, struct err *e)
 			r = start_root(w, ent, e);
 		} else {
 			top = &w->stack[w->depth - 1];
+			/* Closed to save descriptors: open it again (or lose
+			 * it, when it is no longer what it was). */
+			if (top->fd == -1 && top->opened && !top->lost)
+				(void)reopen(w, w->depth - 1);
 			if (top->next == top->nnames)
 				return (emit_dir(w, ent, e));
 			/* top may move when visit pushes: take the name first
@@ -656,6 +845,9 @@ fs_walk_open(const char *const *roots, size_t n,
 	*out = NULL;
 	w = xcalloc(1, sizeof(*w));
 	w->fd = -1;
+	w->dir_fds = DIR_FDS_DEFAULT;
+	if (opts != NULL && opts->dir_fds != 0)
+		w->dir_fds = opts->dir_fds < 2 ? 2 : opts->dir_fds;
 	w->roots = xcalloc(n == 0 ? 1 : n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
 		if (roots[i] == NULL || roots[i][0] == '\0') {
@@ -710,7 +902,7 @@ fs_walk_close(struct fs_walk *w)
 		return;
 	end_entry(w);
 	while (w->depth > 0)
-		frame_free(&w->stack[--w->depth]);
+		frame_free(w, &w->stack[--w->depth]);
 	free(w->stack);
 	for (size_t i = 0; i < w->nroots; i++)
 		free(w->roots[i]);

@@ -15,8 +15,16 @@
  * depth 0, its entries depth 1, and so on.
  *
  * Memory is bounded by the listings of the directories on the current path
- * plus one read buffer (the caller's); one directory descriptor is held per
- * level.  Files are opened with O_NOATIME where the kernel allows it, and
+ * plus one read buffer (the caller's).  Descriptors are bounded too, not
+ * one per level: at most fs_walk_opts.dir_fds directories are held open
+ * (the root's and the deepest), plus the file being read and one while a
+ * directory is listed; a shallower directory is opened again by name from
+ * the nearest open one when the walk comes back to it, and must then be
+ * the directory first opened (same st_dev and st_ino): one replaced or
+ * gone meanwhile is reported (FS_WALK_SKIP for it and each directory
+ * below it still to finish), never followed.  Out of descriptors
+ * (EMFILE), the walk closes more of its own and tries again.  Files are
+ * opened with O_NOATIME where the kernel allows it, and
  * atimes are never reset afterwards.  Symlinks are never followed, the roots
  * included.
  */
@@ -45,6 +53,11 @@ struct fs_walk_opts {
 	 * the mount point itself is kept, as an empty directory.
 	 */
 	int one_file_system;
+	/*
+	 * At most this many directory descriptors held at once (2 at
+	 * least: the root's and the current directory's); 0 = 8.
+	 */
+	size_t dir_fds;
 };
 
 /* What fs_walk_next yields; valid until the next fs_walk_next or close. */
@@ -93,9 +106,12 @@ int fs_walk_open(const char *const *roots, size_t n,
 /*
  * The next entry into *ent.  Returns FS_WALK_ENTRY, FS_WALK_END when all
  * roots are done, FS_WALK_SKIP when an entry could not be read at all
- * (vanished since its directory was listed, permission denied): e says
- * which and why (class ERR_IO, sys_errno set), ent->path names it, and the
- * walk goes on at the next call.  -1 is a failure of the walk itself.
+ * (vanished since its directory was listed, permission denied, a
+ * directory replaced while it was read): e says which and why (class
+ * ERR_IO), ent->path names it, and the walk goes on at the next call.  A
+ * directory skipped so comes with ent->depth set, after entries of its
+ * own (depth + 1) that were yielded: the caller drops those.  -1 is a failure
+ * of the walk itself.
  */
 int fs_walk_next(struct fs_walk *, struct fs_walk_ent *ent, struct err *e);
 

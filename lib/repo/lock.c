@@ -55,6 +55,8 @@ struct env {
 	void (*notice)(void *, const char *);
 	void *notice_arg;
 	volatile sig_atomic_t *interrupted;
+	void (*held)(void *, const struct lock *, struct stor *, const char *);
+	void *held_arg;
 	struct ident me;
 	/*
 	 * The store's clock, once read (the time it gave a file of ours):
@@ -329,6 +331,8 @@ env_init(struct env *v, struct stor *st, const struct lock_opts *o,
 	v->notice = o->notice;
 	v->notice_arg = o->notice_arg;
 	v->interrupted = o->interrupted;
+	v->held = o->held;
+	v->held_arg = o->held_arg;
 	v->store_now = INT64_MIN;
 	return (ident_init(&v->me, o->hostname, e));
 }
@@ -338,6 +342,14 @@ env_free(struct env *v)
 {
 	free(v->command);
 	ident_free(&v->me);
+}
+
+/* Tell lock_opts.held which file of ours holds lk now (NULL: none). */
+static void
+tell_held(const struct lock *lk)
+{
+	if (lk->env.held != NULL)
+		lk->env.held(lk->env.held_arg, lk, lk->env.st, lk->name);
 }
 
 /* ---- the file format ---- */
@@ -952,6 +964,7 @@ try_once(struct lock *lk, struct conflict *c, struct err *e)
 		lk->name = NULL;
 		return (-1);
 	}
+	tell_held(lk);
 	r = check(lk, lk->name, c, 0, e);
 	if (r == 0 && c->n == 0)
 		r = check(lk, lk->name, c, 1, e);
@@ -970,6 +983,7 @@ try_once(struct lock *lk, struct conflict *c, struct err *e)
 	}
 	free(lk->name);
 	lk->name = NULL;
+	tell_held(lk);
 	return (r == -1 ? -1 : 1);
 }
 
@@ -1183,6 +1197,7 @@ lock_refresh(struct lock *lk, struct err *e)
 		    lk->name, loc);
 		free(lk->name);
 		lk->name = NULL;
+		tell_held(lk);
 		goto out;
 	}
 	if (now - prev > (time_t)lk->env.stale_after)
@@ -1212,6 +1227,7 @@ lock_refresh(struct lock *lk, struct err *e)
 		free(lk->name);
 	lk->name = name;
 	name = NULL;
+	tell_held(lk);
 	rc = 0;
 out:
 	free(name);
@@ -1230,6 +1246,7 @@ lock_release(struct lock *lk, struct err *e)
 			return (err_wrap(e, "release lock"));
 		free(lk->name);
 		lk->name = NULL;
+		tell_held(lk);
 	}
 	if (remove_old(lk, e) == -1)
 		return (err_wrap(e, "release lock: earlier file"));
@@ -1249,6 +1266,12 @@ lock_free(struct lock *lk)
 		    "append-only copy use --no-lock; elsewhere 'coffer unlock "
 		    "--remove-stale' removes it once it is stale)",
 		    e.msg);
+	if (lk->name != NULL && owner(lk)) {
+		/* Left behind: no longer ours to remove at an abrupt end. */
+		free(lk->name);
+		lk->name = NULL;
+		tell_held(lk);
+	}
 	free(lk->name);
 	for (size_t i = 0; i < lk->nold; i++)
 		free(lk->old[i]);

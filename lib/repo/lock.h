@@ -35,6 +35,8 @@ enum lock_state {
 	                   exclusive locks only, never removed unasked */
 };
 
+struct lock;
+
 #define LOCK_STALE_AFTER_DEFAULT 1800  /* seconds */
 #define LOCK_FILE_MAX            65536 /* larger files are unreadable */
 
@@ -63,6 +65,17 @@ struct lock_opts {
 	/* Waiting stops with ERR_INTERRUPTED once *interrupted; NULL = never.
 	 */
 	volatile sig_atomic_t *interrupted;
+	/*
+	 * Told, for a process that may have to end abruptly (xmalloc.h's
+	 * out of memory) and then still remove its lock file: held(arg,
+	 * lk, st, name) each time lk's current file in st becomes name
+	 * (written, or written again by a refresh), and with name NULL
+	 * once lk no longer has one (removed, released, freed).  st is the
+	 * store lock_acquire was given.  NULL = nobody is told.
+	 */
+	void (*held)(void *arg, const struct lock *lk, struct stor *st,
+	    const char *name);
+	void *held_arg;
 };
 
 /* What lock_list reports about one lock file. */

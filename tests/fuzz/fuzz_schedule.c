@@ -37,8 +37,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < size; i++)
 		h = (h ^ data[i]) * 1099511628211ULL;
-	/* 1971 .. 2100, so that nine years either side stay in range. */
-	at = (time_t)(31536000 + h % 4039372800ULL);
+	/*
+	 * 2011 .. 2100, so that forty years either side (the longest a
+	 * schedule may wait: SEARCH_DAYS) stay in range.
+	 */
+	at = (time_t)(1293840000 + h % 2777529600ULL);
 	if (schedule_next(s, NULL, at, &next, &e) == -1)
 		fuzz_fail(__FILE__, __LINE__, e.msg);
 	FUZZ_CHECK(next > at);
