@@ -52,7 +52,7 @@ BUILD     := build/rel
 MODEFLAGS := -D_FORTIFY_SOURCE=2
 endif
 
-PKGS      := libarchive libzstd libssh2 libcrypto inih jansson sqlite3
+PKGS      := libarchive libzstd libssh2 libcrypto inih jansson sqlite3 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
