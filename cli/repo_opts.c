@@ -347,6 +347,7 @@ cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
 {
 	uint64_t d;
 	int64_t v;
+	int b;
 
 	memset(so, 0, sizeof(*so));
 	if (sec != NULL) {
@@ -372,6 +373,14 @@ cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
 			so->limit_upload = (uint64_t)v * 1024;
 		if (config_get_int(sec, "limit_download", &v) == 0)
 			so->limit_download = (uint64_t)v * 1024;
+		so->s3_access_key_file = config_get_str(sec, "access_key_file");
+		so->s3_secret_key_file = config_get_str(sec, "secret_key_file");
+		so->s3_region = config_get_str(sec, "region");
+		so->s3_ca_file = config_get_str(sec, "ca_file");
+		if (config_get_bool(sec, "insecure_http", &b) == 0)
+			so->s3_insecure_http = b;
+		if (config_get_bool(sec, "path_style", &b) == 0)
+			so->s3_virtual_host = !b;
 	}
 	if (ctx->identity != NULL)
 		so->identity = ctx->identity;

@@ -3,12 +3,13 @@
  * S3 API reference): canonical request, string to sign, signing key
  * derived by HMAC-SHA-256 from the secret, date, region and service.
  */
+#include "store/s3_sign.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
-#include "store/s3_sign.h"
 #include "xmalloc.h"
 
 void
@@ -51,8 +52,8 @@ sorted(const struct s3_sign_req *r, size_t idx[S3_SIGN_HDR_MAX])
 	for (size_t i = 0; i < r->nhdrs; i++) {
 		size_t j = i;
 
-		for (; j > 0 && strcmp(r->hdrs[idx[j - 1]].name,
-		                    r->hdrs[i].name) > 0;
+		for (; j > 0 &&
+		     strcmp(r->hdrs[idx[j - 1]].name, r->hdrs[i].name) > 0;
 		     j--)
 			idx[j] = idx[j - 1];
 		idx[j] = i;
