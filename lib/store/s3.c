@@ -10,6 +10,7 @@
  */
 #include <sys/types.h>
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,8 +18,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-#include <curl/curl.h>
 
 #include "crypto.h"
 #include "log.h"
@@ -121,15 +120,16 @@ nap(struct s3 *s, long ms, struct err *e)
 {
 	while (ms > 0) {
 		long slice = ms < S3_NAP_SLICE ? ms : S3_NAP_SLICE;
-		struct timespec ts = { slice / 1000, (slice % 1000) * 1000000L };
+		struct timespec ts = { slice / 1000,
+			(slice % 1000) * 1000000L };
 
 		if (interrupted(s))
 			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
 		nanosleep(&ts, NULL);
 		ms -= slice;
 	}
-	return (interrupted(s) ? err_set(e, ERR_INTERRUPTED, "interrupted")
-	                       : 0);
+	return (
+	    interrupted(s) ? err_set(e, ERR_INTERRUPTED, "interrupted") : 0);
 }
 
 /* ------------------------------------------------------------ handles */
@@ -319,7 +319,8 @@ xml_text(const char *p, size_t n)
 		for (k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
 			size_t el = strlen(ents[k].ent);
 
-			if (n - i >= el && memcmp(p + i, ents[k].ent, el) == 0) {
+			if (n - i >= el &&
+			    memcmp(p + i, ents[k].ent, el) == 0) {
 				*o++ = ents[k].c;
 				i += el;
 				break;
@@ -371,13 +372,13 @@ perform(struct s3 *s, struct req *q, struct err *e)
 		path = xasprintf("%s/%s", s->root, k != NULL ? k : "");
 		free(k);
 	}
-	h[nh++] = (struct s3_sign_hdr) { "host", s->host };
-	h[nh++] = (struct s3_sign_hdr) { "x-amz-content-sha256", hash };
-	h[nh++] = (struct s3_sign_hdr) { "x-amz-date", date };
+	h[nh++] = (struct s3_sign_hdr){ "host", s->host };
+	h[nh++] = (struct s3_sign_hdr){ "x-amz-content-sha256", hash };
+	h[nh++] = (struct s3_sign_hdr){ "x-amz-date", date };
 	if (q->if_none_match)
-		h[nh++] = (struct s3_sign_hdr) { "if-none-match", "*" };
+		h[nh++] = (struct s3_sign_hdr){ "if-none-match", "*" };
 	if (q->range != NULL)
-		h[nh++] = (struct s3_sign_hdr) { "range", q->range };
+		h[nh++] = (struct s3_sign_hdr){ "range", q->range };
 	{
 		struct s3_sign_req sr = { q->method, path, q->query, h, nh,
 			hash, date, s->region };
@@ -425,8 +426,7 @@ perform(struct s3 *s, struct req *q, struct err *e)
 	if (s->up_rate > 0)
 		curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, s->up_rate);
 	if (s->down_rate > 0)
-		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE,
-		    s->down_rate);
+		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, s->down_rate);
 	if (strcmp(q->method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	else if (strcmp(q->method, "PUT") == 0) {
@@ -467,8 +467,9 @@ perform(struct s3 *s, struct req *q, struct err *e)
 	} else if (q->stream != NULL && q->stream->failed) {
 		*e = q->stream->err;
 	} else if (q->too_big) {
-		err_set(e, ERR_CORRUPT, "%s %s: the answer is larger than "
-		                        "expected",
+		err_set(e, ERR_CORRUPT,
+		    "%s %s: the answer is larger than "
+		    "expected",
 		    s->location, q->key != NULL ? q->key : "");
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK && interrupted(s)) {
 		err_set(e, ERR_INTERRUPTED, "interrupted");
@@ -772,8 +773,7 @@ s3_mtime(struct stor *st, const char *name, int64_t *mtime, struct err *e)
  * been our own: the bytes there are compared with ours.
  */
 static int
-ours_already(struct stor *st, const char *name, const uint8_t *data,
-    size_t len)
+ours_already(struct stor *st, const char *name, const uint8_t *data, size_t len)
 {
 	uint8_t *got = NULL;
 	size_t n = 0;
@@ -840,8 +840,9 @@ put_part(struct s3 *s, const char *key, const char *query, int noreplace,
 		goto out;
 	}
 	if (sm->next != sm->end || sm->bpos != sm->blen) {
-		err_set(e, ERR_NET, "%s: PUT %s: the store answered before "
-		                    "the body was sent",
+		err_set(e, ERR_NET,
+		    "%s: PUT %s: the store answered before "
+		    "the body was sent",
 		    s->location, name);
 		goto out;
 	}
@@ -855,8 +856,8 @@ out:
 
 /* A POST or DELETE on a multipart upload; 0 and q's answer, or -1. */
 static int
-upload_req(struct s3 *s, const char *method, const char *key,
-    const char *query, const char *body, struct req *q, struct err *e)
+upload_req(struct s3 *s, const char *method, const char *key, const char *query,
+    const char *body, struct req *q, struct err *e)
 {
 	memset(q, 0, sizeof(*q));
 	q->method = method;
@@ -892,7 +893,7 @@ put_multipart(struct s3 *s, const char *name, const char *key,
 {
 	struct req q = { 0 };
 	char *id = NULL, *enc = NULL, *query = NULL, *body = NULL;
-	char (*etags)[128] = NULL;
+	char(*etags)[128] = NULL;
 	size_t nparts, blen, bcap;
 	const char *v;
 	size_t n;
@@ -900,9 +901,9 @@ put_multipart(struct s3 *s, const char *name, const char *key,
 
 	nparts = (size_t)((sm->total + s->part_size - 1) / s->part_size);
 	if (nparts > S3_PARTS_MAX)
-		return (err_set(e, ERR_INTERNAL,
-		    "%s: %s needs more than %d parts", s->location, name,
-		    S3_PARTS_MAX));
+		return (
+		    err_set(e, ERR_INTERNAL, "%s: %s needs more than %d parts",
+		        s->location, name, S3_PARTS_MAX));
 	if (upload_req(s, "POST", key, "uploads=", NULL, &q, e) == -1)
 		goto out;
 	if (q.status != 200 ||
@@ -944,8 +945,8 @@ put_multipart(struct s3 *s, const char *name, const char *key,
 		if (r == -1)
 			goto out;
 		if (r == 0) {
-			err_set(e, ERR_IO, "%s: %s exists already",
-			    s->location, name);
+			err_set(e, ERR_IO, "%s: %s exists already", s->location,
+			    name);
 			e->sys_errno = EEXIST;
 			goto out;
 		}
@@ -993,8 +994,8 @@ s3_put_stream(struct stor *st, const char *name, uint64_t len,
 	memset(&sm, 0, sizeof(sm));
 	sm.r = r;
 	sm.total = len;
-	sm.buf = xmalloc(len < STOR_STREAM_BUF ? (size_t)len + 1
-	                                       : STOR_STREAM_BUF);
+	sm.buf =
+	    xmalloc(len < STOR_STREAM_BUF ? (size_t)len + 1 : STOR_STREAM_BUF);
 	if (len == 0 && r->done != NULL && r->done(r->arg, e) == -1)
 		goto out;
 	for (int attempt = 0;; attempt++) {
@@ -1113,8 +1114,8 @@ s3_list(struct stor *st, const char *dir, int flags,
 			more = 1;
 		free(token);
 		token = NULL;
-		if (more && (v = xml_find(p, end, "NextContinuationToken",
-		                 &n)) != NULL)
+		if (more &&
+		    (v = xml_find(p, end, "NextContinuationToken", &n)) != NULL)
 			token = xml_text(v, n);
 		while (p != NULL &&
 		    (v = xml_find(p, end, "Contents", &n)) != NULL) {
@@ -1356,10 +1357,11 @@ open_bucket(struct s3 *s, int create, struct err *e)
 	free(q.out);
 	memset(&q, 0, sizeof(q));
 	if (strcmp(s->region, "us-east-1") != 0)
-		body = xasprintf("<CreateBucketConfiguration><LocationConstraint>"
-		                 "%s</LocationConstraint>"
-		                 "</CreateBucketConfiguration>",
-		    s->region);
+		body =
+		    xasprintf("<CreateBucketConfiguration><LocationConstraint>"
+		              "%s</LocationConstraint>"
+		              "</CreateBucketConfiguration>",
+		        s->region);
 	q.method = "PUT";
 	q.query = "";
 	q.body = (const uint8_t *)body;
@@ -1437,8 +1439,8 @@ stor_s3_open(const char *location, const struct stor_opts *o, int create,
 	s->transfers = transfers;
 	/* The limits are shared: each transfer gets its part. */
 	if (o->limit_upload > 0)
-		s->up_rate = (curl_off_t)(o->limit_upload / (uint64_t)transfers)
-		    + 1;
+		s->up_rate =
+		    (curl_off_t)(o->limit_upload / (uint64_t)transfers) + 1;
 	if (o->limit_download > 0)
 		s->down_rate =
 		    (curl_off_t)(o->limit_download / (uint64_t)transfers) + 1;
