@@ -19,6 +19,7 @@
 #include "scheduler/drill.h"
 #include "scheduler/job.h"
 #include "store/store.h"
+#include "value.h"
 #include "xmalloc.h"
 
 int
@@ -345,6 +346,7 @@ void
 cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
     struct stor_opts *so)
 {
+	const char *x;
 	uint64_t d;
 	int64_t v;
 	int b;
@@ -390,6 +392,10 @@ cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
 		so->limit_upload = (uint64_t)ctx->limit_upload * 1024;
 	if (ctx->limit_download_set)
 		so->limit_download = (uint64_t)ctx->limit_download * 1024;
+	/* A test switch, as COFFER_TEST_WEAK_KDF: multipart for small packs. */
+	if ((x = getenv("COFFER_TEST_S3_PART_SIZE")) != NULL &&
+	    value_parse_size(x, &d) == 0)
+		so->s3_part_size = d;
 	so->accept_new_host_key = ctx->accept_new_host_key;
 	so->log = ctx->log;
 	so->interrupted = ctx->interrupted;
