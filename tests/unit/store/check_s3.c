@@ -195,8 +195,8 @@ START_TEST(test_list_recurses_to_the_layout_depth)
 	struct err e;
 	int n = 0;
 
-	ck_assert_int_eq(stor_put(st, "data/ab/one", (const uint8_t *)"1", 1,
-	                     0, &e),
+	ck_assert_int_eq(stor_put(st, "data/ab/one", (const uint8_t *)"1", 1, 0,
+	                     &e),
 	    0);
 	ck_assert_int_eq(stor_put(st, "data/cd/two", (const uint8_t *)"22", 2,
 	                     0, &e),
@@ -374,7 +374,7 @@ START_TEST(test_put_stream_multipart)
 	uint64_t size;
 
 	so.s3_part_size = 5u << 20; /* three parts */
-	so.retries = 2;              /* a reader's failure is still final */
+	so.retries = 2;             /* a reader's failure is still final */
 	st = open_ok(1);
 	ck_assert_msg(stor_put_stream(st, "data/cd/multi", len, &r,
 	                  STOR_NOREPLACE, &e) == 0,
@@ -390,8 +390,7 @@ START_TEST(test_put_stream_multipart)
 	/* Refused at the end: the upload is abandoned, nothing appears. */
 	memset(&g, 0, sizeof(g));
 	g.refuse = 1;
-	ck_assert_int_eq(stor_put_stream(st, "data/cd/refused", len, &r, 0,
-	                     &e),
+	ck_assert_int_eq(stor_put_stream(st, "data/cd/refused", len, &r, 0, &e),
 	    -1);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
 	ck_assert_int_eq(g.dones, 1);
@@ -496,8 +495,7 @@ START_TEST(test_open_and_create)
 	/* Bad URLs are usage errors. */
 	ck_assert_int_eq(stor_open_opts("s3://h/ab", &so, 0, &st, &e), -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
-	ck_assert_int_eq(stor_open_opts("s3://k:s@h/abc", &so, 0, &st, &e),
-	    -1);
+	ck_assert_int_eq(stor_open_opts("s3://k:s@h/abc", &so, 0, &st, &e), -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
 	ck_assert_int_eq(stor_open_opts("s3://h/abc/.x", &so, 0, &st, &e), -1);
 	ck_assert_int_eq(e.class, ERR_USAGE);
