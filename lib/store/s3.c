@@ -7,6 +7,8 @@
  * (files above the part size) checks with HEAD instead, a documented race
  * window.  Network faults, 5xx and 429 are ERR_NET, retried with backoff;
  * a streamed put is retried whole, its reader starting again at 0.
+ * On a bucket with versioning, where RGW ignores If-None-Match, a HEAD
+ * comes first too (a race window: doc/OFFSITE.md).
  */
 #include <sys/types.h>
 
@@ -47,6 +49,12 @@ struct s3 {
 	size_t secretlen;
 	char *ca_file;
 	int insecure;
+	/*
+	 * Check with HEAD before a STOR_NOREPLACE put: the bucket keeps
+	 * versions (or may: its versioning could not be read), and RGW 16
+	 * ignores If-None-Match there, storing a new version with 200.
+	 */
+	int head_first;
 	long connect_timeout, io_timeout;
 	int retries, transfers;
 	curl_off_t up_rate, down_rate; /* per transfer; 0: unlimited */
@@ -787,14 +795,36 @@ ours_already(struct stor *st, const char *name, const uint8_t *data, size_t len)
 	return (same);
 }
 
+/* For head_first: -1 with EEXIST when name exists, else 0 (or -1). */
+static int
+absent(struct s3 *s, const char *name, struct err *e)
+{
+	struct req h;
+	int r;
+
+	if ((r = head(s, name, &h, e)) == -1)
+		return (-1);
+	if (r == 0) {
+		err_set(e, ERR_IO, "%s: %s exists already", s->location, name);
+		e->sys_errno = EEXIST;
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 s3_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
     int flags, struct err *e)
 {
 	struct s3 *s = st->impl;
 	struct req q = { 0 };
-	char *key = key_of(s, name);
+	char *key = NULL;
 	int rc = -1;
+
+	if ((flags & STOR_NOREPLACE) && s->head_first &&
+	    absent(s, name, e) == -1)
+		return (-1);
+	key = key_of(s, name);
 
 	q.method = "PUT";
 	q.key = key;
@@ -938,19 +968,8 @@ put_multipart(struct s3 *s, const char *name, const char *key,
 		    "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>",
 		    i + 1, etags[i]);
 	snprintf(body + blen, bcap - blen, "</CompleteMultipartUpload>");
-	if (noreplace) {
-		struct req h;
-		int r = head(s, name, &h, e);
-
-		if (r == -1)
-			goto out;
-		if (r == 0) {
-			err_set(e, ERR_IO, "%s: %s exists already", s->location,
-			    name);
-			e->sys_errno = EEXIST;
-			goto out;
-		}
-	}
+	if (noreplace && absent(s, name, e) == -1)
+		goto out;
 	free(query);
 	query = xasprintf("uploadId=%s", enc);
 	free(q.out);
@@ -991,6 +1010,11 @@ s3_put_stream(struct stor *st, const char *name, uint64_t len,
 	long backoff = 1000;
 	int rc = -1;
 
+	if ((flags & STOR_NOREPLACE) && s->head_first &&
+	    absent(s, name, e) == -1) {
+		free(key);
+		return (-1);
+	}
 	memset(&sm, 0, sizeof(sm));
 	sm.r = r;
 	sm.total = len;
@@ -1318,6 +1342,29 @@ credentials(struct s3 *s, const struct url_s3 *u, const struct stor_opts *o,
 	    s->location));
 }
 
+/*
+ * Does the bucket keep versions?  Sets s->head_first unless its versioning
+ * is read and was never turned on (no <Status>).
+ */
+static int
+read_versioning(struct s3 *s, struct err *e)
+{
+	struct req q = { 0 };
+	int rc = -1;
+
+	q.method = "GET";
+	q.query = "versioning=";
+	q.out_max = S3_ERRBODY_MAX;
+	if (call(s, &q, e) == -1)
+		goto out;
+	s->head_first = q.status != 200 || q.out == NULL ||
+	    memmem(q.out, q.out_len, "<Status>", 8) != NULL;
+	rc = 0;
+out:
+	free(q.out);
+	return (rc);
+}
+
 /* Is the bucket there?  With create, make it.  ERR_NOREPO when missing. */
 static int
 open_bucket(struct s3 *s, int create, struct err *e)
@@ -1450,7 +1497,8 @@ stor_s3_open(const char *location, const struct stor_opts *o, int create,
 	s->log = o->log;
 	s->interrupted = o->interrupted;
 	s->idle = xcalloc((size_t)transfers, sizeof(*s->idle));
-	if (credentials(s, &u, o, e) == -1 || open_bucket(s, create, e) == -1)
+	if (credentials(s, &u, o, e) == -1 || open_bucket(s, create, e) == -1 ||
+	    read_versioning(s, e) == -1)
 		goto fail;
 	st = xcalloc(1, sizeof(*st));
 	st->ops = &s3_ops;

@@ -2,7 +2,8 @@
  * The store contract of store/store.h on s3://, against a real S3 endpoint:
  * tests/e2e/91-s3-store.sh starts a one-node Ceph RGW (rgw-lib.sh) and runs
  * this suite with COFFER_TEST_S3_ENDPOINT (host:port, plain HTTP) and
- * COFFER_TEST_S3_ACCESS_FILE / _SECRET_FILE set; without them the suite
+ * COFFER_TEST_S3_ACCESS_FILE / _SECRET_FILE / _VERSIONED_BUCKET (one with
+ * versioning on) set; without them the suite
  * has no cases (make unit starts no Ceph).  check_store.c's cases plant
  * files behind the store's back in a directory, which a bucket has not,
  * so the contract is written again here from the store's side; each test
@@ -22,7 +23,7 @@
 
 #include "store/store.h"
 
-static const char *endpoint, *access_file, *secret_file;
+static const char *endpoint, *access_file, *secret_file, *versioned;
 static char loc[512];
 static struct stor_opts so;
 
@@ -149,6 +150,35 @@ START_TEST(test_noreplace_keeps_existing)
 	    0);
 	ck_assert_int_eq(stor_get(st, "config", 100, &got, &len, &e), 0);
 	ck_assert_mem_eq(got, "two!", 4);
+	free(got);
+	stor_close(st);
+}
+END_TEST
+
+/*
+ * On a bucket that keeps versions RGW 16 ignores If-None-Match (a second
+ * PUT gets 200 and a new version): NOREPLACE must hold there too.
+ */
+START_TEST(test_noreplace_on_versioned_bucket)
+{
+	struct stor *st;
+	struct err e;
+	uint8_t *got;
+	size_t len;
+
+	snprintf(loc, sizeof(loc), "s3://%s/%s/t%ld", endpoint, versioned,
+	    (long)getpid());
+	st = open_ok(0);
+	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"one", 3,
+	                     STOR_NOREPLACE, &e),
+	    0);
+	ck_assert_int_eq(stor_put(st, "config", (const uint8_t *)"two!", 4,
+	                     STOR_NOREPLACE, &e),
+	    -1);
+	ck_assert_int_eq(e.sys_errno, EEXIST);
+	ck_assert_int_eq(stor_get(st, "config", 100, &got, &len, &e), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_mem_eq(got, "one", 3);
 	free(got);
 	stor_close(st);
 }
@@ -578,13 +608,16 @@ s3_suite(void)
 	endpoint = getenv("COFFER_TEST_S3_ENDPOINT");
 	access_file = getenv("COFFER_TEST_S3_ACCESS_FILE");
 	secret_file = getenv("COFFER_TEST_S3_SECRET_FILE");
-	if (endpoint == NULL || access_file == NULL || secret_file == NULL)
+	versioned = getenv("COFFER_TEST_S3_VERSIONED_BUCKET");
+	if (endpoint == NULL || access_file == NULL || secret_file == NULL ||
+	    versioned == NULL)
 		return (s); /* tests/e2e/91-s3-store.sh runs it */
 	tc = tcase_create("contract");
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_put_get_range_stat);
 	tcase_add_test(tc, test_noreplace_keeps_existing);
+	tcase_add_test(tc, test_noreplace_on_versioned_bucket);
 	tcase_add_test(tc, test_list_recurses_to_the_layout_depth);
 	tcase_add_test(tc, test_list_pages);
 	tcase_add_test(tc, test_put_stream_single_and_empty);
