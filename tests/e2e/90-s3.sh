@@ -77,6 +77,22 @@ expect_status 0 "$COFFER" -c "$T/c.conf" check -r offsite --password-file "$T/ke
 expect_grep 'no problems found' "$T/out"
 restore_equal offsite "$S" -c "$T/c.conf" --password-file "$T/key"
 
+# TLS, verified: against the private CA with ca_file; without it the
+# certificate does not verify (exit 6, as an unknown SSH host key).
+for n in tls tlsnoca; do
+	printf '[repository %s]\nurl = s3://%s/%s/site1\n' "$n" "$RGW_TLS_ENDPOINT" "$B"
+	printf 'access_key_file = %s\n' "$RGW_DIR/access"
+	printf 'secret_key_file = %s\n' "$RGW_DIR/secret"
+	printf 'retries = 0\n'
+	[ "$n" = tlsnoca ] || printf 'ca_file = %s\n' "$RGW_CA"
+done >>"$T/c.conf"
+expect_status 0 "$COFFER" -c "$T/c.conf" config check
+expect_status 0 "$COFFER" -c "$T/c.conf" snapshots -r tls --password-file "$T/key"
+expect_grep '^1 snapshot' "$T/out"
+expect_status 6 "$COFFER" -c "$T/c.conf" snapshots -r tlsnoca --password-file "$T/key"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "more than one line: $(cat "$T/err")"
+expect_grep 'ca_file' "$T/err"
+
 # A wrong secret: one line naming the keys, exit 7 (as a refused SSH key).
 expect_status 7 "$COFFER" -c "$T/c.conf" snapshots -r wrong --password-file "$T/key"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "more than one line: $(cat "$T/err")"

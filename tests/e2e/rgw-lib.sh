@@ -8,18 +8,22 @@
 # (../shared/notes/ceph-rgw.md); each says why.
 # shellcheck disable=SC3043 # local
 
-# start_rgw: exports RGW_PORT RGW_ENDPOINT (127.0.0.1:PORT) RGW_DIR
-# RGW_ACCESS RGW_SECRET (the user's keys, also in $RGW_DIR/access and
-# $RGW_DIR/secret, mode 0600) and RGW_CONF (for radosgw-admin -c).
+# start_rgw: exports RGW_PORT RGW_ENDPOINT (127.0.0.1:PORT, plain HTTP)
+# RGW_TLS_ENDPOINT (127.0.0.1:PORT, HTTPS with a certificate for 127.0.0.1
+# signed by the CA in $RGW_CA) RGW_DIR RGW_ACCESS RGW_SECRET (the user's
+# keys, also in $RGW_DIR/access and $RGW_DIR/secret, mode 0600) and
+# RGW_CONF (for radosgw-admin -c).
 start_rgw() {
-	local d mon_port rgw_port fsid uuid pid try=0
+	local d mon_port rgw_port tls_port fsid uuid pid try=0
 	for b in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph; do
 		command -v "$b" >/dev/null 2>&1 ||
 			skip "needs $b (apt-get install ceph-mon ceph-osd" \
 			    "radosgw ceph-common)"
 	done
+	need openssl
 	d=$(_e2e_newdir rgw)
 	mkdir "$d/mon" "$d/osd" "$d/run"
+	_rgw_certs "$d"
 	_e2e_pick_port
 	mon_port=$_e2e_port
 	fsid=$(cat /proc/sys/kernel/random/uuid)
@@ -46,7 +50,10 @@ start_rgw() {
 		try=$((try + 1))
 		_e2e_pick_port
 		rgw_port=$_e2e_port
-		_rgw_conf "$d" "$fsid" "$mon_port" "$rgw_port"
+		_e2e_pick_port
+		tls_port=$_e2e_port
+		_rgw_conf "$d" "$fsid" "$mon_port" \
+		    "$rgw_port ssl_endpoint=127.0.0.1:$tls_port ssl_certificate=$d/cert.pem ssl_private_key=$d/key.pem"
 		radosgw -c "$d/ceph.conf" -n client.rgw -f \
 		    >"$d/server.log" 2>&1 </dev/null &
 		pid=$!
@@ -66,9 +73,28 @@ start_rgw() {
 	    printf '%s\n' "$RGW_SECRET" >"$d/secret")
 	RGW_PORT=$rgw_port
 	RGW_ENDPOINT=127.0.0.1:$rgw_port
+	RGW_TLS_ENDPOINT=127.0.0.1:$tls_port
+	RGW_CA=$d/ca.pem
 	RGW_DIR=$d
 	RGW_CONF=$d/ceph.conf
-	export RGW_PORT RGW_ENDPOINT RGW_DIR RGW_CONF RGW_ACCESS RGW_SECRET
+	export RGW_PORT RGW_ENDPOINT RGW_TLS_ENDPOINT RGW_CA RGW_DIR RGW_CONF \
+	    RGW_ACCESS RGW_SECRET
+}
+
+# A private CA, and a certificate for 127.0.0.1 it signed.
+_rgw_certs() {
+	(
+		cd "$1" &&
+		    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -keyout ca.key -out ca.pem -days 2 \
+			-subj /CN=coffer-test-ca &&
+		    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -keyout key.pem -out cert.csr \
+			-subj /CN=127.0.0.1 &&
+		    printf 'subjectAltName=IP:127.0.0.1\n' >cert.ext &&
+		    openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca.key \
+			-CAcreateserial -out cert.pem -days 2 -extfile cert.ext
+	) >>"$1/setup.log" 2>&1 || _rgw_fail "$1" "openssl (test certificates)"
 }
 
 _rgw_fail() { # DIR WHAT
