@@ -431,6 +431,9 @@ perform(struct s3 *s, struct req *q, struct err *e)
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
 	curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
+	/* Fewer, larger callbacks: packs move in MiBs. */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	if (s->up_rate > 0)
 		curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, s->up_rate);
 	if (s->down_rate > 0)
