@@ -12,7 +12,8 @@
 # RGW_TLS_ENDPOINT (127.0.0.1:PORT, HTTPS with a certificate for 127.0.0.1
 # signed by the CA in $RGW_CA) RGW_DIR RGW_ACCESS RGW_SECRET (the user's
 # keys, also in $RGW_DIR/access and $RGW_DIR/secret, mode 0600) and
-# RGW_CONF (for radosgw-admin -c).
+# RGW_CONF (for radosgw-admin -c).  The OSD keeps objects in RAM
+# (memstore) and stops taking writes at 95% of RGW_MEMSTORE_BYTES (1 GiB).
 start_rgw() {
 	local d mon_port rgw_port tls_port fsid uuid pid try=0
 	for b in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph; do
@@ -157,7 +158,7 @@ mon data = $1/mon
 [osd.0]
 osd data = $1/osd
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$4
 rgw thread pool size = 64
