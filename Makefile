@@ -6,6 +6,7 @@
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
 #   make lint-errors  no decision on an error's message text (run by check)
 #   make unit TSAN=1    unit tests under ThreadSanitizer
+#   make check-s3   the s3:// tests against a real one-node Ceph RGW
 #   make check-long the long suite: more kill -9 rounds (12-crash, 19-kill-loops), valgrind
 #   make valgrind   the unit tests (rel build) under valgrind memcheck
 #   make coverage   tests with gcov, summary by gcovr, the coverage gate
@@ -52,7 +53,7 @@ BUILD     := build/rel
 MODEFLAGS := -D_FORTIFY_SOURCE=2
 endif
 
-PKGS      := libarchive libzstd libssh2 libcrypto inih jansson sqlite3
+PKGS      := libarchive libzstd libssh2 libcrypto inih jansson sqlite3 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -95,7 +96,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all help deps deps-build deps-test deps-demo demo check check-long unit e2e lint-man \
+.PHONY: all help deps deps-build deps-test deps-demo demo check check-s3 check-long unit e2e lint-man \
         lint-errors \
         tools coverage coverage-gate install install-files uninstall deb format format-check clean \
         bench-tools valgrind
@@ -186,7 +187,8 @@ unit: $(BUILD)/tests/unit-runner
 	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-$(UNIT_TIMEOUT_MULTIPLIER)} \
 	    $(BUILD)/tests/unit-runner
 
-e2e: $(BUILD)/coffer tools
+# The unit runner too: 91-s3-store runs its s3 suite against RGW.
+e2e: $(BUILD)/coffer tools $(BUILD)/tests/unit-runner
 	@COFFER=$(abspath $(BUILD)/coffer) TOOLS=$(abspath $(BUILD)/tests/tools) \
 	    sh tests/e2e/run
 
@@ -209,6 +211,13 @@ check: deps-test
 	@$(MAKE) --no-print-directory lint-man lint-errors unit e2e fuzz-smoke
 
 # The long suite: the same tests with more rounds of fault injection.
+# The s3:// tests alone: a one-node Ceph RGW (rgw-lib.sh), the DR story
+# (90-s3), the store contract (91-s3-store) and the append-only bucket
+# (92-s3-append); about 80 s.  make check runs them too.
+check-s3: deps-test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory E2E_ONLY='9[0-2]-s3*' e2e
+
 check-long: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory E2E_CRASH_ROUNDS=30 E2E_KILL_ROUNDS=25 unit e2e

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "offsite_s3.h"
 #include "opt.h"
 #include "url.h"
 #include "xmalloc.h"
@@ -289,6 +290,17 @@ cmd_offsite_setup(struct cli_ctx *ctx, int argc, char **argv)
 		return (cli_usage_error(cmd,
 		    optind == argc ? "give the off-site URL"
 		                   : "give one URL only"));
+	if (strncmp(argv[optind], "s3://", 5) == 0) {
+		if (keyfile != NULL) {
+			err_set(&e, ERR_USAGE,
+			    "--key is for sftp://: an s3:// bucket's writer is "
+			    "a user with keys of its own");
+			goto out;
+		}
+		if (offsite_s3_recipe(argv[optind], stdout, &e) == -1)
+			goto out;
+		goto flush;
+	}
 	if (recipe_url(argv[optind], &u, &e) == -1)
 		goto out;
 	if (keyfile != NULL && read_pubkey(keyfile, &key, &e) == -1)
@@ -297,6 +309,7 @@ cmd_offsite_setup(struct cli_ctx *ctx, int argc, char **argv)
 	    key ? key
 	        : "ssh-ed25519 AAAA...THE-BACKUP-KEY... "
 	          "coffer@primary");
+flush:
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		err_sys(&e, ERR_IO, "write the recipe");
 		goto out;

@@ -19,6 +19,7 @@
 #include "scheduler/drill.h"
 #include "scheduler/job.h"
 #include "store/store.h"
+#include "value.h"
 #include "xmalloc.h"
 
 int
@@ -346,8 +347,10 @@ void
 cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
     struct stor_opts *so)
 {
+	const char *x;
 	uint64_t d;
 	int64_t v;
+	int b;
 
 	memset(so, 0, sizeof(*so));
 	if (sec != NULL) {
@@ -373,6 +376,14 @@ cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
 			so->limit_upload = (uint64_t)v * 1024;
 		if (config_get_int(sec, "limit_download", &v) == 0)
 			so->limit_download = (uint64_t)v * 1024;
+		so->s3_access_key_file = config_get_str(sec, "access_key_file");
+		so->s3_secret_key_file = config_get_str(sec, "secret_key_file");
+		so->s3_region = config_get_str(sec, "region");
+		so->s3_ca_file = config_get_str(sec, "ca_file");
+		if (config_get_bool(sec, "insecure_http", &b) == 0)
+			so->s3_insecure_http = b;
+		if (config_get_bool(sec, "path_style", &b) == 0)
+			so->s3_virtual_host = !b;
 	}
 	if (ctx->identity != NULL)
 		so->identity = ctx->identity;
@@ -382,6 +393,10 @@ cli_stor_opts(struct cli_ctx *ctx, const struct config_section *sec,
 		so->limit_upload = (uint64_t)ctx->limit_upload * 1024;
 	if (ctx->limit_download_set)
 		so->limit_download = (uint64_t)ctx->limit_download * 1024;
+	/* A test switch, as COFFER_TEST_WEAK_KDF: multipart for small packs. */
+	if ((x = getenv("COFFER_TEST_S3_PART_SIZE")) != NULL &&
+	    value_parse_size(x, &d) == 0)
+		so->s3_part_size = d;
 	so->accept_new_host_key = ctx->accept_new_host_key;
 	so->log = ctx->log;
 	so->interrupted = ctx->interrupted;

@@ -52,6 +52,8 @@
 #define SRC_COMMAND  (1u << 4)
 #define REPO_LOCAL   (1u << 0)
 #define REPO_SFTP    (1u << 1)
+#define REPO_S3      (1u << 2)
+#define REPO_REMOTE  (REPO_SFTP | REPO_S3)
 #define DRILL_ONE    (1u << 0) /* a drill with a target */
 #define DRILL_CHAIN  (1u << 1) /* a drill of steps (other drills) */
 
@@ -107,19 +109,28 @@ static const struct schema_key repository_keys[] = {
 	{ K("port"), INT(1, 65535, "a port number"), .applies = REPO_SFTP },
 	{ K("user"), TYPE(CONFIG_V_STRING), .applies = REPO_SFTP },
 	{ K("connect_timeout"), DURATION(1, 3600), .def = "10s",
-	    .applies = REPO_SFTP },
+	    .applies = REPO_REMOTE },
 	{ K("io_timeout"), DURATION(1, 86400), .def = "60s",
-	    .applies = REPO_SFTP },
+	    .applies = REPO_REMOTE },
 	{ K("keepalive"), DURATION(0, 3600), .def = "15s",
 	    .applies = REPO_SFTP },
 	{ K("retries"), INT(0, 100, "a number of retries"), .def = "5",
-	    .applies = REPO_SFTP },
+	    .applies = REPO_REMOTE },
 	{ K("transfers"), INT(1, 16, "a number of transfers"), .def = "2",
-	    .applies = REPO_SFTP },
+	    .applies = REPO_REMOTE },
 	{ K("limit_upload"), INT(0, NOLIMIT, "a rate in KiB/s"), .def = "0",
-	    .applies = REPO_SFTP },
+	    .applies = REPO_REMOTE },
 	{ K("limit_download"), INT(0, NOLIMIT, "a rate in KiB/s"), .def = "0",
-	    .applies = REPO_SFTP },
+	    .applies = REPO_REMOTE },
+	{ K("access_key_file"), TYPE(CONFIG_V_PATH), .applies = REPO_S3 },
+	{ K("secret_key_file"), TYPE(CONFIG_V_PATH), .applies = REPO_S3 },
+	{ K("region"), TYPE(CONFIG_V_NAME), .def = "us-east-1",
+	    .applies = REPO_S3 },
+	{ K("ca_file"), TYPE(CONFIG_V_PATH), .applies = REPO_S3 },
+	{ K("insecure_http"), TYPE(CONFIG_V_BOOL), .def = "no",
+	    .applies = REPO_S3 },
+	{ K("path_style"), TYPE(CONFIG_V_BOOL), .def = "yes",
+	    .applies = REPO_S3 },
 	{ K("compression"),
 	    INT(COMPRESS_LEVEL_MIN, COMPRESS_LEVEL_MAX, "a zstd level"),
 	    .def = "3" },
@@ -427,7 +438,8 @@ expect(const struct schema_key *sk, char *buf, size_t size)
 			    i == 0 ? "" : ",", sk->words[i]);
 		return (buf);
 	case CONFIG_V_URL:
-		return ("an sftp URL (sftp://[user@]host[:port]/path)");
+		return ("an sftp URL (sftp://[user@]host[:port]/path) or an s3 "
+		        "URL (s3://[access@]endpoint[:port]/bucket/prefix)");
 	case CONFIG_V_REF:
 		snprintf(buf, size, "the name of a [%s] section",
 		    schemas[sk->ref].type);
@@ -476,6 +488,7 @@ parse_value(struct parse *p, struct key *k, const struct schema_key *sk)
 	char exp[160], lo[32], hi[32];
 	struct schedule *sched;
 	struct url_sftp url;
+	struct url_s3 url3;
 	struct err ue;
 	int b;
 
@@ -506,7 +519,9 @@ parse_value(struct parse *p, struct key *k, const struct schema_key *sk)
 			}
 		goto bad;
 	case CONFIG_V_URL:
-		if (url_parse_sftp(v, &url, &ue) == 0)
+		if (strncmp(v, "s3://", 5) == 0
+		        ? url_parse_s3(v, &url3, &ue) == 0
+		        : url_parse_sftp(v, &url, &ue) == 0)
 			return (0);
 		if (p != NULL)
 			pfail(p, k->line, "%s: %s", k->name, ue.msg);
@@ -688,8 +703,9 @@ section_variant(const struct config_section *s)
 				return (1u << i);
 		return (0);
 	case CONFIG_REPOSITORY:
-		if (key_find(s, "url") != NULL)
-			return (REPO_SFTP);
+		if ((k = key_find(s, "url")) != NULL)
+			return (strncmp(k->value, "s3://", 5) == 0 ? REPO_S3
+			                                           : REPO_SFTP);
 		if (key_find(s, "path") != NULL)
 			return (REPO_LOCAL);
 		return (0);
@@ -705,8 +721,9 @@ variant_text(const struct config_section *s, char *buf, size_t size)
 {
 	if (s->type == CONFIG_REPOSITORY)
 		snprintf(buf, size, "%s",
-		    s->variant == REPO_SFTP ? "an sftp repository (url)"
-		                            : "a local repository (path)");
+		    s->variant == REPO_SFTP     ? "an sftp repository (url)"
+		        : s->variant == REPO_S3 ? "an s3 repository (url)"
+		                                : "a local repository (path)");
 	else if (s->type == CONFIG_DRILL)
 		snprintf(buf, size, "%s",
 		    s->variant == DRILL_CHAIN
@@ -794,7 +811,8 @@ check_repository(struct parse *p, struct config_section *s)
 	if (path == NULL && url == NULL)
 		pfail(p, s->line,
 		    "%s needs 'path' (a local directory) or 'url' "
-		    "(sftp://[user@]host[:port]/path)",
+		    "(sftp://[user@]host[:port]/path or "
+		    "s3://[access@]endpoint[:port]/bucket/prefix)",
 		    lb);
 	if (path != NULL && url != NULL)
 		pfail(p, path->line > url->line ? path->line : url->line,
@@ -1992,6 +2010,9 @@ config_check_files(const struct config *cfg, struct err *e)
 		{ "identity_passphrase_file", "identity passphrase file", 1,
 		    0 },
 		{ "known_hosts", "known_hosts file", 0, 0 },
+		{ "access_key_file", "access key file", 1, 1 },
+		{ "secret_key_file", "secret key file", 1, 1 },
+		{ "ca_file", "CA file", 0, 1 },
 	};
 	const struct config_section *s = NULL;
 	struct config_setting st;

@@ -7,11 +7,12 @@
 set -eu
 
 build="gcc make pkg-config libarchive-dev libzstd-dev libssh2-1-dev libssl-dev
-libinih-dev libjansson-dev libsqlite3-dev"
+libinih-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev"
 test="check openssh-server openssh-client postgresql mariadb-server
 mariadb-client sqlite3 mandoc acl attr gcovr tar zstd procps iproute2
 util-linux faketime socat debhelper lintian dpkg-dev git jq prometheus
-systemd clang libclang-rt-14-dev chromium fonts-dejavu-core valgrind"
+systemd clang libclang-rt-14-dev chromium fonts-dejavu-core valgrind
+ceph-mon ceph-osd radosgw ceph-common curl"
 demo="postgresql openssh-server openssh-client procps"
 
 case "${1:-build}" in

@@ -20,9 +20,12 @@ stor_open_opts(const char *location, const struct stor_opts *opts, int create,
 	*out = NULL;
 	if (strncmp(location, "sftp://", 7) == 0)
 		return (stor_sftp_open(location, opts, create, out, e));
+	if (strncmp(location, "s3://", 5) == 0)
+		return (stor_s3_open(location, opts, create, out, e));
 	if (strstr(location, "://") != NULL)
 		return (err_set(e, ERR_USAGE,
-		    "%s: unknown repository scheme (use a path or sftp://)",
+		    "%s: unknown repository scheme (use a path, sftp:// or "
+		    "s3://)",
 		    location));
 	return (stor_local_open(location, create, out, e));
 }

@@ -2,7 +2,8 @@
  * Storage backends behind one interface: a repository is a set of named,
  * immutable files ("config", "keys/ID", "data/ab/ID", ...) that can be put
  * atomically, read whole or in ranges, listed, and (by prune only) removed.
- * Backends: a local directory (store/local.c), sftp:// (store/sftp.c).
+ * Backends: a local directory (store/local.c), sftp:// (store/sftp.c),
+ * s3:// (store/s3.c).
  */
 #ifndef COFFER_STORE_H
 #define COFFER_STORE_H
@@ -17,7 +18,8 @@ struct stor;
 struct log;
 
 /*
- * How to reach a remote store (sftp:// only; a local path ignores them).
+ * How to reach a remote store (a local path ignores them; s3:// takes the
+ * s3_ ones and the timeouts, retries, transfers and limits).
  * Zero / NULL members mean the default given here.  The strings are not
  * copied: they must outlive stor_open_opts.
  */
@@ -36,7 +38,16 @@ struct stor_opts {
 	uint64_t limit_upload;    /* bytes/s; 0: unlimited */
 	uint64_t limit_download;  /* bytes/s; 0: unlimited */
 	int accept_new_host_key;  /* record an unknown host key */
-	struct log *log;          /* notices (retries); may be NULL */
+	/* s3:// */
+	const char *s3_access_key_file; /* NULL: the URL's, AWS_ACCESS_KEY_ID */
+	const char *s3_secret_key_file; /* NULL: AWS_SECRET_ACCESS_KEY */
+	const char *s3_region;          /* NULL: us-east-1 */
+	const char *s3_ca_file;         /* NULL: the system's CAs */
+	int s3_insecure_http;           /* plain http:// to the endpoint */
+	int s3_virtual_host;   /* bucket.endpoint, not endpoint/bucket */
+	uint64_t s3_part_size; /* multipart above this many bytes, in parts
+	                          of it; 0: 64 MiB (tests set less) */
+	struct log *log;       /* notices (retries); may be NULL */
 	volatile sig_atomic_t *interrupted; /* may be NULL */
 };
 
@@ -61,8 +72,12 @@ struct stor_opts {
 #define STOR_LATER 0x4
 
 /*
- * Open the store at location: a local path, or sftp://[user@]host[:port]/path
- * (a path starting "/~/" is relative to the login directory).  The location
+ * Open the store at location: a local path, sftp://[user@]host[:port]/path
+ * (a path starting "/~/" is relative to the login directory), or
+ * s3://[access@]endpoint[:port]/bucket[/prefix] (https unless
+ * opts->s3_insecure_http; with create, a missing bucket is made; refused
+ * keys fail with ERR_AUTH, a TLS certificate that does not verify with
+ * ERR_HOSTKEY).  The location
  * need not hold a repository yet; with create, a missing directory is made
  * (mode 0700).  An sftp:// store connects here: an unknown or changed host
  * key fails with ERR_HOSTKEY, refused authentication with ERR_AUTH.  Its

@@ -61,6 +61,10 @@ int stor_local_open(const char *path, int create, struct stor **out,
 int stor_sftp_open(const char *url, const struct stor_opts *opts, int create,
     struct stor **out, struct err *);
 
+/* s3:// (store/s3.c).  opts may be NULL. */
+int stor_s3_open(const char *url, const struct stor_opts *opts, int create,
+    struct stor **out, struct err *);
+
 /* The default number of sessions (transfers); measured, see FORMAT.md. */
 #define STOR_SFTP_TRANSFERS 2
 

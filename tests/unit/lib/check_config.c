@@ -707,7 +707,8 @@ START_TEST(test_section_level_errors)
 	    "key 'identity' does not apply to a local repository (path)");
 	expect_err("[repository r]\npassword_file = /k\n", 1,
 	    "[repository r] needs 'path' (a local directory) or 'url' "
-	    "(sftp://[user@]host[:port]/path)");
+	    "(sftp://[user@]host[:port]/path or "
+	    "s3://[access@]endpoint[:port]/bucket/prefix)");
 	expect_err("[repository r]\npath = /x\nurl = sftp://h/x\n", 3,
 	    "[repository r] has both 'path' and 'url'; keep one");
 	expect_err("[repository r]\npath = /x\npassword_command = pass x\n"

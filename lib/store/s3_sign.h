@@ -1,0 +1,67 @@
+/*
+ * AWS Signature Version 4 for the s3:// backend: the canonical request,
+ * the string to sign and the Authorization header, from plain strings.
+ * No HTTP here (store/s3.c sends the request); hashing is lib/crypto's.
+ */
+#ifndef COFFER_S3_SIGN_H
+#define COFFER_S3_SIGN_H
+
+#include <stddef.h>
+
+/* Hex SHA-256 of an empty payload, and the marker for a streamed one. */
+#define S3_SIGN_EMPTY_SHA256                                                   \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define S3_SIGN_UNSIGNED "UNSIGNED-PAYLOAD"
+
+/* A header that is signed: name in lower case, value trimmed. */
+struct s3_sign_hdr {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * One request to sign.  path is the canonical URI, already encoded
+ * (s3_sign_uri_encode with keep_slash); query the canonical query string:
+ * name=value pairs sorted by name, each part encoded, joined by '&' ("" when
+ * none), and sent exactly so.  hdrs are every header to sign, host,
+ * x-amz-content-sha256 and x-amz-date among them, in any order (at most
+ * S3_SIGN_HDR_MAX).  payload_hash is the hex SHA-256 of the body or
+ * S3_SIGN_UNSIGNED; amz_date "YYYYMMDDTHHMMSSZ"; region e.g. "us-east-1".
+ */
+#define S3_SIGN_HDR_MAX 16
+struct s3_sign_req {
+	const char *method;
+	const char *path;
+	const char *query;
+	const struct s3_sign_hdr *hdrs;
+	size_t nhdrs;
+	const char *payload_hash;
+	const char *amz_date;
+	const char *region;
+};
+
+/* The canonical request for r (malloc'd; free it). */
+char *s3_sign_canonical(const struct s3_sign_req *r);
+
+/* The string to sign for r (malloc'd; free it). */
+char *s3_sign_string_to_sign(const struct s3_sign_req *r);
+
+/*
+ * The value of the Authorization header for r, signed with the secret key
+ * (secretlen bytes) of access key id access: "AWS4-HMAC-SHA256
+ * Credential=.../s3/aws4_request, SignedHeaders=..., Signature=<hex>".
+ * malloc'd; the derived keys are wiped.
+ */
+char *s3_sign_authorization(const struct s3_sign_req *r, const char *access,
+    const char *secret, size_t secretlen);
+
+/*
+ * Percent-encode s as SigV4 wants: everything but A-Z a-z 0-9 - _ . ~ (and
+ * '/' when keep_slash) becomes %XX in upper-case hex.  malloc'd.
+ */
+char *s3_sign_uri_encode(const char *s, int keep_slash);
+
+/* Hex SHA-256 (64 digits and a NUL) of n bytes at p into out. */
+void s3_sign_sha256_hex(const void *p, size_t n, char out[65]);
+
+#endif
