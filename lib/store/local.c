@@ -405,7 +405,24 @@ stor_local_open(const char *path, int create, struct stor **out, struct err *e)
 	l = xcalloc(1, sizeof(*l));
 	while (n > 1 && path[n - 1] == '/')
 		n--;
-	l->root = xstrndup(path, n);
+	/*
+	 * Absolute, so that no file of the store depends on the working
+	 * directory: a restore through libarchive changes it while reader
+	 * threads open packs (lib/fs/extract.h).
+	 */
+	if (path[0] == '/')
+		l->root = xstrndup(path, n);
+	else {
+		char *cwd = getcwd(NULL, 0);
+
+		if (cwd == NULL) {
+			free(l);
+			return (err_sys(e, ERR_IO,
+			    "repository %s: the current directory", path));
+		}
+		l->root = xasprintf("%s/%.*s", cwd, (int)n, path);
+		free(cwd);
+	}
 	st = xcalloc(1, sizeof(*st));
 	st->ops = &local_ops;
 	st->location = xstrdup(path);

@@ -23,6 +23,7 @@
 #include "sshd.h"
 #include "store/store.h"
 #include "tutil.h"
+#include "xmalloc.h"
 
 static char *root;               /* the store's directory on this machine */
 static char loc[PATH_MAX + 128]; /* what stor_open_opts is given */
@@ -814,6 +815,40 @@ START_TEST(test_put_stream_fsync_fails)
 }
 END_TEST
 
+/*
+ * Local only: a store opened by a relative path keeps reaching its files
+ * after the process changes directory (a restore through libarchive does,
+ * while reader threads open packs).
+ */
+START_TEST(test_relative_path_survives_chdir)
+{
+	char *cwd = getcwd(NULL, 0), *parent = xstrdup(root), *slash;
+	uint8_t *data;
+	size_t len;
+	struct stor *st;
+	struct err e;
+
+	ck_assert_ptr_nonnull(cwd);
+	slash = strrchr(parent, '/');
+	ck_assert_ptr_nonnull(slash);
+	*slash = '\0';
+	ck_assert_int_eq(chdir(parent), 0);
+	ck_assert_msg(stor_open(slash + 1, 0, &st, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stor_put(st, "data/ab/x", (const uint8_t *)"x", 1,
+	                     STOR_NOREPLACE, &e),
+	    0);
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_msg(stor_get(st, "data/ab/x", 16, &data, &len, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(len, 1);
+	free(data);
+	ck_assert_int_eq(chdir(cwd), 0);
+	stor_close(st);
+	free(parent);
+	free(cwd);
+}
+END_TEST
+
 /* Local only: STOR_NOSYNC publishes with no fsync at all, still write-once. */
 START_TEST(test_put_nosync_skips_fsync)
 {
@@ -925,6 +960,7 @@ store_suite(void)
 	tc = contract("local", local_setup);
 	tcase_add_test(tc, test_put_stream_fsync_fails);
 	tcase_add_test(tc, test_put_nosync_skips_fsync);
+	tcase_add_test(tc, test_relative_path_survives_chdir);
 	suite_add_tcase(s, tc);
 	tc = contract("sftp", sftp_setup);
 	tcase_add_unchecked_fixture(tc, sshd_setup, sshd_teardown);
