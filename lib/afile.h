@@ -34,8 +34,8 @@ struct afile;
  * Start writing the file that will be published as path: creates
  * ".NAME.tmp.XXXXXX" next to it (O_EXCL, mode 0600 while written).  mode is
  * applied exactly at commit (the umask is not consulted: the caller decides
- * who may read).  flags: AFILE_NOREPLACE, AFILE_NOSYNC, or 0.  On success *out is set; on
- * failure *out is NULL and nothing was created.
+ * who may read).  flags: AFILE_NOREPLACE, AFILE_NOSYNC, or 0.  On success *out
+ * is set; on failure *out is NULL and nothing was created.
  */
 int afile_open(const char *path, mode_t mode, int flags, struct afile **out,
     struct err *);

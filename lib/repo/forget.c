@@ -202,13 +202,14 @@ forget_snapshots(struct stor *st, char *const *ids, size_t n,
 	for (; done < n; done++) {
 		if (interrupted != NULL && *interrupted) {
 			err_set(&le, ERR_INTERRUPTED,
-			    "interrupted: %zu of %zu snapshots forgotten",
-			    done, n);
+			    "interrupted: %zu of %zu snapshots forgotten", done,
+			    n);
 			break;
 		}
 		if ((r = copy(st, "snapshots", FORGET_DIR, ids[done],
 		         STOR_LATER, &le)) == -1) {
-			err_wrap(&le, "forget %.8s (%zu of %zu forgotten before it)",
+			err_wrap(&le,
+			    "forget %.8s (%zu of %zu forgotten before it)",
 			    ids[done], done, n);
 			break;
 		}

@@ -1160,7 +1160,7 @@ repack_one(struct run *x, const struct prune_pack *pk, const size_t *map,
 		qsort(l.v, l.n, sizeof(*l.v), by_pack_offset);
 	for (size_t i = 0, j; i < l.n; i = j) {
 		uint64_t start = l.v[i].offset,
-			 end = start + (uint64_t)l.v[i].length;
+		         end = start + (uint64_t)l.v[i].length;
 
 		for (j = i + 1; j < l.n; j++) {
 			uint64_t next = l.v[j].offset;

@@ -126,18 +126,7 @@ interrupted(const struct s3 *s)
 static int
 nap(struct s3 *s, long ms, struct err *e)
 {
-	while (ms > 0) {
-		long slice = ms < S3_NAP_SLICE ? ms : S3_NAP_SLICE;
-		struct timespec ts = { slice / 1000,
-			(slice % 1000) * 1000000L };
-
-		if (interrupted(s))
-			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
-		nanosleep(&ts, NULL);
-		ms -= slice;
-	}
-	return (
-	    interrupted(s) ? err_set(e, ERR_INTERRUPTED, "interrupted") : 0);
+	return (stor_nap(s->interrupted, ms, S3_NAP_SLICE, e));
 }
 
 /* ------------------------------------------------------------ handles */

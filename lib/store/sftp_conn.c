@@ -68,19 +68,7 @@ sftp_interrupted(const struct sftp *s)
 static int
 nap(struct sftp *s, int64_t ms, struct err *e)
 {
-	while (ms > 0) {
-		int64_t slice = ms < SFTP_POLL_SLICE ? ms : SFTP_POLL_SLICE;
-		struct timespec ts = { (time_t)(slice / 1000),
-			(long)(slice % 1000) * 1000000L };
-
-		if (sftp_interrupted(s))
-			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
-		nanosleep(&ts, NULL);
-		ms -= slice;
-	}
-	if (sftp_interrupted(s))
-		return (err_set(e, ERR_INTERRUPTED, "interrupted"));
-	return (0);
+	return (stor_nap(s->interrupted, ms, SFTP_POLL_SLICE, e));
 }
 
 const char *

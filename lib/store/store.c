@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store_impl.h"
 #include "xmalloc.h"
@@ -213,6 +214,24 @@ stor_remove(struct stor *st, const char *name, struct err *e)
 {
 	CHECK_NAME(name, e);
 	return (st->ops->remove(st, name, e));
+}
+
+int
+stor_nap(const volatile sig_atomic_t *interrupted, int64_t ms, int64_t slice,
+    struct err *e)
+{
+	for (;;) {
+		int64_t n = ms < slice ? ms : slice;
+		struct timespec ts = { (time_t)(n / 1000),
+			(long)(n % 1000) * 1000000L };
+
+		if (interrupted != NULL && *interrupted)
+			return (err_set(e, ERR_INTERRUPTED, "interrupted"));
+		if (ms <= 0)
+			return (0);
+		nanosleep(&ts, NULL);
+		ms -= n;
+	}
 }
 
 int

@@ -45,6 +45,13 @@ struct stor_ops {
  */
 #define STOR_LIST_DEPTH 3
 
+/*
+ * Sleep ms milliseconds (a backend's backoff), looking at *interrupted
+ * (may be NULL) every slice ms: -1 with ERR_INTERRUPTED once it is set.
+ */
+int stor_nap(const volatile sig_atomic_t *interrupted, int64_t ms,
+    int64_t slice, struct err *e);
+
 /* The components of a name below the root: "data/ab" has 2. */
 size_t stor_name_depth(const char *name);
 

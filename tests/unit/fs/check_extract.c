@@ -373,8 +373,9 @@ START_TEST(test_no_sync_skips_syncfs)
 	struct err e;
 
 	snprintf(dst, sizeof(dst), "%s/dst", base);
-	ck_assert_int_eq(
-	    fs_extract_open(dst, modes[_i] | FS_EXTRACT_NO_SYNC, &x, &e), 0);
+	ck_assert_int_eq(fs_extract_open(dst, modes[_i] | FS_EXTRACT_NO_SYNC,
+	                     &x, &e),
+	    0);
 	put_file(x, "", "f", "abc", 1);
 	fault_arm(FAULT_SYNCFS, 0, EIO);
 	ck_assert_msg(fs_extract_close(x, &e) == 0, "%s", e.msg);

@@ -838,8 +838,8 @@ START_TEST(test_relative_path_survives_chdir)
 	                     STOR_NOREPLACE, &e),
 	    0);
 	ck_assert_int_eq(chdir("/"), 0);
-	ck_assert_msg(stor_get(st, "data/ab/x", 16, &data, &len, &e) == 0,
-	    "%s", e.msg);
+	ck_assert_msg(stor_get(st, "data/ab/x", 16, &data, &len, &e) == 0, "%s",
+	    e.msg);
 	ck_assert_uint_eq(len, 1);
 	free(data);
 	ck_assert_int_eq(chdir(cwd), 0);
