@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -67,6 +68,7 @@ struct exdir {
 	int fds[EXDIR_DEPTH + 1];
 	size_t ends[EXDIR_DEPTH + 1];
 	size_t depth;
+	size_t max_depth; /* EXDIR_DEPTH, less under a low RLIMIT_NOFILE */
 	char *spath;
 	size_t scap;
 	int deep_fd; /* the current directory, when deeper than the stack */
@@ -94,6 +96,7 @@ struct exdir *
 exdir_new(int target_fd, unsigned flags, int no_openat2)
 {
 	struct exdir *xd = xcalloc(1, sizeof(*xd));
+	struct rlimit rl;
 	struct stat st;
 
 	xd->target_fd = target_fd;
@@ -106,6 +109,16 @@ exdir_new(int target_fd, unsigned flags, int no_openat2)
 	    xd->euid == 0 || !(flags & FS_EXTRACT_NO_OWNER_WHEN_NOT_ROOT);
 	xd->no_openat2 = no_openat2;
 	xd->fds[0] = target_fd;
+	/*
+	 * A quarter of the descriptors this process may open, so that a
+	 * restore of a deep tree under `ulimit -n 32` leaves the rest to
+	 * the repository's packs and threads.
+	 */
+	xd->max_depth = EXDIR_DEPTH;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < EXDIR_DEPTH)
+		xd->max_depth =
+		    rl.rlim_cur / 4 > 1 ? (size_t)(rl.rlim_cur / 4) : 1;
 	xd->scap = 256;
 	xd->spath = xcalloc(1, xd->scap);
 	xd->deep_fd = -1;
@@ -287,7 +300,7 @@ spath_put(struct exdir *xd, size_t at, const char *s, size_t n)
 /*
  * The descriptor of dir (borrowed): the stack's levels that dir shares
  * are kept, the rest of it opened (and made when missing) one component
- * at a time; past EXDIR_DEPTH levels, the rest in one descriptor.
+ * at a time; past max_depth levels, the rest in one descriptor.
  */
 static int
 dir_fd(struct exdir *xd, const char *dir, struct err *e)
@@ -320,7 +333,7 @@ dir_fd(struct exdir *xd, const char *dir, struct err *e)
 
 		if (*p == '/')
 			p++;
-		if (xd->depth == EXDIR_DEPTH)
+		if (xd->depth == xd->max_depth)
 			break;
 		slash = strchr(p, '/');
 		n = slash != NULL ? (size_t)(slash - p) : strlen(p);

@@ -24,7 +24,9 @@
 #include "err.h"
 #include "fs/node.h"
 
-#define EXDIR_DEPTH 64 /* directory descriptors kept open, at most */
+/* Directory descriptors kept open, at most (fewer when RLIMIT_NOFILE / 4
+ * is less). */
+#define EXDIR_DEPTH 64
 
 struct exdir;
 
