@@ -25,6 +25,7 @@
 #include "log.h"
 #include "passphrase.h"
 #include "store/s3_sign.h"
+#include "store/s3_xml.h"
 #include "store/store_impl.h"
 #include "url.h"
 #include "xmalloc.h"
@@ -281,55 +282,6 @@ amz_date(char out[17])
 	strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-/* The text between <tag> and </tag> in [p, end), or NULL. */
-static const char *
-xml_find(const char *p, const char *end, const char *tag, size_t *len)
-{
-	char open[64], close[64];
-	const char *a, *b;
-
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	if ((a = memmem(p, (size_t)(end - p), open, strlen(open))) == NULL)
-		return (NULL);
-	a += strlen(open);
-	if ((b = memmem(a, (size_t)(end - a), close, strlen(close))) == NULL)
-		return (NULL);
-	*len = (size_t)(b - a);
-	return (a);
-}
-
-/* XML's five entities undone; malloc'd. */
-static char *
-xml_text(const char *p, size_t n)
-{
-	static const struct {
-		const char *ent;
-		char c;
-	} ents[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-		{ "&quot;", '"' }, { "&apos;", '\'' } };
-	char *out = xmalloc(n + 1), *o = out;
-
-	for (size_t i = 0; i < n;) {
-		size_t k;
-
-		for (k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
-			size_t el = strlen(ents[k].ent);
-
-			if (n - i >= el &&
-			    memcmp(p + i, ents[k].ent, el) == 0) {
-				*o++ = ents[k].c;
-				i += el;
-				break;
-			}
-		}
-		if (k == sizeof(ents) / sizeof(ents[0]))
-			*o++ = p[i++];
-	}
-	*o = '\0';
-	return (out);
-}
-
 static void
 req_reset(struct req *q)
 {
@@ -496,7 +448,7 @@ perform(struct s3 *s, struct req *q, struct err *e)
 		const char *v;
 		size_t n;
 
-		if ((v = xml_find((const char *)q->out,
+		if ((v = s3_xml_find((const char *)q->out,
 		         (const char *)q->out + q->out_len, "Code", &n)) !=
 		        NULL &&
 		    n < sizeof(q->code)) {
@@ -929,12 +881,12 @@ put_multipart(struct s3 *s, const char *name, const char *key,
 	if (upload_req(s, "POST", key, "uploads=", NULL, &q, e) == -1)
 		goto out;
 	if (q.status != 200 ||
-	    (v = xml_find((const char *)q.out, (const char *)q.out + q.out_len,
-	         "UploadId", &n)) == NULL) {
+	    (v = s3_xml_find((const char *)q.out,
+	         (const char *)q.out + q.out_len, "UploadId", &n)) == NULL) {
 		status_err(s, &q, name, e);
 		goto out;
 	}
-	id = xml_text(v, n);
+	id = s3_xml_text(v, n);
 	enc = s3_sign_uri_encode(id, 0);
 	started = 1;
 	etags = xcalloc(nparts, sizeof(*etags));
@@ -1043,24 +995,6 @@ out:
 	return (rc);
 }
 
-/* "2026-12-07T13:00:00.000Z" to seconds; INT64_MIN when malformed. */
-static int64_t
-parse_iso(const char *p, size_t n)
-{
-	struct tm tm;
-	char buf[32];
-	char *end;
-
-	if (n >= sizeof(buf))
-		return (INT64_MIN);
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-		return (INT64_MIN);
-	return ((int64_t)timegm(&tm));
-}
-
 /* Should a listing show name (relative to the root)? */
 static int
 list_wanted(const char *name, int flags)
@@ -1101,10 +1035,10 @@ s3_list(struct stor *st, const char *dir, int flags,
 	for (;;) {
 		struct req q = { 0 };
 		struct ent *ents = NULL;
-		size_t nents = 0, cap = 0, n;
-		const char *p, *end, *v;
+		struct s3_list_page pg;
+		size_t nents = 0, cap = 0;
 		char *query, *etok;
-		int more = 0;
+		int more;
 
 		etok = token != NULL ? s3_sign_uri_encode(token, 0) : NULL;
 		query = xasprintf("%s%s%slist-type=2&max-keys=1000&prefix=%s",
@@ -1122,45 +1056,31 @@ s3_list(struct stor *st, const char *dir, int flags,
 			goto out;
 		}
 		free(query);
-		p = (const char *)q.out;
-		end = p + q.out_len;
-		if (p != NULL &&
-		    (v = xml_find(p, end, "IsTruncated", &n)) != NULL &&
-		    n == 4 && memcmp(v, "true", 4) == 0)
-			more = 1;
+		if (s3_xml_list((const char *)q.out, q.out_len, &pg, e) == -1) {
+			err_wrap(e, "%s", s->location);
+			free(q.out);
+			goto out;
+		}
+		more = pg.truncated;
 		free(token);
-		token = NULL;
-		if (more &&
-		    (v = xml_find(p, end, "NextContinuationToken", &n)) != NULL)
-			token = xml_text(v, n);
-		while (p != NULL &&
-		    (v = xml_find(p, end, "Contents", &n)) != NULL) {
-			const char *ce = v + n, *kv, *sv, *mv;
-			size_t kn, sn, mn;
-			char *name;
+		token = pg.token;
+		pg.token = NULL;
+		for (size_t i = 0; i < pg.n; i++) {
+			const char *name = pg.v[i].key;
 
-			p = ce;
-			if ((kv = xml_find(v, ce, "Key", &kn)) == NULL ||
-			    (sv = xml_find(v, ce, "Size", &sn)) == NULL)
-				continue;
-			name = xml_text(kv, kn);
 			if (strncmp(name, s->prefix, plen) != 0 ||
-			    !list_wanted(name + plen, flags)) {
-				free(name);
+			    !list_wanted(name + plen, flags))
 				continue;
-			}
 			if (nents == cap) {
 				cap = cap ? cap * 2 : 256;
 				ents = xreallocarray(ents, cap, sizeof(*ents));
 			}
 			ents[nents].name = xstrdup(name + plen);
-			free(name);
-			ents[nents].size = strtoull(sv, NULL, 10);
-			mv = xml_find(v, ce, "LastModified", &mn);
-			ents[nents].mtime =
-			    mv != NULL ? parse_iso(mv, mn) : INT64_MIN;
+			ents[nents].size = pg.v[i].size;
+			ents[nents].mtime = pg.v[i].mtime;
 			nents++;
 		}
+		s3_list_page_free(&pg);
 		free(q.out);
 		/* No handle is held while fn runs: it may use the store. */
 		for (size_t i = 0; i < nents; i++) {
@@ -1176,13 +1096,6 @@ s3_list(struct stor *st, const char *dir, int flags,
 		}
 		if (!more)
 			break;
-		if (token == NULL) {
-			err_set(e, ERR_CORRUPT,
-			    "%s: a truncated listing has no continuation "
-			    "token",
-			    s->location);
-			goto out;
-		}
 	}
 	rc = 0;
 out:

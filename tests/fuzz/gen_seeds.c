@@ -107,6 +107,27 @@ texts(void)
 	static const char *const url[] = { "sftp://backup@nas.example/srv/c",
 		"sftp://h:2222/r", "sftp://[::1]:22/repo",
 		"sftp://u@10.0.0.1/a/b c", "sftp://u:pw@h/r" };
+	static const char *const url_s3[] = { "s3://127.0.0.1:7480/coffer/r",
+		"s3://AKIAEXAMPLE@s3.example.org/bucket-1/a/b",
+		"s3://[::1]:9000/bkt", "s3://k:secret@h/bkt" };
+	/* As RGW answers ListObjectsV2 (one page, then a last one). */
+	static const char *const s3_xml[] = {
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+		"<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/"
+		"2006-03-01/\"><Name>coffer</Name><Prefix>r/data/</Prefix>"
+		"<MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>"
+		"<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36"
+		"Hy4vbOwM=</NextContinuationToken><Contents><Key>r/data/ab/"
+		"ab12</Key><LastModified>2026-12-07T13:00:00.000Z"
+		"</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328"
+		"&quot;</ETag><Size>16777216</Size><StorageClass>STANDARD"
+		"</StorageClass></Contents><Contents><Key>r/data/cd/&lt;x&amp;"
+		"</Key><Size>0</Size></Contents><KeyCount>2</KeyCount>"
+		"</ListBucketResult>",
+		"<ListBucketResult><IsTruncated>false</IsTruncated><Contents>"
+		"<Key>r/config</Key><LastModified>2026-01-01T00:00:00Z"
+		"</LastModified><Size>155</Size></Contents></ListBucketResult>",
+	};
 	static const char *const schedule[] = { "hourly", "daily",
 		"daily 02:30", "weekly", "monthly", "yearly", "Mon..Fri 22:00",
 		"Fri..Mon 01:00", "Mon,Wed 01:00", "@midnight", "@annually",
@@ -182,6 +203,8 @@ texts(void)
 
 	seeds("conninfo", conninfo, NELEM(conninfo));
 	seeds("url", url, NELEM(url));
+	seeds("url", url_s3, NELEM(url_s3));
+	seeds("s3_xml", s3_xml, NELEM(s3_xml));
 	seeds("schedule", schedule, NELEM(schedule));
 	for (size_t i = 0; i < NELEM(value); i++)
 		seed("value", value[i], 1 + strlen(value[i] + 1));
