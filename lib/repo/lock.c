@@ -1148,8 +1148,9 @@ owner(const struct lock *lk)
 int
 lock_refresh_due(const struct lock *lk)
 {
-	return (lk->name != NULL && owner(lk) &&
-	    lk->env.now() - lk->refreshed >= refresh_every(lk));
+	/* The clock before getpid: this is asked between every two chunks. */
+	return (lk->name != NULL &&
+	    lk->env.now() - lk->refreshed >= refresh_every(lk) && owner(lk));
 }
 
 /*
@@ -1181,11 +1182,15 @@ lock_refresh(struct lock *lk, struct err *e)
 	uint64_t size;
 	int r, rc = -1;
 
+	/*
+	 * Called between every two chunks a restore or check reads: when no
+	 * refresh is due, answer before asking the kernel who we are.
+	 */
+	if (lk->name != NULL && now - lk->refreshed < refresh_every(lk))
+		return (0);
 	if (lk->name == NULL || !owner(lk))
 		return (err_set(e, ERR_INTERNAL,
 		    "refresh of a lock not held by this process"));
-	if (now - lk->refreshed < refresh_every(lk))
-		return (0);
 	if ((r = stor_stat(lk->env.st, lk->name, &size, e)) == -1)
 		goto out;
 	if (r == 1) {
