@@ -63,6 +63,7 @@ struct repo {
 	/* Blobs announced by repo_read_ahead and not yet in rpool, FIFO. */
 	struct repo_ahead *ahead;
 	size_t ahead_head, nahead;
+	size_t nring; /* blobs in rpool's jobs not yet handed on */
 	struct wq *wq; /* packs on their way to the store */
 	int nworkers;  /* -1: as many as CPUs */
 	struct repo_stats stats;

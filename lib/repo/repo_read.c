@@ -186,19 +186,43 @@ struct rctx {
 	struct crypto_hmac *mac;
 };
 
-struct rjob {
+/*
+ * Readers' jobs are batches: blobs asked for one after the other that lie
+ * close together in one pack (as the snapshot that wrote them left them)
+ * are fetched with one get_range and opened one by one on the reader that
+ * fetched them.  One request instead of one per blob is what a store
+ * across a network needs, and one hand-off instead of one per blob is
+ * what many small files need.  The limits keep a job's memory small; a
+ * blob larger than them is a job of its own, as before.
+ */
+#define RJOB_BLOBS 32           /* blobs in one job, at most */
+#define RJOB_GAP   (64u << 10)  /* bytes of other blobs read over, at most */
+#define RJOB_SPAN  (1024u << 10) /* sealed bytes one job fetches, at most */
+#define RJOB_RAW   (2048u << 10) /* plaintext one job holds, at most */
+
+/* One blob of a job: where its first copy lies, then what it opened to. */
+struct rblob {
 	uint8_t id[IDX_ID_LEN];
+	uint32_t offset, length, raw_length;
+	uint8_t *out;
+	size_t len;
+	int failed;
+	struct err err;
+};
+
+struct rjob {
 	uint8_t type;
-	/* For repo_unseal_verify: the sealed bytes themselves. */
+	/* For repo_unseal_verify: the sealed bytes themselves (b[0]). */
 	uint8_t *in;
 	size_t inlen, in_cap;
 	uint32_t raw_length;
 	int from_buf;
 	struct repo *r;
-	uint8_t *out;
-	size_t len;
-	int failed;
-	struct err err;
+	/* b[0 .. n): with n > 1, all in pack, fetched as [off, end). */
+	uint32_t pack;
+	uint64_t off, end;
+	size_t n, taken, raw;
+	struct rblob b[RJOB_BLOBS];
 };
 
 static void
@@ -225,26 +249,73 @@ rctx_init(struct repo *r, struct rctx *c, struct err *e)
 	return (0);
 }
 
-/* Readers' job: fetch (or take) one sealed blob and open it. */
+/*
+ * Fetch a batch's span once and open each blob in it.  A blob the span
+ * cannot give (the fetch failed, or that copy fails to open) goes the
+ * one-blob way, which tries every copy the index knows and words the
+ * error as for any single read.
+ */
+static void
+read_span(struct rctx *c, struct rjob *j)
+{
+	struct repo *r = j->r;
+	size_t len = (size_t)(j->end - j->off);
+	uint8_t *buf = NULL;
+	char name[128];
+	struct err fe;
+	int got = 0;
+
+	if (j->n > 1) {
+		repo_pack_name(idx_pack_id(r->idx, j->pack), name,
+		    sizeof(name));
+		buf = xmalloc(len);
+		got = stor_get_range(r->st, name, j->off, len, buf, &fe) == 0;
+	}
+	for (size_t k = 0; k < j->n; k++) {
+		struct rblob *b = &j->b[k];
+
+		if (got &&
+		    open_blob_with(c->aead, c->cz, c->mac, b->id, j->type,
+		        b->raw_length, buf + (b->offset - j->off), b->length,
+		        &b->out, &b->len, &b->err) == 0)
+			continue;
+		b->failed = get_blob_with(r, c->aead, c->cz, c->mac, b->id,
+		                (enum idx_blob_type)j->type, &b->out, &b->len,
+		                &b->err) == -1;
+	}
+	/* Opened in place: plaintext may be left in it. */
+	freezero(buf, len);
+}
+
+/* Readers' job: fetch (or take) sealed blobs and open them. */
 static void
 read_fn(void *ctx, void *job)
 {
 	struct rctx *c = ctx;
 	struct rjob *j = job;
+	struct rblob *b = &j->b[0];
 
 	if (j->from_buf) {
-		j->failed = open_blob_with(c->aead, c->cz, c->mac, j->id,
+		b->failed = open_blob_with(c->aead, c->cz, c->mac, b->id,
 		                j->type, j->raw_length, j->in, j->inlen,
-		                &j->out, &j->len, &j->err) == -1;
+		                &b->out, &b->len, &b->err) == -1;
 		/* Verified only: nothing of it is kept. */
 		wipe(j->in, j->inlen);
-		freezero(j->out, j->len);
-		j->out = NULL;
-		j->len = 0;
+		freezero(b->out, b->len);
+		b->out = NULL;
+		b->len = 0;
 	} else
-		j->failed = get_blob_with(j->r, c->aead, c->cz, c->mac, j->id,
-		                (enum idx_blob_type)j->type, &j->out, &j->len,
-		                &j->err) == -1;
+		read_span(c, j);
+}
+
+/* Free what a job's blobs opened to, from the first not yet handed on. */
+static void
+rjob_release(struct rjob *j)
+{
+	for (size_t k = j->taken; k < j->n; k++) {
+		freezero(j->b[k].out, j->b[k].len);
+		j->b[k].out = NULL;
+	}
 }
 
 static void
@@ -252,7 +323,7 @@ rjob_cleanup(void *job)
 {
 	struct rjob *j = job;
 
-	freezero(j->out, j->len);
+	rjob_release(j);
 	free(j->in);
 }
 
@@ -263,7 +334,7 @@ repo_readers_free(struct repo *r)
 	r->rpool = NULL;
 	free(r->ahead);
 	r->ahead = NULL;
-	r->ahead_head = r->nahead = 0;
+	r->ahead_head = r->nahead = r->nring = 0;
 	for (size_t i = 0; i < r->nrctx; i++)
 		rctx_clear(&r->rctx[i]);
 	free(r->rctx);
@@ -290,7 +361,7 @@ ensure_rpool(struct repo *r, struct err *e)
 	ctxs = xcalloc(nth, sizeof(*ctxs));
 	for (size_t i = 0; i < nth; i++)
 		ctxs[i] = &r->rctx[i];
-	/* Read ahead a few chunks per thread: memory stays small. */
+	/* Read ahead a few jobs per thread: memory stays small. */
 	r->rpool =
 	    opool_new(nth, 3 * nth + 1, sizeof(struct rjob), read_fn, ctxs, e);
 	free(ctxs);
@@ -309,11 +380,60 @@ rjob_slot(struct repo *r)
 	struct rjob *j = opool_at(r->rpool, opool_count(r->rpool));
 
 	j->r = r;
-	j->out = NULL;
-	j->len = 0;
-	j->failed = 0;
+	j->n = j->taken = j->raw = 0;
+	j->from_buf = 0;
 	return (j);
 }
+
+/* Add blob id (first copy ent, or NULL) to j, which has room. */
+static void
+rjob_add(struct rjob *j, const uint8_t id[IDX_ID_LEN],
+    const struct idx_entry *ent)
+{
+	struct rblob *b = &j->b[j->n++];
+
+	memcpy(b->id, id, IDX_ID_LEN);
+	b->offset = ent != NULL ? ent->offset : 0;
+	b->length = ent != NULL ? ent->length : 0;
+	b->raw_length = ent != NULL ? ent->raw_length : 0;
+	b->out = NULL;
+	b->len = 0;
+	b->failed = 0;
+	if (ent == NULL)
+		return;
+	if (j->n == 1) {
+		j->pack = ent->pack;
+		j->off = ent->offset;
+	}
+	j->end = (uint64_t)ent->offset + ent->length;
+	j->raw += ent->raw_length;
+}
+
+/* May ent (first copy of a blob of the job's type) join j's span? */
+static int
+rjob_joins(const struct rjob *j, const struct idx_entry *ent)
+{
+	uint64_t end = (uint64_t)ent->offset + ent->length;
+
+	return (j->n > 0 && j->n < RJOB_BLOBS && ent->type == j->type &&
+	    ent->pack == j->pack && ent->offset >= j->end &&
+	    ent->offset - j->end <= RJOB_GAP && end - j->off <= RJOB_SPAN &&
+	    j->raw + ent->raw_length <= RJOB_RAW);
+}
+
+/* Where rjob_fill takes ids from: an array of one type, or r->ahead. */
+struct rsrc {
+	const uint8_t (*ids)[IDX_ID_LEN];
+	const struct repo_ahead *ahead;
+	uint8_t type;
+};
+
+/*
+ * Queue jobs for the blobs of s from i on while the ring has room; the
+ * index of the first blob not queued.
+ */
+static size_t rjob_fill(struct repo *r, const struct rsrc *s, size_t i,
+    size_t n);
 
 /* Take every job out of the readers' ring, so the next call starts empty. */
 static void
@@ -322,40 +442,36 @@ readers_drain(struct repo *r)
 	struct rjob *j;
 
 	while ((j = opool_head(r->rpool, 1)) != NULL) {
-		freezero(j->out, j->len);
-		j->out = NULL;
+		rjob_release(j);
 		opool_pop(r->rpool);
 	}
+	r->nring = 0;
 }
 
-/* Queue a read of id for the readers; the ring has room. */
-static void
-rjob_push(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type)
-{
-	struct rjob *j = rjob_slot(r);
-
-	memcpy(j->id, id, IDX_ID_LEN);
-	j->type = type;
-	j->from_buf = 0;
-	opool_push(r->rpool);
-}
-
-/* Hand the ring's head j, done, to fn as blob i, and take it out. */
+/*
+ * Hand the next blob of the ring's head j, done, to fn as blob i; take j
+ * out when it has handed on all its blobs.
+ */
 static int
 rjob_hand(struct repo *r, struct rjob *j, size_t i,
     int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
     struct err *e)
 {
+	struct rblob *b = &j->b[j->taken];
 	int rc;
 
-	if (j->failed) {
-		*e = j->err;
+	if (b->failed) {
+		*e = b->err;
 		rc = -1;
 	} else
-		rc = fn(arg, i, j->out, j->len, e);
-	freezero(j->out, j->len);
-	j->out = NULL;
-	opool_pop(r->rpool);
+		rc = fn(arg, i, b->out, b->len, e);
+	freezero(b->out, b->len);
+	b->out = NULL;
+	j->taken++;
+	r->nring--;
+	if (j->taken == j->n) {
+		opool_pop(r->rpool);
+	}
 	return (rc);
 }
 
@@ -364,25 +480,63 @@ rjob_hand(struct repo *r, struct rjob *j, size_t i,
  * r->ahead until the readers' ring has room; the ring then holds, in
  * order, the blobs the next calls are expected to ask for.  At most
  * REPO_AHEAD_MAX are announced and not yet taken, so memory stays the
- * ring's few blobs plus this many ids.
+ * ring's few jobs plus this many ids.
  */
-#define REPO_AHEAD_MAX 64
+#define REPO_AHEAD_MAX 256
 
 struct repo_ahead {
 	uint8_t id[IDX_ID_LEN];
 	uint8_t type;
 };
 
+static const uint8_t *
+rsrc_id(const struct rsrc *s, size_t i)
+{
+	return (s->ids != NULL ? s->ids[i] : s->ahead[i].id);
+}
+
+static uint8_t
+rsrc_type(const struct rsrc *s, size_t i)
+{
+	return (s->ids != NULL ? s->type : s->ahead[i].type);
+}
+
+static size_t
+rjob_fill(struct repo *r, const struct rsrc *s, size_t i, size_t n)
+{
+	while (i < n && opool_count(r->rpool) < opool_cap(r->rpool)) {
+		struct rjob *j = rjob_slot(r);
+		const struct idx_entry *ent = idx_find(r->idx, rsrc_id(s, i));
+
+		j->type = rsrc_type(s, i);
+		/* A blob the index gets wrong is read alone: its error is
+		 * the one-blob read's. */
+		rjob_add(j, rsrc_id(s, i),
+		    ent != NULL && ent->type == j->type ? ent : NULL);
+		i++;
+		while (ent != NULL && ent->type == j->type && i < n &&
+		    rsrc_type(s, i) == j->type) {
+			const struct idx_entry *x =
+			    idx_find(r->idx, rsrc_id(s, i));
+
+			if (x == NULL || !rjob_joins(j, x))
+				break;
+			rjob_add(j, rsrc_id(s, i), x);
+			i++;
+		}
+		r->nring += j->n;
+		opool_push(r->rpool);
+	}
+	return (i);
+}
+
 /* Move announced ids into the ring while it has room. */
 static void
 ahead_feed(struct repo *r)
 {
-	while (r->ahead_head < r->nahead &&
-	    opool_count(r->rpool) < opool_cap(r->rpool)) {
-		rjob_push(r, r->ahead[r->ahead_head].id,
-		    r->ahead[r->ahead_head].type);
-		r->ahead_head++;
-	}
+	struct rsrc s = { NULL, r->ahead, 0 };
+
+	r->ahead_head = rjob_fill(r, &s, r->ahead_head, r->nahead);
 	if (r->ahead_head == r->nahead)
 		r->ahead_head = r->nahead = 0;
 }
@@ -399,8 +553,7 @@ ahead_drop(struct repo *r)
 size_t
 repo_read_ahead_room(const struct repo *r)
 {
-	size_t pending = r->nahead - r->ahead_head +
-	    (r->rpool != NULL ? opool_count(r->rpool) : 0);
+	size_t pending = r->nahead - r->ahead_head + r->nring;
 
 	return (pending < REPO_AHEAD_MAX ? REPO_AHEAD_MAX - pending : 0);
 }
@@ -432,10 +585,17 @@ repo_read_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 	ahead_feed(r);
 }
 
+/* The ring's head job, waiting for it; its next blob is b[taken]. */
+static struct rjob *
+ring_head(struct repo *r)
+{
+	return (opool_count(r->rpool) > 0 ? opool_head(r->rpool, 1) : NULL);
+}
+
 /*
  * Hand ids[0..n) to fn from what was read ahead, as long as the ring's
- * head is the blob asked for.  *taken: how many were; rc as fn's or the
- * read's.  On a mismatch, what was read ahead is dropped.
+ * next blob is the one asked for.  *taken: how many were; rc as fn's or
+ * the read's.  On a mismatch, what was read ahead is dropped.
  */
 static int
 take_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
@@ -450,9 +610,9 @@ take_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 		struct rjob *j;
 
 		ahead_feed(r);
-		j = opool_count(r->rpool) > 0 ? opool_head(r->rpool, 1) : NULL;
+		j = ring_head(r);
 		if (j == NULL || j->type != (uint8_t)type ||
-		    memcmp(j->id, ids[i], IDX_ID_LEN) != 0) {
+		    memcmp(j->b[j->taken].id, ids[i], IDX_ID_LEN) != 0) {
 			ahead_drop(r);
 			break;
 		}
@@ -471,6 +631,7 @@ blobs_read_from(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
     int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
     struct err *e)
 {
+	struct rsrc s = { ids, NULL, (uint8_t)type };
 	size_t next = from, i;
 	int rc = 0;
 
@@ -493,12 +654,8 @@ blobs_read_from(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 		return (0);
 	}
 	for (i = from; i < n && rc == 0; i++) {
-		struct rjob *j;
-
-		while (next < n && opool_count(r->rpool) < opool_cap(r->rpool))
-			rjob_push(r, ids[next++], (uint8_t)type);
-		j = opool_head(r->rpool, 1);
-		rc = rjob_hand(r, j, i, fn, arg, e);
+		next = rjob_fill(r, &s, next, n);
+		rc = rjob_hand(r, ring_head(r), i, fn, arg, e);
 	}
 	readers_drain(r);
 	return (rc);
@@ -627,7 +784,7 @@ repo_unseal_verify(struct repo *r,
 				break;
 			}
 			j = rjob_slot(r);
-			memcpy(j->id, id, IDX_ID_LEN);
+			rjob_add(j, id, NULL);
 			j->type = type;
 			j->raw_length = raw;
 			j->from_buf = 1;
@@ -638,7 +795,7 @@ repo_unseal_verify(struct repo *r,
 		}
 		if ((j = opool_head(p, 1)) == NULL)
 			break;
-		done(arg, j->id, j->failed ? &j->err : NULL);
+		done(arg, j->b[0].id, j->b[0].failed ? &j->b[0].err : NULL);
 		opool_pop(p);
 	}
 	return (rc);

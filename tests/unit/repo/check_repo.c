@@ -17,6 +17,7 @@
 #include "repo/compress.h"
 #include "repo/pack.h"
 #include "repo/repo.h"
+#include "store/store_impl.h"
 
 static char dir[64];
 static char loc[96];
@@ -853,6 +854,7 @@ START_TEST(test_read_ahead)
 	const uint8_t(*cids)[IDX_ID_LEN] = (const uint8_t(*)[IDX_ID_LEN])ids;
 	struct got got;
 	struct err e;
+	size_t room;
 	int added;
 
 	repo_set_workers(r, 2);
@@ -865,17 +867,18 @@ START_TEST(test_read_ahead)
 	ck_assert_int_eq(repo_flush(r, &e), 0);
 
 	/* Announced, then asked for one by one. */
-	ck_assert_uint_eq(repo_read_ahead_room(r), 64);
+	room = repo_read_ahead_room(r);
+	ck_assert_uint_ge(room, 20);
 	repo_read_ahead(r, cids, 20, IDX_BLOB_DATA);
-	ck_assert_uint_eq(repo_read_ahead_room(r), 44);
+	ck_assert_uint_eq(repo_read_ahead_room(r), room - 20);
 	for (int i = 0; i < 20; i++)
 		read_one_ok(r, ids[i], data[i], sizeof(data[i]));
-	ck_assert_uint_eq(repo_read_ahead_room(r), 64);
+	ck_assert_uint_eq(repo_read_ahead_room(r), room);
 
 	/* Announced 0..9, asked for 15 first: right bytes, then 0..7 too. */
 	repo_read_ahead(r, cids, 10, IDX_BLOB_DATA);
 	read_one_ok(r, ids[15], data[15], sizeof(data[15]));
-	ck_assert_uint_eq(repo_read_ahead_room(r), 64);
+	ck_assert_uint_eq(repo_read_ahead_room(r), room);
 	memset(&got, 0, sizeof(got));
 	ck_assert_int_eq(repo_blobs_read(r, cids, 8, IDX_BLOB_DATA, 0,
 	                     keep_blob, &got, &e),
@@ -920,6 +923,150 @@ START_TEST(test_read_ahead)
 	                     keep_blob, &got, &e),
 	    -1);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	repo_close(r);
+}
+END_TEST
+
+/* The local store's operations, with get_range counted. */
+static const struct stor_ops *real_ops;
+static struct stor_ops counting_ops;
+static unsigned nget_range;
+
+static int
+count_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
+    uint8_t *buf, struct err *e)
+{
+	__atomic_fetch_add(&nget_range, 1, __ATOMIC_RELAXED);
+	return (real_ops->get_range(st, name, off, len, buf, e));
+}
+
+static void
+count_reads(struct repo *r)
+{
+	struct stor *st = repo_store(r);
+
+	if (st->ops != &counting_ops) {
+		real_ops = st->ops;
+		counting_ops = *real_ops;
+		counting_ops.get_range = count_get_range;
+		st->ops = &counting_ops;
+	}
+	__atomic_store_n(&nget_range, 0, __ATOMIC_RELAXED);
+}
+
+struct many {
+	uint8_t buf[20][40];
+	size_t len[20];
+	size_t n;
+};
+
+static int
+keep_many(void *arg, size_t i, const uint8_t *p, size_t len, struct err *e)
+{
+	struct many *m = arg;
+
+	(void)e;
+	ck_assert_uint_le(len, 40);
+	memcpy(m->buf[m->n + i], p, len);
+	m->len[m->n + i] = len;
+	return (0);
+}
+
+/*
+ * Blobs read one after the other that lie together in one pack are
+ * fetched with one request; a damaged blob among them costs only itself,
+ * with the error a read of it alone gives, and no byte of it is handed
+ * over.
+ */
+START_TEST(test_read_batches)
+{
+	struct repo *r = open_ok(pass);
+	uint8_t data[20][40], ids[20][IDX_ID_LEN];
+	const uint8_t(*cids)[IDX_ID_LEN] = (const uint8_t(*)[IDX_ID_LEN])ids;
+	const struct idx_entry *ent;
+	char name[256], path[512], alone[ERR_MSG_MAX];
+	struct many m;
+	struct err e;
+	int added, fd;
+	uint8_t *out;
+	size_t n;
+	char c;
+
+	repo_set_workers(r, 2);
+	for (int i = 0; i < 20; i++) {
+		fill(data[i], sizeof(data[i]), (uint32_t)(700 + i));
+		ck_assert_int_eq(repo_blob_put(r, IDX_BLOB_DATA, data[i],
+		                     sizeof(data[i]), ids[i], &added, &e),
+		    0);
+	}
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+
+	/* Announced together, asked for one by one: one request. */
+	count_reads(r);
+	repo_read_ahead(r, cids, 20, IDX_BLOB_DATA);
+	for (int i = 0; i < 20; i++)
+		read_one_ok(r, ids[i], data[i], sizeof(data[i]));
+	ck_assert_uint_eq(nget_range, 1);
+	/* Asked for in one call: one request too. */
+	count_reads(r);
+	memset(&m, 0, sizeof(m));
+	ck_assert_int_eq(repo_blobs_read(r, cids, 20, IDX_BLOB_DATA, 0,
+	                     keep_many, &m, &e),
+	    0);
+	ck_assert_uint_eq(nget_range, 1);
+	for (int i = 0; i < 20; i++)
+		ck_assert_mem_eq(m.buf[i], data[i], sizeof(data[i]));
+
+	/* Flip a byte of blob 10's sealed bytes. */
+	ent = idx_find(repo_index(r), ids[10]);
+	ck_assert_ptr_nonnull(ent);
+	ck_assert_int_eq(stor_list(repo_store(r), "data", first_pack, name, &e),
+	    1);
+	snprintf(path, sizeof(path), "%s/%s", loc, name);
+	chmod(path, 0600);
+	ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+	ck_assert_int_eq(pread(fd, &c, 1, (off_t)ent->offset + 20), 1);
+	c ^= 0x10;
+	ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)ent->offset + 20), 1);
+	close(fd);
+	repo_close(r);
+
+	r = open_ok(pass);
+	repo_set_workers(r, 0);
+	ck_assert_int_eq(repo_blob_get(r, ids[10], IDX_BLOB_DATA, &out, &n, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	snprintf(alone, sizeof(alone), "%s", e.msg);
+	ck_assert(strstr(alone, "data/") != NULL);
+	repo_set_workers(r, 2);
+
+	/* In one call: 0..9 handed over, then blob 10's own error. */
+	memset(&m, 0, sizeof(m));
+	ck_assert_int_eq(repo_blobs_read(r, cids, 20, IDX_BLOB_DATA, 0,
+	                     keep_many, &m, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_str_eq(e.msg, alone);
+	for (int i = 0; i < 10; i++)
+		ck_assert_mem_eq(m.buf[i], data[i], sizeof(data[i]));
+	for (int i = 10; i < 20; i++)
+		ck_assert_uint_eq(m.len[i], 0);
+
+	/* Read ahead, then one by one: only blob 10 fails, the same way. */
+	repo_read_ahead(r, cids, 20, IDX_BLOB_DATA);
+	for (int i = 0; i < 20; i++) {
+		if (i != 10) {
+			read_one_ok(r, ids[i], data[i], sizeof(data[i]));
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		ck_assert_int_eq(repo_blobs_read(r, cids + 10, 1,
+		                     IDX_BLOB_DATA, 0, keep_many, &m, &e),
+		    -1);
+		ck_assert_int_eq(e.class, ERR_CORRUPT);
+		ck_assert_str_eq(e.msg, alone);
+		ck_assert_uint_eq(m.len[0], 0);
+	}
 	repo_close(r);
 }
 END_TEST
@@ -1035,6 +1182,7 @@ repo_suite(void)
 	tcase_add_test(tc, test_init_refuses_existing_and_open_errors);
 	tcase_add_test(tc, test_blobs_dedup_pack_and_reopen);
 	tcase_add_test(tc, test_damaged_pack_is_detected);
+	tcase_add_test(tc, test_read_batches);
 	tcase_add_test(tc, test_machine_key_and_files);
 	tcase_add_test(tc, test_inline_and_worker_pipelines_agree);
 	tcase_add_test(tc, test_compression_per_put);
