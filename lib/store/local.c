@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,8 +19,30 @@
 #include "store/store_impl.h"
 #include "xmalloc.h"
 
+/*
+ * Packs kept open between reads: a restore reads a pack in many ranges,
+ * from several reader threads, and an open and a close per range cost
+ * more than the read on many small files.  A pack's name is the hash of
+ * its bytes, so an open descriptor can never show other content under
+ * that name; a remove or put through this store drops it all the same,
+ * so that a removed file reads as missing here.  Only names under data/
+ * are kept, at most LOCAL_FDS of them.
+ */
+#define LOCAL_FDS 8
+
+struct local_fd {
+	char *name; /* NULL: a free slot */
+	int fd;
+	unsigned users;
+	int dropped; /* removed or replaced: closed by its last user */
+	uint64_t used;
+};
+
 struct local {
 	char *root;
+	pthread_mutex_t mu;
+	struct local_fd fds[LOCAL_FDS];
+	uint64_t clock;
 };
 
 static char *
@@ -94,19 +117,123 @@ out:
 	return (rc);
 }
 
+static void
+fd_slot_clear(struct local_fd *f)
+{
+	(void)close(f->fd);
+	free(f->name);
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+}
+
+/* The kept descriptor of name, one more user counted; NULL: none. */
+static struct local_fd *
+fd_take(struct local *l, const char *name)
+{
+	struct local_fd *hit = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < LOCAL_FDS; i++) {
+		struct local_fd *f = &l->fds[i];
+
+		if (f->name != NULL && !f->dropped &&
+		    strcmp(f->name, name) == 0) {
+			f->users++;
+			f->used = ++l->clock;
+			hit = f;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	return (hit);
+}
+
+/* Done with f: the last user of a dropped descriptor closes it. */
+static void
+fd_give(struct local *l, struct local_fd *f)
+{
+	pthread_mutex_lock(&l->mu);
+	if (--f->users == 0 && f->dropped)
+		fd_slot_clear(f);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/*
+ * Keep fd, just opened for name, in a free slot or in place of the one
+ * used least long ago that nobody is reading; the slot, one user
+ * counted, or NULL when every slot is busy (the caller closes fd).
+ */
+static struct local_fd *
+fd_keep(struct local *l, const char *name, int fd)
+{
+	struct local_fd *best = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < LOCAL_FDS; i++) {
+		struct local_fd *f = &l->fds[i];
+
+		if (f->name == NULL) {
+			best = f;
+			break;
+		}
+		if (f->users == 0 && (best == NULL || f->used < best->used))
+			best = f;
+	}
+	if (best != NULL) {
+		if (best->name != NULL)
+			fd_slot_clear(best);
+		best->name = xstrdup(name);
+		best->fd = fd;
+		best->users = 1;
+		best->used = ++l->clock;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return (best);
+}
+
+/* name was removed or replaced through this store: keep it no longer. */
+static void
+fd_drop(struct local *l, const char *name)
+{
+	if (strncmp(name, "data/", 5) != 0)
+		return;
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < LOCAL_FDS; i++) {
+		struct local_fd *f = &l->fds[i];
+
+		if (f->name == NULL || f->dropped || strcmp(f->name, name) != 0)
+			continue;
+		if (f->users == 0)
+			fd_slot_clear(f);
+		else
+			f->dropped = 1;
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
 static int
 local_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
     uint8_t *buf, struct err *e)
 {
+	struct local *l = st->impl;
+	int keep = strncmp(name, "data/", 5) == 0;
+	struct local_fd *f = keep ? fd_take(l, name) : NULL;
 	char *path = path_of(st, name);
 	int fd, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (f != NULL)
+		fd = f->fd;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		err_sys(e, ERR_IO, "open %s", path);
-	else {
-		rc = read_fully(fd, buf, len, off, path, e);
+		goto out;
+	} else if (keep)
+		f = fd_keep(l, name, fd);
+	rc = read_fully(fd, buf, len, off, path, e);
+	if (f != NULL)
+		fd_give(l, f);
+	else
 		close(fd);
-	}
+out:
 	free(path);
 	return (rc);
 }
@@ -161,6 +288,7 @@ local_put(struct stor *st, const char *name, const uint8_t *data, size_t len,
 	path = path_of(st, name);
 	if (afile_write_all(path, data, len, 0600, afile_flags(flags), e) == -1)
 		goto out;
+	fd_drop(st->impl, name);
 	rc = 0;
 out:
 	free(path);
@@ -198,6 +326,7 @@ local_put_stream(struct stor *st, const char *name, uint64_t len,
 		goto out;
 	if (afile_commit(af, e) == -1)
 		goto out;
+	fd_drop(st->impl, name);
 	rc = 0;
 out:
 	afile_free(af); /* removes the temp file unless committed */
@@ -330,6 +459,7 @@ local_remove(struct stor *st, const char *name, struct err *e)
 	char *path = path_of(st, name);
 	int rc = 0;
 
+	fd_drop(st->impl, name);
 	if (unlink(path) == -1 && errno != ENOENT)
 		rc = err_sys(e, ERR_IO, "remove %s", path);
 	free(path);
@@ -360,6 +490,10 @@ local_close(struct stor *st)
 {
 	struct local *l = st->impl;
 
+	for (size_t i = 0; i < LOCAL_FDS; i++)
+		if (l->fds[i].name != NULL)
+			fd_slot_clear(&l->fds[i]);
+	pthread_mutex_destroy(&l->mu);
 	free(l->root);
 	free(l);
 }
@@ -423,6 +557,9 @@ stor_local_open(const char *path, int create, struct stor **out, struct err *e)
 		l->root = xasprintf("%s/%.*s", cwd, (int)n, path);
 		free(cwd);
 	}
+	pthread_mutex_init(&l->mu, NULL);
+	for (size_t i = 0; i < LOCAL_FDS; i++)
+		l->fds[i].fd = -1;
 	st = xcalloc(1, sizeof(*st));
 	st->ops = &local_ops;
 	st->location = xstrdup(path);

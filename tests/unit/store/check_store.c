@@ -894,12 +894,12 @@ START_TEST(test_range_sees_own_replace)
 	fill(a, sizeof(a), 1);
 	fill(b, sizeof(b), 2);
 	fill(c, sizeof(c), 3);
-	ck_assert_int_eq(stor_put(st, "p/a", a, sizeof(a), STOR_NOREPLACE, &e),
+	ck_assert_int_eq(stor_put(st, "data/a", a, sizeof(a), STOR_NOREPLACE, &e),
 	    0);
-	ck_assert_int_eq(stor_put(st, "p/c", c, sizeof(c), STOR_NOREPLACE, &e),
+	ck_assert_int_eq(stor_put(st, "data/c", c, sizeof(c), STOR_NOREPLACE, &e),
 	    0);
 	for (int i = 0; i < 6; i++) {
-		const char *name = i % 2 ? "p/c" : "p/a";
+		const char *name = i % 2 ? "data/c" : "data/a";
 		const uint8_t *want = i % 2 ? c : a;
 		uint64_t off = (uint64_t)(i * 450);
 
@@ -908,17 +908,43 @@ START_TEST(test_range_sees_own_replace)
 		    0);
 		ck_assert_mem_eq(part, want + off, sizeof(part));
 	}
-	ck_assert_int_eq(stor_get_range(st, "p/a", 10, sizeof(part), part, &e),
+	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part, &e),
 	    0);
-	ck_assert_int_eq(stor_remove(st, "p/a", &e), 0);
-	ck_assert_int_eq(stor_put(st, "p/a", b, sizeof(b), STOR_NOREPLACE, &e),
+	ck_assert_int_eq(stor_remove(st, "data/a", &e), 0);
+	ck_assert_int_eq(stor_put(st, "data/a", b, sizeof(b), STOR_NOREPLACE, &e),
 	    0);
-	ck_assert_int_eq(stor_get_range(st, "p/a", 10, sizeof(part), part, &e),
+	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part, &e),
 	    0);
 	ck_assert_mem_eq(part, b + 10, sizeof(part));
-	/* Removed by this store: gone for its reads too. */
-	ck_assert_int_eq(stor_remove(st, "p/a", &e), 0);
-	ck_assert_int_eq(stor_get_range(st, "p/a", 10, sizeof(part), part, &e),
+	/* More files than a backend keeps open, read in turns. */
+	for (int i = 0; i < 12; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "data/f%d", i);
+		fill(c, sizeof(c), (uint32_t)(10 + i));
+		ck_assert_int_eq(stor_put(st, name, c, sizeof(c),
+		                     STOR_NOREPLACE, &e),
+		    0);
+	}
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 12; i++) {
+			char name[32];
+			uint64_t off = (uint64_t)(round * 700 + i * 10);
+
+			snprintf(name, sizeof(name), "data/f%d", i);
+			fill(c, sizeof(c), (uint32_t)(10 + i));
+			ck_assert_int_eq(stor_get_range(st, name, off,
+			                     sizeof(part), part, &e),
+			    0);
+			ck_assert_mem_eq(part, c + off, sizeof(part));
+		}
+	/* Removed by this store, right after a read: gone for its reads
+	 * too. */
+	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part,
+	                     &e),
+	    0);
+	ck_assert_int_eq(stor_remove(st, "data/a", &e), 0);
+	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part, &e),
 	    -1);
 	ck_assert_int_eq(e.sys_errno, ENOENT);
 	stor_close(st);
