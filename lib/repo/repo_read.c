@@ -342,6 +342,24 @@ repo_readers_free(struct repo *r)
 	r->nrctx = 0;
 }
 
+/*
+ * How many readers: one per CPU, and for a store across a network as
+ * many as it serves requests at once, since a reader there mostly waits
+ * for its answer (with 2 CPUs and transfers = 4, two readers left two of
+ * the four connections idle).
+ */
+static size_t
+readers_wanted(const struct repo *r)
+{
+	size_t nth, net;
+
+	if (r->nworkers >= 0)
+		return ((size_t)r->nworkers);
+	nth = repo_default_workers();
+	net = (size_t)stor_transfers(r->st);
+	return (nth > 0 && net > nth ? (net > 16 ? 16 : net) : nth);
+}
+
 /* Start the readers unless there are some, or none are wanted. */
 static int
 ensure_rpool(struct repo *r, struct err *e)
@@ -351,8 +369,7 @@ ensure_rpool(struct repo *r, struct err *e)
 
 	if (r->rpool != NULL)
 		return (0);
-	nth = r->nworkers < 0 ? repo_default_workers() : (size_t)r->nworkers;
-	if (nth == 0)
+	if ((nth = readers_wanted(r)) == 0)
 		return (0);
 	r->rctx = xcalloc(nth, sizeof(*r->rctx));
 	for (; r->nrctx < nth; r->nrctx++)

@@ -1409,6 +1409,7 @@ stor_s3_open(const char *location, const struct stor_opts *o, int create,
 	st->ops = &s3_ops;
 	st->location = xstrdup(location);
 	st->impl = s;
+	st->transfers = transfers;
 	*out = st;
 	return (0);
 fail:

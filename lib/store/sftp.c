@@ -1314,6 +1314,7 @@ stor_sftp_open(const char *location, const struct stor_opts *o, int create,
 	st->ops = &sftp_ops;
 	st->location = xstrdup(location);
 	st->impl = s;
+	st->transfers = (int)s->nconns;
 	*out = st;
 	return (0);
 fail:

@@ -48,6 +48,12 @@ stor_location(const struct stor *st)
 }
 
 int
+stor_transfers(const struct stor *st)
+{
+	return (st->transfers);
+}
+
+int
 stor_name_valid(const char *name)
 {
 	const char *p = name;

@@ -94,6 +94,12 @@ void stor_close(struct stor *);
 const char *stor_location(const struct stor *);
 
 /*
+ * How many requests a store across a network serves at once (its
+ * transfers), or 0 for a local directory.
+ */
+int stor_transfers(const struct stor *);
+
+/*
  * Read a whole file of at most max bytes.  A missing file fails with
  * sys_errno ENOENT; a larger one with ERR_CORRUPT.  *data is allocated.
  */

@@ -59,6 +59,7 @@ struct stor {
 	const struct stor_ops *ops;
 	char *location;
 	void *impl;
+	int transfers; /* requests it serves at once; 0: a local directory */
 };
 
 int stor_local_open(const char *path, int create, struct stor **out,
