@@ -518,8 +518,10 @@ end_entry(struct walk *w, struct err *e, int *fatal)
  * round trip per file, in turn.  Only what the walk surely reads next is
  * announced: files of a directory restored whole, up to the next
  * subdirectory (the walk goes down there first) or hard link (which may
- * have no data to read), and never in tar mode (it reads a file twice).
- * A wrong guess costs only the reads: repo_blobs_read checks every id.
+ * have no data to read).  In tar mode a file of several chunks is read
+ * twice (checked, then written), so announcing stops before one: only
+ * files of one chunk, read once, are announced.  A wrong guess costs
+ * only the reads: repo_blobs_read checks every id.
  */
 static void
 read_ahead(struct walk *w)
@@ -527,7 +529,7 @@ read_ahead(struct walk *w)
 	struct level *l = &w->lv[w->depth - 1];
 	size_t cur = l->next - 1, room;
 
-	if (w->tar || !l->all || w->o->nexcludes > 0)
+	if (!l->all || w->o->nexcludes > 0)
 		return;
 	if (w->ahead_nodes != l->dir.nodes || w->ahead_next < cur) {
 		w->ahead_nodes = l->dir.nodes;
@@ -537,7 +539,8 @@ read_ahead(struct walk *w)
 	while (w->ahead_next < l->dir.n) {
 		const struct fs_node *n = &l->dir.nodes[w->ahead_next];
 
-		if (n->type == FS_DIR || (n->type == FS_FILE && n->nlink > 1))
+		if (n->type == FS_DIR || (n->type == FS_FILE && n->nlink > 1) ||
+		    (w->tar && n->type == FS_FILE && n->nchunks > 1))
 			break;
 		if (n->type == FS_FILE && n->nchunks > 0) {
 			if (n->nchunks > room)
