@@ -163,5 +163,7 @@ memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 rgw frontends = beast endpoint=127.0.0.1:$4
 rgw thread pool size = 64
 rgw data = $1/rgw-data
+${RGW_DNS_NAME:+# Virtual-host addressing: BUCKET.\$RGW_DNS_NAME names a bucket.
+rgw dns name = $RGW_DNS_NAME}
 EOF
 }
