@@ -13,8 +13,7 @@
 . "$(dirname "$0")/rgw-lib.sh"
 
 export COFFER_TEST_WEAK_KDF=1
-RGW_DNS_NAME=s3.localhost
-start_rgw
+RGW_DNS_NAME=s3.localhost start_rgw
 B=coffer-vh
 # conf NAME ENDPOINT [EXTRA]: an s3 [repository NAME] on bucket $B.
 conf() {

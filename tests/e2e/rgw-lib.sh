@@ -14,6 +14,8 @@
 # keys, also in $RGW_DIR/access and $RGW_DIR/secret, mode 0600) and
 # RGW_CONF (for radosgw-admin -c).  The OSD keeps objects in RAM
 # (memstore) and stops taking writes at 95% of RGW_MEMSTORE_BYTES (1 GiB).
+# With RGW_DNS_NAME set (e.g. s3.localhost), RGW also serves bucket B as
+# B.$RGW_DNS_NAME (virtual-host addressing; rgw_dns_name).
 start_rgw() {
 	local d mon_port rgw_port tls_port fsid uuid pid try=0
 	for b in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph; do
