@@ -4,7 +4,8 @@
 # http://BUCKET.s3.localhost:PORT/KEY, which libcurl resolves to the
 # loopback itself (RFC 6761's .localhost; no DNS, no /etc/hosts).  The DR
 # story once that way: snapshot, replicate (the bucket made by a
-# virtual-host PUT), lose the primary, restore from the bucket, compare.
+# virtual-host PUT), lose the primary, restore from the bucket, compare;
+# then a check over verified TLS (a certificate for *.s3.localhost).
 # Then the wrong addressing: a name the store serves no buckets under (RGW
 # would take the whole Host for a bucket's name and make that bucket) and
 # an IP address are refused with one line, exit 2, nothing created.
@@ -77,6 +78,16 @@ restore_equal vhost "$S" -c "$T/c.conf" --password-file "$T/key"
 # Path style on the same endpoint name reads the same copy.
 expect_status 0 "$COFFER" -c "$T/c.conf" snapshots -r path --password-file "$T/key"
 expect_grep '^1 snapshot' "$T/out"
+# And virtual-host over verified TLS: the certificate covers
+# *.s3.localhost, so coffer-vh.s3.localhost verifies against ca_file.
+{
+	printf '[repository tls]\nurl = s3://s3.localhost:%s/%s/site1\n' "$RGW_TLS_PORT" "$B"
+	printf 'access_key_file = %s\n' "$RGW_DIR/access"
+	printf 'secret_key_file = %s\n' "$RGW_DIR/secret"
+	printf 'ca_file = %s\nretries = 0\npath_style = no\n' "$RGW_CA"
+} >>"$T/c.conf"
+expect_status 0 "$COFFER" -c "$T/c.conf" check -r tls --password-file "$T/key"
+expect_grep 'no problems found' "$T/out"
 
 # A name the store serves no buckets under: RGW takes
 # "coffer-vh.other.localhost" for the bucket.  One line, exit 2, and no
