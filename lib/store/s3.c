@@ -12,6 +12,7 @@
  */
 #include <sys/types.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -40,10 +41,11 @@
 
 struct s3 {
 	char *location;
-	char *base;   /* "https://endpoint[:port]" (or bucket.endpoint) */
-	char *host;   /* the Host header */
-	char *root;   /* "/bucket" path style, "" virtual host */
-	char *prefix; /* "" or "a/b/" */
+	char *base; /* "https://" and the Host header */
+	char *host; /* endpoint[:port], or bucket.endpoint[:port] */
+	char *bucket;
+	int virtual_host; /* bucket.endpoint/key, not endpoint/bucket/key */
+	char *prefix;     /* "" or "a/b/" */
 	char *region;
 	char *access;
 	char *secret; /* NUL-terminated, wiped at close */
@@ -315,12 +317,7 @@ perform(struct s3 *s, struct req *q, struct err *e)
 	else
 		s3_sign_sha256_hex(q->body != NULL ? (const void *)q->body : "",
 		    q->body_len, hash);
-	{
-		char *k = q->key != NULL ? s3_sign_uri_encode(q->key, 1) : NULL;
-
-		path = xasprintf("%s/%s", s->root, k != NULL ? k : "");
-		free(k);
-	}
+	path = s3_sign_path(s->bucket, s->virtual_host, q->key);
 	h[nh++] = (struct s3_sign_hdr){ "host", s->host };
 	h[nh++] = (struct s3_sign_hdr){ "x-amz-content-sha256", hash };
 	h[nh++] = (struct s3_sign_hdr){ "x-amz-date", date };
@@ -1158,7 +1155,7 @@ s3_free(struct s3 *s)
 	free(s->location);
 	free(s->base);
 	free(s->host);
-	free(s->root);
+	free(s->bucket);
 	free(s->prefix);
 	free(s->region);
 	free(s->ca_file);
@@ -1270,6 +1267,73 @@ out:
 	return (rc);
 }
 
+/*
+ * Virtual-host addressing: does the store take BUCKET.endpoint for the
+ * bucket?  A store that serves no buckets under the endpoint's name reads
+ * the whole Host as a bucket's name (RGW, for a name not its rgw_dns_name:
+ * its 404 names that bucket, which open_bucket would create) or answers
+ * for no bucket at all (a list of buckets): either is refused here, before
+ * anything is created.  A listing names its bucket; 404 may.
+ */
+static int
+check_virtual_host(struct s3 *s, struct err *e)
+{
+	struct req q = { 0 };
+	const char *body, *end, *v = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	q.method = "GET";
+	q.query = "list-type=2&max-keys=1";
+	q.out_max = S3_LIST_MAX;
+	if (call(s, &q, e) == -1)
+		goto out;
+	body = q.out != NULL ? (const char *)q.out : "";
+	end = body + q.out_len;
+	if (q.status == 200) {
+		if (memmem(body, q.out_len, "<ListBucketResult", 17) != NULL)
+			v = s3_xml_find(body, end, "Name", &n);
+		if (v == NULL) {
+			err_set(e, ERR_CONFIG,
+			    "%s: the store answered %s for no bucket: it does "
+			    "not serve virtual-host addressing there; set "
+			    "path_style = yes, or use the endpoint name the "
+			    "store serves buckets under",
+			    s->location, s->host);
+			goto out;
+		}
+	} else if (q.status == 404)
+		v = s3_xml_find(body, end, "BucketName", &n);
+	if (v != NULL &&
+	    (n != strlen(s->bucket) || memcmp(v, s->bucket, n) != 0)) {
+		char name[64];
+		size_t i;
+
+		/* The server's bytes: shown only as a bucket's name could be.
+		 */
+		for (i = 0; i < n && i < sizeof(name) - 1; i++)
+			name[i] =
+			    strchr("abcdefghijklmnopqrstuvwxyz0123456789.-",
+			        v[i]) != NULL &&
+			        v[i] != '\0'
+			    ? v[i]
+			    : '?';
+		name[i] = '\0';
+		err_set(e, ERR_CONFIG,
+		    "%s: the store took %s for bucket '%s', not '%s': it does "
+		    "not serve virtual-host addressing under that name; set "
+		    "path_style = yes, or use the endpoint name the store "
+		    "serves buckets under (rgw_dns_name on Ceph)",
+		    s->location, s->host, name, s->bucket);
+		goto out;
+	}
+	/* Anything else is for open_bucket to judge. */
+	rc = 0;
+out:
+	free(q.out);
+	return (rc);
+}
+
 /* Is the bucket there?  With create, make it.  ERR_NOREPO when missing. */
 static int
 open_bucket(struct s3 *s, int create, struct err *e)
@@ -1334,6 +1398,16 @@ out:
 	return (rc);
 }
 
+/* Is host an IPv4 or IPv6 address (no brackets), not a name? */
+static int
+is_address(const char *host)
+{
+	unsigned char a[16];
+
+	return (inet_pton(AF_INET, host, a) == 1 ||
+	    inet_pton(AF_INET6, host, a) == 1);
+}
+
 int
 stor_s3_open(const char *location, const struct stor_opts *o, int create,
     struct stor **out, struct err *e)
@@ -1372,13 +1446,17 @@ stor_s3_open(const char *location, const struct stor_opts *o, int create,
 		snprintf(hostport + n, sizeof(hostport) - n, ":%d", u.port);
 	}
 	s->insecure = o->s3_insecure_http;
-	if (o->s3_virtual_host) {
-		s->host = xasprintf("%s.%s", u.bucket, hostport);
-		s->root = xstrdup("");
-	} else {
-		s->host = xstrdup(hostport);
-		s->root = xasprintf("/%s", u.bucket);
+	s->virtual_host = o->s3_virtual_host;
+	if (s->virtual_host && is_address(u.host)) {
+		err_set(e, ERR_CONFIG,
+		    "%s: virtual-host addressing (path_style = no) needs the "
+		    "endpoint's DNS name, not an IP address: set path_style = "
+		    "yes or name the endpoint",
+		    location);
+		goto fail;
 	}
+	s->bucket = xstrdup(u.bucket);
+	s->host = s3_sign_host(hostport, u.bucket, s->virtual_host);
 	s->base = xasprintf("%s://%s", s->insecure ? "http" : "https", s->host);
 	s->prefix = u.prefix[0] ? xasprintf("%s/", u.prefix) : xstrdup("");
 	s->region = xstrdup(o->s3_region != NULL ? o->s3_region : "us-east-1");
@@ -1402,8 +1480,9 @@ stor_s3_open(const char *location, const struct stor_opts *o, int create,
 	s->log = o->log;
 	s->interrupted = o->interrupted;
 	s->idle = xcalloc((size_t)transfers, sizeof(*s->idle));
-	if (credentials(s, &u, o, e) == -1 || open_bucket(s, create, e) == -1 ||
-	    read_versioning(s, e) == -1)
+	if (credentials(s, &u, o, e) == -1 ||
+	    (s->virtual_host && check_virtual_host(s, e) == -1) ||
+	    open_bucket(s, create, e) == -1 || read_versioning(s, e) == -1)
 		goto fail;
 	st = xcalloc(1, sizeof(*st));
 	st->ops = &s3_ops;

@@ -45,6 +45,27 @@ s3_sign_uri_encode(const char *s, int keep_slash)
 	return (out);
 }
 
+char *
+s3_sign_host(const char *endpoint, const char *bucket, int virtual_host)
+{
+	if (virtual_host)
+		return (xasprintf("%s.%s", bucket, endpoint));
+	return (xstrdup(endpoint));
+}
+
+char *
+s3_sign_path(const char *bucket, int virtual_host, const char *key)
+{
+	char *k = key != NULL ? s3_sign_uri_encode(key, 1) : NULL, *out;
+
+	if (virtual_host)
+		out = xasprintf("/%s", k != NULL ? k : "");
+	else
+		out = xasprintf("/%s/%s", bucket, k != NULL ? k : "");
+	free(k);
+	return (out);
+}
+
 /* The headers' indexes sorted by name (names are lower case already). */
 static void
 sorted(const struct s3_sign_req *r, size_t idx[S3_SIGN_HDR_MAX])

@@ -61,6 +61,16 @@ char *s3_sign_authorization(const struct s3_sign_req *r, const char *access,
  */
 char *s3_sign_uri_encode(const char *s, int keep_slash);
 
+/*
+ * Where a bucket's requests go.  endpoint is "host[:port]" as the URL has
+ * it (an IPv6 address in brackets).  Path style: Host is the endpoint and
+ * the canonical URI "/bucket/key"; virtual host: Host is
+ * "bucket.endpoint" and the URI "/key".  key is NULL for the bucket
+ * itself ("/bucket/" and "/"), and is encoded here.  Both malloc'd.
+ */
+char *s3_sign_host(const char *endpoint, const char *bucket, int virtual_host);
+char *s3_sign_path(const char *bucket, int virtual_host, const char *key);
+
 /* Hex SHA-256 (64 digits and a NUL) of n bytes at p into out. */
 void s3_sign_sha256_hex(const void *p, size_t n, char out[65]);
 

@@ -10,10 +10,12 @@
 
 # start_rgw: exports RGW_PORT RGW_ENDPOINT (127.0.0.1:PORT, plain HTTP)
 # RGW_TLS_ENDPOINT (127.0.0.1:PORT, HTTPS with a certificate for 127.0.0.1
-# signed by the CA in $RGW_CA) RGW_DIR RGW_ACCESS RGW_SECRET (the user's
+# and [*.]s3.localhost signed by the CA in $RGW_CA) RGW_TLS_PORT RGW_DIR RGW_ACCESS RGW_SECRET (the user's
 # keys, also in $RGW_DIR/access and $RGW_DIR/secret, mode 0600) and
 # RGW_CONF (for radosgw-admin -c).  The OSD keeps objects in RAM
 # (memstore) and stops taking writes at 95% of RGW_MEMSTORE_BYTES (1 GiB).
+# With RGW_DNS_NAME set (e.g. s3.localhost), RGW also serves bucket B as
+# B.$RGW_DNS_NAME (virtual-host addressing; rgw_dns_name).
 start_rgw() {
 	local d mon_port rgw_port tls_port fsid uuid pid try=0
 	for b in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph; do
@@ -75,14 +77,16 @@ start_rgw() {
 	RGW_PORT=$rgw_port
 	RGW_ENDPOINT=127.0.0.1:$rgw_port
 	RGW_TLS_ENDPOINT=127.0.0.1:$tls_port
+	RGW_TLS_PORT=$tls_port
 	RGW_CA=$d/ca.pem
 	RGW_DIR=$d
 	RGW_CONF=$d/ceph.conf
-	export RGW_PORT RGW_ENDPOINT RGW_TLS_ENDPOINT RGW_CA RGW_DIR RGW_CONF \
+	export RGW_PORT RGW_ENDPOINT RGW_TLS_ENDPOINT RGW_TLS_PORT RGW_CA RGW_DIR RGW_CONF \
 	    RGW_ACCESS RGW_SECRET
 }
 
-# A private CA, and a certificate for 127.0.0.1 it signed.
+# A private CA, and a certificate it signed for 127.0.0.1, s3.localhost
+# and *.s3.localhost (virtual-host buckets over TLS).
 _rgw_certs() {
 	(
 		cd "$1" &&
@@ -92,7 +96,7 @@ _rgw_certs() {
 		    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
 			-nodes -keyout key.pem -out cert.csr \
 			-subj /CN=127.0.0.1 &&
-		    printf 'subjectAltName=IP:127.0.0.1\n' >cert.ext &&
+		    printf 'subjectAltName=IP:127.0.0.1,DNS:s3.localhost,DNS:*.s3.localhost\n' >cert.ext &&
 		    openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca.key \
 			-CAcreateserial -out cert.pem -days 2 -extfile cert.ext
 	) >>"$1/setup.log" 2>&1 || _rgw_fail "$1" "openssl (test certificates)"
@@ -163,5 +167,7 @@ memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 rgw frontends = beast endpoint=127.0.0.1:$4
 rgw thread pool size = 64
 rgw data = $1/rgw-data
+${RGW_DNS_NAME:+# Virtual-host addressing: BUCKET.\$RGW_DNS_NAME names a bucket.
+rgw dns name = $RGW_DNS_NAME}
 EOF
 }

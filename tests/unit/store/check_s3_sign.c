@@ -54,6 +54,74 @@ START_TEST(test_aws_example)
 }
 END_TEST
 
+/*
+ * The same object addressed both ways, Host and canonical URI from
+ * s3_sign_host and s3_sign_path: virtual host is the reference's example
+ * (signature f0e8bdb8...), path style signs "/examplebucket/test.txt" for
+ * Host s3.amazonaws.com (its signature from the same Python script).
+ */
+static char *
+sign_get(const char *host, const char *path)
+{
+	const struct s3_sign_hdr h[] = {
+		{ "x-amz-date", "20130524T000000Z" },
+		{ "range", "bytes=0-9" },
+		{ "x-amz-content-sha256", EMPTY },
+		{ "host", host },
+	};
+	struct s3_sign_req r = { "GET", path, "", h, 4, EMPTY,
+		"20130524T000000Z", "us-east-1" };
+	static const char secret[] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+	return (s3_sign_authorization(&r, "AKIAIOSFODNN7EXAMPLE", secret,
+	    strlen(secret)));
+}
+
+START_TEST(test_addressing)
+{
+	static const char *sig[2] = {
+		"819484c483cfb97d16522b1ac156f87e61677cc8f1f2545c799650ef178f4a"
+		"a8",
+		"f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb"
+		"41",
+	};
+	static const char *hosts[2] = { "s3.amazonaws.com",
+		"examplebucket.s3.amazonaws.com" };
+	static const char *paths[2] = { "/examplebucket/test.txt",
+		"/test.txt" };
+
+	for (int vh = 0; vh < 2; vh++) {
+		char *host =
+		         s3_sign_host("s3.amazonaws.com", "examplebucket", vh),
+		     *path = s3_sign_path("examplebucket", vh, "test.txt"), *a;
+
+		ck_assert_str_eq(host, hosts[vh]);
+		ck_assert_str_eq(path, paths[vh]);
+		a = sign_get(host, path);
+		ck_assert_ptr_nonnull(strstr(a, sig[vh]));
+		free(a);
+		free(host);
+		free(path);
+	}
+	{
+		char *p[4] = { s3_sign_path("b-1", 0, NULL),
+			s3_sign_path("b-1", 1, NULL),
+			s3_sign_path("b-1", 0, "site 1/data/ab"),
+			s3_sign_path("b-1", 1, "site 1/data/ab") };
+		char *h = s3_sign_host("s3.localhost:7480", "b-1", 1);
+
+		ck_assert_str_eq(p[0], "/b-1/");
+		ck_assert_str_eq(p[1], "/");
+		ck_assert_str_eq(p[2], "/b-1/site%201/data/ab");
+		ck_assert_str_eq(p[3], "/site%201/data/ab");
+		ck_assert_str_eq(h, "b-1.s3.localhost:7480");
+		for (int i = 0; i < 4; i++)
+			free(p[i]);
+		free(h);
+	}
+}
+END_TEST
+
 /* A listing page as s3.c asks for it: an encoded query, another region. */
 START_TEST(test_list_query)
 {
@@ -140,6 +208,7 @@ s3_sign_suite(void)
 	TCase *tc = tcase_create("sigv4");
 
 	tcase_add_test(tc, test_aws_example);
+	tcase_add_test(tc, test_addressing);
 	tcase_add_test(tc, test_list_query);
 	tcase_add_test(tc, test_put_unsigned);
 	tcase_add_test(tc, test_encode);
