@@ -582,7 +582,7 @@ do_file(struct walk *w, const struct fs_node *n, struct err *e)
 	if (hook)
 		w->o->file_begin(w->o->file_arg, w->path.s, n, r);
 	if (r == 0) {
-		freezero(first, firstlen); /* a hard link: no data */
+		freezero(first, firstlen); /* a hard link, or empty */
 	} else if (stream_data(w->r, n, put_extract, w, first, firstlen, w->o,
 	               &done, &why) == -1) {
 		if (hook)

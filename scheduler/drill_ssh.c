@@ -133,9 +133,9 @@ run_cmd(struct stor *ss, const char *cmd, struct outbuf *out, int long_wait,
 struct fhash {
 	char *path; /* relative to PATH: no "/" or "./" in front */
 	uint8_t sum[CRYPTO_HASH_LEN];
-	uint64_t dev, ino; /* a hard link: the same as the name before */
+	uint64_t dev, ino; /* as in the snapshot: a hard link's first name */
 	size_t seq;        /* the order restored */
-	int link;          /* a hard link: sum is its first name's */
+	int link;          /* a hard link: sum is to be its first name's */
 };
 
 /*
@@ -188,7 +188,7 @@ th_data(void *arg, const uint8_t *p, size_t n, uint64_t off)
 {
 	struct tarhash *t = arg;
 
-	if (off < t->pos || n > t->size - off) {
+	if (off < t->pos || off > t->size || n > t->size - off) {
 		t->bad = 1;
 		return;
 	}
