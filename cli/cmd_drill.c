@@ -27,27 +27,6 @@ static const struct opt drill_opts_table[] = {
 
 static const struct opt_spec drill_spec = { drill_opts_table, NULL };
 
-/* "1h2m3s" for a number of seconds. */
-static void
-dur(double secs, char *buf, size_t size)
-{
-	uint64_t v = secs > 0 ? (uint64_t)(secs + 0.5) : 0;
-
-	if (v < 60)
-		snprintf(buf, size, "%.1f s", secs);
-	else if (v < 3600)
-		snprintf(buf, size, "%llum%02llus", (unsigned long long)v / 60,
-		    (unsigned long long)v % 60);
-	else if (v < 86400)
-		snprintf(buf, size, "%lluh%02llum",
-		    (unsigned long long)v / 3600,
-		    (unsigned long long)(v % 3600) / 60);
-	else
-		snprintf(buf, size, "%llud%02lluh",
-		    (unsigned long long)v / 86400,
-		    (unsigned long long)(v % 86400) / 3600);
-}
-
 static void
 report_json(const struct drill_result *r)
 {
@@ -182,7 +161,7 @@ report_text(const struct cli_ctx *ctx, const struct drill_result *r)
 		const struct drill_step_result *st = &r->steps[i];
 		char m[ERR_MSG_MAX + 128];
 
-		dur(st->duration, a, sizeof(a));
+		fmt_dur(st->duration, a, sizeof(a));
 		if (st->ran && st->ok)
 			snprintf(m, sizeof(m), "snapshot %.8s to %s %s",
 			    st->snapshot_id, drill_target_name(st->target_kind),
@@ -198,7 +177,7 @@ report_text(const struct cli_ctx *ctx, const struct drill_result *r)
 	for (int s = r->nsteps > 0 ? DRILL_RTO : 0; s < DRILL_NSTAGES; s++) {
 		const struct drill_stage_result *sr = &r->stages[s];
 
-		dur(sr->duration, a, sizeof(a));
+		fmt_dur(sr->duration, a, sizeof(a));
 		printf("  %-10s %-8s %9s  %s\n",
 		    drill_stage_name((enum drill_stage)s),
 		    sr->status == DRILL_FAILED ? "FAILED"
@@ -206,11 +185,11 @@ report_text(const struct cli_ctx *ctx, const struct drill_result *r)
 		    s < DRILL_RTO ? a : "", sr->msg);
 	}
 	if (r->rto_measured)
-		dur(r->rto, a, sizeof(a));
+		fmt_dur(r->rto, a, sizeof(a));
 	else
 		snprintf(a, sizeof(a), "not measured");
 	if (r->rpo_measured)
-		dur((double)r->rpo, b, sizeof(b));
+		fmt_dur((double)r->rpo, b, sizeof(b));
 	else
 		snprintf(b, sizeof(b), "not measured");
 	printf("  RTO %s, RPO %s\n", a, b);
@@ -274,11 +253,11 @@ list_text(const struct tick_drill_status *v, size_t n)
 
 		fmt_time_local(d->has_last ? d->last_started : 0, t, sizeof(t));
 		if (d->last_has_rto)
-			dur(d->last_rto, rto, sizeof(rto));
+			fmt_dur(d->last_rto, rto, sizeof(rto));
 		else
 			snprintf(rto, sizeof(rto), "-");
 		if (d->rpo >= 0)
-			dur((double)d->rpo, rpo, sizeof(rpo));
+			fmt_dur((double)d->rpo, rpo, sizeof(rpo));
 		else
 			snprintf(rpo, sizeof(rpo), "-");
 		printf("%-16s %-8s %-19s %10s %10s  %s\n", d->drill,

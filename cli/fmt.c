@@ -54,6 +54,26 @@ fmt_span(int64_t s, char *buf, size_t size)
 }
 
 void
+fmt_dur(double secs, char *buf, size_t size)
+{
+	uint64_t v = secs > 0 ? (uint64_t)(secs + 0.5) : 0;
+
+	if (v < 60)
+		snprintf(buf, size, "%.1f s", secs);
+	else if (v < 3600)
+		snprintf(buf, size, "%llum%02llus", (unsigned long long)v / 60,
+		    (unsigned long long)v % 60);
+	else if (v < 86400)
+		snprintf(buf, size, "%lluh%02llum",
+		    (unsigned long long)v / 3600,
+		    (unsigned long long)(v % 3600) / 60);
+	else
+		snprintf(buf, size, "%llud%02lluh",
+		    (unsigned long long)v / 86400,
+		    (unsigned long long)(v % 86400) / 3600);
+}
+
+void
 fmt_mode(enum fs_type t, uint32_t mode, char buf[11])
 {
 	static const char rwx[] = "rwxrwxrwx";

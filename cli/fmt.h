@@ -22,6 +22,13 @@ void fmt_size(uint64_t n, char *buf, size_t size);
  */
 void fmt_span(int64_t s, char *buf, size_t size);
 
+/*
+ * How long a drill or a stage of one took (drill run, drill status):
+ * "12.3 s" under a minute, then "1m04s", "2h05m", "3d04h" (rounded to
+ * the second first).  Not fmt_span: scripts and tests read these.
+ */
+void fmt_dur(double secs, char *buf, size_t size);
+
 /* ls-style "drwxr-xr-x" (with s/S, t/T); buf has room for 11 chars. */
 void fmt_mode(enum fs_type, uint32_t mode, char buf[11]);
 

@@ -314,10 +314,17 @@ out:
 	return (rc);
 }
 
+/* Into the walk's output; then rst_opts.file_data sees what it took. */
 static int
 put_extract(void *arg, const uint8_t *p, size_t n, uint64_t off, struct err *e)
 {
-	return (fs_extract_write(arg, p, n, off, e));
+	struct walk *w = arg;
+
+	if (fs_extract_write(w->x, p, n, off, e) == -1)
+		return (-1);
+	if (w->o->file_begin != NULL)
+		w->o->file_data(w->o->file_arg, p, n, off);
+	return (0);
 }
 
 static int
@@ -561,7 +568,7 @@ do_file(struct walk *w, const struct fs_node *n, struct err *e)
 	size_t firstlen = 0;
 	uint64_t done = 0;
 	struct err why, why2;
-	int r, fatal;
+	int r, fatal, hook = w->o->file_begin != NULL;
 
 	err_clear(&why);
 	if (check_shape(n, &why) == -1)
@@ -575,10 +582,14 @@ do_file(struct walk *w, const struct fs_node *n, struct err *e)
 		freezero(first, firstlen);
 		return (entry_failed(w, &why, e));
 	}
+	if (hook)
+		w->o->file_begin(w->o->file_arg, w->path.s, n, r);
 	if (r == 0) {
-		freezero(first, firstlen); /* a hard link: no data */
-	} else if (stream_data(w->r, n, put_extract, w->x, first, firstlen,
-	               w->o, &done, &why) == -1) {
+		freezero(first, firstlen); /* a hard link, or empty */
+	} else if (stream_data(w->r, n, put_extract, w, first, firstlen, w->o,
+	               &done, &why) == -1) {
+		if (hook)
+			w->o->file_end(w->o->file_arg, 0);
 		/* Never leave what was written looking restored. */
 		err_clear(&why2);
 		if (fs_extract_discard(w->x, &why2) == -1 &&
@@ -593,7 +604,10 @@ do_file(struct walk *w, const struct fs_node *n, struct err *e)
 		}
 		return (entry_failed(w, &why, e));
 	}
-	if (!end_entry(w, e, &fatal))
+	r = end_entry(w, e, &fatal);
+	if (hook)
+		w->o->file_end(w->o->file_arg, r);
+	if (!r)
 		return (fatal ? -1 : 0);
 	w->st->files++;
 	w->st->bytes += done;

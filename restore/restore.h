@@ -85,6 +85,32 @@ struct rst_opts {
 	 */
 	int (*keepalive)(void *arg, struct err *e);
 	void *keepalive_arg;
+	/*
+	 * Told about each regular file rst_to_dir and rst_to_tar restore,
+	 * with the file data handed to the output, each byte once (in tar
+	 * mode the first read, which only checks the chunks, is not shown):
+	 *   file_begin  once the entry is started: path absolute as in the
+	 *               snapshot, node its record; data 0 when no file_data
+	 *               follows: node->size is 0, or it is a hard link to
+	 *               a name restored earlier in this run (the same
+	 *               node->dev and node->ino, data 1 at the time) and
+	 *               its content is that name's;
+	 *   file_data   n bytes at file offset off, after the output took
+	 *               them; offsets only go up, and what no call covers
+	 *               up to node->size is a hole (zeros, as a reader of
+	 *               the restored file sees it);
+	 *   file_end    after every file_begin, before the next entry: ok 1
+	 *               when the file is restored (counted in st->files), 0
+	 *               when it is not after all (reported, or the restore
+	 *               stops), whatever file_data said.
+	 * Called on the thread running the restore.  NULL file_begin: none
+	 * of the three is called; the other two must then be set too.
+	 */
+	void (*file_begin)(void *arg, const char *path,
+	    const struct fs_node *node, int data);
+	void (*file_data)(void *arg, const uint8_t *p, size_t n, uint64_t off);
+	void (*file_end)(void *arg, int ok);
+	void *file_arg;
 };
 
 /*

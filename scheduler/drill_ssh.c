@@ -2,7 +2,8 @@
  * The ssh:USER@HOST[:PORT]:/PATH target (drill.h): the restore streamed
  * as a pax tar (rst_to_tar) over an SSH exec channel into
  * "mkdir -p PATH && tar -x -C PATH" on the test host, the SHA-256 of every
- * regular file taken from the stream on the way; verified against
+ * regular file taken on the way from the bytes the restore hands to the
+ * stream (rst_opts.file_data); verified against
  * sha256sum of every file there; the checks command run there; PATH
  * removed there afterwards.  The SSH session is the sftp:// store's
  * (lib/store/sftp_exec.h): one place decides on host keys and keys.
@@ -125,245 +126,127 @@ run_cmd(struct stor *ss, const char *cmd, struct outbuf *out, int long_wait,
 	return (rc);
 }
 
-/* ------------------------------------------------------------ tar hashes */
+/* ------------------------------------------------------------ hashes */
+
+#define ZEROS_LEN (64 * 1024)
 
 struct fhash {
-	char *path; /* as in the stream, without "./" or "/" in front */
+	char *path; /* relative to PATH: no "/" or "./" in front */
 	uint8_t sum[CRYPTO_HASH_LEN];
-	int sparse; /* GNU sparse: its stream is no plain content */
+	uint64_t dev, ino; /* as in the snapshot: a hard link's first name */
+	size_t seq;        /* the order restored */
+	int link;          /* a hard link: sum is to be its first name's */
 };
 
-/* The pax stream read on its way to the test host. */
+/*
+ * The SHA-256 of each regular file the restore hands to the stream
+ * (rst_opts.file_*): its whole content as sha256sum there reads it,
+ * holes as zeros.
+ */
 struct tarhash {
-	uint8_t hdr[512];
-	size_t hlen;
-	uint64_t left, pad;
-	enum { TH_SKIP, TH_PAX, TH_FILE } kind;
-	char *pax;
-	size_t paxlen;
-	char *next_path, *next_link; /* from a pax header, for the next */
-	uint64_t next_size;
-	int has_size, next_sparse;
 	struct crypto_sha256_ctx *h;
+	uint8_t *zeros;
 	struct fhash cur;
+	uint64_t pos, size; /* of cur */
 	struct fhash *v;
 	size_t n, cap;
-	int ended;
-	int bad;
+	int bad; /* offsets went back: a restore bug */
 };
 
-static char *
-th_norm(const char *p, size_t n)
-{
-	while (n >= 2 && p[0] == '.' && p[1] == '/') {
-		p += 2;
-		n -= 2;
-	}
-	while (n > 0 && p[0] == '/') {
-		p++;
-		n--;
-	}
-	while (n > 0 && p[n - 1] == '/')
-		n--;
-	return (xstrndup(p, n));
-}
-
 static void
-th_add(struct tarhash *t, struct fhash *f)
+th_zeros(struct tarhash *t, uint64_t n)
 {
-	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 256;
-		t->v = xreallocarray(t->v, t->cap, sizeof(*t->v));
-	}
-	t->v[t->n++] = *f;
-	memset(f, 0, sizeof(*f));
-}
+	if (t->zeros == NULL)
+		t->zeros = xcalloc(1, ZEROS_LEN);
+	while (n > 0) {
+		size_t k = n < ZEROS_LEN ? (size_t)n : ZEROS_LEN;
 
-static uint64_t
-th_num(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	if (p[0] & 0x80) { /* base-256 */
-		for (size_t i = 1; i < n; i++)
-			v = (v << 8) | p[i];
-		return (v);
-	}
-	for (size_t i = 0; i < n && p[i] != '\0'; i++)
-		if (p[i] >= '0' && p[i] <= '7')
-			v = v * 8 + (uint64_t)(p[i] - '0');
-	return (v);
-}
-
-/* The records "LEN key=value\n" of a pax extended header. */
-static void
-th_pax(struct tarhash *t)
-{
-	const char *p = t->pax, *end = t->pax + t->paxlen;
-
-	while (p < end) {
-		char *sp;
-		unsigned long len = strtoul(p, &sp, 10);
-		const char *kv, *eq, *rec_end;
-
-		if (sp == p || *sp != ' ' || len == 0 ||
-		    len > (unsigned long)(end - p)) {
-			t->bad = 1;
-			return;
-		}
-		rec_end = p + len - 1; /* the newline */
-		kv = sp + 1;
-		eq = memchr(kv, '=', (size_t)(rec_end - kv));
-		if (eq != NULL) {
-			size_t kl = (size_t)(eq - kv),
-			       vl = (size_t)(rec_end - eq - 1);
-
-			if (kl == 4 && memcmp(kv, "path", 4) == 0) {
-				free(t->next_path);
-				t->next_path = th_norm(eq + 1, vl);
-			} else if (kl == 8 && memcmp(kv, "linkpath", 8) == 0) {
-				free(t->next_link);
-				t->next_link = th_norm(eq + 1, vl);
-			} else if (kl == 4 && memcmp(kv, "size", 4) == 0) {
-				t->next_size = strtoull(eq + 1, NULL, 10);
-				t->has_size = 1;
-			} else if (kl == 15 &&
-			    memcmp(kv, "GNU.sparse.name", 15) == 0) {
-				free(t->next_path);
-				t->next_path = th_norm(eq + 1, vl);
-				t->next_sparse = 1;
-			} else if (kl > 11 &&
-			    memcmp(kv, "GNU.sparse.", 11) == 0)
-				t->next_sparse = 1;
-		}
-		p += len;
+		crypto_sha256_update(t->h, t->zeros, k);
+		n -= k;
 	}
 }
 
 static void
-th_header(struct tarhash *t)
+th_begin(void *arg, const char *path, const struct fs_node *node, int data)
 {
-	const uint8_t *h = t->hdr;
-	uint64_t size;
-	char name[101], prefix[156], link[101], *path;
-	int type = h[156];
-	size_t i;
+	struct tarhash *t = arg;
 
-	for (i = 0; i < 512 && h[i] == 0; i++)
-		;
-	if (i == 512) {
-		t->ended = 1;
+	free(t->cur.path);
+	memset(&t->cur, 0, sizeof(t->cur));
+	t->cur.path = xstrdup(path[0] == '/' ? path + 1 : path);
+	t->cur.dev = node->dev;
+	t->cur.ino = node->ino;
+	t->cur.seq = t->n;
+	t->cur.link = !data && node->size > 0;
+	t->pos = 0;
+	t->size = node->size;
+	crypto_sha256_final(t->h, t->cur.sum); /* a fresh start */
+}
+
+static void
+th_data(void *arg, const uint8_t *p, size_t n, uint64_t off)
+{
+	struct tarhash *t = arg;
+
+	if (off < t->pos || off > t->size || n > t->size - off) {
+		t->bad = 1;
 		return;
 	}
-	size = t->has_size ? t->next_size : th_num(h + 124, 12);
-	memcpy(name, h, 100);
-	name[100] = '\0';
-	memcpy(prefix, h + 345, 155);
-	prefix[155] = '\0';
-	memcpy(link, h + 157, 100);
-	link[100] = '\0';
-	t->left = size;
-	t->pad = (512 - size % 512) % 512;
-	t->kind = TH_SKIP;
-	if (type == 'x') {
-		if (size > (1u << 20)) {
-			t->bad = 1; /* no pax header of ours is that long */
-			return;
-		}
-		t->kind = TH_PAX;
-		t->pax = xreallocarray(t->pax, (size_t)size + 1, 1);
-		t->paxlen = 0;
-		return; /* the overrides are for the next header */
-	}
-	if (type == 'g' || type == 'L' || type == 'K')
-		return;
-	if (t->next_path != NULL) {
-		path = t->next_path;
-		t->next_path = NULL;
-	} else if (prefix[0] != '\0') {
-		char *full = xasprintf("%s/%s", prefix, name);
+	th_zeros(t, off - t->pos);
+	crypto_sha256_update(t->h, p, n);
+	t->pos = off + n;
+}
 
-		path = th_norm(full, strlen(full));
-		free(full);
-	} else
-		path = th_norm(name, strlen(name));
-	if (type == '0' || type == '\0' || type == '7') {
-		t->kind = TH_FILE;
-		t->cur.path = path;
-		t->cur.sparse = t->next_sparse;
-		crypto_sha256_final(t->h, t->cur.sum); /* a fresh start */
-		if (size == 0) {
+static void
+th_end(void *arg, int ok)
+{
+	struct tarhash *t = arg;
+
+	if (ok) {
+		if (!t->cur.link) {
+			th_zeros(t, t->size - t->pos);
 			crypto_sha256_final(t->h, t->cur.sum);
-			th_add(t, &t->cur);
 		}
-	} else if (type == '1') {
-		/* A hard link: the same content as what it links to. */
-		struct fhash f;
-		char *to = t->next_link != NULL ? xstrdup(t->next_link)
-		                                : th_norm(link, strlen(link));
-
-		memset(&f, 0, sizeof(f));
-		f.path = path;
-		f.sparse = 1; /* presence only, unless its file is known */
-		for (size_t k = t->n; k-- > 0;)
-			if (strcmp(t->v[k].path, to) == 0) {
-				memcpy(f.sum, t->v[k].sum, sizeof(f.sum));
-				f.sparse = t->v[k].sparse;
-				break;
-			}
-		free(to);
-		th_add(t, &f);
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 256;
+			t->v = xreallocarray(t->v, t->cap, sizeof(*t->v));
+		}
+		t->v[t->n++] = t->cur;
 	} else
-		free(path);
-	free(t->next_link);
-	t->next_link = NULL;
-	t->has_size = 0;
-	t->next_sparse = 0;
+		free(t->cur.path);
+	memset(&t->cur, 0, sizeof(t->cur));
 }
 
-static void
-th_feed(struct tarhash *t, const uint8_t *p, size_t n)
+static int
+fh_by_inode(const void *a, const void *b)
 {
-	while (n > 0 && !t->ended && !t->bad) {
-		size_t take;
+	const struct fhash *x = a, *y = b;
 
-		if (t->left > 0) {
-			take = n < t->left ? n : (size_t)t->left;
-			if (t->kind == TH_FILE)
-				crypto_sha256_update(t->h, p, take);
-			else if (t->kind == TH_PAX) {
-				memcpy(t->pax + t->paxlen, p, take);
-				t->paxlen += take;
-			}
-			t->left -= take;
-			p += take;
-			n -= take;
-			if (t->left == 0 && t->kind == TH_FILE) {
-				crypto_sha256_final(t->h, t->cur.sum);
-				th_add(t, &t->cur);
-			} else if (t->left == 0 && t->kind == TH_PAX)
-				th_pax(t);
+	if (x->dev != y->dev)
+		return (x->dev < y->dev ? -1 : 1);
+	if (x->ino != y->ino)
+		return (x->ino < y->ino ? -1 : 1);
+	return (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+/*
+ * A hard link has its first name's content: the name of the same inode
+ * restored with data last before it.  -1: one has none (a restore bug).
+ */
+static int
+th_links(struct tarhash *t)
+{
+	if (t->n > 0)
+		qsort(t->v, t->n, sizeof(*t->v), fh_by_inode);
+	for (size_t i = 0; i < t->n; i++) {
+		if (!t->v[i].link)
 			continue;
-		}
-		if (t->pad > 0) {
-			take = n < t->pad ? n : (size_t)t->pad;
-			t->pad -= take;
-			p += take;
-			n -= take;
-			continue;
-		}
-		take = 512 - t->hlen;
-		if (take > n)
-			take = n;
-		memcpy(t->hdr + t->hlen, p, take);
-		t->hlen += take;
-		p += take;
-		n -= take;
-		if (t->hlen == 512) {
-			t->hlen = 0;
-			th_header(t);
-		}
+		if (i == 0 || t->v[i - 1].dev != t->v[i].dev ||
+		    t->v[i - 1].ino != t->v[i].ino)
+			return (-1);
+		memcpy(t->v[i].sum, t->v[i - 1].sum, sizeof(t->v[i].sum));
 	}
+	return (0);
 }
 
 static void
@@ -373,9 +256,7 @@ th_free(struct tarhash *t)
 		free(t->v[i].path);
 	free(t->v);
 	free(t->cur.path);
-	free(t->pax);
-	free(t->next_path);
-	free(t->next_link);
+	free(t->zeros);
 	crypto_sha256_free(t->h);
 }
 
@@ -404,22 +285,16 @@ stream_main(void *arg)
 	return (NULL);
 }
 
-struct feeder {
-	int fd;
-	struct tarhash *th;
-};
-
 static ssize_t
 feed_in(void *arg, void *buf, size_t size, struct err *e)
 {
-	struct feeder *f = arg;
+	int *fd = arg;
 	ssize_t n;
 
-	while ((n = read(f->fd, buf, size)) == -1 && errno == EINTR)
+	while ((n = read(*fd, buf, size)) == -1 && errno == EINTR)
 		;
 	if (n == -1)
 		return (err_sys(e, ERR_IO, "the restore's stream"));
-	th_feed(f->th, buf, (size_t)n);
 	return (n);
 }
 
@@ -437,7 +312,6 @@ drill_restore_ssh(struct run *u, struct repo *r,
 	const char *path = u->sp->ssh.path;
 	char *qp = q(path), *cmd = NULL, tail[512];
 	struct streamer s;
-	struct feeder f;
 	struct sftp_exec_io io;
 	pthread_t th;
 	int pfd[2] = { -1, -1 }, status, rc = -1, started = 0;
@@ -479,16 +353,18 @@ drill_restore_ssh(struct run *u, struct repo *r,
 	s.ro.interrupted = u->o->interrupted;
 	s.ro.keepalive = drill_refresh_lock;
 	s.ro.keepalive_arg = r;
+	s.ro.file_begin = th_begin;
+	s.ro.file_data = th_data;
+	s.ro.file_end = th_end;
+	s.ro.file_arg = u->th;
 	if (pthread_create(&th, NULL, stream_main, &s) != 0) {
 		err_set(e, ERR_INTERNAL, "pthread_create failed");
 		goto out;
 	}
 	pfd[1] = -1; /* the thread's */
 	started = 1;
-	f.fd = pfd[0];
-	f.th = u->th;
 	io.in = feed_in;
-	io.in_arg = &f;
+	io.in_arg = &pfd[0];
 	rc = stor_sftp_exec(u->ssh, cmd, &io, &status, e);
 	/* A stream the other end did not take ends the writer (EPIPE). */
 	close(pfd[0]);
@@ -514,10 +390,10 @@ drill_restore_ssh(struct run *u, struct repo *r,
 		    "%llu entries not restored (%llu of them damaged)",
 		    (unsigned long long)s.st.errors,
 		    (unsigned long long)s.st.damaged);
-	else if (u->th->bad || !u->th->ended)
+	else if (u->th->bad || th_links(u->th) == -1)
 		err_set(e, ERR_INTERNAL,
-		    "the restore's tar stream could not be read back for "
-		    "its hashes");
+		    "the restore handed over file data out of order, or a "
+		    "hard link before its file");
 	else
 		rc = 0;
 out:
@@ -536,6 +412,21 @@ out:
 }
 
 /* ------------------------------------------------------------ verify */
+
+/* A path of the listing ("./a/b") as th_begin keeps it ("a/b"). */
+static char *
+listing_path(const char *p, size_t n)
+{
+	while (n >= 2 && p[0] == '.' && p[1] == '/') {
+		p += 2;
+		n -= 2;
+	}
+	while (n > 0 && p[0] == '/') {
+		p++;
+		n--;
+	}
+	return (xstrndup(p, n));
+}
 
 static int
 fh_cmp(const void *a, const void *b)
@@ -556,6 +447,7 @@ parse_listing(char *p, size_t n, struct fhash **vp, size_t *np)
 		size_t len = strnlen(p, (size_t)(end - p));
 		struct fhash f;
 
+		memset(&f, 0, sizeof(f));
 		if (len < 2 * CRYPTO_HASH_LEN + 3 ||
 		    p[2 * CRYPTO_HASH_LEN] != ' ' ||
 		    crypto_hex_decode(p, 2 * CRYPTO_HASH_LEN, f.sum,
@@ -566,9 +458,8 @@ parse_listing(char *p, size_t n, struct fhash **vp, size_t *np)
 			return (-1);
 		}
 		/* "  " or " *" (binary mode) before the name */
-		f.path = th_norm(p + 2 * CRYPTO_HASH_LEN + 2,
+		f.path = listing_path(p + 2 * CRYPTO_HASH_LEN + 2,
 		    len - 2 * CRYPTO_HASH_LEN - 2);
-		f.sparse = 0;
 		if (k == cap) {
 			cap = cap ? cap * 2 : 256;
 			v = xreallocarray(v, cap, sizeof(*v));
@@ -630,9 +521,8 @@ drill_verify_ssh(struct run *u)
 			    "/%.300s: on %.64s but not in the snapshot",
 			    rv[j++].path, u->sp->ssh.host);
 		else {
-			if (!t->v[i].sparse &&
-			    memcmp(t->v[i].sum, rv[j].sum, CRYPTO_HASH_LEN) !=
-			        0)
+			if (memcmp(t->v[i].sum, rv[j].sum, CRYPTO_HASH_LEN) !=
+			    0)
 				snprintf(why, sizeof(why),
 				    "/%.300s: its content on %.64s differs "
 				    "from "

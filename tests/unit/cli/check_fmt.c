@@ -34,6 +34,34 @@ START_TEST(test_size)
 }
 END_TEST
 
+/* The two forms of a duration, as scripts and tests read them. */
+START_TEST(test_durations)
+{
+	static const struct {
+		double secs;
+		const char *dur, *span;
+	} c[] = {
+		{ 0, "0.0 s", "0s" },
+		{ 12.34, "12.3 s", "12s" },
+		{ 59.96, "1m00s", "59s" },
+		{ 64, "1m04s", "1m 4s" },
+		{ 2000, "33m20s", "33m 20s" },
+		{ 7500, "2h05m", "2h 5m" },
+		{ 273600, "3d04h", "3d 4h" },
+	};
+	char buf[32];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		fmt_dur(c[i].secs, buf, sizeof(buf));
+		ck_assert_str_eq(buf, c[i].dur);
+		fmt_span((int64_t)c[i].secs, buf, sizeof(buf));
+		ck_assert_str_eq(buf, c[i].span);
+	}
+	fmt_span(-1, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "-");
+}
+END_TEST
+
 START_TEST(test_mode)
 {
 	char buf[11];
@@ -191,6 +219,7 @@ fmt_suite(void)
 	TCase *tc = tcase_create("fmt");
 
 	tcase_add_test(tc, test_size);
+	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_mode);
 	tcase_add_test(tc, test_time);
 	tcase_add_test(tc, test_json_bytes);

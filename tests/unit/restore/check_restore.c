@@ -1005,6 +1005,151 @@ START_TEST(test_keepalive_runs_and_can_stop)
 }
 END_TEST
 
+/*
+ * What rst_opts.file_* are told: each regular file's content rebuilt from
+ * file_data (holes left as zeros), each byte seen once.
+ */
+struct seen {
+	char path[64];
+	int data, ok;
+	uint8_t *buf; /* node->size bytes */
+	uint64_t size, pos, got;
+};
+struct hooked {
+	struct seen v[16];
+	size_t n;
+	int open; /* between file_begin and file_end */
+	uint64_t bytes;
+};
+
+static void
+hk_begin(void *arg, const char *path, const struct fs_node *node, int data)
+{
+	struct hooked *h = arg;
+	struct seen *f;
+
+	ck_assert(!h->open);
+	ck_assert_uint_lt(h->n, 16);
+	f = &h->v[h->n++];
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->data = data;
+	f->ok = -1;
+	f->size = node->size;
+	f->buf = calloc(1, node->size ? node->size : 1);
+	h->open = 1;
+}
+
+static void
+hk_data(void *arg, const uint8_t *p, size_t n, uint64_t off)
+{
+	struct hooked *h = arg;
+	struct seen *f = &h->v[h->n - 1];
+
+	ck_assert(h->open && f->data);
+	ck_assert_uint_ge(off, f->pos); /* offsets only go up */
+	ck_assert_uint_le(off + n, f->size);
+	memcpy(f->buf + off, p, n);
+	f->pos = off + n;
+	f->got += n;
+	h->bytes += n;
+}
+
+static void
+hk_end(void *arg, int ok)
+{
+	struct hooked *h = arg;
+
+	ck_assert(h->open);
+	h->v[h->n - 1].ok = ok;
+	h->open = 0;
+}
+
+static const struct seen *
+hk_find(const struct hooked *h, const char *path)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->v[i].path, path) == 0)
+			return (&h->v[i]);
+	ck_abort_msg("the hook never heard of %s", path);
+	return (NULL);
+}
+
+static void
+hk_expect(const struct hooked *h, const char *path, const void *data,
+    size_t len)
+{
+	const struct seen *f = hk_find(h, path);
+
+	ck_assert_msg(f->data == (len > 0) && f->ok == 1, "%s: data %d ok %d",
+	    path, f->data, f->ok);
+	ck_assert_uint_eq(f->size, len);
+	ck_assert_msg(len == 0 || memcmp(f->buf, data, len) == 0,
+	    "%s: the hook saw other bytes", path);
+}
+
+START_TEST(test_file_hook)
+{
+	struct manifest m;
+	struct repo *r = open_repo(&m);
+	uint8_t *sparse = calloc(1, SPARSE_SZ);
+	struct rst_stats st;
+	struct rst_opts o;
+	struct hooked h;
+	struct err e;
+	const struct seen *f;
+	int fd;
+
+	memcpy(sparse + (1 << 20), sparse_data, 8192);
+	memcpy(sparse + (8 << 20), sparse_data + 8192, 3000);
+	/* _i: 0 into a directory, 1 as a tar stream. */
+	memset(&h, 0, sizeof(h));
+	opts_init(&o);
+	o.file_begin = hk_begin;
+	o.file_data = hk_data;
+	o.file_end = hk_end;
+	o.file_arg = &h;
+	if (_i == 0)
+		ck_assert_msg(rst_to_dir(r, m.tree, at("dst"), &o, &st, &e) ==
+		        0,
+		    "%s", e.msg);
+	else {
+		ck_assert_int_ge(fd = open(at("out.tar"),
+		                     O_WRONLY | O_CREAT | O_TRUNC, 0600),
+		    0);
+		ck_assert_msg(rst_to_tar(r, m.tree, fd, &o, &st, &e) == 0, "%s",
+		    e.msg);
+		close(fd);
+	}
+	ck_assert(!h.open);
+	ck_assert_uint_eq(h.n, 11);
+	ck_assert_uint_eq(st.files, 11);
+	/* Each byte once: in tar mode the checking read is not shown. */
+	ck_assert_uint_eq(h.bytes, st.bytes);
+	hk_expect(&h, "/etc/big", big, sizeof(big));
+	ck_assert_uint_eq(hk_find(&h, "/etc/big")->got, sizeof(big));
+	hk_expect(&h, "/etc/empty", "", 0);
+	hk_expect(&h, "/etc/fstab", fstab, strlen(fstab));
+	hk_expect(&h, "/etc/hl1", hltext, strlen(hltext));
+	hk_expect(&h, "/etc/xattr", "x", 1);
+	hk_expect(&h, "/etc/lonely", lonely, strlen(lonely));
+	hk_expect(&h, "/etc/ssh/key", hostkey, strlen(hostkey));
+	hk_expect(&h, "/etc/ssh/sshd_config", sshd, strlen(sshd));
+	hk_expect(&h, "/opt/app/conf/app.ini", appini, strlen(appini));
+	hk_expect(&h, "/var/sparse", sparse, SPARSE_SZ);
+	ck_assert_uint_eq(hk_find(&h, "/var/sparse")->got, sizeof(sparse_data));
+	/* The second name of hl1's inode: a link, no data of its own. */
+	f = hk_find(&h, "/etc/hl2");
+	ck_assert(f->data == 0 && f->ok == 1 && f->got == 0);
+	ck_assert_uint_lt((size_t)(hk_find(&h, "/etc/hl1") - h.v),
+	    (size_t)(f - h.v));
+	for (size_t i = 0; i < h.n; i++)
+		free(h.v[i].buf);
+	free(sparse);
+	manifest_clear(&m);
+	repo_close(r);
+}
+END_TEST
+
 Suite *restore_suite(void);
 
 Suite *
@@ -1024,6 +1169,7 @@ restore_suite(void)
 	tcase_add_test(tc, test_missing_pack_and_listing);
 	tcase_add_test(tc, test_stop_cuts_tar);
 	tcase_add_test(tc, test_keepalive_runs_and_can_stop);
+	tcase_add_loop_test(tc, test_file_hook, 0, 2);
 	suite_add_tcase(s, tc);
 	return (s);
 }
