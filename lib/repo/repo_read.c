@@ -200,9 +200,13 @@ struct rctx {
 #define RJOB_SPAN  (1024u << 10) /* sealed bytes one job fetches, at most */
 #define RJOB_RAW   (2048u << 10) /* plaintext one job holds, at most */
 
-/* One blob of a job: where its first copy lies, then what it opened to. */
+/*
+ * One blob of a job: where its first copy lies (for repo_unseal_verify:
+ * where in the job's bytes, and its type), then what it opened to.
+ */
 struct rblob {
 	uint8_t id[IDX_ID_LEN];
+	uint8_t type;
 	uint32_t offset, length, raw_length;
 	uint8_t *out;
 	size_t len;
@@ -212,10 +216,10 @@ struct rblob {
 
 struct rjob {
 	uint8_t type;
-	/* For repo_unseal_verify: the sealed bytes themselves (b[0]). */
+	/* For repo_unseal_verify: the blobs' sealed bytes, one after the
+	 * other. */
 	uint8_t *in;
 	size_t inlen, in_cap;
-	uint32_t raw_length;
 	int from_buf;
 	struct repo *r;
 	/* b[0 .. n): with n > 1, all in pack, fetched as [off, end). */
@@ -296,14 +300,17 @@ read_fn(void *ctx, void *job)
 	struct rblob *b = &j->b[0];
 
 	if (j->from_buf) {
-		b->failed = open_blob_with(c->aead, c->cz, c->mac, b->id,
-		                j->type, j->raw_length, j->in, j->inlen,
-		                &b->out, &b->len, &b->err) == -1;
-		/* Verified only: nothing of it is kept. */
+		/* Verified only: nothing of them is kept. */
+		for (size_t k = 0; k < j->n; k++, b++) {
+			b->failed = open_blob_with(c->aead, c->cz, c->mac,
+			                b->id, b->type, b->raw_length,
+			                j->in + b->offset, b->length, &b->out,
+			                &b->len, &b->err) == -1;
+			freezero(b->out, b->len);
+			b->out = NULL;
+			b->len = 0;
+		}
 		wipe(j->in, j->inlen);
-		freezero(b->out, b->len);
-		b->out = NULL;
-		b->len = 0;
 	} else
 		read_span(c, j);
 }
@@ -786,33 +793,49 @@ repo_unseal_verify(struct repo *r,
 	while (more || opool_count(p) > 0) {
 		struct rjob *j;
 
-		/* Keep the ring full while blobs come. */
+		/* Keep the ring full while blobs come, a batch per job. */
 		while (more && opool_count(p) < opool_cap(p)) {
-			uint8_t id[IDX_ID_LEN], type;
-			uint32_t raw;
-			const uint8_t *sealed;
-			size_t len;
-			int k = next(arg, id, &type, &raw, &sealed, &len);
-
-			if (k != 0) {
-				more = 0;
-				if (k == -1)
-					rc = -1;
-				break;
-			}
 			j = rjob_slot(r);
-			rjob_add(j, id, NULL);
-			j->type = type;
-			j->raw_length = raw;
 			j->from_buf = 1;
-			repo_grow(&j->in, &j->in_cap, len ? len : 1);
-			memcpy(j->in, sealed, len);
-			j->inlen = len;
+			j->inlen = 0;
+			while (j->n < RJOB_BLOBS && j->inlen < RJOB_SPAN) {
+				uint8_t id[IDX_ID_LEN], type;
+				uint32_t raw;
+				const uint8_t *sealed;
+				size_t len;
+				struct rblob *b;
+				int k = next(arg, id, &type, &raw, &sealed, &len);
+
+				if (k != 0) {
+					more = 0;
+					if (k == -1)
+						rc = -1;
+					break;
+				}
+				rjob_add(j, id, NULL);
+				b = &j->b[j->n - 1];
+				b->type = type;
+				b->raw_length = raw;
+				b->offset = (uint32_t)j->inlen;
+				b->length = (uint32_t)len;
+				/* sealed lasts until the next call: copied. */
+				if (j->inlen + len + 1 > j->in_cap) {
+					j->in_cap = (j->inlen + len + 1) * 2;
+					j->in = xreallocarray(j->in, j->in_cap,
+					    1);
+				}
+				memcpy(j->in + j->inlen, sealed, len);
+				j->inlen += len;
+			}
+			if (j->n == 0)
+				break;
 			opool_push(p);
 		}
 		if ((j = opool_head(p, 1)) == NULL)
 			break;
-		done(arg, j->b[0].id, j->b[0].failed ? &j->b[0].err : NULL);
+		for (size_t k = 0; k < j->n; k++)
+			done(arg, j->b[k].id,
+			    j->b[k].failed ? &j->b[k].err : NULL);
 		opool_pop(p);
 	}
 	return (rc);
