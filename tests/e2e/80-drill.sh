@@ -124,8 +124,9 @@ nothing_left() {
 	left=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'coffer-*')
 	[ -z "$left" ] || fail "$1: left behind: $left"
 	[ ! -e "$T/tgt" ] || fail "$1: the target directory is still there"
-	if pgrep -u postgres postgres >/dev/null; then
-		fail "$1: a scratch postgres still runs: $(pgrep -a -u postgres)"
+	# Only this test's: other tests' servers may run beside it.
+	if pgrep -u postgres -f -- "postgres.*$TMPDIR/" >/dev/null; then
+		fail "$1: a scratch postgres still runs: $(pgrep -a -u postgres -f -- "postgres.*$TMPDIR/")"
 	fi
 	[ -z "$(e2e_pids_under "$TMPDIR")" ] ||
 		fail "$1: processes still work in $TMPDIR"
