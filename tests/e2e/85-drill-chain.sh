@@ -77,7 +77,9 @@ EOF2
 chmod 600 coffer.conf
 expect_status 0 "$COFFER" config check -c coffer.conf
 expect_status 0 "$COFFER" snapshot -c coffer.conf -r local --source dbfiles
-sleep 1.1
+# RPO counts whole seconds from each step's start: the gap must outlast
+# the db step itself (1.1 s did not, with other tests running beside it).
+sleep 4.1
 expect_status 0 "$COFFER" snapshot -c coffer.conf -r local --source etcfiles
 
 nothing_left() {
