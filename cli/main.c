@@ -22,6 +22,7 @@
 #include "repo_opts.h"
 #include "snapshot/fcache.h"
 #include "store/store.h"
+#include "xmalloc.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -942,6 +943,7 @@ main(int argc, char **argv)
 	char *fake[2] = { NULL, NULL };
 	int ch, rc;
 
+	xmalloc_keep_heap();
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.interrupted = &interrupted;
 	ctx.log = log_new("coffer", LOGL_INFO, LOG_SINK_STDERR);

@@ -3,6 +3,7 @@
  */
 #include "xmalloc.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,4 +118,12 @@ freezero_str(char *s)
 {
 	if (s != NULL)
 		freezero(s, strlen(s));
+}
+
+void
+xmalloc_keep_heap(void)
+{
+	/* A tuning: glibc keeps its defaults when it refuses. */
+	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
