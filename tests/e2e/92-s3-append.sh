@@ -4,6 +4,7 @@
 # verbatim by the bucket's owner; the writer replicates into it and
 # restores from it with its own keys, and cannot delete a file, remove a
 # version, replace a file for good, or change the bucket's rules.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 . "$(dirname "$0")/rgw-lib.sh"
