@@ -4,6 +4,7 @@
 #   make demo       install missing build packages, build, run the demo
 #   make check      install missing packages, build, run every test
 #   make check SANITIZE=1   the same under ASan + UBSan (no recovery)
+#   make e2e        the end-to-end tests; E2E_ONLY=GLOB a subset, E2E_JOBS=N at once (CPUs+1)
 #   make lint-errors  no decision on an error's message text (run by check)
 #   make unit TSAN=1    unit tests under ThreadSanitizer
 #   make check-s3   the s3:// tests against a real one-node Ceph RGW

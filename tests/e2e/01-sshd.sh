@@ -52,3 +52,21 @@ start_sshd "ForceCommand internal-sftp -d $T/files/sub"
 touch "$T/files/sub/only-here"
 expect_status 0 ls_sftp "$SSH_KNOWN_HOSTS" "$SSH_KEY" .
 expect_eq "listing under ForceCommand -d" only-here "$(cat "$T/out")"
+
+# Under the runner (E2E_PORTS set), a port handed out stays reserved for
+# the run: when freeport (here a stand-in) names it again, as it may once
+# the port is free again or before the server binds it, the next port is
+# taken instead.
+mkdir "$T/ports" "$T/fakefp"
+cat >"$T/fakefp/freeport" <<FP
+#!/bin/sh
+n=\$(cat "$T/fakefp/n" 2>/dev/null || echo 0)
+echo \$((n + 1)) >"$T/fakefp/n"
+case \$n in 0 | 1 | 2) echo 40001 ;; *) echo 40002 ;; esac
+FP
+chmod +x "$T/fakefp/freeport"
+got=$(TOOLS=$T/fakefp E2E_PORTS=$T/ports sh -c '. "$E2E_LIB"
+	echo "$(free_port) $(free_port)"' 2>&1) || fail "free_port: $got"
+expect_eq "two reserved ports" "40001 40002" "$got"
+expect_eq "the reservations" "40001 40002" "$(ls "$T/ports" | tr '\n' ' ' |
+    sed 's/ $//')"

@@ -4,6 +4,8 @@
 # the dead process's lock, and the next snapshot restores byte for byte.
 # E2E_CRASH_ROUNDS sets the number of kills (default 8; the long suite,
 # make check-long, uses 30).
+# e2e: alone (its kills land at delays scaled by a snapshot timed first:
+# other tests starting or ending in between make too many of them miss)
 . "$(dirname "$0")/lib.sh"
 
 R="$T/repo"

@@ -9,6 +9,7 @@
 # silent success.  After each, the repository checks clean with every
 # byte read, and the same command without the fault succeeds; restores
 # leave no partial file and what they restored is byte for byte the source.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 SO=$TOOLS/eio.so

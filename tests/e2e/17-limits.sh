@@ -16,6 +16,7 @@
 # ("out of memory ..."), the lock file removed, nothing committed.
 # Under SANITIZE=1 the address-space part is skipped: ASan reserves
 # terabytes of shadow memory at start, so no small ulimit -v lets it run.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need jq

@@ -10,6 +10,8 @@
 #                      runs 25)
 #   E2E_KILL_SEED=S    the seed of the delays (printed; default: the time),
 #                      to replay a failure's delays
+# e2e: alone (its kills land at delays scaled by runs timed first: other
+# tests starting or ending in between make them miss)
 . "$(dirname "$0")/lib.sh"
 
 need jq

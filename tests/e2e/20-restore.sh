@@ -6,6 +6,7 @@
 # entry by entry with the original; --include, --exclude and --stdout; a
 # closed pipe; and a byte flipped in a pack, which must cost exactly the
 # file that needs it (exit 4, named on stderr) and nothing else.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need setfattr getfattr setfacl getfacl tar truncate mkfifo stat find

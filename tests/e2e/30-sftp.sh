@@ -8,6 +8,7 @@
 # mid-snapshot (retried, completes); a server
 # stopped with SIGSTOP mid-snapshot: exit 5 within io_timeout,
 # then a re-run completes.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need setfattr getfattr tar mkfifo stat find pgrep

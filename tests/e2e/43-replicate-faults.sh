@@ -5,6 +5,7 @@
 # the copy checks clean); a stalled connection (an error, not a hang);
 # connections refused; sshd killed mid-run (a clear error; a re-run
 # against the restarted server completes).
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 
@@ -13,7 +14,7 @@ start_sshd
 R=$T/off/repo
 mkdir -p "$T/off"
 
-PPORT=$("$TOOLS/freeport")
+PPORT=$(free_port)
 PROXY_PID=
 # proxy OPTS...: start tcpproxy PPORT -> sshd with fault options.
 proxy() {

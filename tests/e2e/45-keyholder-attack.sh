@@ -12,6 +12,7 @@
 # under a dot-name.  Restore (directory, --tar, --stdout) must write GOOD
 # CONTENT or fail on that file with exit 4, never write the evil bytes;
 # check (without --read-data) must warn.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 

@@ -5,6 +5,7 @@
 # 200 MiB; whole files in memory took about 300).  Files larger than
 # their kind can be (a key file over 64 KiB, a pack of 4 GiB) are
 # refused, unread, with one clear line each, and the rest is sent.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 

@@ -9,6 +9,7 @@
 # SIGINT kills pg_restore (130); missing and failed sources, wrong
 # credentials: one line each; a password in CONNINFO is refused (status 2)
 # before any client runs, and ~/.pgpass (PGPASSFILE) works.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need od dd

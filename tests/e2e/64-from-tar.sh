@@ -7,6 +7,7 @@
 # (sparse, and dense) streams from stdin in bounded memory and comes back
 # with its holes; a real `pg_basebackup -Ft -D -` goes in and restores as
 # GNU tar extracts it; and the usage errors.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need tar setfattr getfattr setfacl getfacl truncate mkfifo stat find \

@@ -6,6 +6,7 @@
 # commits a snapshot naming missing data; kill -9 at every crash point
 # leaves a repository that checks clean, restores exactly, and that the
 # next prune finishes; an append-only copy behind a real sshd is refused.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 

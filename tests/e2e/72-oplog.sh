@@ -6,6 +6,7 @@
 # are recorded as failed; the log is replicated through the append-only
 # recipe to a real sshd, and 'coffer log' on the off-site copy shows the
 # same records; a corrupted record makes check (and log) report it.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 

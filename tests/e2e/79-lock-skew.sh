@@ -11,6 +11,7 @@
 # removed by 'unlock --remove-stale', and prune then runs.  Against a
 # local repository and against the same one over sftp:// (a real sshd).
 # Ends restoring every snapshot byte for byte.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 

@@ -10,6 +10,7 @@
 # max_rpo exceeded, a timeout, SIGTERM (exit 130), and a
 # production-looking postgres: target (refused before anything is
 # written).
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need psql python3 od sqlite3

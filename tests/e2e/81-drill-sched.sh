@@ -6,6 +6,7 @@
 # a failing drill makes status exit 14; the metrics file (promtool-checked)
 # has the drill families, last_status 0 after the failure and
 # last_success unchanged; coffer drill run is recorded the same way.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need python3 promtool flock

@@ -11,6 +11,7 @@
 # record, a scratch mariadbd and its work directory: the next run marks
 # the record failed (interrupted), stops the server and removes the
 # directory.  After each: no server, process, database or temp dir left.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need python3 mariadb my_print_defaults

@@ -9,6 +9,7 @@
 # drill killed with -9 whose remote PATH the next tick removes, and
 # config check refusing odd targets and SSH keys on other targets.  PATH
 # is gone after every run.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 need python3 tar sha256sum find xargs dd

@@ -7,13 +7,14 @@
 # cut mid-upload (finished on a retry, no partial object under a final
 # name), a multipart upload cut for good (nothing left half-uploaded), and
 # the copy pulled back to a new local disk.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 . "$(dirname "$0")/rgw-lib.sh"
 
 export COFFER_TEST_WEAK_KDF=1
 start_rgw
-PPORT=$("$TOOLS/freeport")
+PPORT=$(free_port)
 B=coffer-dr
 # conf NAME ENDPOINT [SECRET_FILE [EXTRA]]: an s3 [repository NAME].
 conf() {

@@ -7,6 +7,7 @@
 # the recipe's Object Lock variant (RGW 16 has it): a bucket made with
 # Object Lock and the printed default retention, where not even the owner
 # can remove a version coffer wrote before its retention ends.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 . "$(dirname "$0")/rgw-lib.sh"

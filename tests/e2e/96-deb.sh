@@ -4,6 +4,7 @@
 # binary runs and the files sit where an admin looks (sample config as a
 # conffile in a 0700 /etc/coffer, a 0700 state directory, man pages,
 # completion); dpkg --purge removes it all again.
+# e2e: long
 . "$(dirname "$0")/lib.sh"
 
 case $COFFER in

@@ -1,6 +1,8 @@
 #!/bin/sh
 # make demo's story runs green, under make check, so a broken demo fails
 # CI: it starts its own PostgreSQL and sshd, and must leave nothing behind.
+# e2e: alone (the demo fails when any process on the machine names
+# coffer-drill, as the other tests' drills do)
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)

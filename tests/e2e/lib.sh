@@ -258,8 +258,15 @@ _e2e_socket_fits() {
 }
 
 # Sets _e2e_port: the next of E2E_TRY_PORTS (a test hook to provoke a
-# collision), else a port freeport says is free.
+# collision), else a port freeport says is free.  Under the runner, the
+# port is also reserved for the rest of the run (mkdir E2E_PORTS/PORT, which
+# only one test can do): freeport's port is free only until the server binds
+# it, and a test running beside this one could be handed the same port in
+# between, or this one's again after its server stopped.  A port taken by
+# a program that is not a test is still possible: the start_ functions
+# retry on another.
 _e2e_pick_port() {
+	local try=0
 	if [ -n "${E2E_TRY_PORTS:-}" ]; then
 		# shellcheck disable=SC2086 # split the list
 		set -- $E2E_TRY_PORTS
@@ -270,7 +277,23 @@ _e2e_pick_port() {
 	fi
 	[ -x "$TOOLS/freeport" ] ||
 		fail "no $TOOLS/freeport: run 'make tools' (make e2e does)"
-	_e2e_port=$("$TOOLS/freeport") || fail "freeport failed"
+	while :; do
+		_e2e_port=$("$TOOLS/freeport") || fail "freeport failed"
+		[ -n "${E2E_PORTS:-}" ] || return 0
+		mkdir "$E2E_PORTS/$_e2e_port" 2>/dev/null && return 0
+		[ -d "$E2E_PORTS" ] ||
+			fail "E2E_PORTS=$E2E_PORTS is not a directory"
+		try=$((try + 1))
+		[ "$try" -lt 100 ] ||
+			fail "freeport gave 100 ports other tests hold"
+	done
+}
+
+# free_port: print a free loopback port, reserved like the servers' (for a
+# listener of the test's own, such as tcpproxy).  Use it, not freeport.
+free_port() {
+	_e2e_pick_port
+	echo "$_e2e_port"
 }
 
 # _e2e_await WHAT PID LOG SECONDS CMD...: wait until CMD succeeds.  Returns
