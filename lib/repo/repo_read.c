@@ -818,9 +818,14 @@ repo_unseal_verify(struct repo *r,
 				b->raw_length = raw;
 				b->offset = (uint32_t)j->inlen;
 				b->length = (uint32_t)len;
-				/* sealed lasts until the next call: copied. */
+				/* sealed lasts until the next call: copied.
+				 * A quarter more, as repo_grow: a slot's
+				 * buffer stays near its largest job (a
+				 * doubling would hold 2x a 64 MiB chunk). */
 				if (j->inlen + len + 1 > j->in_cap) {
-					j->in_cap = (j->inlen + len + 1) * 2;
+					size_t need = j->inlen + len + 1;
+
+					j->in_cap = need + need / 4;
 					j->in = xreallocarray(j->in, j->in_cap,
 					    1);
 				}
