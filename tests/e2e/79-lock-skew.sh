@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl-lib.sh"
 
-need faketime unshare hostname jq
+need faketime unshare hostname jq pgrep
 unshare -u true 2>/dev/null || skip "no UTS namespaces here (needs root)"
 umask 022
 cd "$T"
@@ -126,6 +126,10 @@ for REPO in "$R" remote; do
 	# clock at once, but the store saw it written just now: live, kept.
 	hold -2h
 	pid=$(jq -r .pid "$HOLD_LOCK")
+	# Its command source must be started before the kill, or nothing
+	# ever opens the FIFO to read and the write below blocks for good
+	# (the lock is taken before the source starts; seen under ASan).
+	wait_for 20 "the holder's command source" pgrep -P "$pid"
 	kill -9 "$pid"
 	printf 'end\n' >"$T/fifo" # the command source's cat ends
 	wait "$HOLD_JOB" && fail "the killed holder succeeded"
