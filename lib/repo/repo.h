@@ -234,6 +234,19 @@ void repo_read_ahead(struct repo *, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 size_t repo_read_ahead_room(const struct repo *);
 
 /*
+ * Fetch blobs repo_blob_get will soon be asked for, in any order, on
+ * threads of their own (a walk of the trees loads one listing at a time,
+ * and a store across a network costs a round trip for each).  A hint
+ * only: kept in a few slots (REPO_PREFETCH_SLOTS, at most 8 MiB of
+ * plaintext), the ids of the latest call fetched first; a hint already
+ * there is not fetched again, and hints never asked for give way to new
+ * ones.  Nothing happens when the repository has no worker threads.
+ */
+#define REPO_PREFETCH_SLOTS 64
+void repo_prefetch(struct repo *, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type);
+
+/*
  * Write the pack being filled (if any) and one index file for every pack
  * written since the last flush.  After it returns 0, every blob put so far
  * is durable and indexed, so a snapshot may name it.

@@ -23,6 +23,7 @@ struct name_list {
 struct sealer;
 struct rctx;
 struct repo_ahead;
+struct repo_pf;
 struct wq;
 
 struct repo {
@@ -63,9 +64,10 @@ struct repo {
 	/* Blobs announced by repo_read_ahead and not yet in rpool, FIFO. */
 	struct repo_ahead *ahead;
 	size_t ahead_head, nahead;
-	size_t nring; /* blobs in rpool's jobs not yet handed on */
-	struct wq *wq; /* packs on their way to the store */
-	int nworkers;  /* -1: as many as CPUs */
+	size_t nring;       /* blobs in rpool's jobs not yet handed on */
+	struct repo_pf *pf; /* repo_prefetch's threads and slots */
+	struct wq *wq;      /* packs on their way to the store */
+	int nworkers;       /* -1: as many as CPUs */
 	struct repo_stats stats;
 
 	/* Prune's guard for writers (repo_prune_guard_*), per pack number

@@ -171,10 +171,15 @@ failed:
 	return (-1);
 }
 
+static int pf_take(struct repo *, const uint8_t id[IDX_ID_LEN],
+    enum idx_blob_type, uint8_t **out, size_t *n);
+
 int
 repo_blob_get(struct repo *r, const uint8_t id[IDX_ID_LEN],
     enum idx_blob_type type, uint8_t **out, size_t *n, struct err *e)
 {
+	if (r->pf != NULL && pf_take(r, id, type, out, n) == 0)
+		return (0);
 	return (get_blob_with(r, r->blob_aead, r->cz, r->idmac, id, type, out,
 	    n, e));
 }
@@ -195,8 +200,8 @@ struct rctx {
  * what many small files need.  The limits keep a job's memory small; a
  * blob larger than them is a job of its own, as before.
  */
-#define RJOB_BLOBS 32           /* blobs in one job, at most */
-#define RJOB_GAP   (64u << 10)  /* bytes of other blobs read over, at most */
+#define RJOB_BLOBS 32            /* blobs in one job, at most */
+#define RJOB_GAP   (64u << 10)   /* bytes of other blobs read over, at most */
 #define RJOB_SPAN  (1024u << 10) /* sealed bytes one job fetches, at most */
 #define RJOB_RAW   (2048u << 10) /* plaintext one job holds, at most */
 
@@ -302,10 +307,10 @@ read_fn(void *ctx, void *job)
 	if (j->from_buf) {
 		/* Verified only: nothing of them is kept. */
 		for (size_t k = 0; k < j->n; k++, b++) {
-			b->failed = open_blob_with(c->aead, c->cz, c->mac,
-			                b->id, b->type, b->raw_length,
-			                j->in + b->offset, b->length, &b->out,
-			                &b->len, &b->err) == -1;
+			b->failed =
+			    open_blob_with(c->aead, c->cz, c->mac, b->id,
+			        b->type, b->raw_length, j->in + b->offset,
+			        b->length, &b->out, &b->len, &b->err) == -1;
 			freezero(b->out, b->len);
 			b->out = NULL;
 			b->len = 0;
@@ -334,9 +339,12 @@ rjob_cleanup(void *job)
 	free(j->in);
 }
 
+static void pf_free(struct repo *);
+
 void
 repo_readers_free(struct repo *r)
 {
+	pf_free(r);
 	opool_free(r->rpool, rjob_cleanup);
 	r->rpool = NULL;
 	free(r->ahead);
@@ -804,7 +812,8 @@ repo_unseal_verify(struct repo *r,
 				const uint8_t *sealed;
 				size_t len;
 				struct rblob *b;
-				int k = next(arg, id, &type, &raw, &sealed, &len);
+				int k =
+				    next(arg, id, &type, &raw, &sealed, &len);
 
 				if (k != 0) {
 					more = 0;
@@ -826,8 +835,8 @@ repo_unseal_verify(struct repo *r,
 					size_t need = j->inlen + len + 1;
 
 					j->in_cap = need + need / 4;
-					j->in = xreallocarray(j->in, j->in_cap,
-					    1);
+					j->in =
+					    xreallocarray(j->in, j->in_cap, 1);
 				}
 				memcpy(j->in + j->inlen, sealed, len);
 				j->inlen += len;
@@ -843,5 +852,289 @@ repo_unseal_verify(struct repo *r,
 			    j->b[k].failed ? &j->b[k].err : NULL);
 		opool_pop(p);
 	}
+	return (rc);
+}
+
+/*
+ * repo_prefetch: a few slots, filled by threads of their own with blobs
+ * fetched and checked as repo_blob_get would, and taken out by id in any
+ * order.  Slots of the latest call are fetched first (a walk of the
+ * trees goes deeper before it goes on).
+ */
+#define PF_THREADS 2
+#define PF_BYTES   (8u << 20) /* plaintext the slots hold, at most */
+
+enum pf_state { PF_FREE, PF_QUEUED, PF_RUNNING, PF_DONE };
+
+struct pf_slot {
+	uint8_t id[IDX_ID_LEN];
+	uint8_t type;
+	enum pf_state state;
+	uint64_t call; /* which repo_prefetch call asked for it */
+	size_t pos;    /* where in that call's list */
+	uint32_t raw;  /* the index's plaintext length, in bytes */
+	uint8_t *out;  /* PF_DONE: the plaintext, or NULL if it failed */
+	size_t len;
+};
+
+struct pf_thread {
+	struct repo_pf *pf;
+	struct rctx ctx;
+	pthread_t th;
+};
+
+struct repo_pf {
+	struct repo *r;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct pf_slot s[REPO_PREFETCH_SLOTS];
+	uint64_t calls;
+	size_t bytes; /* raw of the slots in use */
+	int stop;
+	struct pf_thread t[PF_THREADS];
+	size_t nth;
+};
+
+static void
+pf_empty(struct repo_pf *pf, struct pf_slot *sl)
+{
+	freezero(sl->out, sl->len);
+	sl->out = NULL;
+	sl->len = 0;
+	pf->bytes -= sl->raw;
+	sl->state = PF_FREE;
+}
+
+/* The slot to fetch next: the latest call's, in its order.  Under mu. */
+static struct pf_slot *
+pf_next(struct repo_pf *pf)
+{
+	struct pf_slot *best = NULL;
+
+	for (size_t i = 0; i < REPO_PREFETCH_SLOTS; i++) {
+		struct pf_slot *sl = &pf->s[i];
+
+		if (sl->state == PF_QUEUED &&
+		    (best == NULL || sl->call > best->call ||
+		        (sl->call == best->call && sl->pos < best->pos)))
+			best = sl;
+	}
+	return (best);
+}
+
+static void *
+pf_main(void *arg)
+{
+	struct pf_thread *t = arg;
+	struct repo_pf *pf = t->pf;
+	struct pf_slot *sl;
+
+	pthread_mutex_lock(&pf->mu);
+	for (;;) {
+		uint8_t id[IDX_ID_LEN], *out;
+		enum idx_blob_type type;
+		struct err e;
+		size_t len;
+
+		while (!pf->stop && (sl = pf_next(pf)) == NULL)
+			pthread_cond_wait(&pf->work, &pf->mu);
+		if (pf->stop)
+			break;
+		sl->state = PF_RUNNING;
+		memcpy(id, sl->id, IDX_ID_LEN);
+		type = (enum idx_blob_type)sl->type;
+		pthread_mutex_unlock(&pf->mu);
+		if (get_blob_with(pf->r, t->ctx.aead, t->ctx.cz, t->ctx.mac, id,
+		        type, &out, &len, &e) == -1) {
+			out = NULL;
+			len = 0;
+		}
+		pthread_mutex_lock(&pf->mu);
+		/* Only PF_DONE slots are emptied by others: sl is ours. */
+		sl->out = out;
+		sl->len = len;
+		sl->state = PF_DONE;
+		pthread_cond_broadcast(&pf->done);
+	}
+	pthread_mutex_unlock(&pf->mu);
+	return (NULL);
+}
+
+static void
+pf_free(struct repo *r)
+{
+	struct repo_pf *pf = r->pf;
+
+	if (pf == NULL)
+		return;
+	pthread_mutex_lock(&pf->mu);
+	pf->stop = 1;
+	pthread_cond_broadcast(&pf->work);
+	pthread_mutex_unlock(&pf->mu);
+	for (size_t i = 0; i < pf->nth; i++)
+		pthread_join(pf->t[i].th, NULL);
+	for (size_t i = 0; i < PF_THREADS; i++)
+		rctx_clear(&pf->t[i].ctx);
+	for (size_t i = 0; i < REPO_PREFETCH_SLOTS; i++)
+		if (pf->s[i].state != PF_FREE)
+			pf_empty(pf, &pf->s[i]);
+	pthread_cond_destroy(&pf->work);
+	pthread_cond_destroy(&pf->done);
+	pthread_mutex_destroy(&pf->mu);
+	free(pf);
+	r->pf = NULL;
+}
+
+/* Start the threads unless they run; -1 when there are none. */
+static int
+pf_start(struct repo *r)
+{
+	struct repo_pf *pf;
+	struct err e;
+
+	if (r->pf != NULL)
+		return (0);
+	if (r->nworkers == 0)
+		return (-1);
+	pf = xcalloc(1, sizeof(*pf));
+	pf->r = r;
+	pthread_mutex_init(&pf->mu, NULL);
+	pthread_cond_init(&pf->work, NULL);
+	pthread_cond_init(&pf->done, NULL);
+	r->pf = pf;
+	for (; pf->nth < PF_THREADS; pf->nth++) {
+		struct pf_thread *t = &pf->t[pf->nth];
+
+		t->pf = pf;
+		if (rctx_init(r, &t->ctx, &e) == -1 ||
+		    pthread_create(&t->th, NULL, pf_main, t) != 0)
+			break;
+	}
+	if (pf->nth == 0) {
+		pf_free(r);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The slot holding id, or NULL.  Under mu. */
+static struct pf_slot *
+pf_find(struct repo_pf *pf, const uint8_t id[IDX_ID_LEN], uint8_t type)
+{
+	for (size_t i = 0; i < REPO_PREFETCH_SLOTS; i++) {
+		struct pf_slot *sl = &pf->s[i];
+
+		if (sl->state != PF_FREE && sl->type == type &&
+		    memcmp(sl->id, id, IDX_ID_LEN) == 0)
+			return (sl);
+	}
+	return (NULL);
+}
+
+/*
+ * A slot for raw more bytes: a free one, else the fetched one of the
+ * oldest call (a guess that was not taken).  Under mu.
+ */
+static struct pf_slot *
+pf_room(struct repo_pf *pf, uint32_t raw)
+{
+	struct pf_slot *fr = NULL, *old;
+
+	for (;;) {
+		old = NULL;
+		for (size_t i = 0; i < REPO_PREFETCH_SLOTS; i++) {
+			struct pf_slot *sl = &pf->s[i];
+
+			if (sl->state == PF_FREE && fr == NULL)
+				fr = sl;
+			if (sl->state == PF_DONE &&
+			    (old == NULL || sl->call < old->call))
+				old = sl;
+		}
+		if (fr != NULL && pf->bytes + raw <= PF_BYTES)
+			return (fr);
+		if (old == NULL)
+			return (NULL);
+		pf_empty(pf, old);
+		fr = NULL;
+	}
+}
+
+void
+repo_prefetch(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    enum idx_blob_type type)
+{
+	struct repo_pf *pf;
+	uint64_t call;
+	int queued = 0;
+
+	if (n == 0 || pf_start(r) == -1)
+		return;
+	pf = r->pf;
+	pthread_mutex_lock(&pf->mu);
+	call = ++pf->calls;
+	for (size_t i = 0; i < n && i < REPO_PREFETCH_SLOTS; i++) {
+		const struct idx_entry *ent = idx_find(r->idx, ids[i]);
+		struct pf_slot *sl;
+
+		if ((sl = pf_find(pf, ids[i], (uint8_t)type)) != NULL) {
+			if (sl->state == PF_QUEUED) {
+				sl->call = call; /* asked for again: sooner */
+				sl->pos = i;
+				queued = 1;
+			}
+			continue;
+		}
+		if (ent == NULL || ent->raw_length > PF_BYTES / 8 ||
+		    (sl = pf_room(pf, ent->raw_length)) == NULL)
+			continue;
+		memcpy(sl->id, ids[i], IDX_ID_LEN);
+		sl->type = (uint8_t)type;
+		sl->state = PF_QUEUED;
+		sl->call = call;
+		sl->pos = i;
+		sl->raw = ent->raw_length;
+		pf->bytes += sl->raw;
+		queued = 1;
+	}
+	if (queued)
+		pthread_cond_broadcast(&pf->work);
+	pthread_mutex_unlock(&pf->mu);
+}
+
+/*
+ * id from the slots, waiting while it is fetched: 0 and the plaintext, or
+ * -1 if it is not there or failed (the caller then reads it itself, which
+ * tries every copy and says why).
+ */
+static int
+pf_take(struct repo *r, const uint8_t id[IDX_ID_LEN], enum idx_blob_type type,
+    uint8_t **out, size_t *n)
+{
+	struct repo_pf *pf = r->pf;
+	struct pf_slot *sl;
+	int rc = -1;
+
+	pthread_mutex_lock(&pf->mu);
+	if ((sl = pf_find(pf, id, (uint8_t)type)) != NULL) {
+		if (sl->state == PF_QUEUED) {
+			/* Not started: cheaper read here than waited for. */
+			pf_empty(pf, sl);
+			sl = NULL;
+		}
+		while (sl != NULL && sl->state != PF_DONE)
+			pthread_cond_wait(&pf->done, &pf->mu);
+	}
+	if (sl != NULL) {
+		if (sl->out != NULL) {
+			*out = sl->out;
+			*n = sl->len;
+			sl->out = NULL;
+			sl->len = 0;
+			rc = 0;
+		}
+		pf_empty(pf, sl);
+	}
+	pthread_mutex_unlock(&pf->mu);
 	return (rc);
 }

@@ -1060,13 +1060,179 @@ START_TEST(test_read_batches)
 			continue;
 		}
 		memset(&m, 0, sizeof(m));
-		ck_assert_int_eq(repo_blobs_read(r, cids + 10, 1,
-		                     IDX_BLOB_DATA, 0, keep_many, &m, &e),
+		ck_assert_int_eq(repo_blobs_read(r, cids + 10, 1, IDX_BLOB_DATA,
+		                     0, keep_many, &m, &e),
 		    -1);
 		ck_assert_int_eq(e.class, ERR_CORRUPT);
 		ck_assert_str_eq(e.msg, alone);
 		ck_assert_uint_eq(m.len[0], 0);
 	}
+	repo_close(r);
+}
+END_TEST
+
+/* A get_range that always fails, to show where a blob came from. */
+static int
+fail_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
+    uint8_t *buf, struct err *e)
+{
+	(void)st;
+	(void)name;
+	(void)off;
+	(void)len;
+	(void)buf;
+	return (err_set(e, ERR_IO, "no reads now"));
+}
+
+/* repo_blob_get of a tree blob gives want. */
+static void
+get_tree_ok(struct repo *r, const uint8_t id[IDX_ID_LEN], const uint8_t *want,
+    size_t wlen)
+{
+	struct err e;
+	uint8_t *out;
+	size_t n;
+
+	ck_assert_msg(repo_blob_get(r, id, IDX_BLOB_TREE, &out, &n, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(n, wlen);
+	ck_assert_mem_eq(out, want, wlen);
+	free(out);
+}
+
+/* Wait (up to 10 s) until the store has served want ranged reads. */
+static void
+wait_reads(unsigned want)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (__atomic_load_n(&nget_range, __ATOMIC_RELAXED) >= want)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("only %u of %u reads", nget_range, want);
+}
+
+/*
+ * Prefetched blobs are fetched on threads of their own and then served
+ * by repo_blob_get without a store read, in any order, each once; a blob
+ * not prefetched is read as usual.  A prefetched blob that does not open
+ * fails as a plain read of it does; more hints than there are slots are
+ * cut, and newer hints take the place of fetched ones never asked for.
+ * Without worker threads, a hint does nothing.
+ */
+START_TEST(test_prefetch)
+{
+	struct repo *r = open_ok(pass);
+	enum { N = REPO_PREFETCH_SLOTS + 6 };
+	static uint8_t data[N][50], ids[N][IDX_ID_LEN];
+	const uint8_t(*cids)[IDX_ID_LEN] = (const uint8_t(*)[IDX_ID_LEN])ids;
+	struct stor_ops failing;
+	const struct stor_ops *ops;
+	char alone[ERR_MSG_MAX];
+	struct err e;
+	uint8_t *out;
+	size_t n;
+	int added;
+
+	for (int i = 0; i < N; i++) {
+		fill(data[i], sizeof(data[i]), (uint32_t)(900 + i));
+		ck_assert_int_eq(repo_blob_put(r, IDX_BLOB_TREE, data[i],
+		                     sizeof(data[i]), ids[i], &added, &e),
+		    0);
+	}
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	repo_close(r);
+
+	r = open_ok(pass);
+	repo_set_workers(r, 2);
+	count_reads(r);
+	ops = repo_store(r)->ops;
+	repo_prefetch(r, cids, 3, IDX_BLOB_TREE);
+	repo_prefetch(r, cids + 1, 1, IDX_BLOB_TREE); /* already there */
+	wait_reads(3);
+	failing = *ops;
+	failing.get_range = fail_get_range;
+	repo_store(r)->ops = &failing;
+	/* Served from the slots, in another order, with no store read. */
+	for (int i = 2; i >= 0; i--)
+		get_tree_ok(r, ids[i], data[i], sizeof(data[i]));
+	ck_assert_uint_eq(nget_range, 3);
+	/* Each once: taken, a slot is empty; the next read is the store's. */
+	ck_assert_int_eq(repo_blob_get(r, ids[0], IDX_BLOB_TREE, &out, &n, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_IO);
+	/* Asked for as another type: not served from the slot. */
+	repo_store(r)->ops = ops;
+	repo_prefetch(r, cids + 3, 1, IDX_BLOB_TREE);
+	wait_reads(4);
+	repo_store(r)->ops = &failing;
+	ck_assert_int_eq(repo_blob_get(r, ids[3], IDX_BLOB_DATA, &out, &n, &e),
+	    -1);
+	get_tree_ok(r, ids[3], data[3], sizeof(data[3]));
+
+	/* More hints than slots: the first REPO_PREFETCH_SLOTS are taken. */
+	repo_store(r)->ops = ops;
+	count_reads(r);
+	repo_prefetch(r, cids + 4, N - 4, IDX_BLOB_TREE);
+	wait_reads(REPO_PREFETCH_SLOTS);
+	usleep(50000);
+	ck_assert_uint_eq(nget_range, REPO_PREFETCH_SLOTS);
+	/* Full of hints never asked for: new ones take their places. */
+	count_reads(r);
+	repo_prefetch(r, cids, 4, IDX_BLOB_TREE);
+	wait_reads(4);
+	repo_store(r)->ops = &failing;
+	for (int i = 0; i < 4; i++)
+		get_tree_ok(r, ids[i], data[i], sizeof(data[i]));
+	{
+		int gone = 0;
+
+		for (int i = 4; i < 4 + REPO_PREFETCH_SLOTS; i++) {
+			if (repo_blob_get(r, ids[i], IDX_BLOB_TREE, &out, &n,
+			        &e) == 0) {
+				ck_assert_mem_eq(out, data[i], n);
+				free(out);
+			} else
+				gone++;
+		}
+		ck_assert_int_eq(gone, 4);
+	}
+	ck_assert_int_eq(repo_blob_get(r, ids[N - 1], IDX_BLOB_TREE, &out, &n,
+	                     &e),
+	    -1);
+	repo_store(r)->ops = ops;
+	repo_close(r);
+
+	/* A damaged blob: the error of a plain read of it. */
+	r = open_ok(pass);
+	{
+		const struct idx_entry *ent = idx_find(repo_index(r), ids[1]);
+		char name[128];
+
+		ck_assert_ptr_nonnull(ent);
+		repo_pack_name(idx_pack_id(repo_index(r), ent->pack), name,
+		    sizeof(name));
+		flip_file(name, (off_t)ent->offset + 20);
+	}
+	repo_set_workers(r, 0);
+	ck_assert_int_eq(repo_blob_get(r, ids[1], IDX_BLOB_TREE, &out, &n, &e),
+	    -1);
+	snprintf(alone, sizeof(alone), "%s", e.msg);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	/* No threads: nothing is fetched ahead. */
+	count_reads(r);
+	repo_prefetch(r, cids, 2, IDX_BLOB_TREE);
+	usleep(50000);
+	ck_assert_uint_eq(nget_range, 0);
+	repo_set_workers(r, 2);
+	count_reads(r);
+	repo_prefetch(r, cids, 2, IDX_BLOB_TREE);
+	wait_reads(2);
+	ck_assert_int_eq(repo_blob_get(r, ids[1], IDX_BLOB_TREE, &out, &n, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_str_eq(e.msg, alone);
+	get_tree_ok(r, ids[0], data[0], sizeof(data[0]));
 	repo_close(r);
 }
 END_TEST
@@ -1183,6 +1349,7 @@ repo_suite(void)
 	tcase_add_test(tc, test_blobs_dedup_pack_and_reopen);
 	tcase_add_test(tc, test_damaged_pack_is_detected);
 	tcase_add_test(tc, test_read_batches);
+	tcase_add_test(tc, test_prefetch);
 	tcase_add_test(tc, test_machine_key_and_files);
 	tcase_add_test(tc, test_inline_and_worker_pipelines_agree);
 	tcase_add_test(tc, test_compression_per_put);
