@@ -33,6 +33,40 @@ struct level {
 	int all;       /* every entry below is wanted (no include filter) */
 };
 
+/*
+ * The read-ahead cursor: a second walk of the same tree, in the same
+ * order, ahead of the restore (see read_ahead).  Its levels point into
+ * listings the walk owns (the directories both are in) or the cursor's
+ * queue owns (directories the walk has not reached yet).  seq counts the
+ * entries each has taken, so the two positions compare as numbers.
+ */
+struct alevel {
+	const struct fs_node *nodes;
+	size_t n, next;
+	size_t scan;  /* entries before it were looked at for ahead_hint */
+	size_t nhint; /* listings hinted from next on */
+	int all;
+};
+
+struct aqueued {
+	struct tree_dir dir;
+	uint64_t seq; /* which entry of the walk it is the listing of */
+};
+
+#define AHEAD_DIRS  128 /* listings loaded ahead, at most */
+#define AHEAD_HINTS 8   /* listings of each level fetched ahead */
+
+struct ahead {
+	struct alevel *lv;
+	size_t depth, cap;
+	uint64_t seq;
+	uint8_t (*ids)[IDX_ID_LEN]; /* announced at once, as one batch */
+	size_t idcap;
+	struct aqueued q[AHEAD_DIRS]; /* in walk order, from head */
+	size_t qhead, nq;
+	int reset; /* the walk left the cursor's path: start again */
+};
+
 struct walk {
 	struct repo *r;
 	struct tree_reader *tr;
@@ -44,9 +78,8 @@ struct walk {
 	struct str path; /* the current entry, absolute: "/etc/ssh/x" */
 	struct level *lv;
 	size_t depth, cap;
-	/* read_ahead: the listing it announces from, and its next entry. */
-	const struct fs_node *ahead_nodes;
-	size_t ahead_next;
+	uint64_t seq; /* entries taken so far, in walk order */
+	struct ahead ahead;
 };
 
 /* Where an entry stands against the include list. */
@@ -518,47 +551,198 @@ end_entry(struct walk *w, struct err *e, int *fatal)
 	return (1);
 }
 
+/* Drop the cursor's queued listings. */
+static void
+ahead_clear(struct ahead *a)
+{
+	for (; a->nq > 0; a->nq--) {
+		tree_dir_clear(&a->q[a->qhead].dir);
+		a->qhead = (a->qhead + 1) % AHEAD_DIRS;
+	}
+	a->qhead = 0;
+	a->depth = 0;
+}
+
+/* Put the cursor where the walk is: before the file it is reading. */
+static void
+ahead_reset(struct walk *w)
+{
+	struct ahead *a = &w->ahead;
+
+	ahead_clear(a);
+	if (a->cap < w->depth) {
+		a->cap = w->cap;
+		a->lv = xreallocarray(a->lv, a->cap, sizeof(*a->lv));
+	}
+	for (size_t i = 0; i < w->depth; i++) {
+		a->lv[i].nodes = w->lv[i].dir.nodes;
+		a->lv[i].n = w->lv[i].dir.n;
+		a->lv[i].next = a->lv[i].scan = w->lv[i].next;
+		a->lv[i].nhint = 0;
+		a->lv[i].all = w->lv[i].all;
+	}
+	a->lv[w->depth - 1].next--;
+	a->depth = w->depth;
+	a->seq = w->seq - 1;
+	a->reset = 0;
+}
+
 /*
- * Announce the chunks of this file and of the files after it in its
- * directory, so that the repository's readers fetch them while earlier
- * files are written: a restore of many small files is otherwise one store
- * round trip per file, in turn.  Only what the walk surely reads next is
- * announced: files of a directory restored whole, up to the next
- * subdirectory (the walk goes down there first) or hard link (which may
- * have no data to read).  In tar mode a file of several chunks is read
- * twice (checked, then written), so announcing stops before one: only
- * files of one chunk, read once, are announced.  A wrong guess costs
- * only the reads: repo_blobs_read checks every id.
+ * Have the listings of the next AHEAD_HINTS subdirectories of level l
+ * fetched ahead (repo_prefetch), so that going into them costs the
+ * cursor no round trip of its own.
  */
 static void
-read_ahead(struct walk *w)
+ahead_hint(struct walk *w, struct alevel *l)
 {
-	struct level *l = &w->lv[w->depth - 1];
-	size_t cur = l->next - 1, room;
+	uint8_t ids[AHEAD_HINTS][IDX_ID_LEN];
+	size_t n = 0;
 
-	if (!l->all || w->o->nexcludes > 0)
-		return;
-	if (w->ahead_nodes != l->dir.nodes || w->ahead_next < cur) {
-		w->ahead_nodes = l->dir.nodes;
-		w->ahead_next = cur;
+	for (; l->scan < l->n && l->nhint < AHEAD_HINTS; l->scan++) {
+		const struct fs_node *d = &l->nodes[l->scan];
+
+		if (d->type == FS_DIR && (d->flags & FS_NODE_HAS_SUBTREE)) {
+			memcpy(ids[n++], d->subtree, IDX_ID_LEN);
+			l->nhint++;
+		}
 	}
-	room = repo_read_ahead_room(w->r);
-	while (w->ahead_next < l->dir.n) {
-		const struct fs_node *n = &l->dir.nodes[w->ahead_next];
+	repo_prefetch(w->r, (const uint8_t(*)[IDX_ID_LEN])ids, n,
+	    IDX_BLOB_TREE);
+}
 
-		if (n->type == FS_DIR || (n->type == FS_FILE && n->nlink > 1) ||
-		    (w->tar && n->type == FS_FILE && n->nchunks > 1))
+/*
+ * The cursor takes directory n, its next entry, and goes into it: its
+ * listing is loaded now and queued for do_dir.  0, or -1 if it cannot
+ * (the queue is full, or the listing does not load: the walk finds out
+ * why), and the cursor stays before n.
+ */
+static int
+ahead_enter(struct walk *w, const struct fs_node *n)
+{
+	struct ahead *a = &w->ahead;
+	struct alevel *l = &a->lv[a->depth - 1];
+	struct aqueued *qd;
+	struct err e;
+
+	if ((n->flags & FS_NODE_HAS_SUBTREE) == 0) {
+		/* Empty: nothing to load, nothing to walk. */
+		a->lv[a->depth - 1].next++;
+		a->seq++;
+		return (0);
+	}
+	if (a->nq == AHEAD_DIRS)
+		return (-1);
+	qd = &a->q[(a->qhead + a->nq) % AHEAD_DIRS];
+	/* Its next siblings first: the fetch of its own go first. */
+	if (l->scan > l->next && l->nhint > 0)
+		l->nhint--; /* n was one of them */
+	ahead_hint(w, l);
+	err_clear(&e);
+	if (tree_load_dir(w->tr, n, &qd->dir, &e) == -1)
+		return (-1);
+	qd->seq = a->seq;
+	a->nq++;
+	l->next++;
+	a->seq++;
+	if (a->depth == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->lv = xreallocarray(a->lv, a->cap, sizeof(*a->lv));
+	}
+	l = &a->lv[a->depth++];
+	l->nodes = qd->dir.nodes;
+	l->n = qd->dir.n;
+	l->next = l->scan = l->nhint = 0;
+	l->all = 1;
+	ahead_hint(w, l);
+	return (0);
+}
+
+/*
+ * The listing of directory n, the entry the walk just took, if the cursor
+ * loaded it: 1 and it is moved to d, else 0 (and the cursor starts again
+ * from the walk, which loads the listing itself).
+ */
+static int
+ahead_take(struct walk *w, const struct fs_node *n, struct tree_dir *d)
+{
+	struct ahead *a = &w->ahead;
+	struct aqueued *qd = &a->q[a->qhead];
+
+	if (a->nq == 0 || (n->flags & FS_NODE_HAS_SUBTREE) == 0)
+		return (0);
+	if (qd->seq != w->seq - 1) {
+		a->reset = 1;
+		return (0);
+	}
+	*d = qd->dir;
+	memset(&qd->dir, 0, sizeof(qd->dir));
+	a->qhead = (a->qhead + 1) % AHEAD_DIRS;
+	a->nq--;
+	return (1);
+}
+
+/*
+ * Announce the chunks of the files the walk reads next, so that the
+ * repository's readers fetch them while earlier files are written: a
+ * restore of many small files is otherwise one store round trip per file,
+ * in turn, and a store across a network wants many blobs per request.
+ * The cursor walks ahead of the restore in the same order, into
+ * subdirectories too, loading their listings (which the walk then takes
+ * instead of loading them again), as far as the readers have room and
+ * AHEAD_DIRS listings.  Only what the walk surely reads next is
+ * announced, in a tree restored whole: the cursor stops before a hard
+ * link (which may have no data to read), at a listing that does not load,
+ * and, in tar mode, before a file of several chunks (read twice there:
+ * checked, then written); it goes on once the walk is past that entry.
+ * A wrong guess costs only the reads: repo_blobs_read checks every id.
+ */
+static void
+read_ahead(struct walk *w) /* from do_file: the walk just took a file */
+{
+	struct ahead *a = &w->ahead;
+	size_t room, nids = 0;
+
+	if (w->o->nexcludes > 0)
+		return;
+	if (a->reset || a->seq < w->seq - 1)
+		ahead_reset(w); /* the walk caught up, or went elsewhere */
+	room = repo_read_ahead_room(w->r);
+	if (room > a->idcap) {
+		a->idcap = room;
+		a->ids = xreallocarray(a->ids, room, sizeof(*a->ids));
+	}
+	while (a->depth > 0) {
+		struct alevel *l = &a->lv[a->depth - 1];
+		const struct fs_node *n;
+
+		if (l->next == l->n) {
+			a->depth--;
+			continue;
+		}
+		if (!l->all)
+			break;
+		n = &l->nodes[l->next];
+		if (n->type == FS_DIR) {
+			if (ahead_enter(w, n) == -1)
+				break;
+			continue;
+		}
+		if (n->type == FS_FILE &&
+		    (n->nlink > 1 || (w->tar && n->nchunks > 1)))
 			break;
 		if (n->type == FS_FILE && n->nchunks > 0) {
-			if (n->nchunks > room)
+			if (n->nchunks > room - nids)
 				break;
-			repo_read_ahead(w->r,
-			    (const uint8_t(*)[IDX_ID_LEN])n->chunks, n->nchunks,
-			    IDX_BLOB_DATA);
-			room -= n->nchunks;
+			memcpy(a->ids[nids], n->chunks,
+			    n->nchunks * sizeof(*a->ids));
+			nids += n->nchunks;
 		}
-		w->ahead_next++;
+		l->next++;
+		a->seq++;
 	}
+	/* In one call, so that the readers make batches of them at once. */
+	repo_read_ahead(w->r, (const uint8_t(*)[IDX_ID_LEN])a->ids, nids,
+	    IDX_BLOB_DATA);
 }
 
 static int
@@ -677,16 +861,18 @@ do_dir(struct walk *w, const struct fs_node *n, int all, struct err *e)
 	int fatal;
 
 	err_clear(&why);
-	if (tree_load_dir(w->tr, n, &d, &why) == -1) {
+	if (!ahead_take(w, n, &d) && tree_load_dir(w->tr, n, &d, &why) == -1) {
 		err_wrap(&why, "its listing");
 		return (entry_failed(w, &why, e));
 	}
 	if (fs_extract_begin(w->x, w->rel.s, n, &why) == -1) {
 		tree_dir_clear(&d);
+		w->ahead.reset = 1; /* the cursor went in: the walk does not */
 		return (entry_failed(w, &why, e));
 	}
 	if (!end_entry(w, e, &fatal)) {
 		tree_dir_clear(&d);
+		w->ahead.reset = 1;
 		return (fatal ? -1 : 0);
 	}
 	w->st->dirs++;
@@ -749,6 +935,7 @@ walk_tree(struct walk *w, const uint8_t root[IDX_ID_LEN], struct err *e)
 			continue;
 		}
 		node = &l->dir.nodes[l->next++];
+		w->seq++;
 		str_cut(&w->path, 0);
 		str_add(&w->path, "/", 1);
 		str_add(&w->path, w->rel.s, w->rel.len);
@@ -818,6 +1005,9 @@ walk_finish(struct walk *w, int rc, struct err *e)
 		}
 	}
 	w->x = NULL;
+	ahead_clear(&w->ahead);
+	free(w->ahead.lv);
+	free(w->ahead.ids);
 	while (w->depth > 0) {
 		w->depth--;
 		tree_dir_clear(&w->lv[w->depth].dir);

@@ -24,6 +24,7 @@
 #include "repo/tree.h"
 #include "repo/treecodec.h"
 #include "restore/restore.h"
+#include "store/store_impl.h"
 #include "trepo.h"
 
 #define BIG_LEN   700000
@@ -1005,6 +1006,196 @@ START_TEST(test_keepalive_runs_and_can_stop)
 }
 END_TEST
 
+/* The store's operations, with get_range counted. */
+static const struct stor_ops *real_ops;
+static struct stor_ops counting_ops;
+static unsigned nget_range;
+
+static int
+count_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
+    uint8_t *buf, struct err *e)
+{
+	__atomic_fetch_add(&nget_range, 1, __ATOMIC_RELAXED);
+	return (real_ops->get_range(st, name, off, len, buf, e));
+}
+
+static void
+count_reads(struct repo *r)
+{
+	struct stor *st = repo_store(r);
+
+	if (st->ops != &counting_ops) {
+		real_ops = st->ops;
+		counting_ops = *real_ops;
+		counting_ops.get_range = count_get_range;
+		st->ops = &counting_ops;
+	}
+	__atomic_store_n(&nget_range, 0, __ATOMIC_RELAXED);
+}
+
+#define MANY_DIRS  40
+#define MANY_FILES 3
+#define MANY_LEN   100
+
+static uint8_t many_data[MANY_DIRS][MANY_FILES][MANY_LEN];
+static uint8_t multi_data[3 * MANY_LEN];
+
+/*
+ * A snapshot of many small directories, as /usr/share is: d00..d39, each
+ * with f0..f2 (100 bytes, one chunk); d10 also holds hard links hl1 =
+ * hl2, d20 a file "multi" of three chunks, d30 an empty directory "e"
+ * and a directory "sub" with one file.
+ */
+static void
+build_many(const char *where)
+{
+	struct fs_node top[MANY_DIRS], v[MANY_FILES + 3], sub[1];
+	struct manifest m;
+	struct repo *r;
+	struct err e;
+	uint8_t root[IDX_ID_LEN], *p;
+	size_t len;
+
+	trepo_init(where, 1 << 20, &r);
+	fill(multi_data, sizeof(multi_data), 99);
+	for (size_t d = 0; d < MANY_DIRS; d++) {
+		char name[16];
+		size_t n = 0;
+
+		for (size_t i = 0; i < MANY_FILES; i++) {
+			fill(many_data[d][i], MANY_LEN,
+			    (uint32_t)(1000 + d * MANY_FILES + i));
+			snprintf(name, sizeof(name), "f%zu", i);
+			v[n++] = mk_file(r, name, 0644, many_data[d][i],
+			    MANY_LEN, 4096);
+		}
+		if (d == 10) {
+			v[n] = mk_file(r, "hl1", 0444, hltext, strlen(hltext),
+			    4096);
+			v[n + 1] = mk_file(r, "hl2", 0444, hltext,
+			    strlen(hltext), 4096);
+			v[n + 1].ino = v[n].ino;
+			v[n].nlink = v[n + 1].nlink = 2;
+			n += 2;
+		}
+		if (d == 20)
+			v[n++] = mk_file(r, "multi", 0600, multi_data,
+			    sizeof(multi_data), MANY_LEN);
+		if (d == 30) {
+			sub[0] = mk_file(r, "in-sub", 0600, fstab,
+			    strlen(fstab), 4096);
+			v[n++] = mk("e", FS_DIR, 0755);
+			v[n++] = mk_dir(r, "sub", 0755, sub, 1);
+		}
+		snprintf(name, sizeof(name), "d%02zu", d);
+		top[d] = mk_dir(r, name, 0755, v, n);
+	}
+	treecodec_encode(top, MANY_DIRS, &p, &len);
+	put(r, IDX_BLOB_TREE, p, len, root);
+	free(p);
+	for (size_t d = 0; d < MANY_DIRS; d++)
+		fs_node_clear(&top[d]);
+	flush(r);
+	manifest_init(&m);
+	m.time.tv_sec = 1795000000;
+	m.host = strdup("testhost");
+	m.user = strdup("root");
+	m.program = strdup("coffer test");
+	manifest_add_path(&m, "/");
+	memcpy(m.tree, root, IDX_ID_LEN);
+	ck_assert_msg(manifest_save(r, &m, &e) == 0, "%s", e.msg);
+	manifest_clear(&m);
+	repo_close(r);
+}
+
+static void
+expect_many(const char *dst)
+{
+	struct stat a, b;
+	char rel[32];
+
+	for (size_t d = 0; d < MANY_DIRS; d++)
+		for (size_t i = 0; i < MANY_FILES; i++) {
+			snprintf(rel, sizeof(rel), "d%02zu/f%zu", d, i);
+			expect_file(in(dst, rel), many_data[d][i], MANY_LEN,
+			    0644);
+		}
+	expect_file(in(dst, "d10/hl1"), hltext, strlen(hltext), 0444);
+	ck_assert_int_eq(stat(in(dst, "d10/hl1"), &a), 0);
+	ck_assert_int_eq(stat(in(dst, "d10/hl2"), &b), 0);
+	ck_assert(a.st_ino == b.st_ino);
+	expect_file(in(dst, "d20/multi"), multi_data, sizeof(multi_data), 0600);
+	ck_assert_int_eq(stat(in(dst, "d30/e"), &a), 0);
+	ck_assert(S_ISDIR(a.st_mode));
+	expect_file(in(dst, "d30/sub/in-sub"), fstab, strlen(fstab), 0600);
+}
+
+/*
+ * Reading ahead crosses from one directory into the next: the files of
+ * many small directories come in shared requests, not one or more per
+ * directory (a store across a network pays a round trip for each).  Each
+ * listing is still read once.  Hard links, a file of several chunks in
+ * tar mode, and an empty directory are walked past; a subset restore
+ * reads ahead inside what it restores.  Every file restores byte for byte.
+ */
+START_TEST(test_read_ahead_across_dirs)
+{
+	struct manifest m;
+	struct rst_stats st;
+	struct rst_opts o;
+	struct repo *r;
+	struct err e;
+	unsigned ndirs = MANY_DIRS + 2; /* with d30/sub and the top */
+	char cmd[PATH_MAX * 2], *out;
+	const char *inc[] = { "/d30" };
+	int fd, status;
+
+	build_many(at("many"));
+	ck_assert_msg(repo_open(at("many"), trepo_machine_key,
+	                  strlen(trepo_machine_key), &r, &e) == 0,
+	    "%s", e.msg);
+	repo_set_workers(r, 2);
+	ck_assert_msg(find_snapshot(r, "latest", &m, NULL, &e) == 0, "%s",
+	    e.msg);
+
+	/* To a directory. */
+	opts_init(&o);
+	count_reads(r);
+	ck_assert_msg(rst_to_dir(r, m.tree, at("dst"), &o, &st, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_uint_eq(st.errors, 0);
+	expect_many(at("dst"));
+	/* A listing is one request; 128 data blobs, in batches of 32. */
+	ck_assert_msg(nget_range <= ndirs + 12, "%u requests", nget_range);
+
+	/* As tar, read back by GNU tar. */
+	count_reads(r);
+	ck_assert_int_ge(fd = open(at("out.tar"), O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_msg(rst_to_tar(r, m.tree, fd, &o, &st, &e) == 0, "%s", e.msg);
+	close(fd);
+	ck_assert_msg(nget_range <= ndirs + 14, "%u requests", nget_range);
+	ck_assert_int_eq(mkdir(at("untar"), 0700), 0);
+	snprintf(cmd, sizeof(cmd), "tar -xpf '%s' -C '%s' 2>&1", at("out.tar"),
+	    at("untar"));
+	out = run(cmd, &status);
+	ck_assert_msg(status == 0, "tar said: %s", out);
+	free(out);
+	expect_many(at("untar"));
+
+	/* A subset: only d30, and all of it. */
+	o.includes = inc;
+	o.nincludes = 1;
+	ck_assert_msg(rst_to_dir(r, m.tree, at("part"), &o, &st, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_uint_eq(st.files, MANY_FILES + 1);
+	expect_file(in(at("part"), "d30/sub/in-sub"), fstab, strlen(fstab),
+	    0600);
+	expect_absent(in(at("part"), "d29"));
+	manifest_clear(&m);
+	repo_close(r);
+}
+END_TEST
+
 /*
  * What rst_opts.file_* are told: each regular file's content rebuilt from
  * file_data (holes left as zeros), each byte seen once.
@@ -1169,6 +1360,7 @@ restore_suite(void)
 	tcase_add_test(tc, test_missing_pack_and_listing);
 	tcase_add_test(tc, test_stop_cuts_tar);
 	tcase_add_test(tc, test_keepalive_runs_and_can_stop);
+	tcase_add_test(tc, test_read_ahead_across_dirs);
 	tcase_add_loop_test(tc, test_file_hook, 0, 2);
 	suite_add_tcase(s, tc);
 	return (s);
