@@ -198,6 +198,13 @@ cli_open_repo_flags(struct cli_ctx *ctx, const char *arg, int flags,
 			    "the repository cannot be written, so it cannot be "
 			    "locked: give --no-lock, or set locks = none in "
 			    "its [repository] section");
+		/* A full disk: a reader's lock file needs a block of it. */
+		else if (ctx->lock == CLI_LOCK_SHARED &&
+		    e->class == ERR_NOSPACE && err_has(e, ERR_F_LOCK))
+			err_wrap(e,
+			    "no room for a lock file: free some space there, "
+			    "or give --no-lock if nothing writes to the "
+			    "repository meanwhile");
 		goto out;
 	}
 	repo_set_actor(*out, ctx->actor);
