@@ -216,9 +216,18 @@ check_shape(const struct fs_node *n, struct err *e)
 
 /*
  * For outputs that cannot take a file back: read and authenticate every
- * chunk before anything is written.  A file of one chunk keeps it in
- * *first for the write, rather than reading it twice.
+ * chunk before anything is written.  A file of at most KEEP_MAX bytes of
+ * data keeps them all in *first for the write, rather than reading them
+ * twice; a larger one is read again (memory stays bounded).
  */
+#define KEEP_MAX (8u << 20)
+
+static int
+reads_twice(const struct fs_node *n)
+{
+	return (n->nchunks > 1 && fs_node_data_len(n) > KEEP_MAX);
+}
+
 struct verify_acc {
 	const struct fs_node *n;
 	uint64_t pos, total;
@@ -232,13 +241,17 @@ verify_one(void *arg, size_t i, const uint8_t *p, size_t len, struct err *e)
 	struct verify_acc *v = arg;
 
 	(void)i;
-	(void)e;
-	v->pos += len;
-	if (v->n->nchunks == 1) {
-		v->first = xmalloc(len ? len : 1);
-		memcpy(v->first, p, len);
-		v->firstlen = len;
+	if (!reads_twice(v->n)) {
+		if (v->pos + len > v->total)
+			return (err_set(e, ERR_CORRUPT,
+			    "its chunks hold more than its %llu bytes of data",
+			    (unsigned long long)v->total));
+		if (v->first == NULL)
+			v->first = xmalloc(v->total ? (size_t)v->total : 1);
+		memcpy(v->first + v->pos, p, len);
+		v->firstlen += len;
 	}
+	v->pos += len;
 	return (0);
 }
 
@@ -311,7 +324,8 @@ stream_one(void *arg, size_t i, const uint8_t *p, size_t len, struct err *e)
 /*
  * Feed the file's data stream, chunk by chunk (read ahead on worker
  * threads), to put at file offsets.  first (may be NULL, taken over):
- * chunk 0, already read.  *done: data bytes put.
+ * the whole data stream, already read (verify_data).  *done: data bytes
+ * put.
  */
 static int
 stream_data(struct repo *r, const struct fs_node *n, put_fn put, void *arg,
@@ -326,7 +340,7 @@ stream_data(struct repo *r, const struct fs_node *n, put_fn put, void *arg,
 	if (first != NULL) {
 		if (stream_one(&s, 0, first, firstlen, e) == -1)
 			goto out;
-		from = 1;
+		from = n->nchunks;
 	}
 	if (from < n->nchunks &&
 	    repo_blobs_read(r, (const uint8_t(*)[IDX_ID_LEN])n->chunks + from,
@@ -692,8 +706,9 @@ ahead_take(struct walk *w, const struct fs_node *n, struct tree_dir *d)
  * AHEAD_DIRS listings.  Only what the walk surely reads next is
  * announced, in a tree restored whole: the cursor stops before a hard
  * link (which may have no data to read), at a listing that does not load,
- * and, in tar mode, before a file of several chunks (read twice there:
- * checked, then written); it goes on once the walk is past that entry.
+ * and, in tar mode, before a file too large to keep while it is checked
+ * (read twice: checked, then written; see KEEP_MAX); it goes on once the
+ * walk is past that entry.
  * A wrong guess costs only the reads: repo_blobs_read checks every id.
  */
 static void
@@ -728,7 +743,7 @@ read_ahead(struct walk *w) /* from do_file: the walk just took a file */
 			continue;
 		}
 		if (n->type == FS_FILE &&
-		    (n->nlink > 1 || (w->tar && n->nchunks > 1)))
+		    (n->nlink > 1 || (w->tar && reads_twice(n))))
 			break;
 		if (n->type == FS_FILE && n->nchunks > 0) {
 			if (n->nchunks > room - nids)
