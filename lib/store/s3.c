@@ -905,6 +905,19 @@ put_part(struct s3 *s, const char *key, const char *query, int noreplace,
 	q.no_retry = 1;
 	if (call(s, &q, e) == -1)
 		goto out;
+	if (q.status == 403 && sm->chunked &&
+	    strcmp(q.code, "SignatureDoesNotMatch") == 0) {
+		/*
+		 * The keys signed requests the store took since open: what
+		 * it found changed is this request's bytes, on their way.
+		 */
+		err_set(e, ERR_NET,
+		    "%s: PUT %s: the store found the bytes changed on their "
+		    "way (HTTP 403 SignatureDoesNotMatch) and did not store "
+		    "them",
+		    s->location, name);
+		goto out;
+	}
 	if (q.status / 100 != 2) {
 		status_err(s, &q, name, e);
 		goto out;
