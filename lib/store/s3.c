@@ -263,8 +263,7 @@ refill(struct stream *st)
 	st->next += len;
 	st->blen = len;
 	st->bpos = 0;
-	/* Judged before its last bytes go: a refused file never reaches its
-	 * name. */
+	/* Judged before its last bytes go: a refused file gets no name. */
 	if (st->next == st->total && st->r->done != NULL &&
 	    st->r->done(st->r->arg, &st->err) == -1)
 		return (-1);
