@@ -7,6 +7,10 @@
  * (files above the part size) checks with HEAD instead, a documented race
  * window.  Network faults, 5xx and 429 are ERR_NET, retried with backoff;
  * a streamed put is retried whole, its reader starting again at 0.
+ * Every body is signed: one in memory by its SHA-256, a streamed one (and
+ * each part of a multipart upload) chunk by chunk as it is read
+ * (aws-chunked, STREAMING-AWS4-HMAC-SHA256-PAYLOAD), so the store refuses
+ * a body changed on the way.
  * On a bucket with versioning, where RGW ignores If-None-Match, a HEAD
  * comes first too (a race window: doc/OFFSITE.md).
  */
@@ -38,6 +42,11 @@
 #define S3_LIST_MAX     ((size_t)16 << 20) /* one page of a listing */
 #define S3_BACKOFF_MAX  60                 /* seconds */
 #define S3_NAP_SLICE    100                /* ms */
+#define S3_CHUNK        ((size_t)64 << 10) /* a signed chunk of a stream */
+
+/* Chunks never straddle a refill: every chunk but a part's last is whole. */
+_Static_assert(STOR_STREAM_BUF % S3_CHUNK == 0,
+    "STOR_STREAM_BUF is a multiple of S3_CHUNK");
 
 struct s3 {
 	char *location;
@@ -73,7 +82,13 @@ struct s3 {
 	struct err gave_up_err;
 };
 
-/* A streamed body: the bytes of [next, end) of a file of total bytes. */
+/*
+ * A streamed body: the bytes of [next, end) of a file of total bytes, sent
+ * as signed chunks of S3_CHUNK bytes (the last shorter) and an empty one,
+ * each signature chained on the one before, the first on the request's
+ * (s3_sign.h).  perform starts the chain; on_read frames and signs each
+ * chunk from buf as it goes.
+ */
 struct stream {
 	const struct stor_reader *r;
 	uint64_t next;  /* the next byte to ask the reader for */
@@ -83,6 +98,16 @@ struct stream {
 	size_t blen, bpos;
 	int failed; /* read or done failed: err says why */
 	struct err err;
+
+	int chunked;                  /* else an empty body, hashed */
+	uint8_t key[S3_SIGN_KEY_LEN]; /* signing key: wiped after the request */
+	char date[17];
+	const char *region;
+	char sig[65]; /* the last signature sent (first: the seed) */
+	char frame[S3_SIGN_CHUNK_HDR_MAX + 2]; /* framing still to send */
+	size_t flen, fpos;
+	size_t cleft;  /* bytes of the current chunk still to send */
+	int last_sent; /* the final, empty chunk is framed */
 };
 
 struct req {
@@ -225,40 +250,87 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return (size * n);
 }
 
+/* The reader's next bytes into st->buf: 0, or -1 (st->err set). */
+static int
+refill(struct stream *st)
+{
+	size_t len = st->end - st->next < STOR_STREAM_BUF
+	    ? (size_t)(st->end - st->next)
+	    : STOR_STREAM_BUF;
+
+	if (st->r->read(st->r->arg, st->next, st->buf, len, &st->err) == -1)
+		return (-1);
+	st->next += len;
+	st->blen = len;
+	st->bpos = 0;
+	/* Judged before its last bytes go: a refused file gets no name. */
+	if (st->next == st->total && st->r->done != NULL &&
+	    st->r->done(st->r->arg, &st->err) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Frame the next chunk (of n bytes at p) after signing it. */
+static void
+next_chunk(struct stream *st, const uint8_t *p, size_t n)
+{
+	s3_sign_chunk(st->key, st->date, st->region, st->sig, p, n, st->sig);
+	st->flen = s3_sign_chunk_header(n, st->sig, st->frame);
+	st->fpos = 0;
+	st->cleft = n;
+	if (n == 0) {
+		memcpy(st->frame + st->flen, "\r\n", 2);
+		st->flen += 2;
+		st->last_sent = 1;
+	}
+}
+
 static size_t
 on_read(char *p, size_t size, size_t n, void *arg)
 {
 	struct stream *st = arg;
-	size_t want = size * n, give;
+	size_t want = size * n, got = 0, give;
 
-	if (st->bpos == st->blen) {
-		size_t len;
-
-		if (st->next >= st->end)
-			return (0);
-		len = st->end - st->next < STOR_STREAM_BUF
-		    ? (size_t)(st->end - st->next)
-		    : STOR_STREAM_BUF;
-		if (st->r->read(st->r->arg, st->next, st->buf, len, &st->err) ==
-		    -1) {
-			st->failed = 1;
-			return (CURL_READFUNC_ABORT);
+	while (got < want) {
+		if (st->fpos < st->flen) {
+			give = st->flen - st->fpos < want - got
+			    ? st->flen - st->fpos
+			    : want - got;
+			memcpy(p + got, st->frame + st->fpos, give);
+			st->fpos += give;
+			got += give;
+			continue;
 		}
-		st->next += len;
-		st->blen = len;
-		st->bpos = 0;
-		/* Judged before its last bytes go: a refused file never
-		 * reaches its name. */
-		if (st->next == st->total && st->r->done != NULL &&
-		    st->r->done(st->r->arg, &st->err) == -1) {
-			st->failed = 1;
-			return (CURL_READFUNC_ABORT);
+		if (st->cleft > 0) {
+			give = st->cleft < want - got ? st->cleft : want - got;
+			memcpy(p + got, st->buf + st->bpos, give);
+			st->bpos += give;
+			st->cleft -= give;
+			got += give;
+			if (st->cleft == 0) {
+				memcpy(st->frame, "\r\n", 2);
+				st->flen = 2;
+				st->fpos = 0;
+			}
+			continue;
 		}
+		if (st->bpos == st->blen) {
+			if (st->next >= st->end) {
+				if (!st->chunked || st->last_sent)
+					break;
+				next_chunk(st, NULL, 0);
+				continue;
+			}
+			if (refill(st) == -1) {
+				st->failed = 1;
+				return (CURL_READFUNC_ABORT);
+			}
+		}
+		next_chunk(st, st->buf + st->bpos,
+		    st->blen - st->bpos < S3_CHUNK ? st->blen - st->bpos
+		                                   : S3_CHUNK);
 	}
-	give = st->blen - st->bpos < want ? st->blen - st->bpos : want;
-	memcpy(p, st->buf + st->bpos, give);
-	st->bpos += give;
-	return (give);
+	return (got);
 }
 
 static int
@@ -301,10 +373,11 @@ req_reset(struct req *q)
 static int
 perform(struct s3 *s, struct req *q, struct err *e)
 {
-	struct s3_sign_hdr h[6];
+	struct s3_sign_hdr h[8];
+	struct stream *sm = q->stream;
 	struct curl_slist *hl = NULL;
-	char date[17], hash[65], errbuf[CURL_ERROR_SIZE], *path, *url, *auth,
-	    *line;
+	char date[17], hash[65], dlen[24], seed[65], errbuf[CURL_ERROR_SIZE],
+	    *path, *url, *auth, *line;
 	size_t nh = 0;
 	CURL *c;
 	CURLcode rc;
@@ -312,8 +385,14 @@ perform(struct s3 *s, struct req *q, struct err *e)
 
 	req_reset(q);
 	amz_date(date);
-	if (q->stream != NULL)
-		snprintf(hash, sizeof(hash), "%s", S3_SIGN_UNSIGNED);
+	if (sm != NULL) {
+		/* A new chain from the body's start (or its part's). */
+		sm->chunked = sm->end > sm->next;
+		sm->flen = sm->fpos = sm->cleft = 0;
+		sm->last_sent = 0;
+	}
+	if (sm != NULL && sm->chunked)
+		snprintf(hash, sizeof(hash), "%s", S3_SIGN_STREAMING);
 	else
 		s3_sign_sha256_hex(q->body != NULL ? (const void *)q->body : "",
 		    q->body_len, hash);
@@ -325,12 +404,26 @@ perform(struct s3 *s, struct req *q, struct err *e)
 		h[nh++] = (struct s3_sign_hdr){ "if-none-match", "*" };
 	if (q->range != NULL)
 		h[nh++] = (struct s3_sign_hdr){ "range", q->range };
+	if (sm != NULL && sm->chunked) {
+		snprintf(dlen, sizeof(dlen), "%llu",
+		    (unsigned long long)(sm->end - sm->next));
+		h[nh++] =
+		    (struct s3_sign_hdr){ "content-encoding", "aws-chunked" };
+		h[nh++] = (struct s3_sign_hdr){ "x-amz-decoded-content-length",
+			dlen };
+	}
 	{
 		struct s3_sign_req sr = { q->method, path, q->query, h, nh,
 			hash, date, s->region };
 
-		auth = s3_sign_authorization(&sr, s->access, s->secret,
-		    s->secretlen);
+		auth = s3_sign_authorization_sig(&sr, s->access, s->secret,
+		    s->secretlen, seed);
+	}
+	if (sm != NULL && sm->chunked) {
+		s3_sign_key(s->secret, s->secretlen, date, s->region, sm->key);
+		memcpy(sm->date, date, sizeof(sm->date));
+		sm->region = s->region;
+		memcpy(sm->sig, seed, sizeof(sm->sig));
 	}
 	url = xasprintf("%s%s%s%s", s->base, path, q->query[0] ? "?" : "",
 	    q->query);
@@ -384,7 +477,10 @@ perform(struct s3 *s, struct req *q, struct err *e)
 			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 			curl_easy_setopt(c, CURLOPT_READDATA, q->stream);
 			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-			    (curl_off_t)(q->stream->end - q->stream->next));
+			    (curl_off_t)(sm->chunked
+			            ? s3_sign_chunked_length(sm->end - sm->next,
+			                  S3_CHUNK)
+			            : sm->end - sm->next));
 		} else {
 			/* A body in memory goes as POST's, named PUT. */
 			curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
@@ -404,6 +500,8 @@ perform(struct s3 *s, struct req *q, struct err *e)
 
 	rc = curl_easy_perform(c);
 	q->attempts++;
+	if (sm != NULL)
+		wipe(sm->key, sizeof(sm->key));
 	if (rc == CURLE_OK) {
 		long st = 0;
 
@@ -806,11 +904,25 @@ put_part(struct s3 *s, const char *key, const char *query, int noreplace,
 	q.no_retry = 1;
 	if (call(s, &q, e) == -1)
 		goto out;
+	if (q.status == 403 && sm->chunked &&
+	    strcmp(q.code, "SignatureDoesNotMatch") == 0) {
+		/*
+		 * The keys signed requests the store took since open: what
+		 * it found changed is this request's bytes, on their way.
+		 */
+		err_set(e, ERR_NET,
+		    "%s: PUT %s: the store found the bytes changed on their "
+		    "way (HTTP 403 SignatureDoesNotMatch) and did not store "
+		    "them",
+		    s->location, name);
+		goto out;
+	}
 	if (q.status / 100 != 2) {
 		status_err(s, &q, name, e);
 		goto out;
 	}
-	if (sm->next != sm->end || sm->bpos != sm->blen) {
+	if (sm->next != sm->end || sm->bpos != sm->blen ||
+	    (sm->chunked && (!sm->last_sent || sm->fpos != sm->flen))) {
 		err_set(e, ERR_NET,
 		    "%s: PUT %s: the store answered before "
 		    "the body was sent",

@@ -5,6 +5,7 @@
  */
 #include "store/s3_sign.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,29 +149,40 @@ s3_sign_string_to_sign(const struct s3_sign_req *r)
 	return (out);
 }
 
-char *
-s3_sign_authorization(const struct s3_sign_req *r, const char *access,
-    const char *secret, size_t secretlen)
+void
+s3_sign_key(const char *secret, size_t secretlen, const char *amz_date,
+    const char *region, uint8_t key[S3_SIGN_KEY_LEN])
 {
-	uint8_t k[CRYPTO_HASH_LEN], k2[CRYPTO_HASH_LEN], sig[CRYPTO_HASH_LEN];
-	size_t idx[S3_SIGN_HDR_MAX];
-	char *first, *sts, *sc, *names, *out, hex[65];
+	uint8_t k[CRYPTO_HASH_LEN];
+	char *first;
 	size_t firstlen = secretlen + 4;
 
 	first = xmalloc(firstlen + 1);
 	memcpy(first, "AWS4", 4);
 	memcpy(first + 4, secret, secretlen);
 	first[firstlen] = '\0';
-	crypto_hmac_sha256(first, firstlen, r->amz_date, 8, k);
+	crypto_hmac_sha256(first, firstlen, amz_date, 8, key);
 	freezero(first, firstlen + 1);
 	/* Never the same buffer for key and output. */
-	crypto_hmac_sha256(k, sizeof(k), r->region, strlen(r->region), k2);
-	crypto_hmac_sha256(k2, sizeof(k2), "s3", 2, k);
-	crypto_hmac_sha256(k, sizeof(k), "aws4_request", 12, k2);
-	sts = s3_sign_string_to_sign(r);
-	crypto_hmac_sha256(k2, sizeof(k2), sts, strlen(sts), sig);
+	crypto_hmac_sha256(key, S3_SIGN_KEY_LEN, region, strlen(region), k);
+	crypto_hmac_sha256(k, sizeof(k), "s3", 2, key);
+	crypto_hmac_sha256(key, S3_SIGN_KEY_LEN, "aws4_request", 12, k);
+	memcpy(key, k, S3_SIGN_KEY_LEN);
 	wipe(k, sizeof(k));
-	wipe(k2, sizeof(k2));
+}
+
+char *
+s3_sign_authorization_sig(const struct s3_sign_req *r, const char *access,
+    const char *secret, size_t secretlen, char hex[65])
+{
+	uint8_t k[S3_SIGN_KEY_LEN], sig[CRYPTO_HASH_LEN];
+	size_t idx[S3_SIGN_HDR_MAX];
+	char *sts, *sc, *names, *out;
+
+	s3_sign_key(secret, secretlen, r->amz_date, r->region, k);
+	sts = s3_sign_string_to_sign(r);
+	crypto_hmac_sha256(k, sizeof(k), sts, strlen(sts), sig);
+	wipe(k, sizeof(k));
 	crypto_hex_encode(sig, sizeof(sig), hex);
 	sorted(r, idx);
 	names = signed_headers(r, idx);
@@ -182,4 +194,58 @@ s3_sign_authorization(const struct s3_sign_req *r, const char *access,
 	free(sc);
 	free(names);
 	return (out);
+}
+
+char *
+s3_sign_authorization(const struct s3_sign_req *r, const char *access,
+    const char *secret, size_t secretlen)
+{
+	char hex[65];
+
+	return (s3_sign_authorization_sig(r, access, secret, secretlen, hex));
+}
+
+void
+s3_sign_chunk(const uint8_t key[S3_SIGN_KEY_LEN], const char *amz_date,
+    const char *region, const char prev[65], const void *p, size_t n,
+    char sig[65])
+{
+	uint8_t mac[CRYPTO_HASH_LEN];
+	char hash[65], *sts;
+
+	s3_sign_sha256_hex(n > 0 ? p : "", n, hash);
+	sts = xasprintf("AWS4-HMAC-SHA256-PAYLOAD\n%s\n%.8s/%s/s3/aws4_request"
+	                "\n%.64s\n%s\n%s",
+	    amz_date, amz_date, region, prev, S3_SIGN_EMPTY_SHA256, hash);
+	crypto_hmac_sha256(key, S3_SIGN_KEY_LEN, sts, strlen(sts), mac);
+	crypto_hex_encode(mac, sizeof(mac), sig);
+	free(sts);
+}
+
+size_t
+s3_sign_chunk_header(size_t n, const char sig[65],
+    char out[S3_SIGN_CHUNK_HDR_MAX])
+{
+	return ((size_t)snprintf(out, S3_SIGN_CHUNK_HDR_MAX,
+	    "%zx;chunk-signature=%.64s\r\n", n, sig));
+}
+
+/* A chunk's bytes but its data: header and the CRLF after the data. */
+static uint64_t
+chunk_frame(uint64_t n)
+{
+	uint64_t digits = 1;
+
+	for (; n >= 16; n /= 16)
+		digits++;
+	return (digits + strlen(";chunk-signature=") + 64 + 2 + 2);
+}
+
+uint64_t
+s3_sign_chunked_length(uint64_t len, size_t chunk)
+{
+	uint64_t full = len / chunk, rest = len % chunk;
+
+	return (len + full * chunk_frame(chunk) +
+	    (rest > 0 ? chunk_frame(rest) : 0) + chunk_frame(0));
 }

@@ -1,13 +1,17 @@
 /*
  * tcpproxy: a TCP forwarder on loopback that makes network faults for the
  * replicate tests: cut a connection after N bytes, stall it after N bytes
- * (stop forwarding, keep it open), or refuse connections.
+ * (stop forwarding, keep it open), refuse connections, or flip one byte
+ * of what the client sends.
  *
- *   tcpproxy [-c N | -s N | -r] [-k K] [-R FILE] LISTEN_PORT TARGET_PORT
+ *   tcpproxy [-c N | -s N | -r | -f N] [-k K] [-R FILE] LISTEN_PORT
+ *            TARGET_PORT
  *
  *   -c N   close both sides once N bytes (both directions) have passed
  *   -s N   stop forwarding once N bytes have passed; keep both sides open
  *   -r     accept and close at once
+ *   -f N   invert the bits of byte N (from 0) of the client-to-server
+ *          stream, forwarding all else untouched
  *   -k K   apply the fault to the first K connections only (default: all);
  *          later ones are forwarded untouched, so that a retry gets through
  *   -R F   write "ready" to F once listening (for the test to wait on)
@@ -46,7 +50,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tcpproxy [-c N | -s N | -r] [-k K] [-R FILE] "
+	    "usage: tcpproxy [-c N | -s N | -r | -f N] [-k K] [-R FILE] "
 	    "LISTEN_PORT TARGET_PORT\n");
 	exit(2);
 }
@@ -87,13 +91,14 @@ write_all(int fd, const char *p, size_t n)
 }
 
 /*
- * Forward between a and b; with limit > 0, after limit bytes either close
- * (cut) or stop forwarding and wait to be killed (stall).
+ * Forward between a (the client) and b; with limit > 0, after limit bytes
+ * either close (cut) or stop forwarding and wait to be killed (stall).
+ * With flip >= 0, byte flip of a's stream goes inverted.
  */
 static void
-serve(int a, int b, unsigned long long limit, int stall, int n)
+serve(int a, int b, unsigned long long limit, int stall, long long flip, int n)
 {
-	unsigned long long passed = 0;
+	unsigned long long passed = 0, sent = 0;
 	struct pollfd pf[2];
 	char buf[65536];
 
@@ -117,6 +122,17 @@ serve(int a, int b, unsigned long long limit, int stall, int n)
 			r = read(pf[i].fd, buf, want);
 			if (r <= 0)
 				return;
+			if (i == 0 && flip >= 0 &&
+			    (unsigned long long)flip >= sent &&
+			    (unsigned long long)flip - sent < (size_t)r) {
+				buf[flip - (long long)sent] ^= (char)0xff;
+				fprintf(stderr,
+				    "tcpproxy: connection %d byte %lld "
+				    "flipped\n",
+				    n, flip);
+			}
+			if (i == 0)
+				sent += (unsigned long long)r;
 			if (write_all(pf[1 - i].fd, buf, (size_t)r) == -1)
 				return;
 			passed += (unsigned long long)r;
@@ -140,12 +156,13 @@ main(int argc, char **argv)
 	unsigned long long limit = 0;
 	int stall = 0, refuse = 0, ch, lfd, one = 1, conn = 0;
 	long faulty = -1;
+	long long flip = -1;
 	const char *ready = NULL;
 	struct sockaddr_in sa;
 	struct sigaction sact;
 	int lport, tport;
 
-	while ((ch = getopt(argc, argv, "c:s:rk:R:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:s:rf:k:R:")) != -1) {
 		switch (ch) {
 		case 'c':
 			limit = strtoull(optarg, NULL, 10);
@@ -156,6 +173,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			refuse = 1;
+			break;
+		case 'f':
+			flip = strtoll(optarg, NULL, 10);
 			break;
 		case 'k':
 			faulty = strtol(optarg, NULL, 10);
@@ -230,7 +250,8 @@ main(int argc, char **argv)
 			signal(SIGTERM, SIG_DFL);
 			signal(SIGINT, SIG_DFL);
 			close(lfd);
-			serve(cfd, sfd, fault ? limit : 0, stall, conn);
+			serve(cfd, sfd, fault ? limit : 0, stall,
+			    fault ? flip : -1, conn);
 			_exit(0);
 		}
 		if (pid > 0 && nkids < MAXKIDS)

@@ -390,6 +390,16 @@ START_TEST(test_put_stream_single_and_empty)
 	ck_assert_int_eq(g.dones, 1);
 	ck_assert_int_eq(stor_stat(st, "keys/empty", &size, &e), 0);
 	ck_assert_uint_eq(size, 0);
+	/* Signed chunks (64 KiB) ending on a chunk's end, and one byte. */
+	for (int i = 0; i < 2; i++) {
+		const uint64_t n = i == 0 ? STOR_STREAM_BUF : 1;
+		const char *name = i == 0 ? "data/ab/whole" : "data/ab/one";
+
+		memset(&g, 0, sizeof(g));
+		ck_assert_msg(stor_put_stream(st, name, n, &r, 0, &e) == 0,
+		    "%s", e.msg);
+		check_gen(st, name, n);
+	}
 	stor_close(st);
 }
 END_TEST

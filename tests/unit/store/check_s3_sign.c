@@ -4,7 +4,9 @@
  * S3 API reference's "Signature Calculations for the Authorization
  * Header" (a throwaway script, not in the tree); the first case is the
  * reference's own "GET Object" example, whose published signature
- * f0e8bdb8... the script reproduced too.
+ * f0e8bdb8... the script reproduced too.  test_chunked is the reference's
+ * "Transferring Payload in Multiple Chunks" example with its published
+ * seed and chunk signatures.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +186,112 @@ START_TEST(test_put_unsigned)
 }
 END_TEST
 
+/*
+ * The S3 API reference's chunked upload example ("Transferring Payload in
+ * Multiple Chunks", "Example: PUT Object"): 66560 bytes of 'a' in chunks
+ * of 64 KiB, its published seed signature, chunk signatures and
+ * Content-Length, reproduced from the framing s3.c sends.
+ */
+START_TEST(test_chunked)
+{
+	static const struct s3_sign_hdr h[] = {
+		{ "host", "s3.amazonaws.com" },
+		{ "x-amz-date", "20130524T000000Z" },
+		{ "x-amz-storage-class", "REDUCED_REDUNDANCY" },
+		{ "x-amz-content-sha256", S3_SIGN_STREAMING },
+		{ "content-encoding", "aws-chunked" },
+		{ "x-amz-decoded-content-length", "66560" },
+		{ "content-length", "66824" },
+	};
+	static const char *want[3] = {
+		"ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a2886"
+		"48",
+		"0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef54"
+		"97",
+		"b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449d"
+		"f9",
+	};
+	static const char secret[] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+	struct s3_sign_req r = { "PUT", "/examplebucket/chunkObject.txt", "", h,
+		7, S3_SIGN_STREAMING, "20130524T000000Z", "us-east-1" };
+	uint8_t key[S3_SIGN_KEY_LEN];
+	char *s, *a, seed[65], sig[65], hdr[S3_SIGN_CHUNK_HDR_MAX], *body;
+	size_t off = 0, n;
+	const size_t len = 66560, chunk = 65536;
+	uint8_t *data = malloc(len);
+
+	memset(data, 'a', len);
+	s = s3_sign_string_to_sign(&r);
+	ck_assert_str_eq(s,
+	    "AWS4-HMAC-SHA256\n20130524T000000Z\n"
+	    "20130524/us-east-1/s3/aws4_request\n"
+	    "cee3fed04b70f867d036f722359b0b1f2f0e5dc0efadbc082b76c4c60e316455");
+	a = s3_sign_authorization_sig(&r, "AKIAIOSFODNN7EXAMPLE", secret,
+	    strlen(secret), seed);
+	ck_assert_str_eq(seed,
+	    "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
+	ck_assert_ptr_nonnull(strstr(a,
+	    "SignedHeaders=content-encoding;content-length;host;"
+	    "x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;"
+	    "x-amz-storage-class, Signature=4f232c43"));
+	ck_assert_uint_eq(s3_sign_chunked_length(len, chunk), 66824);
+
+	/* The body, framed as s3.c frames it. */
+	body = malloc(66824);
+	s3_sign_key(secret, strlen(secret), r.amz_date, r.region, key);
+	memcpy(sig, seed, sizeof(sig));
+	for (int i = 0; i < 3; i++) {
+		size_t pos = (size_t)i * chunk;
+
+		n = pos >= len ? 0 : len - pos < chunk ? len - pos : chunk;
+		s3_sign_chunk(key, r.amz_date, r.region, sig, data + pos, n,
+		    sig);
+		ck_assert_str_eq(sig, want[i]);
+		n = s3_sign_chunk_header(n, sig, hdr);
+		memcpy(body + off, hdr, n);
+		off += n;
+		n = pos >= len ? 0 : len - pos < chunk ? len - pos : chunk;
+		memcpy(body + off, data + pos, n);
+		off += n;
+		memcpy(body + off, "\r\n", 2);
+		off += 2;
+	}
+	ck_assert_uint_eq(off, 66824);
+	ck_assert_int_eq(memcmp(body,
+	                     "10000;chunk-signature=ad80c730a21e5b8d04586a221"
+	                     "3dd63b9a0e99e0e2307b0ade35a65485a288648\r\naaa",
+	                     90),
+	    0);
+	ck_assert_int_eq(memcmp(body + 65624,
+	                     "\r\n400;chunk-signature=0055627c", 30),
+	    0);
+	ck_assert_int_eq(memcmp(body + 66824 - 88,
+	                     "\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646"
+	                     "744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n",
+	                     88),
+	    0);
+
+	/* One byte other: that chunk's signature and every later one. */
+	data[chunk + 100] = 'b';
+	memcpy(sig, want[0], sizeof(sig));
+	s3_sign_chunk(key, r.amz_date, r.region, sig, data + chunk, len - chunk,
+	    sig);
+	ck_assert_str_ne(sig, want[1]);
+	s3_sign_chunk(key, r.amz_date, r.region, sig, "", 0, sig);
+	ck_assert_str_ne(sig, want[2]);
+
+	/* Lengths: a single short chunk, an exact multiple, nothing. */
+	ck_assert_uint_eq(s3_sign_chunked_length(0, chunk), 86);
+	ck_assert_uint_eq(s3_sign_chunked_length(1, chunk), 1 + 86 + 86);
+	ck_assert_uint_eq(s3_sign_chunked_length(2 * chunk, chunk),
+	    2 * (chunk + 90) + 86);
+	free(body);
+	free(data);
+	free(s);
+	free(a);
+}
+END_TEST
+
 START_TEST(test_encode)
 {
 	char *a = s3_sign_uri_encode("data/ab/x y~_.-", 1),
@@ -211,6 +319,7 @@ s3_sign_suite(void)
 	tcase_add_test(tc, test_addressing);
 	tcase_add_test(tc, test_list_query);
 	tcase_add_test(tc, test_put_unsigned);
+	tcase_add_test(tc, test_chunked);
 	tcase_add_test(tc, test_encode);
 	suite_add_tcase(s, tc);
 	return (s);
