@@ -5,7 +5,13 @@
 # sessions, RUNS runs each interleaved (default 3), median printed.  The
 # data is MIB MiB (default 512) of random bytes in 16 MiB files, so the
 # figures measure the transport, not deduplication or compression.  A
-# fresh repository and files cache every run.  Not part of `make check`.
+# fresh repository and files cache every run.  For scale, "link" is what
+# OpenSSH itself carries from the same sshd in one session (`ssh cat` of
+# the repository's packs to /dev/null), and "restore --tar" the restore
+# with no disk in the way (`restore --tar - >/dev/null`); both count the
+# bytes of the packs read, as MB/s.  TARGET: where restores go (default
+# under TMPDIR; a tmpfs takes the disk out), RESTORE_OPTS: more options
+# for the restore (--no-sync, say).  Not part of `make check`.
 #
 #   make && sh bench/sftp-transfers.sh 512 3
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,13 +37,23 @@ mbs() { echo "$bytes $1 $2" | awk '{ printf "%.0f", $1 / ($3 - $2) / 1e6 }'; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 for n in 1 2 4; do
-	eval "up_$n=''; down_$n=''"
+	eval "up_$n=''; down_$n=''; tar_$n=''"
 done
+link=''
+sshc() {
+	ssh -i "$SSH_KEY" -p "$SSHD_PORT" -o UserKnownHostsFile="$SSH_KNOWN_HOSTS" \
+	    -o StrictHostKeyChecking=yes -o BatchMode=yes "$SSH_USER@127.0.0.1" "$@"
+}
+# packmbs T0 T1: MB/s of the repository's pack bytes.
+packmbs() {
+	echo "$(du -sb --apparent-size "$T/remote/data" | cut -f1) $1 $2" |
+		awk '{ printf "%.0f", $1 / ($3 - $2) / 1e6 }'
+}
 r=0
 while [ "$r" -lt "$runs" ]; do
 	r=$((r + 1))
 	for n in 1 2 4; do
-		rm -rf "$T/remote" "$T/cache" "$T/dst"
+		rm -rf "$T/remote" "$T/cache" "${TARGET:-$T/dst}"
 		cat >"$T/c.conf" <<EOF
 [repository b]
 url = sftp://$SSH_USER@127.0.0.1:$SSHD_PORT$T/remote
@@ -54,18 +70,34 @@ EOF
 		"$COFFER" -q -c "$T/c.conf" snapshot -r b --cache-dir "$T/cache" \
 		    "$T/src" || exit 1
 		t1=$(now)
-		"$COFFER" -q -c "$T/c.conf" restore -r b latest -t "$T/dst" ||
-			exit 1
+		# shellcheck disable=SC2086
+		"$COFFER" -q -c "$T/c.conf" restore -r b latest \
+		    -t "${TARGET:-$T/dst}" ${RESTORE_OPTS:-} || exit 1
 		t2=$(now)
+		"$COFFER" -q -c "$T/c.conf" restore -r b latest --tar - \
+		    >/dev/null || exit 1
+		t3=$(now)
 		u=$(mbs "$t0" "$t1")
 		d=$(mbs "$t1" "$t2")
-		echo "run $r transfers=$n: snapshot $u MB/s, restore $d MB/s"
-		eval "up_$n=\"\$up_$n $u\"; down_$n=\"\$down_$n $d\""
+		x=$(packmbs "$t2" "$t3")
+		echo "run $r transfers=$n: snapshot $u MB/s, restore $d MB/s," \
+		    "restore --tar $x MB/s (packs)"
+		eval "up_$n=\"\$up_$n $u\"; down_$n=\"\$down_$n $d\"; tar_$n=\"\$tar_$n $x\""
 	done
+	t0=$(now)
+	sshc "find '$T/remote/data' -type f -exec cat {} +" >/dev/null || exit 1
+	t1=$(now)
+	l=$(packmbs "$t0" "$t1")
+	echo "run $r link (ssh cat of the packs): $l MB/s"
+	link="$link $l"
 done
 echo "median of $runs, $((bytes / 1048576)) MiB random data:"
 for n in 1 2 4; do
 	eval "u=\$up_$n; d=\$down_$n"
+	eval "x=\$tar_$n"
 	echo "transfers=$n: snapshot $(echo "$u" | median) MB/s," \
-	    "restore $(echo "$d" | median) MB/s"
+	    "restore $(echo "$d" | median) MB/s," \
+	    "restore --tar $(echo "$x" | median) MB/s of packs"
 done
+echo "link: ssh cat of the packs $(echo "$link" | median) MB/s"
+rm -rf "${TARGET:-$T/dst}"
