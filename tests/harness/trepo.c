@@ -8,6 +8,7 @@
 #include "config.h"
 #include "repo/key.h"
 #include "repo/repo.h"
+#include "store/store_impl.h"
 #include "tutil.h"
 
 const char trepo_machine_key[] =
@@ -55,4 +56,37 @@ trepo_config(const char *dir, const char *text)
 	ck_assert_msg(config_load(p, &cfg, &e) == 0, "%s", e.msg);
 	free(p);
 	return (cfg);
+}
+
+/* The store's operations, with get_range counted. */
+static const struct stor_ops *real_ops;
+static struct stor_ops counting_ops;
+static unsigned nget_range;
+
+static int
+count_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
+    uint8_t *buf, struct err *e)
+{
+	__atomic_fetch_add(&nget_range, 1, __ATOMIC_RELAXED);
+	return (real_ops->get_range(st, name, off, len, buf, e));
+}
+
+void
+trepo_count_reads(struct repo *r)
+{
+	struct stor *st = repo_store(r);
+
+	if (st->ops != &counting_ops) {
+		real_ops = st->ops;
+		counting_ops = *real_ops;
+		counting_ops.get_range = count_get_range;
+		st->ops = &counting_ops;
+	}
+	__atomic_store_n(&nget_range, 0, __ATOMIC_RELAXED);
+}
+
+unsigned
+trepo_reads(void)
+{
+	return (__atomic_load_n(&nget_range, __ATOMIC_RELAXED));
 }

@@ -27,4 +27,11 @@ struct repo *trepo_open(const char *loc);
 /* text written to dir/coffer.conf (0600) and loaded (config_free it). */
 struct config *trepo_config(const char *dir, const char *text);
 
+/*
+ * Count the ranged reads r's store serves from now on (the store's
+ * get_range, wrapped; from any thread): trepo_reads() says how many.
+ */
+void trepo_count_reads(struct repo *r);
+unsigned trepo_reads(void);
+
 #endif

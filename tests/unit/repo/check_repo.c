@@ -18,6 +18,7 @@
 #include "repo/pack.h"
 #include "repo/repo.h"
 #include "store/store_impl.h"
+#include "trepo.h"
 
 static char dir[64];
 static char loc[96];
@@ -927,33 +928,6 @@ START_TEST(test_read_ahead)
 }
 END_TEST
 
-/* The local store's operations, with get_range counted. */
-static const struct stor_ops *real_ops;
-static struct stor_ops counting_ops;
-static unsigned nget_range;
-
-static int
-count_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
-    uint8_t *buf, struct err *e)
-{
-	__atomic_fetch_add(&nget_range, 1, __ATOMIC_RELAXED);
-	return (real_ops->get_range(st, name, off, len, buf, e));
-}
-
-static void
-count_reads(struct repo *r)
-{
-	struct stor *st = repo_store(r);
-
-	if (st->ops != &counting_ops) {
-		real_ops = st->ops;
-		counting_ops = *real_ops;
-		counting_ops.get_range = count_get_range;
-		st->ops = &counting_ops;
-	}
-	__atomic_store_n(&nget_range, 0, __ATOMIC_RELAXED);
-}
-
 struct many {
 	uint8_t buf[20][40];
 	size_t len[20];
@@ -1002,18 +976,18 @@ START_TEST(test_read_batches)
 	ck_assert_int_eq(repo_flush(r, &e), 0);
 
 	/* Announced together, asked for one by one: one request. */
-	count_reads(r);
+	trepo_count_reads(r);
 	repo_read_ahead(r, cids, 20, IDX_BLOB_DATA);
 	for (int i = 0; i < 20; i++)
 		read_one_ok(r, ids[i], data[i], sizeof(data[i]));
-	ck_assert_uint_eq(nget_range, 1);
+	ck_assert_uint_eq(trepo_reads(), 1);
 	/* Asked for in one call: one request too. */
-	count_reads(r);
+	trepo_count_reads(r);
 	memset(&m, 0, sizeof(m));
 	ck_assert_int_eq(repo_blobs_read(r, cids, 20, IDX_BLOB_DATA, 0,
 	                     keep_many, &m, &e),
 	    0);
-	ck_assert_uint_eq(nget_range, 1);
+	ck_assert_uint_eq(trepo_reads(), 1);
 	for (int i = 0; i < 20; i++)
 		ck_assert_mem_eq(m.buf[i], data[i], sizeof(data[i]));
 
@@ -1105,11 +1079,11 @@ static void
 wait_reads(unsigned want)
 {
 	for (int i = 0; i < 1000; i++) {
-		if (__atomic_load_n(&nget_range, __ATOMIC_RELAXED) >= want)
+		if (trepo_reads() >= want)
 			return;
 		usleep(10000);
 	}
-	ck_abort_msg("only %u of %u reads", nget_range, want);
+	ck_abort_msg("only %u of %u reads", trepo_reads(), want);
 }
 
 /*
@@ -1145,7 +1119,7 @@ START_TEST(test_prefetch)
 
 	r = open_ok(pass);
 	repo_set_workers(r, 2);
-	count_reads(r);
+	trepo_count_reads(r);
 	ops = repo_store(r)->ops;
 	repo_prefetch(r, cids, 3, IDX_BLOB_TREE);
 	repo_prefetch(r, cids + 1, 1, IDX_BLOB_TREE); /* already there */
@@ -1156,7 +1130,7 @@ START_TEST(test_prefetch)
 	/* Served from the slots, in another order, with no store read. */
 	for (int i = 2; i >= 0; i--)
 		get_tree_ok(r, ids[i], data[i], sizeof(data[i]));
-	ck_assert_uint_eq(nget_range, 3);
+	ck_assert_uint_eq(trepo_reads(), 3);
 	/* Each once: taken, a slot is empty; the next read is the store's. */
 	ck_assert_int_eq(repo_blob_get(r, ids[0], IDX_BLOB_TREE, &out, &n, &e),
 	    -1);
@@ -1172,13 +1146,13 @@ START_TEST(test_prefetch)
 
 	/* More hints than slots: the first REPO_PREFETCH_SLOTS are taken. */
 	repo_store(r)->ops = ops;
-	count_reads(r);
+	trepo_count_reads(r);
 	repo_prefetch(r, cids + 4, N - 4, IDX_BLOB_TREE);
 	wait_reads(REPO_PREFETCH_SLOTS);
 	usleep(50000);
-	ck_assert_uint_eq(nget_range, REPO_PREFETCH_SLOTS);
+	ck_assert_uint_eq(trepo_reads(), REPO_PREFETCH_SLOTS);
 	/* Full of hints never asked for: new ones take their places. */
-	count_reads(r);
+	trepo_count_reads(r);
 	repo_prefetch(r, cids, 4, IDX_BLOB_TREE);
 	wait_reads(4);
 	repo_store(r)->ops = &failing;
@@ -1220,12 +1194,12 @@ START_TEST(test_prefetch)
 	snprintf(alone, sizeof(alone), "%s", e.msg);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
 	/* No threads: nothing is fetched ahead. */
-	count_reads(r);
+	trepo_count_reads(r);
 	repo_prefetch(r, cids, 2, IDX_BLOB_TREE);
 	usleep(50000);
-	ck_assert_uint_eq(nget_range, 0);
+	ck_assert_uint_eq(trepo_reads(), 0);
 	repo_set_workers(r, 2);
-	count_reads(r);
+	trepo_count_reads(r);
 	repo_prefetch(r, cids, 2, IDX_BLOB_TREE);
 	wait_reads(2);
 	ck_assert_int_eq(repo_blob_get(r, ids[1], IDX_BLOB_TREE, &out, &n, &e),

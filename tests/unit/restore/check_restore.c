@@ -24,7 +24,6 @@
 #include "repo/tree.h"
 #include "repo/treecodec.h"
 #include "restore/restore.h"
-#include "store/store_impl.h"
 #include "trepo.h"
 
 #define BIG_LEN   700000
@@ -1006,33 +1005,6 @@ START_TEST(test_keepalive_runs_and_can_stop)
 }
 END_TEST
 
-/* The store's operations, with get_range counted. */
-static const struct stor_ops *real_ops;
-static struct stor_ops counting_ops;
-static unsigned nget_range;
-
-static int
-count_get_range(struct stor *st, const char *name, uint64_t off, size_t len,
-    uint8_t *buf, struct err *e)
-{
-	__atomic_fetch_add(&nget_range, 1, __ATOMIC_RELAXED);
-	return (real_ops->get_range(st, name, off, len, buf, e));
-}
-
-static void
-count_reads(struct repo *r)
-{
-	struct stor *st = repo_store(r);
-
-	if (st->ops != &counting_ops) {
-		real_ops = st->ops;
-		counting_ops = *real_ops;
-		counting_ops.get_range = count_get_range;
-		st->ops = &counting_ops;
-	}
-	__atomic_store_n(&nget_range, 0, __ATOMIC_RELAXED);
-}
-
 #define MANY_DIRS  40
 #define MANY_FILES 3
 #define MANY_LEN   100
@@ -1179,17 +1151,18 @@ START_TEST(test_read_ahead_across_dirs)
 
 	/* To a directory. */
 	opts_init(&o);
-	count_reads(r);
+	trepo_count_reads(r);
 	ck_assert_msg(rst_to_dir(r, m.tree, at("dst"), &o, &st, &e) == 0, "%s",
 	    e.msg);
 	ck_assert_uint_eq(st.errors, 0);
 	expect_many(at("dst"));
 	/* A listing is one request; 126 small blobs, in batches of 32. */
-	ck_assert_msg(nget_range <= ndirs + 12 + 9, "%u requests", nget_range);
-	ndir = nget_range;
+	ck_assert_msg(trepo_reads() <= ndirs + 12 + 9, "%u requests",
+	    trepo_reads());
+	ndir = trepo_reads();
 
 	/* As tar, read back by GNU tar. */
-	count_reads(r);
+	trepo_count_reads(r);
 	ck_assert_int_ge(fd = open(at("out.tar"), O_WRONLY | O_CREAT, 0600), 0);
 	ck_assert_msg(rst_to_tar(r, m.tree, fd, &o, &st, &e) == 0, "%s", e.msg);
 	close(fd);
@@ -1198,10 +1171,10 @@ START_TEST(test_read_ahead_across_dirs)
 	 * is kept for the write (multi) unless it is large (xlarge, read
 	 * twice: 9 requests more).
 	 */
-	ck_assert_msg(nget_range <= ndir + 9 + 1,
+	ck_assert_msg(trepo_reads() <= ndir + 9 + 1,
 	    "%u requests, %u to a "
 	    "directory",
-	    nget_range, ndir);
+	    trepo_reads(), ndir);
 	ck_assert_int_eq(mkdir(at("untar"), 0700), 0);
 	snprintf(cmd, sizeof(cmd), "tar -xpf '%s' -C '%s' 2>&1", at("out.tar"),
 	    at("untar"));
