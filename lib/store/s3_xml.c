@@ -111,8 +111,7 @@ s3_list_page_free(struct s3_list_page *pg)
 }
 
 int
-s3_xml_list(const char *p, size_t len, struct s3_list_page *pg,
-    struct err *e)
+s3_xml_list(const char *p, size_t len, struct s3_list_page *pg, struct err *e)
 {
 	const char *end = p + len, *v;
 	size_t n, cap = 0;

@@ -27,7 +27,7 @@ char *s3_xml_text(const char *p, size_t n);
 int64_t s3_xml_time(const char *p, size_t n);
 
 struct s3_list_item {
-	char *key;     /* entities undone; no NUL inside */
+	char *key; /* entities undone; no NUL inside */
 	uint64_t size;
 	int64_t mtime; /* INT64_MIN when missing or malformed */
 };

@@ -43,10 +43,17 @@ put_escaped(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++)
 		switch (*s) {
-		case '&': puts_(b, "&amp;"); break;
-		case '<': puts_(b, "&lt;"); break;
-		case '>': puts_(b, "&gt;"); break;
-		default: put(b, s, 1);
+		case '&':
+			puts_(b, "&amp;");
+			break;
+		case '<':
+			puts_(b, "&lt;");
+			break;
+		case '>':
+			puts_(b, "&gt;");
+			break;
+		default:
+			put(b, s, 1);
 		}
 }
 
@@ -86,7 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	puts_(&b, "</ListBucketResult>");
 	if (s3_xml_list(b.p, b.n, &again, &e) == -1)
-		fuzz_fail(__FILE__, __LINE__, "the page written back is refused");
+		fuzz_fail(__FILE__, __LINE__,
+		    "the page written back is refused");
 	FUZZ_CHECK(again.truncated == pg.truncated);
 	FUZZ_CHECK(pg.token == NULL || strcmp(again.token, pg.token) == 0);
 	FUZZ_CHECK(again.n == pg.n);

@@ -894,9 +894,11 @@ START_TEST(test_range_sees_own_replace)
 	fill(a, sizeof(a), 1);
 	fill(b, sizeof(b), 2);
 	fill(c, sizeof(c), 3);
-	ck_assert_int_eq(stor_put(st, "data/a", a, sizeof(a), STOR_NOREPLACE, &e),
+	ck_assert_int_eq(stor_put(st, "data/a", a, sizeof(a), STOR_NOREPLACE,
+	                     &e),
 	    0);
-	ck_assert_int_eq(stor_put(st, "data/c", c, sizeof(c), STOR_NOREPLACE, &e),
+	ck_assert_int_eq(stor_put(st, "data/c", c, sizeof(c), STOR_NOREPLACE,
+	                     &e),
 	    0);
 	for (int i = 0; i < 6; i++) {
 		const char *name = i % 2 ? "data/c" : "data/a";
@@ -908,12 +910,15 @@ START_TEST(test_range_sees_own_replace)
 		    0);
 		ck_assert_mem_eq(part, want + off, sizeof(part));
 	}
-	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part, &e),
+	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part,
+	                     &e),
 	    0);
 	ck_assert_int_eq(stor_remove(st, "data/a", &e), 0);
-	ck_assert_int_eq(stor_put(st, "data/a", b, sizeof(b), STOR_NOREPLACE, &e),
+	ck_assert_int_eq(stor_put(st, "data/a", b, sizeof(b), STOR_NOREPLACE,
+	                     &e),
 	    0);
-	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part, &e),
+	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part,
+	                     &e),
 	    0);
 	ck_assert_mem_eq(part, b + 10, sizeof(part));
 	/* More files than a backend keeps open, read in turns. */
@@ -944,7 +949,8 @@ START_TEST(test_range_sees_own_replace)
 	                     &e),
 	    0);
 	ck_assert_int_eq(stor_remove(st, "data/a", &e), 0);
-	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part, &e),
+	ck_assert_int_eq(stor_get_range(st, "data/a", 10, sizeof(part), part,
+	                     &e),
 	    -1);
 	ck_assert_int_eq(e.sys_errno, ENOENT);
 	stor_close(st);
