@@ -53,7 +53,8 @@ struct aqueued {
 	uint64_t seq; /* which entry of the walk it is the listing of */
 };
 
-#define AHEAD_DIRS  128 /* listings loaded ahead, at most */
+#define AHEAD_DIRS  128   /* listings loaded ahead, at most */
+#define AHEAD_NODES 65536 /* entries in them: more only for the first */
 #define AHEAD_HINTS 8   /* listings of each level fetched ahead */
 
 struct ahead {
@@ -64,7 +65,8 @@ struct ahead {
 	size_t idcap;
 	struct aqueued q[AHEAD_DIRS]; /* in walk order, from head */
 	size_t qhead, nq;
-	int reset; /* the walk left the cursor's path: start again */
+	size_t qnodes; /* entries in the queued listings */
+	int reset;     /* the walk left the cursor's path: start again */
 };
 
 struct walk {
@@ -574,6 +576,7 @@ ahead_clear(struct ahead *a)
 		a->qhead = (a->qhead + 1) % AHEAD_DIRS;
 	}
 	a->qhead = 0;
+	a->qnodes = 0;
 	a->depth = 0;
 }
 
@@ -644,7 +647,7 @@ ahead_enter(struct walk *w, const struct fs_node *n)
 		a->seq++;
 		return (0);
 	}
-	if (a->nq == AHEAD_DIRS)
+	if (a->nq == AHEAD_DIRS || (a->nq > 0 && a->qnodes >= AHEAD_NODES))
 		return (-1);
 	qd = &a->q[(a->qhead + a->nq) % AHEAD_DIRS];
 	/* Its next siblings first: the fetch of its own go first. */
@@ -656,6 +659,7 @@ ahead_enter(struct walk *w, const struct fs_node *n)
 		return (-1);
 	qd->seq = a->seq;
 	a->nq++;
+	a->qnodes += qd->dir.n;
 	l->next++;
 	a->seq++;
 	if (a->depth == a->cap) {
@@ -689,6 +693,7 @@ ahead_take(struct walk *w, const struct fs_node *n, struct tree_dir *d)
 		return (0);
 	}
 	*d = qd->dir;
+	a->qnodes -= qd->dir.n;
 	memset(&qd->dir, 0, sizeof(qd->dir));
 	a->qhead = (a->qhead + 1) % AHEAD_DIRS;
 	a->nq--;
@@ -702,8 +707,9 @@ ahead_take(struct walk *w, const struct fs_node *n, struct tree_dir *d)
  * in turn, and a store across a network wants many blobs per request.
  * The cursor walks ahead of the restore in the same order, into
  * subdirectories too, loading their listings (which the walk then takes
- * instead of loading them again), as far as the readers have room and
- * AHEAD_DIRS listings.  Only what the walk surely reads next is
+ * instead of loading them again), as far as the readers have room, and
+ * AHEAD_DIRS listings of AHEAD_NODES entries in all (memory stays bounded
+ * in a tree of large directories without data).  Only what the walk surely reads next is
  * announced, in a tree restored whole: the cursor stops before a hard
  * link (which may have no data to read), at a listing that does not load,
  * and, in tar mode, before a file too large to keep while it is checked
