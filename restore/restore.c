@@ -55,7 +55,7 @@ struct aqueued {
 
 #define AHEAD_DIRS  128   /* listings loaded ahead, at most */
 #define AHEAD_NODES 65536 /* entries in them: more only for the first */
-#define AHEAD_HINTS 8   /* listings of each level fetched ahead */
+#define AHEAD_HINTS 8     /* listings of each level fetched ahead */
 
 struct ahead {
 	struct alevel *lv;
@@ -709,9 +709,9 @@ ahead_take(struct walk *w, const struct fs_node *n, struct tree_dir *d)
  * subdirectories too, loading their listings (which the walk then takes
  * instead of loading them again), as far as the readers have room, and
  * AHEAD_DIRS listings of AHEAD_NODES entries in all (memory stays bounded
- * in a tree of large directories without data).  Only what the walk surely reads next is
- * announced, in a tree restored whole: the cursor stops before a hard
- * link (which may have no data to read), at a listing that does not load,
+ * in a tree of large directories without data).  Only what the walk surely
+ * reads next is announced, in a tree restored whole: the cursor stops before a
+ * hard link (which may have no data to read), at a listing that does not load,
  * and, in tar mode, before a file too large to keep while it is checked
  * (read twice: checked, then written; see KEEP_MAX); it goes on once the
  * walk is past that entry.

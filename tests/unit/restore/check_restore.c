@@ -198,6 +198,26 @@ flush(struct repo *r)
 	ck_assert_msg(repo_flush(r, &e) == 0, "%s", e.msg);
 }
 
+/* Save a snapshot of the tree root of the paths (NULL-terminated). */
+static void
+save_snapshot(struct repo *r, const uint8_t root[IDX_ID_LEN],
+    const char *const *paths)
+{
+	struct manifest m;
+	struct err e;
+
+	manifest_init(&m);
+	m.time.tv_sec = 1795000000;
+	m.host = strdup("testhost");
+	m.user = strdup("root");
+	m.program = strdup("coffer test");
+	for (; *paths != NULL; paths++)
+		manifest_add_path(&m, *paths);
+	memcpy(m.tree, root, IDX_ID_LEN);
+	ck_assert_msg(manifest_save(r, &m, &e) == 0, "%s", e.msg);
+	manifest_clear(&m);
+}
+
 /*
  * /etc: fstab, big (7 chunks), empty, link -> fstab, fifo, sock, hl1 = hl2
  * (hard links), xattr, lonely (its chunk alone in a pack), ssh/{key,
@@ -207,9 +227,7 @@ static void
 build(void)
 {
 	struct fs_node etc[11], ssh[2], conf[1], app[1], opt[1], var[1], top[3];
-	struct manifest m;
 	struct repo *r;
-	struct err e;
 	uint8_t root[IDX_ID_LEN];
 
 	trepo_init(loc, 1 << 20, &r);
@@ -278,18 +296,8 @@ build(void)
 			fs_node_clear(&top[i]);
 	}
 	flush(r);
-
-	manifest_init(&m);
-	m.time.tv_sec = 1795000000;
-	m.host = strdup("testhost");
-	m.user = strdup("root");
-	m.program = strdup("coffer test");
-	manifest_add_path(&m, "/etc");
-	manifest_add_path(&m, "/opt/app/conf");
-	manifest_add_path(&m, "/var");
-	memcpy(m.tree, root, IDX_ID_LEN);
-	ck_assert_msg(manifest_save(r, &m, &e) == 0, "%s", e.msg);
-	manifest_clear(&m);
+	save_snapshot(r, root,
+	    (const char *const[]){ "/etc", "/opt/app/conf", "/var", NULL });
 	repo_close(r);
 }
 
@@ -1024,9 +1032,7 @@ static void
 build_many(const char *where)
 {
 	struct fs_node top[MANY_DIRS], v[MANY_FILES + 3], sub[1];
-	struct manifest m;
 	struct repo *r;
-	struct err e;
 	uint8_t root[IDX_ID_LEN], *p;
 	size_t len;
 
@@ -1084,15 +1090,7 @@ build_many(const char *where)
 	for (size_t d = 0; d < MANY_DIRS; d++)
 		fs_node_clear(&top[d]);
 	flush(r);
-	manifest_init(&m);
-	m.time.tv_sec = 1795000000;
-	m.host = strdup("testhost");
-	m.user = strdup("root");
-	m.program = strdup("coffer test");
-	manifest_add_path(&m, "/");
-	memcpy(m.tree, root, IDX_ID_LEN);
-	ck_assert_msg(manifest_save(r, &m, &e) == 0, "%s", e.msg);
-	manifest_clear(&m);
+	save_snapshot(r, root, (const char *const[]){ "/", NULL });
 	repo_close(r);
 }
 
