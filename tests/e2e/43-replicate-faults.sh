@@ -16,19 +16,8 @@ mkdir -p "$T/off"
 
 PPORT=$(free_port)
 PROXY_PID=
-# proxy OPTS...: start tcpproxy PPORT -> sshd with fault options.
-proxy() {
-	rm -f "$T/proxy.ready"
-	"$TOOLS/tcpproxy" -R "$T/proxy.ready" "$@" "$PPORT" "$SSHD_PORT" \
-	    2>>"$T/proxy.log" &
-	PROXY_PID=$!
-	wait_for 10 "tcpproxy to listen" test -s "$T/proxy.ready"
-}
-stop_proxy() {
-	kill "$PROXY_PID"
-	wait "$PROXY_PID" || true
-	PROXY_PID=
-}
+# proxy OPTS...: tcpproxy PPORT -> sshd with fault options.
+proxy() { start_proxy "$PPORT" "$SSHD_PORT" "$@"; }
 
 # The proxy itself works: sftp through it, and a cut shows as one.
 sed "s/^\[127.0.0.1\]:$SSHD_PORT /[127.0.0.1]:$PPORT /" "$SSH_KNOWN_HOSTS" \

@@ -106,15 +106,11 @@ head -c 3000000 /dev/urandom >"$N/r1"
 expect_status 0 "$COFFER" -c "$T/c.conf" replicate --from offsite --to "$T/newdisk"
 expect_status 0 "$COFFER" snapshot -r "$T/newdisk" --password-file "$T/key" \
     --cache-dir "$T/cache" "$N"
-"$TOOLS/tcpproxy" -R "$T/proxy.ready" -c 1500000 "$PPORT" "$RGW_PORT" \
-    2>>"$T/proxy.log" &
-PROXY_PID=$!
-wait_for 10 "tcpproxy to listen" test -s "$T/proxy.ready"
+start_proxy "$PPORT" "$RGW_PORT" -c 1500000
 expect_status 0 "$COFFER" -c "$T/c.conf" replicate --from "$T/newdisk" --to viaproxy
 expect_grep 'connection [0-9]* cut after' "$T/proxy.log"
 expect_grep 'retry [0-9] of 3' "$T/err"
-kill "$PROXY_PID"
-wait "$PROXY_PID" || :
+stop_proxy
 expect_status 0 "$COFFER" -c "$T/c.conf" check -r offsite --password-file "$T/key" --read-data
 expect_grep 'no problems found' "$T/out"
 
@@ -125,18 +121,13 @@ expect_status 0 "$COFFER" init -r "$T/big" --machine-key "$T/key2" --pack-size 8
 expect_status 0 "$COFFER" snapshot -r "$T/big" --password-file "$T/key2" \
     --cache-dir "$T/cache2" "$N/r2"
 B=coffer-mp
-rm -f "$T/proxy.ready"
-"$TOOLS/tcpproxy" -R "$T/proxy.ready" -c 7000000 "$PPORT" "$RGW_PORT" \
-    2>>"$T/proxy.log" &
-PROXY_PID=$!
-wait_for 10 "tcpproxy to listen" test -s "$T/proxy.ready"
+start_proxy "$PPORT" "$RGW_PORT" -c 7000000
 : >"$T/c.conf"
 conf once "127.0.0.1:$PPORT" "" "retries = 0"
 conf direct "$RGW_ENDPOINT" "" "retries = 0"
 COFFER_TEST_S3_PART_SIZE=5M expect_status 5 "$COFFER" -c "$T/c.conf" \
     replicate --from "$T/big" --to once
-kill "$PROXY_PID"
-wait "$PROXY_PID" || :
+stop_proxy
 s3ls "uploads=" >"$T/uploads.xml" || fail "listing the uploads"
 if grep -q '<Upload>' "$T/uploads.xml"; then
 	cat "$T/uploads.xml" >&2

@@ -42,17 +42,7 @@ s3ls() {
 }
 
 # proxy OPTS...: tcpproxy PPORT -> RGW with fault options.
-proxy() {
-	rm -f "$T/proxy.ready"
-	"$TOOLS/tcpproxy" -R "$T/proxy.ready" "$@" "$PPORT" "$RGW_PORT" \
-	    2>>"$T/proxy.log" &
-	PROXY_PID=$!
-	wait_for 10 "tcpproxy to listen" test -s "$T/proxy.ready"
-}
-unproxy() {
-	kill "$PROXY_PID"
-	wait "$PROXY_PID" || :
-}
+proxy() { start_proxy "$PPORT" "$RGW_PORT" "$@"; }
 
 # One pack of 24 MB of random bytes, the rest of the repository small:
 # byte 12,000,000 of the one connection is inside the pack's body.
@@ -71,7 +61,7 @@ OFF=12000000
 # Once, on the first connection: refused by the store, sent again.
 proxy -f "$OFF" -k 1
 expect_status 0 "$COFFER" -c "$T/c.conf" replicate -j 1 --from "$A" --to retried
-unproxy
+stop_proxy
 cp "$T/err" "$T/replicate.err"
 expect_grep "connection 1 byte $OFF flipped" "$T/proxy.log"
 # (Before streamed puts were signed, the changed pack was stored: this
@@ -88,7 +78,7 @@ cmp "$S/big" "$T/back$S/big" || fail "the restored file differs"
 : >"$T/proxy.log"
 proxy -f "$OFF"
 expect_status 5 "$COFFER" -c "$T/c.conf" replicate -j 1 --from "$A" --to once
-unproxy
+stop_proxy
 expect_grep "byte $OFF flipped" "$T/proxy.log"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "more than one line: $(cat "$T/err")"
 expect_grep "$pack" "$T/err"
@@ -104,7 +94,7 @@ OFF=7000000
 proxy -f "$OFF" -k 1
 COFFER_TEST_S3_PART_SIZE=5M expect_status 0 "$COFFER" -c "$T/c.conf" \
     replicate -j 1 --from "$A" --to mp
-unproxy
+stop_proxy
 expect_grep "connection 1 byte $OFF flipped" "$T/proxy.log"
 expect_grep 'retry 1 of 2' "$T/err"
 expect_status 0 "$COFFER" -c "$T/c.conf" check -r direct3 \

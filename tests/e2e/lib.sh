@@ -296,6 +296,25 @@ free_port() {
 	echo "$_e2e_port"
 }
 
+# start_proxy PORT TARGET_PORT [OPTS...]: tcpproxy (tests/tools) from
+# loopback PORT to TARGET_PORT with fault OPTS (-c N, -s N, -r, -f N,
+# -k K); its log goes to $T/proxy.log, its pid to PROXY_PID; returns once
+# it listens.  stop_proxy ends it.
+start_proxy() {
+	local port=$1 target=$2
+	shift 2
+	rm -f "$T/proxy.ready"
+	"$TOOLS/tcpproxy" -R "$T/proxy.ready" "$@" "$port" "$target" \
+	    2>>"$T/proxy.log" &
+	PROXY_PID=$!
+	wait_for 10 "tcpproxy to listen" test -s "$T/proxy.ready"
+}
+stop_proxy() {
+	kill "$PROXY_PID"
+	wait "$PROXY_PID" || :
+	PROXY_PID=
+}
+
 # _e2e_await WHAT PID LOG SECONDS CMD...: wait until CMD succeeds.  Returns
 # 1 when the server died because its port was taken (the caller retries on
 # another), fails the test when it died otherwise or took too long.
