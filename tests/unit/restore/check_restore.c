@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1195,6 +1196,100 @@ START_TEST(test_read_ahead_across_dirs)
 }
 END_TEST
 
+#define WIDE_DIRS  4
+#define WIDE_FILES 33000
+
+static volatile sig_atomic_t wide_stop;
+static unsigned wide_reads;
+
+static void
+wide_begin(void *arg, const char *path, const struct fs_node *n, int data)
+{
+	(void)arg;
+	(void)path;
+	(void)n;
+	(void)data;
+	if (!wide_stop) {
+		wide_reads = trepo_reads();
+		wide_stop = 1;
+	}
+}
+
+static void
+wide_data(void *arg, const uint8_t *p, size_t n, uint64_t off)
+{
+	(void)arg;
+	(void)p;
+	(void)n;
+	(void)off;
+}
+
+static void
+wide_end(void *arg, int ok)
+{
+	(void)arg;
+	(void)ok;
+}
+
+/*
+ * Large directories with no data to use up the readers' room: the
+ * cursor stops loading listings ahead once those it holds have 65,536
+ * entries (AHEAD_NODES), rather than going on to 128 listings; so when
+ * the walk is at its first file, the top, e0 (the walk's), e1 and e2
+ * (the cursor's) are loaded, and not e3.
+ */
+START_TEST(test_read_ahead_bounded)
+{
+	struct fs_node top[WIDE_DIRS], *v = calloc(WIDE_FILES, sizeof(*v));
+	struct manifest m;
+	struct rst_stats st;
+	struct rst_opts o;
+	struct repo *r;
+	struct err e;
+	uint8_t root[IDX_ID_LEN], *p;
+	size_t len;
+
+	ck_assert_ptr_nonnull(v);
+	trepo_init(at("wide"), 0, &r);
+	for (size_t d = 0; d < WIDE_DIRS; d++) {
+		char name[16];
+
+		for (size_t i = 0; i < WIDE_FILES; i++) {
+			snprintf(name, sizeof(name), "f%05zu", i);
+			v[i] = mk(name, FS_FILE, 0644);
+		}
+		snprintf(name, sizeof(name), "e%zu", d);
+		top[d] = mk_dir(r, name, 0755, v, WIDE_FILES);
+	}
+	free(v);
+	treecodec_encode(top, WIDE_DIRS, &p, &len);
+	put(r, IDX_BLOB_TREE, p, len, root);
+	free(p);
+	for (size_t d = 0; d < WIDE_DIRS; d++)
+		fs_node_clear(&top[d]);
+	flush(r);
+	save_snapshot(r, root, (const char *const[]){ "/", NULL });
+	repo_close(r);
+
+	r = trepo_open(at("wide"));
+	repo_set_workers(r, 0); /* no prefetching: the cursor's loads only */
+	ck_assert_msg(find_snapshot(r, "latest", &m, NULL, &e) == 0, "%s",
+	    e.msg);
+	opts_init(&o);
+	o.file_begin = wide_begin;
+	o.file_data = wide_data;
+	o.file_end = wide_end;
+	o.interrupted = &wide_stop; /* stop at the first file */
+	wide_stop = 0;
+	trepo_count_reads(r);
+	ck_assert_int_eq(rst_to_dir(r, m.tree, at("dst"), &o, &st, &e), -1);
+	ck_assert_int_eq(e.class, ERR_INTERRUPTED);
+	ck_assert_uint_eq(wide_reads, 4);
+	manifest_clear(&m);
+	repo_close(r);
+}
+END_TEST
+
 /*
  * What rst_opts.file_* are told: each regular file's content rebuilt from
  * file_data (holes left as zeros), each byte seen once.
@@ -1360,6 +1455,7 @@ restore_suite(void)
 	tcase_add_test(tc, test_stop_cuts_tar);
 	tcase_add_test(tc, test_keepalive_runs_and_can_stop);
 	tcase_add_test(tc, test_read_ahead_across_dirs);
+	tcase_add_test(tc, test_read_ahead_bounded);
 	tcase_add_loop_test(tc, test_file_hook, 0, 2);
 	suite_add_tcase(s, tc);
 	return (s);
