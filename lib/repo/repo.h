@@ -240,7 +240,8 @@ size_t repo_read_ahead_room(const struct repo *);
  * only: kept in a few slots (REPO_PREFETCH_SLOTS, at most 8 MiB of
  * plaintext), the ids of the latest call fetched first; a hint already
  * there is not fetched again, and hints never asked for give way to new
- * ones.  Nothing happens when the repository has no worker threads.
+ * ones.  Nothing happens when the repository has no worker threads, or
+ * under a descriptor limit (RLIMIT_NOFILE) below 64.
  */
 #define REPO_PREFETCH_SLOTS 64
 void repo_prefetch(struct repo *, const uint8_t (*ids)[IDX_ID_LEN], size_t n,

@@ -4,6 +4,8 @@
  */
 #include <sys/types.h>
 
+#include <sys/resource.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -861,8 +863,9 @@ repo_unseal_verify(struct repo *r,
  * order.  Slots of the latest call are fetched first (a walk of the
  * trees goes deeper before it goes on).
  */
-#define PF_THREADS 2
-#define PF_BYTES   (8u << 20) /* plaintext the slots hold, at most */
+#define PF_THREADS    2
+#define PF_BYTES      (8u << 20) /* plaintext the slots hold, at most */
+#define PF_MIN_NOFILE 64         /* RLIMIT_NOFILE below which none start */
 
 enum pf_state { PF_FREE, PF_QUEUED, PF_RUNNING, PF_DONE };
 
@@ -990,11 +993,19 @@ static int
 pf_start(struct repo *r)
 {
 	struct repo_pf *pf;
+	struct rlimit rl;
 	struct err e;
 
 	if (r->pf != NULL)
 		return (0);
-	if (r->nworkers == 0)
+	/*
+	 * Each thread may hold a pack open: not under a low descriptor
+	 * limit (`ulimit -n 32` and less), where a restore needs them for
+	 * its directories and files.
+	 */
+	if (r->nworkers == 0 ||
+	    (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	        rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < PF_MIN_NOFILE))
 		return (-1);
 	pf = xcalloc(1, sizeof(*pf));
 	pf->r = r;

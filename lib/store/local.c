@@ -5,6 +5,7 @@
  */
 #include <sys/types.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -26,7 +27,9 @@
  * its bytes, so an open descriptor can never show other content under
  * that name; a remove or put through this store drops it all the same,
  * so that a removed file reads as missing here.  Only names under data/
- * are kept, at most LOCAL_FDS of them.
+ * are kept, at most LOCAL_FDS of them, and fewer under a low
+ * RLIMIT_NOFILE (an eighth of it: `ulimit -n 16` keeps 2), so that a
+ * restore still has descriptors for its directories and files.
  */
 #define LOCAL_FDS 8
 
@@ -42,6 +45,7 @@ struct local {
 	char *root;
 	pthread_mutex_t mu;
 	struct local_fd fds[LOCAL_FDS];
+	size_t nfds; /* slots in use: LOCAL_FDS, fewer under a low limit */
 	uint64_t clock;
 };
 
@@ -133,7 +137,7 @@ fd_take(struct local *l, const char *name)
 	struct local_fd *hit = NULL;
 
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < LOCAL_FDS; i++) {
+	for (size_t i = 0; i < l->nfds; i++) {
 		struct local_fd *f = &l->fds[i];
 
 		if (f->name != NULL && !f->dropped &&
@@ -169,7 +173,7 @@ fd_keep(struct local *l, const char *name, int fd)
 	struct local_fd *best = NULL;
 
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < LOCAL_FDS; i++) {
+	for (size_t i = 0; i < l->nfds; i++) {
 		struct local_fd *f = &l->fds[i];
 
 		if (f->name == NULL) {
@@ -198,7 +202,7 @@ fd_drop(struct local *l, const char *name)
 	if (strncmp(name, "data/", 5) != 0)
 		return;
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < LOCAL_FDS; i++) {
+	for (size_t i = 0; i < l->nfds; i++) {
 		struct local_fd *f = &l->fds[i];
 
 		if (f->name == NULL || f->dropped || strcmp(f->name, name) != 0)
@@ -516,6 +520,7 @@ stor_local_open(const char *path, int create, struct stor **out, struct err *e)
 {
 	struct stor *st;
 	struct local *l;
+	struct rlimit rl;
 	struct stat sb;
 	size_t n = strlen(path);
 
@@ -560,6 +565,10 @@ stor_local_open(const char *path, int create, struct stor **out, struct err *e)
 	pthread_mutex_init(&l->mu, NULL);
 	for (size_t i = 0; i < LOCAL_FDS; i++)
 		l->fds[i].fd = -1;
+	l->nfds = LOCAL_FDS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 8 < LOCAL_FDS)
+		l->nfds = (size_t)(rl.rlim_cur / 8);
 	st = xcalloc(1, sizeof(*st));
 	st->ops = &local_ops;
 	st->location = xstrdup(path);
