@@ -23,10 +23,14 @@ expect_status 0 "$COFFER" init -r "$R" --machine-key "$T/key" --pack-size 1M
 mkdir src want
 head -c 200000 /dev/urandom >src/shared
 
-# snap NAME: src/only = fresh random bytes, then a snapshot of src; its id
-# to the variable NAME, a copy of src to want/NAME.
+# snap NAME: src/zonly = fresh random bytes, then a snapshot of src; its id
+# to the variable NAME, a copy of src to want/NAME.  Snapshots read names
+# in order: "shared" goes into the pack before "zonly", so a dropped
+# snapshot leaves a pack of kept and dropped data that prune repacks
+# (with "only" first, chunk boundaries that closed a pack right after it
+# once left nothing to repack, and no blob in two packs below).
 snap() {
-	head -c 1500000 /dev/urandom >src/only
+	head -c 1500000 /dev/urandom >src/zonly
 	# shellcheck disable=SC2086
 	"$COFFER" snapshot -r "$R" $K --no-cache --json "$T/src" >"$T/snap.json" ||
 		fail "snapshot $1"
@@ -135,7 +139,7 @@ for n in s2 s3; do
 	rm -rf got
 	# shellcheck disable=SC2086
 	expect_status 0 "$COFFER" $C restore -r offsite $K --no-lock "$id" --target "$T/got"
-	expect_same "want/$n/only" "got$T/src/only"
+	expect_same "want/$n/zonly" "got$T/src/zonly"
 	expect_same "want/$n/shared" "got$T/src/shared"
 done
 
@@ -145,7 +149,7 @@ done
 # run that sends a snapshot sends every pack the copy pruned that the
 # primary still has; the copy stays whole (its next prune drops again what
 # no snapshot of its own needs).
-cp want/s1/only src/only
+cp want/s1/zonly src/zonly
 # shellcheck disable=SC2086
 "$COFFER" snapshot -r "$R" $K --no-cache --json "$T/src" >"$T/snap.json" ||
 	fail "snapshot s4"
@@ -177,6 +181,6 @@ expect_grep '^no problems found$' "$T/out"
 rm -rf got
 # shellcheck disable=SC2086
 expect_status 0 "$COFFER" $C restore -r offsite $K --no-lock "$s4" --target "$T/got"
-expect_same want/s4/only "got$T/src/only"
-expect_same want/s1/only "got$T/src/only"
+expect_same want/s4/zonly "got$T/src/zonly"
+expect_same want/s1/zonly "got$T/src/zonly"
 expect_same want/s4/shared "got$T/src/shared"
