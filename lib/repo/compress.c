@@ -230,6 +230,19 @@ compress_decode_alloc(struct compress *c, const void *src, size_t n,
 	return (0);
 }
 
+int
+compress_declared(const void *src, size_t n, uint64_t *declared, struct err *e)
+{
+	unsigned long long d;
+
+	*declared = COMPRESS_UNDECLARED;
+	if (frame_check(src, n, &d, e) == -1)
+		return (-1);
+	if (d != ZSTD_CONTENTSIZE_UNKNOWN)
+		*declared = (uint64_t)d;
+	return (0);
+}
+
 const char *
 compress_version(void)
 {

@@ -80,6 +80,16 @@ int compress_decode(struct compress *, const void *src, size_t n, void *dst,
 int compress_decode_alloc(struct compress *, const void *src, size_t n,
     size_t bound, uint8_t **out, size_t *outlen, struct err *);
 
+/*
+ * Check src as compress_decode does before it decompresses (exactly one
+ * zstd frame, nothing after it) and give the length its header declares
+ * in *declared, or COMPRESS_UNDECLARED when the frame does not say.
+ * Nothing is decompressed: a frame whose blocks are damaged passes.
+ */
+#define COMPRESS_UNDECLARED UINT64_MAX
+int compress_declared(const void *src, size_t n, uint64_t *declared,
+    struct err *);
+
 /* The zstd library in use, e.g. "1.5.4". */
 const char *compress_version(void);
 

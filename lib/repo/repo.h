@@ -208,13 +208,26 @@ int repo_blob_get(struct repo *, const uint8_t id[IDX_ID_LEN],
  * fetching and checking ahead on worker threads (repo_set_workers).  The
  * AEAD tag alone does not do: anyone with the key can seal other bytes
  * under a known id, and only the keyed hash ties a blob to the snapshot
- * that names it.  No flags are defined (REPO_READ_REHASH, once needed for
- * the hash check, is accepted and changes nothing).  The plaintext passed
- * to fn is valid only during the call.  Stops at the first blob that
- * cannot be read (-1, e says which; fn was called for every blob before
- * it) or fn's first -1.
+ * that names it.  REPO_READ_REHASH, once needed for the hash check, is
+ * accepted and changes nothing; REPO_READ_AUTH_ONLY is below.  The
+ * plaintext passed to fn is valid only during the call.  Stops at the
+ * first blob that cannot be read (-1, e says which; fn was called for
+ * every blob before it) or fn's first -1.
  */
 #define REPO_READ_REHASH 0x1
+/*
+ * REPO_READ_AUTH_ONLY: for a caller that reads the blobs again, whole,
+ * before it uses a byte of them (restore checks a large file this way
+ * before a tar header or a database client commits it).  Each blob is
+ * fetched and authenticated, its type and the length its header
+ * declares checked, but not decompressed nor rehashed: fn gets p NULL
+ * and len its plaintext length.  The tag covers every stored byte, so
+ * damage, a short or missing pack and a blob moved to another id all
+ * fail here; what passes and still fails the whole read later can only
+ * be bytes sealed under the key that are not what their id names (a
+ * faulty or hostile writer), or bytes changed in between.
+ */
+#define REPO_READ_AUTH_ONLY 0x2
 int repo_blobs_read(struct repo *, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
     enum idx_blob_type, int flags,
     int (*fn)(void *arg, size_t i, const uint8_t *p, size_t len, struct err *),

@@ -28,12 +28,14 @@
 /*
  * Open a sealed blob in buf (len bytes) and return its plaintext, checked
  * against id, type and raw length, and (mac not NULL) its keyed hash.
- * buf is used as scratch.  The contexts belong to the calling thread.
+ * auth (REPO_READ_AUTH_ONLY): only authenticated, its type and the length
+ * it declares checked; *out is NULL and *outlen the raw length.  buf is
+ * used as scratch.  The contexts belong to the calling thread.
  */
 static int
 open_blob_with(struct crypto_aead *aead, struct compress *cz,
-    struct crypto_hmac *mac, const uint8_t id[IDX_ID_LEN], uint8_t type,
-    uint32_t raw_length, uint8_t *buf, size_t len, uint8_t **out,
+    struct crypto_hmac *mac, int auth, const uint8_t id[IDX_ID_LEN],
+    uint8_t type, uint32_t raw_length, uint8_t *buf, size_t len, uint8_t **out,
     size_t *outlen, struct err *e)
 {
 	uint8_t *payload = buf + CRYPTO_NONCE_LEN, *plain = NULL;
@@ -52,12 +54,32 @@ open_blob_with(struct crypto_aead *aead, struct compress *cz,
 	if (btype != type)
 		return (err_set(e, ERR_CORRUPT, "blob type %u, expected %u",
 		    btype, type));
+	if (auth && method == COMPRESS_ZSTD) {
+		uint64_t declared;
+
+		if (compress_declared(payload + 1, plen - 1, &declared, e) ==
+		    -1)
+			return (-1);
+		if (declared != COMPRESS_UNDECLARED) {
+			if (declared != raw_length)
+				return (err_set(e, ERR_CORRUPT,
+				    "blob declares %llu bytes, index says %u",
+				    (unsigned long long)declared, raw_length));
+			*outlen = raw_length;
+			return (0);
+		}
+		/* Only decompressing tells its length. */
+	}
 	if (method == COMPRESS_RAW) {
 		n = plen - 1;
 		if (n != raw_length)
 			return (err_set(e, ERR_CORRUPT,
 			    "blob holds %zu bytes, index says %u", n,
 			    raw_length));
+		if (auth) {
+			*outlen = n;
+			return (0);
+		}
 		plain = xmalloc(n ? n : 1);
 		memcpy(plain, payload + 1, n);
 	} else if (method == COMPRESS_ZSTD) {
@@ -73,6 +95,11 @@ open_blob_with(struct crypto_aead *aead, struct compress *cz,
 	} else
 		return (err_set(e, ERR_CORRUPT,
 		    "blob uses unknown compression %u", method));
+	if (auth) {
+		freezero(plain, n); /* a frame that did not declare it */
+		*outlen = n;
+		return (0);
+	}
 	if (mac != NULL) {
 		crypto_hmac_digest(mac, plain, n, digest);
 		if (!crypto_equal(digest, id, IDX_ID_LEN)) {
@@ -91,7 +118,7 @@ open_blob(struct repo *r, const uint8_t id[IDX_ID_LEN], uint8_t type,
     uint32_t raw_length, uint8_t *buf, size_t len, uint8_t **out,
     size_t *outlen, struct err *e)
 {
-	return (open_blob_with(r->blob_aead, r->cz, r->idmac, id, type,
+	return (open_blob_with(r->blob_aead, r->cz, r->idmac, 0, id, type,
 	    raw_length, buf, len, out, outlen, e));
 }
 
@@ -113,7 +140,7 @@ try_next_copy(const struct err *e)
  */
 static int
 get_blob_with(struct repo *r, struct crypto_aead *aead, struct compress *cz,
-    struct crypto_hmac *mac, const uint8_t id[IDX_ID_LEN],
+    struct crypto_hmac *mac, int auth, const uint8_t id[IDX_ID_LEN],
     enum idx_blob_type type, uint8_t **out, size_t *n, struct err *e)
 {
 	const struct idx_entry *ent = idx_find(r->idx, id);
@@ -151,7 +178,7 @@ get_blob_with(struct repo *r, struct crypto_aead *aead, struct compress *cz,
 		buf = xmalloc(ent->length ? ent->length : 1);
 		rc = stor_get_range(r->st, name, ent->offset, ent->length, buf,
 		         &ce) == -1 ||
-		    open_blob_with(aead, cz, mac, id, ent->type,
+		    open_blob_with(aead, cz, mac, auth, id, ent->type,
 		        ent->raw_length, buf, ent->length, out, n, &ce) == -1;
 		/* A failed open may leave plaintext in buf. */
 		freezero(buf, ent->length ? ent->length : 1);
@@ -182,8 +209,8 @@ repo_blob_get(struct repo *r, const uint8_t id[IDX_ID_LEN],
 {
 	if (r->pf != NULL && pf_take(r, id, type, out, n) == 0)
 		return (0);
-	return (get_blob_with(r, r->blob_aead, r->cz, r->idmac, id, type, out,
-	    n, e));
+	return (get_blob_with(r, r->blob_aead, r->cz, r->idmac, 0, id, type,
+	    out, n, e));
 }
 
 /* One reader thread's contexts. */
@@ -223,6 +250,7 @@ struct rblob {
 
 struct rjob {
 	uint8_t type;
+	uint8_t auth; /* REPO_READ_AUTH_ONLY: b[].out stays NULL */
 	/* For repo_unseal_verify: the blobs' sealed bytes, one after the
 	 * other. */
 	uint8_t *in;
@@ -286,13 +314,13 @@ read_span(struct rctx *c, struct rjob *j)
 		struct rblob *b = &j->b[k];
 
 		if (got &&
-		    open_blob_with(c->aead, c->cz, c->mac, b->id, j->type,
-		        b->raw_length, buf + (b->offset - j->off), b->length,
-		        &b->out, &b->len, &b->err) == 0)
+		    open_blob_with(c->aead, c->cz, c->mac, j->auth, b->id,
+		        j->type, b->raw_length, buf + (b->offset - j->off),
+		        b->length, &b->out, &b->len, &b->err) == 0)
 			continue;
-		b->failed = get_blob_with(r, c->aead, c->cz, c->mac, b->id,
-		                (enum idx_blob_type)j->type, &b->out, &b->len,
-		                &b->err) == -1;
+		b->failed = get_blob_with(r, c->aead, c->cz, c->mac, j->auth,
+		                b->id, (enum idx_blob_type)j->type, &b->out,
+		                &b->len, &b->err) == -1;
 	}
 	/* Opened in place: plaintext may be left in it. */
 	freezero(buf, len);
@@ -310,7 +338,7 @@ read_fn(void *ctx, void *job)
 		/* Verified only: nothing of them is kept. */
 		for (size_t k = 0; k < j->n; k++, b++) {
 			b->failed =
-			    open_blob_with(c->aead, c->cz, c->mac, b->id,
+			    open_blob_with(c->aead, c->cz, c->mac, 0, b->id,
 			        b->type, b->raw_length, j->in + b->offset,
 			        b->length, &b->out, &b->len, &b->err) == -1;
 			freezero(b->out, b->len);
@@ -416,6 +444,7 @@ rjob_slot(struct repo *r)
 	j->r = r;
 	j->n = j->taken = j->raw = 0;
 	j->from_buf = 0;
+	j->auth = 0;
 	return (j);
 }
 
@@ -460,6 +489,7 @@ struct rsrc {
 	const uint8_t (*ids)[IDX_ID_LEN];
 	const struct repo_ahead *ahead;
 	uint8_t type;
+	uint8_t auth; /* for ids only: what is read ahead is read whole */
 };
 
 /*
@@ -543,6 +573,7 @@ rjob_fill(struct repo *r, const struct rsrc *s, size_t i, size_t n)
 		const struct idx_entry *ent = idx_find(r->idx, rsrc_id(s, i));
 
 		j->type = rsrc_type(s, i);
+		j->auth = s->auth;
 		/* A blob the index gets wrong is read alone: its error is
 		 * the one-blob read's. */
 		rjob_add(j, rsrc_id(s, i),
@@ -568,7 +599,7 @@ rjob_fill(struct repo *r, const struct rsrc *s, size_t i, size_t n)
 static void
 ahead_feed(struct repo *r)
 {
-	struct rsrc s = { NULL, r->ahead, 0 };
+	struct rsrc s = { NULL, r->ahead, 0, 0 };
 
 	r->ahead_head = rjob_fill(r, &s, r->ahead_head, r->nahead);
 	if (r->ahead_head == r->nahead)
@@ -628,12 +659,13 @@ ring_head(struct repo *r)
 
 /*
  * Hand ids[0..n) to fn from what was read ahead, as long as the ring's
- * next blob is the one asked for.  *taken: how many were; rc as fn's or
- * the read's.  On a mismatch, what was read ahead is dropped.
+ * next blob is the one asked for, opened as asked (auth: authenticated
+ * only).  *taken: how many were; rc as fn's or the read's.  On a
+ * mismatch, what was read ahead is dropped.
  */
 static int
 take_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
-    enum idx_blob_type type,
+    enum idx_blob_type type, int auth,
     int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
     size_t *taken, struct err *e)
 {
@@ -645,7 +677,7 @@ take_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 
 		ahead_feed(r);
 		j = ring_head(r);
-		if (j == NULL || j->type != (uint8_t)type ||
+		if (j == NULL || j->type != (uint8_t)type || j->auth != auth ||
 		    memcmp(j->b[j->taken].id, ids[i], IDX_ID_LEN) != 0) {
 			ahead_drop(r);
 			break;
@@ -661,11 +693,11 @@ take_ahead(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 /* repo_blobs_read of ids[from..n), on the readers when there are some. */
 static int
 blobs_read_from(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
-    size_t from, enum idx_blob_type type,
+    size_t from, enum idx_blob_type type, int auth,
     int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
     struct err *e)
 {
-	struct rsrc s = { ids, NULL, (uint8_t)type };
+	struct rsrc s = { ids, NULL, (uint8_t)type, (uint8_t)auth };
 	size_t next = from, i;
 	int rc = 0;
 
@@ -678,7 +710,7 @@ blobs_read_from(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
 			size_t len;
 
 			if (get_blob_with(r, r->blob_aead, r->cz, r->idmac,
-			        ids[i], type, &b, &len, e) == -1)
+			        auth, ids[i], type, &b, &len, e) == -1)
 				return (-1);
 			rc = fn(arg, i, b, len, e);
 			freezero(b, len);
@@ -701,19 +733,20 @@ repo_blobs_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
     int (*fn)(void *, size_t, const uint8_t *, size_t, struct err *), void *arg,
     struct err *e)
 {
+	int auth = (flags & REPO_READ_AUTH_ONLY) != 0;
 	size_t taken = 0;
 
-	(void)flags; /* every blob is rehashed: REPO_READ_REHASH is implied */
-
+	/* Every blob read whole is rehashed: REPO_READ_REHASH is implied. */
 	if (r->rpool != NULL && (opool_count(r->rpool) > 0 || r->nahead > 0)) {
-		if (take_ahead(r, ids, n, type, fn, arg, &taken, e) == -1)
+		if (take_ahead(r, ids, n, type, auth, fn, arg, &taken, e) == -1)
 			return (-1);
 		if (taken == n)
 			return (0);
 		/* The rest as usual; fn still counts from 0. */
-		return (blobs_read_from(r, ids, n, taken, type, fn, arg, e));
+		return (
+		    blobs_read_from(r, ids, n, taken, type, auth, fn, arg, e));
 	}
-	return (blobs_read_from(r, ids, n, 0, type, fn, arg, e));
+	return (blobs_read_from(r, ids, n, 0, type, auth, fn, arg, e));
 }
 
 int
@@ -947,8 +980,8 @@ pf_main(void *arg)
 		memcpy(id, sl->id, IDX_ID_LEN);
 		type = (enum idx_blob_type)sl->type;
 		pthread_mutex_unlock(&pf->mu);
-		if (get_blob_with(pf->r, t->ctx.aead, t->ctx.cz, t->ctx.mac, id,
-		        type, &out, &len, &e) == -1) {
+		if (get_blob_with(pf->r, t->ctx.aead, t->ctx.cz, t->ctx.mac, 0,
+		        id, type, &out, &len, &e) == -1) {
 			out = NULL;
 			len = 0;
 		}

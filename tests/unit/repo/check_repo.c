@@ -718,6 +718,35 @@ keep_blob(void *arg, size_t i, const uint8_t *p, size_t len, struct err *e)
 	return (0);
 }
 
+/* What an authenticate-only read hands over: lengths, never bytes. */
+struct authgot {
+	size_t len[8];
+	size_t calls;
+};
+
+static int
+auth_blob(void *arg, size_t i, const uint8_t *p, size_t len, struct err *e)
+{
+	struct authgot *g = arg;
+
+	(void)e;
+	ck_assert_ptr_null(p);
+	ck_assert_uint_lt(i, 8);
+	g->len[i] = len;
+	g->calls++;
+	return (0);
+}
+
+/* An authenticate-only read of ids[0..n): 0, or -1 with e filled. */
+static int
+auth_read(struct repo *r, const uint8_t (*ids)[IDX_ID_LEN], size_t n,
+    struct authgot *g, struct err *e)
+{
+	memset(g, 0, sizeof(*g));
+	return (repo_blobs_read(r, ids, n, IDX_BLOB_DATA, REPO_READ_AUTH_ONLY,
+	    auth_blob, g, e));
+}
+
 /*
  * A planted copy indexed first: every read path checks the keyed id and
  * falls back to the intact copy; with no intact copy the read fails as
@@ -734,6 +763,7 @@ START_TEST(test_planted_copy_is_passed_over)
 	struct idx_entry ent;
 	const struct idx_entry *g;
 	char iname[REPO_HEX_LEN + 1];
+	struct authgot ag;
 	struct got got;
 	struct err e;
 	size_t n;
@@ -821,6 +851,12 @@ START_TEST(test_planted_copy_is_passed_over)
 		    -1);
 		ck_assert_int_eq(e.class, ERR_CORRUPT);
 		ck_assert_uint_eq(got.len[0], 0);
+		/* Its tag is good: only the whole read can tell. */
+		ck_assert_int_eq(auth_read(r, (const uint8_t(*)[IDX_ID_LEN])ids,
+		                     8, &ag, &e),
+		    0);
+		ck_assert_uint_eq(ag.calls, 8);
+		ck_assert_uint_eq(ag.len[7], sizeof(evil) - 1);
 	}
 	repo_close(r);
 }
@@ -924,6 +960,85 @@ START_TEST(test_read_ahead)
 	                     keep_blob, &got, &e),
 	    -1);
 	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	repo_close(r);
+}
+END_TEST
+
+/*
+ * REPO_READ_AUTH_ONLY: raw and compressed blobs are authenticated and
+ * their lengths handed over without their bytes, with threads and
+ * without, and a full read right after (or read ahead before) still gets
+ * the bytes; a flipped byte fails it as damage.
+ */
+START_TEST(test_read_auth_only)
+{
+	struct repo *r = open_ok(pass);
+	static uint8_t data[6][100000];
+	uint8_t ids[6][IDX_ID_LEN], *got;
+	const uint8_t(*cids)[IDX_ID_LEN] = (const uint8_t(*)[IDX_ID_LEN])ids;
+	const struct idx_entry *ent;
+	struct authgot ag;
+	char name[128];
+	struct err e;
+	size_t n;
+	int added;
+
+	/* Three that do not compress, three that do. */
+	for (int i = 0; i < 6; i++) {
+		if (i < 3)
+			fill(data[i], sizeof(data[i]), (uint32_t)(700 + i));
+		else
+			memset(data[i], 'a' + i, sizeof(data[i]));
+		ck_assert_int_eq(repo_blob_put(r, IDX_BLOB_DATA, data[i],
+		                     sizeof(data[i]) - (size_t)i, ids[i],
+		                     &added, &e),
+		    0);
+	}
+	ck_assert_int_eq(repo_flush(r, &e), 0);
+	repo_close(r);
+	r = open_ok(pass);
+	ent = idx_find(repo_index(r), ids[4]);
+	ck_assert_uint_lt(ent->length, 1000); /* stored as zstd */
+	for (int w = 0; w <= 2; w += 2) {
+		repo_set_workers(r, w);
+		ck_assert_msg(auth_read(r, cids, 6, &ag, &e) == 0, "%s", e.msg);
+		ck_assert_uint_eq(ag.calls, 6);
+		for (int i = 0; i < 6; i++)
+			ck_assert_uint_eq(ag.len[i],
+			    sizeof(data[i]) - (size_t)i);
+		/* Read ahead whole, asked for authenticated only, then
+		 * whole: each gets what it asked for. */
+		repo_read_ahead(r, cids, 6, IDX_BLOB_DATA);
+		ck_assert_int_eq(auth_read(r, cids, 6, &ag, &e), 0);
+		ck_assert_uint_eq(ag.len[5], sizeof(data[5]) - 5);
+		for (int i = 0; i < 6; i++) {
+			ck_assert_int_eq(repo_blob_get(r, ids[i], IDX_BLOB_DATA,
+			                     &got, &n, &e),
+			    0);
+			ck_assert_uint_eq(n, sizeof(data[i]) - (size_t)i);
+			ck_assert_mem_eq(got, data[i], n);
+			free(got);
+		}
+	}
+	/* The wrong type is refused here too. */
+	memset(&ag, 0, sizeof(ag));
+	ck_assert_int_eq(repo_blobs_read(r, cids, 2, IDX_BLOB_TREE,
+	                     REPO_READ_AUTH_ONLY, auth_blob, &ag, &e),
+	    -1);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	/* One byte of the compressed blob 4 flipped. */
+	repo_pack_name(idx_pack_id(repo_index(r), ent->pack), name,
+	    sizeof(name));
+	flip_file(name, (off_t)ent->offset + 20);
+	repo_close(r);
+	r = open_ok(pass);
+	for (int w = 0; w <= 2; w += 2) {
+		repo_set_workers(r, w);
+		ck_assert_int_eq(auth_read(r, cids, 6, &ag, &e), -1);
+		ck_assert_int_eq(e.class, ERR_CORRUPT);
+		ck_assert_uint_eq(ag.calls, 4);
+		ck_assert_msg(strstr(e.msg, name) != NULL, "%s", e.msg);
+	}
 	repo_close(r);
 }
 END_TEST
@@ -1332,6 +1447,7 @@ repo_suite(void)
 	tcase_add_test(tc, test_key_from_another_repository);
 	tcase_add_test(tc, test_open_skips_bad_index_whole);
 	tcase_add_test(tc, test_read_ahead);
+	tcase_add_test(tc, test_read_auth_only);
 	tcase_add_test(tc, test_unseal_blobs_and_header);
 	tcase_add_test(tc, test_planted_copy_is_passed_over);
 	suite_add_tcase(s, tc);
