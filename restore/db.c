@@ -1034,14 +1034,18 @@ rst_db_to_mysql(struct repo *r, const uint8_t root[IDX_ID_LEN],
 	po.in = PROC_PIPE;
 	if (proc_start(&po, &c, e) == -1)
 		goto out;
-	/* Read and authenticated whole before the first byte is sent (read
-	 * twice: nothing of it is staged on disk). */
+	/* Authenticated whole before the first byte is sent (read twice:
+	 * nothing of it is staged on disk). */
 	fed = rst_file_to_fd(r, root, src->dump, proc_in(c), &ro, &rs, &fe);
 	st->bytes = rs.bytes;
 	if (finish_client(c, fed, &fe, o, e) == -1) {
-		if (e->class == ERR_CORRUPT)
+		if (e->class == ERR_CORRUPT && rs.bytes == 0)
 			err_wrap(e, "stopped before anything was sent to %s",
 			    my.prog);
+		else if (e->class == ERR_CORRUPT)
+			/* Authentic, but not what its id names. */
+			err_wrap(e, "stopped after %llu bytes were sent to %s",
+			    (unsigned long long)rs.bytes, my.prog);
 		goto out;
 	}
 	rc = 0;

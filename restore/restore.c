@@ -219,8 +219,12 @@ check_shape(const struct fs_node *n, struct err *e)
 /*
  * For outputs that cannot take a file back: read and authenticate every
  * chunk before anything is written.  A file of at most KEEP_MAX bytes of
- * data keeps them all in *first for the write, rather than reading them
- * twice; a larger one is read again (memory stays bounded).
+ * data is checked whole and keeps its data in *first for the write,
+ * rather than reading it twice.  A larger one is read again (memory
+ * stays bounded), so here its chunks are only authenticated
+ * (REPO_READ_AUTH_ONLY), which finds any damage to the stored bytes; the
+ * write's read checks them whole, and only bytes sealed under the key
+ * but not the ones named (or changed in between) can fail there.
  */
 #define KEEP_MAX (8u << 20)
 
@@ -268,7 +272,9 @@ verify_data(struct repo *r, const struct fs_node *n, const struct rst_opts *o,
 	if (pulse(o, e) == -1)
 		return (-1);
 	if (repo_blobs_read(r, (const uint8_t(*)[IDX_ID_LEN])n->chunks,
-	        n->nchunks, IDX_BLOB_DATA, 0, verify_one, &v, e) == -1) {
+	        n->nchunks, IDX_BLOB_DATA,
+	        reads_twice(n) ? REPO_READ_AUTH_ONLY : 0, verify_one, &v,
+	        e) == -1) {
 		freezero(v.first, v.firstlen);
 		return (missing_is_damage(e));
 	}
@@ -797,15 +803,21 @@ do_file(struct walk *w, const struct fs_node *n, struct err *e)
 			w->o->file_end(w->o->file_arg, 0);
 		/* Never leave what was written looking restored. */
 		err_clear(&why2);
-		if (fs_extract_discard(w->x, &why2) == -1 &&
-		    !fs_extract_failed(w->x)) {
+		if (fs_extract_discard(w->x, &why2) == -1) {
 			char old[ERR_MSG_MAX];
 
 			memcpy(old, why.msg, sizeof(old));
-			err_set(&why, why.class,
-			    "%s; and the incomplete file could not be "
-			    "removed: %s",
-			    old, why2.msg);
+			if (!fs_extract_failed(w->x))
+				err_set(&why, why.class,
+				    "%s; and the incomplete file could not be "
+				    "removed: %s",
+				    old, why2.msg);
+			else if (w->tar && why.class == ERR_CORRUPT)
+				/* Checked once, it failed the second read. */
+				err_set(&why, why.class,
+				    "%s; its header was out, so the tar stream "
+				    "is cut short here",
+				    old);
 		}
 		return (entry_failed(w, &why, e));
 	}

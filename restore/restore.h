@@ -195,21 +195,25 @@ int rst_to_dir(struct repo *, const uint8_t root[IDX_ID_LEN],
 
 /*
  * The same as a pax tar stream on fd (not closed).  Every chunk of a file
- * is read and authenticated before its header is written, then read again
- * to be written (one chunk in memory at a time): a damaged file is left
- * out, never truncated or padded.  When the stream itself fails (a closed
- * pipe: e->sys_errno EPIPE) or the walk must stop, the stream is cut
- * without a trailer.
+ * is read and authenticated before its header is written, so a damaged
+ * file is left out, never truncated or padded.  A file of up to 8 MiB is
+ * checked whole and written from that read; a larger one is read again,
+ * one chunk in memory at a time, and checked whole as it is written.  When
+ * that second read fails (bytes sealed under the key that are not the
+ * ones named, or changed since the first), the stream itself fails (a
+ * closed pipe: e->sys_errno EPIPE) or the walk must stop, the stream is
+ * cut without a trailer.
  */
 int rst_to_tar(struct repo *, const uint8_t root[IDX_ID_LEN], int fd,
     const struct rst_opts *o, struct rst_stats *st, struct err *);
 
 /*
  * Write the bytes of the regular file at path (normalised) to fd: its
- * chunks are all read and authenticated first, so on damage nothing is
- * written (ERR_CORRUPT); holes are written as zeros.  A reader that went
- * away is ERR_IO with sys_errno EPIPE.  Of o, only interrupted and
- * keepalive count.  st is zeroed first and counts the one file.
+ * chunks are all read and authenticated first (as for rst_to_tar), so on
+ * damage nothing is written (ERR_CORRUPT); holes are written as zeros.
+ * A reader that went away is ERR_IO with sys_errno EPIPE.  Of o, only
+ * interrupted and keepalive count.  st is zeroed first and counts the
+ * one file.
  */
 int rst_file_to_fd(struct repo *, const uint8_t root[IDX_ID_LEN],
     const char *path, int fd, const struct rst_opts *o, struct rst_stats *st,

@@ -26,6 +26,7 @@
 #include "repo/treecodec.h"
 #include "restore/restore.h"
 #include "trepo.h"
+#include "tutil.h"
 
 #define BIG_LEN   700000
 #define BIG_CHUNK 100000
@@ -488,9 +489,10 @@ expect_tree(const char *dst, const char *skip)
 #undef WANT
 }
 
-/* Flip one byte in the middle of the sealed blob id. */
+/* Flip one byte in the middle of the sealed blob id of the repository
+ * at where (flipped again, it is whole again). */
 static void
-damage_blob(const uint8_t id[IDX_ID_LEN])
+damage_blob_in(const char *where, const uint8_t id[IDX_ID_LEN])
 {
 	struct repo *r;
 	const struct idx_entry *ent;
@@ -499,13 +501,13 @@ damage_blob(const uint8_t id[IDX_ID_LEN])
 	int fd;
 	char c;
 
-	ck_assert_int_eq(repo_open(loc, trepo_machine_key,
+	ck_assert_int_eq(repo_open(where, trepo_machine_key,
 	                     strlen(trepo_machine_key), &r, &e),
 	    0);
 	ck_assert_ptr_nonnull(ent = idx_find(repo_index(r), id));
 	repo_pack_name(idx_pack_id(repo_index(r), ent->pack), name,
 	    sizeof(name));
-	path = at("repo/%s", name);
+	path = in(where, name);
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	ck_assert_int_ge(fd = open(path, O_RDWR), 0);
 	ck_assert_int_eq(pread(fd, &c, 1, ent->offset + ent->length / 2), 1);
@@ -513,6 +515,12 @@ damage_blob(const uint8_t id[IDX_ID_LEN])
 	ck_assert_int_eq(pwrite(fd, &c, 1, ent->offset + ent->length / 2), 1);
 	close(fd);
 	repo_close(r);
+}
+
+static void
+damage_blob(const uint8_t id[IDX_ID_LEN])
+{
+	damage_blob_in(loc, id);
 }
 
 START_TEST(test_to_directory)
@@ -1196,6 +1204,157 @@ START_TEST(test_read_ahead_across_dirs)
 }
 END_TEST
 
+/* The byte to flip once the walk has begun file path, in repository where. */
+struct flip_at {
+	const char *path, *where;
+	const uint8_t *id;
+	int done;
+};
+
+static void
+flip_begin(void *arg, const char *path, const struct fs_node *node, int data)
+{
+	struct flip_at *f = arg;
+
+	(void)node;
+	(void)data;
+	if (strcmp(path, f->path) == 0) {
+		damage_blob_in(f->where, f->id);
+		f->done = 1;
+	}
+}
+
+static void
+flip_data(void *arg, const uint8_t *p, size_t n, uint64_t off)
+{
+	(void)arg;
+	(void)p;
+	(void)n;
+	(void)off;
+}
+
+static void
+flip_end(void *arg, int ok)
+{
+	(void)arg;
+	(void)ok;
+}
+
+/*
+ * A file too large to keep while it is checked (d20/xlarge, 9 chunks) is
+ * first only authenticated, then read again and checked whole as it is
+ * written.  Damage to a stored byte is found by the first read: the file
+ * is left out of a tar stream that is whole otherwise, and not a byte of
+ * it goes to a descriptor.  A byte that changes between the two reads
+ * fails the second one: the stream is cut there, and nothing of that
+ * chunk is in it.
+ */
+START_TEST(test_large_file_checked_first)
+{
+	struct manifest m;
+	struct rst_stats st;
+	struct rst_opts o;
+	struct repo *r;
+	struct fs_node x;
+	struct flip_at f;
+	struct stat sb;
+	const struct heard *h;
+	struct err e;
+	char cmd[PATH_MAX * 2], *out, many[PATH_MAX];
+	uint8_t bad[IDX_ID_LEN];
+	int fd, status;
+
+	snprintf(many, sizeof(many), "%s", at("many"));
+	build_many(many);
+	ck_assert_msg(repo_open(many, trepo_machine_key,
+	                  strlen(trepo_machine_key), &r, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_msg(find_snapshot(r, "latest", &m, NULL, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_int_eq(rst_lookup(r, m.tree, "/d20/xlarge", &x, &e), 0);
+	ck_assert_uint_eq(x.nchunks, 9);
+	memcpy(bad, x.chunks[5], IDX_ID_LEN);
+	fs_node_clear(&x);
+
+	/* Damaged before the restore: left out; the rest is whole. */
+	damage_blob_in(many, bad);
+	for (int w = 0; w <= 2; w += 2) {
+		repo_set_workers(r, w);
+		nheard = 0;
+		tar_to(r, &m, at("out.tar"), &st);
+		ck_assert_uint_eq(st.damaged, 1);
+		ck_assert_uint_eq(st.errors, 1);
+		ck_assert_int_eq(rst_exit_status(&st), EXIT_CORRUPT);
+		ck_assert_ptr_nonnull(h = heard_of("/d20/xlarge"));
+		ck_assert_int_eq(h->ev, RST_DAMAGED);
+		snprintf(cmd, sizeof(cmd), "tar -tf '%s' 2>&1", at("out.tar"));
+		out = run(cmd, &status);
+		ck_assert_msg(status == 0, "%s", out);
+		ck_assert(strstr(out, "d20/xlarge") == NULL);
+		ck_assert(strstr(out, "d20/multi\n") != NULL);
+		ck_assert(strstr(out, "d39/f2\n") != NULL);
+		free(out);
+		opts_init(&o);
+		fd = open(at("x.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ck_assert_int_eq(rst_file_to_fd(r, m.tree, "/d20/xlarge", fd,
+		                     &o, &st, &e),
+		    -1);
+		close(fd);
+		ck_assert_int_eq(e.class, ERR_CORRUPT);
+		ck_assert_int_eq(stat(at("x.out"), &sb), 0);
+		ck_assert_int_eq(sb.st_size, 0);
+	}
+	damage_blob_in(many, bad); /* whole again */
+
+	/* Damaged between the two reads: the stream is cut. */
+	opts_init(&o);
+	memset(&f, 0, sizeof(f));
+	f.path = "/d20/xlarge";
+	f.where = many;
+	f.id = bad;
+	o.file_begin = flip_begin;
+	o.file_data = flip_data;
+	o.file_end = flip_end;
+	o.file_arg = &f;
+	repo_set_workers(r, 2);
+	ck_assert_int_ge(fd = open(at("cut.tar"), O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_int_eq(rst_to_tar(r, m.tree, fd, &o, &st, &e), -1);
+	close(fd);
+	ck_assert(f.done);
+	ck_assert_int_eq(e.class, ERR_CORRUPT);
+	ck_assert_msg(strstr(e.msg, "/d20/xlarge") != NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "cut short") != NULL, "%s", e.msg);
+	ck_assert_int_eq(rst_exit_status(&st), EXIT_CORRUPT);
+	ck_assert_int_eq(mkdir(at("cut"), 0700), 0);
+	snprintf(cmd, sizeof(cmd), "tar -xf '%s' -C '%s' 2>&1", at("cut.tar"),
+	    at("cut"));
+	out = run(cmd, &status);
+	ck_assert_msg(status != 0, "tar read a cut stream: %s", out);
+	free(out);
+	/*
+	 * What went out of it is its first chunks, as they are, then the
+	 * block that makes every reader fail there (GNU tar writes it into
+	 * the file, as the data of the missing chunks).
+	 */
+	ck_assert_int_eq(stat(in(at("cut"), "d20/xlarge"), &sb), 0);
+	ck_assert_int_le(sb.st_size, (5 << 20) + 512);
+	ck_assert_int_gt(sb.st_size, 512);
+	{
+		static const char note[] = "coffer: this tar stream was cut";
+		size_t len;
+		char *got = tutil_read_file(in(at("cut"), "d20/xlarge"), &len);
+
+		ck_assert_uint_eq(len, (size_t)sb.st_size);
+		ck_assert(memcmp(got, large_data, len - 512) == 0);
+		ck_assert(memcmp(got + len - 512, note, sizeof(note) - 1) == 0);
+		free(got);
+	}
+	expect_absent(in(at("cut"), "d39"));
+	manifest_clear(&m);
+	repo_close(r);
+}
+END_TEST
+
 #define WIDE_DIRS  4
 #define WIDE_FILES 33000
 
@@ -1456,6 +1615,7 @@ restore_suite(void)
 	tcase_add_test(tc, test_keepalive_runs_and_can_stop);
 	tcase_add_test(tc, test_read_ahead_across_dirs);
 	tcase_add_test(tc, test_read_ahead_bounded);
+	tcase_add_test(tc, test_large_file_checked_first);
 	tcase_add_loop_test(tc, test_file_hook, 0, 2);
 	suite_add_tcase(s, tc);
 	return (s);
