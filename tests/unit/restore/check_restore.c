@@ -803,6 +803,32 @@ START_TEST(test_tar_stream)
 	ck_assert_msg(out[0] == '\0', "tar said: %s", out);
 	free(out);
 	expect_tree(at("untar"), "");
+
+	/* A file ends after its last block; a pipe gets whole records of
+	 * 10240 bytes, however many of them a write carries. */
+	{
+		struct stat sb;
+		struct rst_opts o;
+		struct err e;
+		FILE *p;
+		char *n;
+		off_t whole;
+
+		ck_assert_int_eq(stat(at("out.tar"), &sb), 0);
+		ck_assert_int_eq(sb.st_size % 512, 0);
+		whole = (sb.st_size + 10239) / 10240 * 10240;
+		ck_assert_int_ne(whole, sb.st_size);
+		snprintf(cmd, sizeof(cmd), "wc -c >'%s'", at("n"));
+		ck_assert_ptr_nonnull(p = popen(cmd, "w"));
+		opts_init(&o);
+		ck_assert_msg(rst_to_tar(r, m.tree, fileno(p), &o, &st, &e) ==
+		        0,
+		    "%s", e.msg);
+		ck_assert_int_eq(pclose(p), 0);
+		n = tutil_read_file(at("n"), NULL);
+		ck_assert_int_eq(atoll(n), whole);
+		free(n);
+	}
 	manifest_clear(&m);
 	repo_close(r);
 }
