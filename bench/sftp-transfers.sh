@@ -5,11 +5,20 @@
 # sessions, RUNS runs each interleaved (default 3), median printed.  The
 # data is MIB MiB (default 512) of random bytes in 16 MiB files, so the
 # figures measure the transport, not deduplication or compression.  A
-# fresh repository and files cache every run.  For scale, "link" is what
-# OpenSSH itself carries from the same sshd in one session (`ssh cat` of
-# the repository's packs to /dev/null), and "restore --tar" the restore
-# with no disk in the way (`restore --tar - >/dev/null`); both count the
-# bytes of the packs read, as MB/s.  TARGET: where restores go (default
+# fresh repository and files cache every run.  For scale:
+# - link: what OpenSSH itself carries from the same sshd in one session,
+#   `ssh cat` of the repository's packs to /dev/null, less the time of
+#   `ssh true` (the handshake and the remote shell's start, which a
+#   login's shell start-up files can make take most of a second);
+# - sftp get: OpenSSH's own sftp client fetching the packs (`get -r`, to
+#   TARGET's file system);
+# - restore --tar: the restore with no disk in the way (`restore --tar -
+#   >/dev/null`);
+# - replicate --from: coffer's own transport alone, the packs copied to
+#   TARGET's file system (fetched, their SHA-256 checked, written; nothing
+#   decrypted).
+# These count the bytes of the packs, as MB/s.  coffer's figures hold its
+# own start (the key, the index).  TARGET: where restores go (default
 # under TMPDIR; a tmpfs takes the disk out), RESTORE_OPTS: more options
 # for the restore (--no-sync, say).  Not part of `make check`.
 #
@@ -37,9 +46,10 @@ mbs() { echo "$bytes $1 $2" | awk '{ printf "%.0f", $1 / ($3 - $2) / 1e6 }'; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 for n in 1 2 4; do
-	eval "up_$n=''; down_$n=''; tar_$n=''"
+	eval "up_$n=''; down_$n=''; tar_$n=''; rep_$n=''"
 done
 link=''
+sget=''
 sshc() {
 	ssh -i "$SSH_KEY" -p "$SSHD_PORT" -o UserKnownHostsFile="$SSH_KNOWN_HOSTS" \
 	    -o StrictHostKeyChecking=yes -o BatchMode=yes "$SSH_USER@127.0.0.1" "$@"
@@ -77,27 +87,52 @@ EOF
 		"$COFFER" -q -c "$T/c.conf" restore -r b latest --tar - \
 		    >/dev/null || exit 1
 		t3=$(now)
+		rm -rf "${TARGET:-$T/dst}" "${TARGET:-$T/dst}.rep"
+		"$COFFER" -q -c "$T/c.conf" replicate --from b \
+		    --to "${TARGET:-$T/dst}.rep" >/dev/null || exit 1
+		t4=$(now)
+		rm -rf "${TARGET:-$T/dst}.rep"
 		u=$(mbs "$t0" "$t1")
 		d=$(mbs "$t1" "$t2")
 		x=$(packmbs "$t2" "$t3")
+		c=$(packmbs "$t3" "$t4")
 		echo "run $r transfers=$n: snapshot $u MB/s, restore $d MB/s," \
-		    "restore --tar $x MB/s (packs)"
-		eval "up_$n=\"\$up_$n $u\"; down_$n=\"\$down_$n $d\"; tar_$n=\"\$tar_$n $x\""
+		    "restore --tar $x MB/s (packs), replicate --from $c MB/s" \
+		    "(packs)"
+		eval "up_$n=\"\$up_$n $u\"; down_$n=\"\$down_$n $d\"; tar_$n=\"\$tar_$n $x\"; rep_$n=\"\$rep_$n $c\""
 	done
 	t0=$(now)
-	sshc "find '$T/remote/data' -type f -exec cat {} +" >/dev/null || exit 1
+	sshc true || exit 1
 	t1=$(now)
-	l=$(packmbs "$t0" "$t1")
-	echo "run $r link (ssh cat of the packs): $l MB/s"
+	sshc "find '$T/remote/data' -type f -exec cat {} +" >/dev/null || exit 1
+	t2=$(now)
+	# The stream alone: the second command's time less the first's.
+	l=$(packmbs "$t0" "$(echo "$t2 $t1 $t0" | awk '{ printf "%.9f", $3 + ($1 - $2) - ($2 - $3) }')")
+	g=${TARGET:-$T/dst}.get
+	rm -rf "$g"
+	t3=$(now)
+	echo "get -r $T/remote/data $g" |
+		sftp -q -b - -i "$SSH_KEY" -P "$SSHD_PORT" \
+		    -o UserKnownHostsFile="$SSH_KNOWN_HOSTS" \
+		    -o StrictHostKeyChecking=yes "$SSH_USER@127.0.0.1" \
+		    >/dev/null || exit 1
+	t4=$(now)
+	rm -rf "$g"
+	sg=$(packmbs "$t3" "$t4")
+	echo "run $r link (ssh cat of the packs less ssh true): $l MB/s," \
+	    "sftp get -r: $sg MB/s"
 	link="$link $l"
+	sget="$sget $sg"
 done
 echo "median of $runs, $((bytes / 1048576)) MiB random data:"
 for n in 1 2 4; do
 	eval "u=\$up_$n; d=\$down_$n"
-	eval "x=\$tar_$n"
+	eval "x=\$tar_$n; c=\$rep_$n"
 	echo "transfers=$n: snapshot $(echo "$u" | median) MB/s," \
 	    "restore $(echo "$d" | median) MB/s," \
-	    "restore --tar $(echo "$x" | median) MB/s of packs"
+	    "restore --tar $(echo "$x" | median) MB/s of packs," \
+	    "replicate --from $(echo "$c" | median) MB/s of packs"
 done
-echo "link: ssh cat of the packs $(echo "$link" | median) MB/s"
+echo "link: ssh cat of the packs, less ssh true, $(echo "$link" | median) MB/s"
+echo "OpenSSH sftp get -r of the packs: $(echo "$sget" | median) MB/s"
 rm -rf "${TARGET:-$T/dst}"
