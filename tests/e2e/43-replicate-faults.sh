@@ -136,13 +136,17 @@ proxy
     >"$T/kill.out" 2>"$T/kill.err" &
 pid=$!
 n=0
-while [ "$n" -lt 2 ] && kill -0 $pid 2>/dev/null; do
+while [ "$n" -lt 1 ] && kill -0 $pid 2>/dev/null; do
 	n=$(find "$R/data" -type f ! -name '.*' 2>/dev/null | wc -l)
 done
+# Held still while sshd is killed, so that it cannot send the rest
+# meanwhile (under load it did, and the kill came too late).
+kill -STOP $pid 2>/dev/null || true
+got=$(find "$R/data" -type f ! -name '.*' | wc -l)
 for p in $(e2e_pids_under "$SSHD_DIR"); do
 	kill -9 "$p" 2>/dev/null || true
 done
-got=$(find "$R/data" -type f ! -name '.*' | wc -l)
+kill -CONT $pid 2>/dev/null || true
 [ "$got" -lt "$(grep -c '^\./data/' "$T/a.files")" ] ||
 	fail "sshd was killed after replicate had sent every pack"
 st=0
